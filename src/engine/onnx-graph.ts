@@ -325,7 +325,8 @@ export function elemTypes(model: onnx.ModelProto, names: string[]): (number | un
       else if (op === 'ConstantOfShape') t = attr(n, 'value')?.t?.dataType ?? FLOAT;
       else if (BOOL_OPS.has(op)) t = onnx.TensorProto.DataType.BOOL;
       else if (INT64_OPS.has(op)) t = onnx.TensorProto.DataType.INT64;
-      else if ((n.output ?? [])[0] === name) t = typeOf((n.input ?? [])[SAME_AS_INPUT[op] ?? 0] ?? '', depth + 1);
+      // Split's every output has its input's type (Q, K, V of a fused qkv projection).
+      else if ((n.output ?? [])[0] === name || op === 'Split') t = typeOf((n.input ?? [])[SAME_AS_INPUT[op] ?? 0] ?? '', depth + 1);
     }
     memo.set(name, t || undefined);
     return t || undefined;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { addGraphOutputs, decodeModel, elemTypes, planGraph, readModelBytes, type GraphPlan, type InputSpec } from './onnx-graph';
+import { addCaptureOutputs, planRecompute, type LayerSlice } from './recompute-graph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { WorkerAttention } from './protocol';
 
@@ -22,6 +23,21 @@ export interface LoadedModel {
   layers: number;
   headsPerLayer: number;
   causal: boolean;
+  /**
+   * Bounded-memory mode (recompute-graph.ts): the session fetches each layer's score inputs and a
+   * per-layer slice session recomputes the probabilities on demand. Undefined: the session fetches
+   * the probabilities themselves (`attention` outputs), and `recomputeRefusal` says why.
+   */
+  recompute?: RecomputeState;
+  recomputeRefusal?: string;
+}
+
+export interface RecomputeState {
+  captures: string[];
+  /** One per entry of `attention` (same order). */
+  slices: { slice: LayerSlice; session: ort.InferenceSession }[];
+  /** A slice computes one head when fed one head of Q and Kᵀ (checked on the load probe). */
+  perHead: boolean;
 }
 
 // Odd on purpose: a non-attention Softmax whose width is a round number (8 or 16 MoE experts, a
@@ -66,7 +82,7 @@ export async function getModel(modelPath: string, opts: { executionProviders?: r
 async function evict(abs: string): Promise<void> {
   const old = cache.get(abs);
   cache.delete(abs);
-  if (old) await old.session.release().catch(() => undefined);
+  if (old) await releaseModel(old);
 }
 
 /**
@@ -85,9 +101,17 @@ export function attentionHeads(dims: readonly number[], n: number): number | und
   return heads >= 1 ? heads : undefined;
 }
 
+/**
+ * Slice sessions: no memory arena — twelve sessions each keeping the high-water mark of a layer's
+ * n×n intermediates would hold gigabytes between explains; without it the memory goes back after a run.
+ */
+const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: false };
+
 export interface LoadOptions {
   /** false: load the graph as exported (the benchmark's plain run). */
   addAttention?: boolean;
+  /** false: fetch the probabilities as graph outputs even where the graph can be sliced (tests compare both). */
+  recompute?: boolean;
   /** Normalised provider names (resolveProviders); default ['cpu']. */
   executionProviders?: readonly string[];
   /** Override the tuned defaults (bench/engine-ratio.ts compares them). */
@@ -101,11 +125,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   const proto = decodeModel(bytes, label);
   const plan = planGraph(proto, path.dirname(abs), label);
   const originalOutputs = (proto.graph?.output ?? []).map((o) => o.name ?? '');
-  // Attention outputs as float32 (see addGraphOutputs): found Softmax outputs, and the model's own
-  // attention outputs too, which may be fp16.
   const wantAttention = options.addAttention !== false;
-  const types = wantAttention ? elemTypes(proto, plan.attentionOutputs) : [];
-  let added = wantAttention ? addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs) : undefined;
   const providers = [...(options.executionProviders ?? resolveProviders(undefined))];
   const tuning = sessionTuning(providers);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -117,29 +137,75 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     // (planGraph already proved every location stays inside this folder).
     ...(plan.externalData ? { extra: { session: { model_external_initializers_file_folder_path: path.dirname(abs) } } } : {}),
   };
-  let session: ort.InferenceSession;
-  try {
-    try {
-      session = await ort.InferenceSession.create(added ? added.bytes : bytes, sessionOptions);
-    } catch (e) {
-      // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
-      if (!added || !/Type Error/i.test((e as Error).message)) throw e;
-      added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs, true);
-      session = await ort.InferenceSession.create(added.bytes, sessionOptions);
-    }
-  } catch (e) {
+  const fail = (e: unknown): never => {
     const why = (e as Error).message.split('\n')[0];
     if (providers.some((p) => p !== 'cpu')) throw providerFailure(providers, why);
-    throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${(e as Error).message.split('\n')[0]}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
+    throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
+  };
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers };
+  if (!wantAttention) {
+    const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
+    return { ...base, session, attention: plan.attentionOutputs };
   }
-  const model: LoadedModel = { key, modelPath: abs, plan, session, originalOutputs, attention: added ? added.outputs : plan.attentionOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers };
-  if (options.addAttention === false) return model;
-  // Probe: a short run tells layer count, heads, and — decisively — causal vs bidirectional: a
-  // causal model gives exactly zero above the diagonal in every head of every layer.
-  const n = Math.max(2, Math.min(PROBE_LEN, plan.positionRows ?? PROBE_LEN));
-  const vocab = plan.vocabRows ?? 2;
+  // Preferred: fetch the score inputs and recompute (bounded memory). Only for Softmax sources we
+  // found: a model that exports its own attention outputs gets exactly those.
+  let refusal = options.recompute === false ? 'disabled by the caller' : !plan.rewritten ? 'the model exports its own attention outputs' : undefined;
+  if (!refusal) {
+    const rp = planRecompute(proto, plan.attentionOutputs);
+    if ('refused' in rp) refusal = rp.refused;
+    else {
+      let session: ort.InferenceSession | undefined;
+      const slices: RecomputeState['slices'] = [];
+      try {
+        session = await ort.InferenceSession.create(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), sessionOptions);
+        // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own kernels).
+        for (const slice of rp.layers) slices.push({ slice, session: await ort.InferenceSession.create(slice.bytes, SLICE_OPTIONS) });
+        const model: LoadedModel = { ...base, session, attention: plan.attentionOutputs, recompute: { captures: rp.captures, slices, perHead: false } };
+        await probeAttention(model, label);
+        return model;
+      } catch (e) {
+        if (e instanceof EngineError && e.code === 'no-attention') throw e;
+        refusal = `recompute failed: ${(e as Error).message.split('\n')[0]}`;
+        await Promise.all([session, ...slices.map((s) => s.session)].map((s) => s?.release().catch(() => undefined)));
+      }
+    }
+  }
+  // Fallback: the probabilities as graph outputs (float32, see addGraphOutputs): found Softmax
+  // outputs, or the model's own attention outputs, which may be fp16.
+  const types = elemTypes(proto, plan.attentionOutputs);
+  let added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(added.bytes, sessionOptions);
+  } catch (e) {
+    // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
+    if (!/Type Error/i.test((e as Error).message)) fail(e);
+    added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs, true);
+    session = await ort.InferenceSession.create(added.bytes, sessionOptions).catch(fail);
+  }
+  const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };
+  await probeAttention(model, label);
+  return model;
+}
+
+/**
+ * Probe: a short run tells layer count, heads, and — decisively — causal vs bidirectional: a causal
+ * model gives exactly zero above the diagonal in every head of every layer. In recompute mode it
+ * also decides whether a slice can be fed one head at a time (same numbers as the whole layer).
+ */
+async function probeAttention(model: LoadedModel, label: string): Promise<void> {
+  const n = Math.max(2, Math.min(PROBE_LEN, model.plan.positionRows ?? PROBE_LEN));
+  const vocab = model.plan.vocabRows ?? 2;
   const probeIds = Array.from({ length: n }, (_, i) => (i * 7 + 1) % vocab);
-  const outs = await runSession(model, probeIds, model.attention);
+  const outs: Record<string, { dims: readonly number[]; data: Float32Array }> = {};
+  let captured: Captured | undefined;
+  if (model.recompute) {
+    captured = await captureRun(model, probeIds);
+    for (let l = 0; l < model.attention.length; l++) outs[model.attention[l]] = await runSlice(model, captured, l);
+  } else {
+    const raw = await runSession(model, probeIds, model.attention);
+    for (const [name, t] of Object.entries(raw)) outs[name] = { dims: t.dims, data: t.data as Float32Array };
+  }
   const shaped = model.attention.filter((name) => outs[name] && attentionHeads(outs[name].dims, n) !== undefined);
   if (!shaped.length) {
     throw new EngineError('no-attention', `${label}: the Softmax outputs Headlight found are not [batch, heads, query, key] attention at run time (shapes ${model.attention.slice(0, 3).map((a) => `[${outs[a]?.dims.join(', ')}]`).join(', ')}). Export the model with plain softmax attention or with attention outputs.`);
@@ -150,14 +216,34 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   const usable = shaped.filter((name) => attentionHeads(outs[name].dims, n) === heads);
   let causal = true;
   for (const name of usable) {
-    const d = outs[name].data as Float32Array;
+    const d = outs[name].data;
     for (let h = 0; h < heads && causal; h++) {
       for (let i = 0; i < n && causal; i++) for (let j = i + 1; j < n; j++) if (Math.abs(d[h * n * n + i * n + j]) > 1e-7) { causal = false; break; }
     }
   }
-  for (const t of Object.values(outs)) t.dispose?.();
+  if (model.recompute) {
+    const keep = new Set(usable);
+    model.recompute.slices = model.recompute.slices.filter((s) => keep.has(s.slice.source));
+  }
   Object.assign(model, { attention: usable, layers: usable.length, headsPerLayer: heads, causal });
-  return model;
+  if (model.recompute && captured) model.recompute.perHead = await perHeadWorks(model, captured, outs, n);
+}
+
+/** One head of Q and Kᵀ through the slice gives that head's rows, bit for bit like the whole layer? */
+async function perHeadWorks(model: LoadedModel, cap: Captured, outs: Record<string, { data: Float32Array }>, n: number): Promise<boolean> {
+  try {
+    for (let l = 0; l < model.layers; l++) {
+      for (const h of new Set([0, model.headsPerLayer - 1])) {
+        const one = await runSliceHead(model, cap, l, h);
+        if (!one) return false;
+        const whole = outs[model.attention[l]].data.subarray(h * n * n, (h + 1) * n * n);
+        for (let i = 0; i < whole.length; i++) if (Math.abs(whole[i] - one[i]) > 1e-6) return false;
+      }
+    }
+    return true;
+  } catch {
+    return false; // e.g. a Reshape in the slice that names the head count
+  }
 }
 
 function feedTensor(spec: InputSpec, n: number, ids: number[], mask?: number[]): ort.Tensor {
@@ -192,19 +278,132 @@ export async function runSession(model: LoadedModel, ids: number[], fetch: strin
 
 /** Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. */
 export async function runAttention(model: LoadedModel, ids: number[], mask?: number[]): Promise<WorkerAttention> {
-  const outs = await runSession(model, ids, model.attention, mask);
   const n = ids.length;
-  const data = model.attention.map((name) => {
-    const t = outs[name];
-    if (!t || attentionHeads(t.dims, n) !== model.headsPerLayer) {
-      throw new EngineError('inference-failed', `Attention output ${name} has shape [${t?.dims.join(', ')}], expected [1, ${model.headsPerLayer}, ${n}, ${n}].`);
+  let data: Float32Array[];
+  if (model.recompute) {
+    const cap = await captureRun(model, ids, mask);
+    data = [];
+    try {
+      for (let l = 0; l < model.layers; l++) data.push(await recomputeLayer(model, cap, l));
+    } finally {
+      disposeCaptured(cap);
     }
-    const d = t.data;
-    const f = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
-    // Own the whole buffer so it can be transferred (ORT may hand out views into a larger one).
-    return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer ? f : f.slice();
-  });
+  } else {
+    const outs = await runSession(model, ids, model.attention, mask);
+    data = model.attention.map((name) => checkLayer(model, name, outs[name], n));
+  }
   return { layers: data.length, headsPerLayer: model.headsPerLayer, seq: n, causal: model.causal, data };
+}
+
+function checkLayer(model: LoadedModel, name: string, t: { dims: readonly number[]; data: unknown } | undefined, n: number): Float32Array {
+  if (!t || attentionHeads(t.dims, n) !== model.headsPerLayer) {
+    throw new EngineError('inference-failed', `Attention output ${name} has shape [${t?.dims.join(', ')}], expected [1, ${model.headsPerLayer}, ${n}, ${n}].`);
+  }
+  const d = t.data;
+  const f = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
+  // Own the whole buffer so it can be transferred (ORT may hand out views into a larger one).
+  return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer ? f : f.slice();
+}
+
+/** What a recompute-mode run keeps: the captured score inputs (small: O(n·d) per layer) and the feeds. */
+export interface Captured {
+  n: number;
+  tensors: Record<string, ort.Tensor>;
+  inputs: Record<string, ort.Tensor>;
+  /** Bytes held by `tensors` (the bench and the worker's stats report it). */
+  bytes: number;
+}
+
+/** The main run in recompute mode: every layer's score inputs, no probabilities. */
+export async function captureRun(model: LoadedModel, ids: number[], mask?: number[]): Promise<Captured> {
+  const rec = model.recompute;
+  if (!rec) throw new EngineError('bad-request', 'captureRun needs a model loaded in recompute mode.');
+  const n = ids.length;
+  const inputs: Record<string, ort.Tensor> = {};
+  for (const spec of model.plan.inputs) inputs[spec.name] = feedTensor(spec, n, ids, mask);
+  let outs: ort.InferenceSession.OnnxValueMapType;
+  try {
+    outs = await model.session.run(inputs, rec.captures);
+  } catch (e) {
+    throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const tensors = outs as Record<string, ort.Tensor>;
+  const bytes = Object.values(tensors).reduce((a, t) => a + ((t.data as ArrayBufferView).byteLength ?? 0), 0);
+  return { n, tensors, inputs, bytes };
+}
+
+export function disposeCaptured(cap: Captured): void {
+  for (const t of Object.values(cap.tensors)) t.dispose?.();
+}
+
+async function runSliceWith(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
+  const { slice, session } = model.recompute!.slices[layer];
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of slice.captures) feeds[name] = override[name] ?? cap.tensors[name];
+  for (const name of slice.graphInputs) feeds[name] = cap.inputs[name];
+  let out: ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = await session.run(feeds, [slice.output]);
+  } catch (e) {
+    throw new EngineError('inference-failed', `Recomputing attention of layer ${layer} (${slice.source}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const t = out[slice.output];
+  return { dims: t.dims, data: t.data as Float32Array };
+}
+
+/** Layer `layer` of a captured run: [1, heads, n, n] (or the graph's own head layout). */
+export function runSlice(model: LoadedModel, cap: Captured, layer: number): Promise<{ dims: readonly number[]; data: Float32Array }> {
+  return runSliceWith(model, cap, layer);
+}
+
+/**
+ * One head of a captured run, n×n, without computing the others: the slice is fed that head's rows of
+ * Q and Kᵀ. Undefined when the captured layout is not [1, heads, ·, ·] (then use the whole layer).
+ */
+export async function runSliceHead(model: LoadedModel, cap: Captured, layer: number, head: number): Promise<Float32Array | undefined> {
+  const { slice } = model.recompute!.slices[layer];
+  const H = model.headsPerLayer;
+  const one = (name: string, allowShared: boolean): ort.Tensor | undefined => {
+    const t = cap.tensors[name];
+    const d = t.dims.map(Number);
+    if (d.length !== 4 || d[0] !== 1) return undefined;
+    if (d[1] === 1 && allowShared) return t; // one K for every head (multi-query)
+    if (d[1] !== H) return undefined;
+    const per = d[2] * d[3];
+    const data = (t.data as Float32Array).subarray(head * per, (head + 1) * per);
+    return new ort.Tensor(t.type as 'float32', data as Float32Array, [1, 1, d[2], d[3]]);
+  };
+  const q = one(slice.q, false);
+  const k = one(slice.k, true);
+  if (!q || !k) return undefined;
+  const r = await runSliceWith(model, cap, layer, { [slice.q]: q, [slice.k]: k });
+  const n = cap.n;
+  if (r.data.length !== n * n) return undefined;
+  return r.data;
+}
+
+/** One layer [head][query][key] from a captured run (head by head where possible: less memory, and faster). */
+export async function recomputeLayer(model: LoadedModel, cap: Captured, layer: number): Promise<Float32Array> {
+  const n = cap.n;
+  if (!model.recompute?.perHead) return checkLayer(model, model.attention[layer], await runSlice(model, cap, layer), n);
+  const out = new Float32Array(model.headsPerLayer * n * n);
+  for (let h = 0; h < model.headsPerLayer; h++) out.set(await recomputeHead(model, cap, layer, h), h * n * n);
+  return out;
+}
+
+/** One head n×n from a captured run: fed alone where the slice allows it, else cut from its layer. */
+export async function recomputeHead(model: LoadedModel, cap: Captured, layer: number, head: number): Promise<Float32Array> {
+  const n = cap.n;
+  if (model.recompute?.perHead) {
+    const one = await runSliceHead(model, cap, layer, head);
+    if (one) return checkLayer({ ...model, headsPerLayer: 1 }, model.attention[layer], { dims: [1, 1, n, n], data: one }, n);
+  }
+  const whole = checkLayer(model, model.attention[layer], await runSlice(model, cap, layer), n);
+  return whole.slice(head * n * n, (head + 1) * n * n);
+}
+
+export async function releaseModel(m: LoadedModel): Promise<void> {
+  await Promise.all([m.session, ...(m.recompute?.slices ?? []).map((s) => s.session)].map((s) => s.release().catch(() => undefined)));
 }
 
 export function clearSessionCache(): Promise<void> {

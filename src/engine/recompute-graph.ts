@@ -1,0 +1,226 @@
+// Bounded-memory attention: instead of fetching every head's n×n probabilities from the model run, fetch
+// the small tensors they are computed from (the score MatMul's inputs — Q and Kᵀ after rotary — plus
+// whatever masks and scales the graph mixes in) and recompute one layer or head at a time with a tiny
+// model cut out of the user's own graph. The slice holds the graph's own nodes between that MatMul and
+// the Softmax, so masking, scaling and normalising are exactly what the model does — no pattern of
+// "how attention is usually written" is assumed beyond "a MatMul feeds the Softmax's input".
+import { onnx } from 'onnx-proto';
+import { elemTypes } from './onnx-graph';
+
+/** One attention source (a Softmax output) and the model that recomputes it from captured tensors. */
+export interface LayerSlice {
+  /** The Softmax output in the user's graph. */
+  source: string;
+  /** The score MatMul's inputs: Q [.., n, d] and Kᵀ [.., d, n] (both captured). */
+  q: string;
+  k: string;
+  /** Tensors of the main run this slice reads (q and k included), in a stable order. */
+  captures: string[];
+  /** Graph inputs of the user's model the slice reads too (ids for a Shape, the attention mask…). */
+  graphInputs: string[];
+  /** The slice model (ONNX bytes): inputs captures + graphInputs, one float32 output `output`. */
+  bytes: Uint8Array;
+  output: string;
+  nodes: number;
+}
+
+export interface RecomputePlan {
+  layers: LayerSlice[];
+  /** Every captured tensor over all layers (deduplicated, e.g. one causal mask shared by all layers). */
+  captures: string[];
+  captureTypes: number[];
+}
+
+/** Ops that do real work on activations: a slice never contains one (besides its MatMul and Softmax). */
+const HEAVY = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'Softmax', 'LogSoftmax', 'LayerNormalization',
+  'SimplifiedLayerNormalization', 'RMSNormalization', 'BatchNormalization', 'InstanceNormalization', 'MatMulInteger', 'QLinearMatMul', 'Attention']);
+/** Ops with subgraphs: never followed into. */
+const CONTROL = new Set(['If', 'Loop', 'Scan']);
+/** Initializers up to this size are copied into a slice; larger ones stay in the main graph (their consumer is captured). */
+const SMALL_INIT_BYTES = 64 * 1024;
+/** A slice bigger than this is a sign the walk escaped the attention block: refuse rather than copy the model. */
+const MAX_SLICE_NODES = 200;
+/** Steps walked back from a Softmax input to find its score MatMul. */
+const MAX_SCORE_DEPTH = 12;
+
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const ELEM_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+
+function tensorBytes(t: onnx.ITensorProto): number {
+  const count = (t.dims ?? []).map(num).reduce((a, b) => a * b, 1);
+  return count * (ELEM_BYTES[t.dataType ?? 0] ?? 8);
+}
+
+/**
+ * A recompute plan for `sources` (the Softmax outputs the engine found, in layer order), or a reason
+ * why this graph cannot be sliced (then the engine fetches the probabilities themselves).
+ */
+export function planRecompute(model: onnx.ModelProto, sources: string[]): RecomputePlan | { refused: string } {
+  const graph = model.graph!;
+  const nodes = graph.node ?? [];
+  const producer = new Map<string, { node: onnx.INodeProto; index: number }>();
+  nodes.forEach((n, index) => { for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index }); });
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((nm) => !inits.has(nm)));
+
+  const layers: LayerSlice[] = [];
+  for (const source of sources) {
+    const s = sliceOne(model, source, producer, inits, graphInputs);
+    if ('refused' in s) return { refused: `${source}: ${s.refused}` };
+    layers.push(s);
+  }
+  const captures = [...new Set(layers.flatMap((l) => l.captures))];
+  const types = elemTypes(model, captures);
+  // Half-precision scores: ORT's CPU kernels run fp16 ops through inserted fp32 Casts, and where it
+  // rounds back to fp16 depends on the graph around them, so a cut-out block differs from the whole
+  // graph by fp16 rounding (~1e-3). Exact equality matters more than memory here.
+  const qk = new Set(layers.flatMap((l) => [l.q, l.k]));
+  const low = captures.find((nm, i) => qk.has(nm) && types[i] !== undefined && types[i] !== onnx.TensorProto.DataType.FLOAT && types[i] !== onnx.TensorProto.DataType.DOUBLE);
+  if (low) return { refused: `scores are computed in reduced precision (${low}); their rounding cannot be reproduced outside the graph` };
+  const unknown = captures.filter((_, i) => types[i] === undefined);
+  if (unknown.length) return { refused: `element type of ${unknown.slice(0, 3).join(', ')} is unknown` };
+  return { layers, captures, captureTypes: types as number[] };
+}
+
+function sliceOne(
+  model: onnx.ModelProto, source: string,
+  producer: Map<string, { node: onnx.INodeProto; index: number }>,
+  inits: Map<string, onnx.ITensorProto>, graphInputs: Set<string>,
+): LayerSlice | { refused: string } {
+  const softmax = producer.get(source);
+  if (!softmax || softmax.node.opType !== 'Softmax') return { refused: 'not a Softmax output' };
+
+  // 1. The score MatMul: the nearest MatMul behind the Softmax's input, through light ops only.
+  let matmul: { node: onnx.INodeProto; index: number } | undefined;
+  let frontier = [softmax.node.input?.[0] ?? ''];
+  for (let depth = 0; depth < MAX_SCORE_DEPTH && !matmul && frontier.length; depth++) {
+    const next: string[] = [];
+    for (const t of frontier) {
+      const p = producer.get(t);
+      if (!p) continue;
+      if (p.node.opType === 'MatMul') { matmul = p; break; }
+      if (HEAVY.has(p.node.opType ?? '') || CONTROL.has(p.node.opType ?? '') || p.node.domain) continue;
+      next.push(...(p.node.input ?? []).filter(Boolean));
+    }
+    frontier = next;
+  }
+  if (!matmul) return { refused: 'no MatMul feeds the Softmax through elementwise ops' };
+  const [q, k] = matmul.node.input ?? [];
+  if (!q || !k || inits.has(q) || inits.has(k)) return { refused: 'the score MatMul multiplies by a constant' };
+
+  // 2. The core: nodes that lie on a path from the MatMul's output to the Softmax's output.
+  const byIndex = new Map<number, onnx.INodeProto>();
+  const downstream = new Set<string>(matmul.node.output ?? []);
+  const onPath: number[] = [];
+  for (let i = matmul.index + 1; i <= softmax.index; i++) {
+    const n = (model.graph!.node ?? [])[i];
+    if ((n.input ?? []).some((x) => downstream.has(x))) {
+      for (const o of n.output ?? []) downstream.add(o);
+      onPath.push(i);
+    }
+  }
+  // Keep only those that also reach the Softmax (walk back from it within `onPath`).
+  const needed = new Set<string>([source]);
+  const core = new Set<number>([matmul.index]);
+  for (let idx = onPath.length - 1; idx >= 0; idx--) {
+    const n = (model.graph!.node ?? [])[onPath[idx]];
+    if ((n.output ?? []).some((o) => needed.has(o))) {
+      core.add(onPath[idx]);
+      for (const x of n.input ?? []) if (downstream.has(x) || x === (matmul.node.output ?? [])[0]) needed.add(x);
+    }
+  }
+  if (!core.has(softmax.index)) return { refused: 'the Softmax does not depend on the MatMul' };
+  for (const i of core) {
+    const op = (model.graph!.node ?? [])[i].opType ?? '';
+    if (i !== matmul.index && i !== softmax.index && (HEAVY.has(op) || CONTROL.has(op))) return { refused: `a ${op} sits between the scores and the Softmax` };
+  }
+
+  // 3. Everything else the core reads: light producers are pulled in (masks built from shapes, scale
+  //    constants), heavy results and large constants are captured from the main run.
+  const inSlice = new Set<number>(core);
+  const produced = (): Set<string> => new Set([...inSlice].flatMap((i) => (model.graph!.node ?? [])[i].output ?? []));
+  const captures = new Set<string>([q, k]);
+  const feeds = new Set<string>();
+  const copiedInits = new Set<string>();
+  const stack: string[] = [];
+  for (const i of core) for (const x of (model.graph!.node ?? [])[i].input ?? []) if (x && x !== q && x !== k) stack.push(x);
+  const visited = new Set<string>();
+  let outSet = produced();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (visited.has(t) || outSet.has(t) || captures.has(t)) continue;
+    visited.add(t);
+    const init = inits.get(t);
+    if (init) {
+      // A large constant stays in the main graph: capture what its consumer makes of it instead.
+      if (tensorBytes(init) <= SMALL_INIT_BYTES) copiedInits.add(t);
+      else return { refused: `large constant ${t} read directly by the attention scores` };
+      continue;
+    }
+    if (graphInputs.has(t)) { feeds.add(t); continue; }
+    const p = producer.get(t);
+    if (!p) return { refused: `no producer for ${t}` };
+    const op = p.node.opType ?? '';
+    const readsLargeInit = (p.node.input ?? []).some((x) => { const c = inits.get(x); return c !== undefined && tensorBytes(c) > SMALL_INIT_BYTES; });
+    const readsActivations = op === 'Shape' || op === 'Size';
+    if (HEAVY.has(op) || CONTROL.has(op) || p.node.domain || readsLargeInit || (readsActivations && !graphInputs.has(p.node.input?.[0] ?? ''))) {
+      captures.add(t); // computed in the main run; the slice reads the result
+      continue;
+    }
+    inSlice.add(p.index);
+    if (inSlice.size > MAX_SLICE_NODES) return { refused: `the attention block has more than ${MAX_SLICE_NODES} nodes` };
+    outSet = produced();
+    for (const x of p.node.input ?? []) if (x) stack.push(x);
+  }
+
+  // 4. The slice model: the user's own nodes, in their graph order (so still topologically sorted).
+  const types = elemTypes(model, [...captures, ...feeds, source]);
+  const typeOf = new Map([...captures, ...feeds, source].map((nm, i) => [nm, types[i]]));
+  const captureList = [...captures];
+  const feedList = [...feeds];
+  const valueInfo = (name: string, elemType: number) =>
+    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
+  for (const nm of [...captureList, ...feedList]) if (typeOf.get(nm) === undefined) return { refused: `element type of ${nm} is unknown` };
+  const srcType = typeOf.get(source);
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const needsCast = srcType !== undefined && srcType !== FLOAT;
+  const output = needsCast ? `${source}.headlight.float` : source;
+  const sliceNodes = [...inSlice].sort((a, b) => a - b).map((i) => (model.graph!.node ?? [])[i]);
+  if (needsCast) {
+    sliceNodes.push(onnx.NodeProto.create({
+      opType: 'Cast', name: 'headlight.slice.cast', input: [source], output: [output],
+      attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
+    }));
+  }
+  const sliceGraph = onnx.GraphProto.create({
+    name: 'headlight.slice',
+    node: sliceNodes as onnx.NodeProto[],
+    initializer: [...copiedInits].map((nm) => inits.get(nm)!) as onnx.TensorProto[],
+    input: [...captureList, ...feedList].map((nm) => valueInfo(nm, typeOf.get(nm)!)),
+    output: [valueInfo(output, FLOAT)],
+  });
+  const sliceModel = onnx.ModelProto.create({
+    irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'headlight', graph: sliceGraph,
+  });
+  return {
+    source, q, k, captures: captureList, graphInputs: feedList, output, nodes: sliceNodes.length,
+    bytes: onnx.ModelProto.encode(sliceModel).finish(),
+  };
+}
+
+/**
+ * Append graph outputs for `names`, declared with their own element types (bool masks, int64 shapes
+ * and float activations alike), to the original bytes — the same protobuf-merge trick as
+ * addGraphOutputs, so the user's graph is otherwise untouched.
+ */
+export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Buffer {
+  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
+    graph: onnx.GraphProto.create({
+      output: names.filter((nm) => !existing.includes(nm)).map((name) => onnx.ValueInfoProto.create({
+        name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: types[names.indexOf(name)] }) }),
+      })),
+    }),
+  })).finish();
+  return Buffer.concat([original, extra]);
+}
