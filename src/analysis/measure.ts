@@ -60,6 +60,12 @@ export interface HeadMeasure {
   offsetHist: Int32Array;
 }
 
+// Slots of Scratch.row: one row's Σa, entropy −Σa·ln a, Σa·|i−j|, Σa·ns·|s_i−s_j|, Σa·ns, punctuation
+// mass, largest weight, its key.
+const ROW_S = 0, ROW_H = 1, ROW_D = 2, ROW_CD = 3, ROW_CW = 4, ROW_PM = 5, ROW_MX = 6, ROW_AM = 7, ROW_SLOTS = 8;
+// Slots of Scratch.sums: the per-head sums over rows that the metrics divide.
+const SUM_A = 0, SUM_ENT = 1, SUM_ENT_ROWS = 2, SUM_DIST = 3, SUM_CHAR = 4, SUM_CHAR_ROWS = 5, SUM_PUNCT = 6, SUM_MAX = 7, SUM_TOP = 8, SUM_SLOTS = 9;
+
 /** Reusable buffers so a head's pass allocates nothing per row. */
 export class Scratch {
   argmax: Int32Array;
@@ -68,12 +74,18 @@ export class Scratch {
   rowPunct: Float64Array;
   /** 1 when the row's largest weight clearly beats the runner-up (CLEAR_ARGMAX_RATIO). */
   clear: Uint8Array;
+  /** One row's sums from scanRow (see ROW_*). */
+  row: Float64Array;
+  /** The head's sums over rows from mainPass (see SUM_*). */
+  sums: Float64Array;
   constructor(n: number, k: number) {
     this.clear = new Uint8Array(n);
     this.rowPunct = new Float64Array(n);
     this.argmax = new Int32Array(n);
     this.offsetHist = new Int32Array(Math.max(1, 2 * n - 1));
     this.top = new Float64Array(Math.max(2, k));
+    this.row = new Float64Array(ROW_SLOTS);
+    this.sums = new Float64Array(SUM_SLOTS);
   }
 }
 
@@ -124,200 +136,235 @@ function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m:
   return o;
 }
 
+// V8 note: every loop over rows lives in a function whose code after the loop is trivial, and each
+// row's work is a function called once per row. A single big per-head function gets compiled by
+// on-stack replacement during its first call, before the code after its first loop has run; that
+// code then deoptimised on every later call and the second pass ran in the interpreter (measured:
+// 157–360 ms per 144 heads, bimodal from run to run). Small functions called per row get compiled
+// normally and stay compiled.
+
+/**
+ * One row when span starts are monotone: keys j ≤ i then j > i, so |i − j| and |s_i − s_j| lose their
+ * abs: d = i·Σa − Σa·j and cd = s_i·Σa·ns − Σa·ns·s on the left, mirrored on the right. Writes the
+ * row's sums to `out` (ROW_*) and its k largest weights, descending, to `top`.
+ */
+function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, end: number, starts: Float64Array, specials: Int32Array, punctIdx: Int32Array, top: Float64Array, k: number, out: Float64Array): void {
+  const base = i * n;
+  const si = starts[i];
+  let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
+  let mx = -1, am = 0;
+  for (let t = 0; t < k; t++) top[t] = -1;
+  let topMin = -1;
+  for (let half = 0; half < 2; half++) {
+    const j0 = half === 0 ? 0 : i + 1;
+    const j1 = half === 0 ? i + 1 : end;
+    let hs = 0, hj = 0, hc = 0;
+    for (let j = j0; j < j1; j++) {
+      const a = A[base + j];
+      hs += a;
+      const b = bits[base + j];
+      const mant = b & 0x7fffff;
+      const t = mant >>> LN_SHIFT;
+      const lo = LN_TABLE[t];
+      h -= a * (((b >>> 23) - 127) * Math.LN2 + lo + (LN_TABLE[t + 1] - lo) * ((mant & LN_MASK) * LN_FRAC));
+      hj += a * j;
+      hc += a * starts[j]; // starts are 0 for specials: this is Σ a·ns·s
+      if (a > topMin) {
+        // Insert into the descending top-k list (rarely taken once the list is warm).
+        let p = k - 1;
+        while (p > 0 && top[p - 1] < a) {
+          top[p] = top[p - 1];
+          p--;
+        }
+        top[p] = a;
+        topMin = top[k - 1];
+        if (a > mx) {
+          mx = a;
+          am = j;
+        }
+      }
+    }
+    // Σ a·ns over this half = Σ a minus the (few) special keys' mass.
+    let hw = hs;
+    for (let q = 0; q < specials.length; q++) {
+      const j = specials[q];
+      if (j >= j0 && j < j1) hw -= A[base + j];
+    }
+    // Punctuation mass by index: punctuation tokens are a minority of the keys.
+    for (let q = 0; q < punctIdx.length; q++) {
+      const j = punctIdx[q];
+      if (j >= j1) break;
+      if (j >= j0) pm += A[base + j];
+    }
+    s += hs;
+    cw += hw;
+    if (half === 0) {
+      d += i * hs - hj;
+      cd += si * hw - hc;
+    } else {
+      d += hj - i * hs;
+      cd += hc - si * hw;
+    }
+    if (j1 >= end) break;
+  }
+  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = mx; out[ROW_AM] = am;
+}
+
+/** One row, any span order (the straightforward sums); same outputs as scanRowFast. */
+function scanRowGeneral(A: Float32Array, bits: Int32Array, i: number, n: number, end: number, ctx: TextContext, top: Float64Array, k: number, out: Float64Array): void {
+  const { nonSpecial, starts, punct } = ctx;
+  const base = i * n;
+  const si = starts[i];
+  let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
+  let mx = -1, am = 0;
+  for (let t = 0; t < k; t++) top[t] = -1;
+  let topMin = -1;
+  for (let j = 0; j < end; j++) {
+    const a = A[base + j];
+    s += a;
+    h -= a * fastLn(bits[base + j]);
+    d += a * (i > j ? i - j : j - i);
+    const ns = nonSpecial[j];
+    const dc = si - starts[j];
+    cd += a * ns * (dc > 0 ? dc : -dc);
+    cw += a * ns;
+    pm += a * punct[j];
+    if (a > topMin) {
+      let p = k - 1;
+      while (p > 0 && top[p - 1] < a) {
+        top[p] = top[p - 1];
+        p--;
+      }
+      top[p] = a;
+      topMin = top[k - 1];
+      if (a > mx) {
+        mx = a;
+        am = j;
+      }
+    }
+  }
+  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = mx; out[ROW_AM] = am;
+}
+
+/** Every row's scan, summed into scratch.sums (SUM_*); per-row argmax, clear and punctuation mass into scratch. */
+function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: number, k: number): void {
+  const n = ctx.n;
+  const causal = ctx.causal;
+  const { nonSpecial, starts, specialIdx, punctIdx } = ctx;
+  const { argmax, top, rowPunct, clear, row, sums } = scratch;
+  const bits = new Int32Array(A.buffer, A.byteOffset, A.length);
+  const fast = ctx.startsMonotone;
+  sums.fill(0);
+  for (let i = 0; i < n; i++) {
+    const end = causal ? i + 1 : n;
+    if (fast) scanRowFast(A, bits, i, n, end, starts, specialIdx, punctIdx, top, k, row);
+    else scanRowGeneral(A, bits, i, n, end, ctx, top, k, row);
+    argmax[i] = row[ROW_AM];
+    sums[SUM_A] += row[ROW_S];
+    if (end >= 2) {
+      sums[SUM_ENT] += row[ROW_H] / Math.log(end);
+      sums[SUM_ENT_ROWS]++;
+    }
+    sums[SUM_DIST] += row[ROW_D];
+    if (nonSpecial[i] === 1 && row[ROW_CW] > 0) {
+      sums[SUM_CHAR] += row[ROW_CD] / row[ROW_CW];
+      sums[SUM_CHAR_ROWS]++;
+    }
+    sums[SUM_PUNCT] += row[ROW_PM];
+    rowPunct[i] = row[ROW_PM];
+    sums[SUM_MAX] += row[ROW_MX];
+    let tk = 0;
+    for (let t = 0; t < kUser; t++) if (top[t] > 0) tk += top[t];
+    clear[i] = top[0] > CLEAR_ARGMAX_RATIO * Math.max(0, top[1]) ? 1 : 0;
+    sums[SUM_TOP] += tk;
+  }
+}
+
+/** The targeted reads' accumulators for one head. */
+class TargetAcc {
+  previous = newStat(); sink = newStat(); self = newStat(); local = newStat();
+  punct = newStat(); dup = newStat(); ind = newStat(); bracket = newStat();
+  sinkOnDup = newStat(); sinkOnInd = newStat(); sinkOnBracket = newStat();
+  offsetMass = new Float64Array(2 * LOCAL_WINDOW + 1);
+  sinkSum = 0; selfSum = 0; prevSum = 0;
+  dupMass = 0; dupRows = 0; indMass = 0; indRows = 0;
+  tlDupMass = 0; tlIndMass = 0;
+}
+
+/** Row i's targeted reads (previous, self, sink, window, copies, brackets): O(few) per row. */
+function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, clearI: number, rowPunctI: number, hist: Int32Array, acc: TargetAcc): void {
+  const n = ctx.n;
+  const causal = ctx.causal;
+  const base = i * n;
+  const m = causal ? i + 1 : n;
+  const { tlDup, tlInd } = ctx;
+  acc.sinkSum += A[base];
+  acc.selfSum += A[base + i];
+  if (i >= 1) acc.prevSum += A[base + i - 1];
+  let tlD = acc.tlDupMass;
+  for (let p = tlDup.start[i]; p < tlDup.start[i + 1]; p++) tlD += A[base + tlDup.idx[p]];
+  acc.tlDupMass = tlD;
+  let tlI = acc.tlIndMass;
+  for (let p = tlInd.start[i]; p < tlInd.start[i + 1]; p++) tlI += A[base + tlInd.idx[p]];
+  acc.tlIndMass = tlI;
+  if (m < 2) return; // one visible key: nothing to choose, no evidence either way
+  const b1 = 1 / m;
+  if (clearI === 1) hist[am - i + n - 1]++; // ties (a head spreading evenly) pick no offset
+  if (i >= 1) {
+    addRow(acc.previous, A[base + i - 1], b1, am === i - 1);
+    addRow(acc.sink, A[base], b1, am === 0);
+  }
+  addRow(acc.self, A[base + i], b1, am === i);
+
+  const lo = Math.max(0, i - LOCAL_WINDOW);
+  const hiV = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
+  const cnt = hiV - lo + 1;
+  if (cnt < m) {
+    let w = 0;
+    const offsetMass = acc.offsetMass;
+    for (let j = lo; j <= hiV; j++) {
+      const a = A[base + j];
+      w += a;
+      offsetMass[j - i + LOCAL_WINDOW] += a;
+    }
+    addRow(acc.local, w, cnt / m, am >= lo && am <= hiV);
+  }
+
+  const pc = causal ? ctx.punctBefore[i + 1] : ctx.punctBefore[n];
+  if (pc > 0 && pc < m) {
+    addRow(acc.punct, rowPunctI, pc / m, ctx.punct[am] === 1);
+  }
+
+  const od = targetMass(A, base, ctx.dup, i, m, am, acc.dup);
+  if (od >= 0) { acc.dupMass += od; acc.dupRows++; if (i >= 1) addRow(acc.sinkOnDup, A[base], b1, am === 0); }
+  const oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind);
+  if (oi >= 0) { acc.indMass += oi; acc.indRows++; if (i >= 1) addRow(acc.sinkOnInd, A[base], b1, am === 0); }
+  if (targetMass(A, base, ctx.brackets, i, m, am, acc.bracket) >= 0 && i >= 1) addRow(acc.sinkOnBracket, A[base], b1, am === 0);
+}
+
+function targetPass(A: Float32Array, ctx: TextContext, scratch: Scratch, acc: TargetAcc): void {
+  const { argmax, clear, rowPunct, offsetHist } = scratch;
+  offsetHist.fill(0);
+  for (let i = 0; i < ctx.n; i++) targetRow(A, ctx, i, argmax[i], clear[i], rowPunct[i], offsetHist, acc);
+}
+
 /**
  * Measure one head. `A` is the n×n row-major matrix (rows = queries). `topK` = how many largest
  * weights per row the concentration metric sums.
  */
 export function measureHead(A: Float32Array, ctx: TextContext, scratch: Scratch, topK = 3): HeadMeasure {
   const n = ctx.n;
-  const causal = ctx.causal;
-  const { nonSpecial, starts, punct } = ctx;
-  const argmax = scratch.argmax;
-  const top = scratch.top;
-  const rowPunct = scratch.rowPunct;
   const kUser = Math.max(1, Math.min(topK, n));
   // Track at least the two largest weights: positional needs to know whether the argmax is clear.
   const k = Math.max(2, kUser);
-  const clear = scratch.clear;
+  mainPass(A, ctx, scratch, kUser, k);
+  const acc = new TargetAcc();
+  targetPass(A, ctx, scratch, acc);
 
-  let sumA = 0;
-  let entSum = 0, entRows = 0;
-  let distSum = 0;
-  let charSum = 0, charRows = 0;
-  let punctMassSum = 0;
-  let maxSum = 0, topSum = 0;
-
-  const bits = new Int32Array(A.buffer, A.byteOffset, A.length);
-  const specials = ctx.specialIdx;
-  const punctIdx = ctx.punctIdx;
-  const fast = ctx.startsMonotone;
-
-  for (let i = 0; i < n; i++) {
-    const base = i * n;
-    const end = causal ? i + 1 : n;
-    const si = starts[i];
-    let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
-    let mx = -1, am = 0;
-    for (let t = 0; t < k; t++) top[t] = -1;
-    let topMin = -1;
-    if (fast) {
-      // Keys j ≤ i then j > i: |i − j| and |s_i − s_j| lose their abs (starts are monotone), so
-      // d = i·Σa − Σa·j and cd = s_i·Σa·ns − Σa·ns·s on the left, mirrored on the right.
-      for (let half = 0; half < 2; half++) {
-        const j0 = half === 0 ? 0 : i + 1;
-        const j1 = half === 0 ? i + 1 : end;
-        let hs = 0, hj = 0, hc = 0;
-        for (let j = j0; j < j1; j++) {
-          const a = A[base + j];
-          hs += a;
-          const b = bits[base + j];
-          const mant = b & 0x7fffff;
-          const t = mant >>> LN_SHIFT;
-          const lo = LN_TABLE[t];
-          h -= a * (((b >>> 23) - 127) * Math.LN2 + lo + (LN_TABLE[t + 1] - lo) * ((mant & LN_MASK) * LN_FRAC));
-          hj += a * j;
-          hc += a * starts[j]; // starts are 0 for specials: this is Σ a·ns·s
-          if (a > topMin) {
-            // Insert into the descending top-k list (rarely taken once the list is warm).
-            let p = k - 1;
-            while (p > 0 && top[p - 1] < a) {
-              top[p] = top[p - 1];
-              p--;
-            }
-            top[p] = a;
-            topMin = top[k - 1];
-            if (a > mx) {
-              mx = a;
-              am = j;
-            }
-          }
-        }
-        // Σ a·ns over this half = Σ a minus the (few) special keys' mass.
-        let hw = hs;
-        for (let q = 0; q < specials.length; q++) {
-          const j = specials[q];
-          if (j >= j0 && j < j1) hw -= A[base + j];
-        }
-        // Punctuation mass by index: punctuation tokens are a minority of the keys.
-        for (let q = 0; q < punctIdx.length; q++) {
-          const j = punctIdx[q];
-          if (j >= j1) break;
-          if (j >= j0) pm += A[base + j];
-        }
-        s += hs;
-        cw += hw;
-        if (half === 0) {
-          d += i * hs - hj;
-          cd += si * hw - hc;
-        } else {
-          d += hj - i * hs;
-          cd += hc - si * hw;
-        }
-        if (j1 >= end) break;
-      }
-    } else {
-      for (let j = 0; j < end; j++) {
-        const a = A[base + j];
-        s += a;
-        h -= a * fastLn(bits[base + j]);
-        d += a * (i > j ? i - j : j - i);
-        const ns = nonSpecial[j];
-        const dc = si - starts[j];
-        cd += a * ns * (dc > 0 ? dc : -dc);
-        cw += a * ns;
-        pm += a * punct[j];
-        if (a > topMin) {
-          let p = k - 1;
-          while (p > 0 && top[p - 1] < a) {
-            top[p] = top[p - 1];
-            p--;
-          }
-          top[p] = a;
-          topMin = top[k - 1];
-          if (a > mx) {
-            mx = a;
-            am = j;
-          }
-        }
-      }
-    }
-    argmax[i] = am;
-    sumA += s;
-    if (end >= 2) {
-      entSum += h / Math.log(end);
-      entRows++;
-    }
-    distSum += d;
-    if (nonSpecial[i] === 1 && cw > 0) {
-      charSum += cd / cw;
-      charRows++;
-    }
-    punctMassSum += pm;
-    rowPunct[i] = pm;
-    maxSum += mx;
-    let tk = 0;
-    for (let t = 0; t < kUser; t++) if (top[t] > 0) tk += top[t];
-    clear[i] = top[0] > CLEAR_ARGMAX_RATIO * Math.max(0, top[1]) ? 1 : 0;
-    topSum += tk;
-  }
-
-  // Targeted reads: O(n · few) per head.
-  const previous = newStat(), sink = newStat(), self = newStat(), local = newStat();
-  const punctS = newStat(), dup = newStat(), ind = newStat(), bracket = newStat();
-  const sinkOnDup = newStat(), sinkOnInd = newStat(), sinkOnBracket = newStat();
-  const offsetMass = new Float64Array(2 * LOCAL_WINDOW + 1);
-  let sinkSum = 0, selfSum = 0, prevSum = 0;
-  let dupMass = 0, dupRows = 0, indMass = 0, indRows = 0;
-  let tlDupMass = 0, tlIndMass = 0;
-  const hist = scratch.offsetHist;
-  hist.fill(0);
-  const { dup: dupT, ind: indT, tlDup, tlInd, brackets, punctBefore } = ctx;
-  const punctTotal = punctBefore[n];
-
-  for (let i = 0; i < n; i++) {
-    const base = i * n;
-    const m = causal ? i + 1 : n;
-    const am = argmax[i];
-    sinkSum += A[base];
-    selfSum += A[base + i];
-    if (i >= 1) prevSum += A[base + i - 1];
-    for (let p = tlDup.start[i]; p < tlDup.start[i + 1]; p++) tlDupMass += A[base + tlDup.idx[p]];
-    for (let p = tlInd.start[i]; p < tlInd.start[i + 1]; p++) tlIndMass += A[base + tlInd.idx[p]];
-    if (m < 2) continue; // one visible key: nothing to choose, no evidence either way
-    const b1 = 1 / m;
-    if (clear[i] === 1) hist[am - i + n - 1]++; // ties (a head spreading evenly) pick no offset
-    if (i >= 1) {
-      addRow(previous, A[base + i - 1], b1, am === i - 1);
-      addRow(sink, A[base], b1, am === 0);
-    }
-    addRow(self, A[base + i], b1, am === i);
-
-    const lo = Math.max(0, i - LOCAL_WINDOW);
-    const hiV = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
-    const cnt = hiV - lo + 1;
-    if (cnt < m) {
-      let w = 0;
-      for (let j = lo; j <= hiV; j++) {
-        const a = A[base + j];
-        w += a;
-        offsetMass[j - i + LOCAL_WINDOW] += a;
-      }
-      addRow(local, w, cnt / m, am >= lo && am <= hiV);
-    }
-
-    const pc = causal ? punctBefore[i + 1] : punctTotal;
-    if (pc > 0 && pc < m) {
-      addRow(punctS, rowPunct[i], pc / m, punct[am] === 1);
-    }
-
-    const od = targetMass(A, base, dupT, i, m, am, dup);
-    if (od >= 0) { dupMass += od; dupRows++; if (i >= 1) addRow(sinkOnDup, A[base], b1, am === 0); }
-    const oi = targetMass(A, base, indT, i, m, am, ind);
-    if (oi >= 0) { indMass += oi; indRows++; if (i >= 1) addRow(sinkOnInd, A[base], b1, am === 0); }
-    if (targetMass(A, base, brackets, i, m, am, bracket) >= 0 && i >= 1) addRow(sinkOnBracket, A[base], b1, am === 0);
-  }
-
-  const entropy = entRows > 0 ? entSum / entRows : NaN;
+  const sums = scratch.sums;
+  const entRows = sums[SUM_ENT_ROWS], charRows = sums[SUM_CHAR_ROWS], sumA = sums[SUM_A];
+  const { dupRows, indRows, prevSum } = acc;
+  const entropy = entRows > 0 ? sums[SUM_ENT] / entRows : NaN;
   const notes: HeadMeasure['notes'] = {};
   if (entRows === 0) notes.entropy = 'every row has a single visible key';
   if (charRows === 0) notes.charDistance = 'no query with a source span attends to a token with one';
@@ -330,23 +377,27 @@ export function measureHead(A: Float32Array, ctx: TextContext, scratch: Scratch,
 
   const metrics: HeadMetrics = {
     entropy,
-    distance: distSum / n,
-    charDistance: charRows > 0 ? charSum / charRows : NaN,
-    sink: sinkSum / n,
-    self: selfSum / n,
+    distance: sums[SUM_DIST] / n,
+    charDistance: charRows > 0 ? sums[SUM_CHAR] / charRows : NaN,
+    sink: acc.sinkSum / n,
+    self: acc.selfSum / n,
     previous: prevSum / n,
-    punctuation: punctMassSum / n,
-    duplicate: dupRows > 0 ? dupMass / dupRows : NaN,
-    induction: indRows > 0 ? indMass / indRows : NaN,
-    maxWeight: maxSum / n,
-    topK: topSum / n,
+    punctuation: sums[SUM_PUNCT] / n,
+    duplicate: dupRows > 0 ? acc.dupMass / dupRows : NaN,
+    induction: indRows > 0 ? acc.indMass / indRows : NaN,
+    maxWeight: sums[SUM_MAX] / n,
+    topK: sums[SUM_TOP] / n,
     // TransformerLens detect_head, error_measure "mul", no exclusions: Σ(A ⊙ P) / Σ A.
     tlPrevious: prevSum / sumA,
-    tlDuplicate: tlDupMass / sumA,
-    tlInduction: tlIndMass / sumA,
+    tlDuplicate: acc.tlDupMass / sumA,
+    tlInduction: acc.tlIndMass / sumA,
     probeInduction: NaN,
     probeDuplicate: NaN,
     probePrevious: NaN,
   };
-  return { metrics, notes, previous, sink, self, local, offsetMass, punct: punctS, dup, ind, bracket, sinkOnDup, sinkOnInd, sinkOnBracket, entropy, argmax, clear, offsetHist: hist };
+  return {
+    metrics, notes, previous: acc.previous, sink: acc.sink, self: acc.self, local: acc.local, offsetMass: acc.offsetMass, punct: acc.punct,
+    dup: acc.dup, ind: acc.ind, bracket: acc.bracket, sinkOnDup: acc.sinkOnDup, sinkOnInd: acc.sinkOnInd, sinkOnBracket: acc.sinkOnBracket,
+    entropy, argmax: scratch.argmax, clear: scratch.clear, offsetHist: scratch.offsetHist,
+  };
 }
