@@ -7,7 +7,6 @@ import { defaultClient, shutdownEngine } from './engine/explain';
 import { SessionPipeline } from './session/pipeline';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
-import { answerPanelRequest } from './session/wire';
 import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
 
 const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--max-tokens N] [--truncate]
@@ -67,6 +66,7 @@ async function main(): Promise<number> {
     pipeline = new SessionPipeline(defaultClient());
     const built = await pipeline.build({
       id: 1, title: path.basename(args.file), text, model: resolveModelRef(modelDir), maxTokens: args.maxTokens, truncate: args.truncate,
+      keep: !args.attention, // --attention writes every weight, so it needs them all in memory anyway
     });
     const r = built.result;
     const { layers, headsPerLayer, seq } = r.attention;
@@ -90,8 +90,7 @@ async function main(): Promise<number> {
     }
     if (args.report) {
       // The same report the panel's Export writes: the real webview bundle beside this file in dist/.
-      const att = r.attention;
-      const request = async <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => answerPanelRequest(att, method, p);
+      const request = <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => built.source.request(method, p);
       const absolute = args.file === '-' ? 'stdin' : path.resolve(args.file);
       const state = { ...defaultPanelState(args.file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], r.model.name), layer: 0, head: 0 };
       const data = await collectReportData(built.session, state, request);

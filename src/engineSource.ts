@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { EngineClient, isEngineError, type EngineResult } from './engine';
+import { EngineClient, isEngineError } from './engine';
 import { SessionPipeline } from './session/pipeline';
-import { answerPanelRequest } from './session/wire';
+import type { AttentionSource } from './session/attentionSource';
 import type { RequestMap, RequestMethod, SessionData } from './protocol';
 import type { BuildRequest, SessionSource } from './sessionSource';
 import { chosenModel } from './modelChoice';
@@ -10,8 +10,11 @@ import { log } from './log';
 /** Sessions from the real engine: a cancellable progress notification around pipeline.build. */
 export class EngineSessionSource implements SessionSource {
   private readonly pipeline = new SessionPipeline(new EngineClient());
-  /** The attention behind each session the panel may still ask about (only the latest is kept). */
-  private current: { id: number; result: EngineResult } | undefined;
+  /**
+   * The attention behind the session the panel shows (only the latest is kept): in bounded-memory mode
+   * a kept engine run whose heads are recomputed on request, else the attention in memory.
+   */
+  private current: { id: number; source: AttentionSource } | undefined;
 
   constructor(private readonly extensionPath: string) {}
 
@@ -27,10 +30,11 @@ export class EngineSessionSource implements SessionSource {
       const subs = [token.onCancellationRequested(abort), req.token.onCancellationRequested(abort)];
       try {
         progress.report({ message: truncate ? `first ${limit} tokens…` : 'tokenizing and running the model…' });
-        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel' });
+        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true });
         const t = built.timings;
         log().info(`${model.name}: ${built.session.tokens.length} tokens; engine ${t.engineMs.toFixed(0)} ms, probe ${t.probeMs.toFixed(0)} ms, analysis ${t.analysisMs.toFixed(0)} ms, wire ${t.wireMs.toFixed(0)} ms`);
-        this.current = { id: req.id, result: built.result };
+        this.current?.source.dispose();
+        this.current = { id: req.id, source: built.source };
         return built.session;
       } finally {
         for (const s of subs) s.dispose();
@@ -57,10 +61,11 @@ export class EngineSessionSource implements SessionSource {
   async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
     const cur = this.current;
     if (!cur || cur.id !== params.sessionId) throw new Error('That explanation is no longer loaded; explain the selection again.');
-    return answerPanelRequest(cur.result.attention, method, params);
+    return cur.source.request(method, params);
   }
 
   dispose(): void {
+    this.current?.source.dispose();
     this.current = undefined;
     void this.pipeline.dispose();
   }

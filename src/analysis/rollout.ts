@@ -21,26 +21,46 @@ export interface Pathway {
 }
 
 /**
- * v ← v · Â_layer, without forming Â: heads are read one at a time and only the rows with v[r] ≠ 0 are
- * summed over heads (into `acc`, rows × n). Additions happen in the same order as a head-inner loop
- * would do them, so an in-memory set and a dump give bit-identical results.
+ * The pathway built head by head, in the order it needs them (last layer first, heads in order), so a
+ * caller that gets heads one at a time — recomputed by the engine, read from a dump — never holds more
+ * than one. v ← v · Â_layer without forming Â: only rows with v[r] ≠ 0 are summed over heads (into
+ * `acc`, rows × n), in the same order as a head-inner loop, so every source gives bit-identical results.
  */
-function stepBack(att: HeadReader, layer: number, v: Float64Array, alpha: number, buf: { acc: Float64Array }): Float64Array {
-  const n = att.seq;
-  const H = att.headsPerLayer;
-  const out = new Float64Array(n);
-  const rows: number[] = [];
-  for (let r = 0; r < n; r++) if (v[r] !== 0) rows.push(r);
-  const m = rows.length;
-  if (buf.acc.length < m * n) buf.acc = new Float64Array(n * n); // grows once to n² at most
-  const acc = buf.acc;
-  acc.fill(0, 0, m * n);
-  const rowSum = new Float64Array(m);
-  for (let h = 0; h < H; h++) {
-    const A = att.head(layer, h);
-    for (let k = 0; k < m; k++) {
+export class PathwayBuilder {
+  private v: Float64Array;
+  private readonly perLayer: Float64Array[];
+  private layer: number;
+  private head = 0;
+  private rows: number[] = [];
+  private acc = new Float64Array(0);
+  private rowSum = new Float64Array(0);
+  private readonly alpha: number;
+
+  constructor(private readonly shape: Pick<HeadReader, 'layers' | 'headsPerLayer' | 'seq' | 'causal'>, readonly token: number, options: RolloutOptions = {}) {
+    const n = shape.seq;
+    if (!Number.isInteger(token) || token < 0 || token >= n) throw new RangeError(`token ${token} outside 0..${n - 1}`);
+    this.alpha = options.residual ?? 0.5;
+    this.v = new Float64Array(n);
+    this.v[token] = 1;
+    this.perLayer = new Array(shape.layers);
+    this.layer = shape.layers - 1;
+    this.beginLayer();
+  }
+
+  /** The next head to feed, or undefined when the pathway is complete. */
+  next(): [number, number] | undefined {
+    return this.layer >= 0 ? [this.layer, this.head] : undefined;
+  }
+
+  /** Feed the head `next()` named (n×n, row-major). */
+  feed(A: Float32Array): void {
+    if (this.layer < 0) throw new RangeError('the pathway is already complete');
+    const n = this.shape.seq;
+    if (A.length !== n * n) throw new RangeError(`head of ${A.length} weights, expected ${n * n}`);
+    const { rows, acc, rowSum } = this;
+    for (let k = 0; k < rows.length; k++) {
       const r = rows[k];
-      const end = att.causal ? r + 1 : n; // zeros above the diagonal in causal models
+      const end = this.shape.causal ? r + 1 : n; // zeros above the diagonal in causal models
       const base = r * n;
       const ab = k * n;
       let s = rowSum[k];
@@ -51,37 +71,56 @@ function stepBack(att: HeadReader, layer: number, v: Float64Array, alpha: number
       }
       rowSum[k] = s;
     }
+    if (++this.head === this.shape.headsPerLayer) this.endLayer();
   }
-  for (let k = 0; k < m; k++) {
-    const r = rows[k];
-    const vr = v[r];
-    const end = att.causal ? r + 1 : n;
-    // Row r of Â = ((1 − α)·Σ_h A_h[r,:]/H + α·e_r) / ((1 − α)·rowSum/H + α).
-    const denom = (1 - alpha) * (rowSum[k] / H) + alpha;
-    if (denom === 0) continue;
-    const w = (vr * (1 - alpha)) / (H * denom);
-    const ab = k * n;
-    for (let c = 0; c < end; c++) out[c] += w * acc[ab + c];
-    out[r] += (vr * alpha) / denom;
+
+  result(): Pathway {
+    if (this.layer >= 0) throw new RangeError(`the pathway still needs L${this.layer}H${this.head}`);
+    return { token: this.token, perLayer: this.perLayer };
   }
-  return out;
+
+  private beginLayer(): void {
+    const n = this.shape.seq;
+    this.rows = [];
+    for (let r = 0; r < n; r++) if (this.v[r] !== 0) this.rows.push(r);
+    const m = this.rows.length;
+    if (this.acc.length < m * n) this.acc = new Float64Array(n * n); // grows once to n² at most
+    this.acc.fill(0, 0, m * n);
+    this.rowSum = new Float64Array(m);
+    this.head = 0;
+  }
+
+  private endLayer(): void {
+    const n = this.shape.seq;
+    const H = this.shape.headsPerLayer;
+    const alpha = this.alpha;
+    const out = new Float64Array(n);
+    const { rows, acc, rowSum, v } = this;
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k];
+      const vr = v[r];
+      const end = this.shape.causal ? r + 1 : n;
+      // Row r of Â = ((1 − α)·Σ_h A_h[r,:]/H + α·e_r) / ((1 − α)·rowSum/H + α).
+      const denom = (1 - alpha) * (rowSum[k] / H) + alpha;
+      if (denom === 0) continue;
+      const w = (vr * (1 - alpha)) / (H * denom);
+      const ab = k * n;
+      for (let c = 0; c < end; c++) out[c] += w * acc[ab + c];
+      out[r] += (vr * alpha) / denom;
+    }
+    this.perLayer[this.layer] = out;
+    this.v = out;
+    this.layer--;
+    if (this.layer >= 0) this.beginLayer();
+  }
 }
 
 /** The chosen token's row propagated from the last layer down to the first: O(L · heads · n²). */
 export function attentionPathway(attention: AttentionSet | HeadReader, token: number, options: RolloutOptions = {}): Pathway {
   const att = asReader(attention);
-  const n = att.seq;
-  if (!Number.isInteger(token) || token < 0 || token >= n) throw new RangeError(`token ${token} outside 0..${n - 1}`);
-  const alpha = options.residual ?? 0.5;
-  let v: Float64Array = new Float64Array(n);
-  v[token] = 1;
-  const perLayer: Float64Array[] = new Array(att.layers);
-  const buf = { acc: new Float64Array(n) };
-  for (let layer = att.layers - 1; layer >= 0; layer--) {
-    v = stepBack(att, layer, v, alpha, buf);
-    perLayer[layer] = v;
-  }
-  return { token, perLayer };
+  const b = new PathwayBuilder(att, token, options);
+  for (let want = b.next(); want; want = b.next()) b.feed(att.head(want[0], want[1]));
+  return b.result();
 }
 
 /** Full rollout matrix R = Â_{L−1} ⋯ Â_0 (row-major n×n). O(L · n³): for small inputs and tests. */

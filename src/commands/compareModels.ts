@@ -86,9 +86,12 @@ export function compareModels(controller: Controller, extensionPath: string, pip
         try {
           // One after the other: two models at once would double the peak memory on a small machine.
           progress.report({ message: `${ra.name}…` });
-          const A = await pipeline().build({ id: 0, title, text, model: ra, signal: ac.signal });
+          // keep: bounded memory; the comparison needs only the sessions, so the kept runs are freed at once.
+          const A = await pipeline().build({ id: 0, title, text, model: ra, signal: ac.signal, keep: true });
+          A.source.dispose();
           progress.report({ message: `${rb.name}…`, increment: 50 });
-          const B = await pipeline().build({ id: 0, title, text, model: rb, signal: ac.signal });
+          const B = await pipeline().build({ id: 0, title, text, model: rb, signal: ac.signal, keep: true });
+          B.source.dispose();
           return { A, B };
         } finally { sub.dispose(); }
       });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
-import type { ModelRef, RunStats, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
+import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
 import type { ExplainResult, ModelInfo } from './types';
 
 export interface EngineClientOptions {
@@ -23,18 +23,30 @@ export interface RunOptions {
   /** A new request on the same channel supersedes (cancels) the running one. */
   channel?: string;
 }
-export interface ExplainOptions extends RunOptions {
+export interface KeepOptions {
+  /**
+   * Bounded memory: where the model allows it (recompute mode), the worker keeps the run's captured
+   * score inputs and the result carries `kept` with an empty `attention.data`; read heads with
+   * `heads()` and `release()` the run when done. Models without recompute mode ignore it.
+   */
+  keep?: boolean;
+}
+export interface ExplainOptions extends RunOptions, KeepOptions {
   /** Default 1024. */
   maxTokens?: number;
   /** Explain the first maxTokens tokens instead of refusing; the result says `truncatedFrom`. */
   truncate?: boolean;
 }
-export interface RunIdsOptions extends RunOptions {
+export interface RunIdsOptions extends RunOptions, KeepOptions {
   /** 1 = key visible, 0 = padded; defaults to all ones. */
   attentionMask?: number[];
 }
 
-export type EngineResult = ExplainResult & { stats: RunStats };
+export type EngineResult = ExplainResult & {
+  stats: RunStats;
+  /** A kept run (see KeepOptions.keep): `attention.data` is empty, heads come from `heads(handle, …)`. */
+  kept?: { handle: number; bytes: number };
+};
 
 type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -70,11 +82,44 @@ export class EngineClient {
     }
     const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) return Promise.reject(new EngineError('bad-request', `maxTokens must be a positive integer, got ${maxTokens}.`));
-    return this.send({ type: 'explain', model, text, maxTokens, truncate: opts.truncate ?? false }, opts).then((m) => toResult((m as Extract<WorkerResponse, { type: 'done' }>).result));
+    return this.send({ type: 'explain', model, text, maxTokens, truncate: opts.truncate ?? false, keep: opts.keep }, opts).then((m) => this.toResult(m));
   }
 
   runIds(ids: number[], model: ModelRef, opts: RunIdsOptions = {}): Promise<EngineResult> {
-    return this.send({ type: 'run-ids', model, ids: [...ids], attentionMask: opts.attentionMask }, opts).then((m) => toResult((m as Extract<WorkerResponse, { type: 'done' }>).result));
+    return this.send({ type: 'run-ids', model, ids: [...ids], attentionMask: opts.attentionMask, keep: opts.keep }, opts).then((m) => this.toResult(m));
+  }
+
+  /** Kept runs by the client's handle: the worker that holds the captures and its own handle there. */
+  private readonly kept = new Map<number, { worker: Worker; handle: number }>();
+  private nextKept = 1;
+
+  /** Heads of a kept run, recomputed in the worker: one n×n Float32Array per [layer, head], in order. */
+  async heads(handle: number, list: [number, number][], opts: RunOptions = {}): Promise<Float32Array[]> {
+    const k = this.kept.get(handle);
+    if (!k || k.worker !== this.worker) {
+      this.kept.delete(handle);
+      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+    }
+    const m = await this.send({ type: 'heads', handle: k.handle, heads: list }, opts);
+    return (m as Extract<WorkerResponse, { type: 'heads' }>).data;
+  }
+
+  /** Free a kept run's captures in the worker (a no-op for unknown or expired handles). */
+  async release(handle: number): Promise<void> {
+    const k = this.kept.get(handle);
+    this.kept.delete(handle);
+    if (k && k.worker === this.worker) await this.send({ type: 'release', handle: k.handle }, {}).catch(() => undefined);
+  }
+
+  private toResult(m: WorkerResponse): EngineResult {
+    const r = (m as Extract<WorkerResponse, { type: 'done' }>).result;
+    const out: EngineResult = { model: r.model, tokens: r.tokens, attention: r.attention, truncatedFrom: r.truncatedFrom, stats: r.stats };
+    if (r.kept && this.worker) {
+      const handle = this.nextKept++;
+      this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });
+      out.kept = { handle, bytes: r.kept.bytes };
+    }
+    return out;
   }
 
   info(model: ModelRef, opts: RunOptions = {}): Promise<{ model: ModelInfo; stats: RunStats }> {
@@ -205,6 +250,3 @@ export class EngineClient {
   }
 }
 
-function toResult(r: WorkerResult): EngineResult {
-  return { model: r.model, tokens: r.tokens, attention: r.attention, truncatedFrom: r.truncatedFrom, stats: r.stats };
-}

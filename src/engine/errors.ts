@@ -24,6 +24,8 @@ export type EngineErrorCode =
   | 'inference-failed'
   | 'worker-crashed'
   | 'bad-request'
+  /** A kept run (bounded-memory mode) is gone: released, evicted with its model, or its worker replaced. */
+  | 'expired'
   /** An attention dump (safetensors + tokens.json) that cannot be read as documented in docs/dump-format.md. */
   | 'dump-invalid'
   /** A well-formed dump whose parts disagree (tensor shapes, token count). */

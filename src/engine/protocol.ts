@@ -17,8 +17,11 @@ export interface ModelRef {
 }
 
 export type WorkerRequest =
-  | { id: number; type: 'explain'; model: ModelRef; text: string; maxTokens: number; truncate: boolean }
-  | { id: number; type: 'run-ids'; model: ModelRef; ids: number[]; attentionMask?: number[] }
+  | { id: number; type: 'explain'; model: ModelRef; text: string; maxTokens: number; truncate: boolean; keep?: boolean }
+  | { id: number; type: 'run-ids'; model: ModelRef; ids: number[]; attentionMask?: number[]; keep?: boolean }
+  /** Recompute heads of a kept run (see WorkerResult.kept), one Float32Array (n×n) per [layer, head]. */
+  | { id: number; type: 'heads'; handle: number; heads: [number, number][] }
+  | { id: number; type: 'release'; handle: number }
   | { id: number; type: 'info'; model: ModelRef }
   | { id: number; type: 'cancel-queued'; target: number }
   /** Drop the queue, finish the current run, then exit (never killed mid-run: see client.ts). */
@@ -43,13 +46,21 @@ export interface WorkerAttention {
 export interface WorkerResult {
   model: ModelInfo;
   tokens: Token[];
+  /** In a kept result `data` is empty: heads are recomputed on request (`heads`). */
   attention: WorkerAttention;
   truncatedFrom?: number;
   stats: RunStats;
+  /**
+   * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
+   * the run's captured score inputs (`bytes` of them) under `handle` instead of sending attention.
+   */
+  kept?: { handle: number; bytes: number };
 }
 
 export type WorkerResponse =
   | { id: number; type: 'started' }
   | { id: number; type: 'done'; result: WorkerResult }
   | { id: number; type: 'info'; model: ModelInfo; stats: RunStats }
+  | { id: number; type: 'heads'; data: Float32Array[] }
+  | { id: number; type: 'released' }
   | { id: number; type: 'error'; error: EngineErrorShape };

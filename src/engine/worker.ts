@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
-import { getModel, runAttention, type LoadedModel } from './session';
+import { captureRun, disposeCaptured, getModel, recomputeHead, runAttention, type Captured, type LoadedModel } from './session';
 import { encodeText, loadTokenizer, type LoadedTokenizer } from './tokenize';
 import type { ModelInfo } from './types';
 
@@ -52,7 +52,54 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
   return { m, tok, stats: { sessionCached: cached, loadMs: performance.now() - t0, tokenizeMs: 0, runMs: 0 } };
 }
 
+/**
+ * Kept runs (bounded-memory mode): captured score inputs by handle, newest last. A panel needs its
+ * latest explain, a comparison two: older ones are dropped so a long session cannot pile them up.
+ */
+const MAX_KEPT = 3;
+const kept = new Map<number, { model: LoadedModel; cap: Captured }>();
+let nextHandle = 1;
+
+function keep(model: LoadedModel, cap: Captured): number {
+  const handle = nextHandle++;
+  kept.set(handle, { model, cap });
+  while (kept.size > MAX_KEPT) release(kept.keys().next().value as number);
+  return handle;
+}
+
+function release(handle: number): void {
+  const k = kept.get(handle);
+  kept.delete(handle);
+  if (k) disposeCaptured(k.cap);
+}
+
+async function heads(handle: number, list: [number, number][]): Promise<Float32Array[]> {
+  const k = kept.get(handle);
+  // A replaced model file gets a new session: captures of the old one must not meet the new slices.
+  const current = k && (await getModel(k.model.modelPath, { executionProviders: k.model.executionProviders }).catch(() => undefined));
+  if (!k || current?.model !== k.model) {
+    if (k) release(handle);
+    throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+  }
+  const out: Float32Array[] = [];
+  for (const [layer, head] of list) {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= k.model.layers || !Number.isInteger(head) || head < 0 || head >= k.model.headsPerLayer) {
+      throw new EngineError('bad-request', `No head L${layer}H${head} in a ${k.model.layers}×${k.model.headsPerLayer} model.`);
+    }
+    out.push(await recomputeHead(k.model, k.cap, layer, head));
+  }
+  return out;
+}
+
 async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transfer: ArrayBuffer[] }> {
+  if (req.type === 'heads') {
+    const data = await heads(req.handle, req.heads);
+    return { msg: { id: req.id, type: 'heads', data }, transfer: data.map((d) => d.buffer as ArrayBuffer) };
+  }
+  if (req.type === 'release') {
+    release(req.handle);
+    return { msg: { id: req.id, type: 'released' }, transfer: [] };
+  }
   if (req.type === 'info') {
     const { m, tok, stats } = await prepare(req.model);
     return { msg: { id: req.id, type: 'info', model: info(req.model, m, tok), stats }, transfer: [] };
@@ -94,7 +141,15 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     tokens = ids.map((id) => ({ id, text: tok.tokenizer.idToToken(id) ?? String(id), start: -1, end: -1, special: false }));
   }
   const t2 = performance.now();
-  const attention = await runAttention(m, ids, req.type === 'run-ids' ? req.attentionMask : undefined);
+  const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
+  if (req.keep && m.recompute) {
+    const cap = await captureRun(m, ids, mask);
+    stats.runMs = performance.now() - t2;
+    const attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
+    const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, kept: { handle: keep(m, cap), bytes: cap.bytes } };
+    return { msg: { id: req.id, type: 'done', result }, transfer: [] };
+  }
+  const attention = await runAttention(m, ids, mask);
   stats.runMs = performance.now() - t2;
   const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };

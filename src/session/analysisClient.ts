@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
-import { buffersOf, type AnalysisRequest, type AnalysisResponse } from './analysisProtocol';
+import { buffersOf, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
 type Pending = { resolve: (m: AnalysisResponse) => void; reject: (e: Error) => void };
 
@@ -29,13 +29,39 @@ export class AnalysisClient {
     return r;
   }
 
-  private send(req: AnalysisRequest, attention: AttentionSet): Promise<AnalysisResponse> {
+  private nextStream = 1;
+
+  /** Start a streamed job (kept runs): heads then come through `streamHeads` in `streamOrder`. */
+  async streamBegin(shape: StreamShape, job: StreamJob): Promise<number> {
+    const stream = this.nextStream++;
+    await this.send({ id: 0, type: 'stream-begin', stream, shape, job }, []);
+    return stream;
+  }
+
+  /** Move heads into the stream (the buffers are transferred: the caller must not use them again). */
+  async streamHeads(stream: number, heads: [number, number][], data: Float32Array[]): Promise<void> {
+    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, data.map((d) => d.buffer as ArrayBuffer));
+  }
+
+  async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
+    const r = await this.send({ id: 0, type: 'stream-end', stream }, []);
+    if (r.type !== 'stream-analyzed') throw new Error('analysis worker answered out of turn');
+    return r;
+  }
+
+  async streamFlow(stream: number): Promise<{ token: number; layers: Float32Array[] }> {
+    const r = await this.send({ id: 0, type: 'stream-end', stream }, []);
+    if (r.type !== 'stream-flow') throw new Error('analysis worker answered out of turn');
+    return r;
+  }
+
+  private send(req: AnalysisRequest, transfer: AttentionSet | ArrayBuffer[]): Promise<AnalysisResponse> {
     const id = this.nextId++;
     const w = this.ensure();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       w.ref();
-      w.postMessage({ ...req, id }, buffersOf(attention));
+      w.postMessage({ ...req, id }, Array.isArray(transfer) ? transfer : buffersOf(transfer));
     });
   }
 

@@ -1,15 +1,41 @@
 // Worker entry: the analysis (metrics, roles, repeat-probe scores) and the panel's thumbnails, off the
 // extension host's main thread — 144 heads at 1,024 tokens is ~10⁸ weights, about a second of work.
 import { parentPort } from 'node:worker_threads';
-import { analyzeHeads, scoreRepeatProbe } from '../analysis';
-import { thumbnail } from './wire';
-import { buffersOf, type AnalysisRequest, type AnalysisResponse } from './analysisProtocol';
+import { analyzeHeads, headAnalyzer, PathwayBuilder, scoreRepeatProbe, type HeadAnalyzer, type HeadReport } from '../analysis';
+import { thumbnail, thumbnailOf } from './wire';
+import { buffersOf, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('analysisWorker must run in a worker thread');
 
+/** A stream in progress: what it expects next and what it has built so far. */
+interface Stream {
+  order: [number, number][];
+  at: number;
+  shape: StreamShape;
+  job: StreamJob;
+  t0: number;
+  analyzer?: HeadAnalyzer;
+  reports: HeadReport[];
+  thumbnails: Uint8Array[];
+  pathway?: PathwayBuilder;
+}
+const streams = new Map<number, Stream>();
+
+function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
+  const want = s.order[s.at];
+  if (!want || want[0] !== layer || want[1] !== head) throw new RangeError(`stream expected ${want ? `L${want[0]}H${want[1]}` : 'no more heads'}, got L${layer}H${head}`);
+  s.at++;
+  if (s.job.kind === 'analyze') {
+    s.reports.push(s.analyzer!.analyze(layer, head, A));
+    s.thumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize));
+  } else {
+    s.pathway!.feed(A);
+  }
+}
+
 port.on('message', (req: AnalysisRequest) => {
-  const reply = (msg: AnalysisResponse, transfer: ArrayBuffer[]) => port.postMessage(msg, transfer);
+  const reply = (msg: AnalysisResponse, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
   try {
     if (req.type === 'analyze') {
       const t0 = performance.now();
@@ -19,11 +45,41 @@ port.on('message', (req: AnalysisRequest) => {
       for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
       reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 },
         [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)]);
-    } else {
+    } else if (req.type === 'score-probe') {
       const scores = scoreRepeatProbe(req.attention, req.ids, req.T);
       reply({ id: req.id, type: 'probe-scored', attention: req.attention, scores }, buffersOf(req.attention));
+    } else if (req.type === 'stream-begin') {
+      const { shape, job } = req;
+      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
+      if (job.kind === 'analyze') s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe });
+      else s.pathway = new PathwayBuilder(shape, job.token);
+      streams.set(req.stream, s);
+      reply({ id: req.id, type: 'stream-ok' });
+    } else if (req.type === 'stream-heads') {
+      const s = streams.get(req.stream);
+      if (!s) throw new RangeError(`no stream ${req.stream}`);
+      try {
+        req.heads.forEach(([l, h], i) => feed(s, l, h, req.data[i]));
+      } catch (e) {
+        streams.delete(req.stream);
+        throw e;
+      }
+      reply({ id: req.id, type: 'stream-ok' });
+    } else {
+      const s = streams.get(req.stream);
+      streams.delete(req.stream);
+      if (!s) throw new RangeError(`no stream ${req.stream}`);
+      if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
+      if (s.job.kind === 'analyze') {
+        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
+      } else {
+        const p = s.pathway!.result();
+        const layers = p.perLayer.map((v) => Float32Array.from(v));
+        reply({ id: req.id, type: 'stream-flow', token: p.token, layers }, layers.map((v) => v.buffer as ArrayBuffer));
+      }
     }
   } catch (e) {
-    reply({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention: req.attention }, buffersOf(req.attention));
+    const attention = req.type === 'analyze' || req.type === 'score-probe' ? req.attention : undefined;
+    reply({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention }, attention ? buffersOf(attention) : []);
   }
 });

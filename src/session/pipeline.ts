@@ -8,6 +8,7 @@ import { EngineError } from '../engine/errors';
 import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
 import { THUMB_SIZE, toSessionData } from './wire';
+import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
 
 /** Repeat-probe length: [BOS] + 2·64 tokens, as in the induction literature's 50–60-token probes. */
 export const PROBE_T = 64;
@@ -37,12 +38,20 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Supersede a running build on the same channel (one panel = one channel). */
   channel?: string;
+  /**
+   * Bounded memory (default false): where the model allows it, no head's attention is materialised
+   * beyond a chunk at a time — the analysis is streamed, and `source` recomputes heads on request.
+   * Then `result.attention.data` is empty; read attention through `source`.
+   */
+  keep?: boolean;
 }
 
 export interface BuiltSession {
   session: SessionData;
   result: EngineResult;
   reports: HeadReport[];
+  /** Answers the panel's head and pathway requests for this session; dispose() frees a kept run. */
+  source: AttentionSource;
   timings: { engineMs: number; probeMs: number; analysisMs: number; wireMs: number };
 }
 
@@ -59,22 +68,47 @@ export class SessionPipeline {
 
   async build(o: BuildOptions): Promise<BuiltSession> {
     const t0 = performance.now();
-    const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel });
-    const t1 = performance.now();
-    const probe = await this.probe(o.model, result, o.signal);
-    const t2 = performance.now();
-    if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
-    const analysed = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE);
-    result.attention = analysed.attention; // moved to the worker and back
-    const reports = analysed.reports;
-    const t3 = performance.now();
-    const session = toSessionData({
-      id: o.id, title: o.title, text: o.text,
-      model: { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer },
-      tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
-    });
-    const t4 = performance.now();
-    return { session, result, reports, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
+    const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel, keep: o.keep });
+    const kept = result.kept;
+    const { layers, headsPerLayer, seq, causal } = result.attention;
+    const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }) : undefined;
+    try {
+      const t1 = performance.now();
+      const probe = await this.probe(o.model, result, o.signal);
+      const t2 = performance.now();
+      if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
+      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
+      if (kept) {
+        // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
+        const shape = { layers, headsPerLayer, seq, causal };
+        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE });
+        try {
+          await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, channel: o.channel });
+        } catch (e) {
+          await this.analysis.streamAnalyzed(stream).catch(() => undefined); // frees the half-fed stream
+          throw e;
+        }
+        analysed = await this.analysis.streamAnalyzed(stream);
+      } else {
+        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE);
+        result.attention = a.attention; // moved to the worker and back
+        analysed = a;
+      }
+      const reports = analysed.reports;
+      const t3 = performance.now();
+      const session = toSessionData({
+        id: o.id, title: o.title, text: o.text,
+        model: { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer },
+        tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
+      });
+      const t4 = performance.now();
+      // In memory: after the analysis, whose worker moved the attention there and back.
+      const source: AttentionSource = keptSource ?? memorySource(result.attention);
+      return { session, result, reports, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
+    } catch (e) {
+      keptSource?.dispose();
+      throw e;
+    }
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,86 @@
+// Where a shown session's attention comes from when the panel asks for a head or a pathway: memory
+// (a materialised AttentionSet, a dump reader) or a kept engine run whose heads are recomputed on
+// demand (bounded-memory mode: nothing n²-sized stays anywhere between requests).
+import type { EngineClient, RunOptions } from '../engine';
+import { EngineError } from '../engine/errors';
+import type { AttentionSet } from '../engine/types';
+import { checkHead, type HeadReader } from '../analysis';
+import type { RequestMap, RequestMethod } from '../protocol';
+import type { AnalysisClient } from './analysisClient';
+import { streamOrder, type StreamShape } from './analysisProtocol';
+import { answerPanelRequest, headMatrix } from './wire';
+
+export interface AttentionSource {
+  request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
+  dispose(): void;
+}
+
+export function memorySource(att: AttentionSet | HeadReader): AttentionSource {
+  return { request: async (method, params) => answerPanelRequest(att, method, params), dispose: () => undefined };
+}
+
+/** Heads per engine → analysis message: whole layers at short lengths, one head at a time when long. */
+export const STREAM_CHUNK_BYTES = 64 * 2 ** 20;
+export function chunkHeads(order: [number, number][], seq: number): [number, number][][] {
+  const per = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / (seq * seq * 4)));
+  const out: [number, number][][] = [];
+  for (let i = 0; i < order.length; i += per) out.push(order.slice(i, i + per));
+  return out;
+}
+
+/**
+ * Move a kept run's heads from the engine into an analysis stream, in the order the job reads them.
+ * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
+ * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES whatever the length.
+ */
+export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: 'analyze' | 'flow', stream: number, opts: RunOptions = {}): Promise<void> {
+  let feeding: Promise<void> = Promise.resolve();
+  try {
+    for (const chunk of chunkHeads(streamOrder(shape, kind), shape.seq)) {
+      if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
+      const data = await engine.heads(handle, chunk, opts);
+      await feeding;
+      feeding = analysis.streamHeads(stream, chunk, data);
+    }
+    await feeding;
+  } catch (e) {
+    await feeding.catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A kept engine run: head matrices recomputed one at a time, pathways streamed through the analysis worker. */
+export class KeptSource implements AttentionSource {
+  private released = false;
+
+  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape) {}
+
+  async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
+    if (this.released) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
+    const { layers, headsPerLayer, seq, causal } = this.shape;
+    if (method === 'head/matrix') {
+      const p = params as RequestMap['head/matrix']['params'];
+      checkHead({ ...this.shape, head: () => new Float32Array(0) }, p.layer, p.head); // same RangeError as a session in memory
+      const [A] = await this.engine.heads(this.handle, [[p.layer, p.head]]);
+      const reader: HeadReader = { layers, headsPerLayer, seq, causal, head: () => A };
+      return headMatrix(reader, p.layer, p.head) as RequestMap[M]['result'];
+    }
+    const p = params as RequestMap['flow/rollout']['params'];
+    if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);
+    const stream = await this.analysis.streamBegin(this.shape, { kind: 'flow', token: p.token });
+    try {
+      await pumpHeads(this.engine, this.analysis, this.handle, this.shape, 'flow', stream);
+    } catch (e) {
+      await this.analysis.streamFlow(stream).catch(() => undefined); // ends (and frees) the half-fed stream
+      throw e;
+    }
+    const f = await this.analysis.streamFlow(stream);
+    return { token: f.token, layers: f.layers } as RequestMap[M]['result'];
+  }
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    void this.engine.release(this.handle);
+  }
+}

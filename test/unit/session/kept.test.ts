@@ -1,0 +1,90 @@
+// Bounded-memory sessions: the streamed analysis of a kept run (heads recomputed by the engine a chunk at
+// a time, never all in memory) must give exactly what the in-memory path gives — same reports, same
+// thumbnails, same head matrices and pathways — and a released run must say so instead of answering.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EngineClient, type ModelRef } from '../../../src/engine';
+import { SessionPipeline, type BuiltSession } from '../../../src/session/pipeline';
+import { chunkHeads, STREAM_CHUNK_BYTES } from '../../../src/session/attentionSource';
+import { streamOrder } from '../../../src/session/analysisProtocol';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const bundled = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
+const decoder = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json') });
+
+describe('session: kept (bounded-memory) runs', function () {
+  this.timeout(120_000);
+  let pipeline: SessionPipeline;
+  before(() => (pipeline = new SessionPipeline(new EngineClient())));
+  after(() => pipeline.dispose());
+
+  const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8').slice(0, 600);
+  const cases: [string, ModelRef][] = [['planted', bundled('planted')], ['tiny-bert', bundled('tiny-bert')], ['qwen-kv-op17', decoder('qwen-kv-op17')], ['phi-plain-op14', decoder('phi-plain-op14')]];
+
+  for (const [name, model] of cases) {
+    it(`${name}: streamed analysis, head matrices and pathways equal the in-memory session`, async () => {
+      let kept: BuiltSession | undefined, full: BuiltSession | undefined;
+      try {
+        kept = await pipeline.build({ id: 1, title: name, text, model, keep: true, maxTokens: 512, truncate: true });
+        full = await pipeline.build({ id: 2, title: name, text, model, keep: false, maxTokens: 512, truncate: true });
+        assert.ok(kept.result.kept, 'the model runs in bounded-memory mode');
+        assert.equal(kept.result.attention.data.length, 0, 'no attention travels with a kept result');
+        assert.ok(kept.result.kept.bytes > 0);
+        assert.equal(full.result.kept, undefined);
+        const { layers, headsPerLayer, seq } = full.result.attention;
+        assert.ok(seq > 20);
+        assert.deepEqual(kept.reports, full.reports);
+        assert.deepEqual(kept.session.thumbnails, full.session.thumbnails);
+        assert.deepEqual(kept.session.heads, full.session.heads);
+        for (const [l, h] of [[0, 0], [layers - 1, headsPerLayer - 1], [layers - 1, 0]]) {
+          const a: unknown = await kept.source.request('head/matrix', { sessionId: 1, layer: l, head: h });
+          const b: unknown = await full.source.request('head/matrix', { sessionId: 2, layer: l, head: h });
+          assert.deepEqual(a, b, `L${l}H${h}`);
+        }
+        for (const token of [0, Math.floor(seq / 2), seq - 1]) {
+          const a: unknown = await kept.source.request('flow/rollout', { sessionId: 1, token });
+          const b: unknown = await full.source.request('flow/rollout', { sessionId: 2, token });
+          assert.deepEqual(a, b, `pathway of token ${token}`);
+        }
+        await assert.rejects(kept.source.request('head/matrix', { sessionId: 1, layer: layers, head: 0 }), /no head L\d+H0/);
+        await assert.rejects(kept.source.request('flow/rollout', { sessionId: 1, token: seq }), /No token/);
+      } finally {
+        kept?.source.dispose();
+        full?.source.dispose();
+      }
+    });
+  }
+
+  it('a released run answers "expired", and the engine frees it', async () => {
+    const b = await pipeline.build({ id: 3, title: 't', text: 'one two three four', model: bundled('planted'), keep: true });
+    assert.ok(b.result.kept);
+    b.source.dispose();
+    await assert.rejects(b.source.request('head/matrix', { sessionId: 3, layer: 0, head: 0 }), (e: Error & { code?: string }) => e.code === 'expired');
+    await assert.rejects(pipeline.engine.heads(b.result.kept.handle, [[0, 0]]), (e: Error & { code?: string }) => e.code === 'expired');
+  });
+
+  it('only the newest runs stay kept in the worker (older handles expire, none pile up)', async () => {
+    const built: BuiltSession[] = [];
+    for (let i = 0; i < 5; i++) built.push(await pipeline.build({ id: 10 + i, title: 't', text: `run ${i} of five`, model: bundled('planted'), keep: true }));
+    await assert.rejects(built[0].source.request('head/matrix', { sessionId: 10, layer: 0, head: 0 }), (e: Error & { code?: string }) => e.code === 'expired');
+    const m = await built[4].source.request('head/matrix', { sessionId: 14, layer: 0, head: 0 });
+    assert.equal(m.seq, built[4].result.attention.seq);
+    for (const b of built) b.source.dispose();
+  });
+
+  it('models that export their own attention ignore keep and stay in memory', async () => {
+    const b = await pipeline.build({ id: 20, title: 't', text: 'the cat sat on the mat', model: bundled('headlight-mini'), keep: true });
+    assert.equal(b.result.kept, undefined);
+    assert.equal(b.result.attention.data.length, b.result.attention.layers);
+  });
+
+  it('chunks heads by bytes: whole models when short, one head at a time when long', () => {
+    const order = streamOrder({ layers: 12, headsPerLayer: 12, seq: 4096, causal: true }, 'analyze');
+    assert.deepEqual(order.slice(0, 2), [[0, 0], [0, 1]]);
+    assert.deepEqual(streamOrder({ layers: 2, headsPerLayer: 2, seq: 9, causal: true }, 'flow'), [[1, 0], [1, 1], [0, 0], [0, 1]]);
+    assert.equal(chunkHeads(order, 4096).length, 144, '64 MB per head at 4,096 tokens: one per message');
+    assert.equal(chunkHeads(order, 1024).length, Math.ceil(144 / (STREAM_CHUNK_BYTES / (1024 * 1024 * 4))));
+    assert.equal(chunkHeads(order, 100).length, 1);
+  });
+});
