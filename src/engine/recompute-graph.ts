@@ -18,7 +18,9 @@ export interface LayerSlice {
   captures: string[];
   /** Graph inputs of the user's model the slice reads too (ids for a Shape, the attention mask…). */
   graphInputs: string[];
-  /** The slice model (ONNX bytes): inputs captures + graphInputs, one float32 output `output`. */
+  /** The slice model's inputs in0, in1, … are these tensors of the main run (q, k, other captures, graph inputs). */
+  inputs: string[];
+  /** The slice model (ONNX bytes, canonical tensor names): one float32 output `output`. */
   bytes: Uint8Array;
   output: string;
   nodes: number;
@@ -64,12 +66,24 @@ export function planRecompute(model: onnx.ModelProto, sources: string[]): Recomp
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((nm) => !inits.has(nm)));
 
-  const layers: LayerSlice[] = [];
-  for (const source of sources) {
-    const s = sliceOne(model, source, producer, inits, graphInputs);
-    if ('refused' in s) return { refused: `${source}: ${s.refused}` };
-    layers.push(s);
-  }
+  // Two passes: a tensor every layer reads (the causal mask the graph builds once from the input's
+  // shape) is captured once from the main run instead of being rebuilt by every slice for every head.
+  const slice = (shared: Set<string>): (LayerSlice & { coreInputs: string[] })[] | { refused: string } => {
+    const out: (LayerSlice & { coreInputs: string[] })[] = [];
+    for (const source of sources) {
+      const s = sliceOne(model, source, producer, inits, graphInputs, shared);
+      if ('refused' in s) return { refused: `${source}: ${s.refused}` };
+      out.push(s);
+    }
+    return out;
+  };
+  const first = slice(new Set());
+  if ('refused' in first) return first;
+  const readers = new Map<string, number>();
+  for (const l of first) for (const t of l.coreInputs) readers.set(t, (readers.get(t) ?? 0) + 1);
+  const shared = new Set([...readers].filter(([t, c]) => c > 1 && !inits.has(t) && !graphInputs.has(t)).map(([t]) => t));
+  const layers = shared.size ? slice(shared) : first;
+  if ('refused' in layers) return layers;
   const captures = [...new Set(layers.flatMap((l) => l.captures))];
   const types = elemTypes(model, captures);
   // Half-precision scores: ORT's CPU kernels run fp16 ops through inserted fp32 Casts, and where it
@@ -86,8 +100,8 @@ export function planRecompute(model: onnx.ModelProto, sources: string[]): Recomp
 function sliceOne(
   model: onnx.ModelProto, source: string,
   producer: Map<string, { node: onnx.INodeProto; index: number }>,
-  inits: Map<string, onnx.ITensorProto>, graphInputs: Set<string>,
-): LayerSlice | { refused: string } {
+  inits: Map<string, onnx.ITensorProto>, graphInputs: Set<string>, shared: Set<string>,
+): (LayerSlice & { coreInputs: string[] }) | { refused: string } {
   const softmax = producer.get(source);
   if (!softmax || softmax.node.opType !== 'Softmax') return { refused: 'not a Softmax output' };
 
@@ -144,7 +158,8 @@ function sliceOne(
   const feeds = new Set<string>();
   const copiedInits = new Set<string>();
   const stack: string[] = [];
-  for (const i of core) for (const x of (model.graph!.node ?? [])[i].input ?? []) if (x && x !== q && x !== k) stack.push(x);
+  for (const i of core) for (const x of (model.graph!.node ?? [])[i].input ?? []) if (x && x !== q && x !== k && !downstream.has(x)) stack.push(x);
+  const coreInputs = [...new Set(stack)];
   const visited = new Set<string>();
   let outSet = produced();
   while (stack.length) {
@@ -159,6 +174,7 @@ function sliceOne(
       continue;
     }
     if (graphInputs.has(t)) { feeds.add(t); continue; }
+    if (shared.has(t)) { captures.add(t); continue; }
     const p = producer.get(t);
     if (!p) return { refused: `no producer for ${t}` };
     const op = p.node.opType ?? '';
@@ -193,18 +209,33 @@ function sliceOne(
       attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
     }));
   }
+  // Canonical names (in0…, t0…, out): layers whose blocks are the same computation get byte-identical
+  // slices, and the engine runs them all on one session (one memory arena instead of one per layer).
+  const inputs = [...captureList, ...feedList];
+  const rename = new Map<string, string>(inputs.map((nm, i) => [nm, `in${i}`]));
+  rename.set(output, 'out');
+  const nameOf = (nm: string): string => {
+    if (!nm) return nm; // an omitted optional input stays omitted
+    let r = rename.get(nm);
+    if (r === undefined) rename.set(nm, (r = `t${rename.size}`));
+    return r;
+  };
+  const nodesOut = sliceNodes.map((n, i) => onnx.NodeProto.create({
+    opType: n.opType, domain: n.domain, attribute: n.attribute as onnx.AttributeProto[], name: `n${i}`,
+    input: (n.input ?? []).map(nameOf), output: (n.output ?? []).map(nameOf),
+  }));
   const sliceGraph = onnx.GraphProto.create({
     name: 'headlight.slice',
-    node: sliceNodes as onnx.NodeProto[],
-    initializer: [...copiedInits].map((nm) => inits.get(nm)!) as onnx.TensorProto[],
-    input: [...captureList, ...feedList].map((nm) => valueInfo(nm, typeOf.get(nm)!)),
-    output: [valueInfo(output, FLOAT)],
+    node: nodesOut,
+    initializer: [...copiedInits].map((nm) => onnx.TensorProto.create({ ...inits.get(nm)!, name: nameOf(nm) })),
+    input: inputs.map((nm) => valueInfo(rename.get(nm)!, typeOf.get(nm)!)),
+    output: [valueInfo('out', FLOAT)],
   });
   const sliceModel = onnx.ModelProto.create({
     irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'headlight', graph: sliceGraph,
   });
   return {
-    source, q, k, captures: captureList, graphInputs: feedList, output, nodes: sliceNodes.length,
+    source, q, k, captures: captureList, graphInputs: feedList, inputs, output: 'out', nodes: sliceNodes.length, coreInputs,
     bytes: onnx.ModelProto.encode(sliceModel).finish(),
   };
 }

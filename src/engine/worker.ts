@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
-import { captureRun, disposeCaptured, getModel, recomputeHead, runAttention, type Captured, type LoadedModel } from './session';
+import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
 import { encodeText, loadTokenizer, type LoadedTokenizer } from './tokenize';
 import type { ModelInfo } from './types';
 
@@ -81,20 +81,18 @@ async function heads(handle: number, list: [number, number][]): Promise<Float32A
     if (k) release(handle);
     throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
   }
-  const out: Float32Array[] = [];
   for (const [layer, head] of list) {
     if (!Number.isInteger(layer) || layer < 0 || layer >= k.model.layers || !Number.isInteger(head) || head < 0 || head >= k.model.headsPerLayer) {
       throw new EngineError('bad-request', `No head L${layer}H${head} in a ${k.model.layers}×${k.model.headsPerLayer} model.`);
     }
-    out.push(await recomputeHead(k.model, k.cap, layer, head));
   }
-  return out;
+  return recomputeHeads(k.model, k.cap, list);
 }
 
 async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transfer: ArrayBuffer[] }> {
   if (req.type === 'heads') {
     const data = await heads(req.handle, req.heads);
-    return { msg: { id: req.id, type: 'heads', data }, transfer: data.map((d) => d.buffer as ArrayBuffer) };
+    return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.map((d) => d.buffer as ArrayBuffer))] };
   }
   if (req.type === 'release') {
     release(req.handle);

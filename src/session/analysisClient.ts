@@ -40,7 +40,8 @@ export class AnalysisClient {
 
   /** Move heads into the stream (the buffers are transferred: the caller must not use them again). */
   async streamHeads(stream: number, heads: [number, number][], data: Float32Array[]): Promise<void> {
-    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, data.map((d) => d.buffer as ArrayBuffer));
+    // Heads recomputed together are views into one buffer: each buffer goes in the transfer list once.
+    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [...new Set(data.map((d) => d.buffer as ArrayBuffer))]);
   }
 
   async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {

@@ -19,8 +19,8 @@ export function memorySource(att: AttentionSet | HeadReader): AttentionSource {
   return { request: async (method, params) => answerPanelRequest(att, method, params), dispose: () => undefined };
 }
 
-/** Heads per engine → analysis message: whole layers at short lengths, one head at a time when long. */
-export const STREAM_CHUNK_BYTES = 64 * 2 ** 20;
+/** Heads per engine → analysis message: whole models at short lengths, two heads at a time at 4,096 tokens. */
+export const STREAM_CHUNK_BYTES = 128 * 2 ** 20; // = the engine's RECOMPUTE_RUN_BYTES: one slice run per message
 export function chunkHeads(order: [number, number][], seq: number): [number, number][][] {
   const per = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / (seq * seq * 4)));
   const out: [number, number][][] = [];
@@ -31,7 +31,7 @@ export function chunkHeads(order: [number, number][], seq: number): [number, num
 /**
  * Move a kept run's heads from the engine into an analysis stream, in the order the job reads them.
  * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
- * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES whatever the length.
+ * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES (plus the engine's arena) whatever the length.
  */
 export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: 'analyze' | 'flow', stream: number, opts: RunOptions = {}): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();

@@ -83,7 +83,7 @@ describe('session: kept (bounded-memory) runs', function () {
     const order = streamOrder({ layers: 12, headsPerLayer: 12, seq: 4096, causal: true }, 'analyze');
     assert.deepEqual(order.slice(0, 2), [[0, 0], [0, 1]]);
     assert.deepEqual(streamOrder({ layers: 2, headsPerLayer: 2, seq: 9, causal: true }, 'flow'), [[1, 0], [1, 1], [0, 0], [0, 1]]);
-    assert.equal(chunkHeads(order, 4096).length, 144, '64 MB per head at 4,096 tokens: one per message');
+    assert.equal(chunkHeads(order, 4096).length, 72, '64 MB per head at 4,096 tokens: two per message');
     assert.equal(chunkHeads(order, 1024).length, Math.ceil(144 / (STREAM_CHUNK_BYTES / (1024 * 1024 * 4))));
     assert.equal(chunkHeads(order, 100).length, 1);
   });
