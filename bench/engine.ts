@@ -1,7 +1,8 @@
 // Engine bench, one model per child process (so peak RSS is that model's own):
 //   floor   — the UNMODIFIED graph run by onnxruntime-node (plain session, no attention outputs);
-//   explain — the whole path a user triggers: EngineClient (worker) → tokenize → run with attention
-//             outputs → transfer → repeat probe (cached) → analysis → wire format.
+//   explain — the whole path a user triggers: EngineClient (worker) → tokenize → run capturing each
+//             layer's score inputs (bounded-memory mode; models without it fetch the probabilities)
+//             → repeat probe (cached) → heads recomputed and analysed a chunk at a time → wire format.
 // Printed per token count as medians; the parent (bench/run.ts) turns them into ratios to the floor.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,7 +24,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function textOfTokens(client: EngineClient, model: ModelRef, n: number, corpus: string): Promise<string> {
   let text = corpus;
   while (text.length < n * 8) text += '\n' + corpus;
-  const r = await client.explain(text, model, { maxTokens: n, truncate: true });
+  const r = await client.explain(text, model, { maxTokens: n, truncate: true, keep: true }); // tokens only: keep, never materialise
+  if (r.kept) await client.release(r.kept.handle);
   const last = [...r.tokens].reverse().find((t) => !t.special)!;
   return text.slice(0, last.end); // merges across the cut may shift the count by one: rows report what ran
 }
@@ -55,7 +57,9 @@ async function explainChild(model: ModelRef, sizes: number[], reps: number, corp
     const row = { tokens: n, explain: [] as number[], run: [] as number[], tokenize: [] as number[], analysis: [] as number[] };
     for (let r = 0; r <= reps; r++) {
       const t = performance.now();
-      const b = await pipeline.build({ id: r, title: 'bench', text, model, maxTokens: 4096 });
+      // keep: the extension's bounded-memory path (heads recomputed and analysed a chunk at a time).
+      const b = await pipeline.build({ id: r, title: 'bench', text, model, maxTokens: 4096, keep: true });
+      b.source.dispose();
       const dt = performance.now() - t;
       row.tokens = b.session.tokens.length;
       if (r === 0) continue; // warm-up: session load and the model's repeat probe

@@ -13,7 +13,7 @@ const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const REPS = quick ? 2 : 5;
 
-interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[] }
+interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number }
 
 function bundled(name: string, sizes: number[]): ModelJob {
   const dir = path.join(ROOT, 'media', 'models', name);
@@ -37,8 +37,27 @@ function gpt2Small(): ModelJob | undefined {
   return { name: 'gpt2-small-shape', modelPath: file, tokenizerPath: path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'), sizes: [128, 512, 1024] };
 }
 
+/**
+ * The long-context model (Llama-style, 8 × 8 heads, RoPE: no position limit; ~85 MB): its attention at
+ * 4,096 tokens is 4.3 GB as float32, so its row shows whether the explain's memory is bounded.
+ */
+function longContext(): ModelJob | undefined {
+  const file = path.join(RESULTS, 'long-context', 'model.onnx');
+  if (!fs.existsSync(file)) {
+    console.log('generating the long-context model (bench/make-long-context.py; Debian python3-torch)…');
+    try {
+      execFileSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'make-long-context.py')], { stdio: 'inherit', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
+    } catch (e) {
+      console.log(`skipping long-context: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+  // Each explain at 4,096 tokens takes tens of seconds here: three runs, not five.
+  return { name: 'long-context-8x8', modelPath: file, tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'), sizes: [1024, 4096], reps: 3 };
+}
+
 function child<T>(mode: 'floor' | 'explain', job: ModelJob, corpus: string): T {
-  const spec = JSON.stringify({ model: { modelPath: job.modelPath, tokenizerPath: job.tokenizerPath, name: job.name }, sizes: job.sizes, reps: REPS, corpus });
+  const spec = JSON.stringify({ model: { modelPath: job.modelPath, tokenizerPath: job.tokenizerPath, name: job.name }, sizes: job.sizes, reps: Math.min(REPS, job.reps ?? REPS), corpus });
   const out = execFileSync(process.execPath, [...process.execArgv, path.join(__dirname, 'engine.ts'), mode, spec],
     { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
   return JSON.parse(out) as T;
@@ -58,7 +77,7 @@ function main(): void {
   const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
   const jobs: ModelJob[] = quick
     ? [bundled('headlight-mini', [64, 128])]
-    : [gpt2Small(), bundled('headlight-mini', [128, 512, 1024]), bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
+    : [gpt2Small(), longContext(), bundled('headlight-mini', [128, 512, 1024]), bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
       .filter((j): j is ModelJob => Boolean(j) && (!only || j!.name === only));
   const engine: EngineRow[] = [];
   for (const job of jobs) {

@@ -1,5 +1,6 @@
 // Webview half of `npm run bench`: the real dist/webview.js in headless Chromium (the tests' harness),
-// fed recorded session messages for a 12 × 12-head model at 128–2,048 tokens. Prints one JSON object
+// fed recorded session messages for a 12 × 12-head model at 128–2,048 tokens, and a real kept session of
+// the long-context bench model at 4,096 tokens. Prints one JSON object
 // { webview: [...], table, scaling } on stdout for bench/run.ts.
 //   firstPaintMs  — session/data delivered → Arcs drawn, the page's own work (render, layout, arc
 //                   selection, paint); the matrix transport is reported apart as fetchMs because the
@@ -15,6 +16,10 @@ import type { AttentionSet } from '../../src/engine/types';
 import { defaultPanelState } from '../../src/protocol';
 import { toSessionData } from '../../src/session/wire';
 import { launch, Panel } from './harness';
+import type { Browser } from 'playwright-core';
+import type { SessionData } from '../../src/protocol';
+import { SessionPipeline } from '../../src/session/pipeline';
+import type { AttentionSource } from '../../src/session/attentionSource';
 import { perDoubling } from '../../bench/run';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -54,6 +59,35 @@ function syntheticAttention(n: number): AttentionSet {
 
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]; };
 
+type Row = { model: string; tokens: number; firstPaintMs: number; fetchMs: number; hoverP50Ms: number; hoverP95Ms: number; headsGridMs: number; heapMb: number };
+
+/** Open a panel on `session`, answer its requests from `source`, and time first paint, hovers and the Heads grid. */
+async function measure(browser: Browser, model: string, session: SessionData, source: EngineResult | AttentionSource): Promise<Row> {
+  const panel = await Panel.open(browser, 'dark');
+  const state = { ...defaultPanelState('file:///bench.txt', [0, 0, 0, 0], model), layer: 0, head: 0 };
+  await panel.load(session, source, state);
+  await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { arcsFirstPaintMs?: number } }).headlightTimings().arcsFirstPaintMs ?? 0) > 0, undefined, { timeout: 300_000 });
+  const t = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings());
+  // Hovers: dispatch the same event the mouse does, time the synchronous handler (it draws the hover canvas).
+  const hover = await panel.page.evaluate((count) => {
+    const toks = [...document.querySelectorAll('.hl-view-arcs .hl-tok')] as HTMLElement[];
+    const out: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const el = toks[(k * 7919) % toks.length];
+      const t0 = performance.now();
+      el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+      out.push(performance.now() - t0);
+    }
+    return out;
+  }, HOVERS);
+  await panel.page.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+  await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { headsRenderMs?: number } }).headlightTimings().headsRenderMs ?? 0) > 0, undefined, { timeout: 60_000 });
+  const heads = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { headsRenderMs: number } }).headlightTimings().headsRenderMs);
+  const heap = await panel.page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? NaN);
+  await panel.close();
+  return { model, tokens: session.tokens.length, firstPaintMs: t.arcsFirstPaintMs - t.arcsFetchMs, fetchMs: t.arcsFetchMs, hoverP50Ms: pct(hover, 0.5), hoverP95Ms: pct(hover, 0.95), headsGridMs: heads, heapMb: heap / 1048576 };
+}
+
 async function main(): Promise<void> {
   const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
   let text = corpus;
@@ -61,7 +95,7 @@ async function main(): Promise<void> {
   const mini = path.join(ROOT, 'media/models/headlight-mini');
   const client = new EngineClient({ workerPath: path.join(ROOT, 'dist', 'engine-worker.js') });
   const browser = await launch();
-  const rows: { tokens: number; firstPaintMs: number; fetchMs: number; hoverP50Ms: number; hoverP95Ms: number; headsGridMs: number; heapMb: number }[] = [];
+  const rows: Row[] = [];
   try {
     for (const n of SIZES) {
       // Real tokens of real text (spans, specials) from the bundled tokenizer; 144 synthetic heads over them.
@@ -70,40 +104,33 @@ async function main(): Promise<void> {
       const reports = analyzeHeads(attention, tok.tokens);
       const cut = text.slice(0, Math.max(...tok.tokens.map((t) => t.end)));
       const session = toSessionData({ id: n, title: `bench-${n}`, text: cut, model: { name: 'synthetic-12x12', kind: 'causal', layers: L, headsPerLayer: H }, tokens: tok.tokens, attention, reports });
-      const result = { ...tok, attention } as EngineResult;
-      const panel = await Panel.open(browser, 'dark');
-      const state = { ...defaultPanelState('file:///bench.txt', [0, 0, 0, 0], 'synthetic'), layer: 0, head: 0 };
-      await panel.load(session, result, state);
-      await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { arcsFirstPaintMs?: number } }).headlightTimings().arcsFirstPaintMs ?? 0) > 0, undefined, { timeout: 120_000 });
-      const t = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings());
-      // Hovers: dispatch the same event the mouse does, time the synchronous handler (it draws the hover canvas).
-      const hover = await panel.page.evaluate((count) => {
-        const toks = [...document.querySelectorAll('.hl-view-arcs .hl-tok')] as HTMLElement[];
-        const out: number[] = [];
-        for (let k = 0; k < count; k++) {
-          const el = toks[(k * 7919) % toks.length];
-          const t0 = performance.now();
-          el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
-          out.push(performance.now() - t0);
-        }
-        return out;
-      }, HOVERS);
-      await panel.page.locator('vscode-tab-header', { hasText: 'Heads' }).click();
-      await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { headsRenderMs?: number } }).headlightTimings().headsRenderMs ?? 0) > 0, undefined, { timeout: 60_000 });
-      const heads = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { headsRenderMs: number } }).headlightTimings().headsRenderMs);
-      const heap = await panel.page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? NaN);
-      rows.push({ tokens: session.tokens.length, firstPaintMs: t.arcsFirstPaintMs - t.arcsFetchMs, fetchMs: t.arcsFetchMs, hoverP50Ms: pct(hover, 0.5), hoverP95Ms: pct(hover, 0.95), headsGridMs: heads, heapMb: heap / 1048576 });
-      await panel.close();
+      rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention } as EngineResult));
       process.stderr.write(`webview: ${n} tokens done\n`);
+    }
+    // 4,096 tokens: synthetic heads would need 9.7 GB, so this row is the real thing — the long-context
+    // bench model (bench/make-long-context.py) through the pipeline in bounded-memory mode, its head
+    // matrices recomputed by the engine on request, exactly as the extension serves them.
+    const long = path.join(ROOT, 'bench/results/long-context/model.onnx');
+    if (!quick && fs.existsSync(long)) {
+      const pipeline = new SessionPipeline(client);
+      let big = text;
+      while (big.length < 6000) big += '\n' + text;
+      const built = await pipeline.build({ id: 4096, title: 'bench-4096', text: big, keep: true, maxTokens: 4096, truncate: true,
+        model: { modelPath: long, tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'), name: 'long-context-8x8' } });
+      rows.push(await measure(browser, 'long-context-8x8 (kept)', built.session, built.source));
+      built.source.dispose();
+      await pipeline.analysis.dispose();
+      process.stderr.write('webview: 4096 tokens (long-context) done\n');
     }
   } finally {
     await browser.close();
     await client.dispose();
   }
   const f = (x: number) => x.toFixed(x < 10 ? 2 : 0);
-  const table = ['tokens  first paint ms (+matrix transport)  hover p50 ms  hover p95 ms  Heads grid (144) ms  heap MB',
-    ...rows.map((r) => `${String(r.tokens).padStart(6)}  ${`${f(r.firstPaintMs)} (+${f(r.fetchMs)})`.padEnd(33)} ${f(r.hoverP50Ms).padStart(12)}  ${f(r.hoverP95Ms).padStart(12)}  ${f(r.headsGridMs).padStart(19)}  ${f(r.heapMb).padStart(7)}`)].join('\n');
-  const scaling = rows.length < 2 ? [] : (['firstPaintMs', 'hoverP95Ms', 'headsGridMs'] as const).map((k) => ({ stage: `webview ${k}`, model: 'synthetic-12x12', perDoubling: perDoubling(rows.map((r) => ({ tokens: r.tokens, ms: r[k] }))) }));
+  const table = ['model                     tokens  first paint ms (+matrix transport)  hover p50 ms  hover p95 ms  Heads grid ms  heap MB',
+    ...rows.map((r) => `${r.model.padEnd(24)}  ${String(r.tokens).padStart(6)}  ${`${f(r.firstPaintMs)} (+${f(r.fetchMs)})`.padEnd(33)} ${f(r.hoverP50Ms).padStart(12)}  ${f(r.hoverP95Ms).padStart(12)}  ${f(r.headsGridMs).padStart(13)}  ${f(r.heapMb).padStart(7)}`)].join('\n');
+  const synth = rows.filter((r) => r.model === 'synthetic-12x12');
+  const scaling = synth.length < 2 ? [] : (['firstPaintMs', 'hoverP95Ms', 'headsGridMs'] as const).map((k) => ({ stage: `webview ${k}`, model: 'synthetic-12x12', perDoubling: perDoubling(synth.map((r) => ({ tokens: r.tokens, ms: r[k] }))) }));
   process.stdout.write(JSON.stringify({ webview: rows, table, scaling }));
 }
 

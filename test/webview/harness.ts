@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { EngineResult } from '../../src/engine';
 import { flowData, headMatrix } from '../../src/session/wire';
+import type { AttentionSource } from '../../src/session/attentionSource';
 import { defaultPanelState, type PanelState, type SessionData } from '../../src/protocol';
 import { panelPage } from '../../src/panel/page';
 import { REPORT_THEME } from '../../src/export/theme';
@@ -93,7 +94,7 @@ export interface Posted { type: string; [k: string]: unknown }
 
 export class Panel {
   readonly consoleErrors: string[] = [];
-  private constructor(readonly page: Page, private sessions: Map<number, EngineResult>) {}
+  private constructor(readonly page: Page, private sessions: Map<number, EngineResult | AttentionSource>) {}
 
   static async open(browser: Browser, theme: ThemeName, state: PanelState = defaultPanelState('file:///sample.txt', [0, 0, 0, 0], 'headlight-mini')): Promise<Panel> {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 820 }, deviceScaleFactor: 1, colorScheme: theme });
@@ -118,12 +119,15 @@ export class Panel {
     return panel;
   }
 
-  private answer(raw: string): string {
+  private async answer(raw: string): Promise<string> {
     const msg = JSON.parse(raw) as { id: number; method: string; params: { sessionId: number; layer: number; head: number; token: number } };
     try {
       const r = this.sessions.get(msg.params.sessionId);
       if (!r) throw new Error(`no session ${msg.params.sessionId}`);
-      const result = msg.method === 'head/matrix' ? headMatrix(r.attention, msg.params.layer, msg.params.head)
+      // A kept (bounded-memory) session answers through its source, as the extension's does.
+      const result = 'request' in r
+        ? (msg.method === 'head/matrix' || msg.method === 'flow/rollout' ? await r.request(msg.method, msg.params) : undefined)
+        : msg.method === 'head/matrix' ? headMatrix(r.attention, msg.params.layer, msg.params.head)
         : msg.method === 'flow/rollout' ? flowData(r.attention, msg.params.token) : undefined;
       if (!result) throw new Error(`unknown method ${msg.method}`);
       return encode({ type: 'reply', id: msg.id, ok: true, result });
@@ -132,7 +136,7 @@ export class Panel {
     }
   }
 
-  async load(session: SessionData, result: EngineResult, state: PanelState): Promise<void> {
+  async load(session: SessionData, result: EngineResult | AttentionSource, state: PanelState): Promise<void> {
     this.sessions.set(session.id, result);
     await this.page.evaluate((s) => (window as unknown as { __hl: { deliver(s: string): void } }).__hl.deliver(s), encode({ type: 'session/data', session, state }));
   }
