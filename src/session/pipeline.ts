@@ -66,7 +66,28 @@ export class SessionPipeline {
     this.analysis = analysis ?? new AnalysisClient();
   }
 
-  async build(o: BuildOptions): Promise<BuiltSession> {
+  /** The build in flight per channel: a new build on the channel aborts it, whatever stage it is in. */
+  private readonly builds = new Map<string, AbortController>();
+
+  async build(options: BuildOptions): Promise<BuiltSession> {
+    let o = options;
+    let mine: AbortController | undefined;
+    if (o.channel) {
+      // The engine's channel supersedes one engine request; a build makes many (the explain, then the
+      // streamed heads), so the pipeline supersedes whole builds and the engine sees their signal.
+      this.builds.get(o.channel)?.abort();
+      mine = new AbortController();
+      this.builds.set(o.channel, mine);
+      o = { ...o, signal: o.signal ? AbortSignal.any([o.signal, mine.signal]) : mine.signal };
+    }
+    try {
+      return await this.buildOnce(o);
+    } finally {
+      if (o.channel && this.builds.get(o.channel) === mine) this.builds.delete(o.channel);
+    }
+  }
+
+  private async buildOnce(o: BuildOptions): Promise<BuiltSession> {
     const t0 = performance.now();
     const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel, keep: o.keep });
     const kept = result.kept;
@@ -74,7 +95,7 @@ export class SessionPipeline {
     const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }) : undefined;
     try {
       const t1 = performance.now();
-      const probe = await this.probe(o.model, result, o.signal);
+      const probe = await this.probe(o.model, result);
       const t2 = performance.now();
       if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
@@ -83,7 +104,7 @@ export class SessionPipeline {
         const shape = { layers, headsPerLayer, seq, causal };
         const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE });
         try {
-          await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, channel: o.channel });
+          await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal });
         } catch (e) {
           await this.analysis.streamAnalyzed(stream).catch(() => undefined); // frees the half-fed stream
           throw e;
@@ -120,7 +141,7 @@ export class SessionPipeline {
    * models see the whole sequence at once, so "attend to the token after the earlier copy" is no evidence of
    * induction there: their roles come from the text alone.
    */
-  private probe(model: ModelRef, sample: EngineResult, signal?: AbortSignal): Promise<ProbeHeadScore[] | undefined> {
+  private probe(model: ModelRef, sample: EngineResult): Promise<ProbeHeadScore[] | undefined> {
     if (sample.model.kind !== 'causal') return Promise.resolve(undefined);
     let key: string;
     try {
@@ -134,7 +155,9 @@ export class SessionPipeline {
       const bos = sample.tokens[0]?.special ? sample.tokens[0].id : undefined;
       const specialIds = [...new Set(sample.tokens.filter((t) => t.special).map((t) => t.id))];
       const ids = makeRepeatProbe({ size: probeVocabSize(model.modelPath, sample.model.vocabSize), specialIds, bosId: bos }, PROBE_T, PROBE_SEED);
-      p = this.engine.runIds(ids, model, { signal }).then(async (r) => (await this.analysis.scoreProbe(r.attention, ids, PROBE_T)).scores);
+      // No build's signal: the probe is shared by every build on this model (a superseded build must not
+      // cancel the one its successor waits on); it is a short run.
+      p = this.engine.runIds(ids, model).then(async (r) => (await this.analysis.scoreProbe(r.attention, ids, PROBE_T)).scores);
       this.probes.set(key, p);
       p.catch(() => this.probes.delete(key)); // a cancelled or failed probe is retried next time
     }

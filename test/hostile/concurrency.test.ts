@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { EngineClient, EngineError, type ModelRef } from '../../src/engine';
+import { SessionPipeline } from '../../src/session/pipeline';
 import { buildTiny } from '../fixtures/onnx-builder';
 import { byteLevelTokenizer, writeJson } from '../fixtures/tokenizers';
 
@@ -92,5 +93,40 @@ describe('hostile: concurrency and faults', function () {
     assert.equal(replaced.attention.layers, 3);
     fs.rmSync(file);
     await assert.rejects(client.explain('the hat', ref), (e: unknown) => e instanceof EngineError && e.code === 'file-not-found');
+  });
+
+  it('a kept run whose model file changed answers "expired", never heads of the new model', async () => {
+    const d = path.join(dir, 'swap-kept');
+    fs.mkdirSync(d);
+    const file = path.join(d, 'model.onnx');
+    fs.writeFileSync(file, buildTiny({ kind: 'gpt2', opset: 13, layers: 2, seed: 3 }).bytes);
+    const ref = { modelPath: file, tokenizerPath: tok };
+    const r = await client.explain('the hat sat', ref, { keep: true });
+    assert.ok(r.kept);
+    assert.equal((await client.heads(r.kept.handle, [[1, 1]]))[0].length, r.attention.seq ** 2);
+    fs.writeFileSync(file, buildTiny({ kind: 'gpt2', opset: 13, layers: 3, seed: 4 }).bytes);
+    await assert.rejects(client.heads(r.kept.handle, [[1, 1]]), (e: unknown) => e instanceof EngineError && e.code === 'expired');
+  });
+
+  it('a new explain on the panel channel supersedes a streaming analysis: cancelled, the new one complete', async () => {
+    const pipeline = new SessionPipeline(client);
+    try {
+      const text = 'the cat sat on the mat and the hat '.repeat(30);
+      const first = pipeline.build({ id: 1, title: 'a', text, model: slow, keep: true, channel: 'panel', maxTokens: 2048 });
+      first.catch(() => undefined);
+      // Wait until the first is in its streamed analysis (explain done, heads being recomputed and fed).
+      const streams = () => (pipeline.analysis as unknown as { nextStream: number }).nextStream;
+      for (let t = 0; t < 300 && streams() === 1; t++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(streams() > 1, 'the first build reached its streamed analysis');
+      const second = await pipeline.build({ id: 2, title: 'b', text: text + '!', model: slow, keep: true, channel: 'panel', maxTokens: 2048 });
+      await assert.rejects(first, (e: unknown) => e instanceof EngineError && e.code === 'cancelled');
+      assert.equal(second.reports.length, 36);
+      assert.ok(second.result.kept);
+      const m = await second.source.request('head/matrix', { sessionId: 2, layer: 5, head: 5 });
+      assert.equal(m.data.length, second.result.attention.seq ** 2);
+      second.source.dispose();
+    } finally {
+      await pipeline.analysis.dispose();
+    }
   });
 });
