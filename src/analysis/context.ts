@@ -27,6 +27,8 @@ export interface TextContext {
   /** TransformerLens patterns over every row, specials included (for the tl* metrics). */
   tlDup: TargetLists;
   tlInd: TargetLists;
+  /** 1 where row i's dup and ind lists equal tlDup's and tlInd's (every non-special query): measure reads them once. */
+  tlShared: Uint8Array;
   /** Closing token → opener token(s). */
   brackets: TargetLists;
 }
@@ -61,5 +63,14 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
   const punctIdx = Int32Array.from(Array.from(punct).flatMap((p, i) => (p === 1 ? [i] : [])));
   const { dup, ind } = repeatTargets(ids, special);
   const tl = repeatTargets(ids);
-  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, brackets: matchBrackets(tokens) };
+  const tlShared = new Uint8Array(n);
+  for (let i = 0; i < n; i++) tlShared[i] = sameRow(dup, tl.dup, i) && sameRow(ind, tl.ind, i) ? 1 : 0;
+  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, brackets: matchBrackets(tokens) };
+}
+
+function sameRow(a: TargetLists, b: TargetLists, i: number): boolean {
+  const a0 = a.start[i], len = a.start[i + 1] - a0, b0 = b.start[i];
+  if (b.start[i + 1] - b0 !== len) return false;
+  for (let p = 0; p < len; p++) if (a.idx[a0 + p] !== b.idx[b0 + p]) return false;
+  return true;
 }

@@ -120,17 +120,35 @@ export function meanCorrected(s: RowStat): number {
   return s.rows > 0 ? s.corrected / s.rows : NaN;
 }
 
-/** Mass of row i on its target set T; adds the chance-corrected row to `stat`. −1 = no targets. */
-function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, stat: RowStat): number {
+/**
+ * Mass of row i on its target set T; adds the chance-corrected row to `stat`. −1 = no targets.
+ * With `tl` ≥ 0 the same reads are also added, key by key, to tl[w] (the TransformerLens running sum,
+ * whose pattern row is the same list): one gather where there were two.
+ */
+function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, stat: RowStat, tl?: Float64Array, w = 0): number {
   const s0 = T.start[i], s1 = T.start[i + 1];
   if (s1 === s0) return -1;
   let o = 0, cnt = 0, hit = false;
-  for (let p = s0; p < s1; p++) {
-    const j = T.idx[p];
-    if (j >= m) continue; // not visible to this query
-    o += A[base + j];
-    cnt++;
-    if (j === am) hit = true;
+  if (tl) {
+    let t = tl[w];
+    for (let p = s0; p < s1; p++) {
+      const j = T.idx[p];
+      const a = A[base + j];
+      t += a;
+      if (j >= m) continue; // not visible to this query
+      o += a;
+      cnt++;
+      if (j === am) hit = true;
+    }
+    tl[w] = t;
+  } else {
+    for (let p = s0; p < s1; p++) {
+      const j = T.idx[p];
+      if (j >= m) continue; // not visible to this query
+      o += A[base + j];
+      cnt++;
+      if (j === am) hit = true;
+    }
   }
   if (cnt > 0 && cnt < m) addRow(stat, o, cnt / m, hit);
   return o;
@@ -300,8 +318,10 @@ class TargetAcc {
   offsetMass = new Float64Array(2 * LOCAL_WINDOW + 1);
   sinkSum = 0; selfSum = 0; prevSum = 0;
   dupMass = 0; dupRows = 0; indMass = 0; indRows = 0;
-  tlDupMass = 0; tlIndMass = 0;
+  /** TransformerLens running sums Σ A ⊙ P: [TL_DUP] duplicate, [TL_IND] induction. */
+  tl = new Float64Array(2);
 }
+const TL_DUP = 0, TL_IND = 1;
 
 /** Row i's targeted reads (previous, self, sink, window, copies, brackets): O(few) per row. */
 function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, clearI: number, rowPunctI: number, hist: Int32Array, acc: TargetAcc): void {
@@ -313,12 +333,18 @@ function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, cle
   acc.sinkSum += A[base];
   acc.selfSum += A[base + i];
   if (i >= 1) acc.prevSum += A[base + i - 1];
-  let tlD = acc.tlDupMass;
-  for (let p = tlDup.start[i]; p < tlDup.start[i + 1]; p++) tlD += A[base + tlDup.idx[p]];
-  acc.tlDupMass = tlD;
-  let tlI = acc.tlIndMass;
-  for (let p = tlInd.start[i]; p < tlInd.start[i + 1]; p++) tlI += A[base + tlInd.idx[p]];
-  acc.tlIndMass = tlI;
+  // Where the role lists equal TransformerLens' (every non-special query), the TL sums ride along
+  // with the role reads below; otherwise (and for a row that returns early) they are read here.
+  const shared = ctx.tlShared[i] === 1 && m >= 2;
+  if (!shared) {
+    const tl = acc.tl;
+    let tlD = tl[TL_DUP];
+    for (let p = tlDup.start[i]; p < tlDup.start[i + 1]; p++) tlD += A[base + tlDup.idx[p]];
+    tl[TL_DUP] = tlD;
+    let tlI = tl[TL_IND];
+    for (let p = tlInd.start[i]; p < tlInd.start[i + 1]; p++) tlI += A[base + tlInd.idx[p]];
+    tl[TL_IND] = tlI;
+  }
   if (m < 2) return; // one visible key: nothing to choose, no evidence either way
   const b1 = 1 / m;
   if (clearI === 1) hist[am - i + n - 1]++; // ties (a head spreading evenly) pick no offset
@@ -347,9 +373,10 @@ function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, cle
     addRow(acc.punct, rowPunctI, pc / m, ctx.punct[am] === 1);
   }
 
-  const od = targetMass(A, base, ctx.dup, i, m, am, acc.dup);
+  const tlShared = shared ? acc.tl : undefined;
+  const od = targetMass(A, base, ctx.dup, i, m, am, acc.dup, tlShared, TL_DUP);
   if (od >= 0) { acc.dupMass += od; acc.dupRows++; if (i >= 1) addRow(acc.sinkOnDup, A[base], b1, am === 0); }
-  const oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind);
+  const oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind, tlShared, TL_IND);
   if (oi >= 0) { acc.indMass += oi; acc.indRows++; if (i >= 1) addRow(acc.sinkOnInd, A[base], b1, am === 0); }
   if (targetMass(A, base, ctx.brackets, i, m, am, acc.bracket) >= 0 && i >= 1) addRow(acc.sinkOnBracket, A[base], b1, am === 0);
 }
@@ -401,8 +428,8 @@ export function measureHead(A: Float32Array, ctx: TextContext, scratch: Scratch,
     topK: sums[SUM_TOP] / n,
     // TransformerLens detect_head, error_measure "mul", no exclusions: Σ(A ⊙ P) / Σ A.
     tlPrevious: prevSum / sumA,
-    tlDuplicate: acc.tlDupMass / sumA,
-    tlInduction: acc.tlIndMass / sumA,
+    tlDuplicate: acc.tl[TL_DUP] / sumA,
+    tlInduction: acc.tl[TL_IND] / sumA,
     probeInduction: NaN,
     probeDuplicate: NaN,
     probePrevious: NaN,
