@@ -30,7 +30,14 @@ export class EngineSessionSource implements SessionSource {
       const subs = [token.onCancellationRequested(abort), req.token.onCancellationRequested(abort)];
       try {
         progress.report({ message: truncate ? `first ${limit} tokens…` : 'tokenizing and running the model…' });
-        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true });
+        // Long selections: the heads are recomputed and analysed a chunk at a time; say how far it is.
+        let last = 0;
+        const onProgress = (done: number, total: number) => {
+          if (done === 0 || Date.now() - last < 500) return;
+          last = Date.now();
+          progress.report({ message: `analysing heads: ${done} of ${total}…` });
+        };
+        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true, onProgress });
         const t = built.timings;
         log().info(`${model.name}: ${built.session.tokens.length} tokens; engine ${t.engineMs.toFixed(0)} ms, probe ${t.probeMs.toFixed(0)} ms, analysis ${t.analysisMs.toFixed(0)} ms, wire ${t.wireMs.toFixed(0)} ms`);
         this.current?.source.dispose();

@@ -33,13 +33,18 @@ export function chunkHeads(order: [number, number][], seq: number): [number, num
  * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
  * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES (plus the engine's arena) whatever the length.
  */
-export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: 'analyze' | 'flow', stream: number, opts: RunOptions = {}): Promise<void> {
+export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: 'analyze' | 'flow', stream: number,
+  opts: RunOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();
+  const total = shape.layers * shape.headsPerLayer;
+  let done = 0;
   try {
     for (const chunk of chunkHeads(streamOrder(shape, kind), shape.seq)) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
-      const data = await engine.heads(handle, chunk, opts);
+      const data = await engine.heads(handle, chunk, { signal: opts.signal });
       await feeding;
+      opts.onProgress?.(done, total);
+      done += chunk.length;
       feeding = analysis.streamHeads(stream, chunk, data);
     }
     await feeding;

@@ -44,6 +44,8 @@ export interface BuildOptions {
    * Then `result.attention.data` is empty; read attention through `source`.
    */
   keep?: boolean;
+  /** Streamed analysis: called as heads are handed to the analysis (for a progress message). */
+  onProgress?: (headsDone: number, heads: number) => void;
 }
 
 export interface BuiltSession {
@@ -104,7 +106,7 @@ export class SessionPipeline {
         const shape = { layers, headsPerLayer, seq, causal };
         const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE });
         try {
-          await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal });
+          await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {
           await this.analysis.streamAnalyzed(stream).catch(() => undefined); // frees the half-fed stream
           throw e;

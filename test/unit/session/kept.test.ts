@@ -26,7 +26,9 @@ describe('session: kept (bounded-memory) runs', function () {
     it(`${name}: streamed analysis, head matrices and pathways equal the in-memory session`, async () => {
       let kept: BuiltSession | undefined, full: BuiltSession | undefined;
       try {
-        kept = await pipeline.build({ id: 1, title: name, text, model, keep: true, maxTokens: 512, truncate: true });
+        const progress: [number, number][] = [];
+        kept = await pipeline.build({ id: 1, title: name, text, model, keep: true, maxTokens: 512, truncate: true, onProgress: (d, t) => progress.push([d, t]) });
+        assert.deepEqual(progress[0], [0, kept.result.attention.layers * kept.result.attention.headsPerLayer], 'progress counts heads from 0 of all');
         full = await pipeline.build({ id: 2, title: name, text, model, keep: false, maxTokens: 512, truncate: true });
         assert.ok(kept.result.kept, 'the model runs in bounded-memory mode');
         assert.equal(kept.result.attention.data.length, 0, 'no attention travels with a kept result');
