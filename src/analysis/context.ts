@@ -29,6 +29,8 @@ export interface TextContext {
   tlInd: TargetLists;
   /** 1 where row i's dup and ind lists equal tlDup's and tlInd's (every non-special query): measure reads them once. */
   tlShared: Uint8Array;
+  /** 1 where row i's ind list is its dup list + 1, key by key (every row, as repeatTargets builds them): one walk reads both. */
+  indAfterDup: Uint8Array;
   /** Closing token → opener token(s). */
   brackets: TargetLists;
 }
@@ -65,12 +67,15 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
   const tl = repeatTargets(ids);
   const tlShared = new Uint8Array(n);
   for (let i = 0; i < n; i++) tlShared[i] = sameRow(dup, tl.dup, i) && sameRow(ind, tl.ind, i) ? 1 : 0;
-  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, brackets: matchBrackets(tokens) };
+  const indAfterDup = new Uint8Array(n);
+  for (let i = 0; i < n; i++) indAfterDup[i] = sameRow(ind, dup, i, 1) ? 1 : 0;
+  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens) };
 }
 
-function sameRow(a: TargetLists, b: TargetLists, i: number): boolean {
+/** Row i of `a` equals row i of `b` with `shift` added to every key. */
+function sameRow(a: TargetLists, b: TargetLists, i: number, shift = 0): boolean {
   const a0 = a.start[i], len = a.start[i + 1] - a0, b0 = b.start[i];
   if (b.start[i + 1] - b0 !== len) return false;
-  for (let p = 0; p < len; p++) if (a.idx[a0 + p] !== b.idx[b0 + p]) return false;
+  for (let p = 0; p < len; p++) if (a.idx[a0 + p] !== b.idx[b0 + p] + shift) return false;
   return true;
 }

@@ -78,6 +78,8 @@ export class Scratch {
   row: Float64Array;
   /** The head's sums over rows from mainPass (see SUM_*). */
   sums: Float64Array;
+  /** lnCount[m] = ln m: an entropy row's normaliser, computed once per text rather than once per row per head. */
+  lnCount: Float64Array;
   constructor(n: number, k: number) {
     this.clear = new Uint8Array(n);
     this.rowPunct = new Float64Array(n);
@@ -86,6 +88,8 @@ export class Scratch {
     this.top = new Float64Array(Math.max(3, k));
     this.row = new Float64Array(ROW_SLOTS);
     this.sums = new Float64Array(SUM_SLOTS);
+    this.lnCount = new Float64Array(n + 1);
+    for (let m = 1; m <= n; m++) this.lnCount[m] = Math.log(m);
   }
 }
 
@@ -287,7 +291,7 @@ function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: nu
   const n = ctx.n;
   const causal = ctx.causal;
   const { nonSpecial, starts, specialIdx, punctIdx, punctBefore } = ctx;
-  const { argmax, top, rowPunct, clear, row, sums } = scratch;
+  const { argmax, top, rowPunct, clear, row, sums, lnCount } = scratch;
   const bits = new Int32Array(A.buffer, A.byteOffset, A.length);
   const fast = ctx.startsMonotone;
   sums.fill(0);
@@ -299,7 +303,7 @@ function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: nu
     argmax[i] = row[ROW_AM];
     sums[SUM_A] += row[ROW_S];
     if (end >= 2) {
-      sums[SUM_ENT] += row[ROW_H] / Math.log(end);
+      sums[SUM_ENT] += row[ROW_H] / lnCount[end];
       sums[SUM_ENT_ROWS]++;
     }
     sums[SUM_DIST] += row[ROW_D];
@@ -327,6 +331,47 @@ class TargetAcc {
   dupMass = 0; dupRows = 0; indMass = 0; indRows = 0;
   /** TransformerLens running sums Σ A ⊙ P: [TL_DUP] duplicate, [TL_IND] induction. */
   tl = new Float64Array(2);
+  /** dupIndMass's row results (−1 = no targets), as targetMass returns them. */
+  rowDup = 0; rowInd = 0;
+}
+
+/**
+ * targetMass for the duplicate list and the induction list of a row whose induction targets are its
+ * duplicate targets + 1 (ctx.indAfterDup): one walk, adjacent reads. Same sums in the same order.
+ */
+function dupIndMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, acc: TargetAcc, tl: Float64Array | undefined): void {
+  const s0 = T.start[i], s1 = T.start[i + 1];
+  if (s1 === s0) {
+    acc.rowDup = -1;
+    acc.rowInd = -1;
+    return;
+  }
+  let od = 0, cd = 0, hd = false, oi = 0, ci = 0, hi = false;
+  let td = tl ? tl[TL_DUP] : 0, ti = tl ? tl[TL_IND] : 0;
+  for (let p = s0; p < s1; p++) {
+    const j = T.idx[p];
+    const a = A[base + j], b = A[base + j + 1];
+    td += a;
+    ti += b;
+    if (j < m) { // visible to this query
+      od += a;
+      cd++;
+      if (j === am) hd = true;
+    }
+    if (j + 1 < m) {
+      oi += b;
+      ci++;
+      if (j + 1 === am) hi = true;
+    }
+  }
+  if (tl) {
+    tl[TL_DUP] = td;
+    tl[TL_IND] = ti;
+  }
+  if (cd > 0 && cd < m) addRow(acc.dup, od, cd / m, hd);
+  if (ci > 0 && ci < m) addRow(acc.ind, oi, ci / m, hi);
+  acc.rowDup = od;
+  acc.rowInd = oi;
 }
 const TL_DUP = 0, TL_IND = 1;
 
@@ -381,9 +426,16 @@ function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, cle
   }
 
   const tlShared = shared ? acc.tl : undefined;
-  const od = targetMass(A, base, ctx.dup, i, m, am, acc.dup, tlShared, TL_DUP);
+  let od: number, oi: number;
+  if (ctx.indAfterDup[i] === 1) {
+    dupIndMass(A, base, ctx.dup, i, m, am, acc, tlShared);
+    od = acc.rowDup;
+    oi = acc.rowInd;
+  } else {
+    od = targetMass(A, base, ctx.dup, i, m, am, acc.dup, tlShared, TL_DUP);
+    oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind, tlShared, TL_IND);
+  }
   if (od >= 0) { acc.dupMass += od; acc.dupRows++; if (i >= 1) addRow(acc.sinkOnDup, A[base], b1, am === 0); }
-  const oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind, tlShared, TL_IND);
   if (oi >= 0) { acc.indMass += oi; acc.indRows++; if (i >= 1) addRow(acc.sinkOnInd, A[base], b1, am === 0); }
   if (targetMass(A, base, ctx.brackets, i, m, am, acc.bracket) >= 0 && i >= 1) addRow(acc.sinkOnBracket, A[base], b1, am === 0);
 }
