@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { buildContext, type TextContext } from '../../../src/analysis/context';
 import { CLEAR_ARGMAX_RATIO, LOCAL_WINDOW, measureHead, Scratch, type RowStat } from '../../../src/analysis/measure';
-import type { TargetLists } from '../../../src/analysis/tokenClasses';
+import { repeatTargets, type TargetLists } from '../../../src/analysis/tokenClasses';
 import type { Token } from '../../../src/engine/types';
 import { buildHead, dirichletHead, mulberry32, type Rng } from './support/synth';
 
@@ -162,4 +162,22 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
       }
     });
   }
+});
+
+describe('repeatTargets = the definition, key by key', () => {
+  it('duplicate (earlier copies) and induction (the token after each) lists on random ids, specials skipped as queries', () => {
+    const rng = mulberry32(5);
+    for (const [n, vocab] of [[1, 3], [40, 3], [300, 15], [200, 400]]) {
+      const ids = Array.from({ length: n }, () => Math.floor(rng() * vocab));
+      const special = ids.map((_, i) => i % 13 === 7);
+      for (const sp of [special, undefined]) {
+        const { dup, ind } = repeatTargets(ids, sp);
+        for (let i = 0; i < n; i++) {
+          const want = sp?.[i] ? [] : ids.slice(0, i).flatMap((id, j) => (id === ids[i] ? [j] : []));
+          assert.deepEqual(row(dup, i), want, `n=${n} dup row ${i}`);
+          assert.deepEqual(row(ind, i), want.map((j) => j + 1), `n=${n} ind row ${i}`);
+        }
+      }
+    }
+  });
 });
