@@ -74,7 +74,7 @@ export class Scratch {
   rowPunct: Float64Array;
   /** 1 when the row's largest weight clearly beats the runner-up (CLEAR_ARGMAX_RATIO). */
   clear: Uint8Array;
-  /** One row's sums from scanRow (see ROW_*). */
+  /** One row's sums from scanRowFast / scanRowGeneral (see ROW_*). */
   row: Float64Array;
   /** The head's sums over rows from mainPass (see SUM_*). */
   sums: Float64Array;
@@ -126,8 +126,8 @@ export function meanCorrected(s: RowStat): number {
 
 /**
  * Mass of row i on its target set T; adds the chance-corrected row to `stat`. −1 = no targets.
- * With `tl` ≥ 0 the same reads are also added, key by key, to tl[w] (the TransformerLens running sum,
- * whose pattern row is the same list): one gather where there were two.
+ * When `tl` is given the same reads are also added, key by key, to tl[w] (the TransformerLens running
+ * sum, whose pattern row is the same list): one gather where there were two.
  */
 function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, stat: RowStat, tl?: Float64Array, w = 0): number {
   const s0 = T.start[i], s1 = T.start[i + 1];
