@@ -19,10 +19,14 @@ export function memorySource(att: AttentionSet | HeadReader): AttentionSource {
   return { request: async (method, params) => answerPanelRequest(att, method, params), dispose: () => undefined };
 }
 
-/** Heads per engine → analysis message: whole models at short lengths, two heads at a time at 4,096 tokens. */
+/**
+ * Heads per engine → analysis message: a layer at a time (small chunks keep the engine and the analysis
+ * busy together instead of one waiting for the other's first and last chunk), fewer when a layer would
+ * exceed STREAM_CHUNK_BYTES — two heads at a time at 4,096 tokens.
+ */
 export const STREAM_CHUNK_BYTES = 128 * 2 ** 20; // = the engine's RECOMPUTE_RUN_BYTES: one slice run per message
-export function chunkHeads(order: [number, number][], seq: number): [number, number][][] {
-  const per = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / (seq * seq * 4)));
+export function chunkHeads(order: [number, number][], seq: number, headsPerLayer = Infinity): [number, number][][] {
+  const per = Math.max(1, Math.min(headsPerLayer, Math.floor(STREAM_CHUNK_BYTES / (seq * seq * 4))));
   const out: [number, number][][] = [];
   for (let i = 0; i < order.length; i += per) out.push(order.slice(i, i + per));
   return out;
@@ -39,7 +43,7 @@ export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, 
   const total = shape.layers * shape.headsPerLayer;
   let done = 0;
   try {
-    for (const chunk of chunkHeads(streamOrder(shape, kind), shape.seq)) {
+    for (const chunk of chunkHeads(streamOrder(shape, kind), shape.seq, shape.headsPerLayer)) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       const data = await engine.heads(handle, chunk, { signal: opts.signal });
       await feeding;
