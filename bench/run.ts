@@ -90,9 +90,9 @@ function main(): void {
   }
   const f = (x: number) => x.toFixed(x < 10 ? 1 : 0);
   console.log('\nEngine (medians over', REPS, 'runs; min–max in brackets)');
-  console.log('model               tokens   floor ms          attention ms      ratio  tokenize  analysis  explain ms        ×floor  peak RSS MB');
+  console.log('model               tokens   floor ms          attention ms      ratio  tokenize  analysis  explain ms        ×floor  first paint ×floor  peak RSS MB');
   for (const r of engine) {
-    console.log(`${r.model.padEnd(18)} ${String(r.tokens).padStart(6)}   ${`${f(r.floorMs)} [${f(r.floorMin)}–${f(r.floorMax)}]`.padEnd(17)} ${`${f(r.attentionMs)} [${f(r.attentionMin)}–${f(r.attentionMax)}]`.padEnd(17)} ${r.ratio.toFixed(2).padStart(5)}  ${f(r.tokenizeMs).padStart(8)}  ${f(r.analysisMs).padStart(8)}  ${`${f(r.explainMs)} [${f(r.explainMin)}–${f(r.explainMax)}]`.padEnd(17)} ${(r.explainMs / r.floorMs).toFixed(2).padStart(6)}  ${f(r.peakRssMb).padStart(6)} (floor ${f(r.floorPeakRssMb)})`);
+    console.log(`${r.model.padEnd(18)} ${String(r.tokens).padStart(6)}   ${`${f(r.floorMs)} [${f(r.floorMin)}–${f(r.floorMax)}]`.padEnd(17)} ${`${f(r.attentionMs)} [${f(r.attentionMin)}–${f(r.attentionMax)}]`.padEnd(17)} ${r.ratio.toFixed(2).padStart(5)}  ${f(r.tokenizeMs).padStart(8)}  ${f(r.analysisMs).padStart(8)}  ${`${f(r.explainMs)} [${f(r.explainMin)}–${f(r.explainMax)}]`.padEnd(17)} ${(r.explainMs / r.floorMs).toFixed(2).padStart(6)}  ${`${f(r.firstPaintMs)} ${(r.firstPaintMs / r.floorMs).toFixed(2)}`.padStart(18)}  ${f(r.peakRssMb).padStart(6)} (floor ${f(r.floorPeakRssMb)}, ×${(r.peakRssMb / r.floorPeakRssMb).toFixed(2)})`);
   }
   const scaling: { stage: string; model: string; perDoubling: number }[] = [];
   for (const model of new Set(engine.map((r) => r.model))) {

@@ -84,15 +84,26 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     this.run = cts;
     const seq = ++this.runSeq;
     try {
-      const session = await this.source.build({ text, title, id: seq, token: cts.token, state });
-      if (cts.token.isCancellationRequested || seq !== this.runSeq) return; // superseded
-      this.explained = {
-        uri: doc.uri.toString(), baseOffset: doc.offsetAt(range.start), version: doc.version,
-        spans: session.tokens.map((t) => ({ start: t.start, end: t.end })),
+      let previewed = false;
+      const show = (session: SessionData) => {
+        this.explained = {
+          uri: doc.uri.toString(), baseOffset: doc.offsetAt(range.start), version: doc.version,
+          spans: session.tokens.map((t) => ({ start: t.start, end: t.end })),
+        };
+        this.comparing = false;
+        panel.post({ type: 'session/data', session, state: { ...state, model: session.model.name } });
+        this.lastState = panel.state;
       };
-      this.comparing = false;
-      panel.post({ type: 'session/data', session, state: { ...state, model: session.model.name } });
-      this.lastState = panel.state;
+      const onPreview = (session: SessionData) => {
+        if (cts.token.isCancellationRequested || seq !== this.runSeq) return;
+        previewed = true;
+        show(session);
+      };
+      const session = await this.source.build({ text, title, id: seq, token: cts.token, state, onPreview });
+      if (cts.token.isCancellationRequested || seq !== this.runSeq) return; // superseded
+      // After a first paint only the analysis is new: the panel keeps whatever the user did meanwhile.
+      if (previewed && panel.session?.id === session.id) panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails });
+      else show(session);
     } catch (err) {
       if (cts.token.isCancellationRequested || seq !== this.runSeq) return;
       if (err instanceof vscode.CancellationError || (isEngineError(err) && err.code === 'cancelled')) {

@@ -37,10 +37,16 @@ export class EngineSessionSource implements SessionSource {
           last = Date.now();
           progress.report({ message: `analysing heads: ${done} of ${total}…` });
         };
-        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true, onProgress });
+        // First paint before the analysis: the panel can already ask for head matrices.
+        const onPreview = req.onPreview && ((session: SessionData, source: AttentionSource) => {
+          this.current?.source.dispose();
+          this.current = { id: req.id, source };
+          req.onPreview?.(session);
+        });
+        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true, onProgress, onPreview });
         const t = built.timings;
         log().info(`${model.name}: ${built.session.tokens.length} tokens; engine ${t.engineMs.toFixed(0)} ms, probe ${t.probeMs.toFixed(0)} ms, analysis ${t.analysisMs.toFixed(0)} ms, wire ${t.wireMs.toFixed(0)} ms`);
-        this.current?.source.dispose();
+        if (this.current?.source !== built.source) this.current?.source.dispose();
         this.current = { id: req.id, source: built.source };
         return built.session;
       } finally {

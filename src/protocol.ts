@@ -95,12 +95,19 @@ export interface SessionData {
   truncatedFrom?: number;
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
+  /**
+   * A long selection's first paint: tokens and head matrices are ready, the per-head analysis is still
+   * streaming — `heads` and `thumbnails` are empty until a `session/heads` notification fills them.
+   */
+  analysing?: boolean;
 }
 
 // ---- host → webview notifications ----
 export type HostNotification =
   | { type: 'session/loading'; title: string; message: string }
   | { type: 'session/data'; session: SessionData; state: PanelState }
+  /** The analysis of an `analysing` session finished: its heads and thumbnails (same session id). */
+  | { type: 'session/heads'; sessionId: number; heads: WireHead[]; thumbnails: Uint8Array[] }
   | { type: 'session/error'; message: string; detail?: string }
   | { type: 'editor/cursorToken'; index: number | null }
   | { type: 'head/focus'; layer: number; head: number; view?: ViewName }
@@ -230,6 +237,9 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
       return typeof v.title === 'string' && typeof v.message === 'string' ? (v as HostToWebview) : undefined;
     case 'session/data':
       return isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state) ? (v as HostToWebview) : undefined;
+    case 'session/heads':
+      return isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array)
+        ? (v as HostToWebview) : undefined;
     case 'session/error':
       return typeof v.message === 'string' ? (v as HostToWebview) : undefined;
     case 'editor/cursorToken':

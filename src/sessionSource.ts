@@ -7,6 +7,11 @@ export interface BuildRequest {
   id: number;
   token: vscode.CancellationToken;
   state: PanelState;
+  /**
+   * Long selections: called with a first-paint session (`analysing`, no heads yet) as soon as the model
+   * has run; build() still resolves with the complete session.
+   */
+  onPreview?: (session: SessionData) => void;
 }
 
 /** Where panel sessions come from (the engine + analysis in the extension; fakes in tests). */

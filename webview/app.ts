@@ -119,7 +119,8 @@ export class App {
 
   /** Compare mode exports its page as PNG; the other formats describe one session. */
   private syncToolbar(): void {
-    for (const [f, b] of this.exportButtons) b.disabled = this.comparing ? f !== 'png' : !this.session;
+    // While a long selection's heads are analysed, exports would miss them: wait for session/heads.
+    for (const [f, b] of this.exportButtons) b.disabled = this.comparing ? f !== 'png' : !this.session || this.session.analysing === true;
   }
 
   /** Render the panel as shown for Export view…: PNG of the visible view (or the comparison), SVG of Arcs. */
@@ -193,15 +194,32 @@ export class App {
     const m = session.model;
     const shape = m.layers ? ` · ${m.layers} layers × ${m.headsPerLayer} heads · ${m.kind}` : '';
     this.renderHeader(session.title, `${m.name}${shape} · ${session.tokens.length.toLocaleString('en-US')} tokens`);
-    const notes: string[] = [];
-    if (session.notice) notes.push(session.notice);
-    if (session.truncatedFrom) notes.push(`Showing the first ${session.tokens.length} of ${session.truncatedFrom} tokens.`);
-    this.setBanner(notes.join(' ') || undefined, 'info');
+    this.sessionBanner(session);
     this.arcs.setSession(session, new MatrixCache(session.id));
     this.heads.setSession(session);
     this.layers.setSession(session);
     this.flow.setSession(session);
     this.show(this.state.view);
+    this.syncToolbar();
+  }
+
+  /** Notes about the session (truncation, placeholder), or the analysis still running. */
+  private sessionBanner(session: SessionData): void {
+    const notes: string[] = [];
+    if (session.notice) notes.push(session.notice);
+    if (session.truncatedFrom) notes.push(`Showing the first ${session.tokens.length} of ${session.truncatedFrom} tokens.`);
+    if (session.analysing) notes.push('Analysing heads — the catalog, the charts and the roles appear when it is done.');
+    this.setBanner(notes.join(' ') || undefined, session.analysing ? 'loading' : 'info');
+  }
+
+  /** session/heads: the streamed analysis of the session on screen finished; nothing else is reset. */
+  showHeads(sessionId: number, heads: SessionData['heads'], thumbnails: Uint8Array[]): void {
+    if (this.comparing || !this.session || this.session.id !== sessionId) return;
+    this.session = { ...this.session, heads, thumbnails, analysing: undefined };
+    this.sessionBanner(this.session);
+    this.heads.setSession(this.session);
+    this.layers.setSession(this.session);
+    if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
     this.syncToolbar();
   }
 

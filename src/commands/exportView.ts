@@ -29,6 +29,10 @@ export function exportView(controller: Controller) {
       void vscode.window.showInformationMessage('Headlight: nothing to export yet — explain a selection first (Explain attention).');
       return undefined;
     }
+    if (!comparing && controller.session?.analysing) {
+      void vscode.window.showInformationMessage('Headlight: the heads of this selection are still being analysed; export it in a moment.');
+      return undefined;
+    }
     let format = arg?.format && EXPORT_FORMATS.includes(arg.format) ? arg.format : undefined;
     if (!format) {
       const items: FormatItem[] = (comparing ? (['png'] as ExportFormat[]) : [...EXPORT_FORMATS]).map((f) => ({ label: FORMATS[f].label, description: `.${FORMATS[f].ext}`, detail: FORMATS[f].detail, format: f }));

@@ -22,6 +22,10 @@ export function findHead(controller: Controller) {
   return async (query?: string): Promise<WireHead | undefined> => {
     if (!controller.session) await controller.reopenLast();
     const session = controller.session;
+    if (session?.analysing) {
+      void vscode.window.showInformationMessage('Headlight: the heads of this selection are still being analysed; search them in a moment.');
+      return undefined;
+    }
     if (!session || session.heads.length === 0) {
       void vscode.window.showInformationMessage(session
         ? 'Headlight: this panel has no model attention to search (select a model, then explain again).'

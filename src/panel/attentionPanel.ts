@@ -58,6 +58,9 @@ export class AttentionPanel {
 
   post(msg: HostNotification): void {
     if (msg.type === 'session/data') { this.session = msg.session; this.state = msg.state; }
+    if (msg.type === 'session/heads' && this.session?.id === msg.sessionId) {
+      this.session = { ...this.session, heads: msg.heads, thumbnails: msg.thumbnails, analysing: undefined };
+    }
     this.send(msg);
   }
 

@@ -7,7 +7,7 @@ import { makeRepeatProbe, type HeadReport, type ProbeHeadScore } from '../analys
 import { EngineError } from '../engine/errors';
 import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
-import { THUMB_SIZE, toSessionData } from './wire';
+import { previewSession, THUMB_SIZE, toSessionData } from './wire';
 import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
 
 /** Repeat-probe length: [BOS] + 2·64 tokens, as in the induction literature's 50–60-token probes. */
@@ -46,7 +46,16 @@ export interface BuildOptions {
   keep?: boolean;
   /** Streamed analysis: called as heads are handed to the analysis (for a progress message). */
   onProgress?: (headsDone: number, heads: number) => void;
+  /**
+   * Kept runs of at least PREVIEW_FROM_TOKENS tokens: called once the model has run, with a session
+   * the panel can paint (`analysing`, no heads yet) and the source that answers its head requests —
+   * so a long selection shows its arcs while the analysis streams.
+   */
+  onPreview?: (session: SessionData, source: AttentionSource) => void;
 }
+
+/** Below this the whole analysis takes well under a second: one complete paint is better than two. */
+export const PREVIEW_FROM_TOKENS = 512;
 
 export interface BuiltSession {
   session: SessionData;
@@ -95,7 +104,11 @@ export class SessionPipeline {
     const kept = result.kept;
     const { layers, headsPerLayer, seq, causal } = result.attention;
     const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }) : undefined;
+    const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
+      if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
+        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom }), keptSource);
+      }
       const t1 = performance.now();
       const probe = await this.probe(o.model, result);
       const t2 = performance.now();
@@ -121,8 +134,7 @@ export class SessionPipeline {
       const t3 = performance.now();
       const session = toSessionData({
         id: o.id, title: o.title, text: o.text,
-        model: { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer },
-        tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
+        model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
       });
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.

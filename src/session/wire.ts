@@ -112,6 +112,15 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
   };
 }
 
+/** A first-paint session: everything but the per-head analysis (heads and thumbnails follow). */
+export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails' | 'attention'>, thumbSize = THUMB_SIZE): SessionData {
+  return {
+    id: input.id, title: input.title, text: input.text, model: input.model,
+    tokens: wireTokens(input.tokens), heads: [], metrics: METRIC_INFO, thumbSize, thumbnails: [], analysing: true,
+    ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
+  };
+}
+
 /** The panel's two requests, answered from any attention source (a live result or a dump's reader). */
 export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params']): RequestMap[M]['result'] {
   if (method === 'head/matrix') {

@@ -235,6 +235,37 @@ describe('webview panel in headless Chromium', function () {
     });
   });
 
+  describe('a long selection painted before its analysis (analysing → session/heads)', () => {
+    it('draws Arcs at once, says the heads are being analysed, then fills the catalog without resetting the view', async () => {
+      const panel = await Panel.open(browser, 'dark');
+      try {
+        const first = { ...long.session, heads: [], thumbnails: [], analysing: true };
+        await panel.load(first, long.result, stateFor({ layer: 1, head: 2 }));
+        await panel.page.waitForSelector('.hl-stage[data-shown]');
+        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Analysing heads/);
+        assert.ok(await panel.page.locator('.hl-toolbar vscode-button, .hl-toolbar button').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled)), 'exports wait for the analysis');
+        await panel.page.locator('[data-view=heads]').click();
+        await panel.page.waitForFunction(() => document.querySelector('.hl-view-heads .hl-count')?.textContent?.startsWith('analysing'));
+        assert.equal(await panel.page.locator('.hl-cell').count(), 0);
+        await panel.screenshot('heads-analysing');
+        await panel.send({ type: 'session/heads', sessionId: long.session.id, heads: long.session.heads, thumbnails: long.session.thumbnails });
+        await panel.page.waitForSelector('.hl-cell');
+        assert.equal(await panel.page.locator('.hl-cell').count(), long.session.heads.length);
+        assert.equal(await panel.page.locator('.hl-banner').isHidden() || !/Analysing/.test(await panel.page.locator('.hl-banner').textContent() ?? ''), true);
+        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Showing the first 1024 of \d+ tokens/);
+        // The user's place survived: still the Heads view, Arcs still on L1H2.
+        const st = await panel.page.evaluate(() => (window as unknown as { __hl: { posted: { type: string; state?: { view: string; layer: number; head: number } }[] } }).__hl.posted.filter((m) => m.type === 'state/changed').at(-1)?.state);
+        assert.deepEqual([st?.view, st?.layer, st?.head], ['heads', 1, 2]);
+        // A late session/heads for another session changes nothing.
+        await panel.send({ type: 'session/heads', sessionId: 999, heads: [], thumbnails: [] });
+        assert.equal(await panel.page.locator('.hl-cell').count(), long.session.heads.length);
+        assert.deepEqual(panel.consoleErrors, []);
+      } finally {
+        await panel.close();
+      }
+    });
+  });
+
   describe('1,024 tokens', () => {
     it('paints Arcs and redraws on hover within budget', async () => {
       const panel = await Panel.open(browser, 'dark');

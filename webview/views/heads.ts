@@ -75,7 +75,7 @@ export class HeadsView {
     else if (this.roleFilter !== 'all') heads = heads.filter((hd) => hd.roles.some((r) => r.name === this.roleFilter));
     const key = this.sortKey;
     if (key !== 'order') heads.sort((a, b) => (Number.isNaN(b.metrics[key]) ? -1 : b.metrics[key]) - (Number.isNaN(a.metrics[key]) ? -1 : a.metrics[key]) || a.layer - b.layer || a.head - b.head);
-    this.count.textContent = `${heads.length} of ${s.heads.length} heads`;
+    this.count.textContent = s.analysing ? `analysing ${s.model.layers * H} heads…` : `${heads.length} of ${s.heads.length} heads`;
     this.grid.classList.toggle('hl-grid-layers', key === 'order' && this.roleFilter === 'all');
     if (key === 'order' && this.roleFilter === 'all') this.grid.style.gridTemplateColumns = `auto repeat(${H}, minmax(84px, 1fr))`;
     else this.grid.style.gridTemplateColumns = '';

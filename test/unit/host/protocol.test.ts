@@ -43,6 +43,12 @@ describe('protocol guards', () => {
     assert.ok(parseHostMessage({ type: 'head/focus', layer: 1, head: 3, view: 'arcs' }));
     assert.equal(parseHostMessage({ type: 'head/focus', layer: 1, head: 3, view: 'nope' }), undefined);
     assert.equal(parseHostMessage({ type: 'session/data', session: {}, state }), undefined);
+    // session/heads: the analysis of a first-painted session; thumbnails must be byte arrays.
+    const heads = { type: 'session/heads', sessionId: 4, heads: [], thumbnails: [new Uint8Array(4)] };
+    assert.deepEqual(parseHostMessage(heads), heads);
+    assert.equal(parseHostMessage({ ...heads, sessionId: '4' }), undefined);
+    assert.equal(parseHostMessage({ ...heads, thumbnails: [[1, 2, 3]] }), undefined);
+    assert.equal(parseHostMessage({ ...heads, heads: 'x' }), undefined);
     assert.ok(parseHostMessage({ type: 'reply', id: 3, ok: false, error: 'x' }));
     assert.equal(parseHostMessage({ type: 'reply', id: '3', ok: true }), undefined);
   });

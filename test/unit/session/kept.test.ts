@@ -58,6 +58,35 @@ describe('session: kept (bounded-memory) runs', function () {
     });
   }
 
+  it('long kept runs paint first: onPreview gets an analysing session whose source already answers', async () => {
+    const long = 'abcdefghij '.repeat(80); // byte-level: ~880 tokens
+    const seen: { session: import('../../../src/protocol').SessionData; matrix: unknown }[] = [];
+    const b = await pipeline.build({
+      id: 30, title: 'long', text: long, model: decoder('qwen-plain-op17'), keep: true, maxTokens: 700, truncate: true,
+      onPreview: (session, source) => {
+        // Ask for a head while the analysis streams: answered from the same kept run.
+        seen.push({ session, matrix: source.request('head/matrix', { sessionId: 30, layer: 1, head: 3 }) });
+      },
+    });
+    try {
+      assert.equal(seen.length, 1);
+      const first = seen[0].session;
+      assert.equal(first.analysing, true);
+      assert.deepEqual([first.heads.length, first.thumbnails.length], [0, 0]);
+      assert.deepEqual(first.tokens, b.session.tokens);
+      assert.equal(b.session.analysing, undefined);
+      assert.equal(b.session.heads.length, 2 * 8);
+      assert.deepEqual(await seen[0].matrix, await b.source.request('head/matrix', { sessionId: 30, layer: 1, head: 3 }));
+      // Short runs are painted once, complete.
+      let previews = 0;
+      const s = await pipeline.build({ id: 31, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
+      assert.equal(previews, 0);
+      s.source.dispose();
+    } finally {
+      b.source.dispose();
+    }
+  });
+
   it('a released run answers "expired", and the engine frees it', async () => {
     const b = await pipeline.build({ id: 3, title: 't', text: 'one two three four', model: bundled('planted'), keep: true });
     assert.ok(b.result.kept);
