@@ -6,7 +6,7 @@ export { analyzeHeads, headAnalyzer, type AnalyzeOptions, type HeadAnalyzer } fr
 export { asReader, readerOf, isAttentionSet, checkHead, type HeadReader } from './heads';
 export { summarizeLayers } from './layers';
 export { makeRepeatProbe, scoreRepeatProbe, type ProbeVocab, type ProbeHeadScore } from './probe';
-export { attentionPathway, rolloutMatrix, PathwayBuilder, type Pathway, type RolloutOptions } from './rollout';
+export { attentionPathway, rolloutMatrix, PathwayBuilder, LayerSums, type Pathway, type RolloutOptions } from './rollout';
 export { isPunctuationToken, matchBrackets, repeatTargets, type TargetLists } from './tokenClasses';
 export { buildContext, type TextContext } from './context';
 export { measureHead, Scratch, LOCAL_WINDOW, type HeadMeasure, type RowStat } from './measure';

@@ -74,6 +74,22 @@ export class PathwayBuilder {
     if (++this.head === this.shape.headsPerLayer) this.endLayer();
   }
 
+  /**
+   * Feed a whole layer at once from its LayerSums (what feeding its heads one by one would add up, in
+   * the same order — so the pathway is bit-identical). `next()` must name head 0 of `sums.layer`.
+   */
+  feedLayer(sums: LayerSums): void {
+    if (this.layer !== sums.layer || this.head !== 0) throw new RangeError(`the pathway needs L${this.layer}H${this.head}, not layer ${sums.layer}`);
+    const n = this.shape.seq;
+    const { rows, acc, rowSum } = this;
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k];
+      acc.set(sums.sum.subarray(r * n, (r + 1) * n), k * n);
+      rowSum[k] = sums.rowSum[r];
+    }
+    this.endLayer();
+  }
+
   result(): Pathway {
     if (this.layer >= 0) throw new RangeError(`the pathway still needs L${this.layer}H${this.head}`);
     return { token: this.token, perLayer: this.perLayer };
@@ -112,6 +128,41 @@ export class PathwayBuilder {
     this.v = out;
     this.layer--;
     if (this.layer >= 0) this.beginLayer();
+  }
+}
+
+/**
+ * Σ over a layer's heads of A_h (row-major n×n) and each row's running total, accumulated head by head
+ * in the order PathwayBuilder.feed adds them: a pathway from these is bit-identical to one fed heads.
+ * Built while the analysis reads every head anyway, so Flow needs no head again.
+ */
+export class LayerSums {
+  readonly sum: Float64Array;
+  readonly rowSum: Float64Array;
+  private heads = 0;
+
+  constructor(readonly layer: number, private readonly n: number, private readonly causal: boolean, private readonly headsPerLayer: number) {
+    this.sum = new Float64Array(n * n);
+    this.rowSum = new Float64Array(n);
+  }
+
+  get complete(): boolean { return this.heads === this.headsPerLayer; }
+
+  add(A: Float32Array): void {
+    const n = this.n;
+    const { sum, rowSum } = this;
+    for (let r = 0; r < n; r++) {
+      const end = this.causal ? r + 1 : n;
+      const base = r * n;
+      let s = rowSum[r];
+      for (let c = 0; c < end; c++) {
+        const a = A[base + c];
+        sum[base + c] += a;
+        s += a;
+      }
+      rowSum[r] = s;
+    }
+    this.heads++;
   }
 }
 

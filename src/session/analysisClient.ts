@@ -56,6 +56,20 @@ export class AnalysisClient {
     return r;
   }
 
+  /** A pathway from the flow cache a streamed analysis left under `key`, or undefined when there is none. */
+  async cachedFlow(key: number, token: number): Promise<{ token: number; layers: Float32Array[] } | undefined> {
+    const r = await this.send({ id: 0, type: 'flow-cached', key, token }, []);
+    if (r.type === 'flow-miss') return undefined;
+    if (r.type !== 'stream-flow') throw new Error('analysis worker answered out of turn');
+    return r;
+  }
+
+  /** Free a flow cache (its session is gone); a worker that never started has nothing to free. */
+  async dropFlowCache(key: number): Promise<void> {
+    if (!this.worker) return;
+    await this.send({ id: 0, type: 'flow-drop', key }, []).catch(() => undefined);
+  }
+
   private send(req: AnalysisRequest, transfer: AttentionSet | ArrayBuffer[]): Promise<AnalysisResponse> {
     const id = this.nextId++;
     const w = this.ensure();

@@ -11,7 +11,8 @@ export interface StreamShape { layers: number; headsPerLayer: number; seq: numbe
  * a time, in the order the job needs them (`streamOrder`); the worker drops each after use.
  */
 export type StreamJob =
-  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number }
+  /** `flowCache`: also keep each layer's head sums under this key (when they fit FLOW_CACHE_BYTES), so Flow needs no head again. */
+  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number }
   | { kind: 'flow'; token: number };
 
 export type AnalysisRequest =
@@ -19,7 +20,10 @@ export type AnalysisRequest =
   | { id: number; type: 'score-probe'; attention: AttentionSet; ids: number[]; T: number }
   | { id: number; type: 'stream-begin'; stream: number; shape: StreamShape; job: StreamJob }
   | { id: number; type: 'stream-heads'; stream: number; heads: [number, number][]; data: Float32Array[] }
-  | { id: number; type: 'stream-end'; stream: number };
+  | { id: number; type: 'stream-end'; stream: number }
+  /** A pathway from a kept flow cache; answered `flow-miss` when there is none (then stream the heads). */
+  | { id: number; type: 'flow-cached'; key: number; token: number }
+  | { id: number; type: 'flow-drop'; key: number };
 
 export type AnalysisResponse =
   | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
@@ -27,7 +31,14 @@ export type AnalysisResponse =
   | { id: number; type: 'stream-ok' }
   | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
   | { id: number; type: 'stream-flow'; token: number; layers: Float32Array[] }
+  | { id: number; type: 'flow-miss' }
   | { id: number; type: 'error'; message: string; attention?: AttentionSet };
+
+/** Per-layer head sums for Flow are kept only while they fit: L·n²·8 bytes (96 MB for 12 layers at 1,024 tokens). */
+export const FLOW_CACHE_BYTES = 256 * 2 ** 20;
+export function flowCacheFits(shape: StreamShape): boolean {
+  return shape.layers * shape.seq * shape.seq * 8 <= FLOW_CACHE_BYTES;
+}
 
 export function buffersOf(a: AttentionSet): ArrayBuffer[] {
   return a.data.map((d) => d.buffer as ArrayBuffer);

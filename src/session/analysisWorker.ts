@@ -1,9 +1,9 @@
 // Worker entry: the analysis (metrics, roles, repeat-probe scores) and the panel's thumbnails, off the
 // extension host's main thread — 144 heads at 1,024 tokens is ~10⁸ weights, about a second of work.
 import { parentPort } from 'node:worker_threads';
-import { analyzeHeads, headAnalyzer, PathwayBuilder, scoreRepeatProbe, type HeadAnalyzer, type HeadReport } from '../analysis';
+import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
 import { thumbnail, thumbnailOf } from './wire';
-import { buffersOf, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
+import { buffersOf, flowCacheFits, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('analysisWorker must run in a worker thread');
@@ -19,8 +19,18 @@ interface Stream {
   reports: HeadReport[];
   thumbnails: Uint8Array[];
   pathway?: PathwayBuilder;
+  sums?: LayerSums[];
 }
 const streams = new Map<number, Stream>();
+
+/** Flow caches of kept sessions (the panel's latest and one more), by the key the pipeline chose. */
+const MAX_FLOW_CACHES = 2;
+const flowCaches = new Map<number, { shape: StreamShape; sums: LayerSums[] }>();
+
+function flowReply(id: number, p: Pathway): { msg: AnalysisResponse; transfer: ArrayBuffer[] } {
+  const layers = p.perLayer.map((v) => Float32Array.from(v));
+  return { msg: { id, type: 'stream-flow', token: p.token, layers }, transfer: layers.map((v) => v.buffer as ArrayBuffer) };
+}
 
 function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   const want = s.order[s.at];
@@ -29,6 +39,10 @@ function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   if (s.job.kind === 'analyze') {
     s.reports.push(s.analyzer!.analyze(layer, head, A));
     s.thumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize));
+    if (s.sums) {
+      if (!s.sums[layer]) s.sums[layer] = new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer);
+      s.sums[layer].add(A);
+    }
   } else {
     s.pathway!.feed(A);
   }
@@ -51,7 +65,10 @@ port.on('message', (req: AnalysisRequest) => {
     } else if (req.type === 'stream-begin') {
       const { shape, job } = req;
       const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
-      if (job.kind === 'analyze') s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe });
+      if (job.kind === 'analyze') {
+        s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe });
+        if (job.flowCache !== undefined && flowCacheFits(shape)) s.sums = [];
+      }
       else s.pathway = new PathwayBuilder(shape, job.token);
       streams.set(req.stream, s);
       reply({ id: req.id, type: 'stream-ok' });
@@ -65,18 +82,34 @@ port.on('message', (req: AnalysisRequest) => {
         throw e;
       }
       reply({ id: req.id, type: 'stream-ok' });
-    } else {
+    } else if (req.type === 'stream-end') {
       const s = streams.get(req.stream);
       streams.delete(req.stream);
       if (!s) throw new RangeError(`no stream ${req.stream}`);
       if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
       if (s.job.kind === 'analyze') {
+        if (s.sums && s.job.flowCache !== undefined && s.sums.every((x) => x.complete)) {
+          flowCaches.delete(s.job.flowCache);
+          flowCaches.set(s.job.flowCache, { shape: s.shape, sums: s.sums });
+          while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
+        }
         reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
       } else {
-        const p = s.pathway!.result();
-        const layers = p.perLayer.map((v) => Float32Array.from(v));
-        reply({ id: req.id, type: 'stream-flow', token: p.token, layers }, layers.map((v) => v.buffer as ArrayBuffer));
+        const r = flowReply(req.id, s.pathway!.result());
+        reply(r.msg, r.transfer);
       }
+    } else if (req.type === 'flow-cached') {
+      const c = flowCaches.get(req.key);
+      if (!c) reply({ id: req.id, type: 'flow-miss' });
+      else {
+        const b = new PathwayBuilder(c.shape, req.token);
+        for (let want = b.next(); want; want = b.next()) b.feedLayer(c.sums[want[0]]);
+        const r = flowReply(req.id, b.result());
+        reply(r.msg, r.transfer);
+      }
+    } else if (req.type === 'flow-drop') {
+      flowCaches.delete(req.key);
+      reply({ id: req.id, type: 'stream-ok' });
     }
   } catch (e) {
     const attention = req.type === 'analyze' || req.type === 'score-probe' ? req.attention : undefined;

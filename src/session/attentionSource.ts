@@ -61,6 +61,8 @@ export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, 
 /** A kept engine run: head matrices recomputed one at a time, pathways streamed through the analysis worker. */
 export class KeptSource implements AttentionSource {
   private released = false;
+  private static nextFlowKey = 1;
+  private readonly flowKey = KeptSource.nextFlowKey++;
 
   constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape) {}
 
@@ -76,6 +78,9 @@ export class KeptSource implements AttentionSource {
     }
     const p = params as RequestMap['flow/rollout']['params'];
     if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);
+    // The streamed analysis left each layer's head sums behind when they fit: no head is recomputed.
+    const cached = await this.analysis.cachedFlow(this.flowCacheKey, p.token);
+    if (cached) return { token: cached.token, layers: cached.layers } as RequestMap[M]['result'];
     const stream = await this.analysis.streamBegin(this.shape, { kind: 'flow', token: p.token });
     try {
       await pumpHeads(this.engine, this.analysis, this.handle, this.shape, 'flow', stream);
@@ -87,9 +92,13 @@ export class KeptSource implements AttentionSource {
     return { token: f.token, layers: f.layers } as RequestMap[M]['result'];
   }
 
+  /** The analysis worker's flow-cache key for this run (the pipeline passes it to the streamed analysis). */
+  get flowCacheKey(): number { return this.flowKey; }
+
   dispose(): void {
     if (this.released) return;
     this.released = true;
     void this.engine.release(this.handle);
+    void this.analysis.dropFlowCache(this.flowKey);
   }
 }

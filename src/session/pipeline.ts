@@ -117,7 +117,7 @@ export class SessionPipeline {
       if (kept) {
         // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
         const shape = { layers, headsPerLayer, seq, causal };
-        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE });
+        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, flowCache: keptSource?.flowCacheKey });
         try {
           await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {

@@ -1,6 +1,7 @@
 // Attention rollout (Abnar & Zuidema 2020) on a hand-computed 2-layer example.
 import { strict as assert } from 'node:assert';
-import { attentionPathway, rolloutMatrix } from '../../../src/analysis';
+import { attentionPathway, LayerSums, PathwayBuilder, rolloutMatrix } from '../../../src/analysis';
+import { headView } from '../../../src/engine/types';
 import { attentionSet, dirichletHead, mulberry32 } from './support/synth';
 
 const close = (a: number, b: number, eps = 1e-7): void => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);
@@ -32,6 +33,26 @@ describe('analysis: rollout and pathway', () => {
       const p = attentionPathway(att, i);
       for (const v of p.perLayer) close(v.reduce((a, b) => a + b, 0), 1, 1e-6);
       for (let j = 0; j < n; j++) close(p.perLayer[0][j], R[i * n + j], 1e-12);
+    }
+  });
+
+  it('a pathway from per-layer head sums (the Flow cache) is bit-identical to one fed head by head', () => {
+    const rng = mulberry32(11);
+    const n = 13;
+    for (const causal of [true, false]) {
+      const att = attentionSet([0, 1, 2, 3].map(() => [0.3, 1, 4].map((a) => dirichletHead(rng, n, causal, a))), n, causal);
+      const sums = Array.from({ length: att.layers }, (_, l) => {
+        const s = new LayerSums(l, n, causal, att.headsPerLayer);
+        for (let h = 0; h < att.headsPerLayer; h++) s.add(headView(att, l, h));
+        assert.ok(s.complete);
+        return s;
+      });
+      for (const token of [0, 5, n - 1]) {
+        const b = new PathwayBuilder(att, token);
+        for (let want = b.next(); want; want = b.next()) b.feedLayer(sums[want[0]]);
+        assert.deepEqual(b.result(), attentionPathway(att, token));
+      }
+      assert.throws(() => new PathwayBuilder(att, 0).feedLayer(sums[0]), /needs L3H0/);
     }
   });
 });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient, type ModelRef } from '../../../src/engine';
 import { SessionPipeline, type BuiltSession } from '../../../src/session/pipeline';
-import { chunkHeads, STREAM_CHUNK_BYTES } from '../../../src/session/attentionSource';
+import { chunkHeads, KeptSource, STREAM_CHUNK_BYTES } from '../../../src/session/attentionSource';
 import { streamOrder } from '../../../src/session/analysisProtocol';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -49,6 +49,13 @@ describe('session: kept (bounded-memory) runs', function () {
           const b: unknown = await full.source.request('flow/rollout', { sessionId: 2, token });
           assert.deepEqual(a, b, `pathway of token ${token}`);
         }
+        // Those pathways came from the Flow cache the streamed analysis left; without it they stream the heads again.
+        const key = (kept.source as KeptSource).flowCacheKey;
+        assert.ok(await pipeline.analysis.cachedFlow(key, 0), 'the streamed analysis left a Flow cache');
+        await pipeline.analysis.dropFlowCache(key);
+        assert.equal(await pipeline.analysis.cachedFlow(key, 0), undefined);
+        const streamed: unknown = await kept.source.request('flow/rollout', { sessionId: 1, token: seq - 1 });
+        assert.deepEqual(streamed, await full.source.request('flow/rollout', { sessionId: 2, token: seq - 1 }));
         await assert.rejects(kept.source.request('head/matrix', { sessionId: 1, layer: layers, head: 0 }), /no head L\d+H0/);
         await assert.rejects(kept.source.request('flow/rollout', { sessionId: 1, token: seq }), /No token/);
       } finally {
