@@ -21,6 +21,28 @@ export interface Pathway {
 }
 
 /**
+ * acc[k·n + c] += A[r, c] and rowSum[k] += Σ_c A[r, c] for the rows r = rows[k] (every row when `rows`
+ * is undefined), keys in order, only up to the diagonal in causal models. The one accumulation behind
+ * both PathwayBuilder.feed and LayerSums: sharing it is what makes their pathways bit-identical.
+ */
+function addRows(A: Float32Array, n: number, causal: boolean, rows: readonly number[] | undefined, acc: Float64Array, rowSum: Float64Array): void {
+  const m = rows ? rows.length : n;
+  for (let k = 0; k < m; k++) {
+    const r = rows ? rows[k] : k;
+    const end = causal ? r + 1 : n; // zeros above the diagonal in causal models
+    const base = r * n;
+    const ab = k * n;
+    let s = rowSum[k];
+    for (let c = 0; c < end; c++) {
+      const a = A[base + c];
+      acc[ab + c] += a;
+      s += a;
+    }
+    rowSum[k] = s;
+  }
+}
+
+/**
  * The pathway built head by head, in the order it needs them (last layer first, heads in order), so a
  * caller that gets heads one at a time — recomputed by the engine, read from a dump — never holds more
  * than one. v ← v · Â_layer without forming Â: only rows with v[r] ≠ 0 are summed over heads (into
@@ -57,20 +79,7 @@ export class PathwayBuilder {
     if (this.layer < 0) throw new RangeError('the pathway is already complete');
     const n = this.shape.seq;
     if (A.length !== n * n) throw new RangeError(`head of ${A.length} weights, expected ${n * n}`);
-    const { rows, acc, rowSum } = this;
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[k];
-      const end = this.shape.causal ? r + 1 : n; // zeros above the diagonal in causal models
-      const base = r * n;
-      const ab = k * n;
-      let s = rowSum[k];
-      for (let c = 0; c < end; c++) {
-        const a = A[base + c];
-        acc[ab + c] += a;
-        s += a;
-      }
-      rowSum[k] = s;
-    }
+    addRows(A, n, this.shape.causal, this.rows, this.acc, this.rowSum);
     if (++this.head === this.shape.headsPerLayer) this.endLayer();
   }
 
@@ -149,19 +158,7 @@ export class LayerSums {
   get complete(): boolean { return this.heads === this.headsPerLayer; }
 
   add(A: Float32Array): void {
-    const n = this.n;
-    const { sum, rowSum } = this;
-    for (let r = 0; r < n; r++) {
-      const end = this.causal ? r + 1 : n;
-      const base = r * n;
-      let s = rowSum[r];
-      for (let c = 0; c < end; c++) {
-        const a = A[base + c];
-        sum[base + c] += a;
-        s += a;
-      }
-      rowSum[r] = s;
-    }
+    addRows(A, this.n, this.causal, undefined, this.sum, this.rowSum);
     this.heads++;
   }
 }
