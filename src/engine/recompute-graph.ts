@@ -16,9 +16,10 @@ export interface LayerSlice {
   k: string;
   /** Tensors of the main run this slice reads (q and k included), in a stable order. */
   captures: string[];
-  /** Graph inputs of the user's model the slice reads too (ids for a Shape, the attention mask…). */
-  graphInputs: string[];
-  /** The slice model's inputs in0, in1, … are these tensors of the main run (q, k, other captures, graph inputs). */
+  /**
+   * The slice model's inputs in0, in1, … are these tensors of the main run: the captures, then graph
+   * inputs of the user's model the slice reads too (ids for a Shape, the attention mask…).
+   */
   inputs: string[];
   /** The slice model (ONNX bytes, canonical tensor names): one float32 output `output`. */
   bytes: Uint8Array;
@@ -235,7 +236,7 @@ function sliceOne(
     irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'headlight', graph: sliceGraph,
   });
   return {
-    source, q, k, captures: captureList, graphInputs: feedList, inputs, output: 'out', nodes: sliceNodes.length, coreInputs,
+    source, q, k, captures: captureList, inputs, output: 'out', nodes: sliceNodes.length, coreInputs,
     bytes: onnx.ModelProto.encode(sliceModel).finish(),
   };
 }

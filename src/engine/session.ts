@@ -298,14 +298,15 @@ export async function runAttention(model: LoadedModel, ids: number[], mask?: num
     }
   } else {
     const outs = await runSession(model, ids, model.attention, mask);
-    data = model.attention.map((name) => checkLayer(model, name, outs[name], n));
+    data = model.attention.map((name) => checkLayer(model.headsPerLayer, name, outs[name], n));
   }
   return { layers: data.length, headsPerLayer: model.headsPerLayer, seq: n, causal: model.causal, data };
 }
 
-function checkLayer(model: LoadedModel, name: string, t: { dims: readonly number[]; data: unknown } | undefined, n: number): Float32Array {
-  if (!t || attentionHeads(t.dims, n) !== model.headsPerLayer) {
-    throw new EngineError('inference-failed', `Attention output ${name} has shape [${t?.dims.join(', ')}], expected [1, ${model.headsPerLayer}, ${n}, ${n}].`);
+/** `heads` heads of attention over n tokens in `t`, as a Float32Array that owns its buffer. */
+function checkLayer(heads: number, name: string, t: { dims: readonly number[]; data: unknown } | undefined, n: number): Float32Array {
+  if (!t || attentionHeads(t.dims, n) !== heads) {
+    throw new EngineError('inference-failed', `Attention output ${name} has shape [${t?.dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}].`);
   }
   const d = t.data;
   const f = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
@@ -344,7 +345,11 @@ export function disposeCaptured(cap: Captured): void {
   for (const t of Object.values(cap.tensors)) t.dispose?.();
 }
 
-async function runSliceWith(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
+/**
+ * Layer `layer` of a captured run through its slice: [1, heads, n, n] (or the graph's own head layout).
+ * `override` replaces captured tensors by name (runSliceHeads feeds some heads of Q and Kᵀ).
+ */
+export async function runSlice(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
   const { slice, session } = model.recompute!.slices[layer];
   const feeds: Record<string, ort.Tensor> = {};
   slice.inputs.forEach((name, i) => (feeds[`in${i}`] = override[name] ?? cap.tensors[name] ?? cap.inputs[name]));
@@ -356,11 +361,6 @@ async function runSliceWith(model: LoadedModel, cap: Captured, layer: number, ov
   }
   const t = out[slice.output];
   return { dims: t.dims, data: t.data as Float32Array };
-}
-
-/** Layer `layer` of a captured run: [1, heads, n, n] (or the graph's own head layout). */
-export function runSlice(model: LoadedModel, cap: Captured, layer: number): Promise<{ dims: readonly number[]; data: Float32Array }> {
-  return runSliceWith(model, cap, layer);
 }
 
 /**
@@ -383,7 +383,7 @@ export async function runSliceHeads(model: LoadedModel, cap: Captured, layer: nu
   const q = part(slice.q, false);
   const k = part(slice.k, true);
   if (!q || !k) return undefined;
-  const r = await runSliceWith(model, cap, layer, { [slice.q]: q, [slice.k]: k });
+  const r = await runSlice(model, cap, layer, { [slice.q]: q, [slice.k]: k });
   const n = cap.n;
   if (r.data.length !== count * n * n) return undefined;
   return r.data;
@@ -391,19 +391,13 @@ export async function runSliceHeads(model: LoadedModel, cap: Captured, layer: nu
 
 /** One head n×n from a captured run: fed alone where the slice allows it, else cut from its layer. */
 export async function recomputeHead(model: LoadedModel, cap: Captured, layer: number, head: number): Promise<Float32Array> {
-  const n = cap.n;
-  if (model.recompute?.perHead) {
-    const one = await runSliceHeads(model, cap, layer, head, 1);
-    if (one) return checkLayer({ ...model, headsPerLayer: 1 }, model.attention[layer], { dims: [1, 1, n, n], data: one }, n);
-  }
-  const whole = checkLayer(model, model.attention[layer], await runSlice(model, cap, layer), n);
-  return whole.slice(head * n * n, (head + 1) * n * n);
+  return (await recomputeHeads(model, cap, [[layer, head]]))[0];
 }
 
 /** One layer [head][query][key] from a captured run (head by head where possible: less memory, and faster). */
 export async function recomputeLayer(model: LoadedModel, cap: Captured, layer: number): Promise<Float32Array> {
   const n = cap.n;
-  if (!model.recompute?.perHead) return checkLayer(model, model.attention[layer], await runSlice(model, cap, layer), n);
+  if (!model.recompute?.perHead) return checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n);
   const out = new Float32Array(model.headsPerLayer * n * n);
   const heads = await recomputeHeads(model, cap, Array.from({ length: model.headsPerLayer }, (_, h) => [layer, h] as const));
   heads.forEach((a, h) => out.set(a, h * n * n));
@@ -431,12 +425,12 @@ export async function recomputeHeads(model: LoadedModel, cap: Captured, list: re
     while (i + count < list.length && count < perRun && list[i + count][0] === layer && list[i + count][1] === h0 + count) count++;
     let data = model.recompute?.perHead ? await runSliceHeads(model, cap, layer, h0, count) : undefined;
     if (data) {
-      data = checkLayer({ ...model, headsPerLayer: count }, model.attention[layer], { dims: [1, count, n, n], data }, n);
+      data = checkLayer(count, model.attention[layer], { dims: [1, count, n, n], data }, n);
       for (let c = 0; c < count; c++) out.push(data.subarray(c * nn, (c + 1) * nn));
       i += count;
     } else {
       // Whole layer (grouped GQA layouts): computed once for all requested heads of the layer.
-      if (wholeLayer?.layer !== layer) wholeLayer = { layer, data: checkLayer(model, model.attention[layer], await runSlice(model, cap, layer), n) };
+      if (wholeLayer?.layer !== layer) wholeLayer = { layer, data: checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n) };
       out.push(wholeLayer.data.slice(h0 * nn, (h0 + 1) * nn));
       i += 1;
     }
