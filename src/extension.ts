@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Controller } from './controller';
+import { Controller } from './host/controller';
 import { PANEL_VIEW_TYPE } from './panel/attentionPanel';
 import { isPanelState } from './protocol';
 import { explainAttention } from './commands/explainAttention';
@@ -8,8 +8,8 @@ import { selectModel } from './commands/selectModel';
 import { exportView } from './commands/exportView';
 import { openDump } from './commands/openDump';
 import { compareModels, lazyPipeline } from './commands/compareModels';
-import { EngineSessionSource } from './engineSource';
-import { log } from './log';
+import { EngineSessionSource } from './host/engineSource';
+import { log } from './host/log';
 
 // Wiring only: every behaviour lives in the module named for it.
 export function activate(context: vscode.ExtensionContext): { controller: Controller } {

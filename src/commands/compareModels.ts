@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { EngineClient, isEngineError, listBundledModels, type ModelRef } from '../engine';
-import { bundledModel } from '../modelChoice';
-import { Controller } from '../controller';
+import { bundledModel } from '../host/modelChoice';
+import { Controller } from '../host/controller';
 import { SessionPipeline } from '../session/pipeline';
 import { compareSessions } from '../session/compare';
-import { log } from '../log';
+import { log } from '../host/log';
 
 interface PairItem extends vscode.QuickPickItem { a?: string; b?: string; custom?: boolean }
 interface ModelItem extends vscode.QuickPickItem { name: string }

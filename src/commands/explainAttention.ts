@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Controller } from '../controller';
+import type { Controller } from '../host/controller';
 
 /**
  * `headlight.explainAttention` — from the editor context menu, the palette or the keybinding it explains

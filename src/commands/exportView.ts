@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Controller } from '../controller';
+import type { Controller } from '../host/controller';
 import { EXPORT_FORMATS, type ExportFormat } from '../protocol';
 import { headsCsv, headsJson } from '../export/tables';
 import { buildReport, collectReportData } from '../export/report';
-import { log } from '../log';
+import { log } from '../host/log';
 
 interface FormatItem extends vscode.QuickPickItem { format: ExportFormat }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Controller } from '../controller';
+import type { Controller } from '../host/controller';
 import type { WireHead } from '../protocol';
 
 interface HeadItem extends vscode.QuickPickItem { head: WireHead }

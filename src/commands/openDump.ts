@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
-import type { Controller, ExternalSource } from '../controller';
+import type { Controller, ExternalSource } from '../host/controller';
 import { buildDumpSessionAsync } from '../session/dump';
 import { answerPanelRequest } from '../session/wire';
 import { isEngineError } from '../engine/errors';
 import type { AttentionDump } from '../dump/attentionDump';
 import type { RequestMap, RequestMethod } from '../protocol';
-import { log } from '../log';
+import { log } from '../host/log';
 
 /** The panel state's source URI for a dump: a reload reopens the dump through this command, not as a text document. */
 export const DUMP_SCHEME = 'headlight-dump';

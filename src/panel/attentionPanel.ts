@@ -3,7 +3,7 @@ import {
   parseWebviewMessage, type HostNotification, type HostReply, type HostToWebview, type PanelState,
   type RequestMap, type RequestMethod, type SessionData, type WebviewNotification,
 } from '../protocol';
-import { log } from '../log';
+import { log } from '../host/log';
 import { makeNonce, renderHtml } from './html';
 
 export const PANEL_VIEW_TYPE = 'headlight.attention';

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import Mocha from 'mocha';
-import type { Controller } from '../../src/controller';
+import type { Controller } from '../../src/host/controller';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false });

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { EngineClient, isEngineError } from './engine';
-import { SessionPipeline } from './session/pipeline';
-import type { AttentionSource } from './session/attentionSource';
-import type { RequestMap, RequestMethod, SessionData } from './protocol';
+import { EngineClient, isEngineError } from '../engine';
+import { SessionPipeline } from '../session/pipeline';
+import type { AttentionSource } from '../session/attentionSource';
+import type { RequestMap, RequestMethod, SessionData } from '../protocol';
 import type { BuildRequest, SessionSource } from './sessionSource';
 import { chosenModel } from './modelChoice';
 import { log } from './log';

@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import type { PanelState, RequestMap, RequestMethod, SessionData } from './protocol';
+import type { PanelState, RequestMap, RequestMethod, SessionData } from '../protocol';
 
 export interface BuildRequest {
   text: string;

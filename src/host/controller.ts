@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { defaultPanelState, type CompareDiff, type PanelState, type RenderedFormat, type RequestMap, type RequestMethod, type SessionData, type WebviewNotification } from './protocol';
-import { AttentionPanel, type PanelHandlers } from './panel/attentionPanel';
-import { TokenHighlighter, type ExplainedRange } from './editor/tokenHighlighter';
+import { defaultPanelState, type CompareDiff, type PanelState, type RenderedFormat, type RequestMap, type RequestMethod, type SessionData, type WebviewNotification } from '../protocol';
+import { AttentionPanel, type PanelHandlers } from '../panel/attentionPanel';
+import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighter';
 import { log } from './log';
-import { isEngineError } from './engine/errors';
+import { isEngineError } from '../engine/errors';
 import type { SessionSource } from './sessionSource';
 
 /** A session that did not come from the engine (an attention dump): answers the panel's requests itself. */

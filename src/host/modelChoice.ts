@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { listBundledModels, type ModelRef } from './engine';
+import { listBundledModels, type ModelRef } from '../engine';
 
 export const DEFAULT_MODEL = 'headlight-mini';
 
