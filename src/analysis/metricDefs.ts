@@ -1,5 +1,5 @@
 // One-line definitions of every metric, for the UI tooltip and the README.
-// Sources: /work/shared/design-notes.md "Score definitions".
+// Sources: the papers cited in each definition below (and in the README, "Metrics and roles").
 import type { MetricKey } from './types';
 
 export interface MetricDef {

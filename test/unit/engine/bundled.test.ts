@@ -1,4 +1,5 @@
-// The engine on the models shipped in media/models (skipped per model when a model is absent).
+// The engine on the models shipped in media/models. A missing bundled model fails here (never a skip:
+// a package or checkout that dropped one must not stay green).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,7 +21,7 @@ describe('engine: bundled models', function () {
   for (const [name, exp] of Object.entries(expected)) {
     it(`${name}: kind, shape and spans agree with its card`, async function () {
       const m = byName.get(name);
-      if (!m) this.skip();
+      assert.ok(m, `bundled model ${name} is missing from media/models`);
       const card = (m as BundledModel).card as { layers?: number; headsPerLayer?: number; kind?: string; vocabSize?: number };
       const r = await client.explain(TEXT, m!);
       assert.equal(r.model.kind, exp.kind);
@@ -50,7 +51,8 @@ describe('engine: bundled models', function () {
   it('planted: the engine finds both Softmax outputs itself and matches the PyTorch construction', async function () {
     const m = byName.get('planted');
     const refFile = m && path.join(m.dir, 'reference.json');
-    if (!m || !fs.existsSync(refFile!)) this.skip();
+    assert.ok(m, 'bundled model planted is missing from media/models');
+    assert.ok(fs.existsSync(refFile!), 'media/models/planted/reference.json is missing');
     const ref = JSON.parse(fs.readFileSync(refFile!, 'utf8')) as { inputIds: number[]; attention: number[][][][] };
     const r = await client.runIds(ref.inputIds, m!);
     const n = ref.inputIds.length;
@@ -64,7 +66,8 @@ describe('engine: bundled models', function () {
 
   it('headlight-mini checkpoints load in step order', async function () {
     const m = byName.get('headlight-mini');
-    if (!m || m.checkpoints.length === 0) this.skip();
+    assert.ok(m, 'bundled model headlight-mini is missing from media/models');
+    assert.ok(m.checkpoints.length > 0, 'headlight-mini ships its checkpoints');
     const steps = m!.checkpoints.map((c) => c.step);
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
     const r = await client.runIds([1, 2, 3, 1, 2, 3], m!.checkpoints[0]);
