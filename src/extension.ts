@@ -7,17 +7,16 @@ import { findHead } from './commands/findHead';
 import { selectModel } from './commands/selectModel';
 import { exportView } from './commands/exportView';
 import { openDump } from './commands/openDump';
-import { compareModels, lazyPipeline } from './commands/compareModels';
+import { compareModels } from './commands/compareModels';
 import { EngineSessionSource } from './host/engineSource';
 import { log } from './host/log';
 
 // Wiring only: every behaviour lives in the module named for it.
 export function activate(context: vscode.ExtensionContext): { controller: Controller } {
-  const controller = new Controller(context, new EngineSessionSource(context.extensionPath));
-  const comparePipeline = lazyPipeline();
+  const source = new EngineSessionSource(context.extensionPath);
+  const controller = new Controller(context, source);
   context.subscriptions.push(
-    { dispose: comparePipeline.dispose },
-    vscode.commands.registerCommand('headlight.compareModels', compareModels(controller, context.extensionPath, comparePipeline.get)),
+    vscode.commands.registerCommand('headlight.compareModels', compareModels(controller, context.extensionPath, () => source.pipeline)),
     controller,
     vscode.commands.registerCommand('headlight.explainAttention', explainAttention(controller)),
     vscode.commands.registerCommand('headlight.findHead', findHead(controller)),

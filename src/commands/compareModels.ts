@@ -1,23 +1,13 @@
 import * as vscode from 'vscode';
-import { EngineClient, isEngineError, listBundledModels, type ModelRef } from '../engine';
+import { isEngineError, listBundledModels, resolveModelRef, type ModelRef } from '../engine';
+import { pickModel } from '../host/modelPicker';
 import { bundledModel } from '../host/modelChoice';
 import { Controller } from '../host/controller';
-import { SessionPipeline } from '../session/pipeline';
+import type { SessionPipeline } from '../session/pipeline';
 import { compareSessions } from '../session/compare';
 import { log } from '../host/log';
 
 interface PairItem extends vscode.QuickPickItem { a?: string; b?: string; custom?: boolean }
-interface ModelItem extends vscode.QuickPickItem { name: string }
-
-/** Every bundled model and checkpoint, as `bundledModel` names ("headlight-mini@step-0"). */
-function bundledNames(extensionPath: string): { name: string; description: string }[] {
-  const out: { name: string; description: string }[] = [];
-  for (const m of listBundledModels(extensionPath)) {
-    out.push({ name: m.name, description: `${String(m.card?.kind ?? '')} · ${String(m.card?.layers ?? '?')} × ${String(m.card?.headsPerLayer ?? '?')} heads` });
-    for (const c of m.checkpoints) out.push({ name: `${m.name}@step-${c.step}`, description: `training checkpoint, step ${c.step.toLocaleString('en-US')}` });
-  }
-  return out;
-}
 
 /** Quick pairs first: each model's earliest checkpoint vs its final one, then consecutive checkpoints. */
 export function suggestedPairs(extensionPath: string): PairItem[] {
@@ -32,13 +22,13 @@ export function suggestedPairs(extensionPath: string): PairItem[] {
       items.push({ label: `${m.name} @ step ${fmt(ck[i].step)} vs step ${fmt(ck[i + 1].step)}`, a: `${m.name}@step-${ck[i].step}`, b: `${m.name}@step-${ck[i + 1].step}` });
     }
   }
-  items.push({ label: '$(list-selection) Choose two models…', description: 'any two bundled models or checkpoints (different tokenizers are aligned by characters)', custom: true });
+  items.push({ label: `$(list-selection) ${vscode.l10n.t('Choose two models…')}`, description: vscode.l10n.t('any two models: bundled, checkpoints, your ONNX files or model folders (different tokenizers are aligned by characters)'), custom: true });
   return items;
 }
 
 /**
  * `headlight.compareModels` — runs the selection through two models (or two checkpoints of one) and shows
- * them side by side in the panel's compare mode. Tests may pass `{ a, b, uri, range }` (bundled names).
+ * them side by side in the panel's compare mode. Tests may pass `{ a, b, uri, range }` (bundled names or model paths).
  */
 export function compareModels(controller: Controller, extensionPath: string, pipeline: () => SessionPipeline) {
   return async (arg?: { a?: string; b?: string; uri?: string; range?: [number, number, number, number] }): Promise<void> => {
@@ -55,24 +45,25 @@ export function compareModels(controller: Controller, extensionPath: string, pip
       const sel = editor.selection;
       target = { document: editor.document, range: sel.isEmpty ? editor.document.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end) };
     }
-    let a = arg?.a, b = arg?.b;
-    if (!a || !b) {
-      const pick = await vscode.window.showQuickPick(suggestedPairs(extensionPath), { title: 'Headlight: compare models', placeHolder: 'Two models or two checkpoints to run the selection through' });
+    let ra: Named | undefined, rb: Named | undefined;
+    if (arg?.a && arg.b) {
+      ra = resolve(extensionPath, arg.a); rb = resolve(extensionPath, arg.b);
+    } else {
+      const pick = await vscode.window.showQuickPick(suggestedPairs(extensionPath), { title: vscode.l10n.t('Headlight: Compare Models'), placeHolder: vscode.l10n.t('Two models or two checkpoints to run the selection through') });
       if (!pick) return;
       if (pick.custom) {
-        const models: ModelItem[] = bundledNames(extensionPath).map((m) => ({ label: m.name, description: m.description, name: m.name }));
-        const pa = await vscode.window.showQuickPick(models, { title: 'Headlight: compare — model A' });
-        if (!pa) return;
-        const pb = await vscode.window.showQuickPick(models.filter((m) => m.name !== pa.name), { title: `Headlight: compare ${pa.name} with — model B` });
-        if (!pb) return;
-        a = pa.name; b = pb.name;
-      } else { a = pick.a; b = pick.b; }
+        // The same picker as Select Model…: bundled models, checkpoints, an ONNX file or a model folder.
+        ra = await pickModel(extensionPath, { title: vscode.l10n.t('Headlight: compare — model A') });
+        if (!ra) return;
+        rb = await pickModel(extensionPath, { title: vscode.l10n.t('Headlight: compare {0} with — model B', ra.name), exclude: ra.name });
+        if (!rb) return;
+      } else { ra = resolve(extensionPath, pick.a!); rb = resolve(extensionPath, pick.b!); }
     }
-    const ra = resolve(extensionPath, a!), rb = resolve(extensionPath, b!);
     if (!ra || !rb) {
-      void vscode.window.showErrorMessage(`Headlight: no bundled model named "${!ra ? a : b}".`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: no bundled model named "{0}".', String(!ra ? arg?.a : arg?.b)));
       return;
     }
+    if (ra.name === rb.name) rb = { ...rb, name: `${rb.name} (B)` }; // two folders both called "model", say
     const text = target.document.getText(target.range);
     if (!text.trim()) {
       void vscode.window.showWarningMessage('Headlight: select some text to compare models on (the selection is empty or only whitespace).');
@@ -107,12 +98,13 @@ export function compareModels(controller: Controller, extensionPath: string, pip
   };
 }
 
-/** The engine worker compare runs on, started on first use (separate from the panel's own). */
-export function lazyPipeline(): { get: () => SessionPipeline; dispose: () => void } {
-  let p: SessionPipeline | undefined;
-  return { get: () => (p ??= new SessionPipeline(new EngineClient())), dispose: () => { void p?.dispose(); p = undefined; } };
-}
+type Named = ModelRef & { name: string };
 
-function resolve(extensionPath: string, name: string): (ModelRef & { name: string }) | undefined {
-  return bundledModel(extensionPath, name);
+/** A bundled name ("headlight-mini@step-0"), else a path to an ONNX file or a model folder. */
+function resolve(extensionPath: string, nameOrPath: string): Named | undefined {
+  const bundled = bundledModel(extensionPath, nameOrPath);
+  if (bundled) return bundled;
+  if (!nameOrPath.includes('/') && !nameOrPath.includes('\\') && !nameOrPath.toLowerCase().endsWith('.onnx')) return undefined;
+  const ref = resolveModelRef(nameOrPath);
+  return { ...ref, name: ref.name ?? nameOrPath };
 }

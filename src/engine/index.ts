@@ -3,5 +3,5 @@ export * from './types';
 export { EngineError, isEngineError, EXPORT_ADVICE, type EngineErrorCode, type EngineErrorShape } from './errors';
 export { EngineClient, DEFAULT_MAX_TOKENS, type EngineClientOptions, type EngineResult, type ExplainOptions, type RunIdsOptions, type RunOptions } from './client';
 export { explain, runIds, defaultClient, shutdownEngine } from './explain';
-export { listBundledModels, findBundledModel, resolveModelRef, modelsRoot, type BundledModel } from './models';
+export { listBundledModels, findBundledModel, listBundledChoices, findBundledChoice, resolveModelRef, modelsRoot, type BundledModel, type BundledChoice } from './models';
 export type { ModelRef, RunStats } from './protocol';

@@ -64,6 +64,40 @@ export function findBundledModel(extensionRoot: string, name: string): BundledMo
   return listBundledModels(extensionRoot).find((m) => m.name === name);
 }
 
+/** One choosable bundled model: a model, or one of its training checkpoints (`name@step-N`). */
+export interface BundledChoice extends ModelRef {
+  /** "headlight-mini", or "headlight-mini@step-2700" for a checkpoint (the step without zero padding). */
+  name: string;
+  /** One line for pickers: kind and shape, or the checkpoint's step. */
+  description: string;
+}
+
+/**
+ * The one listing of bundled models every picker, setting and command uses: each model in name order,
+ * followed by its checkpoints in step order. package.json's `headlight.model` enum is tested against it.
+ */
+export function listBundledChoices(extensionRoot: string): BundledChoice[] {
+  const out: BundledChoice[] = [];
+  for (const m of listBundledModels(extensionRoot)) {
+    const c = m.card ?? {};
+    out.push({ name: m.name, modelPath: m.modelPath, tokenizerPath: m.tokenizerPath,
+      description: `${String(c.kind ?? '')} · ${String(c.layers ?? '?')} layers × ${String(c.headsPerLayer ?? '?')} heads` });
+    for (const ck of m.checkpoints) {
+      out.push({ name: `${m.name}@step-${ck.step}`, modelPath: ck.modelPath, tokenizerPath: ck.tokenizerPath,
+        description: `training checkpoint, step ${ck.step.toLocaleString('en-US')}` });
+    }
+  }
+  return out;
+}
+
+/** A bundled model or checkpoint by name; `name@step-02700` and `name@step-2700` are the same checkpoint. */
+export function findBundledChoice(extensionRoot: string, wanted: string): BundledChoice | undefined {
+  const [base, step] = wanted.trim().split('@');
+  const n = step === undefined ? undefined : Number(/^step-(\d+)$/.exec(step)?.[1] ?? NaN);
+  const name = n === undefined ? base : `${base}@step-${n}`;
+  return listBundledChoices(extensionRoot).find((c) => c.name === name);
+}
+
 /**
  * A folder (model.onnx + tokenizer.json), an .onnx file (tokenizer.json beside it), or explicit
  * paths → a ModelRef. Does not check existence: the worker reports missing files with their own codes.

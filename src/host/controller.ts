@@ -12,6 +12,9 @@ export interface ExternalSource {
   dispose(): void;
 }
 
+/** Context key: true while a Headlight panel exists (package.json's commandPalette when-clauses read it). */
+export const PANEL_OPEN_CONTEXT = 'headlight.panelOpen';
+
 /** What "Explain attention" was asked to explain: a document range. */
 export interface ExplainTarget {
   document: vscode.TextDocument;
@@ -23,7 +26,13 @@ export interface ExplainTarget {
  * the run in flight. Commands call into it; it calls the session source (engine + analysis) and the panel.
  */
 export class Controller implements vscode.Disposable, PanelHandlers {
-  panel: AttentionPanel | undefined;
+  private panelNow: AttentionPanel | undefined;
+  /** The one panel; setting it tells VS Code (context key `headlight.panelOpen`) so Find Head and Export show in the palette. */
+  get panel(): AttentionPanel | undefined { return this.panelNow; }
+  set panel(p: AttentionPanel | undefined) {
+    if (Boolean(p) !== Boolean(this.panelNow)) void vscode.commands.executeCommand('setContext', PANEL_OPEN_CONTEXT, Boolean(p));
+    this.panelNow = p;
+  }
   explained: ExplainedRange | undefined;
   private run: vscode.CancellationTokenSource | undefined;
   private runSeq = 0;

@@ -9,7 +9,11 @@ import { log } from './log';
 
 /** Sessions from the real engine: a cancellable progress notification around pipeline.build. */
 export class EngineSessionSource implements SessionSource {
-  private readonly pipeline = new SessionPipeline(new EngineClient());
+  /**
+   * One engine worker for the panel and Compare Models…: its session cache loads a model used by both
+   * once. Builds on the panel's channel supersede each other; Compare's builds have no channel.
+   */
+  readonly pipeline = new SessionPipeline(new EngineClient());
   /**
    * The attention behind the session the panel shows (only the latest is kept): in bounded-memory mode
    * a kept engine run whose heads are recomputed on request, else the attention in memory.

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { listBundledModels, type ModelRef } from '../engine';
+import { findBundledChoice, type ModelRef } from '../engine';
 
 export const DEFAULT_MODEL = 'headlight-mini';
 
@@ -33,14 +33,10 @@ function resolvePath(p: string): string {
   return root ? path.join(root, p) : path.resolve(p);
 }
 
+/** A bundled model or checkpoint by its `headlight.model` name (`name@step-N`); undefined when not shipped. */
 export function bundledModel(extensionPath: string, wanted: string): (ModelRef & { name: string }) | undefined {
-  const [base, step] = wanted.split('@');
-  const m = listBundledModels(extensionPath).find((x) => x.name === base);
-  if (!m) return undefined;
-  if (!step) return { modelPath: m.modelPath, tokenizerPath: m.tokenizerPath, name: m.name };
-  const n = Number(/^step-(\d+)$/.exec(step)?.[1] ?? NaN);
-  const ck = m.checkpoints.find((c) => c.step === n);
-  return ck ? { modelPath: ck.modelPath, tokenizerPath: ck.tokenizerPath, name: `${m.name}@step-${ck.step}` } : undefined;
+  const c = findBundledChoice(extensionPath, wanted);
+  return c && { modelPath: c.modelPath, tokenizerPath: c.tokenizerPath, name: c.name };
 }
 
 function missing(name: string): never {

@@ -62,7 +62,7 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     await openFile(page, 'blank.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+Alt+E');
+    await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
     const msg = await waitForToast(page, /select some text/i);
     assert.match(msg, /empty or only whitespace/);
   });
@@ -72,7 +72,7 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     await openFile(page, 'big.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+Alt+E');
+    await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
     // Meanwhile, another extension command that needs the host: Select model builds its QuickPick there.
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget input').fill('>Headlight: Select model');
