@@ -4,6 +4,7 @@ import { buildContext, type TextContext } from './context';
 import { asReader, type HeadReader } from './heads';
 import { measureHead, Scratch } from './measure';
 import type { ProbeHeadScore } from './probe';
+import { measureRest } from './rest';
 import { decideRoles } from './roles';
 import type { HeadReport } from './types';
 
@@ -54,7 +55,7 @@ export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' 
         delete meas.notes.probeDuplicate;
         delete meas.notes.probePrevious;
       }
-      const { roles, candidates } = decideRoles(A, ctx, meas, probe);
+      const { roles, candidates } = decideRoles(A, ctx, meas, probe, measureRest(A, ctx, scratch));
       return { layer, head, id: `L${layer}H${head}`, metrics: meas.metrics, notes: meas.notes, roles, candidates };
     },
   };

@@ -33,6 +33,13 @@ export interface TextContext {
   indAfterDup: Uint8Array;
   /** Closing token → opener token(s). */
   brackets: TargetLists;
+  /**
+   * Sink columns: the first token, and every special token ([CLS], [SEP], BOS). Heads park attention there
+   * as a no-op (Xiao et al. 2023; Clark et al. 2019 on [SEP]); the sink-aware scores (rest.ts) set them aside.
+   */
+  sink: Uint8Array;
+  /** Indices of the sink columns, ascending. */
+  sinkIdx: Int32Array;
 }
 
 export function buildContext(tokens: Token[], causal: boolean): TextContext {
@@ -69,7 +76,10 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
   for (let i = 0; i < n; i++) tlShared[i] = sameRow(dup, tl.dup, i) && sameRow(ind, tl.ind, i) ? 1 : 0;
   const indAfterDup = new Uint8Array(n);
   for (let i = 0; i < n; i++) indAfterDup[i] = sameRow(ind, dup, i, 1) ? 1 : 0;
-  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens) };
+  const sink = new Uint8Array(n);
+  for (let i = 0; i < n; i++) sink[i] = i === 0 || special[i] ? 1 : 0;
+  const sinkIdx = Int32Array.from(Array.from(sink).flatMap((v, i) => (v === 1 ? [i] : [])));
+  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens), sink, sinkIdx };
 }
 
 /** Row i of `a` equals row i of `b` with `shift` added to every key. */

@@ -61,8 +61,8 @@ export interface HeadMeasure {
 }
 
 // Slots of Scratch.row: one row's Σa, entropy −Σa·ln a, Σa·|i−j|, Σa·ns·|s_i−s_j|, Σa·ns, punctuation
-// mass, largest weight, its key.
-const ROW_S = 0, ROW_H = 1, ROW_D = 2, ROW_CD = 3, ROW_CW = 4, ROW_PM = 5, ROW_MX = 6, ROW_AM = 7, ROW_SLOTS = 8;
+// mass, largest weight, its key, the runner-up's key.
+const ROW_S = 0, ROW_H = 1, ROW_D = 2, ROW_CD = 3, ROW_CW = 4, ROW_PM = 5, ROW_MX = 6, ROW_AM = 7, ROW_A1 = 8, ROW_SLOTS = 9;
 // Slots of Scratch.sums: the per-head sums over rows that the metrics divide.
 const SUM_A = 0, SUM_ENT = 1, SUM_ENT_ROWS = 2, SUM_DIST = 3, SUM_CHAR = 4, SUM_CHAR_ROWS = 5, SUM_PUNCT = 6, SUM_MAX = 7, SUM_TOP = 8, SUM_SLOTS = 9;
 
@@ -80,7 +80,16 @@ export class Scratch {
   sums: Float64Array;
   /** lnCount[m] = ln m: an entropy row's normaliser, computed once per text rather than once per row per head. */
   lnCount: Float64Array;
+  /** Per row: the runner-up's key, the 2nd and 3rd largest weights, Σ of the row (for the sink-aware pass, rest.ts). */
+  argmax2: Int32Array;
+  second: Float64Array;
+  third: Float64Array;
+  rowSum: Float64Array;
   constructor(n: number, k: number) {
+    this.argmax2 = new Int32Array(n);
+    this.second = new Float64Array(n);
+    this.third = new Float64Array(n);
+    this.rowSum = new Float64Array(n);
     this.clear = new Uint8Array(n);
     this.rowPunct = new Float64Array(n);
     this.argmax = new Int32Array(n);
@@ -175,7 +184,7 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
   const si = starts[i];
   let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
   // The 3 largest weights in locals t0 ≥ t1 ≥ t2 (an array with a shifting insert cost ~10% more).
-  let t0 = -1, t1 = -1, t2 = -1, am = 0;
+  let t0 = -1, t1 = -1, t2 = -1, am = 0, a1 = -1;
   for (let half = 0; half < 2; half++) {
     const j0 = half === 0 ? 0 : i + 1;
     const j1 = half === 0 ? i + 1 : end;
@@ -196,9 +205,13 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
           t2 = t1;
           if (a > t0) {
             t1 = t0;
+            a1 = am;
             t0 = a;
             am = j;
-          } else t1 = a;
+          } else {
+            t1 = a;
+            a1 = j;
+          }
         } else t2 = a;
       }
     }
@@ -233,7 +246,7 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
     if (j1 >= end) break;
   }
   top[0] = t0; top[1] = t1; top[2] = t2;
-  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am;
+  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am; out[ROW_A1] = a1;
 }
 
 /** One row, any span order (the straightforward sums); same outputs as scanRowFast. */
@@ -242,7 +255,7 @@ function scanRowGeneral(A: Float32Array, bits: Int32Array, i: number, n: number,
   const base = i * n;
   const si = starts[i];
   let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
-  let t0 = -1, t1 = -1, t2 = -1, am = 0;
+  let t0 = -1, t1 = -1, t2 = -1, am = 0, a1 = -1;
   for (let j = 0; j < end; j++) {
     const a = A[base + j];
     s += a;
@@ -258,14 +271,18 @@ function scanRowGeneral(A: Float32Array, bits: Int32Array, i: number, n: number,
         t2 = t1;
         if (a > t0) {
           t1 = t0;
+          a1 = am;
           t0 = a;
           am = j;
-        } else t1 = a;
+        } else {
+          t1 = a;
+          a1 = j;
+        }
       } else t2 = a;
     }
   }
   top[0] = t0; top[1] = t1; top[2] = t2;
-  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am;
+  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am; out[ROW_A1] = a1;
 }
 
 /** The k > 3 largest weights of a row, descending, into `top` (only for a caller's topK above 3). */
@@ -291,7 +308,7 @@ function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: nu
   const n = ctx.n;
   const causal = ctx.causal;
   const { nonSpecial, starts, specialIdx, punctIdx, punctBefore } = ctx;
-  const { argmax, top, rowPunct, clear, row, sums, lnCount } = scratch;
+  const { argmax, top, rowPunct, clear, row, sums, lnCount, argmax2, second, third, rowSum } = scratch;
   const bits = new Int32Array(A.buffer, A.byteOffset, A.length);
   const fast = ctx.startsMonotone;
   sums.fill(0);
@@ -299,6 +316,10 @@ function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: nu
     const end = causal ? i + 1 : n;
     if (fast) scanRowFast(A, bits, i, n, end, starts, specialIdx, punctIdx, punctBefore, top, row);
     else scanRowGeneral(A, bits, i, n, end, ctx, top, row);
+    argmax2[i] = row[ROW_A1];
+    second[i] = top[1];
+    third[i] = top[2];
+    rowSum[i] = row[ROW_S];
     if (k > 3) topOfRow(A, i * n, end, top, k);
     argmax[i] = row[ROW_AM];
     sums[SUM_A] += row[ROW_S];

@@ -14,7 +14,8 @@ export interface ProbeVocab {
 }
 
 /**
- * [BOS?] r_1..r_T r_1..r_T with r drawn by a seeded PRNG. The r_k are distinct when the
+ * [BOS?] r_1..r_T r_1..r_T with r drawn by a seeded PRNG from [0, size) minus `specialIds` — for synthetic
+ * attention (tests, dumps). A real model's probe draws ordinary tokens only: see engine/probeIds.ts. The r_k are distinct when the
  * vocabulary allows, so the only repeats are the planted ones and every pattern is unambiguous.
  */
 export function makeRepeatProbe(vocab: ProbeVocab, T: number, seed: number): number[] {
@@ -51,7 +52,32 @@ export interface ProbeHeadScore {
   /** Number of second-copy queries (= T). */
   rows: number;
   T: number;
+  /**
+   * Sink-aware versions (TransformerLens' exclude_bos idea): the first token's column removed and each
+   * row renormalised over the rest, chance-corrected against the remaining keys, rows weighted by the
+   * mass they keep. A head that parks 70% on the first token and spends the rest on the earlier copy
+   * scores ~1 here and ~0.3 above.
+   */
+  inductionRest: number;
+  duplicateRest: number;
+  /** TransformerLens previous-token score with column 0 zeroed: Σ_{i≥2} A[i, i−1] / Σ_{j≥1} A. */
+  previousRest: number;
+  /** Mean over second-copy queries of the mass not on the first token (what the *Rest scores rest on). */
+  restMass: number;
+  /** What the probe was, in words, for the evidence (set by whoever ran it). */
+  about?: string;
 }
+
+interface RestAcc { num: number; weight: number }
+const newRest = (): RestAcc => ({ num: 0, weight: 0 });
+/** One row's target mass a (on key `target`) against the row's non-sink mass r over m' non-sink keys. */
+function addRest(acc: RestAcc, a: number, r: number, mRest: number, target: number): void {
+  if (target < 1 || mRest < 2) return; // the target is the sink itself, or nothing to choose between
+  const b = 1 / mRest;
+  acc.num += (a - b * r) / (1 - b);
+  acc.weight += r;
+}
+const restScore = (acc: RestAcc): number => (acc.weight > 0 ? acc.num / acc.weight : NaN);
 
 /** Score every head on the probe's attention. `ids` is what makeRepeatProbe returned. */
 export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: ArrayLike<number>, T: number): ProbeHeadScore[] {
@@ -64,12 +90,17 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
   for (let layer = 0; layer < att.layers; layer++) {
     for (let head = 0; head < att.headsPerLayer; head++) {
       const A = att.head(layer, head);
-      let ind = 0, dup = 0, indC = 0, dupC = 0, prev = 0, sum = 0;
+      let ind = 0, dup = 0, indC = 0, dupC = 0, prev = 0, sum = 0, prevX = 0, col0 = 0;
       for (let i = 0; i < n; i++) {
         const end = att.causal ? i + 1 : n;
         for (let j = 0; j < end; j++) sum += A[i * n + j];
         if (i >= 1) prev += A[i * n + i - 1];
+        if (i >= 2) prevX += A[i * n + i - 1];
+        col0 += A[i * n];
       }
+      const sumX = sum - col0;
+      const indX = newRest(), dupX = newRest();
+      let rest = 0;
       for (let i = o + T; i < n; i++) {
         const m = att.causal ? i + 1 : n;
         const b = 1 / m;
@@ -79,8 +110,17 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
         dup += ad;
         indC += (ai - b) / (1 - b);
         dupC += (ad - b) / (1 - b);
+        let rowSum = 0;
+        for (let j = 0; j < m; j++) rowSum += A[i * n + j];
+        const r = rowSum - A[i * n];
+        rest += r;
+        addRest(indX, ai, r, m - 1, i - T + 1);
+        addRest(dupX, ad, r, m - 1, i - T);
       }
-      out.push({ layer, head, induction: ind / T, duplicate: dup / T, previous: prev / sum, inductionCorrected: indC / T, duplicateCorrected: dupC / T, rows: T, T });
+      out.push({
+        layer, head, induction: ind / T, duplicate: dup / T, previous: prev / sum, inductionCorrected: indC / T, duplicateCorrected: dupC / T, rows: T, T,
+        inductionRest: restScore(indX), duplicateRest: restScore(dupX), previousRest: sumX > 0 ? prevX / sumX : NaN, restMass: rest / T,
+      });
     }
   }
   return out;

@@ -3,8 +3,9 @@
 import type { TextContext } from './context';
 import { LOCAL_WINDOW, meanCorrected, type HeadMeasure, type RowStat } from './measure';
 import type { ProbeHeadScore } from './probe';
+import { restScore, type RestMeasure, type RestStat } from './rest';
 import {
-  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_ROWS, POSITIONAL_THRESHOLD,
+  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_REST_MASS, MIN_ROWS, POSITIONAL_THRESHOLD,
 } from './thresholds';
 import type { EvidenceExample, Role, RoleCandidate, RoleName } from './types';
 
@@ -18,6 +19,10 @@ interface Decision extends RoleCandidate {
   veto?: string;
   /** Key(s) this role expects for query i (for picking an example edge). */
   targets?: (i: number) => number[];
+  /** The sink-aware score (rest.ts), when the head keeps enough mass off the sinks to measure it. */
+  rest?: { score: number; mass: number };
+  /** Awarded on the sink-aware score: the example edge is read off the non-sink argmax. */
+  viaRest?: boolean;
 }
 
 /** Example edge: a query whose argmax is on the role's target, with the typical (closest to mean) target mass. */
@@ -50,17 +55,39 @@ function massDecision(name: RoleName, stat: RowStat, what: string, targets: (i: 
   return { name, score, threshold: MASS_THRESHOLD, measurable, reason: measurable ? undefined : sentence, source: 'text', sentence, targets };
 }
 
+/** "the first token", or "the first token and `[SEP]`" when special tokens are sinks too. */
+function describeSinks(ctx: TextContext): string {
+  const names = [...new Set(Array.from(ctx.sinkIdx).filter((i) => i > 0).map((i) => ctx.tokens[i].text))].slice(0, 3);
+  return names.length ? `the first token and ${names.map(show).join(', ')}` : 'the first token';
+}
+
 const listOf = (T: { start: Int32Array; idx: Int32Array }) => (i: number): number[] => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
 
 /** Every role's candidate score for one head, and the awarded roles (strongest first). */
-export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure, probe?: ProbeHeadScore): { roles: Role[]; candidates: RoleCandidate[] } {
+export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure, probe?: ProbeHeadScore, rest?: RestMeasure): { roles: Role[]; candidates: RoleCandidate[] } {
   const n = ctx.n;
   const causal = ctx.causal;
   const decisions: Decision[] = [];
+  const sinkWhat = describeSinks(ctx);
+  /** Add the sink-aware reading of a content role; it decides when the whole-row score does not pass. */
+  const withRest = (d: Decision, rs: RestStat | undefined, what: string): Decision => {
+    if (!rest || !rs || rs.rows < MIN_ROWS || !(rest.restMass >= MIN_REST_MASS)) return d;
+    const score = clamp01(restScore(rs));
+    if (!Number.isFinite(score)) return d;
+    d.rest = { score, mass: rest.restMass };
+    if ((d.measurable && d.score >= d.threshold) || score < d.threshold) return d;
+    const whole = d.measurable ? `; ${d.score.toFixed(2)} on whole rows` : '';
+    d.sentence = `parks ${pct(rest.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(rest.restMass)} of each row on average) it puts ${pct(rs.observed / rs.weight)} on ${what} (uniform over the rest: ${pct(rs.baseline / rs.weight)}; chance-corrected ${score.toFixed(2)}${whole})`;
+    d.score = score;
+    d.measurable = true;
+    d.reason = undefined;
+    d.viaRest = true;
+    return d;
+  };
 
-  decisions.push(massDecision('previous-token', meas.previous, 'the previous token', (i) => (i >= 1 ? [i - 1] : [])));
+  decisions.push(withRest(massDecision('previous-token', meas.previous, 'the previous token', (i) => (i >= 1 ? [i - 1] : [])), rest?.previous, 'the previous token'));
   decisions.push(massDecision('first-token-sink', meas.sink, 'the first token', (i) => (i >= 1 ? [0] : [])));
-  decisions.push(massDecision('self', meas.self, 'the token itself', (i) => [i]));
+  decisions.push(withRest(massDecision('self', meas.self, 'the token itself', (i) => [i]), rest?.self, 'the token itself'));
 
   // Local: chance-corrected mass within |i − j| ≤ LOCAL_WINDOW, spread over the window rather
   // than explained by one offset (that would be previous-token / self / positional).
@@ -70,10 +97,13 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
       for (let j = Math.max(0, i - LOCAL_WINDOW); j <= (causal ? i : Math.min(n - 1, i + LOCAL_WINDOW)); j++) out.push(j);
       return out;
     });
+    withRest(d, rest?.local, `the ${LOCAL_WINDOW} tokens around it`);
+    // Spread is judged on the window the deciding score read: whole rows, or the rest when that decided.
+    const offsetMass = d.viaRest && rest ? rest.offsetMass : meas.offsetMass;
     let total = 0, peak = 0, peakOff = 0;
-    for (let k = 0; k < meas.offsetMass.length; k++) {
-      total += meas.offsetMass[k];
-      if (meas.offsetMass[k] > peak) { peak = meas.offsetMass[k]; peakOff = k - LOCAL_WINDOW; }
+    for (let k = 0; k < offsetMass.length; k++) {
+      total += offsetMass[k];
+      if (offsetMass[k] > peak) { peak = offsetMass[k]; peakOff = k - LOCAL_WINDOW; }
     }
     const share = total > 0 ? peak / total : 1;
     if (d.measurable && share > LOCAL_MAX_OFFSET_SHARE) {
@@ -84,32 +114,24 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   }
 
   // Positional (Voita et al. 2019): argmax at the same offset for ≥ 90% of the queries where that
-  // offset exists; offsets −1 and 0 are the previous-token and self roles.
+  // offset exists; offsets −1 and 0 are the previous-token and self roles. Sink-aware: the same on each
+  // row's largest non-sink key, over the keys that are not sinks, when the whole rows do not pass.
   {
-    const hist = meas.offsetHist;
-    let bestD = 0, bestC = -1;
-    for (let d = -(n - 1); d <= n - 1; d++) {
-      if (d === 0 || d === -1 || (causal && d > 0)) continue;
-      const c = hist[d + n - 1];
-      if (c > bestC) { bestC = c; bestD = d; }
-    }
-    // Eligible rows for offset d: rows with ≥ 2 visible keys where i + d is visible.
-    let rows = 0, chance = 0;
-    for (let i = 0; i < n; i++) {
-      const m = causal ? i + 1 : n;
-      const j = i + bestD;
-      if (m < 2 || j < 0 || j >= (causal ? i + 1 : n)) continue;
-      rows++;
-      chance += 1 / m;
-    }
-    chance = rows > 0 ? chance / rows : 1;
-    const measurable = rows >= MIN_POSITIONAL_ROWS && bestC >= 0;
-    const frac = rows > 0 ? Math.max(0, bestC) / rows : 0;
-    const score = measurable ? clamp01((frac - chance) / (1 - chance)) : 0;
-    const sentence = measurable
-      ? `its strongest key sits at offset ${bestD > 0 ? '+' : ''}${bestD} for ${pct(frac)} of ${rows} queries (chance: ${pct(chance)})`
-      : `too few queries to measure a fixed offset (${rows}, need ${MIN_POSITIONAL_ROWS})`;
-    decisions.push({ name: 'positional', score, threshold: POSITIONAL_THRESHOLD, measurable, reason: measurable ? undefined : sentence, source: 'text', offset: bestD, sentence, targets: (i) => { const j = i + bestD; return j >= 0 && j < n && (!causal || j <= i) ? [j] : []; } });
+    const d = positional(meas.offsetHist, undefined);
+    if (rest && rest.restMass >= MIN_REST_MASS && !(d.measurable && d.score >= d.threshold)) {
+      const hist = new Int32Array(Math.max(1, 2 * n - 1));
+      for (let i = 0; i < n; i++) if (rest.argmax[i] >= 0 && rest.clear[i] === 1) hist[rest.argmax[i] - i + n - 1]++;
+      const r = positional(hist, ctx.sink);
+      if (r.measurable) {
+        d.rest = { score: r.score, mass: rest.restMass };
+        if (r.score >= r.threshold) {
+          r.rest = d.rest;
+          r.viaRest = true;
+          r.sentence = `parks ${pct(rest.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(rest.restMass)} of each row on average) ${r.sentence}`;
+          decisions.push(r);
+        } else decisions.push(d);
+      } else decisions.push(d);
+    } else decisions.push(d);
   }
 
   // Broad: near-uniform over the visible keys.
@@ -123,23 +145,34 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   // model's repeat probe (random tokens repeated twice) when the caller ran one. The user's text then
   // adds its own observation to the evidence. Without a probe (bidirectional models, dumps) the text decides.
   const onText = new Map<RoleName, Decision>(); // what the user's text alone says, for the vetoes below
-  const repeatRole = (name: RoleName, stat: RowStat, what: string, T: { start: Int32Array; idx: Int32Array }, probeScore: number | undefined, probeRaw: number | undefined): Decision => {
-    const d = massDecision(name, stat, what, listOf(T), MIN_ROWS, 'the text repeats too few tokens to tell');
+  const repeatRole = (name: RoleName, stat: RowStat, restStat: RestStat | undefined, what: string, T: { start: Int32Array; idx: Int32Array }, probeScore: number | undefined, probeRaw: number | undefined, probeRest: number | undefined): Decision => {
+    const d = withRest(massDecision(name, stat, what, listOf(T), MIN_ROWS, 'the text repeats too few tokens to tell'), restStat, what);
     onText.set(name, d);
     if (probe === undefined || probeScore === undefined || probeRaw === undefined) return d;
     const score = clamp01(probeScore);
     const here = d.measurable ? `; on this text it ${d.sentence}` : '; this text repeats too few tokens to check it here';
-    return { name, score, threshold: MASS_THRESHOLD, measurable: true, source: 'probe', sentence: `on a random ${probe.T}-token sequence repeated twice, puts ${pct(probeRaw)} of its attention on ${what} (chance-corrected ${score.toFixed(2)})${here}`, targets: d.measurable ? d.targets : undefined };
+    const about = probe.about ?? `a random ${probe.T}-token sequence repeated twice`;
+    const out: Decision = { name, score, threshold: MASS_THRESHOLD, measurable: true, source: 'probe', sentence: `on ${about}, puts ${pct(probeRaw)} of its attention on ${what} (chance-corrected ${score.toFixed(2)})${here}`, targets: d.measurable ? d.targets : undefined };
+    // Sink-aware on the probe too: the first token's column set aside, second-copy rows renormalised.
+    if (probeRest !== undefined && Number.isFinite(probeRest) && probe.restMass >= MIN_REST_MASS) {
+      const rs = clamp01(probeRest);
+      out.rest = { score: rs, mass: probe.restMass };
+      if (score < MASS_THRESHOLD && rs >= MASS_THRESHOLD) {
+        out.score = rs;
+        out.sentence = `on ${about}, parks ${pct(1 - probe.restMass)} of its attention on the first token; of the rest (${pct(probe.restMass)} of each row on average), chance-corrected ${rs.toFixed(2)} on ${what} (${score.toFixed(2)} on whole rows)${here}`;
+      }
+    }
+    return out;
   };
-  decisions.push(repeatRole('duplicate-token', meas.dup, 'earlier copies of the same token', ctx.dup, probe?.duplicateCorrected, probe?.duplicate));
-  decisions.push(repeatRole('induction', meas.ind, 'the token after an earlier copy of itself', ctx.ind, probe?.inductionCorrected, probe?.induction));
+  decisions.push(repeatRole('duplicate-token', meas.dup, rest?.dup, 'earlier copies of the same token', ctx.dup, probe?.duplicateCorrected, probe?.duplicate, probe?.duplicateRest));
+  decisions.push(repeatRole('induction', meas.ind, rest?.ind, 'the token after an earlier copy of itself', ctx.ind, probe?.inductionCorrected, probe?.induction, probe?.inductionRest));
 
-  decisions.push(massDecision('punctuation', meas.punct, 'punctuation', (i) => {
+  decisions.push(withRest(massDecision('punctuation', meas.punct, 'punctuation', (i) => {
     const out: number[] = [];
     for (let j = 0; j < (causal ? i + 1 : n); j++) if (ctx.punct[j] === 1) out.push(j);
     return out;
-  }, MIN_ROWS, 'the text has no punctuation a query could choose against other tokens'));
-  decisions.push(massDecision('bracket-matching', meas.bracket, 'the matching opening bracket', listOf(ctx.brackets), MIN_ROWS, 'the text has too few matched brackets'));
+  }, MIN_ROWS, 'the text has no punctuation a query could choose against other tokens'), rest?.punct, 'punctuation'));
+  decisions.push(withRest(massDecision('bracket-matching', meas.bracket, 'the matching opening bracket', listOf(ctx.brackets), MIN_ROWS, 'the text has too few matched brackets'), rest?.bracket, 'the matching opening bracket'));
 
   // A head that rests on the first token only when its content target is absent (TransformerLens'
   // duplicate/induction heads, bracket heads outside brackets) uses it as a no-op, not as a sink:
@@ -169,9 +202,10 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
       const d = onText.get(name) ?? decisions.find((x) => x.name === name);
       if (!d || !d.measurable || d.score < d.threshold || d.veto || d.source !== 'text') continue;
       let hits = 0, onTarget = 0;
+      const am = posD.viaRest && rest ? rest.argmax : meas.argmax, clear = posD.viaRest && rest ? rest.clear : meas.clear;
       for (let i = 0; i < n; i++) {
         const j = i + posD.offset;
-        if (meas.clear[i] !== 1 || meas.argmax[i] !== j) continue;
+        if (clear[i] !== 1 || am[i] !== j) continue;
         hits++;
         for (let p = T.start[i]; p < T.start[i + 1]; p++) if (T.idx[p] === j) { onTarget++; break; }
       }
@@ -188,7 +222,7 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
     let example: EvidenceExample | undefined;
     if (d.source === 'text' || d.targets) {
       if (d.targets) {
-        example = pickExample(A, ctx, meas.argmax, d.targets, typicalMass(d));
+        example = pickExample(A, ctx, d.viaRest && rest ? rest.argmax : meas.argmax, d.targets, typicalMass(d));
       } else if (d.name === 'broad') {
         const i = n - 1;
         example = { query: i, key: meas.argmax[i], queryText: ctx.tokens[i].text, keyText: ctx.tokens[meas.argmax[i]].text, weight: A[i * n + meas.argmax[i]] };
@@ -197,18 +231,54 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
     const sentence = d.sentence + (example ? ` — e.g. ${show(example.queryText)} → ${show(example.keyText)}` : '');
     const role: Role = { name: d.name, score: d.score, threshold: d.threshold, evidence: { sentence, example }, source: d.source };
     if (d.offset !== undefined && d.name === 'positional') role.offset = d.offset;
+    if (d.rest) role.rest = d.rest;
     roles.push(role);
   }
   roles.sort((a, b) => b.score - a.score);
-  const candidates: RoleCandidate[] = decisions.map(({ name, score, threshold, measurable, reason, source, offset, veto }) => {
+  const candidates: RoleCandidate[] = decisions.map(({ name, score, threshold, measurable, reason, source, offset, veto, rest: r }) => {
     const c: RoleCandidate = { name, score, threshold, measurable, source };
+    if (r) c.rest = r;
     if (reason ?? veto) c.reason = reason ?? `ruled out: ${veto}`;
     if (name === 'positional' && offset !== undefined) c.offset = offset;
     return c;
   });
   return { roles, candidates };
 
+  /** The positional decision on an argmax-offset histogram; with `sink`, over non-sink queries and keys only. */
+  function positional(hist: Int32Array, sink: Uint8Array | undefined): Decision {
+    let bestD = 0, bestC = -1;
+    for (let d = -(n - 1); d <= n - 1; d++) {
+      if (d === 0 || d === -1 || (causal && d > 0)) continue;
+      const c = hist[d + n - 1];
+      if (c > bestC) { bestC = c; bestD = d; }
+    }
+    // Eligible rows for offset d: rows with ≥ 2 visible (non-sink) keys where i + d is one of them.
+    let rows = 0, chance = 0;
+    for (let i = 0; i < n; i++) {
+      if (sink && sink[i] === 1) continue;
+      const end = causal ? i + 1 : n;
+      let m = end;
+      if (sink) for (let q = 0; q < ctx.sinkIdx.length && ctx.sinkIdx[q] < end; q++) m--;
+      const j = i + bestD;
+      if (m < 2 || j < 0 || j >= end || (sink && sink[j] === 1)) continue;
+      rows++;
+      chance += 1 / m;
+    }
+    chance = rows > 0 ? chance / rows : 1;
+    const measurable = rows >= MIN_POSITIONAL_ROWS && bestC >= 0;
+    const frac = rows > 0 ? Math.max(0, bestC) / rows : 0;
+    const score = measurable ? clamp01((frac - chance) / (1 - chance)) : 0;
+    const sentence = measurable
+      ? `its strongest ${sink ? 'non-sink ' : ''}key sits at offset ${bestD > 0 ? '+' : ''}${bestD} for ${pct(frac)} of ${rows} queries (chance: ${pct(chance)})`
+      : `too few queries to measure a fixed offset (${rows}, need ${MIN_POSITIONAL_ROWS})`;
+    return { name: 'positional', score, threshold: POSITIONAL_THRESHOLD, measurable, reason: measurable ? undefined : sentence, source: 'text', offset: bestD, sentence, targets: (i) => { const j = i + bestD; return j >= 0 && j < n && (!causal || j <= i) ? [j] : []; } };
+  }
+
   function typicalMass(d: Decision): number {
+    if (d.viaRest && rest) {
+      const r = ({ 'previous-token': rest.previous, self: rest.self, local: rest.local, 'duplicate-token': rest.dup, induction: rest.ind, punctuation: rest.punct, 'bracket-matching': rest.bracket } as Partial<Record<RoleName, RestStat>>)[d.name];
+      if (r && r.rows > 0) return r.observed / r.rows;
+    }
     const s = ({ 'previous-token': meas.previous, 'first-token-sink': meas.sink, self: meas.self, local: meas.local, 'duplicate-token': meas.dup, induction: meas.ind, punctuation: meas.punct, 'bracket-matching': meas.bracket } as Partial<Record<RoleName, RowStat>>)[d.name];
     return s && s.rows > 0 ? s.observed / s.rows : 1;
   }

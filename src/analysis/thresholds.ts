@@ -38,3 +38,12 @@ export const MIN_ROWS = 4;
  * (P ≈ (1/m)^rows); 8 rows make that negligible.
  */
 export const MIN_POSITIONAL_ROWS = 8;
+
+/**
+ * Sink-aware roles (rest.ts): a head that parks most of its attention on a sink gets a content role
+ * from the rest of each row only when that rest is at least this share of each row on average. Below
+ * it, renormalising would magnify a sliver of attention (×10 at 0.1) into a "pattern" that does little;
+ * at 0.1 and above the planted sink mixtures of test/unit/analysis/sinkMixtures.test.ts are all named
+ * and noise on the rest never is.
+ */
+export const MIN_REST_MASS = 0.1;

@@ -7,12 +7,11 @@ const PUNCT_CHAR = /^[\p{P}<>]$/u;
 /**
  * Punctuation/separator token: after trimming whitespace, every character is punctuation
  * (Unicode P*, plus < >); or the token is only whitespace containing a line break (a line
- * separator in code); or it is a special token (BERT's [SEP]). Never the first token: that one
- * is the sink candidate and is measured separately, so a sink head is not also "punctuation".
+ * separator in code). Never the first token nor a special one ([CLS], [SEP], BOS): those are sinks,
+ * where heads rest as a no-op (Clark et al. 2019), measured separately — resting there is not "punctuation".
  */
 export function isPunctuationToken(t: Token, index: number): boolean {
-  if (index === 0) return false;
-  if (t.special) return true;
+  if (index === 0 || t.special) return false;
   const s = t.text.trim();
   if (s.length === 0) return t.text.includes('\n');
   for (const ch of s) if (!PUNCT_CHAR.test(ch)) return false;

@@ -24,17 +24,9 @@ export type MetricKey =
 /** Every metric of one head. NaN = not measurable on this input; `notes[key]` then says why. */
 export type HeadMetrics = Record<MetricKey, number>;
 
-export type RoleName =
-  | 'previous-token'
-  | 'first-token-sink'
-  | 'self'
-  | 'positional'
-  | 'local'
-  | 'broad'
-  | 'duplicate-token'
-  | 'induction'
-  | 'punctuation'
-  | 'bracket-matching';
+/** The protocol owns the list of role names (ROLE_NAMES), shared with the webview; analysis imports the type only. */
+export type { RoleName } from '../protocol';
+import type { RoleName } from '../protocol';
 
 /** One concrete attention edge illustrating a role: query token index → key token index. */
 export interface EvidenceExample {
@@ -62,6 +54,12 @@ export interface Role {
   source: 'text' | 'probe';
   /** positional only: the relative offset j − i the head's argmax sits at. */
   offset?: number;
+  /**
+   * The sink-aware reading: `score` on rows renormalised without the sink columns (the first token,
+   * [CLS]/[SEP]/BOS), `mass` = the mean share of each row off the sinks. Absent when the head keeps
+   * less than MIN_REST_MASS off them (or the role cannot be read that way).
+   */
+  rest?: { score: number; mass: number };
 }
 
 /** A role's score whether or not it was awarded (for "why not?" tooltips and tests). */
@@ -74,6 +72,7 @@ export interface RoleCandidate {
   reason?: string;
   source: 'text' | 'probe';
   offset?: number;
+  rest?: { score: number; mass: number };
 }
 
 export interface HeadReport {

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
 import type { ExplainResult, ModelInfo } from './types';
+import type { ProbePlan } from './probeIds';
 
 export interface EngineClientOptions {
   /** The worker script. Default: engine-worker.js beside this bundle, else worker.ts via tsx (tests, dev). */
@@ -127,6 +128,11 @@ export class EngineClient {
       const r = m as Extract<WorkerResponse, { type: 'info' }>;
       return { model: r.model, stats: r.stats };
     });
+  }
+
+  /** The repeat probe's ids for this model (see probeIds.ts); run them with runIds. */
+  probePlan(model: ModelRef, seed: number, opts: RunOptions = {}): Promise<ProbePlan> {
+    return this.send({ type: 'probe-plan', model, seed }, opts).then((m) => (m as Extract<WorkerResponse, { type: 'probe-plan' }>).plan);
   }
 
   /**

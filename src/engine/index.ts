@@ -5,3 +5,4 @@ export { EngineClient, DEFAULT_MAX_TOKENS, type EngineClientOptions, type Engine
 export { explain, runIds, defaultClient, shutdownEngine } from './explain';
 export { listBundledModels, findBundledModel, listBundledChoices, findBundledChoice, resolveModelRef, modelsRoot, type BundledModel, type BundledChoice } from './models';
 export type { ModelRef, RunStats } from './protocol';
+export { PROBE_MAX_T, PROBE_MIN_T, probeLength, classifyDecoded, type ProbePlan, type ProbeBos, type OrdinaryDraw } from './probeIds';

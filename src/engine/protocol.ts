@@ -1,6 +1,7 @@
 // Messages between EngineClient (host thread) and the engine worker. Big arrays travel as
 // Float32Array buffers in transfer lists, never as JSON.
 import type { EngineErrorShape } from './errors';
+import type { ProbePlan } from './probeIds';
 import type { ModelInfo, Token } from './types';
 
 export interface ModelRef {
@@ -23,6 +24,8 @@ export type WorkerRequest =
   | { id: number; type: 'heads'; handle: number; heads: [number, number][] }
   | { id: number; type: 'release'; handle: number }
   | { id: number; type: 'info'; model: ModelRef }
+  /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
+  | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
   | { id: number; type: 'cancel-queued'; target: number }
   /** Drop the queue, finish the current run, then exit (never killed mid-run: see client.ts). */
   | { id: number; type: 'shutdown' };
@@ -61,6 +64,7 @@ export type WorkerResponse =
   | { id: number; type: 'started' }
   | { id: number; type: 'done'; result: WorkerResult }
   | { id: number; type: 'info'; model: ModelInfo; stats: RunStats }
+  | { id: number; type: 'probe-plan'; plan: ProbePlan }
   | { id: number; type: 'heads'; data: Float32Array[] }
   | { id: number; type: 'released' }
   | { id: number; type: 'error'; error: EngineErrorShape };

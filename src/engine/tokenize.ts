@@ -12,6 +12,10 @@ export interface LoadedTokenizer {
   tokenizer: Tokenizer;
   /** Largest id the tokenizer can emit, plus one (added tokens included). */
   idLimit: number;
+  /** Ids of the file's `added_tokens` (special or not): never ordinary text tokens. */
+  added: Map<number, { content: string; special: boolean }>;
+  /** The model's unknown-token id, when its vocab names one. */
+  unkId?: number;
 }
 
 export function loadTokenizer(file: string): LoadedTokenizer {
@@ -31,7 +35,7 @@ export function loadTokenizer(file: string): LoadedTokenizer {
   } catch (e) {
     throw new EngineError('tokenizer-invalid', `${file} is not valid JSON (${(e as Error).message}). Save the tokenizer again with tokenizer.save("tokenizer.json").`);
   }
-  const model = (json as { model?: { type?: unknown; vocab?: unknown } } | null)?.model;
+  const model = (json as { model?: { type?: unknown; vocab?: unknown; unk_token?: unknown } } | null)?.model;
   if (typeof json !== 'object' || json === null || typeof model !== 'object' || model === null || !model.vocab) {
     throw new EngineError('tokenizer-invalid', `${file} is JSON but not a Hugging Face tokenizer.json (no "model" with a "vocab"). A vocab.json or config.json is not enough: save the fast tokenizer with tokenizer.save("tokenizer.json").`);
   }
@@ -44,7 +48,14 @@ export function loadTokenizer(file: string): LoadedTokenizer {
   const vocab = tokenizer.getVocab(true);
   let idLimit = 0;
   for (const id of Object.values(vocab)) idLimit = Math.max(idLimit, id + 1);
-  return { tokenizer, idLimit };
+  const added = new Map<number, { content: string; special: boolean }>();
+  const list = (json as { added_tokens?: unknown }).added_tokens;
+  for (const a of Array.isArray(list) ? list : []) {
+    const t = a as { id?: unknown; content?: unknown; special?: unknown };
+    if (typeof t.id === 'number' && typeof t.content === 'string') added.set(t.id, { content: t.content, special: t.special === true });
+  }
+  const unk = typeof model.unk_token === 'string' ? vocab[model.unk_token] : undefined;
+  return { tokenizer, idLimit, added, unkId: typeof unk === 'number' ? unk : undefined };
 }
 
 /** UTF-16 offset of every code point boundary: map[cp] = code units before code point cp. */

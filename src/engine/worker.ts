@@ -7,6 +7,7 @@ import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
 import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
 import { encodeText, loadTokenizer, type LoadedTokenizer } from './tokenize';
+import { planProbe } from './probeIds';
 import type { ModelInfo } from './types';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
@@ -101,6 +102,10 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   if (req.type === 'info') {
     const { m, tok, stats } = await prepare(req.model);
     return { msg: { id: req.id, type: 'info', model: info(req.model, m, tok), stats }, transfer: [] };
+  }
+  if (req.type === 'probe-plan') {
+    const { m, tok } = await prepare(req.model);
+    return { msg: { id: req.id, type: 'probe-plan', plan: await planProbe(tok, m.plan.vocabRows, m.plan.positionRows, req.seed) }, transfer: [] };
   }
   if (req.type === 'cancel-queued' || req.type === 'shutdown') throw new EngineError('bad-request', `${req.type} is handled before the queue`);
   const { m, tok, stats } = await prepare(req.model);

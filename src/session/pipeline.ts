@@ -1,31 +1,35 @@
 // selection text → engine (worker) → analysis → SessionData. No vscode import: the extension, the CLI,
 // the benchmark and the webview harness all build sessions through this one path.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { EngineClient, type EngineResult, type ModelRef } from '../engine';
-import { makeRepeatProbe, type HeadReport, type ProbeHeadScore } from '../analysis';
+import type { HeadReport, ProbeHeadScore } from '../analysis';
+import type { ProbePlan } from '../engine';
 import { EngineError } from '../engine/errors';
 import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
 import { previewSession, THUMB_SIZE, toSessionData } from './wire';
 import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
 
-/** Repeat-probe length: [BOS] + 2·64 tokens, as in the induction literature's 50–60-token probes. */
-export const PROBE_T = 64;
 const PROBE_SEED = 20220308; // fixed: model-level roles must not change between runs
 
 /**
- * How many token ids the repeat probe draws from: the whole vocabulary, unless the model's card.json
- * (beside model.onnx) says `probe.maxId` — a model trained on repeats of a sub-range (our headlight-mini:
- * ids below 512) is probed in the range it learned, as its card documents.
+ * What became of the model-level repeat probe for a build. Never a reason to fail an explain: a probe that
+ * cannot fit the model, fails, is cancelled or runs out of memory leaves the text-only roles and says why.
  */
-export function probeVocabSize(modelPath: string, vocabSize: number): number {
-  try {
-    const card = JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'card.json'), 'utf8')) as { probe?: { maxId?: unknown } };
-    const maxId = card.probe?.maxId;
-    if (typeof maxId === 'number' && Number.isInteger(maxId) && maxId >= 16 && maxId < vocabSize) return maxId;
-  } catch { /* no card, or not ours: the whole vocabulary */ }
-  return vocabSize;
+export interface ProbeOutcome {
+  status: 'measured' | 'not-measurable' | 'failed';
+  scores?: ProbeHeadScore[];
+  plan?: ProbePlan;
+  /** One sentence for the panel, the CLI and the report. */
+  note: string;
+}
+
+/** "a random 31-token sequence of ordinary tokens (ids 72, 101, 33, …) repeated twice after `<|endoftext|>`". */
+export function describeProbe(plan: ProbePlan): string {
+  const r = plan.ids.slice(plan.bos ? 1 : 0, (plan.bos ? 1 : 0) + plan.T);
+  const shown = r.slice(0, 6).join(', ') + (r.length > 6 ? ', …' : '');
+  const bos = plan.bos ? ` after \`${plan.bos.text}\`${plan.bos.from === 'convention' ? ' (prepended by the family\'s convention; the tokenizer\'s template adds none)' : ''}` : ' with no BOS (the tokenizer defines none)';
+  return `a random ${plan.T}-token sequence of ordinary tokens (ids ${shown}) repeated twice${bos}`;
 }
 
 export interface BuildOptions {
@@ -61,14 +65,16 @@ export interface BuiltSession {
   session: SessionData;
   result: EngineResult;
   reports: HeadReport[];
+  /** The model-level repeat probe: measured, not measurable on this model, or failed (and retried next time). */
+  probe?: ProbeOutcome;
   /** Answers the panel's head and pathway requests for this session; dispose() frees a kept run. */
   source: AttentionSource;
   timings: { engineMs: number; probeMs: number; analysisMs: number; wireMs: number };
 }
 
 export class SessionPipeline {
-  /** Model-level probe scores, per model file (path + mtime + size, like the engine's session cache). */
-  private readonly probes = new Map<string, Promise<ProbeHeadScore[] | undefined>>();
+  /** Model-level probe outcomes, per model file (path + mtime + size, like the engine's session cache). */
+  private readonly probes = new Map<string, Promise<ProbeOutcome>>();
 
   /** Analysis and thumbnails run in their own worker: never on the caller's (the extension host's) thread. */
   readonly analysis: AnalysisClient;
@@ -110,7 +116,8 @@ export class SessionPipeline {
         o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom }), keptSource);
       }
       const t1 = performance.now();
-      const probe = await this.probe(o.model, result);
+      const outcome = await this.probe(o.model, result, o.signal);
+      const probe = outcome?.scores;
       const t2 = performance.now();
       if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
@@ -135,11 +142,12 @@ export class SessionPipeline {
       const session = toSessionData({
         id: o.id, title: o.title, text: o.text,
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
+        probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
       });
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
       const source: AttentionSource = keptSource ?? memorySource(result.attention);
-      return { session, result, reports, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
+      return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
     } catch (e) {
       keptSource?.dispose();
       throw e;
@@ -151,12 +159,12 @@ export class SessionPipeline {
   }
 
   /**
-   * The repeat probe (random tokens repeated twice) for causal models, run once per model file. Bidirectional
-   * models see the whole sequence at once, so "attend to the token after the earlier copy" is no evidence of
-   * induction there: their roles come from the text alone.
+   * The repeat probe (random ordinary tokens repeated twice) for causal models, run once per model file.
+   * Bidirectional models see the whole sequence at once, so "attend to the token after the earlier copy" is no
+   * evidence of induction there: their roles come from the text alone.
    */
-  private probe(model: ModelRef, sample: EngineResult): Promise<ProbeHeadScore[] | undefined> {
-    if (sample.model.kind !== 'causal') return Promise.resolve(undefined);
+  private async probe(model: ModelRef, sample: EngineResult, signal?: AbortSignal): Promise<ProbeOutcome | undefined> {
+    if (sample.model.kind !== 'causal') return undefined;
     let key: string;
     try {
       const st = fs.statSync(model.modelPath);
@@ -166,15 +174,37 @@ export class SessionPipeline {
     }
     let p = this.probes.get(key);
     if (!p) {
-      const bos = sample.tokens[0]?.special ? sample.tokens[0].id : undefined;
-      const specialIds = [...new Set(sample.tokens.filter((t) => t.special).map((t) => t.id))];
-      const ids = makeRepeatProbe({ size: probeVocabSize(model.modelPath, sample.model.vocabSize), specialIds, bosId: bos }, PROBE_T, PROBE_SEED);
       // No build's signal: the probe is shared by every build on this model (a superseded build must not
       // cancel the one its successor waits on); it is a short run.
-      p = this.engine.runIds(ids, model).then(async (r) => (await this.analysis.scoreProbe(r.attention, ids, PROBE_T)).scores);
+      p = this.runProbe(model);
       this.probes.set(key, p);
-      p.catch(() => this.probes.delete(key)); // a cancelled or failed probe is retried next time
+      // A failed probe is retried on the next explain; a model too small for one stays so.
+      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); });
     }
-    return p;
+    if (!signal) return p;
+    // This build may be cancelled while the shared probe runs: stop waiting, the probe goes on for the next.
+    return Promise.race([p, new Promise<never>((_, reject) => {
+      const stop = () => reject(new EngineError('cancelled', 'The request was cancelled.'));
+      if (signal.aborted) stop();
+      signal.addEventListener('abort', stop, { once: true });
+      void p!.finally(() => signal.removeEventListener('abort', stop));
+    })]);
+  }
+
+  private async runProbe(model: ModelRef): Promise<ProbeOutcome> {
+    let plan: ProbePlan | undefined;
+    try {
+      plan = await this.engine.probePlan(model, PROBE_SEED);
+      if (plan.reason) return { status: 'not-measurable', plan, note: `Induction and duplicate-token are not measurable on this model: ${plan.reason}. Roles come from the text alone.` };
+      const ids = plan.ids;
+      const r = await this.engine.runIds(ids, model);
+      const scores = (await this.analysis.scoreProbe(r.attention, ids, plan.T)).scores;
+      const about = describeProbe(plan);
+      for (const s of scores) s.about = about;
+      return { status: 'measured', scores, plan, note: `Model-level roles measured on ${about}.` };
+    } catch (e) {
+      const why = e instanceof EngineError ? e.message : (e as Error)?.message ?? String(e);
+      return { status: 'failed', plan, note: `The model's repeat probe failed (${why}); roles come from the text alone, and the probe is tried again on the next explain.` };
+    }
   }
 }

@@ -91,6 +91,8 @@ export interface SessionInput {
   attention: AttentionSet | HeadReader;
   reports: HeadReport[];
   truncatedFrom?: number;
+  /** What became of the model-level repeat probe, when one was due (causal models). */
+  probeNote?: string;
   /** Thumbnails already made while reading each head once (dumps); computed from `attention` otherwise. */
   thumbnails?: Uint8Array[];
 }
@@ -109,6 +111,7 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
     tokens: wireTokens(input.tokens), heads: wireHeads(input.reports), metrics: METRIC_INFO,
     thumbSize, thumbnails,
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
+    ...(input.probeNote !== undefined ? { probeNote: input.probeNote } : {}),
   };
 }
 
