@@ -1,5 +1,6 @@
 // headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--max-tokens N] [--truncate]
 // Runs the engine (in its worker) without VS Code. Bad input: message on stderr, exit code 2.
+import './noTelemetry'; // first: ORT_DISABLE_TELEMETRY=1 in the real process environment before the runtime loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './engine/errors';

@@ -1,3 +1,5 @@
+// First: no onnxruntime telemetry, set in the real process environment before anything loads the runtime.
+import './noTelemetry';
 import * as vscode from 'vscode';
 import { Controller } from './host/controller';
 import { PANEL_VIEW_TYPE } from './panel/attentionPanel';
