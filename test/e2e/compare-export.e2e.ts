@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startEditor, openFile, selectText, webview, screenshot, runCommand, chromiumPath, ROOT, type Editor } from './harness';
+import { startEditor, openFile, selectText, webview, screenshot, runCommand, chromiumPath, waitForToast, painted, ROOT, type Editor } from './harness';
 import type { Page } from 'playwright-core';
 
 // Compare two bundled checkpoints and export every format through the real UI (command, QuickPick,
@@ -10,7 +10,8 @@ import type { Page } from 'playwright-core';
 const TEXT = fs.readFileSync(path.join(ROOT, 'samples', 'repeats.txt'), 'utf8');
 const SELECTED = 'Harriet Quill mended the lantern. Everyone in the village knew that Harriet Quill';
 
-/** Export view… → format → type the path into the simple save dialog → Enter; waits for the file. */
+/** Export view… → format → type the path into the simple save dialog → Enter; waits for Headlight's
+ * "exported … to <file>" message, which it shows only after the write has finished. */
 async function exportVia(page: Page, formatLabel: RegExp | null, file: string): Promise<Buffer> {
   await runCommand(page, 'Headlight: Export view…');
   const input = page.locator('.quick-input-widget input');
@@ -21,13 +22,19 @@ async function exportVia(page: Page, formatLabel: RegExp | null, file: string): 
     await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ timeout: 10_000 });
     await page.keyboard.press('Enter');
   }
-  await page.waitForTimeout(600);
+  // The save dialog reuses the quick input: wait until it shows its default path (the workspace folder
+  // and a file name with this format's extension) before typing, or its own fill-in would overwrite ours.
   await input.waitFor({ timeout: 10_000 });
+  await page.waitForFunction((ext) => {
+    const v = (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '';
+    return v.startsWith('/') && v.endsWith(ext);
+  }, path.extname(file), { timeout: 20_000 });
   await input.fill(file);
+  await page.waitForFunction((f) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === f, file, { timeout: 10_000 });
   await page.keyboard.press('Enter');
-  for (let t = 0; t < 120 && !fs.existsSync(file); t++) await page.waitForTimeout(250);
+  const name = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await waitForToast(page, new RegExp(`exported .* to ${name}`), 60_000);
   assert.ok(fs.existsSync(file), `${file} was written`);
-  await page.waitForTimeout(300);
   return fs.readFileSync(file);
 }
 
@@ -58,7 +65,7 @@ describe('Compare models and Export view in a real VS Code', function () {
     assert.ok(changes.some((c) => /induction appears at L1H3 between step 0 and step 3,972/.test(c)), changes.join('\n'));
     assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-mini@step-0 vs headlight-mini@step-3972/);
     assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 16, 'both catalogs: 2 × 8 heads');
-    await page.waitForTimeout(1000);
+    await painted(frame);
     await screenshot(page, 'compare-checkpoints');
   });
 

@@ -31,8 +31,10 @@ describe('opening an attention dump in a real VS Code', function () {
     await page.waitForFunction(() => /\/workspace\/?$/.test((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? ''), undefined, { timeout: 20_000 });
     const file = path.join(ed.workspace, 'dump', 'attention.safetensors');
     await input.fill(file);
-    await page.waitForTimeout(500);
-    assert.equal(await input.inputValue(), file);
+    await page.waitForFunction((f) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === f, file, { timeout: 10_000 });
+    // Typing a path in another folder makes the dialog list that folder; an Enter before the listing is
+    // in only updates the list. Wait for the file's own row, then accept.
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'attention.safetensors' }).first().waitFor({ timeout: 20_000 });
     await page.keyboard.press('Enter');
     const frame = webview(page);
     await frame.locator('.hl-view-arcs .hl-tok').first().waitFor({ timeout: 60_000 });

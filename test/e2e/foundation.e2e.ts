@@ -48,8 +48,11 @@ describe('Headlight in a real VS Code (code-server)', function () {
 
   it('restores the panel after a window reload', async () => {
     const { page } = ed;
+    // Mark this window; after the reload the new document lacks the mark (the old workbench lingers for
+    // a moment, so waiting for the workbench alone could find the old one).
+    await page.evaluate(() => { (window as unknown as { __beforeReload?: boolean }).__beforeReload = true; });
     await runCommand(page, 'Developer: Reload Window');
-    await page.waitForTimeout(1500);
+    await page.waitForFunction(() => !(window as unknown as { __beforeReload?: boolean }).__beforeReload, undefined, { timeout: 60_000 });
     await waitForWorkbench(page);
     const frame = webview(page);
     await frame.locator('.hl-view-arcs .hl-tok').first().waitFor({ timeout: 60_000 });

@@ -226,6 +226,26 @@ export async function selectText(page: Page, text: string): Promise<void> {
   await page.mouse.up();
 }
 
+/**
+ * Wait until `check` returns a value that is not undefined/false (re-checked on every animation frame's
+ * worth of time, ~50 ms), or fail after `timeout` ms saying what was awaited. A condition wait: it returns
+ * as soon as the condition holds and never sleeps a fixed time.
+ */
+export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeout = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once the webview has painted twice more (layout and canvases of the last change are on screen). */
+export async function painted(frame: FrameLocator): Promise<void> {
+  await frame.locator('body').evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
 /** The Headlight webview's document (two iframes deep in VS Code's web workbench). */
 export function webview(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');

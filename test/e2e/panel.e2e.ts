@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startEditor, openFile, selectText, textRect, webview, screenshot, runCommand, explainFromContextMenu, ROOT, type Editor } from './harness';
+import { startEditor, openFile, selectText, textRect, webview, screenshot, runCommand, explainFromContextMenu, until, painted, ROOT, type Editor } from './harness';
 import type { Page } from 'playwright-core';
 
 // The panel in a real VS Code with the planted model (heads whose roles are known by construction):
@@ -12,6 +12,13 @@ const SELECTED = 'Harriet Quill mended the lantern. Everyone in the village knew
 // vscode-tabs gives its headers generated ids; find them by label.
 const tab = (frame: ReturnType<typeof webview>, label: string) => frame.locator('vscode-tab-header', { hasText: label });
 const VIEW_LABEL: Record<string, string> = { arcs: 'Arcs', heads: 'Heads', layers: 'Layers', flow: 'Flow' };
+// What each view shows once it has drawn (waited for before its screenshot).
+const DRAWN: Record<string, string> = {
+  arcs: '.hl-view-arcs .hl-status:has-text("showing")',
+  heads: '.hl-view-heads button.hl-cell',
+  layers: '.hl-view-layers .js-plotly-plot .scatterlayer .point',
+  flow: '.hl-view-flow canvas.hl-flow-canvas[aria-label^="Pathway of token"]',
+};
 
 const charRect = (page: Page, needle: string, start: number, end: number) => textRect(page, needle, start, end);
 
@@ -54,12 +61,9 @@ describe('the Headlight panel in a real VS Code', function () {
     // "Q" of the first "Quill": character 8 of the selection, token 9 after BOS.
     await frame.locator('.hl-view-arcs [data-i="9"]').hover();
     const want = (await charRect(page, 'Harriet Quill mended', 8, 9))!;
-    let match: unknown;
-    for (let t = 0; t < 40 && !match; t++) {
-      await page.waitForTimeout(100);
-      match = (await decorationRects(page)).find((r) => Math.abs(r.x - want.x) < 2 && Math.abs(r.w - want.w) < 2 && Math.abs(r.y - want.y) < 4);
-    }
-    assert.ok(match, `a decoration covers the token's characters ${JSON.stringify(want)}; before: ${before.length} rects`);
+    const match = await until(`a decoration covering the token's characters ${JSON.stringify(want)} (before: ${before.length} rects)`,
+      async () => (await decorationRects(page)).find((r) => Math.abs(r.x - want.x) < 2 && Math.abs(r.w - want.w) < 2 && Math.abs(r.y - want.y) < 4), 10_000);
+    assert.ok(match);
     await screenshot(page, 'light-hover-decoration');
   });
 
@@ -94,7 +98,8 @@ describe('the Headlight panel in a real VS Code', function () {
     await page.locator('.quick-input-widget input').fill('induction');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
     await rows.first().waitFor();
-    await page.waitForTimeout(300);
+    // The list filters as it is typed into: wait until it holds only rows that name a head by role.
+    await until(`Find head rows to be exactly ${induction.length}`, async () => (await rows.count()) === induction.length, 10_000);
     const labels = (await rows.allInnerTexts()).map((t) => /^L\d+H\d+/.exec(t)?.[0] ?? t).sort();
     assert.deepEqual(labels, induction);
     await screenshot(page, 'light-find-head');
@@ -113,12 +118,17 @@ describe('the Headlight panel in a real VS Code', function () {
         await page.locator('.quick-input-widget input').fill('Dark Modern');
         await page.locator('.quick-input-widget .monaco-list-row[aria-label^="Dark Modern"]').first().click();
         await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
-        await page.waitForTimeout(800);
+        // The webview gets the new --vscode-* colours a moment after the workbench: wait for its body to turn dark.
+        await until('the dark theme to reach the panel', async () => {
+          const [r, g, b] = (await frame.locator('body').evaluate((el) => getComputedStyle(el).backgroundColor)).match(/\d+/g)!.map(Number);
+          return r + g + b < 200;
+        });
       }
       for (const view of ['arcs', 'heads', 'layers', 'flow']) {
         await tab(frame, VIEW_LABEL[view]).click();
         await frame.locator(`.hl-view-${view}`).waitFor({ state: 'visible' });
-        await page.waitForTimeout(view === 'layers' ? 1200 : 400);
+        await frame.locator(DRAWN[view]).first().waitFor({ timeout: 20_000 });
+        await painted(frame);
         const shot = await screenshot(page, `${theme}-${view}`);
         assert.ok(fs.statSync(shot).size > 20_000);
       }

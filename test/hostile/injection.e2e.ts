@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { startEditor, openFile, selectText, webview, screenshot, explainFromContextMenu, waitForToast, type Editor } from '../e2e/harness';
+import { startEditor, openFile, selectText, webview, screenshot, explainFromContextMenu, waitForToast, painted, type Editor } from '../e2e/harness';
 
 // Document text is untrusted: HTML, script, URLs and template strings in a selection must reach the
 // panel as literal text only — no element, no attribute, no script run — and the host stays responsive.
@@ -31,7 +31,10 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     await explainFromContextMenu(page);
     const frame = webview(page);
     await frame.locator('.hl-view-arcs [data-i]').first().waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(1000);
+    // Everything the panel renders from the text is in once Arcs says what it shows and two frames have
+    // painted; an injected script or handler would have run by then.
+    await frame.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor({ timeout: 60_000 });
+    await painted(frame);
     const report = await frame.locator('body').evaluate((body) => {
       // (no named helpers in here: tsx would wrap them in a __name() the page does not have)
       const all = [...body.querySelectorAll('*')].filter((e) => !(e.id === 'headlight-bootstrap' || /\/dist\/webview\.js$/.test(e.getAttribute('src') ?? '')));

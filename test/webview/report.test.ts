@@ -51,12 +51,14 @@ describe('standalone HTML report in headless Chromium', function () {
     await page.locator('.hl-view-heads button.hl-cell[data-layer="1"][data-head="0"]').click();
     await page.locator('.hl-view-arcs .hl-status', { hasText: /^L1H0: showing/ }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-arcs.png') });
+    // Each view is waited for by what it draws, never by a fixed time.
+    const drawn: Record<string, string> = { Layers: '.hl-view-layers .js-plotly-plot .scatterlayer .point', Flow: '.hl-view-flow canvas.hl-flow-canvas[aria-label^="Pathway of token"]' };
     for (const v of ['Layers', 'Flow']) {
       await page.locator('vscode-tab-header', { hasText: v }).click();
-      await page.waitForTimeout(800);
+      await page.locator(drawn[v]).first().waitFor({ timeout: 20_000 });
     }
     await page.locator('.hl-view-flow .hl-tok[data-i="5"]').hover();
-    await page.waitForTimeout(400);
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-flow.png') });
     const v = await page.evaluate(() => (window as unknown as { __v?: string[] }).__v ?? []);
     assert.deepEqual(v, [], 'CSP violations');
