@@ -3,9 +3,9 @@
 import type { TextContext } from './context';
 import { LOCAL_WINDOW, meanCorrected, type HeadMeasure, type RowStat } from './measure';
 import type { ProbeHeadScore } from './probe';
-import { restScore, type RestMeasure, type RestStat } from './rest';
+import { restEnough, restScore, type RestMeasure, type RestStat } from './rest';
 import {
-  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_REST_MASS, MIN_ROWS, POSITIONAL_THRESHOLD,
+  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_ROWS, POSITIONAL_THRESHOLD,
 } from './thresholds';
 import type { EvidenceExample, Role, RoleCandidate, RoleName } from './types';
 
@@ -71,7 +71,7 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   const sinkWhat = describeSinks(ctx);
   /** Add the sink-aware reading of a content role; it decides when the whole-row score does not pass. */
   const withRest = (d: Decision, rs: RestStat | undefined, what: string): Decision => {
-    if (!rest || !rs || rs.rows < MIN_ROWS || !(rest.restMass >= MIN_REST_MASS)) return d;
+    if (!rest || !rs || rs.rows < MIN_ROWS || !restEnough(rest.restMass)) return d;
     const score = clamp01(restScore(rs));
     if (!Number.isFinite(score)) return d;
     d.rest = { score, mass: rest.restMass };
@@ -118,7 +118,7 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   // row's largest non-sink key, over the keys that are not sinks, when the whole rows do not pass.
   {
     const d = positional(meas.offsetHist, undefined);
-    if (rest && rest.restMass >= MIN_REST_MASS && !(d.measurable && d.score >= d.threshold)) {
+    if (rest && restEnough(rest.restMass) && !(d.measurable && d.score >= d.threshold)) {
       const hist = new Int32Array(Math.max(1, 2 * n - 1));
       for (let i = 0; i < n; i++) if (rest.argmax[i] >= 0 && rest.clear[i] === 1) hist[rest.argmax[i] - i + n - 1]++;
       const r = positional(hist, ctx.sink);
@@ -154,7 +154,7 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
     const about = probe.about ?? `a random ${probe.T}-token sequence repeated twice`;
     const out: Decision = { name, score, threshold: MASS_THRESHOLD, measurable: true, source: 'probe', sentence: `on ${about}, puts ${pct(probeRaw)} of its attention on ${what} (chance-corrected ${score.toFixed(2)})${here}`, targets: d.measurable ? d.targets : undefined };
     // Sink-aware on the probe too: the first token's column set aside, second-copy rows renormalised.
-    if (probeRest !== undefined && Number.isFinite(probeRest) && probe.restMass >= MIN_REST_MASS) {
+    if (probeRest !== undefined && Number.isFinite(probeRest) && restEnough(probe.restMass)) {
       const rs = clamp01(probeRest);
       out.rest = { score: rs, mass: probe.restMass };
       if (score < MASS_THRESHOLD && rs >= MASS_THRESHOLD) {

@@ -32,8 +32,6 @@ export interface GraphPlan {
   vocabRows?: number;
   /** Rows of the position table (another rank-2 Gather table not indexed by ids/token types), if found. */
   positionRows?: number;
-  /** Structural hint: a Trilu node or a lower-triangular constant mask is present. */
-  causalHint: boolean;
   /** The model keeps tensors in external files (then ORT needs the model's folder). */
   externalData: boolean;
   opset: number;
@@ -183,6 +181,8 @@ function classifyInputs(graph: onnx.IGraphProto, label: string): InputSpec[] {
 }
 
 const PASS_THROUGH = new Set(['Cast', 'Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten']);
+/** Ops between an arange and a position lookup that keep it a position (past length added, batch expanded). */
+const POSITION_OFFSET = new Set(['Add', 'Sub', 'Expand', 'Slice']);
 
 /** Inspect a decoded model: refuse fused attention, validate tensors, find attention and embeddings. */
 export function planGraph(model: onnx.ModelProto, modelDir: string, label: string): GraphPlan {
@@ -204,11 +204,9 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   }
   const producer = new Map<string, onnx.INodeProto>();
   const consumers = new Map<string, onnx.INodeProto[]>();
-  let causalHint = false;
   for (const n of nodes) {
     for (const o of n.output ?? []) producer.set(o, n);
     for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    if (n.opType === 'Trilu') causalHint = true;
     if (n.opType === 'Constant') {
       const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
       if (t) {
@@ -217,34 +215,43 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
       }
     }
   }
-  for (const [name, dims] of tables) {
-    // GPT-2 style "bias" buffer: [1, 1, P, P] (or [P, P]) lower-triangular mask; shape is the hint, cheap to test.
-    if (dims.length >= 2 && dims[dims.length - 1] === dims[dims.length - 2] && dims[dims.length - 1] > 1 && /bias|mask|causal|tril/i.test(name)) causalHint = true;
-  }
 
   const inputs = classifyInputs(graph, label);
   const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
 
   // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
+  // A position table is one indexed by the position input or by an in-graph arange (Range, maybe offset by
+  // the past length), as wide as the token embedding: a T5-style bucket table ([32, heads], indexed by
+  // log-bucketed distances) or a table indexed by anything else is not a limit on the sequence.
   let vocabRows: number | undefined;
   let positionRows: number | undefined;
-  const traceRole = (name: string): InputRole | 'other' => {
+  const traceRole = (name: string): InputRole | 'range' | 'other' => {
     for (let depth = 0; depth < 8; depth++) {
       const r = inputRole.get(name);
       if (r) return r;
       const p = producer.get(name);
-      if (!p || !PASS_THROUGH.has(p.opType ?? '')) return 'other';
+      if (p?.opType === 'Range' || p?.opType === 'CumSum') return 'range'; // an arange, or positions counted along the mask
+      if (!p || !(PASS_THROUGH.has(p.opType ?? '') || POSITION_OFFSET.has(p.opType ?? ''))) return 'other';
       name = p.input?.[0] ?? '';
     }
     return 'other';
   };
+  const gathers: { dims: number[]; role: InputRole | 'range' | 'other' }[] = [];
   for (const n of nodes) {
     if (n.opType !== 'Gather') continue;
     const dims = tables.get(n.input?.[0] ?? '');
     if (!dims || dims.length !== 2) continue;
-    const role = traceRole(n.input?.[1] ?? '');
-    if (role === 'ids') vocabRows = Math.max(vocabRows ?? 0, dims[0]);
-    else if (role === 'position' || role === 'other') positionRows = Math.max(positionRows ?? 0, dims[0]);
+    gathers.push({ dims, role: traceRole(n.input?.[1] ?? '') });
+  }
+  let width: number | undefined;
+  for (const g of gathers) {
+    if (g.role === 'ids') {
+      vocabRows = Math.max(vocabRows ?? 0, g.dims[0]);
+      width = g.dims[1];
+    }
+  }
+  for (const g of gathers) {
+    if ((g.role === 'position' || g.role === 'range') && (width === undefined || g.dims[1] === width)) positionRows = Math.max(positionRows ?? 0, g.dims[0]);
   }
 
   // The user's own attention outputs win: rank-4 outputs named like attention.
@@ -256,7 +263,7 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
     const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
     if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
-    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, causalHint, externalData, opset };
+    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset };
   }
 
   // Otherwise: every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
@@ -283,7 +290,7 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
         : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
     throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
   }
-  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, causalHint, externalData, opset };
+  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset };
 }
 
 /** Name of the float32 copy of the i-th attention source (see addGraphOutputs). */

@@ -98,3 +98,16 @@ export async function encodeText(tok: LoadedTokenizer, text: string): Promise<To
   }
   return tokens;
 }
+
+/**
+ * The first `limit` tokens, keeping the template's own special tokens at both ends: a truncated BERT
+ * input still ends in [SEP] (the model never saw one without), and the text is cut before it.
+ */
+export function truncateKeepingTemplate<T extends { special: boolean }>(tokens: T[], limit: number): T[] {
+  let head = 0;
+  while (head < tokens.length && tokens[head].special) head++;
+  let tail = 0;
+  while (tail < tokens.length - head && tokens[tokens.length - 1 - tail].special) tail++;
+  if (head + tail >= limit) return tokens.slice(0, limit);
+  return [...tokens.slice(0, limit - tail), ...tokens.slice(tokens.length - tail)];
+}

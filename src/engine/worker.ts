@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
 import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
-import { encodeText, loadTokenizer, type LoadedTokenizer } from './tokenize';
+import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
 import type { ModelInfo } from './types';
 
@@ -128,7 +128,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     const limit = Math.min(req.maxTokens, positions);
     if (n > limit) {
       truncatedFrom = n;
-      tokens = tokens.slice(0, limit);
+      tokens = truncateKeepingTemplate(tokens, limit);
     }
     ids = tokens.map((t) => t.id);
   } else {

@@ -92,7 +92,7 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     assert.ok(answered < 500, `the host answered a command in ${answered} ms while tokenizing 100,000 characters`);
     // Taking the offer explains the first 1,024 tokens and the panel says so (never a silent cut).
     await page.locator('.notifications-toasts .notification-toast', { hasText: /tokens; the limit/ }).getByRole('button', { name: 'Explain the first 1024 tokens' }).click();
-    const banner = webview(page).locator('.hl-banner', { hasText: /Showing the first 1024 of [\d,]+ tokens/ });
+    const banner = webview(page).locator('.hl-banner', { hasText: /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/ });
     await banner.waitFor({ timeout: 60_000 });
     assert.equal(await webview(page).locator('.hl-view-arcs .hl-tok').count(), 1024);
   });

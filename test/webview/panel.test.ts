@@ -252,7 +252,7 @@ describe('webview panel in headless Chromium', function () {
         await panel.page.waitForSelector('.hl-cell');
         assert.equal(await panel.page.locator('.hl-cell').count(), long.session.heads.length);
         assert.equal(await panel.page.locator('.hl-banner').isHidden() || !/Analysing/.test(await panel.page.locator('.hl-banner').textContent() ?? ''), true);
-        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Showing the first 1024 of \d+ tokens/);
+        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/);
         // The user's place survived: still the Heads view, Arcs still on L1H2.
         const st = await panel.page.evaluate(() => (window as unknown as { __hl: { posted: { type: string; state?: { view: string; layer: number; head: number } }[] } }).__hl.posted.filter((m) => m.type === 'state/changed').at(-1)?.state);
         assert.deepEqual([st?.view, st?.layer, st?.head], ['heads', 1, 2]);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError, type EngineErrorCode } from '../../../src/engine/errors';
 import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
-import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor, rng } from '../../fixtures/onnx-builder';
+import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor, intTensor, node, rng } from '../../fixtures/onnx-builder';
 
 function plan(file: string) {
   return planGraph(decodeModel(readModelBytes(file), path.basename(file)), path.dirname(file), path.basename(file));
@@ -88,8 +88,29 @@ describe('engine: refusing bad model files', () => {
       assert.equal(p.rewritten, true);
       assert.equal(p.vocabRows, 300);
       assert.equal(p.positionRows, 64);
-      assert.equal(p.causalHint, true);
     }
+  });
+  it('the position limit is read only off a table of positions: not a T5-style bucket table, not a table indexed by something else', () => {
+    // A T5-style model: no absolute position table, a [32, heads] relative-bias table indexed by clipped
+    // |j − i| buckets, and a [16, d] "chunk" table indexed by position / 64. Neither limits the sequence.
+    const m = onnx.ModelProto.decode(buildTiny({ kind: 'gpt2' }).bytes);
+    const g = m.graph!;
+    const wpeGather = g.node!.findIndex((x) => x.opType === 'Gather' && x.input?.[0] === 'wpe');
+    g.node!.splice(wpeGather, 1, node('Mul', ['tok_emb', 'c0f'], ['pos_emb']));
+    g.initializer!.push(floatTensor('c0f', [], new Float32Array([0])), floatTensor('rel_bias', [32, 2], new Float32Array(64)),
+      floatTensor('chunk_emb', [16, 16], new Float32Array(256)), intTensor('c31', [], [31]), intTensor('c64', [], [64]), intTensor('ax0b', [1], [0]), intTensor('ax1b', [1], [1]));
+    g.node!.push(
+      node('Unsqueeze', ['pos', 'ax0b'], ['pos_row']), node('Unsqueeze', ['pos', 'ax1b'], ['pos_col']),
+      node('Sub', ['pos_row', 'pos_col'], ['rel']), node('Abs', ['rel'], ['rel_abs']), node('Min', ['rel_abs', 'c31'], ['bucket']),
+      node('Gather', ['rel_bias', 'bucket'], ['rel_out']),
+      node('Div', ['pos', 'c64'], ['chunk']), node('Gather', ['chunk_emb', 'chunk'], ['chunk_out']),
+    );
+    const p = plan(put('t5ish.onnx', onnx.ModelProto.encode(m).finish()));
+    assert.equal(p.positionRows, undefined);
+    assert.equal(p.vocabRows, 300);
+    // And a real learned table still is one, also behind an offset (past length added to the arange).
+    const k = plan(put('past-pos.onnx', buildTiny({ kind: 'gpt2', past: true, layers: 1, positions: 48 }).bytes));
+    assert.equal(k.positionRows, 48);
   });
   it('uses exported attn.N outputs (sorted by N), without rewriting', () => {
     const p = plan(put('attn.onnx', buildTiny({ kind: 'gpt2', layers: 3, attnOutputs: true }).bytes));
@@ -99,7 +120,6 @@ describe('engine: refusing bad model files', () => {
   it('classifies BERT and past_key_values inputs', () => {
     const b = plan(put('bert.onnx', buildTiny({ kind: 'bert' }).bytes));
     assert.deepEqual(b.inputs.map((i) => [i.name, i.role]), [['input_ids', 'ids'], ['attention_mask', 'mask'], ['token_type_ids', 'token-type']]);
-    assert.equal(b.causalHint, false);
     const k = plan(put('past.onnx', buildTiny({ kind: 'gpt2', past: true, layers: 1 }).bytes));
     assert.deepEqual(k.inputs.map((i) => i.role), ['ids', 'past', 'past']);
   });
