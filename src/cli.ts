@@ -83,6 +83,12 @@ async function main(): Promise<number> {
           evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}) })),
       })),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
+      // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
+      ...(built.probe ? { probe: {
+        status: built.probe.status, note: built.probe.note,
+        ...(built.probe.plan ? { T: built.probe.plan.T, ids: built.probe.plan.ids, bos: built.probe.plan.bos ?? null, positions: built.probe.plan.positions ?? null,
+          checked: built.probe.plan.draw.checked, rejected: built.probe.plan.draw.rejected } : {}),
+      } } : {}),
     };
     if (args.attention) {
       // attention[layer][head][query][key], rounded to 6 decimals to keep the file readable.

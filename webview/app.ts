@@ -207,7 +207,8 @@ export class App {
   private sessionBanner(session: SessionData): void {
     const notes: string[] = [];
     if (session.notice) notes.push(session.notice);
-    if (session.truncatedFrom) notes.push(`Showing the first ${session.tokens.length} of ${session.truncatedFrom} tokens.`);
+    if (session.truncatedFrom) notes.push(truncationNote(session));
+    if (session.probeNote) notes.push(session.probeNote);
     if (session.analysing) notes.push('Analysing heads — the catalog, the charts and the roles appear when it is done.');
     this.setBanner(notes.join(' ') || undefined, session.analysing ? 'loading' : 'info');
   }
@@ -230,4 +231,15 @@ export class App {
   focusHead(layer: number, head: number, view?: ViewName): void {
     this.update({ layer, head, mode: 'head', ...(view ? { view } : {}) });
   }
+}
+
+/** What a truncated session left out, exactly: how many tokens, from which character of the selection, and which template tokens stayed. */
+export function truncationNote(session: Pick<SessionData, 'tokens' | 'truncatedFrom' | 'text'>): string {
+  const kept = session.tokens.length, total = session.truncatedFrom ?? kept;
+  let cutAt = 0;
+  for (const t of session.tokens) if (!t.special && t.end > cutAt) cutAt = t.end;
+  const specials = session.tokens.filter((t) => t.special).map((t) => t.text);
+  const where = cutAt < session.text.length ? ` The selection's text from character ${(cutAt + 1).toLocaleString('en-US')} of ${session.text.length.toLocaleString('en-US')} on was cut.` : '';
+  const tpl = specials.length ? ` The model's template tokens (${specials.join(' ')}) were kept.` : '';
+  return `Showing ${kept.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens.${where}${tpl}`;
 }
