@@ -1,6 +1,15 @@
-// `npm run package`: a platform-specific .vsix (default: this machine's platform). onnxruntime-node and
-// tokenizers ship every platform's native binaries (~350 MB together); a .vsix for one target keeps only
-// its own (~50 MB before compression), as VS Code's platform-specific extensions are meant to.
+// `npm run package`: platform-specific .vsix files (default: this machine's platform; `--target=T` for one
+// of TARGETS, `--target=all` for every one). onnxruntime-node and tokenizers ship every platform's native
+// binaries in their npm packages (~350 MB together); a .vsix for one target keeps only its own, as VS
+// Code's platform-specific extensions are meant to:
+// - onnxruntime-node: bin/napi-v*/<platform>/<arch>/ of the target, without the GPU-only DirectML
+//   libraries on Windows (DirectML.dll, dxcompiler.dll, dxil.dll: onnxruntime.dll only delay-loads
+//   DirectML.dll when the DirectML provider is asked for — see test/package/pe.ts and
+//   test/package/package.test.ts) and without macOS' second copy of the runtime (the binding links
+//   @rpath/libonnxruntime.1.dylib; libonnxruntime.1.30.0.dylib is a byte-identical duplicate).
+// - tokenizers 0.23.2 carries every platform's binary inside its own package (tokenizers.<triple>.node;
+//   it has no per-platform optional packages), so nothing needs fetching: the target's file is kept.
+// darwin-x64 is refused with a message: onnxruntime-node 1.30 ships no darwin/x64 binary.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,29 +17,61 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = process.argv.find((a) => a.startsWith('--target='));
-const target = arg ? arg.slice('--target='.length) : `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`;
-const [plat, arch] = target.split('-');
 
-// tokenizers names its binaries tokenizers.<platform>-<arch>[-abi].node; onnxruntime-node uses bin/napi-v*/<platform>/<arch>/.
-const keepTok = { 'linux-x64': 'linux-x64-gnu', 'linux-arm64': 'linux-arm64-gnu', 'darwin-x64': 'darwin-x64', 'darwin-arm64': 'darwin-arm64', 'win32-x64': 'win32-x64-msvc', 'win32-arm64': 'win32-arm64-msvc' }[target];
-if (!keepTok) { console.error(`unsupported target ${target}`); process.exit(2); }
-const extra = [];
-for (const f of fs.readdirSync(path.join(root, 'node_modules/tokenizers'))) {
-  if (f.endsWith('.node') && f !== `tokenizers.${keepTok}.node`) extra.push(`node_modules/tokenizers/${f}`);
-}
-const ortBin = path.join(root, 'node_modules/onnxruntime-node/bin');
-for (const napi of fs.readdirSync(ortBin)) {
-  for (const p of fs.readdirSync(path.join(ortBin, napi))) {
-    for (const a of fs.readdirSync(path.join(ortBin, napi, p))) {
-      if (p !== plat || a !== arch) extra.push(`node_modules/onnxruntime-node/bin/${napi}/${p}/${a}/**`);
+/** Per target: onnxruntime-node's bin folder, the tokenizers binary, and the runtime files left out. */
+export const TARGETS = {
+  'linux-x64': { ort: 'linux/x64', tok: 'linux-x64-gnu', drop: [] },
+  'linux-arm64': { ort: 'linux/arm64', tok: 'linux-arm64-gnu', drop: [] },
+  'darwin-arm64': { ort: 'darwin/arm64', tok: 'darwin-arm64', drop: [/^libonnxruntime\.\d+\.\d+\.\d+\.dylib$/] },
+  'win32-x64': { ort: 'win32/x64', tok: 'win32-x64-msvc', drop: [/^DirectML\.dll$/i, /^dxcompiler\.dll$/i, /^dxil\.dll$/i] },
+  'win32-arm64': { ort: 'win32/arm64', tok: 'win32-arm64-msvc', drop: [/^DirectML\.dll$/i, /^dxcompiler\.dll$/i, /^dxil\.dll$/i] },
+};
+export const UNSUPPORTED = {
+  'darwin-x64': 'onnxruntime-node 1.30 ships no darwin/x64 binary, so Headlight cannot run a model on an Intel Mac (Apple-silicon Macs: darwin-arm64).',
+};
+
+/** The ignore lines that leave every other platform's (and the dropped) native files out of `target`. */
+export function ignoresFor(target) {
+  const t = TARGETS[target];
+  const extra = [];
+  for (const f of fs.readdirSync(path.join(root, 'node_modules/tokenizers'))) {
+    if (f.endsWith('.node') && f !== `tokenizers.${t.tok}.node`) extra.push(`node_modules/tokenizers/${f}`);
+  }
+  const ortBin = path.join(root, 'node_modules/onnxruntime-node/bin');
+  for (const napi of fs.readdirSync(ortBin)) {
+    for (const p of fs.readdirSync(path.join(ortBin, napi))) {
+      for (const a of fs.readdirSync(path.join(ortBin, napi, p))) {
+        const dir = `node_modules/onnxruntime-node/bin/${napi}/${p}/${a}`;
+        if (`${p}/${a}` !== t.ort) { extra.push(`${dir}/**`); continue; }
+        for (const f of fs.readdirSync(path.join(ortBin, napi, p, a))) if (t.drop.some((re) => re.test(f))) extra.push(`${dir}/${f}`);
+      }
     }
   }
+  return extra;
 }
-const ignore = path.join(os.tmpdir(), `headlight-vscodeignore-${process.pid}`);
-fs.writeFileSync(ignore, fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8') + '\n' + extra.join('\n') + '\n');
-const out = path.join(root, `headlight-${target}.vsix`);
-execFileSync('npx', ['vsce', 'package', '--target', target, '--ignoreFile', ignore, '--out', out, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, npm_config_yes: 'true' } });
-fs.rmSync(ignore);
-console.log(`${path.basename(out)}: ${(fs.statSync(out).size / 1e6).toFixed(1)} MB`);
+
+function packageOne(target) {
+  const t0 = Date.now();
+  const ignore = path.join(os.tmpdir(), `headlight-vscodeignore-${process.pid}-${target}`);
+  fs.writeFileSync(ignore, fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8') + '\n' + ignoresFor(target).join('\n') + '\n');
+  const out = path.join(root, `headlight-${target}.vsix`);
+  try {
+    execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--ignoreFile', ignore, '--out', out, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } });
+  } finally {
+    fs.rmSync(ignore, { force: true });
+  }
+  console.log(`${path.basename(out)}: ${(fs.statSync(out).size / 1e6).toFixed(1)} MB (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = process.argv.find((a) => a.startsWith('--target='));
+  const wanted = arg ? arg.slice('--target='.length) : `${process.platform}-${process.arch}`;
+  const targets = wanted === 'all' ? Object.keys(TARGETS) : [wanted];
+  for (const target of targets) {
+    if (UNSUPPORTED[target]) { console.error(`headlight: no package for ${target}: ${UNSUPPORTED[target]}`); process.exit(2); }
+    if (!TARGETS[target]) { console.error(`headlight: unsupported target ${target}; one of ${Object.keys(TARGETS).join(', ')} or all`); process.exit(2); }
+  }
+  for (const target of targets) packageOne(target);
+}

@@ -1,35 +1,100 @@
-// `npm test`: build, typecheck, then the unit, webview and end-to-end suites in turn, with each stage's
-// time and a closing "N passed, N failed" line over all suites. Stops at the first failing stage.
-import { spawn } from 'node:child_process';
+// `npm test`: build, typecheck, then the unit, webview, package, bench and end-to-end suites in turn, with
+// each stage's time and a closing "N passed, N failed" line over all suites. Stops at the first failing
+// stage. A stage this machine cannot run is skipped out loud — its name and why, at the start and in the
+// closing line — never silently:
+// - package, bench and e2e need Linux with Debian's packages (apt: `file`, `unzip`, `strace`, python3-torch,
+//   code-server's native-module deps), installed by scripts/install-system-deps.sh;
+// - webview needs a Chromium: Debian's on Linux, an installed Chrome or Edge elsewhere;
+// - electron (the in-editor suite under a downloaded VS Code, @vscode/test-electron) runs on macOS and
+//   Windows, where code-server's e2e stage cannot; set HEADLIGHT_SKIP_ELECTRON=1 where VS Code cannot be
+//   downloaded.
+// `npm test -- --only=unit,package` runs just those stages (the others are listed as not selected).
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const stages = [['build', 'npm', ['run', '-s', 'build']], ['typecheck', 'npm', ['run', '-s', 'typecheck']],
-  ['unit', 'npm', ['run', '-s', 'test:unit']], ['webview', 'npm', ['run', '-s', 'test:webview']], ['e2e', 'npm', ['run', '-s', 'test:e2e']]];
-let passed = 0, failed = 0, pending = 0;
-const t0 = Date.now();
-const times = [];
-for (const [name, cmd, args] of stages) {
-  const s0 = Date.now();
-  const code = await new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    p.stdout.on('data', (d) => {
-      process.stdout.write(d);
-      // mocha's spec reporter: "  123 passing (4s)", "  2 failing", "  1 pending" (colour codes stripped)
-      for (const line of String(d).replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
-        const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(line);
-        if (m) { if (m[2] === 'passing') passed += Number(m[1]); else if (m[2] === 'failing') failed += Number(m[1]); else pending += Number(m[1]); }
-      }
-    });
-    p.on('close', resolve);
-  });
-  times.push(`${name} ${((Date.now() - s0) / 1000).toFixed(0)} s`);
-  if (code !== 0) {
-    console.log(`\nstage "${name}" failed (exit ${code}); stages: ${times.join(', ')}`);
-    console.log(`${passed} passed, ${Math.max(failed, 1)} failed${pending ? `, ${pending} skipped` : ''}`);
-    process.exit(typeof code === 'number' && code !== 0 ? code : 1);
+const linux = process.platform === 'linux';
+const hasApt = linux && spawnSync('dpkg', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Why this machine cannot run a stage, or null when it can. Pure: platform facts in, reason out. */
+export function skipReason(stage, { platform, hasApt: apt, browser }) {
+  const aptReason = platform === 'linux' ? 'needs Debian/Ubuntu packages (dpkg/apt-get not found)' : `needs Linux with apt (this is ${platform})`;
+  switch (stage) {
+    case 'webview': return browser ? null : 'no Chromium, Chrome or Edge found (Debian: scripts/install-system-deps.sh; elsewhere install Chrome or Edge, or set CHROMIUM_PATH)';
+    case 'package': return apt ? null : `${aptReason}: Debian's file, unzip and strace check the .vsix files and the network`;
+    case 'bench': return apt ? null : `${aptReason}: its GPT-2-sized model is generated with Debian's python3-torch`;
+    case 'e2e': return apt ? null : `${aptReason}: code-server and its native modules are installed with apt/dpkg (on macOS/Windows the electron stage runs the in-editor suite instead)`;
+    case 'electron': return platform === 'linux' ? 'Linux runs the in-editor suite in code-server (the e2e stage)' : null;
+    default: return null;
   }
 }
-console.log(`\nstages: ${times.join(', ')}; total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+
+/** A browser for the webview stage: Debian's Chromium (installed below), CHROMIUM_PATH, or an installed
+ * Chrome or Edge that playwright-core finds by channel (test/webview/harness.ts launches the same way). */
+async function findBrowser() {
+  if (hasApt || process.env.CHROMIUM_PATH) return true;
+  const { chromium } = await import('playwright-core');
+  for (const channel of ['chrome', 'msedge']) {
+    try { await (await chromium.launch({ channel, headless: true })).close(); return true; } catch { /* not installed */ }
+  }
+  return false;
+}
+
+const stages = [
+  ['build', 'npm', ['run', '-s', 'build']],
+  ['typecheck', 'npm', ['run', '-s', 'typecheck']],
+  ['unit', 'npm', ['run', '-s', 'test:unit']],
+  ['webview', 'npm', ['run', '-s', 'test:webview']],
+  ['package', 'npm', ['run', '-s', 'test:package']],
+  ['bench', 'npm', ['run', '-s', 'test:bench']],
+  ['e2e', 'npm', ['run', '-s', 'test:e2e']],
+  ['electron', 'npm', ['run', '-s', 'test:electron']],
+];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const facts = { platform: process.platform, hasApt, browser: await findBrowser() };
+  if (process.env.HEADLIGHT_SKIP_ELECTRON === '1') facts.skipElectron = true;
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const skipped = [];
+  for (const [name] of stages) {
+    const why = only && !only.includes(name) ? 'not selected (--only)'
+      : name === 'electron' && facts.skipElectron && !skipReason(name, facts) ? 'HEADLIGHT_SKIP_ELECTRON=1' : skipReason(name, facts);
+    if (why) skipped.push([name, why]);
+  }
+  for (const [name, why] of skipped) console.log(`npm test: skipping stage "${name}": ${why}`);
+  if (hasApt) {
+    // Chromium, ripgrep, libkrb5-dev, unzip, file, strace: quick when already there.
+    const r = spawnSync('bash', [path.join(root, 'scripts/install-system-deps.sh')], { stdio: 'inherit' });
+    if (r.status !== 0) { console.log('scripts/install-system-deps.sh failed'); process.exit(r.status ?? 1); }
+  }
+  let passed = 0, failed = 0, pending = 0;
+  const t0 = Date.now();
+  const times = [];
+  const skippedLine = () => (skipped.length ? `; skipped: ${skipped.map(([n]) => n).join(', ')} (reasons above)` : '');
+  for (const [name, cmd, args] of stages) {
+    if (skipped.some(([n]) => n === name)) continue;
+    const s0 = Date.now();
+    const code = await new Promise((resolve) => {
+      const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], shell: process.platform === 'win32' });
+      p.stdout.on('data', (d) => {
+        process.stdout.write(d);
+        // mocha's spec reporter: "  123 passing (4s)", "  2 failing", "  1 pending" (colour codes stripped)
+        for (const line of String(d).replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+          const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(line);
+          if (m) { if (m[2] === 'passing') passed += Number(m[1]); else if (m[2] === 'failing') failed += Number(m[1]); else pending += Number(m[1]); }
+        }
+      });
+      p.on('close', resolve);
+    });
+    times.push(`${name} ${((Date.now() - s0) / 1000).toFixed(0)} s`);
+    if (code !== 0) {
+      console.log(`\nstage "${name}" failed (exit ${code}); stages: ${times.join(', ')}${skippedLine()}`);
+      console.log(`${passed} passed, ${Math.max(failed, 1)} failed${pending ? `, ${pending} skipped` : ''}`);
+      process.exit(typeof code === 'number' && code !== 0 ? code : 1);
+    }
+  }
+  console.log(`\nstages: ${times.join(', ')}; total ${((Date.now() - t0) / 1000).toFixed(0)} s${skippedLine()}`);
+  for (const [name, why] of skipped) console.log(`  not run here: ${name} — ${why}`);
+  console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+}

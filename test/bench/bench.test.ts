@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { perDoubling } from '../../bench/run';
 
 // The benchmark script must keep working; its numbers are never asserted (speed lives in `npm run bench`).
+// Its own stage of `npm test` (after package): it generates a GPT-2-sized model with Debian's python3-torch.
 const ROOT = path.resolve(__dirname, '..', '..');
 
 describe('npm run bench', function () {

@@ -169,10 +169,18 @@ export class Panel {
   }
 }
 
-/** Playwright gives every launch a fresh temporary profile (and removes it on close). */
-export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+/**
+ * Playwright gives every launch a fresh temporary profile (and removes it on close). The browser:
+ * CHROMIUM_PATH, else Debian's Chromium (scripts/install-system-deps.sh), else an installed Chrome or Edge
+ * (macOS, Windows) found by playwright-core's channels.
+ */
+export async function launch(): Promise<Browser> {
+  const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+  const exe = process.env.CHROMIUM_PATH || (fs.existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+  if (exe) return chromium.launch({ executablePath: exe, headless: true, args });
+  let last: unknown;
+  for (const channel of ['chrome', 'msedge']) {
+    try { return await chromium.launch({ channel, headless: true, args }); } catch (e) { last = e; }
+  }
+  throw new Error(`no browser for the webview tests: set CHROMIUM_PATH, or install Chromium (Debian), Chrome or Edge (${String(last)})`);
 }
