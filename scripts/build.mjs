@@ -24,7 +24,13 @@ const configs = [
     sourcemap: !production, minify: true, logLevel: 'warning',
   },
 ];
-const present = configs.filter((c) => Object.values(c.entryPoints).every((p) => fs.existsSync(p)));
+// Every entry point must exist: a missing one is a broken tree, never a bundle to skip quietly.
+const missing = configs.flatMap((c) => Object.values(c.entryPoints)).filter((p) => !fs.existsSync(p));
+if (missing.length) {
+  console.error(`build: missing entry point${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  process.exit(1);
+}
+const present = configs;
 if (watch) {
   for (const c of present) await (await esbuild.context(c)).watch();
 } else {

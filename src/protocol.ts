@@ -5,10 +5,17 @@
 // Big numeric payloads travel as typed arrays (structured clone), never as JSON lists of numbers.
 // This file must stay free of Node and DOM APIs: it is compiled into both bundles.
 
+// It imports nothing: the contract owns every type that crosses, including the comparison's.
+
+/** Sent by the page in `webview/ready`; the host rebuilds a page built for another version. */
 export const PROTOCOL_VERSION = 1;
 
-import type { CompareDiff } from './session/compare';
-export type { CompareDiff } from './session/compare';
+/**
+ * Every head role the analysis can award, in the order the panel lists them: the one typed source of
+ * role names (src/analysis/types.ts takes its RoleName from here; the webview colours and explains each).
+ */
+export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching'] as const;
+export type RoleName = typeof ROLE_NAMES[number];
 
 /** What Export view… writes: PNG of the current view, SVG of Arcs, head tables, a standalone HTML report. */
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json' | 'html';
@@ -29,7 +36,7 @@ export interface WireToken {
 }
 
 export interface WireRole {
-  name: string;
+  name: RoleName;
   score: number;
   threshold: number;
   /** A human sentence: "puts 81% of its attention on the previous token (uniform: 7%) — e.g. `ledger` → `the`". */
@@ -100,6 +107,54 @@ export interface SessionData {
    * streaming — `heads` and `thumbnails` are empty until a `session/heads` notification fills them.
    */
   analysing?: boolean;
+}
+
+// ---- Compare Models…: the diff of two sessions (built by src/session/compare.ts) ----
+export interface HeadRef { layer: number; head: number; id: string; score: number }
+
+export type RoleChangeKind = 'appears' | 'vanishes' | 'moves' | 'kept';
+
+export interface RoleChange {
+  kind: RoleChangeKind;
+  role: string;
+  /** The head holding the role in A (vanishes, moves, kept). */
+  a?: HeadRef;
+  /** The head holding the role in B (appears, moves, kept). */
+  b?: HeadRef;
+  /** "induction appears at L1H3 between step 0 and step 3,972 (score 0.87)" */
+  sentence: string;
+}
+
+/** One group of tokens covering the same source characters: A's tokens over B's. */
+export interface AlignedSpan {
+  start: number;
+  end: number;
+  a: number[];
+  b: number[];
+}
+
+export interface TokenAlignment {
+  /** Same token texts and spans on both sides (same tokenizer): groups are one-to-one. */
+  identical: boolean;
+  spans: AlignedSpan[];
+  /** Special tokens (BOS, [CLS], [SEP]) cover no characters and are listed apart. */
+  specialA: number[];
+  specialB: number[];
+  /** What the view says about it. */
+  note: string;
+}
+
+export interface LayerSeries { key: string; a: number[]; b: number[] }
+
+export interface CompareDiff {
+  labels: { a: string; b: string };
+  /** appears / vanishes / moves, in layer order of the head involved. */
+  changes: RoleChange[];
+  kept: RoleChange[];
+  sameShape: boolean;
+  alignment: TokenAlignment;
+  /** Mean of each metric over a layer's heads (NaN where no head could be measured). */
+  layers: LayerSeries[];
 }
 
 // ---- host → webview notifications ----
@@ -183,80 +238,69 @@ export function isPanelState(v: unknown): v is PanelState {
     && isInt(v.topK) && typeof v.threshold === 'number' && typeof v.showIncoming === 'boolean';
 }
 
+type Fields = Record<string, unknown>;
+/**
+ * One guard per message type, keyed by `type`. The mapped types make the compiler hold the tables to
+ * the unions above: a message type without a guard, or a guard for no message type, does not build
+ * (test/unit/host/protocol.test.ts also checks every guard against a well-formed message).
+ */
+type Guards<U extends { type: string }> = { [K in U['type']]: (v: Fields) => boolean };
+
+const webviewGuards: Guards<WebviewToHost> = {
+  'webview/ready': (v) => isInt(v.protocol),
+  'state/changed': (v) => isPanelState(v.state),
+  'token/hover': (v) => isIndexOrNull(v.index) && Array.isArray(v.keys) && v.keys.length <= 64
+    && v.keys.every((k) => isObj(k) && isInt(k.index) && k.index >= 0 && typeof k.weight === 'number'),
+  'token/reveal': (v) => isInt(v.index) && v.index >= 0,
+  'command/run': (v) => v.command === 'selectModel' || v.command === 'exportView' || v.command === 'findHead',
+  'log': (v) => (v.level === 'info' || v.level === 'warn' || v.level === 'error') && typeof v.message === 'string',
+  'export/start': (v) => EXPORT_FORMATS.includes(v.format as ExportFormat),
+  'export/rendered': (v) => {
+    if (!isInt(v.id) || (v.format !== 'png' && v.format !== 'svg')) return false;
+    if (v.ok === false) return typeof v.error === 'string';
+    // PNG arrives as bytes, SVG as text; both capped (a panel view is far below 64 MB).
+    const okData = v.format === 'png' ? v.data instanceof Uint8Array && v.data.length <= MAX_RENDER_BYTES
+      : typeof v.data === 'string' && v.data.length <= MAX_RENDER_BYTES;
+    return v.ok === true && okData && isInt(v.width) && isInt(v.height) && v.width > 0 && v.height > 0;
+  },
+  'request': (v) => {
+    if (!isInt(v.id) || !isObj(v.params)) return false;
+    const p = v.params;
+    return v.method === 'head/matrix' ? isInt(p.sessionId) && isInt(p.layer) && isInt(p.head)
+      : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token)
+        : false;
+  },
+};
+
+const hostGuards: Guards<HostToWebview> = {
+  'session/loading': (v) => typeof v.title === 'string' && typeof v.message === 'string',
+  'session/data': (v) => isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state),
+  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array),
+  'session/error': (v) => typeof v.message === 'string',
+  'editor/cursorToken': (v) => isIndexOrNull(v.index),
+  'head/focus': (v) => isInt(v.layer) && isInt(v.head) && (v.view === undefined || VIEW_NAMES.includes(v.view as ViewName)),
+  'reply': (v) => isInt(v.id) && typeof v.ok === 'boolean',
+  'compare/data': (v) => isSessionLike(v.a) && isSessionLike(v.b) && isObj(v.diff) && Array.isArray(v.diff.changes) && isObj(v.diff.alignment) && isPanelState(v.state),
+  'export/render': (v) => isInt(v.id) && (v.format === 'png' || v.format === 'svg'),
+};
+
+/** The message types each side accepts, for tests and logs. */
+export const WEBVIEW_MESSAGE_TYPES = Object.keys(webviewGuards) as WebviewToHost['type'][];
+export const HOST_MESSAGE_TYPES = Object.keys(hostGuards) as HostToWebview['type'][];
+
+function parseWith<T>(guards: Record<string, (v: Fields) => boolean>, v: unknown): T | undefined {
+  if (!isObj(v) || typeof v.type !== 'string' || !Object.prototype.hasOwnProperty.call(guards, v.type)) return undefined;
+  return guards[v.type](v) ? (v as T) : undefined;
+}
+
 /** Validates a message from the webview. Returns it typed, or undefined (caller logs and drops it). */
 export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
-  if (!isObj(v) || typeof v.type !== 'string') return undefined;
-  switch (v.type) {
-    case 'webview/ready':
-      return isInt(v.protocol) ? (v as WebviewToHost) : undefined;
-    case 'state/changed':
-      return isPanelState(v.state) ? (v as WebviewToHost) : undefined;
-    case 'token/hover':
-      return isIndexOrNull(v.index) && Array.isArray(v.keys) && v.keys.length <= 64
-        && v.keys.every((k) => isObj(k) && isInt(k.index) && k.index >= 0 && typeof k.weight === 'number')
-        ? (v as WebviewToHost) : undefined;
-    case 'token/reveal':
-      return isInt(v.index) && v.index >= 0 ? (v as WebviewToHost) : undefined;
-    case 'command/run':
-      return v.command === 'selectModel' || v.command === 'exportView' || v.command === 'findHead'
-        ? (v as WebviewToHost) : undefined;
-    case 'log':
-      return (v.level === 'info' || v.level === 'warn' || v.level === 'error') && typeof v.message === 'string'
-        ? (v as WebviewToHost) : undefined;
-    case 'export/start':
-      return EXPORT_FORMATS.includes(v.format as ExportFormat) ? (v as WebviewToHost) : undefined;
-    case 'export/rendered': {
-      if (!isInt(v.id) || (v.format !== 'png' && v.format !== 'svg')) return undefined;
-      if (v.ok === false) return typeof v.error === 'string' ? (v as WebviewToHost) : undefined;
-      // PNG arrives as bytes, SVG as text; both capped (a panel view is far below 64 MB).
-      const okData = v.format === 'png' ? v.data instanceof Uint8Array && v.data.length <= MAX_RENDER_BYTES
-        : typeof v.data === 'string' && v.data.length <= MAX_RENDER_BYTES;
-      return v.ok === true && okData && isInt(v.width) && isInt(v.height) && v.width > 0 && v.height > 0 ? (v as WebviewToHost) : undefined;
-    }
-    case 'request': {
-      if (!isInt(v.id) || !isObj(v.params)) return undefined;
-      const p = v.params;
-      if (v.method === 'head/matrix') {
-        return isInt(p.sessionId) && isInt(p.layer) && isInt(p.head) ? (v as WebviewToHost) : undefined;
-      }
-      if (v.method === 'flow/rollout') {
-        return isInt(p.sessionId) && isInt(p.token) ? (v as WebviewToHost) : undefined;
-      }
-      return undefined;
-    }
-    default:
-      return undefined;
-  }
+  return parseWith<WebviewToHost>(webviewGuards, v);
 }
 
 /** Validates a message from the host (the webview trusts the host less than blindly: it is a boundary). */
 export function parseHostMessage(v: unknown): HostToWebview | undefined {
-  if (!isObj(v) || typeof v.type !== 'string') return undefined;
-  switch (v.type) {
-    case 'session/loading':
-      return typeof v.title === 'string' && typeof v.message === 'string' ? (v as HostToWebview) : undefined;
-    case 'session/data':
-      return isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state) ? (v as HostToWebview) : undefined;
-    case 'session/heads':
-      return isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array)
-        ? (v as HostToWebview) : undefined;
-    case 'session/error':
-      return typeof v.message === 'string' ? (v as HostToWebview) : undefined;
-    case 'editor/cursorToken':
-      return isIndexOrNull(v.index) ? (v as HostToWebview) : undefined;
-    case 'head/focus':
-      return isInt(v.layer) && isInt(v.head) && (v.view === undefined || VIEW_NAMES.includes(v.view as ViewName))
-        ? (v as HostToWebview) : undefined;
-    case 'reply':
-      return isInt(v.id) && typeof v.ok === 'boolean' ? (v as HostToWebview) : undefined;
-    case 'compare/data':
-      return isSessionLike(v.a) && isSessionLike(v.b) && isObj(v.diff) && Array.isArray(v.diff.changes) && isObj(v.diff.alignment)
-        && isPanelState(v.state) ? (v as HostToWebview) : undefined;
-    case 'export/render':
-      return isInt(v.id) && (v.format === 'png' || v.format === 'svg') ? (v as HostToWebview) : undefined;
-    default:
-      return undefined;
-  }
+  return parseWith<HostToWebview>(hostGuards, v);
 }
 
 export function defaultPanelState(uri: string, range: PanelState['source']['range'], model?: string): PanelState {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import {
-  parseWebviewMessage, type HostNotification, type HostReply, type HostToWebview, type PanelState,
+  parseWebviewMessage, PROTOCOL_VERSION, type HostNotification, type HostReply, type HostToWebview, type PanelState,
   type RequestMap, type RequestMethod, type SessionData, type WebviewNotification,
 } from '../protocol';
 import { log } from '../host/log';
@@ -20,6 +20,7 @@ export interface PanelHandlers {
  */
 export class AttentionPanel {
   private ready = false;
+  private rebuilt = false;
   private queue: HostToWebview[] = [];
   private disposables: vscode.Disposable[] = [];
   state: PanelState | undefined;
@@ -77,6 +78,12 @@ export class AttentionPanel {
     }
     switch (msg.type) {
       case 'webview/ready': {
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          // A page built for another protocol (an update under a live panel): rebuild it once from this build.
+          log().warn(`The panel spoke protocol ${msg.protocol}, this build ${PROTOCOL_VERSION}: ${this.rebuilt ? 'giving up' : 'rebuilding the page'}.`);
+          if (!this.rebuilt) { this.rebuilt = true; this.render({ state: this.state }); }
+          break;
+        }
         this.ready = true;
         const pending = this.queue; this.queue = [];
         for (const m of pending) void this.panel.webview.postMessage(m);

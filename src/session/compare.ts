@@ -2,54 +2,9 @@
 // appear, vanish, stay or move between them, per-layer metric means, and an alignment of the two token
 // lists by the source characters they cover. Pure: no vscode, no DOM — unit-tested in plain Node and
 // shared by the host (builds the diff) and the webview (renders it).
-import type { SessionData, WireHead, WireToken } from '../protocol';
-
-export interface HeadRef { layer: number; head: number; id: string; score: number }
-
-export type RoleChangeKind = 'appears' | 'vanishes' | 'moves' | 'kept';
-
-export interface RoleChange {
-  kind: RoleChangeKind;
-  role: string;
-  /** The head holding the role in A (vanishes, moves, kept). */
-  a?: HeadRef;
-  /** The head holding the role in B (appears, moves, kept). */
-  b?: HeadRef;
-  /** "induction appears at L1H3 between step 0 and step 3,972 (score 0.87)" */
-  sentence: string;
-}
-
-/** One group of tokens covering the same source characters: A's tokens over B's. */
-export interface AlignedSpan {
-  start: number;
-  end: number;
-  a: number[];
-  b: number[];
-}
-
-export interface TokenAlignment {
-  /** Same token texts and spans on both sides (same tokenizer): groups are one-to-one. */
-  identical: boolean;
-  spans: AlignedSpan[];
-  /** Special tokens (BOS, [CLS], [SEP]) cover no characters and are listed apart. */
-  specialA: number[];
-  specialB: number[];
-  /** What the view says about it. */
-  note: string;
-}
-
-export interface LayerSeries { key: string; a: number[]; b: number[] }
-
-export interface CompareDiff {
-  labels: { a: string; b: string };
-  /** appears / vanishes / moves, in layer order of the head involved. */
-  changes: RoleChange[];
-  kept: RoleChange[];
-  sameShape: boolean;
-  alignment: TokenAlignment;
-  /** Mean of each metric over a layer's heads (NaN where no head could be measured). */
-  layers: LayerSeries[];
-}
+import type { AlignedSpan, CompareDiff, HeadRef, LayerSeries, RoleChange, SessionData, TokenAlignment, WireHead, WireToken } from '../protocol';
+// The diff's wire types belong to the protocol (the panel draws them); re-exported for the diff's callers.
+export type { AlignedSpan, CompareDiff, HeadRef, LayerSeries, RoleChange, RoleChangeKind, TokenAlignment } from '../protocol';
 
 const idOf = (layer: number, head: number) => `L${layer}H${head}`;
 

@@ -54,7 +54,7 @@ export class HeadsView {
     if (!metricOpts.some((o) => o.value === this.sortKey)) this.sortKey = 'order';
     setOptions(this.sortSel, metricOpts, this.sortKey);
     const present = ROLE_ORDER.filter((r) => s.heads.some((hd) => hd.roles.some((x) => x.name === r)));
-    if (this.roleFilter !== 'all' && this.roleFilter !== 'any' && !present.includes(this.roleFilter)) this.roleFilter = 'all';
+    if (this.roleFilter !== 'all' && this.roleFilter !== 'any' && !(present as readonly string[]).includes(this.roleFilter)) this.roleFilter = 'all';
     setOptions(this.roleSel, [{ value: 'all', label: 'All heads' }, { value: 'any', label: 'Any role' }, ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
   }
 

@@ -4,14 +4,14 @@ import * as fs from 'node:fs';
 import { EngineClient } from '../../../src/engine';
 import { SessionPipeline } from '../../../src/session/pipeline';
 import { alignTokens, checkpointStep, compareSessions, diffRoles } from '../../../src/session/compare';
-import type { SessionData, WireHead, WireToken } from '../../../src/protocol';
+import type { RoleName, SessionData, WireHead, WireToken } from '../../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MODELS = path.join(ROOT, 'media', 'models');
 const ref = (dir: string, tok = dir) => ({ modelPath: path.join(MODELS, dir, 'model.onnx'), tokenizerPath: path.join(MODELS, tok, 'tokenizer.json') });
 const TEXT = fs.readFileSync(path.join(ROOT, 'samples', 'repeats.txt'), 'utf8').slice(0, 300);
 
-const head = (layer: number, h: number, roles: [string, number][]): WireHead => ({
+const head = (layer: number, h: number, roles: [RoleName, number][]): WireHead => ({
   layer, head: h, id: `L${layer}H${h}`, metrics: {}, notes: {},
   roles: roles.map(([name, score]) => ({ name, score, threshold: 0.5, evidence: '', source: 'text' })),
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { captureRun, disposeCaptured, loadModel, recomputeHead, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/session';
+import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/session';
 import { planRecompute } from '../../../src/engine/recompute-graph';
 import { buildTiny } from '../../fixtures/onnx-builder';
 
@@ -66,7 +66,7 @@ describe('engine: attention recomputed from captured score inputs', function () 
         const n = ids.length;
         for (let l = 0; l < rec.layers; l++) {
           for (let h = 0; h < rec.headsPerLayer; h++) {
-            const one = await recomputeHead(rec, cap, l, h);
+            const [one] = await recomputeHeads(rec, cap, [[l, h]]);
             const d = maxDiff(one, b.data[l].subarray(h * n * n, (h + 1) * n * n));
             assert.ok(d <= TOL, `L${l}H${h}: ${d}`);
           }

@@ -1,5 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage, PROTOCOL_VERSION } from '../../../src/protocol';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage, PROTOCOL_VERSION, ROLE_NAMES,
+  HOST_MESSAGE_TYPES, WEBVIEW_MESSAGE_TYPES, type HostToWebview, type WebviewToHost,
+} from '../../../src/protocol';
+import { ROLE_COLOUR_VAR, ROLE_HINT } from '../../../webview/roleTable';
 
 describe('protocol guards', () => {
   const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
@@ -85,5 +91,67 @@ describe('protocol guards: compare and export', () => {
     assert.equal(parseHostMessage({ type: 'compare/data', a: session, b: session, diff: { changes: [] }, state }), undefined);
     assert.ok(parseHostMessage({ type: 'export/render', id: 4, format: 'svg' }));
     assert.equal(parseHostMessage({ type: 'export/render', id: 4, format: 'csv' }), undefined);
+  });
+});
+
+describe('protocol: one description, no drift', () => {
+  const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
+  const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
+  const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
+  // One well-formed message per type. `satisfies` makes a new message type fail to build until it has a
+  // sample here, and the guard tables in src/protocol.ts fail to build until it has a guard.
+  const webviewSamples = {
+    'webview/ready': { type: 'webview/ready', protocol: PROTOCOL_VERSION },
+    'state/changed': { type: 'state/changed', state },
+    'token/hover': { type: 'token/hover', index: 1, keys: [] },
+    'token/reveal': { type: 'token/reveal', index: 1 },
+    'command/run': { type: 'command/run', command: 'selectModel' },
+    'log': { type: 'log', level: 'info', message: 'm' },
+    'export/start': { type: 'export/start', format: 'png' },
+    'export/rendered': { type: 'export/rendered', id: 1, format: 'svg', ok: true, data: '<svg/>', width: 1, height: 1 },
+    'request': { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
+  } satisfies { [K in WebviewToHost['type']]: Extract<WebviewToHost, { type: K }> };
+  const hostSamples = {
+    'session/loading': { type: 'session/loading', title: 't', message: 'm' },
+    'session/data': { type: 'session/data', session: session as never, state },
+    'session/heads': { type: 'session/heads', sessionId: 1, heads: [], thumbnails: [] },
+    'session/error': { type: 'session/error', message: 'm' },
+    'editor/cursorToken': { type: 'editor/cursorToken', index: null },
+    'head/focus': { type: 'head/focus', layer: 0, head: 0 },
+    'reply': { type: 'reply', id: 1, ok: true, result: null },
+    'compare/data': { type: 'compare/data', a: session as never, b: session as never, diff, state },
+    'export/render': { type: 'export/render', id: 1, format: 'png' },
+  } satisfies { [K in HostToWebview['type']]: Extract<HostToWebview, { type: K }> };
+
+  it('has a guard for every message type and a message type for every guard, each accepting its sample', () => {
+    assert.deepEqual([...WEBVIEW_MESSAGE_TYPES].sort(), Object.keys(webviewSamples).sort());
+    assert.deepEqual([...HOST_MESSAGE_TYPES].sort(), Object.keys(hostSamples).sort());
+    for (const m of Object.values(webviewSamples)) assert.deepEqual(parseWebviewMessage(m), m, m.type);
+    for (const m of Object.values(hostSamples)) assert.deepEqual(parseHostMessage(m), m, m.type);
+    // A type that exists on one side only is refused on the other, and prototype keys are not types.
+    assert.equal(parseWebviewMessage({ type: 'session/error', message: 'x' }), undefined);
+    assert.equal(parseHostMessage({ type: 'log', level: 'info', message: 'x' }), undefined);
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      assert.equal(parseWebviewMessage({ type }), undefined, type);
+      assert.equal(parseHostMessage({ type }), undefined, type);
+    }
+  });
+
+  it('depends on nothing: src/protocol.ts imports no module', () => {
+    const src = fs.readFileSync(path.resolve(__dirname, '../../../src/protocol.ts'), 'utf8');
+    assert.deepEqual(src.match(/^\s*(import|export)\b[^;]*\bfrom\s+['"][^'"]+['"]/gm) ?? [], []);
+    assert.doesNotMatch(src, /\brequire\(/);
+  });
+
+  it('owns the role names the webview colours and explains, and no two coloured roles share a colour', () => {
+    assert.equal(new Set(ROLE_NAMES).size, ROLE_NAMES.length);
+    assert.deepEqual(Object.keys(ROLE_HINT).sort(), [...ROLE_NAMES].sort());
+    const coloured = ROLE_NAMES.map((r) => ROLE_COLOUR_VAR[r]).filter((c) => c !== 'muted');
+    assert.equal(coloured.length, ROLE_NAMES.length - 1, 'only broad is drawn muted');
+    assert.equal(new Set(coloured.map((c) => c.variable)).size, coloured.length, 'one theme variable per role');
+    for (let i = 0; i < coloured.length; i++) for (let j = i + 1; j < coloured.length; j++) {
+      const [a, b] = [coloured[i].fallback, coloured[j].fallback];
+      assert.ok(Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]) > 35, `${coloured[i].variable} vs ${coloured[j].variable}`);
+    }
   });
 });

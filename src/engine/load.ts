@@ -1,0 +1,109 @@
+// Loading a model: decode, plan, add the capture (or attention) outputs, create the ORT sessions, probe.
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineError } from './errors';
+import { addGraphOutputs, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
+import { addCaptureOutputs, planRecompute } from './recompute-graph';
+import { sessionTuning, resolveProviders, providerFailure } from './providers';
+import type { LoadedModel, RecomputeState } from './loaded-model';
+import { probeAttention } from './load-probe';
+
+/**
+ * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
+ * (1.7× slower per head at 4,096 tokens). Identical layers share one session, and recomputeHeads caps
+ * what one run allocates, so the arena holds a few hundred MB at most.
+ */
+const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true };
+
+export interface LoadOptions {
+  /** false: load the graph as exported (the benchmark's plain run). */
+  addAttention?: boolean;
+  /** false: fetch the probabilities as graph outputs even where the graph can be sliced (tests compare both). */
+  recompute?: boolean;
+  /** Normalised provider names (resolveProviders); default ['cpu']. */
+  executionProviders?: readonly string[];
+  /** Override the tuned defaults (bench/engine-ratio.ts compares them). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
+  intraOpNumThreads?: number;
+}
+
+export async function loadModel(abs: string, key: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const label = path.basename(abs);
+  const bytes = readModelBytes(abs);
+  const proto = decodeModel(bytes, label);
+  const plan = planGraph(proto, path.dirname(abs), label);
+  const originalOutputs = (proto.graph?.output ?? []).map((o) => o.name ?? '');
+  const wantAttention = options.addAttention !== false;
+  const providers = [...(options.executionProviders ?? resolveProviders(undefined))];
+  const tuning = sessionTuning(providers);
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: 3,
+    executionProviders: providers,
+    graphOptimizationLevel: options.graphOptimizationLevel ?? tuning.graphOptimizationLevel,
+    ...(options.intraOpNumThreads ?? tuning.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads ?? tuning.intraOpNumThreads } : {}),
+    // Loaded from a buffer, ORT does not know where the model lives; external data is resolved here
+    // (planGraph already proved every location stays inside this folder).
+    ...(plan.externalData ? { extra: { session: { model_external_initializers_file_folder_path: path.dirname(abs) } } } : {}),
+  };
+  const fail = (e: unknown): never => {
+    const why = (e as Error).message.split('\n')[0];
+    if (providers.some((p) => p !== 'cpu')) throw providerFailure(providers, why);
+    throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
+  };
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers };
+  if (!wantAttention) {
+    const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
+    return { ...base, session, attention: plan.attentionOutputs };
+  }
+  // Preferred: fetch the score inputs and recompute (bounded memory). Only for Softmax sources we
+  // found: a model that exports its own attention outputs gets exactly those.
+  let refusal = options.recompute === false ? 'disabled by the caller' : !plan.rewritten ? 'the model exports its own attention outputs' : undefined;
+  if (!refusal) {
+    const rp = planRecompute(proto, plan.attentionOutputs);
+    if ('refused' in rp) refusal = rp.refused;
+    else {
+      let session: ort.InferenceSession | undefined;
+      const slices: RecomputeState['slices'] = [];
+      try {
+        session = await ort.InferenceSession.create(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), sessionOptions);
+        // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
+        // kernels). Identical blocks (canonical names) share one session.
+        const byBytes = new Map<string, ort.InferenceSession>();
+        for (const slice of rp.layers) {
+          const key = Buffer.from(slice.bytes).toString('base64');
+          let s = byBytes.get(key);
+          if (!s) byBytes.set(key, (s = await ort.InferenceSession.create(slice.bytes, SLICE_OPTIONS)));
+          slices.push({ slice, session: s });
+        }
+        const model: LoadedModel = { ...base, session, attention: plan.attentionOutputs, recompute: { captures: rp.captures, slices, perHead: false } };
+        await probeAttention(model, label);
+        return model;
+      } catch (e) {
+        if (e instanceof EngineError && e.code === 'no-attention') throw e;
+        refusal = `recompute failed: ${(e as Error).message.split('\n')[0]}`;
+        await Promise.all([...new Set([session, ...slices.map((s) => s.session)])].map((s) => s?.release().catch(() => undefined)));
+      }
+    }
+  }
+  // Fallback: the probabilities as graph outputs (float32, see addGraphOutputs): found Softmax
+  // outputs, or the model's own attention outputs, which may be fp16.
+  const types = elemTypes(proto, plan.attentionOutputs);
+  let added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(added.bytes, sessionOptions);
+  } catch (e) {
+    // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
+    if (!/Type Error/i.test((e as Error).message)) fail(e);
+    added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs, true);
+    session = await ort.InferenceSession.create(added.bytes, sessionOptions).catch(fail);
+  }
+  const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };
+  await probeAttention(model, label);
+  return model;
+}
+
+export async function releaseModel(m: LoadedModel): Promise<void> {
+  await Promise.all([...new Set([m.session, ...(m.recompute?.slices ?? []).map((s) => s.session)])].map((s) => s.release().catch(() => undefined)));
+}
+

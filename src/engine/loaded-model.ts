@@ -1,0 +1,64 @@
+// What the worker holds for one loaded model, and the shape checks every run's attention goes through.
+import type * as ort from 'onnxruntime-node';
+import { EngineError } from './errors';
+import type { GraphPlan } from './onnx-graph';
+import type { LayerSlice } from './recompute-graph';
+
+export interface LoadedModel {
+  key: string;
+  modelPath: string;
+  plan: GraphPlan;
+  session: ort.InferenceSession;
+  /** Outputs of the exported model itself (what a plain run fetches). */
+  originalOutputs: string[];
+  /** Attention outputs whose probe shape was attention (see attentionHeads), in layer order. */
+  attention: string[];
+  /** Execution providers the session was created with (normalised, e.g. ['cpu']). */
+  executionProviders: string[];
+  layers: number;
+  headsPerLayer: number;
+  causal: boolean;
+  /**
+   * Bounded-memory mode (recompute-graph.ts): the session fetches each layer's score inputs and a
+   * per-layer slice session recomputes the probabilities on demand. Undefined: the session fetches
+   * the probabilities themselves (`attention` outputs), and `recomputeRefusal` says why.
+   */
+  recompute?: RecomputeState;
+  recomputeRefusal?: string;
+}
+
+export interface RecomputeState {
+  captures: string[];
+  /** One per entry of `attention` (same order). */
+  slices: { slice: LayerSlice; session: ort.InferenceSession }[];
+  /** A slice computes one head when fed one head of Q and Kᵀ (checked on the load probe). */
+  perHead: boolean;
+}
+
+/**
+ * Heads of one attention tensor if its run-time dims are attention over n tokens, else undefined.
+ * Batch 1 and trailing [n, n] are required; what stands between is the head axis, possibly split:
+ * [1, heads, n, n] (most exports), [1, kv_heads, groups, n, n] (GQA without repeating K/V: query head
+ * kv*groups + g, the order of HF's repeat_kv, is exactly the row-major flattening), or [heads, n, n]
+ * (heads folded into the batch axis, batch 1).
+ */
+export function attentionHeads(dims: readonly number[], n: number): number | undefined {
+  const d = dims.map(Number);
+  if (d.length < 3 || d.length > 5 || d[d.length - 1] !== n || d[d.length - 2] !== n) return undefined;
+  if (d.length === 3) return d[0] >= 1 ? d[0] : undefined;
+  if (d[0] !== 1) return undefined;
+  const heads = d.slice(1, -2).reduce((a, b) => a * b, 1);
+  return heads >= 1 ? heads : undefined;
+}
+
+/** `heads` heads of attention over n tokens in `t`, as a Float32Array that owns its buffer. */
+export function checkLayer(heads: number, name: string, t: { dims: readonly number[]; data: unknown } | undefined, n: number): Float32Array {
+  if (!t || attentionHeads(t.dims, n) !== heads) {
+    throw new EngineError('inference-failed', `Attention output ${name} has shape [${t?.dims.join(', ')}], expected [1, ${heads}, ${n}, ${n}].`);
+  }
+  const d = t.data;
+  const f = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
+  // Own the whole buffer so it can be transferred (ORT may hand out views into a larger one).
+  return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer ? f : f.slice();
+}
+

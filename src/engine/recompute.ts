@@ -1,0 +1,147 @@
+// Bounded-memory attention: the main run keeps each layer's score inputs (captureRun) and a per-layer slice
+// of the graph turns them back into probabilities, a few heads at a time, when they are read.
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineError } from './errors';
+import { feedTensor, runSession } from './feeds';
+import { checkLayer, type LoadedModel } from './loaded-model';
+import type { WorkerAttention } from './protocol';
+
+/** Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. */
+export async function runAttention(model: LoadedModel, ids: number[], mask?: number[]): Promise<WorkerAttention> {
+  const n = ids.length;
+  let data: Float32Array[];
+  if (model.recompute) {
+    const cap = await captureRun(model, ids, mask);
+    data = [];
+    try {
+      for (let l = 0; l < model.layers; l++) data.push(await recomputeLayer(model, cap, l));
+    } finally {
+      disposeCaptured(cap);
+    }
+  } else {
+    const outs = await runSession(model, ids, model.attention, mask);
+    data = model.attention.map((name) => checkLayer(model.headsPerLayer, name, outs[name], n));
+  }
+  return { layers: data.length, headsPerLayer: model.headsPerLayer, seq: n, causal: model.causal, data };
+}
+
+/** What a recompute-mode run keeps: the captured score inputs (small: O(n·d) per layer) and the feeds. */
+export interface Captured {
+  n: number;
+  tensors: Record<string, ort.Tensor>;
+  inputs: Record<string, ort.Tensor>;
+  /** Bytes held by `tensors` (the bench and the worker's stats report it). */
+  bytes: number;
+}
+
+/** The main run in recompute mode: every layer's score inputs, no probabilities. */
+export async function captureRun(model: LoadedModel, ids: number[], mask?: number[]): Promise<Captured> {
+  const rec = model.recompute;
+  if (!rec) throw new EngineError('bad-request', 'captureRun needs a model loaded in recompute mode.');
+  const n = ids.length;
+  const inputs: Record<string, ort.Tensor> = {};
+  for (const spec of model.plan.inputs) inputs[spec.name] = feedTensor(spec, n, ids, mask);
+  let outs: ort.InferenceSession.OnnxValueMapType;
+  try {
+    outs = await model.session.run(inputs, rec.captures);
+  } catch (e) {
+    throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const tensors = outs as Record<string, ort.Tensor>;
+  const bytes = Object.values(tensors).reduce((a, t) => a + ((t.data as ArrayBufferView).byteLength ?? 0), 0);
+  return { n, tensors, inputs, bytes };
+}
+
+export function disposeCaptured(cap: Captured): void {
+  for (const t of Object.values(cap.tensors)) t.dispose?.();
+}
+
+/**
+ * Layer `layer` of a captured run through its slice: [1, heads, n, n] (or the graph's own head layout).
+ * `override` replaces captured tensors by name (runSliceHeads feeds some heads of Q and Kᵀ).
+ */
+export async function runSlice(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
+  const { slice, session } = model.recompute!.slices[layer];
+  const feeds: Record<string, ort.Tensor> = {};
+  slice.inputs.forEach((name, i) => (feeds[`in${i}`] = override[name] ?? cap.tensors[name] ?? cap.inputs[name]));
+  let out: ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = await session.run(feeds, [slice.output]);
+  } catch (e) {
+    throw new EngineError('inference-failed', `Recomputing attention of layer ${layer} (${slice.source}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const t = out[slice.output];
+  return { dims: t.dims, data: t.data as Float32Array };
+}
+
+/**
+ * Heads [h0, h0 + count) of a captured run, [count][n][n], without computing the others: the slice is
+ * fed those heads' rows of Q and Kᵀ. Undefined when the captured layout is not [1, heads, ·, ·].
+ */
+export async function runSliceHeads(model: LoadedModel, cap: Captured, layer: number, h0: number, count = 1): Promise<Float32Array | undefined> {
+  const { slice } = model.recompute!.slices[layer];
+  const H = model.headsPerLayer;
+  const part = (name: string, allowShared: boolean): ort.Tensor | undefined => {
+    const t = cap.tensors[name];
+    const d = t.dims.map(Number);
+    if (d.length !== 4 || d[0] !== 1) return undefined;
+    if (d[1] === 1 && allowShared) return t; // one K for every head (multi-query)
+    if (d[1] !== H) return undefined;
+    const per = d[2] * d[3];
+    const data = (t.data as Float32Array).subarray(h0 * per, (h0 + count) * per);
+    return new ort.Tensor(t.type as 'float32', data as Float32Array, [1, count, d[2], d[3]]);
+  };
+  const q = part(slice.q, false);
+  const k = part(slice.k, true);
+  if (!q || !k) return undefined;
+  const r = await runSlice(model, cap, layer, { [slice.q]: q, [slice.k]: k });
+  const n = cap.n;
+  if (r.data.length !== count * n * n) return undefined;
+  return r.data;
+}
+
+/** One layer [head][query][key] from a captured run (head by head where possible: less memory, and faster). */
+export async function recomputeLayer(model: LoadedModel, cap: Captured, layer: number): Promise<Float32Array> {
+  const n = cap.n;
+  if (!model.recompute?.perHead) return checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n);
+  const out = new Float32Array(model.headsPerLayer * n * n);
+  const heads = await recomputeHeads(model, cap, Array.from({ length: model.headsPerLayer }, (_, h) => [layer, h] as const));
+  heads.forEach((a, h) => out.set(a, h * n * n));
+  return out;
+}
+
+/** Output of one slice run: heads recomputed together share the arena's high-water mark, so cap it. */
+export const RECOMPUTE_RUN_BYTES = 128 * 2 ** 20;
+
+/**
+ * Heads of a captured run, one n×n Float32Array per [layer, head] in `list` order. Consecutive heads of
+ * a layer are recomputed together (up to RECOMPUTE_RUN_BYTES per run: 2 heads at 4,096 tokens, whole
+ * layers at 1,024 — several heads per run is ~2× faster per head than one at a time). The arrays of one
+ * run are views into one buffer: transfer `new Set(arrays.map((a) => a.buffer))`.
+ */
+export async function recomputeHeads(model: LoadedModel, cap: Captured, list: readonly (readonly [number, number])[]): Promise<Float32Array[]> {
+  const n = cap.n;
+  const nn = n * n;
+  const perRun = Math.max(1, Math.floor(RECOMPUTE_RUN_BYTES / (nn * 4)));
+  const out: Float32Array[] = [];
+  let wholeLayer: { layer: number; data: Float32Array } | undefined;
+  for (let i = 0; i < list.length;) {
+    const [layer, h0] = list[i];
+    let count = 1;
+    while (i + count < list.length && count < perRun && list[i + count][0] === layer && list[i + count][1] === h0 + count) count++;
+    let data = model.recompute?.perHead ? await runSliceHeads(model, cap, layer, h0, count) : undefined;
+    if (data) {
+      data = checkLayer(count, model.attention[layer], { dims: [1, count, n, n], data }, n);
+      for (let c = 0; c < count; c++) out.push(data.subarray(c * nn, (c + 1) * nn));
+      i += count;
+    } else {
+      // Whole layer (grouped GQA layouts): computed once for all requested heads of the layer.
+      if (wholeLayer?.layer !== layer) wholeLayer = { layer, data: checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n) };
+      out.push(wholeLayer.data.slice(h0 * nn, (h0 + 1) * nn));
+      i += 1;
+    }
+  }
+  return out;
+}
+

@@ -1,0 +1,36 @@
+// The role table: each role's colour variable and legend text, keyed by the protocol's ROLE_NAMES (the one
+// typed list the analysis awards from), so a new role does not build until it has both. No DOM here, so
+// Node tests can read it. Every coloured role reads its own --vscode-* variable: no two share a colour.
+import { ROLE_NAMES, type RoleName } from '../src/protocol';
+
+type RGB = [number, number, number];
+
+export const ROLE_ORDER: readonly RoleName[] = ROLE_NAMES;
+
+/** The theme variable (and a fallback for pages without VS Code's variables) each role is drawn in; broad is muted. */
+export const ROLE_COLOUR_VAR: Record<RoleName, { variable: string; fallback: RGB } | 'muted'> = {
+  'previous-token': { variable: '--vscode-charts-blue', fallback: [55, 148, 255] },
+  induction: { variable: '--vscode-charts-purple', fallback: [176, 128, 209] },
+  'duplicate-token': { variable: '--vscode-charts-orange', fallback: [209, 134, 22] },
+  'first-token-sink': { variable: '--vscode-charts-red', fallback: [241, 76, 76] },
+  self: { variable: '--vscode-charts-yellow', fallback: [204, 167, 0] },
+  positional: { variable: '--vscode-charts-green', fallback: [137, 209, 133] },
+  local: { variable: '--vscode-terminal-ansiCyan', fallback: [17, 168, 205] },
+  broad: 'muted',
+  punctuation: { variable: '--vscode-terminal-ansiMagenta', fallback: [188, 63, 188] },
+  'bracket-matching': { variable: '--vscode-charts-foreground', fallback: [204, 204, 204] },
+};
+
+export const ROLE_HINT: Record<RoleName, string> = {
+  'previous-token': 'attends to the token just before',
+  induction: 'attends to the token after an earlier copy of the current one',
+  'duplicate-token': 'attends to earlier copies of the same token',
+  'first-token-sink': 'parks attention on the first token',
+  self: 'attends to itself',
+  positional: 'attends at a fixed offset',
+  local: 'attends to nearby tokens',
+  broad: 'spreads attention evenly',
+  punctuation: 'attends to punctuation and separators',
+  'bracket-matching': 'attends to the matching open bracket',
+};
+
