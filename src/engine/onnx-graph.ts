@@ -220,9 +220,10 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
 
   // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
-  // A position table is one indexed by the position input or by an in-graph arange (Range, maybe offset by
-  // the past length), as wide as the token embedding: a T5-style bucket table ([32, heads], indexed by
-  // log-bucketed distances) or a table indexed by anything else is not a limit on the sequence.
+  // A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
+  // the mask, maybe offset by the past length): a learned table or a rotary cos/sin cache. A T5-style
+  // bucket table (indexed by clipped, log-bucketed distances) or a table indexed by anything else is not
+  // a limit on the sequence.
   let vocabRows: number | undefined;
   let positionRows: number | undefined;
   const traceRole = (name: string): InputRole | 'range' | 'other' => {
@@ -243,15 +244,10 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     if (!dims || dims.length !== 2) continue;
     gathers.push({ dims, role: traceRole(n.input?.[1] ?? '') });
   }
-  let width: number | undefined;
   for (const g of gathers) {
-    if (g.role === 'ids') {
-      vocabRows = Math.max(vocabRows ?? 0, g.dims[0]);
-      width = g.dims[1];
-    }
-  }
-  for (const g of gathers) {
-    if ((g.role === 'position' || g.role === 'range') && (width === undefined || g.dims[1] === width)) positionRows = Math.max(positionRows ?? 0, g.dims[0]);
+    if (g.role === 'ids') vocabRows = Math.max(vocabRows ?? 0, g.dims[0]);
+    // Any width: a learned table is d_model wide, a rotary cos/sin cache head_dim (or half) wide.
+    else if (g.role === 'position' || g.role === 'range') positionRows = Math.max(positionRows ?? 0, g.dims[0]);
   }
 
   // The user's own attention outputs win: rank-4 outputs named like attention.
