@@ -80,7 +80,7 @@ async function main(): Promise<number> {
       heads: built.reports.map((h) => ({
         layer: h.layer, head: h.head, id: h.id, metrics: h.metrics, notes: h.notes,
         roles: h.roles.map((role) => ({ name: role.name, score: role.score, threshold: role.threshold, source: role.source,
-          evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}) })),
+          evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}) })),
       })),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
       // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
