@@ -12,6 +12,7 @@ import { openDump } from './commands/openDump';
 import { compareModels } from './commands/compareModels';
 import { EngineSessionSource } from './host/engineSource';
 import { log } from './host/log';
+import { unsupportedPlatformMessage } from './host/platform';
 
 // Wiring only: every behaviour lives in the module named for it.
 export function activate(context: vscode.ExtensionContext): { controller: Controller } {
@@ -29,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
       deserializeWebviewPanel: (panel, state: unknown) => controller.restore(panel, isPanelState(state) ? state : undefined),
     }),
   );
+  const unsupported = unsupportedPlatformMessage(process.platform, process.arch);
+  if (unsupported) { log().error(unsupported); void vscode.window.showErrorMessage(unsupported); }
   log().info('Headlight activated');
   return { controller };
 }

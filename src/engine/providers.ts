@@ -1,6 +1,8 @@
 // Execution providers (headlight.executionProviders) and the CPU session tuning. Validation happens
 // before any session exists, so an unknown name is a clear EngineError naming what this platform's
 // onnxruntime-node does have, never a native crash.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 
@@ -29,10 +31,43 @@ export function resolveProviders(list: readonly string[] | undefined): string[] 
   if (!names.length) return [...DEFAULT_PROVIDERS];
   const known = new Set(listProviders().map((b) => b.name));
   const missing = names.filter((p) => !known.has(p));
+  const leftOut = unpackagedProviders(names, process.platform, ortBinaryDir());
+  if (leftOut.length) {
+    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
+  }
   if (missing.length) {
     throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
   }
   return names;
+}
+
+/**
+ * GPU-only libraries the platform .vsix files leave out (scripts/package.mjs): asking for their provider
+ * would make Windows look for the DLL when onnxruntime first calls it (it is delay-loaded). Listed here so
+ * the request is refused with a message before any session exists.
+ */
+const LEFT_OUT: Record<string, { platform: string; file: string; size: string }> = {
+  dml: { platform: 'win32', file: 'DirectML.dll', size: '18 MB' },
+};
+
+/** The requested providers whose library is not beside onnxruntime's binary in `binDir` (pure: `exists` is injectable). */
+export function unpackagedProviders(names: readonly string[], platform: string, binDir: string | undefined, exists: (p: string) => boolean = fs.existsSync): { name: string; file: string; size: string }[] {
+  if (!binDir) return [];
+  return names.flatMap((name) => {
+    const l = LEFT_OUT[name];
+    return l && l.platform === platform && !exists(path.join(binDir, l.file)) ? [{ name, file: l.file, size: l.size }] : [];
+  });
+}
+
+/** onnxruntime-node's folder of native files for this platform (bin/napi-vN/<platform>/<arch>), if found. */
+function ortBinaryDir(): string | undefined {
+  try {
+    const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+    const napi = fs.readdirSync(bin).find((d) => /^napi-v\d+$/.test(d));
+    return napi ? path.join(bin, napi, process.platform, process.arch) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A listed provider that still failed to start (missing CUDA libraries, no GPU adapter …). */
