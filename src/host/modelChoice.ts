@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import * as path from 'node:path';
 import { findBundledChoice, type ModelRef } from '../engine';
+import { resolveModelPaths } from './modelPaths';
 
 export const DEFAULT_MODEL = 'headlight-mini';
 
@@ -17,20 +17,10 @@ export function chosenModel(extensionPath: string): ModelRef & { name: string } 
 }
 
 function pickModel(extensionPath: string, cfg: vscode.WorkspaceConfiguration): ModelRef & { name: string } {
-  const modelPath = resolvePath((cfg.get<string>('modelPath') ?? '').trim());
-  if (modelPath) {
-    const tokenizerPath = resolvePath((cfg.get<string>('tokenizerPath') ?? '').trim()) || path.join(path.dirname(modelPath), 'tokenizer.json');
-    return { modelPath, tokenizerPath, name: path.basename(modelPath) === 'model.onnx' ? path.basename(path.dirname(modelPath)) : path.basename(modelPath) };
-  }
+  const own = resolveModelPaths(cfg.get<string>('modelPath') ?? '', cfg.get<string>('tokenizerPath') ?? '', vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+  if (own) return own;
   const wanted = (cfg.get<string>('model') ?? DEFAULT_MODEL).trim() || DEFAULT_MODEL;
   return bundledModel(extensionPath, wanted) ?? bundledModel(extensionPath, DEFAULT_MODEL) ?? missing(wanted);
-}
-
-/** Relative paths (e.g. in a repository's .vscode/settings.json) are relative to the first workspace folder. */
-function resolvePath(p: string): string {
-  if (!p || path.isAbsolute(p)) return p;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  return root ? path.join(root, p) : path.resolve(p);
 }
 
 /** A bundled model or checkpoint by its `headlight.model` name (`name@step-N`); undefined when not shipped. */

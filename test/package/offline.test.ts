@@ -52,13 +52,13 @@ function strace(args: string[], env: NodeJS.ProcessEnv, tmp: string, name: strin
     const ps = peers([
       '12 connect(19, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("20.42.65.92")}, 16) = -1 ENETUNREACH',
       '12 connect(20, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2603:1030::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ENETUNREACH',
-      '13 connect(5, {sa_family=AF_UNIX, sun_path="/run/x.sock"}, 110) = 0',
+      '13 connect(5, {sa_family=AF_UNIX, sun_path=@"headlight-test"}, 110) = 0',
       '13 sendto(6, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 1',
       '13 sendto(6, "x", 1, MSG_NOSIGNAL, NULL, 0) = 1',
       '14 connect(7, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
     ].join('\n'));
     assert.deepEqual(ps.map((p) => [p.family, p.address, isLocal(p)]), [
-      ['AF_INET', '20.42.65.92', false], ['AF_INET6', '2603:1030::1', false], ['AF_UNIX', '"/run/x.sock"', true],
+      ['AF_INET', '20.42.65.92', false], ['AF_INET6', '2603:1030::1', false], ['AF_UNIX', '@"headlight-test"', true],
       ['AF_INET', '127.0.0.53', true], ['AF_INET6', '::1', true],
     ]);
   });

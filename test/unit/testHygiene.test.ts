@@ -26,7 +26,7 @@ describe('test hygiene', () => {
   });
 
   it('no test skips itself on a missing file', () => {
-    // A skip may depend on the platform (process.platform, or /proc existing), never on a project file.
+    // A skip may depend on the platform (process.platform, or whether Linux's proc filesystem exists), never on a project file.
     const skips = hits(tracked(/^test\/.*\.ts$/), /existsSync\(.*(\?\s*(describe|it)\b|\.skip\b|this\.skip\(\))/);
     assert.deepEqual(skips.filter((l) => !/existsSync\('\/proc\//.test(l)), []);
   });
