@@ -1,7 +1,7 @@
 // Export of what the panel shows, rendered in the page: PNG of a view (its canvases, plotly charts,
 // backgrounds and visible text composited on one offscreen canvas — no html-to-image library) and SVG of
 // the Arcs view (built with createElementNS + textContent, serialized with XMLSerializer).
-import Plotly from 'plotly.js-basic-dist-min';
+import { plotly } from './chartsLoader';
 import { hex, type RGB } from './theme';
 
 export interface Rendered { width: number; height: number }
@@ -85,7 +85,7 @@ export async function sectionToPng(root: HTMLElement, bg: RGB): Promise<Rendered
   walk(root);
   for (const el of charts) {
     const r = el.getBoundingClientRect();
-    const url = await Plotly.toImage(el, { format: 'png', width: Math.round(r.width), height: Math.round(r.height) });
+    const url = await (await plotly()).toImage(el, { format: 'png', width: Math.round(r.width), height: Math.round(r.height) });
     g.drawImage(await loadImage(url), r.left - ox, r.top - oy, r.width, r.height);
   }
   const blob = await new Promise<Blob | null>((resolve) => c.toBlob(resolve, 'image/png'));

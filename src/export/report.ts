@@ -4,6 +4,8 @@
 // rollout, plus a small stand-in for acquireVsCodeApi that answers the panel's head/matrix and
 // flow/rollout requests from that embedded data. No vscode import: the extension and the CLI both use it.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FlowData, HeadMatrix, PanelState, RequestMap, RequestMethod, SessionData } from '../protocol';
 import { escapeJsonForScript, inlineJson } from '../panel/inlineJson';
 import { REPORT_THEME } from './theme';
@@ -19,7 +21,15 @@ export interface ReportData {
   flows: FlowData[];
 }
 
-export interface ReportAssets { js: string; css: string }
+/** dist/webview.js and dist/webview.css; charts = dist/charts.js (plotly), read from beside the bundle when not given. */
+export interface ReportAssets { js: string; css: string; charts?: string }
+
+function chartsBeside(): string {
+  for (const f of [path.join(__dirname, 'charts.js'), path.join(__dirname, '..', '..', 'dist', 'charts.js')]) {
+    if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8');
+  }
+  throw new Error('dist/charts.js is missing: run npm run build.');
+}
 
 export type Requester = <M extends RequestMethod>(method: M, params: RequestMap[M]['params']) => Promise<RequestMap[M]['result']>;
 
@@ -149,6 +159,7 @@ body { background: var(--vscode-editor-background); color: var(--vscode-foregrou
 <script type="application/json" id="headlight-report-data" nonce="${nonce}">${payload}</script>
 <script nonce="${nonce}">${STUB}</script>
 <script nonce="${nonce}">${inlineScript(assets.js)}</script>
+<script nonce="${nonce}">${inlineScript(assets.charts ?? chartsBeside())}</script>
 </body>
 </html>
 `;

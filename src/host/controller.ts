@@ -145,18 +145,35 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   /** The last explained panel state, kept after the panel closes so Find head can bring it back. */
   lastState: PanelState | undefined;
 
-  /** Restore a panel after a window reload: reattach and explain the stored range again. */
+  /**
+   * Restore a panel after a window reload: reattach, and explain the stored range again — but only once
+   * the panel is visible, so a reload with the panel in a background tab runs no model.
+   */
   async restore(webviewPanel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
     this.panel?.panel.dispose();
-    this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state);
+    const panel = this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state);
     if (!state) {
-      this.panel.post({ type: 'session/error', message: 'Select text and run “Explain attention” to fill this panel.' });
+      panel.post({ type: 'session/error', message: vscode.l10n.t('Select text and run “Explain Attention” to fill this panel.') });
       return;
     }
+    if (!webviewPanel.visible) {
+      log().info(`Restored panel for ${state.source.uri}: it explains again when shown.`);
+      panel.post({ type: 'session/loading', title: webviewPanel.title, message: vscode.l10n.t('Restored; explains again when shown.') });
+      await new Promise<void>((resolve) => {
+        const subs = [
+          webviewPanel.onDidChangeViewState((e) => { if (e.webviewPanel.visible) done(); }),
+          webviewPanel.onDidDispose(() => done()),
+        ];
+        const done = () => { for (const s of subs) s.dispose(); resolve(); };
+      });
+      if (this.panel !== panel) return; // closed, or replaced by another explain meanwhile
+      if (panel.session) return; // something already filled it
+    }
     try {
+      log().info(`Restored panel for ${state.source.uri}: explaining again.`);
       await this.explainState(state);
     } catch (err) {
-      this.panel.post({ type: 'session/error', message: `Could not reopen ${state.source.uri}: ${err instanceof Error ? err.message : String(err)}` });
+      panel.post({ type: 'session/error', message: vscode.l10n.t('Could not reopen {0}: {1}', state.source.uri, err instanceof Error ? err.message : String(err)) });
     }
   }
 

@@ -22,6 +22,7 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri, no
   return panelPage({
     cspSource: webview.cspSource, nonce,
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
+    chartsUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'charts.js')).toString(),
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css')).toString(),
     boot: { state: boot.state, loading: boot.loading },
   });

@@ -6,6 +6,8 @@ export interface PageParts {
   cspSource: string;
   nonce: string;
   scriptUri: string;
+  /** dist/charts.js (plotly), loaded by the page when a chart is first drawn. */
+  chartsUri?: string;
   styleUri: string;
   /** Inlined before the first paint (escaped so document text can never close the element). */
   boot: unknown;
@@ -38,7 +40,7 @@ export function panelPage(p: PageParts): string {
 <body>
 <div id="app" aria-live="polite"></div>
 <script type="application/json" id="headlight-bootstrap" nonce="${p.nonce}">${inlineJson(p.boot)}</script>
-<script nonce="${p.nonce}" src="${p.scriptUri}"></script>
+<script nonce="${p.nonce}" src="${p.scriptUri}"${p.chartsUri ? ` data-charts="${p.chartsUri}"` : ''}></script>
 </body>
 </html>`;
 }

@@ -88,7 +88,34 @@ async function measure(browser: Browser, model: string, session: SessionData, so
   return { model, tokens: session.tokens.length, firstPaintMs: t.arcsFirstPaintMs - t.arcsFetchMs, fetchMs: t.arcsFetchMs, hoverP50Ms: pct(hover, 0.5), hoverP95Ms: pct(hover, 0.95), headsGridMs: heads, heapMb: heap / 1048576 };
 }
 
+/**
+ * Page boot: navigation start → load event of the panel page (no session yet: what opening the panel
+ * costs before any data can arrive), median over `count` cold loads, each in a fresh browser context.
+ * Also the bytes of script the page parses before it can paint.
+ */
+export async function measureBoot(browser: Browser, count: number): Promise<{ bootMs: number; bootMinMs: number; bootMaxMs: number; domContentLoadedMs: number; scriptKb: number }> {
+  const load: number[] = [];
+  const dcl: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const panel = await Panel.open(browser, 'dark');
+    await panel.page.waitForFunction(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd! > 0);
+    const t = await panel.page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return { load: nav.loadEventEnd, dcl: nav.domContentLoadedEventEnd };
+    });
+    load.push(t.load); dcl.push(t.dcl);
+    await panel.close();
+  }
+  const scriptKb = fs.statSync(path.join(ROOT, 'dist', 'webview.js')).size / 1024;
+  return { bootMs: pct(load, 0.5), bootMinMs: Math.min(...load), bootMaxMs: Math.max(...load), domContentLoadedMs: pct(dcl, 0.5), scriptKb };
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--boot')) { // `npx tsx test/webview/bench.ts --boot`: the boot row alone
+    const browser = await launch();
+    try { process.stdout.write(JSON.stringify(await measureBoot(browser, quick ? 3 : 9)) + '\n'); } finally { await browser.close(); }
+    return;
+  }
   const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
   let text = corpus;
   while (text.length < 16_000) text += '\n' + corpus;
@@ -96,7 +123,10 @@ async function main(): Promise<void> {
   const client = new EngineClient({ workerPath: path.join(ROOT, 'dist', 'engine-worker.js') });
   const browser = await launch();
   const rows: Row[] = [];
+  let boot: Awaited<ReturnType<typeof measureBoot>> | undefined;
   try {
+    boot = await measureBoot(browser, quick ? 3 : 9);
+    process.stderr.write(`webview: page boot ${boot.bootMs.toFixed(0)} ms\n`);
     for (const n of SIZES) {
       // Real tokens of real text (spans, specials) from the bundled tokenizer; 144 synthetic heads over them.
       const tok = await client.explain(text, { modelPath: path.join(mini, 'model.onnx'), tokenizerPath: path.join(mini, 'tokenizer.json') }, { maxTokens: n, truncate: true });
@@ -131,7 +161,8 @@ async function main(): Promise<void> {
     ...rows.map((r) => `${r.model.padEnd(24)}  ${String(r.tokens).padStart(6)}  ${`${f(r.firstPaintMs)} (+${f(r.fetchMs)})`.padEnd(33)} ${f(r.hoverP50Ms).padStart(12)}  ${f(r.hoverP95Ms).padStart(12)}  ${f(r.headsGridMs).padStart(13)}  ${f(r.heapMb).padStart(7)}`)].join('\n');
   const synth = rows.filter((r) => r.model === 'synthetic-12x12');
   const scaling = synth.length < 2 ? [] : (['firstPaintMs', 'hoverP95Ms', 'headsGridMs'] as const).map((k) => ({ stage: `webview ${k}`, model: 'synthetic-12x12', perDoubling: perDoubling(synth.map((r) => ({ tokens: r.tokens, ms: r[k] }))) }));
-  process.stdout.write(JSON.stringify({ webview: rows, table, scaling }));
+  const bootLine = boot ? `\npage boot (navigation → load, no session): ${f(boot.bootMs)} ms median (${f(boot.bootMinMs)}–${f(boot.bootMaxMs)}), DOMContentLoaded ${f(boot.domContentLoadedMs)} ms, ${f(boot.scriptKb)} KB of script at boot` : '';
+  process.stdout.write(JSON.stringify({ webview: rows, boot, table: table + bootLine, scaling }));
 }
 
 main().catch((e) => { process.stderr.write(String(e?.stack ?? e)); process.exit(1); });

@@ -41,7 +41,7 @@ const THEMES: Record<ThemeName, Record<string, string>> = {
 
 /** The real page shell and CSP (src/panel/page.ts), with the extension's resource origin played by ORIGIN. */
 function pageHtml(state: PanelState): string {
-  return panelPage({ cspSource: ORIGIN, nonce: NONCE, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/dist/webview.css`, boot: { state } });
+  return panelPage({ cspSource: ORIGIN, nonce: NONCE, scriptUri: `${ORIGIN}/dist/webview.js`, chartsUri: `${ORIGIN}/dist/charts.js`, styleUri: `${ORIGIN}/dist/webview.css`, boot: { state } });
 }
 
 /** Typed arrays cross into the page as base64 inside JSON. */

@@ -1,7 +1,7 @@
 // Compare: two sessions of the same text side by side — the role changes between them (appears, vanishes,
 // moves, stays), per-layer entropy and distance of both overlaid, the token alignment (by source characters
 // when the tokenizers differ, and the view says so), and both head catalogs with their roles.
-import Plotly from 'plotly.js-basic-dist-min';
+import { loadedPlotly, plotly } from '../chartsLoader';
 import type { CompareDiff, SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
@@ -46,7 +46,7 @@ export class CompareView {
       h('h3', { class: 'hl-compare-head' }, 'Tokens'), this.alignNote, this.align,
       h('h3', { class: 'hl-compare-head' }, 'Head catalogs'), h('div', { class: 'hl-compare-cols' }, this.colA, this.colB),
     );
-    new ResizeObserver(() => { if (this.drawn) for (const c of this.charts) if (c.el.clientWidth) Plotly.Plots.resize(c.el); }).observe(this.el);
+    new ResizeObserver(() => { if (this.drawn) for (const c of this.charts) if (c.el.clientWidth) loadedPlotly()?.Plots.resize(c.el); }).observe(this.el);
   }
 
   show(a: SessionData, b: SessionData, diff: CompareDiff): void {
@@ -121,7 +121,7 @@ export class CompareView {
         legend: { orientation: 'h', y: -0.25, font: { color: fg } }, showlegend: c.key === 'entropy',
         hoverlabel: { bgcolor: hex(theme.bg), bordercolor: hex(theme.muted), font: { color: fg } },
       };
-      await Plotly.react(c.el, traces, layout, { displayModeBar: false, responsive: false });
+      await (await plotly()).react(c.el, traces, layout, { displayModeBar: false, responsive: false });
     }));
   }
 

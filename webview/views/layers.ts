@@ -1,6 +1,6 @@
 // Layers: per-head metrics by layer as plotly scatter charts (x = layer, one point per head, one trace per
 // head index so colours match the Arcs overlay). Clicking a point opens that head in Arcs.
-import Plotly, { type PlotlyHTMLElement } from 'plotly.js-basic-dist-min';
+import { loadedPlotly, plotly } from '../chartsLoader';
 import type { SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
@@ -25,7 +25,7 @@ export class LayersView {
 
   constructor(parent: HTMLElement, private readonly ctx: LayersContext) {
     parent.append(this.summary, ...this.charts.map((c) => c.el));
-    new ResizeObserver(() => { if (this.built) for (const c of this.charts) if (c.el.clientWidth) Plotly.Plots.resize(c.el); }).observe(parent);
+    new ResizeObserver(() => { if (this.built) for (const c of this.charts) if (c.el.clientWidth) loadedPlotly()?.Plots.resize(c.el); }).observe(parent);
   }
 
   setSession(s: SessionData): void {
@@ -43,6 +43,7 @@ export class LayersView {
     if (!s || !s.model.layers || this.charts[0].el.clientWidth === 0) return;
     this.built = true;
     const t0 = performance.now();
+    const Plotly = await plotly(); // loaded on first use: the page boots without it
     const theme = this.ctx.theme();
     const H = s.model.headsPerLayer, L = s.model.layers;
     const fg = hex(theme.fg), grid = rgba(theme.muted, 0.25);

@@ -81,7 +81,7 @@ describe('export: standalone HTML report', () => {
   it('carries the panel CSP and puts the nonce on every script and style', () => {
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-TESTNONCE123'; style-src 'nonce-TESTNONCE123'; img-src data: blob:">/);
     const tags = html.match(/<(script|style)\b[^>]*>/g) ?? [];
-    assert.equal(tags.length, 6); // 2 styles, bootstrap + data JSON, stub, bundle
+    assert.equal(tags.length, 7); // 2 styles, bootstrap + data JSON, stub, bundle, charts bundle
     for (const t of tags) assert.match(t, /nonce="TESTNONCE123"/, t);
     // The page's own markup (script bodies aside) loads nothing and has no inline style attributes.
     const markup = html.replace(/(<script\b[^>]*>)[\s\S]*?<\/script>/g, '$1</script>');
@@ -97,7 +97,7 @@ describe('export: standalone HTML report', () => {
 
   it('user text cannot close a script element', () => {
     const scripts = html.split(/<\/script>/).length - 1;
-    assert.equal(scripts, 4, 'exactly the four scripts the builder writes');
+    assert.equal(scripts, 5, 'exactly the five scripts the builder writes (the charts bundle last: webview/csp.ts stamps its styles)');
   });
 
   it('round-trips the session, matrices and flows (typed arrays and NaN included)', () => {
