@@ -7,7 +7,7 @@ export interface ModelPaths { modelPath: string; tokenizerPath: string; name: st
 
 /**
  * Relative paths (e.g. in a repository's .vscode/settings.json) are relative to the first workspace
- * folder; absolute ones are normalised (`C:/x` → `C:\x` on Windows); a root-relative `\x` lands on the
+ * folder; absolute ones are normalised (forward slashes become backslashes on Windows); a root-relative path lands on the
  * workspace's drive. The tokenizer defaults to tokenizer.json beside the model. Empty modelPath: undefined.
  */
 export function resolveModelPaths(modelPath: string, tokenizerPath: string, workspaceRoot: string | undefined, p: path.PlatformPath = path): ModelPaths | undefined {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 //
 // The rule, over every tracked file that is code or build configuration (`git ls-files`):
 // - an absolute POSIX path — `/` followed by a top-level folder (`/work/`, `/root/`, `/home/`, `/tmp/`,
-//   `/usr/`, …) where a path can start (line start, quote, space, `(`, `=`, `:`) — is refused unless the
+//   `/usr/`, …) where a path can start (line start, quote, space, `(`, `=`, `,`) — is refused unless the
 //   exact path is in ALLOWED below;
 // - a home path (`~/…`), a Windows drive path (`C:\…`, `C:/…`) and a UNC path (`\\server\…`) are refused
 //   unless in ALLOWED;
@@ -37,11 +37,13 @@ const ALLOWED: { path: string; why: string; files?: RegExp }[] = [
   { path: 'D:\\\\models', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
   { path: 'C:/Users/me', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
   { path: '\\\\\\\\server\\\\share', why: 'Windows-shaped fixtures: a UNC path resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
+  { path: 'C:\\\\models', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
+  { path: '/home/me/project', why: 'the same resolver with path.posix: a fixture string, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
 ];
 
 const SCANNED = /\.(ts|mts|cts|js|mjs|cjs|sh|py)$|(^|\/)(package\.json|tsconfig\.json|\.mocharc\.json|\.vscodeignore|\.npmrc|\.gitignore)$|^\.ci\//;
 const TOP = 'work|root|home|Users|tmp|var|usr|opt|etc|mnt|srv|media|private|proc|dev|sys|shared|Volumes|nix|snap|run';
-const ABS = new RegExp(`(?:^|[\\s'"\`(=:,\\[])(/(?:${TOP})(?:/[^\\s'"\`),;\\]*?]*)?)`, 'g');
+const ABS = new RegExp(`(?:^|[\\s'"\`(=,\\[])(/(?:${TOP})(?:/[^\\s'"\`),;\\]*?]*)?)`, 'g');
 const HOME = /(?:^|[\s'"`(=:,[])(~\/[^\s'"`),;\]]*)/g;
 const WIN = /(?:^|[^A-Za-z0-9_\\])([A-Za-z]:(?:\\\\|\\|\/)[^\s'"`),;\]]*|\\\\\\\\[A-Za-z0-9_.-]+\\\\[^\s'"`),;\]]*)/g;
 const REL = /['"`]((?:\.\.\/)+[^'"`\s]*)['"`]/g;
