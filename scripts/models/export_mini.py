@@ -1,24 +1,40 @@
 # Exports headlight-mini and its checkpoints (init, before / after the induction phase change, final) to ONNX
 # with attention outputs attn.0.., measures head scores and writes the cards. The phase change is read
-# from the induction score logged during training (work/mini-log.json).
-# usage: RUN=mini python3 export_mini.py   (RUN names the training run in work/: RUN-log.json, RUN-ckpt/)
+# from the induction score logged during training (work/mini-log.json), over the legs whose repeats drew ids < 512.
+# A later leg (repeats from the ordinary ids, train_mini.py SYN_IDS) adds the end of the earlier legs as a checkpoint.
+# Every card is measured on a probe of ordinary ids (the ids Headlight's repeat probe draws: the tokenizer produces
+# them from text and they decode to printable text; scripts/models/ordinary_ids.ts), with <|endoftext|> prepended.
+# usage: RUN=mini ORDINARY_IDS=work/mini-ordinary-ids.json python3 export_mini.py
+#   (RUN names the training run in work/: RUN-log.json, RUN-ckpt/; ORDINARY_IDS defaults to that path)
 import json, os, shutil
 import torch
 from common import MEDIA, WORK, write_json
-from gpt import MiniGPT, probe_batch, scores_from_attention, roles_from_scores, THRESHOLDS
+from gpt import MiniGPT, scores_from_attention, roles_from_scores, THRESHOLDS
 
-OUT = os.path.join(MEDIA, "headlight-mini")
+OUT = os.environ.get("MINI_OUT", os.path.join(MEDIA, "headlight-mini"))   # MINI_OUT: a dry run elsewhere
 L, N, PROBE_SEED = 50, 8, 1234
 
-def pick_checkpoints(log):
-    """init, before, after, final steps from the logged best induction score."""
-    s = [(r["step"], r["induction"]) for r in log]
+def ordinary_probe(ids, bos):
+    """[BOS, r, r]: r = L distinct ids drawn uniformly from the ordinary ids (seed PROBE_SEED), as Headlight draws."""
+    g = torch.Generator().manual_seed(PROBE_SEED)
+    ids = torch.tensor(sorted(ids), dtype=torch.int64)
+    r = torch.stack([ids[torch.randperm(len(ids), generator=g)[:L]] for _ in range(N)])
+    return torch.cat([torch.full((N, 1), bos), r, r], 1)
+
+def pick_checkpoints(log, legs):
+    """init, before, after (the phase change of the legs with repeats from ids < 512), their end, final."""
+    last = legs[-1]["to"]
+    early_end = max([lg["to"] for lg in legs if lg["syn"].startswith("ids <")] or [last])
+    s = [(r["step"], r["induction"]) for r in log if r["step"] <= early_end]
     top = max(v for _, v in s)
     cross = next(st for st, v in s if v >= top / 2)                       # middle of the phase change
     low = [st for st, v in s if 0 < st < cross and v <= top * 0.25]  # still flat, just before the jump
     before = max(low) if low else max([st for st, _ in s if st < cross] or [0])
     after = next((st for st, v in s if st > cross and v >= top * 0.8), cross)
-    return {"init": 0, "before": before, "after": after, "final": s[-1][0]}, cross, top
+    picks = {"init": 0, "before": before, "after": after}
+    if early_end != last: picks["leg2"] = early_end                       # the model before the ordinary-id leg
+    picks["final"] = last
+    return picks, cross, top
 
 def export(m, path):
     x = torch.randint(0, 2047, (1, 16))
@@ -36,12 +52,19 @@ def main():
     meta = json.load(open(os.path.join(WORK, f"{run}-log.json")))
     pos = meta.get("positions", {"base": 10000.0, "pos_scale": 1.0})
     log, vocab, bos = meta["log"], meta["vocab"], meta["bos"]
-    picks, cross, top = pick_checkpoints(log)
-    print("checkpoints", picks, "phase change at step", cross, "top induction", top)
-    corpus = json.load(open(os.path.join(WORK, "corpus.json")))
-    for c in corpus: c["note"] = f"plus 25% of training rows replaced by random sequences of token ids below {meta.get('synVocab', bos)} repeated with a period of 8-63"
     syn = meta.get("synVocab", bos)
-    probe = probe_batch(syn, L=L, n=N, seed=PROBE_SEED, bos=bos)
+    legs = meta.get("legs") or [{"from": 0, "to": meta["steps"], "syn": f"ids < {syn}"}]
+    picks, cross, top = pick_checkpoints(log, legs)
+    print("checkpoints", picks, "phase change at step", cross, "top induction", top)
+    def repeats_for(step):
+        later = [lg for lg in legs if not lg["syn"].startswith("ids <") and lg["from"] < step]
+        if not later: return f"random sequences of token ids below {syn} repeated with a period of 8-63"
+        return (f"random sequences repeated with a period of 8-63, of token ids below {syn} for steps 0-{later[0]['from']}, "
+                f"then of ordinary token ids for steps {later[0]['from']}-{step}")
+    corpus0 = json.load(open(os.path.join(WORK, "corpus.json")))
+    ord_path = os.environ.get("ORDINARY_IDS", os.path.join(WORK, f"{run}-ordinary-ids.json"))
+    ordinary = json.load(open(ord_path))["ids"]
+    probe = ordinary_probe(ordinary, bos)
     shutil.rmtree(os.path.join(OUT, "checkpoints"), ignore_errors=True)
     by_step = {r["step"]: r for r in log}
 
@@ -53,16 +76,20 @@ def main():
             sc = {k: round(v, 4) for k, v in s["scores"].items()}
             heads.append({"layer": s["layer"], "head": s["head"], "roles": roles_from_scores(sc), "scores": sc})
         r = by_step[step]
+        repeats = repeats_for(step)
+        corpus = [dict(c, note=f"plus 25% of training rows replaced by {repeats}") for c in corpus0]
         card = {
             "name": "headlight-mini" if label is None else f"headlight-mini@{step}",
             "description": (
                 "A GPT-2-style causal transformer (pre-LayerNorm, GELU MLP, fixed sinusoidal positions computed in the "
                 "graph, so every position up to maxPositions is defined; trained on 128-token windows) with a 2,048-token "
                 "byte-level BPE vocabulary trained by scripts/models/bpe_train.py. Trained from scratch on the corpus "
-                f"below with 25% of rows replaced by random sequences of token ids below {syn} repeated with a period of 8-63 (without them "
-                "no induction head forms in the time available). scores: measured on the 8 probe sequences below "
-                f"([<|endoftext|>, r, r], r = {L} uniform random token ids below {syn}, the range the repeated training "
-                f"rows drew from; seed {PROBE_SEED}); previous-token = mean "
+                f"below with 25% of rows replaced by {repeats} (without them "
+                "no induction head forms in the time available" + ("; repeats of ids < 512 alone gave induction heads that "
+                "fail on other tokens, so a last leg draws them from every ordinary id" if "ordinary" in repeats else "") + "). scores: measured on the 8 probe sequences below "
+                f"([<|endoftext|>, r, r], r = {L} distinct token ids drawn uniformly from the model's {len(ordinary)} ordinary ids, "
+                "the rule Headlight's repeat probe uses: ids the tokenizer produces from text and decodes to printable text; "
+                f"seed {PROBE_SEED}); previous-token = mean "
                 "A[i,i-1] over queries i >= 1; induction = mean over the second copy of A[i,i-L+1] (the token after the "
                 "earlier copy); duplicate-token = mean over the second copy of A[i,i-L]; first-token-sink = mean A[i,0]; "
                 "self = mean A[i,i]. A uniform causal head scores ~0.05 previous-token and ~0.013 induction here. "
@@ -74,18 +101,26 @@ def main():
             "tokenizer": tok_ref, "positions": f"sinusoidal (fixed, base {pos['base']:g}, amplitude {pos['pos_scale']:g}), computed from the sequence length",
             "corpus": corpus,
             "training": {"steps": step, "minutes": r["minutes"], "seed": meta["seed"], "batch": meta["batch"],
-                         "context": meta["context"], "loss": r["loss"] if r["loss"] is not None else 0},
-            "probe": {"seed": PROBE_SEED, "repeatLength": L, "sequences": probe.tolist()},
+                         "context": meta["context"], "loss": r["loss"] if r["loss"] is not None else 0,
+                         **({"textLoss": r["textLoss"]} if "textLoss" in r else {}),
+                         "legs": [dict(lg, to=min(lg["to"], step)) for lg in legs if lg["from"] < step or lg["from"] == 0]},
+            "probe": {"seed": PROBE_SEED, "repeatLength": L, "drawnFrom": f"ordinary ids ({len(ordinary)})", "sequences": probe.tolist()},
             "heads": heads, **extra,
         }
         return m, card
 
+    trainingNote = ("trainingLog: induction/previousToken = best head on the training monitor (8 sequences of ids < 512, seed 99); "
+                    "inductionOrdinary/previousOrdinary = the same on ordinary ids (logged from the ordinary-id leg on); "
+                    "textLoss = loss on 32 fixed text windows (no repeated rows); loss = the training batch's.")
     formed = top >= 0.1                                                  # else there was no phase change to find
-    phase = {"inductionPhaseChange": None if not formed else {"step": cross, "rule": "first logged step whose best induction score (training "
-             "monitor: 8 sequences, seed 99) reaches half its maximum", "maxInduction": top},
+    phase = {"inductionPhaseChange": None if not formed else {"step": cross, "rule": "first logged step of the legs with repeats of ids < 512 "
+             "whose best induction score (training monitor: 8 sequences of ids < 512, seed 99) reaches half its maximum", "maxInduction": top},
              "inductionNote": None if formed else f"no induction head formed: best logged induction score {top}",
+             "trainingLogNote": trainingNote,
              "checkpoints": [{"label": k, "step": v, "path": f"checkpoints/step-{v:05d}/"} for k, v in picks.items()],
-             "trainingLog": [{k: r[k] for k in ("step", "minutes", "loss", "induction", "previousToken")} for r in log]}
+             "trainingLog": [{k: r[k] for k in ("step", "minutes", "loss", "induction", "previousToken", "textLoss",
+                                                "inductionOrdinary", "previousOrdinary") if k in r} for r in log]}
+    os.makedirs(OUT, exist_ok=True)
     m, card = card_for(picks["final"], None, "tokenizer.json", phase)
     card["training"]["minutes"] = meta["minutes"]
     export(m, os.path.join(OUT, "model.onnx"))

@@ -1,6 +1,7 @@
 // Measures head scores FROM an ONNX file with onnxruntime-node (python has no onnxruntime here).
 // Attention comes from the card's attentionOutputs, or else from the Softmax nodes, which are added as graph
-// outputs in memory with onnx-proto. Probe = card.probe.sequences ([BOS, r, r], r random, length L).
+// outputs in memory with onnx-proto. Probe = card.probe.sequences ([BOS, r, r], r random, length L; for
+// headlight-mini r is drawn from the tokenizer's ordinary ids, as Headlight's repeat probe draws: export_mini.py).
 // usage: node onnx_scores.js model.onnx card.json [--reference reference.json] [--out scores.json]
 'use strict';
 const fs = require('fs');
