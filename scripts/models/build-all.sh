@@ -6,11 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3                      # Debian's python (the pyenv python3 on PATH lacks torch/onnx)
 export OPENBLAS_NUM_THREADS=1 ORT_DISABLE_TELEMETRY=1   # 2 cores are shared: one thread each
-# The committed headlight-mini was trained in two legs on a contended machine: 1,948 steps, then continued
-# from that checkpoint with a fresh optimizer (seed + 1) to MINI_STEPS. Step caps reproduce both legs.
+# The committed headlight-mini was trained in three legs on a contended machine: 1,948 steps, then continued
+# from that checkpoint with a fresh optimizer (seed + 1) to 3,972 steps (repeated rows of ids < 512), then a third
+# leg (seed + 2, fresh optimizer warmed up over 100 steps) to MINI_STEPS with repeated rows drawn from the
+# tokenizer's ordinary ids (the ids Headlight's repeat probe draws), so the induction heads work on any token.
+# Step caps reproduce every leg. MINI_FROM_ONNX=1 skips legs 1-2: their weights are recovered from the committed
+# ONNX files (checkpoint step-03972) by mini_from_onnx.py, which checks them against the cards.
 MINI_LEG1=1948
-MINI_STEPS=${MINI_STEPS:-3972}
-MINI_MINUTES=${MINI_MINUTES:-60}          # safety cap only; the step caps decide
+MINI_LEG2=3972
+MINI_STEPS=${MINI_STEPS:-4500}
+MINI_MINUTES=${MINI_MINUTES:-120}         # safety cap only (total over the legs); the step caps decide
 BERT_STEPS=${BERT_STEPS:-461}
 BERT_MINUTES=${BERT_MINUTES:-5}
 t0=$(date +%s)
@@ -41,11 +46,18 @@ node encode.js ../../media/models/headlight-mini/tokenizer.json work/corpus.txt 
 
 lap "headlight-mini training"
 rm -rf work/mini-ckpt
-$PY train_mini.py "$MINI_MINUTES" "$MINI_LEG1" | tee work/train-mini.out
-CONTINUE=1 $PY train_mini.py "$MINI_MINUTES" "$MINI_STEPS" | tee -a work/train-mini.out
+npx tsx ordinary_ids.ts ../../media/models/headlight-mini/tokenizer.json > work/mini-ordinary-ids.json
+if [[ -n "${MINI_FROM_ONNX:-}" ]]; then
+  $PY mini_from_onnx.py | tee work/train-mini.out
+else
+  $PY train_mini.py "$MINI_MINUTES" "$MINI_LEG1" | tee work/train-mini.out
+  CONTINUE=1 $PY train_mini.py "$MINI_MINUTES" "$MINI_LEG2" | tee -a work/train-mini.out
+fi
+CONTINUE=1 LEG_SEED=2 LEG_WARMUP=1 SYN_IDS=work/mini-ordinary-ids.json \
+  $PY train_mini.py "$MINI_MINUTES" "$MINI_STEPS" | tee -a work/train-mini.out
 
 lap "headlight-mini export + checkpoints"
-$PY export_mini.py
+ORDINARY_IDS=work/mini-ordinary-ids.json $PY export_mini.py
 node onnx_scores.js ../../media/models/headlight-mini/model.onnx ../../media/models/headlight-mini/card.json
 for d in ../../media/models/headlight-mini/checkpoints/step-*/; do
   node onnx_scores.js "$d/model.onnx" "$d/card.json"
