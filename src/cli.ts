@@ -1,4 +1,4 @@
-// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--max-tokens N] [--truncate]
+// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--effects] [--max-tokens N] [--truncate]
 // Runs the engine (in its worker) without VS Code. Bad input: message on stderr, exit code 2.
 import './noTelemetry'; // first: ORT_DISABLE_TELEMETRY=1 in the real process environment before the runtime loads
 import * as fs from 'node:fs';
@@ -10,16 +10,17 @@ import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
 import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
 
-const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--max-tokens N] [--truncate]
+const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--max-tokens N] [--truncate]
   DIR holds model.onnx and tokenizer.json (default: the bundled headlight-mini). FILE "-" reads stdin.
-  --report writes a standalone HTML report (the interactive panel, one offline file).`;
+  --report writes a standalone HTML report (the interactive panel, one offline file).
+  --effects zero-ablates every head and adds heads[].effect (Δ loss of the next token in nats, per token too).`;
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; maxTokens?: number; truncate: boolean } {
+function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; maxTokens?: number; truncate: boolean } {
   const [cmd, ...rest] = argv;
   if (cmd !== 'explain') throw new UsageError(cmd ? `unknown command "${cmd}"` : 'missing command');
-  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, maxTokens: undefined as number | undefined, truncate: false };
+  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, maxTokens: undefined as number | undefined, truncate: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -31,6 +32,7 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
     else if (a === '--json') out.json = value();
     else if (a === '--report') out.report = value();
     else if (a === '--attention') out.attention = true;
+    else if (a === '--effects') out.effects = true;
     else if (a === '--truncate') out.truncate = true;
     else if (a === '--max-tokens') {
       const n = Number(value());
@@ -65,24 +67,35 @@ async function main(): Promise<number> {
   try {
     // The same path as the panel: engine, then the model's repeat probe (causal models), then the analysis.
     pipeline = new SessionPipeline(defaultClient());
+    const ref = resolveModelRef(modelDir);
     const built = await pipeline.build({
-      id: 1, title: path.basename(args.file), text, model: resolveModelRef(modelDir), maxTokens: args.maxTokens, truncate: args.truncate,
+      id: 1, title: path.basename(args.file), text, model: ref, maxTokens: args.maxTokens, truncate: args.truncate,
       keep: !args.attention, // --attention writes every weight, so it needs them all in memory anyway
     });
     const r = built.result;
     const { layers, headsPerLayer, seq } = r.attention;
+    const effects = args.effects ? await pipeline.measureEffects(ref, r, {
+      onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
+    }) : undefined;
+    const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
     const out: Record<string, unknown> = {
       model: r.model,
       tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end, special: t.special })),
       layers,
       headsPerLayer,
       // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
-      heads: built.reports.map((h) => ({
+      heads: built.reports.map((h, k) => ({
         layer: h.layer, head: h.head, id: h.id, metrics: h.metrics, notes: h.notes,
+        ...(effects ? { effect: { meanDelta: round(effects.heads[k].meanDelta), perToken: Array.from(effects.heads[k].perToken, round), method: effects.method } } : {}),
         roles: h.roles.map((role) => ({ name: role.name, score: role.score, threshold: role.threshold, source: role.source,
           evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}) })),
       })),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
+      // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
+      ...(r.predictions ? { predictions: r.tokens.map((_, i) => {
+        const p = r.predictions!, k = p.k;
+        return { top: Array.from({ length: k }, (_, t) => ({ id: p.topIds[i * k + t], text: p.topText[i * k + t], p: round(p.topP[i * k + t]) })), actualP: round(p.actualP[i]), loss: round(p.loss[i]) };
+      }) } : { predictionsNote: r.predictionsNote }),
       // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
       ...(built.probe ? { probe: {
         status: built.probe.status, note: built.probe.note,

@@ -45,7 +45,8 @@ class Planted(nn.Module):
         return {"prev": pos @ s.s1 @ pos.T, "self": pos @ pos.T, "off2": pos @ s.s2 @ pos.T,
                 "local": pos @ s.local @ pos.T, "sink": (pos @ s.first)[None, :].expand(pos.shape[0], -1)}
 
-    def forward(s, input_ids):
+    def forward(s, input_ids, gates=None):
+        """gates: optional [2, 8] multipliers on each head's probabilities (0 = zero-ablate the head): planted_effects.py."""
         B, T = input_ids.shape
         x = torch.cat([F.embedding(input_ids, s.eye_tok),
                        s.eye_pos[:T][None].expand(B, T, P),
@@ -61,6 +62,7 @@ class Planted(nn.Module):
         l0 = torch.stack([ps["prev"], first, ps["self"], ps["off2"], dup, zero / BETA,
                           (tok @ s.r0 @ tok.transpose(1, 2)) / BETA, ps["local"]], 1) * BETA
         a0 = s.causal_softmax(l0)
+        if gates is not None: a0 = a0 * gates[0][None, :, None, None]
         # Only head 0 writes: the token it attends to (the previous token) goes into the PREV subspace.
         prev_written = a0[:, 0] @ tok                                          # [B,T,V]
         x = x + torch.cat([torch.zeros(B, T, PREV[0]), prev_written, torch.zeros(B, T, D - PREV[1])], -1)
@@ -71,6 +73,7 @@ class Planted(nn.Module):
         l1 = torch.stack([ind, ps["prev"], first, ps["self"], zero, ps["off2"],
                           (tok1 @ s.r1 @ tok1.transpose(1, 2)) / BETA, ps["local"]], 1) * BETA
         a1 = s.causal_softmax(l1)
+        if gates is not None: a1 = a1 * gates[1][None, :, None, None]
         # Only the induction head writes: it copies the token it attends to into OUT, which the unembedding
         # reads, so the logits predict "what followed the last time this token appeared".
         out = a1[:, 0] @ tok1

@@ -11,6 +11,7 @@ import { EngineError } from './errors';
 import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
 import type { ExplainResult, ModelInfo } from './types';
 import type { ProbePlan } from './probeIds';
+import type { EffectRun } from './effects';
 
 export interface EngineClientOptions {
   /** The worker script. Default: engine-worker.js beside this bundle, else worker.ts via tsx (tests, dev). */
@@ -115,6 +116,8 @@ export class EngineClient {
   private toResult(m: WorkerResponse): EngineResult {
     const r = (m as Extract<WorkerResponse, { type: 'done' }>).result;
     const out: EngineResult = { model: r.model, tokens: r.tokens, attention: r.attention, truncatedFrom: r.truncatedFrom, stats: r.stats };
+    if (r.predictions) out.predictions = r.predictions;
+    if (r.predictionsNote) out.predictionsNote = r.predictionsNote;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });
@@ -128,6 +131,11 @@ export class EngineClient {
       const r = m as Extract<WorkerResponse, { type: 'info' }>;
       return { model: r.model, stats: r.stats };
     });
+  }
+
+  /** Zero-ablate each of `heads` on its own over `ids` (one worker request; callers chunk for progress and cancel). */
+  effects(model: ModelRef, ids: number[], heads: [number, number][], opts: RunOptions = {}): Promise<EffectRun> {
+    return this.send({ type: 'effects', model, ids: [...ids], heads }, opts).then((m) => (m as Extract<WorkerResponse, { type: 'effects' }>).run);
   }
 
   /** The repeat probe's ids for this model (see probeIds.ts); run them with runIds. */

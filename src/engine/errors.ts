@@ -26,6 +26,8 @@ export type EngineErrorCode =
   | 'bad-request'
   /** A kept run (bounded-memory mode) is gone: released, evicted with its model, or its worker replaced. */
   | 'expired'
+  /** Head effects cannot be measured on this export (heads folded into the batch axis, a gated copy refused). */
+  | 'effects-unavailable'
   /** An attention dump (safetensors + tokens.json) that cannot be read as documented in docs/dump-format.md. */
   | 'dump-invalid'
   /** A well-formed dump whose parts disagree (tensor shapes, token count). */

@@ -6,3 +6,5 @@ export { explain, runIds, defaultClient, shutdownEngine } from './explain';
 export { listBundledModels, findBundledModel, listBundledChoices, findBundledChoice, resolveModelRef, modelsRoot, type BundledModel, type BundledChoice } from './models';
 export type { ModelRef, RunStats } from './protocol';
 export { PROBE_MAX_T, PROBE_MIN_T, probeLength, classifyDecoded, type ProbePlan, type ProbeBos, type OrdinaryDraw } from './probeIds';
+export type { EffectRun, EffectMethod } from './effects';
+export { predictionsFrom, logProbs, TOP_K, type PredictionArrays } from './predictions';

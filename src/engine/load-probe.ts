@@ -45,7 +45,8 @@ export async function probeAttention(model: LoadedModel, label: string): Promise
     const keep = new Set(usable);
     model.recompute.slices = model.recompute.slices.filter((s) => keep.has(s.slice.source));
   }
-  Object.assign(model, { attention: usable, layers: usable.length, headsPerLayer: heads, causal });
+  const dims = outs[usable[0]].dims;
+  Object.assign(model, { attention: usable, layers: usable.length, headsPerLayer: heads, causal, headAxes: dims.length >= 4 ? dims.slice(1, -2).map(Number) : undefined });
   if (model.recompute && captured) model.recompute.perHead = await perHeadWorks(model, captured, outs, n);
 }
 

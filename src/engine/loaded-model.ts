@@ -25,6 +25,10 @@ export interface LoadedModel {
    */
   recompute?: RecomputeState;
   recomputeRefusal?: string;
+  /** Run-time dims of the attention tensors between batch and [q, k] (e.g. [heads] or [kv, groups]); undefined when heads ride the batch axis. */
+  headAxes?: number[];
+  /** The head-gated session for ablations (effects.ts), made on first use. */
+  gated?: import('./effects').GatedSession;
 }
 
 export interface RecomputeState {

@@ -35,6 +35,13 @@ export interface GraphPlan {
   /** The model keeps tensors in external files (then ORT needs the model's folder). */
   externalData: boolean;
   opset: number;
+  /**
+   * The language-model head's output ([batch, seq, vocab] next-token logits), when the graph has one: an
+   * output named like logits, or a rank-3 output whose last dimension is the embedding's row count.
+   */
+  logitsOutput?: string;
+  /** The first output (logits or hidden states): what a head's effect is measured on without logits. */
+  mainOutput?: string;
 }
 
 const FUSED_OPS = new Set([
@@ -259,7 +266,7 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
     const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
     if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
-    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset };
+    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, names) };
   }
 
   // Otherwise: every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
@@ -286,7 +293,17 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
         : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
     throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
   }
-  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset };
+  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, softmaxOuts) };
+}
+
+/** The LM head's logits output and the model's main output (see GraphPlan). */
+function outputsOf(graph: onnx.IGraphProto, vocabRows: number | undefined, attention: string[]): { logitsOutput?: string; mainOutput?: string } {
+  const outs = (graph.output ?? []).filter((o) => !attention.includes(o.name ?? '') && !/^present/i.test(o.name ?? ''));
+  const dims = (o: onnx.IValueInfoProto) => o.type?.tensorType?.shape?.dim ?? [];
+  const float = (o: onnx.IValueInfoProto) => [onnx.TensorProto.DataType.FLOAT, onnx.TensorProto.DataType.FLOAT16].includes(o.type?.tensorType?.elemType ?? 0);
+  const rank3 = outs.filter((o) => dims(o).length === 3 && float(o));
+  const logits = rank3.find((o) => /logits/i.test(o.name ?? '')) ?? (vocabRows ? rank3.find((o) => num(dims(o)[2]?.dimValue) === vocabRows) : undefined);
+  return { logitsOutput: logits?.name ?? undefined, mainOutput: (rank3[0] ?? outs[0])?.name ?? undefined };
 }
 
 /** Name of the float32 copy of the i-th attention source (see addGraphOutputs). */

@@ -2,7 +2,8 @@
 // Float32Array buffers in transfer lists, never as JSON.
 import type { EngineErrorShape } from './errors';
 import type { ProbePlan } from './probeIds';
-import type { ModelInfo, Token } from './types';
+import type { EffectRun } from './effects';
+import type { ModelInfo, Predictions, Token } from './types';
 
 export interface ModelRef {
   modelPath: string;
@@ -26,6 +27,8 @@ export type WorkerRequest =
   | { id: number; type: 'info'; model: ModelRef }
   /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
   | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
+  /** Zero-ablate each listed head on its own over `ids` (effects.ts): per head, per position, Δ loss or 1 − cosine. */
+  | { id: number; type: 'effects'; model: ModelRef; ids: number[]; heads: [number, number][] }
   | { id: number; type: 'cancel-queued'; target: number }
   /** Drop the queue, finish the current run, then exit (never killed mid-run: see client.ts). */
   | { id: number; type: 'shutdown' };
@@ -52,6 +55,8 @@ export interface WorkerResult {
   /** In a kept result `data` is empty: heads are recomputed on request (`heads`). */
   attention: WorkerAttention;
   truncatedFrom?: number;
+  predictions?: Predictions;
+  predictionsNote?: string;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
@@ -65,6 +70,7 @@ export type WorkerResponse =
   | { id: number; type: 'done'; result: WorkerResult }
   | { id: number; type: 'info'; model: ModelInfo; stats: RunStats }
   | { id: number; type: 'probe-plan'; plan: ProbePlan }
+  | { id: number; type: 'effects'; run: EffectRun }
   | { id: number; type: 'heads'; data: Float32Array[] }
   | { id: number; type: 'released' }
   | { id: number; type: 'error'; error: EngineErrorShape };

@@ -7,12 +7,15 @@ import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loaded-model';
 import type { WorkerAttention } from './protocol';
 
-/** Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. */
-export async function runAttention(model: LoadedModel, ids: number[], mask?: number[]): Promise<WorkerAttention> {
+/**
+ * Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. `extra` outputs
+ * (the logits) are fetched in the same run and handed to `onExtra` before the attention is assembled.
+ */
+export async function runAttention(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: (t: Record<string, ort.Tensor>) => void): Promise<WorkerAttention> {
   const n = ids.length;
   let data: Float32Array[];
   if (model.recompute) {
-    const cap = await captureRun(model, ids, mask);
+    const cap = await captureRun(model, ids, mask, extra, onExtra);
     data = [];
     try {
       for (let l = 0; l < model.layers; l++) data.push(await recomputeLayer(model, cap, l));
@@ -20,7 +23,8 @@ export async function runAttention(model: LoadedModel, ids: number[], mask?: num
       disposeCaptured(cap);
     }
   } else {
-    const outs = await runSession(model, ids, model.attention, mask);
+    const outs = await runSession(model, ids, [...model.attention, ...extra], mask);
+    if (extra.length) onExtra?.(Object.fromEntries(extra.map((e) => [e, outs[e] as ort.Tensor])));
     data = model.attention.map((name) => checkLayer(model.headsPerLayer, name, outs[name], n));
   }
   return { layers: data.length, headsPerLayer: model.headsPerLayer, seq: n, causal: model.causal, data };
@@ -35,8 +39,8 @@ export interface Captured {
   bytes: number;
 }
 
-/** The main run in recompute mode: every layer's score inputs, no probabilities. */
-export async function captureRun(model: LoadedModel, ids: number[], mask?: number[]): Promise<Captured> {
+/** The main run in recompute mode: every layer's score inputs, no probabilities (`extra` outputs go to `onExtra`, not into the capture). */
+export async function captureRun(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: (t: Record<string, ort.Tensor>) => void): Promise<Captured> {
   const rec = model.recompute;
   if (!rec) throw new EngineError('bad-request', 'captureRun needs a model loaded in recompute mode.');
   const n = ids.length;
@@ -44,11 +48,15 @@ export async function captureRun(model: LoadedModel, ids: number[], mask?: numbe
   for (const spec of model.plan.inputs) inputs[spec.name] = feedTensor(spec, n, ids, mask);
   let outs: ort.InferenceSession.OnnxValueMapType;
   try {
-    outs = await model.session.run(inputs, rec.captures);
+    outs = await model.session.run(inputs, [...rec.captures, ...extra]);
   } catch (e) {
     throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
   }
-  const tensors = outs as Record<string, ort.Tensor>;
+  const tensors = { ...outs } as Record<string, ort.Tensor>;
+  if (extra.length) {
+    onExtra?.(Object.fromEntries(extra.map((e) => [e, tensors[e]])));
+    for (const e of extra) if (!rec.captures.includes(e)) delete tensors[e];
+  }
   const bytes = Object.values(tensors).reduce((a, t) => a + ((t.data as ArrayBufferView).byteLength ?? 0), 0);
   return { n, tensors, inputs, bytes };
 }

@@ -30,6 +30,23 @@ export interface ExplainResult {
   attention: AttentionSet;
   /** The tokens that did not fit `maxTokens`, if the caller accepted truncation. */
   truncatedFrom?: number;
+  /** A causal LM's next-token predictions for the explained tokens; else `predictionsNote` says why there are none. */
+  predictions?: Predictions;
+  predictionsNote?: string;
+}
+
+/** Per position i (predicting token i + 1): the top-k next tokens and the actual next token's probability and loss. */
+export interface Predictions {
+  k: number;
+  /** [n × k], best first. */
+  topIds: Int32Array;
+  topP: Float32Array;
+  /** [n × k] decoded texts of topIds. */
+  topText: string[];
+  /** NaN at the last position (the selection ends there). */
+  actualP: Float32Array;
+  /** −ln actualP, nats (surprisal). */
+  loss: Float32Array;
 }
 
 export interface ModelInfo {

@@ -8,7 +8,10 @@ import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protoc
 import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
-import type { ModelInfo } from './types';
+import { measureEffects } from './effects';
+import { predictionsFrom } from './predictions';
+import type * as ort from 'onnxruntime-node';
+import type { ModelInfo, Predictions } from './types';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
@@ -107,6 +110,11 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     const { m, tok } = await prepare(req.model);
     return { msg: { id: req.id, type: 'probe-plan', plan: await planProbe(tok, m.plan.vocabRows, m.plan.positionRows, req.seed) }, transfer: [] };
   }
+  if (req.type === 'effects') {
+    const { m } = await prepare(req.model);
+    const run = await measureEffects(m, req.ids, req.heads);
+    return { msg: { id: req.id, type: 'effects', run }, transfer: run.deltas.map((d) => d.buffer as ArrayBuffer) };
+  }
   if (req.type === 'cancel-queued' || req.type === 'shutdown') throw new EngineError('bad-request', `${req.type} is handled before the queue`);
   const { m, tok, stats } = await prepare(req.model);
   let ids: number[];
@@ -145,17 +153,47 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   const t2 = performance.now();
   const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
+  // Predictions ride along with the explain's own run: the logits are read here and only summaries leave.
+  const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
+  const extra = req.type === 'explain' && !why ? [m.plan.logitsOutput!] : [];
+  let logits: ort.Tensor | undefined;
+  const onExtra = (t: Record<string, ort.Tensor>) => { logits = t[extra[0]]; };
+  let kept: { handle: number; bytes: number } | undefined;
+  let attention;
   if (req.keep && m.recompute) {
-    const cap = await captureRun(m, ids, mask);
-    stats.runMs = performance.now() - t2;
-    const attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
-    const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, kept: { handle: keep(m, cap), bytes: cap.bytes } };
-    return { msg: { id: req.id, type: 'done', result }, transfer: [] };
+    const cap = await captureRun(m, ids, mask, extra, onExtra);
+    kept = { handle: keep(m, cap), bytes: cap.bytes };
+    attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
+  } else {
+    attention = await runAttention(m, ids, mask, extra, onExtra);
   }
-  const attention = await runAttention(m, ids, mask);
   stats.runMs = performance.now() - t2;
-  const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats };
+  const predictions = logits ? await predict(tok, logits, ids) : undefined;
+  const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}) };
+  if (kept) return { msg: { id: req.id, type: 'done', result }, transfer: [] };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };
+}
+
+/** Top-k, actual-next-token probability and loss from a [1, n, V] logits tensor, with the top tokens decoded. */
+async function predict(tok: LoadedTokenizer, logits: ort.Tensor, ids: number[]): Promise<Predictions> {
+  const n = ids.length;
+  const V = Number(logits.dims[logits.dims.length - 1]);
+  const raw = logits.data as ArrayLike<number>;
+  const data = logits.type === 'float16' ? Float32Array.from(raw as unknown as Uint16Array, halfToFloat) : raw;
+  const p = predictionsFrom(data, n, V, ids);
+  logits.dispose?.();
+  const uniq = [...new Set(p.topIds)];
+  const texts = await tok.tokenizer.decodeBatch(uniq.map((id) => [id]), false);
+  const text = new Map(uniq.map((id, k) => [id, texts[k]]));
+  return { k: p.k, topIds: p.topIds, topP: p.topP, topText: Array.from(p.topIds, (id) => text.get(id) ?? String(id)), actualP: p.actualP, loss: p.loss };
+}
+
+/** IEEE half → float (fp16 logits). */
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 // Serial queue: one inference at a time (ORT already uses both cores); queued requests can be dropped.

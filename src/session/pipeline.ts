@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { EngineClient, type EngineResult, type ModelRef } from '../engine';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
-import type { ProbePlan } from '../engine';
+import type { EffectRun, ProbePlan } from '../engine';
 import { EngineError } from '../engine/errors';
 import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
@@ -31,6 +31,25 @@ export function describeProbe(plan: ProbePlan): string {
   const bos = plan.bos ? ` after \`${plan.bos.text}\`${plan.bos.from === 'convention' ? ' (prepended by the family\'s convention; the tokenizer\'s template adds none)' : ''}` : ' with no BOS (the tokenizer defines none)';
   return `a random ${plan.T}-token sequence of ordinary tokens (ids ${shown}) repeated twice${bos}`;
 }
+
+/** What removing each head does to the output (engine/effects.ts), per head in layer-major order. */
+export interface HeadEffects {
+  method: EffectRun['method'];
+  /** Per head: the mean over positions with a next token (nats for Δ loss), and the per-position values (NaN at the end). */
+  heads: { layer: number; head: number; meanDelta: number; perToken: Float32Array }[];
+  /** Per position: the unablated loss of the next token (causal LMs). */
+  baseLoss?: Float32Array;
+  ms: number;
+}
+
+export interface EffectOptions {
+  signal?: AbortSignal;
+  /** Called after each group of heads: heads done, of all. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Heads per engine request: a group is one cancellation point and one progress step. */
+const EFFECT_GROUP = 16;
 
 export interface BuildOptions {
   id: number;
@@ -156,6 +175,55 @@ export class SessionPipeline {
 
   async dispose(): Promise<void> {
     await Promise.all([this.engine.dispose(), this.analysis.dispose()]);
+  }
+
+  /** Effects already measured, per model file and token ids (a session asks once; Compare and the panel share). */
+  private readonly effectsCache = new Map<string, Promise<HeadEffects>>();
+
+  /**
+   * Zero-ablate every head of the model on the explained tokens, a group of heads per engine request
+   * (cancellable between groups, progress counted in heads). Cached per model file and ids.
+   */
+  measureEffects(model: ModelRef, result: EngineResult, opts: EffectOptions = {}): Promise<HeadEffects> {
+    const ids = result.tokens.map((t) => t.id);
+    let key: string;
+    try {
+      const st = fs.statSync(model.modelPath);
+      key = `${model.modelPath}:${st.mtimeMs}:${st.size}:${ids.join(',')}`;
+    } catch {
+      key = `${model.modelPath}:${ids.join(',')}`;
+    }
+    const hit = this.effectsCache.get(key);
+    if (hit) return hit;
+    const p = this.runEffects(model, ids, result.model.layers, result.model.headsPerLayer, opts);
+    this.effectsCache.set(key, p);
+    while (this.effectsCache.size > 8) this.effectsCache.delete(this.effectsCache.keys().next().value as string);
+    p.catch(() => this.effectsCache.delete(key)); // cancelled or failed: measured again when asked again
+    return p;
+  }
+
+  private async runEffects(model: ModelRef, ids: number[], layers: number, headsPerLayer: number, opts: EffectOptions): Promise<HeadEffects> {
+    const t0 = performance.now();
+    const all: [number, number][] = [];
+    for (let l = 0; l < layers; l++) for (let h = 0; h < headsPerLayer; h++) all.push([l, h]);
+    const n = ids.length;
+    const out: HeadEffects = { method: 'zero-ablation: Δ loss of the next token (nats)', heads: [], ms: 0 };
+    opts.onProgress?.(0, all.length);
+    for (let k = 0; k < all.length; k += EFFECT_GROUP) {
+      if (opts.signal?.aborted) throw new EngineError('cancelled', 'Measuring head effects was cancelled.');
+      const group = all.slice(k, k + EFFECT_GROUP);
+      const run = await this.engine.effects(model, ids, group, { signal: opts.signal });
+      out.method = run.method;
+      if (run.base && !out.baseLoss) out.baseLoss = Float32Array.from(run.base, (v) => -v);
+      run.deltas.forEach((d, b) => {
+        let s = 0, c = 0;
+        for (let i = 0; i < n; i++) if (Number.isFinite(d[i])) { s += d[i]; c++; }
+        out.heads.push({ layer: group[b][0], head: group[b][1], meanDelta: c ? s / c : NaN, perToken: d });
+      });
+      opts.onProgress?.(Math.min(all.length, k + group.length), all.length);
+    }
+    out.ms = performance.now() - t0;
+    return out;
   }
 
   /**
