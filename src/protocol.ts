@@ -100,6 +100,8 @@ export interface SessionData {
   thumbSize: number;
   thumbnails: Uint8Array[];
   truncatedFrom?: number;
+  /** What became of the model's repeat probe (measured on what, or why not): shown with the session's notes. */
+  probeNote?: string;
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
   /**
