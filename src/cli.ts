@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { EngineError } from './engine/errors';
 import { defaultClient, shutdownEngine } from './engine/explain';
 import { SessionPipeline } from './session/pipeline';
+import { toWireEffects } from './session/effectsWire';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
 import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
@@ -113,7 +114,8 @@ async function main(): Promise<number> {
       const request = <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => built.source.request(method, p);
       const absolute = args.file === '-' ? 'stdin' : path.resolve(args.file);
       const state = { ...defaultPanelState(args.file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], r.model.name), layer: 0, head: 0 };
-      const data = await collectReportData(built.session, state, request);
+      const session = effects ? { ...built.session, effects: toWireEffects(effects, built.reports, r.tokens, text) } : built.session;
+      const data = await collectReportData(session, state, request);
       const html = buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') });
       fs.writeFileSync(args.report, html);
       process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${args.report}\n`);

@@ -9,6 +9,7 @@ import { findHead } from './commands/findHead';
 import { selectModel } from './commands/selectModel';
 import { exportView } from './commands/exportView';
 import { openDump } from './commands/openDump';
+import { openSample } from './commands/openSample';
 import { compareModels } from './commands/compareModels';
 import { EngineSessionSource } from './host/engineSource';
 import { log } from './host/log';
@@ -26,6 +27,8 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
     vscode.commands.registerCommand('headlight.selectModel', selectModel(context)),
     vscode.commands.registerCommand('headlight.exportView', exportView(controller)),
     vscode.commands.registerCommand('headlight.openDump', openDump(controller)),
+    vscode.commands.registerCommand('headlight.openSample', openSample(context.extensionPath)),
+    vscode.commands.registerCommand('headlight.measureEffects', () => controller.measureEffects()),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: (panel, state: unknown) => controller.restore(panel, isPanelState(state) ? state : undefined),
     }),

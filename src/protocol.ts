@@ -17,6 +17,19 @@ export const PROTOCOL_VERSION = 1;
 export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching'] as const;
 export type RoleName = typeof ROLE_NAMES[number];
 
+/**
+ * The webview's strings in English, by key. The host passes the table translated (vscode.l10n, see
+ * src/panel/strings.ts) in the page's bootstrap; the webview falls back to these (webview/strings.ts).
+ */
+export const WEBVIEW_STRINGS = {
+  'view.arcs': 'Arcs',
+  'view.heads': 'Heads',
+  'view.layers': 'Layers',
+  'view.flow': 'Flow',
+  'panel.empty': 'Select text in an editor and run “Explain Attention”.',
+} as const;
+export type WebviewStringKey = keyof typeof WEBVIEW_STRINGS;
+
 /** What Export view… writes: PNG of the current view, SVG of Arcs, head tables, a standalone HTML report. */
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json' | 'html';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'json', 'html'];
@@ -102,6 +115,11 @@ export interface SessionData {
   truncatedFrom?: number;
   /** What became of the model's repeat probe (measured on what, or why not): shown with the session's notes. */
   probeNote?: string;
+  /** Causal LMs: the model's next-token predictions at each token; else `predictionsNote` says why there are none. */
+  predictions?: WirePredictions;
+  predictionsNote?: string;
+  /** Head effects, once measured (the panel merges them as the `effect` metric; reports carry them). */
+  effects?: WireEffects;
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
   /**
@@ -159,6 +177,30 @@ export interface CompareDiff {
   layers: LayerSeries[];
 }
 
+/** Per position i (predicting token i + 1): the top-k next tokens (text is model output: render as text only). */
+export interface WirePredictions {
+  k: number;
+  /** [n × k], best first. */
+  topText: string[];
+  topP: Float32Array;
+  /** p and −ln p (nats) of the token that actually follows; NaN at the last token. */
+  actualP: Float32Array;
+  loss: Float32Array;
+}
+
+/** What removing each head does to the output (zero-ablation), heads in layer-major order. */
+export interface WireEffects {
+  /** e.g. "zero-ablation: Δ loss of the next token (nats)". */
+  method: string;
+  /** Per head: mean over the tokens that have a next token. */
+  meanDelta: Float32Array;
+  /** Per head: one value per token (NaN where undefined). */
+  perToken: Float32Array[];
+  /** Per head: a sentence for the evidence ("removing L1H3 raises the loss … by 2.3 nats, most at `Varga`"). */
+  sentences: string[];
+  ms: number;
+}
+
 // ---- host → webview notifications ----
 export type HostNotification =
   | { type: 'session/loading'; title: string; message: string }
@@ -170,6 +212,8 @@ export type HostNotification =
   | { type: 'head/focus'; layer: number; head: number; view?: ViewName }
   /** Two sessions of the same text side by side (Compare models…); the panel shows its compare mode. */
   | { type: 'compare/data'; a: SessionData; b: SessionData; diff: CompareDiff; state: PanelState }
+  /** Head effects of a session: measuring (with progress), measured, or why not. */
+  | { type: 'session/effects'; sessionId: number; status: 'measuring' | 'done' | 'failed'; effects?: WireEffects; message?: string }
   /** Render the current view for export; answered by `export/rendered` with the same id. */
   | { type: 'export/render'; id: number; format: RenderedFormat };
 
@@ -213,6 +257,8 @@ export type WebviewNotification =
   | { type: 'token/reveal'; index: number }
   | { type: 'command/run'; command: 'selectModel' | 'exportView' | 'findHead' }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** The panel's Measure head effects button. */
+  | { type: 'effects/measure'; sessionId: number }
   /** The panel's Export menu: the host runs Export view… for this format (it asks where to save). */
   | { type: 'export/start'; format: ExportFormat }
   /** The answer to `export/render`: PNG bytes or SVG text, or why the view could not be rendered. */
@@ -257,6 +303,7 @@ const webviewGuards: Guards<WebviewToHost> = {
   'command/run': (v) => v.command === 'selectModel' || v.command === 'exportView' || v.command === 'findHead',
   'log': (v) => (v.level === 'info' || v.level === 'warn' || v.level === 'error') && typeof v.message === 'string',
   'export/start': (v) => EXPORT_FORMATS.includes(v.format as ExportFormat),
+  'effects/measure': (v) => isInt(v.sessionId),
   'export/rendered': (v) => {
     if (!isInt(v.id) || (v.format !== 'png' && v.format !== 'svg')) return false;
     if (v.ok === false) return typeof v.error === 'string';
@@ -284,6 +331,10 @@ const hostGuards: Guards<HostToWebview> = {
   'reply': (v) => isInt(v.id) && typeof v.ok === 'boolean',
   'compare/data': (v) => isSessionLike(v.a) && isSessionLike(v.b) && isObj(v.diff) && Array.isArray(v.diff.changes) && isObj(v.diff.alignment) && isPanelState(v.state),
   'export/render': (v) => isInt(v.id) && (v.format === 'png' || v.format === 'svg'),
+  'session/effects': (v) => isInt(v.sessionId) && (v.status === 'measuring' || v.status === 'done' || v.status === 'failed')
+    && (v.message === undefined || typeof v.message === 'string')
+    && (v.effects === undefined || (isObj(v.effects) && v.effects.meanDelta instanceof Float32Array && Array.isArray(v.effects.perToken)
+      && v.effects.perToken.every((t) => t instanceof Float32Array) && Array.isArray(v.effects.sentences) && typeof v.effects.method === 'string')),
 };
 
 /** The message types each side accepts, for tests and logs. */
@@ -303,6 +354,17 @@ export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
 /** Validates a message from the host (the webview trusts the host less than blindly: it is a boundary). */
 export function parseHostMessage(v: unknown): HostToWebview | undefined {
   return parseWith<HostToWebview>(hostGuards, v);
+}
+
+/** The session with head effects folded in: an `effect` metric on every head (sortable and exported like the others). */
+export function sessionWithEffects(session: SessionData, effects: WireEffects): SessionData {
+  const loss = effects.method.includes('loss');
+  const info = { key: 'effect', label: loss ? 'Effect of removing it (Δ loss, nats)' : 'Effect of removing it (1 − cos)', definition: `${effects.method}: the head's probabilities × 0, averaged over the tokens.` };
+  return {
+    ...session, effects,
+    heads: session.heads.map((hd) => ({ ...hd, metrics: { ...hd.metrics, effect: effects.meanDelta[hd.layer * session.model.headsPerLayer + hd.head] } })),
+    metrics: [...session.metrics.filter((m) => m.key !== 'effect'), info],
+  };
 }
 
 export function defaultPanelState(uri: string, range: PanelState['source']['range'], model?: string): PanelState {

@@ -1,5 +1,5 @@
-import type { CompareDiff, ExportFormat, PanelState, RenderedFormat, SessionData, ViewName } from '../src/protocol';
-import { VIEW_NAMES } from '../src/protocol';
+import type { CompareDiff, ExportFormat, PanelState, RenderedFormat, SessionData, ViewName, WireEffects } from '../src/protocol';
+import { VIEW_NAMES, sessionWithEffects as withEffects } from '../src/protocol';
 import { h, clear } from './dom';
 import { MatrixCache } from './matrices';
 import { onThemeChange, readTheme, type Theme } from './theme';
@@ -9,9 +9,10 @@ import { LayersView } from './views/layers';
 import { FlowView } from './views/flow';
 import { CompareView } from './views/compare';
 import { notify } from './host';
+import { t } from './strings';
 import { sectionToPng } from './exporter';
 
-const VIEW_LABELS: Record<ViewName, string> = { arcs: 'Arcs', heads: 'Heads', layers: 'Layers', flow: 'Flow' };
+const viewLabel = (v: ViewName): string => t(`view.${v}`);
 const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'threshold', 'showIncoming'];
 
 /** Timings the views measured, read by the webview tests and the benchmark. */
@@ -26,11 +27,16 @@ export class App {
   private readonly titleBox = h('div', { class: 'hl-titlebox' });
   private readonly toolbar = h('div', { class: 'hl-toolbar', role: 'toolbar', 'aria-label': 'Export' });
   private readonly exportButtons = new Map<ExportFormat, HTMLButtonElement>();
+  private readonly effectsButton = h('button', { class: 'hl-button', type: 'button', title: 'Remove each head in turn and measure how the model\'s output changes (zero-ablation)' }, 'Measure head effects');
+  /** Head effects of the session on screen: being measured, or why they could not be. */
+  private effectsNote: { text: string; kind: 'loading' | 'info' } | undefined;
   /** Built on the first comparison only, so a normal panel carries none of its DOM. */
   private compareView: CompareView | undefined;
   private readonly compareHost = h('div', { class: 'hl-compare-host' });
   private comparing = false;
-  private readonly banner = h('div', { class: 'hl-banner', role: 'status', hidden: true });
+  // Visual only: what a screen reader should hear goes through `live`, the page's one panel-level live region.
+  private readonly banner = h('div', { class: 'hl-banner', hidden: true });
+  private readonly live = h('div', { class: 'hl-sr-only', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   private readonly tabs = document.createElement('vscode-tabs');
   private readonly panels = new Map<ViewName, HTMLElement>();
   private readonly arcs: ArcsView;
@@ -46,9 +52,9 @@ export class App {
       header.slot = 'header';
       header.id = `tab-${v}`;
       header.dataset.view = v;
-      header.textContent = VIEW_LABELS[v];
+      header.textContent = viewLabel(v);
       const panel = document.createElement('vscode-tab-panel');
-      const body = h('section', { class: `hl-view hl-view-${v}`, 'aria-label': VIEW_LABELS[v] });
+      const body = h('section', { class: `hl-view hl-view-${v}`, 'aria-label': viewLabel(v) });
       panel.append(body);
       this.tabs.append(header, panel);
       this.panels.set(v, body);
@@ -68,8 +74,8 @@ export class App {
     this.buildToolbar();
     this.toolbar.hidden = Boolean(opts.report); // a standalone report has no host to save files
     this.header.append(this.titleBox, this.toolbar);
-    root.append(this.header, this.banner, this.tabs, this.compareHost);
-    this.renderHeader('Headlight', 'Select text in an editor and run “Explain attention”.');
+    root.append(this.live, this.header, this.banner, this.tabs, this.compareHost);
+    this.renderHeader('Headlight', t('panel.empty'));
     onThemeChange(() => {
       this.theme = readTheme();
       this.arcs.repaint(); this.heads.repaint(); this.layers.repaint(); this.flow.repaint(); this.compareView?.repaint();
@@ -107,7 +113,8 @@ export class App {
       ['csv', 'CSV', 'Save every head\'s metrics and roles as CSV'], ['json', 'JSON', 'Save every head\'s metrics and roles as JSON'],
       ['html', 'HTML report', 'Save a standalone, offline HTML report of this panel'],
     ];
-    this.toolbar.append(h('span', { class: 'hl-toolbar-label' }, 'Export:'));
+    this.effectsButton.addEventListener('click', () => { if (this.session) notify({ type: 'effects/measure', sessionId: this.session.id }); });
+    this.toolbar.append(this.effectsButton, h('span', { class: 'hl-toolbar-label' }, 'Export:'));
     for (const [format, label, title] of items) {
       const b = h('button', { class: 'hl-button', type: 'button', title, 'data-format': format }, label);
       b.addEventListener('click', () => notify({ type: 'export/start', format }));
@@ -121,6 +128,8 @@ export class App {
   private syncToolbar(): void {
     // While a long selection's heads are analysed, exports would miss them: wait for session/heads.
     for (const [f, b] of this.exportButtons) b.disabled = this.comparing ? f !== 'png' : !this.session || this.session.analysing === true;
+    this.effectsButton.hidden = this.comparing;
+    this.effectsButton.disabled = !this.session || this.session.analysing === true || Boolean(this.session.effects) || this.effectsNote?.kind === 'loading' || !this.session.model.layers;
   }
 
   /** Render the panel as shown for Export view…: PNG of the visible view (or the comparison), SVG of Arcs. */
@@ -156,6 +165,7 @@ export class App {
     }
     this.renderHeader(`Compare: ${diff.labels.a} vs ${diff.labels.b}`, `${a.title} · ${diff.changes.length} role change${diff.changes.length === 1 ? '' : 's'}`);
     this.setBanner(diff.alignment.identical ? undefined : diff.alignment.note, 'info');
+    this.announce(`Compared ${diff.labels.a} with ${diff.labels.b}: ${diff.changes.length} role change${diff.changes.length === 1 ? '' : 's'}.`);
     this.compareView.show(a, b, diff);
     this.syncToolbar();
   }
@@ -174,20 +184,29 @@ export class App {
     this.banner.append(h('span', {}, text));
   }
 
+  /** Say a status message to screen readers (and only status messages: the rest of the page is not live). */
+  private announce(text: string): void {
+    if (this.live.textContent !== text) this.live.textContent = text;
+  }
+
   showLoading(title: string, message: string): void {
     this.renderHeader(title, this.session ? `${this.session.model.name}` : '');
     this.setBanner(message, 'loading');
+    this.announce(message);
   }
 
   showError(message: string, detail?: string): void {
     this.setBanner(detail ? `${message} — ${detail}` : message, 'error');
+    this.announce(detail ? `${message} — ${detail}` : message);
   }
 
   showSession(session: SessionData, state: PanelState): void {
     this.comparing = false;
     this.tabs.hidden = false;
     this.compareHost.hidden = true;
-    this.session = session;
+    this.effectsNote = undefined;
+    this.session = session.effects ? withEffects(session, session.effects) : session;
+    session = this.session;
     const L = session.model.layers, H = session.model.headsPerLayer;
     this.state = { ...state, layer: state.layer < L ? state.layer : 0, head: state.head < H ? state.head : 0 };
     this.persist(this.state);
@@ -195,11 +214,31 @@ export class App {
     const shape = m.layers ? ` · ${m.layers} layers × ${m.headsPerLayer} heads · ${m.kind}` : '';
     this.renderHeader(session.title, `${m.name}${shape} · ${session.tokens.length.toLocaleString('en-US')} tokens`);
     this.sessionBanner(session);
+    this.announce(`${session.title}: ${session.tokens.length.toLocaleString('en-US')} tokens explained with ${m.name}${session.analysing ? '; analysing heads' : ''}.`);
     this.arcs.setSession(session, new MatrixCache(session.id));
+    if (session.effects) this.arcs.setEffects(session.effects);
     this.heads.setSession(session);
     this.layers.setSession(session);
     this.flow.setSession(session);
     this.show(this.state.view);
+    this.syncToolbar();
+  }
+
+  /** session/effects: head effects of the session on screen are being measured, arrived, or failed. */
+  showEffects(sessionId: number, status: 'measuring' | 'done' | 'failed', effects?: WireEffects, message?: string): void {
+    if (this.comparing || !this.session || this.session.id !== sessionId) return;
+    if (status === 'done' && effects) {
+      this.effectsNote = undefined;
+      this.session = withEffects(this.session, effects);
+      this.heads.setSession(this.session);
+      this.heads.repaint();
+      this.arcs.setEffects(effects);
+      this.announce(`Head effects measured: ${effects.meanDelta.length} heads in ${(effects.ms / 1000).toFixed(1)} s.`);
+    } else {
+      this.effectsNote = message ? { text: message, kind: status === 'measuring' ? 'loading' : 'info' } : undefined;
+      if (message) this.announce(message);
+    }
+    this.sessionBanner(this.session);
     this.syncToolbar();
   }
 
@@ -210,7 +249,8 @@ export class App {
     if (session.truncatedFrom) notes.push(truncationNote(session));
     if (session.probeNote) notes.push(session.probeNote);
     if (session.analysing) notes.push('Analysing heads — the catalog, the charts and the roles appear when it is done.');
-    this.setBanner(notes.join(' ') || undefined, session.analysing ? 'loading' : 'info');
+    if (this.effectsNote) notes.push(this.effectsNote.text);
+    this.setBanner(notes.join(' ') || undefined, session.analysing || this.effectsNote?.kind === 'loading' ? 'loading' : 'info');
   }
 
   /** session/heads: the streamed analysis of the session on screen finished; nothing else is reset. */
@@ -218,6 +258,7 @@ export class App {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
     this.session = { ...this.session, heads, thumbnails, analysing: undefined };
     this.sessionBanner(this.session);
+    this.announce(`Analysis done: ${heads.length} heads, ${heads.filter((x) => x.roles.length).length} with a role.`);
     this.heads.setSession(this.session);
     this.layers.setSession(this.session);
     if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
@@ -243,3 +284,4 @@ export function truncationNote(session: Pick<SessionData, 'tokens' | 'truncatedF
   const tpl = specials.length ? ` The model's template tokens (${specials.join(' ')}) were kept.` : '';
   return `Showing ${kept.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens.${where}${tpl}`;
 }
+

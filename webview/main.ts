@@ -9,8 +9,9 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState, type SessionData, type ViewName } from '../src/protocol';
 import { listen, notify, saveState, savedState } from './host';
 import { App } from './app';
+import { setStrings } from './strings';
 
-interface Boot { state?: unknown; loading?: { title: string; message: string }; report?: boolean }
+interface Boot { state?: unknown; loading?: { title: string; message: string }; report?: boolean; strings?: unknown }
 
 function readBoot(): Boot {
   const el = document.getElementById('headlight-bootstrap');
@@ -18,6 +19,7 @@ function readBoot(): Boot {
 }
 
 const boot = readBoot();
+setStrings(boot.strings); // before the shell is built: it reads its labels from the table
 const saved = savedState();
 const initial: PanelState | undefined = isPanelState(saved) ? saved : isPanelState(boot.state) ? boot.state : undefined;
 const app = new App(document.getElementById('app')!, initial, (s) => saveState(s), { report: boot.report === true });
@@ -34,6 +36,7 @@ listen((msg: HostNotification) => {
     case 'editor/cursorToken': app.highlightToken(msg.index); break;
     case 'head/focus': app.focusHead(msg.layer, msg.head, msg.view && VIEW_NAMES.includes(msg.view) ? msg.view as ViewName : undefined); break;
     case 'compare/data': app.showCompare(msg.a, msg.b, msg.diff, msg.state); break;
+    case 'session/effects': app.showEffects(msg.sessionId, msg.status, msg.effects, msg.message); break;
     case 'export/render': {
       const { id, format } = msg;
       app.renderExport(format).then(

@@ -1,6 +1,9 @@
 // CSV and JSON of every head's metrics and roles, built host-side from the session the panel shows.
 // No vscode import. NaN (a metric that cannot be measured on this text) is an empty CSV cell and a JSON null.
-import type { SessionData } from '../protocol';
+import { sessionWithEffects, type SessionData } from '../protocol';
+
+/** Measured head effects become the `effect` column like any metric. */
+const withEffects = (s: SessionData): SessionData => (s.effects ? sessionWithEffects(s, s.effects) : s);
 
 /** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
 export function csvField(v: string | number | undefined): string {
@@ -14,7 +17,8 @@ export function csvField(v: string | number | undefined): string {
  * (they quote token text, so they carry the user's commas, quotes and newlines), then every metric.
  * Lines end with CRLF as RFC 4180 says; spreadsheets read both.
  */
-export function headsCsv(s: SessionData): string {
+export function headsCsv(session: SessionData): string {
+  const s = withEffects(session);
   const keys = s.metrics.map((m) => m.key);
   const rows: string[] = [['layer', 'head', 'id', 'roles', 'evidence', ...keys].map(csvField).join(',')];
   for (const hd of s.heads) {
@@ -40,7 +44,8 @@ export interface HeadsJson {
   truncatedFrom?: number;
 }
 
-export function headsJsonValue(s: SessionData): HeadsJson {
+export function headsJsonValue(session: SessionData): HeadsJson {
+  const s = withEffects(session);
   return {
     format: 'headlight-heads', version: 1, title: s.title, model: s.model, text: s.text, tokens: s.tokens, metrics: s.metrics,
     heads: s.heads.map((hd) => ({

@@ -12,6 +12,9 @@ export interface ExternalSource {
   dispose(): void;
 }
 
+/** Head effects are measured with every explain when the estimate is below this; else on request (Measure Head Effects). */
+export const AUTO_EFFECTS_MS = 2000;
+
 /** Context key: true while a Headlight panel exists (package.json's commandPalette when-clauses read it). */
 export const PANEL_OPEN_CONTEXT = 'headlight.panelOpen';
 
@@ -72,7 +75,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const { document: doc, range } = target;
     const text = doc.getText(range);
     if (text.trim().length === 0) {
-      void vscode.window.showWarningMessage('Headlight: select some text to explain (the selection is empty or only whitespace).');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Headlight: select some text to explain (the selection is empty or only whitespace).'));
       return;
     }
     const title = Controller.title(doc, range);
@@ -113,22 +116,64 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       // After a first paint only the analysis is new: the panel keeps whatever the user did meanwhile.
       if (previewed && panel.session?.id === session.id) panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails });
       else show(session);
+      // Cheap (a small model, a short selection): measure what each head does right away.
+      const est = this.source.effectsEstimateMs?.(session.id);
+      if (est !== undefined && est <= AUTO_EFFECTS_MS) void this.measureEffects(true);
     } catch (err) {
       if (cts.token.isCancellationRequested || seq !== this.runSeq) return;
       if (err instanceof vscode.CancellationError || (isEngineError(err) && err.code === 'cancelled')) {
-        panel.post({ type: 'session/error', message: 'Cancelled. Select text and run “Explain attention” again.' });
+        panel.post({ type: 'session/error', message: vscode.l10n.t('Cancelled. Select text and run “Explain attention” again.') });
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
       log().error('Explain failed:', err instanceof Error ? err.stack ?? message : message);
       panel.post({ type: 'session/error', message });
-      void vscode.window.showErrorMessage(`Headlight: ${message}`, 'Select another model').then((a) => {
+      void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: {0}', message), 'Select another model').then((a) => {
         if (a) void vscode.commands.executeCommand('headlight.selectModel');
       });
     } finally {
       if (this.run === cts) this.run = undefined;
       cts.dispose();
     }
+  }
+
+  /** Effects measured or being measured, per session id (a second ask waits for the first). */
+  private effectsRun: { sessionId: number; done: Promise<void> } | undefined;
+
+  /**
+   * Measure Head Effects: zero-ablate every head of the panel's session with a cancellable progress
+   * notification, then send the effects to the panel. `auto`: started by the explain because it is cheap.
+   */
+  measureEffects(auto = false): Promise<void> {
+    const panel = this.panel;
+    const session = panel?.session;
+    if (!panel || !session || this.comparing || !this.source.measureEffects || this.external) {
+      if (!auto) void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: explain a selection first; head effects are measured on the panel\'s text and model.'));
+      return Promise.resolve();
+    }
+    if (this.effectsRun?.sessionId === session.id) return this.effectsRun.done;
+    const id = session.id;
+    panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', message: vscode.l10n.t('Measuring what removing each head does…') });
+    const done = (async () => {
+      try {
+        const effects = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: measuring head effects') }, (progress, token) => {
+          let last = 0;
+          return this.source.measureEffects!(id, token, (d, t) => {
+            if (t) progress.report({ message: vscode.l10n.t('{0} of {1} heads', d, t), increment: ((d - last) / t) * 100 });
+            last = d;
+          });
+        });
+        if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'done', effects });
+      } catch (err) {
+        const cancelled = isEngineError(err) && err.code === 'cancelled';
+        const message = cancelled ? vscode.l10n.t('Measuring head effects was cancelled; run “Measure Head Effects” to measure them.') : err instanceof Error ? err.message : String(err);
+        if (!cancelled) log().error('Head effects failed:', message);
+        if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'failed', message });
+        if (this.effectsRun?.sessionId === id) this.effectsRun = undefined; // asked again: measured again
+      }
+    })();
+    this.effectsRun = { sessionId: id, done };
+    return done;
   }
 
   /** Explain the range a panel state points at (reload, settings change, Find head with no panel). */
@@ -195,6 +240,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
         break;
       case 'export/start':
         void vscode.commands.executeCommand('headlight.exportView', { format: msg.format });
+        break;
+      case 'effects/measure':
+        if (this.panel?.session?.id === msg.sessionId) void this.measureEffects();
         break;
       case 'export/rendered': {
         const r = this.renders.get(msg.id);

@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import { EngineClient, isEngineError } from '../engine';
 import { SessionPipeline } from '../session/pipeline';
 import type { AttentionSource } from '../session/attentionSource';
-import type { RequestMap, RequestMethod, SessionData } from '../protocol';
+import type { RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
+import type { BuiltSession } from '../session/pipeline';
+import type { ModelRef } from '../engine';
+import { toWireEffects } from '../session/effectsWire';
 import type { BuildRequest, SessionSource } from './sessionSource';
 import { chosenModel } from './modelChoice';
 import { log } from './log';
@@ -18,7 +21,7 @@ export class EngineSessionSource implements SessionSource {
    * The attention behind the session the panel shows (only the latest is kept): in bounded-memory mode
    * a kept engine run whose heads are recomputed on request, else the attention in memory.
    */
-  private current: { id: number; source: AttentionSource } | undefined;
+  private current: { id: number; source: AttentionSource; built?: BuiltSession; model?: ModelRef } | undefined;
 
   constructor(private readonly extensionPath: string) {}
 
@@ -27,7 +30,7 @@ export class EngineSessionSource implements SessionSource {
     const maxTokens = vscode.workspace.getConfiguration('headlight').get<number>('maxTokens') ?? 1024;
     const run = (truncate: boolean, limit = maxTokens) => vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification, cancellable: true,
-      title: `Headlight: explaining ${req.text.length.toLocaleString()} characters with ${model.name}`,
+      title: vscode.l10n.t('Headlight: explaining {0} characters with {1}', req.text.length.toLocaleString(), model.name),
     }, async (progress, token) => {
       const ac = new AbortController();
       const abort = () => ac.abort();
@@ -51,7 +54,7 @@ export class EngineSessionSource implements SessionSource {
         const t = built.timings;
         log().info(`${model.name}: ${built.session.tokens.length} tokens; engine ${t.engineMs.toFixed(0)} ms, probe ${t.probeMs.toFixed(0)} ms, analysis ${t.analysisMs.toFixed(0)} ms, wire ${t.wireMs.toFixed(0)} ms`);
         if (this.current?.source !== built.source) this.current?.source.dispose();
-        this.current = { id: req.id, source: built.source };
+        this.current = { id: req.id, source: built.source, built, model };
         return built.session;
       } finally {
         for (const s of subs) s.dispose();
@@ -79,6 +82,28 @@ export class EngineSessionSource implements SessionSource {
     const cur = this.current;
     if (!cur || cur.id !== params.sessionId) throw new Error('That explanation is no longer loaded; explain the selection again.');
     return cur.source.request(method, params);
+  }
+
+  async measureEffects(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void): Promise<WireEffects> {
+    const cur = this.current;
+    if (!cur?.built || !cur.model || cur.id !== sessionId) throw new Error('That explanation is no longer loaded; explain the selection again.');
+    const ac = new AbortController();
+    const sub = token.onCancellationRequested(() => ac.abort());
+    try {
+      const e = await this.pipeline.measureEffects(cur.model, cur.built.result, { signal: ac.signal, onProgress });
+      log().info(`${cur.built.session.model.name}: head effects of ${e.heads.length} heads on ${cur.built.session.tokens.length} tokens in ${e.ms.toFixed(0)} ms`);
+      return toWireEffects(e, cur.built.reports, cur.built.result.tokens, cur.built.session.text);
+    } finally {
+      sub.dispose();
+    }
+  }
+
+  /** One gated run per group of heads costs about one model run per head at this length (measured: headlight-mini, the decoders). */
+  effectsEstimateMs(sessionId: number): number | undefined {
+    const cur = this.current;
+    if (!cur?.built || cur.id !== sessionId) return undefined;
+    const { layers, headsPerLayer } = cur.built.result.model;
+    return cur.built.result.stats.runMs * layers * headsPerLayer * 0.5;
   }
 
   dispose(): void {

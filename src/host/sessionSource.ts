@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import type { PanelState, RequestMap, RequestMethod, SessionData } from '../protocol';
+import type { PanelState, RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
 
 export interface BuildRequest {
   text: string;
@@ -18,5 +18,9 @@ export interface BuildRequest {
 export interface SessionSource {
   build(req: BuildRequest): Promise<SessionData>;
   request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
+  /** Zero-ablate every head of the session's model on its tokens (absent: this source cannot). */
+  measureEffects?(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void): Promise<WireEffects>;
+  /** Rough cost of measureEffects in ms, from the session's own model run (undefined: unknown). */
+  effectsEstimateMs?(sessionId: number): number | undefined;
   dispose(): void;
 }

@@ -59,6 +59,7 @@ export class AttentionPanel {
 
   post(msg: HostNotification): void {
     if (msg.type === 'session/data') { this.session = msg.session; this.state = msg.state; }
+    if (msg.type === 'session/effects' && msg.effects && this.session?.id === msg.sessionId) this.session = { ...this.session, effects: msg.effects }; // exports and reports carry them
     if (msg.type === 'session/heads' && this.session?.id === msg.sessionId) {
       this.session = { ...this.session, heads: msg.heads, thumbnails: msg.thumbnails, analysing: undefined };
     }

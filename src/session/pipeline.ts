@@ -132,7 +132,7 @@ export class SessionPipeline {
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
-        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom }), keptSource);
+        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote }), keptSource);
       }
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
@@ -162,6 +162,7 @@ export class SessionPipeline {
         id: o.id, title: o.title, text: o.text,
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
         probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
+        predictions: result.predictions, predictionsNote: result.predictionsNote,
       });
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.

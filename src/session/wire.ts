@@ -1,6 +1,6 @@
 // Turns the engine's result and the analysis' reports into what the webview draws (src/protocol.ts).
 // No vscode import: the CLI, the benchmark and the webview test harness build the same sessions.
-import type { AttentionSet, Token } from '../engine/types';
+import type { AttentionSet, Predictions, Token } from '../engine/types';
 import { asReader, attentionPathway, checkHead, METRICS, type HeadReader, type HeadReport } from '../analysis';
 import type { FlowData, HeadMatrix, MetricInfo, SessionData, WireHead, WireToken, RequestMap, RequestMethod } from '../protocol';
 
@@ -93,6 +93,9 @@ export interface SessionInput {
   truncatedFrom?: number;
   /** What became of the model-level repeat probe, when one was due (causal models). */
   probeNote?: string;
+  /** Next-token predictions (causal LMs), or why there are none. */
+  predictions?: Predictions;
+  predictionsNote?: string;
   /** Thumbnails already made while reading each head once (dumps); computed from `attention` otherwise. */
   thumbnails?: Uint8Array[];
 }
@@ -112,7 +115,14 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
     thumbSize, thumbnails,
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
     ...(input.probeNote !== undefined ? { probeNote: input.probeNote } : {}),
+    ...wirePredictions(input),
   };
+}
+
+function wirePredictions(input: Pick<SessionInput, 'predictions' | 'predictionsNote'>): Pick<SessionData, 'predictions' | 'predictionsNote'> {
+  const p = input.predictions;
+  if (p) return { predictions: { k: p.k, topText: p.topText, topP: p.topP, actualP: p.actualP, loss: p.loss } };
+  return input.predictionsNote !== undefined ? { predictionsNote: input.predictionsNote } : {};
 }
 
 /** A first-paint session: everything but the per-head analysis (heads and thumbnails follow). */
@@ -121,6 +131,7 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
     id: input.id, title: input.title, text: input.text, model: input.model,
     tokens: wireTokens(input.tokens), heads: [], metrics: METRIC_INFO, thumbSize, thumbnails: [], analysing: true,
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
+    ...wirePredictions(input),
   };
 }
 

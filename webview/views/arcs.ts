@@ -1,7 +1,7 @@
 // Arcs: the tokens as text with token-to-token attention drawn on two canvases behind them: a base layer
 // (every selected arc of the chosen head(s)) and a hover layer (the hovered token's arcs and the keys it
 // attends to). Hover redraws only the hover layer; the base layer is dimmed with CSS opacity, not redrawn.
-import type { HeadMatrix, PanelState, SessionData } from '../../src/protocol';
+import type { HeadMatrix, PanelState, SessionData, WireEffects } from '../../src/protocol';
 import { h } from '../dom';
 import { notify } from '../host';
 import { describeSelection, hoverKeys, selectArcs, type ArcSelection } from '../arcmath';
@@ -49,6 +49,10 @@ export class ArcsView {
   private thrSel!: Select;
   private modeSet!: (v: string) => void;
   private incoming!: HTMLElement & { checked: boolean };
+  private shadeBox!: HTMLElement & { checked: boolean; disabled: boolean };
+  private shade = false;
+  private readonly shadeLegend = h('div', { class: 'hl-shade-legend', hidden: true });
+  private effects: WireEffects | undefined;
   private hover: number | null = null;
   private fromCursor = false;
   private gen = 0;
@@ -66,7 +70,7 @@ export class ArcsView {
     });
     this.buildControls();
     this.stage.append(this.base, this.over, this.strip.el);
-    parent.append(this.controls, this.status, this.stage, this.detail);
+    parent.append(this.controls, this.shadeLegend, this.status, this.stage, this.detail);
   }
 
   get tokens(): TokenStrip { return this.strip; }
@@ -83,7 +87,35 @@ export class ArcsView {
     this.layerSel = layer.control; this.headSel = head.control; this.topSel = top.control; this.thrSel = thr.control;
     this.modeSet = mode.set;
     this.incoming = inc as unknown as HTMLElement & { checked: boolean };
-    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc);
+    // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
+    this.shadeBox = checkbox('Shade by surprisal', false, (v) => { this.shade = v; this.paintShade(); }) as unknown as HTMLElement & { checked: boolean; disabled: boolean };
+    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox);
+  }
+
+  /** Head effects arrived (or were cleared): the hover line adds what removing the shown head does at the token. */
+  setEffects(e: WireEffects | undefined): void {
+    this.effects = e;
+    if (this.hover !== null) this.paintHover();
+  }
+
+  /** Token backgrounds by surprisal, with a legend saying what the shade means; off: plain tokens. */
+  private paintShade(): void {
+    const s = this.session;
+    const p = s?.predictions;
+    const on = this.shade && Boolean(p);
+    this.shadeLegend.hidden = !on;
+    if (!s) return;
+    let max = 0;
+    if (p) for (let i = 0; i + 1 < s.tokens.length; i++) if (Number.isFinite(p.loss[i]) && p.loss[i] > max) max = p.loss[i];
+    for (let j = 0; j < s.tokens.length; j++) {
+      const el = this.strip.element(j);
+      if (!el) continue;
+      const loss = p && j > 0 ? p.loss[j - 1] : NaN;
+      if (!on || !Number.isFinite(loss) || max <= 0) { el.style.removeProperty('background-color'); continue; }
+      // Theme colour through a --vscode-* variable, mixed by share of the largest surprisal.
+      el.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-red) ${Math.round((loss / max) * 60)}%, transparent)`;
+    }
+    if (on) this.shadeLegend.textContent = `Shading: how surprising each token was to the model, −ln p(token | the tokens before it), from 0 (no shade) to ${max.toFixed(1)} nats (darkest). The first token has no prediction.`;
   }
 
   setSession(session: SessionData, cache: MatrixCache): void {
@@ -101,6 +133,10 @@ export class ArcsView {
     performance.mark('hl:render-start');
     this.strip.render(session);
     performance.measure('hl:tokens-render', 'hl:render-start');
+    this.effects = undefined;
+    this.shadeBox.disabled = !session.predictions;
+    this.shadeBox.title = session.predictions ? 'Shade each token by how surprising it was to the model' : `No predictions: ${session.predictionsNote ?? 'this session has none'}`;
+    this.paintShade();
     this.fetchMs = NaN;
     void this.refresh().then(() => { this.firstPaintMs = performance.now() - t0; });
   }
@@ -285,7 +321,34 @@ export class ArcsView {
       const t = this.session.tokens[i];
       const name = JSON.stringify(t.special ? t.text : this.session.text.slice(t.start, t.end));
       this.detail.textContent = `${incoming ? `Tokens attending to token ${i} ${name}` : `Token ${i} ${name} attends to`} — ${lines.join(' · ') || 'nothing above the current limits'}`;
+      const more = this.predictionLine(i);
+      if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
     }
+  }
+
+  /** The model's next-token prediction at token i, and what removing the shown head does there. */
+  private predictionLine(i: number): string {
+    const s = this.session;
+    if (!s) return '';
+    const p = s.predictions;
+    const parts: string[] = [];
+    if (p) {
+      const k = p.k;
+      const top = Array.from({ length: k }, (_, t) => `${JSON.stringify(p.topText[i * k + t])} ${(p.topP[i * k + t] * 100).toFixed(1)}%`).join(', ');
+      parts.push(`Next-token prediction: ${top}`);
+      if (i + 1 < s.tokens.length && Number.isFinite(p.actualP[i])) {
+        const t = s.tokens[i + 1];
+        const actual = JSON.stringify(t.special ? t.text : s.text.slice(t.start, t.end));
+        parts.push(`actual ${actual}: p = ${(p.actualP[i] * 100).toFixed(2)}%, loss ${p.loss[i].toFixed(2)} nats`);
+      }
+    } else if (s.predictionsNote) parts.push(`No predictions: ${s.predictionsNote}`);
+    const st = this.ctx.state();
+    const e = this.effects;
+    if (e && st.mode === 'head') {
+      const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];
+      if (d !== undefined && Number.isFinite(d)) parts.push(`removing L${st.layer}H${st.head} changes this ${e.method.includes('loss') ? 'loss' : 'output (1 − cos)'} by ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`);
+    }
+    return parts.join(' · ');
   }
 
   /** The arcs drawn now (every selected arc of the shown heads) as an SVG document. */

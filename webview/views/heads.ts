@@ -1,7 +1,7 @@
 // Heads: a catalog of every head (layers × heads), each a thumbnail of its attention with role badges and
 // key scores. Sort by a metric, filter by role; hover/focus shows the role evidence (as text), click opens
 // the head in Arcs.
-import type { SessionData, WireHead } from '../../src/protocol';
+import type { SessionData, WireEffects, WireHead } from '../../src/protocol';
 import { h } from '../dom';
 import { select, setOptions, type Select } from '../controls';
 import { ROLE_HINT, ROLE_ORDER, roleColour } from '../roles';
@@ -25,6 +25,7 @@ export class HeadsView {
   private sortKey = 'order';
   private roleFilter = 'all';
   private built = false;
+  private effects: WireEffects | undefined;
   renderMs = NaN;
 
   constructor(parent: HTMLElement, private readonly ctx: HeadsContext) {
@@ -55,7 +56,10 @@ export class HeadsView {
     setOptions(this.sortSel, metricOpts, this.sortKey);
     const present = ROLE_ORDER.filter((r) => s.heads.some((hd) => hd.roles.some((x) => x.name === r)));
     if (this.roleFilter !== 'all' && this.roleFilter !== 'any' && !(present as readonly string[]).includes(this.roleFilter)) this.roleFilter = 'all';
-    setOptions(this.roleSel, [{ value: 'all', label: 'All heads' }, { value: 'any', label: 'Any role' }, ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
+    this.effects = s.effects;
+    if (this.roleFilter === 'effect' && !this.effects) this.roleFilter = 'all';
+    setOptions(this.roleSel, [{ value: 'all', label: 'All heads' }, { value: 'any', label: 'Any role' },
+      ...(this.effects ? [{ value: 'effect', label: 'Largest effects (top quarter)' }] : []), ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
   }
 
   /** Built on first show (the tab may never be opened). */
@@ -72,6 +76,12 @@ export class HeadsView {
     const H = s.model.headsPerLayer;
     let heads = s.heads.slice();
     if (this.roleFilter === 'any') heads = heads.filter((hd) => hd.roles.length > 0);
+    else if (this.roleFilter === 'effect' && this.effects) {
+      // The quarter of heads whose removal changes the output most (by |mean effect|).
+      const mag = Array.from(this.effects.meanDelta, Math.abs).filter(Number.isFinite).sort((a, b) => b - a);
+      const cut = mag[Math.max(0, Math.ceil(mag.length / 4) - 1)] ?? Infinity;
+      heads = heads.filter((hd) => Math.abs(hd.metrics.effect) >= cut);
+    }
     else if (this.roleFilter !== 'all') heads = heads.filter((hd) => hd.roles.some((r) => r.name === this.roleFilter));
     const key = this.sortKey;
     if (key !== 'order') heads.sort((a, b) => (Number.isNaN(b.metrics[key]) ? -1 : b.metrics[key]) - (Number.isNaN(a.metrics[key]) ? -1 : a.metrics[key]) || a.layer - b.layer || a.head - b.head);
@@ -122,7 +132,7 @@ export class HeadsView {
     }));
     const key = this.sortKey !== 'order' ? this.sortKey : 'entropy';
     const label = s.metrics.find((m) => m.key === key)?.label ?? key;
-    const scores = h('div', { class: 'hl-scores' }, `${label.replace(/ \(.*\)$/, '')} ${fmt(hd.metrics[key])} · sink ${fmt(hd.metrics.sink)}`);
+    const scores = h('div', { class: 'hl-scores' }, `${label.replace(/ \(.*\)$/, '')} ${fmt(hd.metrics[key])} · ${key !== 'effect' && Number.isFinite(hd.metrics.effect) ? `effect ${fmt(hd.metrics.effect)}` : `sink ${fmt(hd.metrics.sink)}`}`);
     const aria = `${hd.id}: ${roles.length ? roles.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(', ') : 'no role'}; ${label} ${fmt(hd.metrics[key])}. Open in Arcs.`;
     return h('button', { class: 'hl-cell', 'data-layer': hd.layer, 'data-head': hd.head, 'aria-label': aria, type: 'button' },
       c, h('div', { class: 'hl-cell-body' }, h('div', { class: 'hl-cell-id' }, hd.id), badges, scores));
@@ -132,13 +142,15 @@ export class HeadsView {
     const hd = this.session?.heads.find((x) => x.layer === layer && x.head === head);
     if (!hd) return;
     const title = h('strong', {}, hd.id);
+    const effect = this.effects?.sentences[layer * (this.session?.model.headsPerLayer ?? 0) + head];
+    const effectLine = effect ? [h('div', { class: 'hl-evidence-line' }, h('span', { class: 'hl-evidence-role' }, `effect (${this.effects!.method}): `), effect)] : [];
     if (!hd.roles.length) {
-      this.evidence.replaceChildren(title, document.createTextNode(' — no role passed its threshold on this text.'));
+      this.evidence.replaceChildren(title, document.createTextNode(' — no role passed its threshold on this text.'), ...effectLine);
       return;
     }
     this.evidence.replaceChildren(title, ...hd.roles.map((r) => h('div', { class: 'hl-evidence-line' },
       h('span', { class: 'hl-evidence-role' }, `${r.name} ${r.score.toFixed(2)} (threshold ${r.threshold.toFixed(2)}, ${r.source === 'probe' ? 'repeat probe' : 'this text'}): `),
-      r.evidence)));
+      r.evidence)), ...effectLine);
   }
 
   private renderLegend(theme: Theme, s: SessionData): void {

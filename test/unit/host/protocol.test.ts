@@ -108,6 +108,7 @@ describe('protocol: one description, no drift', () => {
     'command/run': { type: 'command/run', command: 'selectModel' },
     'log': { type: 'log', level: 'info', message: 'm' },
     'export/start': { type: 'export/start', format: 'png' },
+    'effects/measure': { type: 'effects/measure', sessionId: 1 },
     'export/rendered': { type: 'export/rendered', id: 1, format: 'svg', ok: true, data: '<svg/>', width: 1, height: 1 },
     'request': { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
   } satisfies { [K in WebviewToHost['type']]: Extract<WebviewToHost, { type: K }> };
@@ -121,6 +122,7 @@ describe('protocol: one description, no drift', () => {
     'reply': { type: 'reply', id: 1, ok: true, result: null },
     'compare/data': { type: 'compare/data', a: session as never, b: session as never, diff, state },
     'export/render': { type: 'export/render', id: 1, format: 'png' },
+    'session/effects': { type: 'session/effects', sessionId: 1, status: 'done', effects: { method: 'm', meanDelta: new Float32Array(1), perToken: [new Float32Array(2)], sentences: ['s'], ms: 1 } },
   } satisfies { [K in HostToWebview['type']]: Extract<HostToWebview, { type: K }> };
 
   it('has a guard for every message type and a message type for every guard, each accepting its sample', () => {

@@ -1,0 +1,101 @@
+// What a head does to the prediction, in the panel: next-token predictions on hover, tokens shaded by
+// surprisal with a legend, and head effects (the Measure button, the catalog's sort, filter and evidence)
+// — real sessions and real effects from headlight-mini, the bundled webview in headless Chromium.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { EngineClient } from '../../src/engine';
+import { SessionPipeline, type BuiltSession } from '../../src/session/pipeline';
+import { toWireEffects } from '../../src/session/effectsWire';
+import { defaultPanelState, type WireEffects } from '../../src/protocol';
+import { launch, Panel, type Posted } from './harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
+
+describe('webview: predictions and head effects', function () {
+  this.timeout(120000);
+  let browser: Browser;
+  let pipeline: SessionPipeline;
+  let mini: BuiltSession;
+  let bert: BuiltSession;
+  let effects: WireEffects;
+  let panel: Panel;
+
+  before(async () => {
+    pipeline = new SessionPipeline(new EngineClient());
+    const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8');
+    mini = await pipeline.build({ id: 1, title: 'repeats.txt', text, model: model('headlight-mini') });
+    const e = await pipeline.measureEffects(model('headlight-mini'), mini.result);
+    effects = toWireEffects(e, mini.reports, mini.result.tokens, text);
+    bert = await pipeline.build({ id: 2, title: 'prose.txt', text: 'The cat sat on the mat. The dog sat on the rug.', model: model('tiny-bert') });
+    browser = await launch();
+    panel = await Panel.open(browser, 'dark');
+    await panel.load(mini.session, mini.result, { ...defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-mini'), layer: 1, head: 3 });
+    await panel.page.waitForSelector('.hl-stage[data-shown]');
+  });
+  after(async () => {
+    await panel?.close();
+    await browser?.close();
+    await pipeline?.engine.dispose();
+  });
+
+  it('hovering a token shows the model\'s top-5 next tokens and the actual next token\'s probability and loss', async () => {
+    const i = 12;
+    await panel.page.locator(`.hl-view-arcs [data-i="${i}"]`).hover();
+    const line = await panel.page.locator('.hl-view-arcs .hl-detail .hl-detail-line').textContent() ?? '';
+    const p = mini.session.predictions!;
+    const top = p.topText.slice(i * 5, i * 5 + 5);
+    assert.ok(line.startsWith(`Next-token prediction: ${JSON.stringify(top[0])} ${(p.topP[i * 5] * 100).toFixed(1)}%`), line);
+    for (const t of top) assert.ok(line.includes(JSON.stringify(t)), `${t} in ${line}`);
+    assert.ok(line.includes(`loss ${p.loss[i].toFixed(2)} nats`), line);
+  });
+
+  it('shades tokens by surprisal, with a legend; the first token has no shade', async () => {
+    await panel.page.locator('.hl-view-arcs vscode-checkbox', { hasText: 'Shade by surprisal' }).click();
+    await panel.page.waitForSelector('.hl-shade-legend:not([hidden])');
+    assert.match(await panel.page.locator('.hl-shade-legend').textContent() ?? '', /how surprising each token was to the model, −ln p\(token \| the tokens before it\), from 0 \(no shade\) to [\d.]+ nats/);
+    const bg = await panel.page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('.hl-view-arcs .hl-tok')).map((e) => e.style.backgroundColor));
+    assert.equal(bg[0], '');
+    assert.ok(bg.filter((b) => b.includes('color-mix')).length > bg.length / 2, 'most tokens are shaded');
+    await panel.screenshot('arcs-surprisal-dark');
+  });
+
+  it('Measure head effects asks the host; the effects arrive as a sortable, filterable metric with evidence', async () => {
+    await panel.clearPosted();
+    await panel.page.locator('.hl-toolbar button', { hasText: 'Measure head effects' }).click();
+    const asked = (await panel.posted()).find((m) => m.type === 'effects/measure') as Posted & { sessionId: number };
+    assert.equal(asked.sessionId, 1);
+    await panel.send({ type: 'session/effects', sessionId: 1, status: 'measuring', message: 'Measuring what removing each head does…' });
+    await panel.page.waitForSelector('.hl-banner-loading');
+    await panel.send({ type: 'session/effects', sessionId: 1, status: 'done', effects });
+    await panel.page.waitForFunction(() => (document.querySelector('.hl-toolbar button') as HTMLButtonElement | null)?.disabled === true);
+    await panel.page.locator('vscode-tab-header[data-view=heads]').click();
+    await panel.page.waitForSelector('.hl-cell');
+    const sortOptions = await panel.page.locator('.hl-view-heads vscode-single-select').first().evaluate((el) => Array.from(el.querySelectorAll('vscode-option')).map((o) => o.getAttribute('value')));
+    assert.ok(sortOptions.includes('effect'), JSON.stringify(sortOptions));
+    // The head with the largest effect, by the numbers the engine measured.
+    let best = 0;
+    effects.meanDelta.forEach((v, k) => { if (v > effects.meanDelta[best]) best = k; });
+    const H = mini.session.model.headsPerLayer;
+    await panel.page.locator(`.hl-cell[data-layer="${Math.floor(best / H)}"][data-head="${best % H}"]`).hover();
+    const ev = await panel.page.locator('.hl-evidence').textContent() ?? '';
+    assert.ok(ev.includes(effects.sentences[best]), ev);
+    assert.match(ev, /removing L\dH\d (raises|lowers) the loss/);
+    await panel.screenshot('heads-effects-dark');
+  });
+
+  it('a bidirectional model says why it has no predictions, and the shade is off', async () => {
+    const p2 = await Panel.open(browser, 'light');
+    try {
+      await p2.load(bert.session, bert.result, defaultPanelState('file:///prose.txt', [0, 0, 1, 0], 'tiny-bert'));
+      await p2.page.waitForSelector('.hl-stage[data-shown]');
+      await p2.page.locator('.hl-view-arcs [data-i="3"]').hover();
+      assert.match(await p2.page.locator('.hl-view-arcs .hl-detail').textContent() ?? '', /No predictions: a bidirectional model sees every token at once/);
+      assert.equal(await p2.page.locator('.hl-view-arcs vscode-checkbox', { hasText: 'Shade by surprisal' }).evaluate((e) => (e as HTMLElement & { disabled: boolean }).disabled), true);
+    } finally {
+      await p2.close();
+    }
+  });
+});
