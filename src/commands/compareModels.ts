@@ -39,7 +39,7 @@ export function compareModels(controller: Controller, extensionPath: string, pip
     } else {
       const editor = vscode.window.activeTextEditor;
       if (!editor) {
-        void vscode.window.showWarningMessage('Headlight: open a file and select text to compare models on.');
+        void vscode.window.showWarningMessage(vscode.l10n.t('Headlight: open a file and select text to compare models on.'));
         return;
       }
       const sel = editor.selection;
@@ -66,12 +66,12 @@ export function compareModels(controller: Controller, extensionPath: string, pip
     if (ra.name === rb.name) rb = { ...rb, name: `${rb.name} (B)` }; // two folders both called "model", say
     const text = target.document.getText(target.range);
     if (!text.trim()) {
-      void vscode.window.showWarningMessage('Headlight: select some text to compare models on (the selection is empty or only whitespace).');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Headlight: select some text to compare models on (the selection is empty or only whitespace).'));
       return;
     }
     const title = Controller.title(target.document, target.range).replace(/^Attention:/, 'Compare:');
     try {
-      const built = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Headlight: comparing ${ra.name} with ${rb.name}` }, async (progress, token) => {
+      const built = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: comparing {0} with {1}', ra.name, rb.name) }, async (progress, token) => {
         const ac = new AbortController();
         const sub = token.onCancellationRequested(() => ac.abort());
         try {
@@ -93,7 +93,7 @@ export function compareModels(controller: Controller, extensionPath: string, pip
       if (isEngineError(err) && err.code === 'cancelled') return;
       const message = err instanceof Error ? err.message : String(err);
       log().error('Compare failed:', message);
-      void vscode.window.showErrorMessage(`Headlight: compare failed — ${message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: compare failed — {0}', message));
     }
   };
 }

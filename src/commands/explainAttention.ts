@@ -14,7 +14,7 @@ export function explainAttention(controller: Controller) {
     }
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
-      void vscode.window.showWarningMessage('Headlight: open a file and select text to explain.');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Headlight: open a file and select text to explain.'));
       return;
     }
     const sel = editor.selection;

@@ -26,22 +26,22 @@ export function exportView(controller: Controller) {
   return async (arg?: { format?: ExportFormat; uri?: string | vscode.Uri }): Promise<vscode.Uri | undefined> => {
     const comparing = controller.comparing;
     if (!controller.panel || (!controller.session && !comparing)) {
-      void vscode.window.showInformationMessage('Headlight: nothing to export yet — explain a selection first (Explain attention).');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: nothing to export yet — explain a selection first (Explain attention).'));
       return undefined;
     }
     if (!comparing && controller.session?.analysing) {
-      void vscode.window.showInformationMessage('Headlight: the heads of this selection are still being analysed; export it in a moment.');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: the heads of this selection are still being analysed; export it in a moment.'));
       return undefined;
     }
     let format = arg?.format && EXPORT_FORMATS.includes(arg.format) ? arg.format : undefined;
     if (!format) {
       const items: FormatItem[] = (comparing ? (['png'] as ExportFormat[]) : [...EXPORT_FORMATS]).map((f) => ({ label: FORMATS[f].label, description: `.${FORMATS[f].ext}`, detail: FORMATS[f].detail, format: f }));
-      const pick = await vscode.window.showQuickPick(items, { title: 'Headlight: export view', placeHolder: comparing ? 'A comparison exports as PNG' : 'Choose a format' });
+      const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Headlight: export view'), placeHolder: comparing ? 'A comparison exports as PNG' : 'Choose a format' });
       if (!pick) return undefined;
       format = pick.format;
     }
     if (comparing && format !== 'png') {
-      void vscode.window.showWarningMessage('Headlight: a comparison exports as PNG; explain a selection to export SVG, CSV, JSON or HTML.');
+      void vscode.window.showWarningMessage(vscode.l10n.t('Headlight: a comparison exports as PNG; explain a selection to export SVG, CSV, JSON or HTML.'));
       return undefined;
     }
     const f = FORMATS[format];
@@ -50,7 +50,7 @@ export function exportView(controller: Controller) {
       const base = (controller.session?.title ?? 'headlight-compare').replace(/^Attention: /, '').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'headlight';
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       uri = await vscode.window.showSaveDialog({
-        title: `Headlight: save ${f.label}`, saveLabel: 'Export',
+        title: vscode.l10n.t('Headlight: save {0}', f.label), saveLabel: vscode.l10n.t('Export'),
         defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}.${f.ext}`) : undefined,
         filters: { [f.filter]: [f.ext] },
       });
@@ -60,12 +60,12 @@ export function exportView(controller: Controller) {
       const bytes = await render(controller, format);
       await vscode.workspace.fs.writeFile(uri, bytes);
       log().info(`Exported ${format} (${bytes.length.toLocaleString('en-US')} bytes) to ${uri.toString()}`);
-      void vscode.window.showInformationMessage(`Headlight: exported ${f.label} to ${vscode.workspace.asRelativePath(uri)}`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: exported {0} to {1}', f.label, vscode.workspace.asRelativePath(uri)));
       return uri;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log().error(`Export ${format} failed:`, message);
-      void vscode.window.showErrorMessage(`Headlight: export failed — ${message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: export failed — {0}', message));
       return undefined;
     }
   };

@@ -23,7 +23,7 @@ export function findHead(controller: Controller) {
     if (!controller.session) await controller.reopenLast();
     const session = controller.session;
     if (session?.analysing) {
-      void vscode.window.showInformationMessage('Headlight: the heads of this selection are still being analysed; search them in a moment.');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: the heads of this selection are still being analysed; search them in a moment.'));
       return undefined;
     }
     if (!session || session.heads.length === 0) {
@@ -33,8 +33,8 @@ export function findHead(controller: Controller) {
       return undefined;
     }
     const qp = vscode.window.createQuickPick<HeadItem>();
-    qp.title = `Find head — ${session.model.name}`;
-    qp.placeholder = 'Head name, role or metric: "L1H3", "induction", "sink"…';
+    qp.title = vscode.l10n.t('Find head — {0}', session.model.name);
+    qp.placeholder = vscode.l10n.t('Head name, role or metric: "L1H3", "induction", "sink"…');
     qp.matchOnDescription = true;
     qp.matchOnDetail = true;
     qp.items = session.heads.map((h) => ({

@@ -31,7 +31,7 @@ export function openDump(controller: Controller) {
     let uri = target;
     if (!uri) {
       const picked = await vscode.window.showOpenDialog({
-        title: 'Open attention dump (a folder with attention.safetensors + tokens.json, or a .safetensors file)',
+        title: vscode.l10n.t('Open attention dump (a folder with attention.safetensors + tokens.json, or a .safetensors file)'),
         canSelectFiles: true, canSelectFolders: true, canSelectMany: false,
         filters: { 'Attention dump': ['safetensors'] }, openLabel: 'Open dump',
       });
@@ -44,14 +44,14 @@ export function openDump(controller: Controller) {
     try {
       const t0 = performance.now();
       const built = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification, cancellable: true, title: `Headlight: reading attention dump ${name}`,
+        location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: reading attention dump {0}', name),
       }, async (progress, token) => {
         const ac = new AbortController();
         const sub = token.onCancellationRequested(() => ac.abort());
         let last = 0;
         try {
           return await buildDumpSessionAsync(fsPath, {
-            id: 0, title: `Attention dump: ${name}`, signal: ac.signal,
+            id: 0, title: vscode.l10n.t('Attention dump: {0}', name), signal: ac.signal,
             onProgress: (p) => {
               const pct = (100 * p.done) / p.total;
               progress.report({ message: `head ${p.done} of ${p.total}`, increment: pct - last });
@@ -69,7 +69,7 @@ export function openDump(controller: Controller) {
       if (isEngineError(err) && err.code === 'cancelled') return;
       const message = err instanceof Error ? err.message : String(err);
       log().error('Open dump failed:', message);
-      void vscode.window.showErrorMessage(`Headlight: ${message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: {0}', message));
     }
   };
 }

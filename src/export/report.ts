@@ -154,7 +154,7 @@ body { background: var(--vscode-editor-background); color: var(--vscode-foregrou
 <style nonce="${nonce}">${inlineStyle(assets.css)}</style>
 </head>
 <body class="vscode-light">
-<div id="app" aria-live="polite"></div>
+<div id="app"></div>
 <script type="application/json" id="headlight-bootstrap" nonce="${nonce}">${inlineJson({ state: data.state, report: true })}</script>
 <script type="application/json" id="headlight-report-data" nonce="${nonce}">${payload}</script>
 <script nonce="${nonce}">${STUB}</script>

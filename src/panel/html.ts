@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { PanelState, SessionData } from '../protocol';
 import { panelPage } from './page';
+import { webviewStrings } from './strings';
 
 /** What the page needs before its first paint, inlined so no round-trip is needed. */
 export interface Bootstrap {
@@ -24,6 +25,6 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri, no
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
     chartsUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'charts.js')).toString(),
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css')).toString(),
-    boot: { state: boot.state, loading: boot.loading },
+    boot: { state: boot.state, loading: boot.loading, strings: webviewStrings() },
   });
 }

@@ -38,7 +38,7 @@ export function panelPage(p: PageParts): string {
 <title>Headlight</title>
 </head>
 <body>
-<div id="app" aria-live="polite"></div>
+<div id="app"></div>
 <script type="application/json" id="headlight-bootstrap" nonce="${p.nonce}">${inlineJson(p.boot)}</script>
 <script nonce="${p.nonce}" src="${p.scriptUri}"${p.chartsUri ? ` data-charts="${p.chartsUri}"` : ''}></script>
 </body>

@@ -20,11 +20,18 @@ export class LayersView {
   private session: SessionData | undefined;
   private readonly charts = CHARTS.map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': c.title }) }));
   private readonly summary = h('p', { class: 'hl-summary' });
+  /** The charts' values as a table: for screen readers, keyboards and anyone who wants the numbers. */
+  private readonly tableBody = h('tbody');
+  private readonly table = h('details', { class: 'hl-layers-table' },
+    h('summary', {}, 'Table of these values'),
+    h('table', { 'aria-label': 'Entropy, mean attention distance and sink mass per head' },
+      h('thead', {}, h('tr', {}, ...['Head', 'Layer', 'Entropy', 'Distance (tokens)', 'Sink mass', 'Roles'].map((t) => h('th', { scope: 'col' }, t)))),
+      this.tableBody));
   private built = false;
   renderMs = NaN;
 
   constructor(parent: HTMLElement, private readonly ctx: LayersContext) {
-    parent.append(this.summary, ...this.charts.map((c) => c.el));
+    parent.append(this.summary, this.table, ...this.charts.map((c) => c.el));
     new ResizeObserver(() => { if (this.built) for (const c of this.charts) if (c.el.clientWidth) loadedPlotly()?.Plots.resize(c.el); }).observe(parent);
   }
 
@@ -43,6 +50,7 @@ export class LayersView {
     if (!s || !s.model.layers || this.charts[0].el.clientWidth === 0) return;
     this.built = true;
     const t0 = performance.now();
+    this.fillTable(s);
     const Plotly = await plotly(); // loaded on first use: the page boots without it
     const theme = this.ctx.theme();
     const H = s.model.headsPerLayer, L = s.model.layers;
@@ -97,4 +105,14 @@ export class LayersView {
   }
 
   repaint(): void { if (this.built) void this.render(); }
+
+  private fillTable(s: SessionData): void {
+    const num = (v: number | undefined) => h('td', { class: 'hl-num' }, v !== undefined && Number.isFinite(v) ? v.toFixed(3) : '—');
+    this.tableBody.replaceChildren(...s.heads.map((hd) => {
+      const open = h('button', { type: 'button', 'aria-label': `Open ${hd.id} in Arcs` }, hd.id);
+      open.addEventListener('click', () => this.ctx.open(hd.layer, hd.head));
+      return h('tr', {}, h('th', { scope: 'row' }, open), h('td', { class: 'hl-num' }, String(hd.layer)),
+        num(hd.metrics.entropy), num(hd.metrics.distance), num(hd.metrics.sink), h('td', {}, hd.roles.map((r) => r.name).join(', ') || '—'));
+    }));
+  }
 }

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listBundledChoices, findBundledChoice } from '../../../src/engine';
+import { WEBVIEW_STRINGS } from '../../../src/protocol';
 
 // package.json's contributions as a VS Code user meets them: titles, menus, settings, keybinding,
 // capabilities, marketplace fields, and the English bundle every %key% points into.
@@ -71,5 +72,39 @@ describe('package.json contributions', () => {
     assert.match(pkg.bugs.url, /^https:\/\//);
     assert.ok(pkg.galleryBanner.color && pkg.galleryBanner.theme);
     assert.ok(pkg.categories.includes('Machine Learning'));
+  });
+
+  it('has a getting-started walkthrough whose steps show an image and complete on their command', () => {
+    const [w] = pkg.contributes.walkthroughs as { id: string; steps: { id: string; title: string; description: string; media: { image: string; altText: string }; completionEvents: string[] }[] }[];
+    assert.deepEqual(w.steps.map((st) => st.id), ['openSample', 'explain', 'findHead', 'compare']);
+    const commands = new Set((pkg.contributes.commands as { command: string }[]).map((c) => c.command));
+    for (const st of w.steps) {
+      const png = fs.readFileSync(path.join(ROOT, st.media.image));
+      assert.equal(png.subarray(1, 4).toString(), 'PNG', st.media.image);
+      assert.ok(text(st.media.altText).length > 20, `${st.id} alt text`);
+      for (const ev of st.completionEvents) assert.ok(commands.has(ev.replace(/^onCommand:/, '')), ev);
+      for (const m of text(st.description).matchAll(/\(command:([\w.]+)\)/g)) assert.ok(commands.has(m[1]), m[1]);
+    }
+  });
+
+  it('localises host strings through vscode.l10n with an English bundle others can translate', () => {
+    assert.equal(pkg.l10n, './l10n');
+    const bundle = JSON.parse(fs.readFileSync(path.join(ROOT, 'l10n', 'bundle.l10n.json'), 'utf8')) as Record<string, string>;
+    const missing: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) {
+          for (const m of fs.readFileSync(p, 'utf8').matchAll(/l10n\.t\(\s*'((?:[^'\\]|\\.)*)'/g)) {
+            const msg = m[1].replace(/\\'/g, "'");
+            if (bundle[msg] !== msg) missing.push(`${path.relative(ROOT, p)}: ${msg}`);
+          }
+        }
+      }
+    };
+    walk(path.join(ROOT, 'src'));
+    for (const v of Object.values(WEBVIEW_STRINGS)) if (bundle[v] !== v) missing.push(`webview: ${v}`);
+    assert.deepEqual(missing, [], 'run node scripts/l10n.mjs');
   });
 });
