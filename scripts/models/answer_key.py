@@ -5,6 +5,8 @@ import torch
 from bytes_gpt import BOS
 
 PRINTABLE = torch.arange(0x20, 0x7F)     # the 95 printable ASCII bytes: ordinary tokens the model saw in training
+ALNUM = torch.tensor(list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))  # the repeat rows' alphabet
+OTHER_PRINTABLE = torch.tensor([b for b in range(0x20, 0x7F) if b not in ALNUM.tolist()])   # 33: space and punctuation
 KEY_SEEDS = list(range(1000, 1032))      # 32 probe sequences, one per seed
 
 # Decision rule (fixed before any model was measured; see the card's answerKey.rule for the prose):
@@ -13,12 +15,12 @@ POSITIVE_EXCL, MIN_REST = 0.5, 0.2      # sink-aware: first-token-excluded score
 CLEARLY_NOT_RAW, CLEARLY_NOT_EXCL = 0.1, 0.2
 
 
-def probe_batch(T, seeds=KEY_SEEDS):
+def probe_batch(T, seeds=KEY_SEEDS, pool=PRINTABLE):
     """[BOS, r_1..r_T, r_1..r_T], r = T distinct printable bytes (a seeded permutation of all 95), one row per seed."""
     rows = []
     for s in seeds:
         g = torch.Generator().manual_seed(s)
-        r = PRINTABLE[torch.randperm(len(PRINTABLE), generator=g)[:T]]
+        r = pool[torch.randperm(len(pool), generator=g)[:T]]
         rows.append(torch.cat([torch.tensor([BOS]), r, r]))
     return torch.stack(rows)
 
@@ -91,18 +93,28 @@ def answer_key(model, P, texts, T=None, seeds=KEY_SEEDS, extra_texts=None):
     ta = model(text_batch(texts, P))[1:]
     heads = []
     r4 = lambda v: round(float(v), 4)
+    # Induction on probes drawn from the repeat rows' alphabet alone and from the other printable bytes alone
+    # (T' = min(T, pool size) distinct bytes, the same seeds): a head may copy letters and not punctuation.
+    # Not used for "yes"; "clearly not induction" must hold on both as well.
+    sub = {}
+    for label, pool in (("Alnum", ALNUM), ("OtherPrintable", OTHER_PRINTABLE)):
+        Ts = min(T, len(pool))
+        sub[label] = [probe_scores(a, Ts)["induction"].mean(0) for a in model(probe_batch(Ts, seeds, pool))[1:]]
     for l, (ap, at) in enumerate(zip(pa, ta)):
         ps, ts = probe_scores(ap, T), previous_scores(at)
         for h in range(ap.shape[1]):
             p = {k: r4(v[:, h].mean()) for k, v in ps.items()}
             p["inductionStd"] = r4(ps["induction"][:, h].std())       # spread over the 32 probe sequences
             p["duplicateStd"] = r4(ps["duplicate"][:, h].std())
+            for label in sub: p["inductionOn" + label] = r4(sub[label][l][h])
             t = {k: r4(v[:, h].mean()) for k, v in ts.items()}
             verdict = {
                 "induction": classify(p["induction"], p["inductionExclFirst"], p["restMassSecondCopy"], POSITIVE_RAW["induction"]),
                 "duplicate-token": classify(p["duplicate"], p["duplicateExclFirst"], p["restMassSecondCopy"], POSITIVE_RAW["duplicate-token"]),
                 "previous-token": classify(t["previous"], t["previousExclFirst"], t["restMass"], POSITIVE_RAW["previous-token"]),
             }
+            if verdict["induction"] == "clearly-not" and max(p["inductionOn" + x] for x in sub) >= CLEARLY_NOT_RAW:
+                verdict["induction"] = "ambiguous"
             # "clearly not previous-token" must hold on the probe as well as on text.
             if verdict["previous-token"] == "clearly-not" and not (p["previous"] < CLEARLY_NOT_RAW and p["previousExclFirst"] < CLEARLY_NOT_EXCL):
                 verdict["previous-token"] = "ambiguous"

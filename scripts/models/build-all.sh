@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds every bundled model in media/models from this machine's Debian packages (npm run models).
 # Fixed seeds throughout; training is capped by steps (same batches on any machine) and by minutes.
-# Takes ~30-45 minutes on 2 idle cores (longer when they are shared). Scratch output goes to scripts/models/work/ (git-ignored).
+# Takes ~30-45 minutes on 2 idle cores (longer when they are shared), plus ~25 for the answer-key fixtures. Scratch output goes to scripts/models/work/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3                      # Debian's python (the pyenv python3 on PATH lacks torch/onnx)
@@ -39,6 +39,7 @@ lap "planted (by construction)"
 $PY planted.py
 node onnx_scores.js ../../media/models/planted/model.onnx ../../media/models/planted/card.json \
   --reference ../../media/models/planted/reference.json
+$PY planted_effects.py                   # PyTorch answer key for head-ablation effects
 
 lap "headlight-mini tokenizer + corpus encoding"
 $PY bpe_train.py work/corpus.txt 2048 ../../media/models/headlight-mini/tokenizer.json
@@ -68,6 +69,17 @@ $PY wordpiece_train.py work/corpus.txt 2048 ../../media/models/tiny-bert/tokeniz
 node encode.js ../../media/models/tiny-bert/tokenizer.json work/corpus.txt work/corpus-wp.u16
 $PY bert.py "$BERT_MINUTES" "$BERT_STEPS"
 node onnx_scores.js ../../media/models/tiny-bert/model.onnx ../../media/models/tiny-bert/card.json
+
+lap "answer-key fixtures (test/fixtures/answer-key: trained byte models + their PyTorch answer key)"
+# Not bundled: test fixtures for test/unit/analysis/answerKey.test.ts. Each model trains from scratch up to
+# its step cap (the steps the committed fixture was trained for; the minute cap is a safety net only), then
+# train_bytes.py exports it, measures the answer key in PyTorch and writes card.json; check_bytes.js checks
+# tokenizer, logits and attention with onnxruntime-node. Took 25 minutes here (12.0 + 12.0 min of training on 2 shared cores, under a minute to export, key and check).
+rm -rf work/bytes
+STEPS_P128=${BYTES_P128_STEPS:-1609} STEPS_P64=${BYTES_P64_STEPS:-2615} $PY train_bytes.py all "${BYTES_MINUTES:-60}" | tee work/train-bytes.out
+for d in ../../test/fixtures/answer-key/*/; do
+  node check_bytes.js "$d" "work/bytes/$(basename "$d")/reference.json"
+done
 
 du -sh ../../media/models
 lap "done"
