@@ -6,6 +6,10 @@
 # fast and cannot fail on it. Reused when already complete.
 set -euo pipefail
 export npm_config_yes=true          # node-pty's postinstall runs `npx node-gyp`
+# argon2, node-pty & co. build from source against Node's headers. node-gyp would download them from
+# nodejs.org (unreachable here); use the ones installed beside this node (Debian/NodeSource: <prefix>/include/node).
+NODE_PREFIX="$(dirname "$(dirname "$(command -v node)")")"
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$NODE_PREFIX/include/node/node_api.h" ]; then export npm_config_nodedir="$NODE_PREFIX"; fi
 CS_VER=4.100.3
 ROOT=${HEADLIGHT_CODE_SERVER_DIR:-"$(cd "$(dirname "$0")/.." && pwd)/.code-server"}
 STAMP="$ROOT/.installed-$CS_VER"
