@@ -79,10 +79,37 @@ async function explainChild(model: ModelRef, sizes: number[], reps: number, corp
   process.stdout.write(JSON.stringify({ rows: out, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
+/**
+ * Head effects: every head zero-ablated on its own over one explained selection (the pipeline's path,
+ * gate sets batched as the model's logits allow). Each measurement is fresh: the pipeline's cache is
+ * bypassed with a new pipeline per repetition; the gated session is loaded by the warm-up.
+ */
+async function effectsChild(model: ModelRef, sizes: number[], reps: number, corpus: string): Promise<void> {
+  const client = new EngineClient({ workerPath: path.join(__dirname, '..', 'dist', 'engine-worker.js') });
+  const out: Record<number, { tokens: number; heads: number; ms: number[] }> = {};
+  for (const n of sizes) {
+    const text = await textOfTokens(client, model, n, corpus);
+    const base = new SessionPipeline(client);
+    const b = await base.build({ id: 0, title: 'bench', text, model, maxTokens: 4096, keep: true });
+    b.source.dispose();
+    const row = { tokens: b.session.tokens.length, heads: b.result.model.layers * b.result.model.headsPerLayer, ms: [] as number[] };
+    for (let r = 0; r <= reps; r++) {
+      const t = performance.now();
+      await new SessionPipeline(client).measureEffects(model, b.result);
+      if (r > 0) row.ms.push(performance.now() - t); // the first loads the gated session
+    }
+    out[n] = row;
+  }
+  await client.dispose();
+  process.stdout.write(JSON.stringify({ rows: out }));
+}
+
 if (require.main === module) {
   const [mode, spec] = process.argv.slice(2);
   const job = JSON.parse(spec) as { model: ModelRef; sizes: number[]; reps: number; corpus?: string };
-  const run = mode === 'floor' ? floorChild(job.model.modelPath, job.sizes, job.reps) : explainChild(job.model, job.sizes, job.reps, job.corpus ?? '');
+  const run = mode === 'floor' ? floorChild(job.model.modelPath, job.sizes, job.reps)
+    : mode === 'effects' ? effectsChild(job.model, job.sizes, job.reps, job.corpus ?? '')
+      : explainChild(job.model, job.sizes, job.reps, job.corpus ?? '');
   run.catch((e) => { process.stderr.write(String(e?.stack ?? e)); process.exit(1); });
 }
 

@@ -13,7 +13,7 @@ const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const REPS = quick ? 2 : 5;
 
-interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number }
+interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number; effectSizes?: number[] }
 
 function bundled(name: string, sizes: number[]): ModelJob {
   const dir = path.join(ROOT, 'media', 'models', name);
@@ -34,7 +34,7 @@ function gpt2Small(): ModelJob | undefined {
     }
   }
   // Its vocabulary is GPT-2's 50,257 rows; any byte-level tokenizer with fewer ids drives it. Ours: headlight-mini's.
-  return { name: 'gpt2-small-shape', modelPath: file, tokenizerPath: path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'), sizes: [128, 512, 1024] };
+  return { name: 'gpt2-small-shape', modelPath: file, tokenizerPath: path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'), sizes: [128, 512, 1024], effectSizes: [128, 512] };
 }
 
 /**
@@ -56,12 +56,14 @@ function longContext(): ModelJob | undefined {
   return { name: 'long-context-8x8', modelPath: file, tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'), sizes: [1024, 4096], reps: 3 };
 }
 
-function child<T>(mode: 'floor' | 'explain', job: ModelJob, corpus: string): T {
+function child<T>(mode: 'floor' | 'explain' | 'effects', job: ModelJob, corpus: string): T {
   const spec = JSON.stringify({ model: { modelPath: job.modelPath, tokenizerPath: job.tokenizerPath, name: job.name }, sizes: job.sizes, reps: Math.min(REPS, job.reps ?? REPS), corpus });
   const out = execFileSync(process.execPath, [...process.execArgv, path.join(__dirname, 'engine.ts'), mode, spec],
     { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
   return JSON.parse(out) as T;
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Least-squares slope of log2(time) on log2(tokens): 2^slope = growth per doubling of tokens. */
 export function perDoubling(points: { tokens: number; ms: number }[]): number {
@@ -77,18 +79,30 @@ function main(): void {
   const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
   const jobs: ModelJob[] = quick
     ? [bundled('headlight-mini', [64, 128])]
-    : [gpt2Small(), longContext(), bundled('headlight-mini', [128, 512, 1024]), bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
+    : [gpt2Small(), longContext(), { ...bundled('headlight-mini', [128, 512, 1024]), effectSizes: [128, 512] }, bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
       .filter((j): j is ModelJob => Boolean(j) && (!only || j!.name === only));
   const engine: EngineRow[] = [];
+  const effects: { model: string; tokens: number; heads: number; ms: number; min: number; max: number; floorMs: number; perHeadFloor: number }[] = [];
+  const f = (x: number) => x.toFixed(x < 10 ? 1 : 0);
   for (const job of jobs) {
     process.stdout.write(`engine: ${job.name} at ${job.sizes.join('/')} tokens… `);
     const floor = child<Parameters<typeof summarise>[1]>('floor', job, corpus);
     const ex = child<Parameters<typeof summarise>[2]>('explain', job, corpus);
     const rows = summarise(job.name, floor, ex);
     engine.push(...rows);
+    if (job.effectSizes) {
+      const ef = child<{ rows: Record<number, { tokens: number; heads: number; ms: number[] }> }>('effects', { ...job, sizes: job.effectSizes, reps: Math.min(3, job.reps ?? 3) }, corpus);
+      for (const [n, r] of Object.entries(ef.rows)) {
+        const fl = rows.find((x) => x.tokens === r.tokens || String(x.tokens) === n)?.floorMs ?? median(floor.times[Number(n)] ?? [NaN]);
+        effects.push({ model: job.name, tokens: r.tokens, heads: r.heads, ms: median(r.ms), min: Math.min(...r.ms), max: Math.max(...r.ms), floorMs: fl, perHeadFloor: median(r.ms) / fl / r.heads });
+      }
+    }
     console.log('done');
   }
-  const f = (x: number) => x.toFixed(x < 10 ? 1 : 0);
+  if (effects.length) {
+    console.log('\nHead effects: every head zero-ablated on its own (medians; ×floor = the whole measurement over one plain run; 144 separate runs would be ≈ 144×)');
+    for (const e of effects) console.log(`  ${e.model.padEnd(18)} ${String(e.tokens).padStart(5)} tokens, ${e.heads} heads: ${f(e.ms)} ms [${f(e.min)}–${f(e.max)}] = ${(e.ms / e.floorMs).toFixed(1)}× the floor (${e.perHeadFloor.toFixed(2)}× per head)`);
+  }
   console.log('\nEngine (medians over', REPS, 'runs; min–max in brackets)');
   console.log('model               tokens   floor ms          attention ms      ratio  tokenize  analysis  explain ms        ×floor  first paint ×floor  peak RSS MB');
   for (const r of engine) {
@@ -114,7 +128,7 @@ function main(): void {
     webview = parsed.webview;
     if (parsed.scaling) scaling.push(...(parsed.scaling as typeof scaling));
   }
-  const result = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), quick, engine, webview, scaling };
+  const result = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), quick, engine, effects, webview, scaling };
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(result, null, 1));
   console.log(`\nwrote bench/results/latest.json in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);

@@ -2,8 +2,9 @@ import * as vscode from 'vscode';
 import { isEngineError, listBundledModels, resolveModelRef, type ModelRef } from '../engine';
 import { pickModel } from '../host/modelPicker';
 import { bundledModel } from '../host/modelChoice';
-import { Controller } from '../host/controller';
+import { AUTO_EFFECTS_MS, Controller } from '../host/controller';
 import type { SessionPipeline } from '../session/pipeline';
+import { toWireEffects } from '../session/effectsWire';
 import { compareSessions } from '../session/compare';
 import { log } from '../host/log';
 
@@ -83,6 +84,15 @@ export function compareModels(controller: Controller, extensionPath: string, pip
           progress.report({ message: `${rb.name}…`, increment: 50 });
           const B = await pipeline().build({ id: 0, title, text, model: rb, signal: ac.signal, keep: true });
           B.source.dispose();
+          // Head effects of both, so the comparison can say what each head does to the output in A and in B —
+          // when that is cheap (small models, short selections); a long pair says how to measure them.
+          for (const [side, ref] of [[A, ra], [B, rb]] as const) {
+            const est = side.result.stats.runMs * side.result.model.layers * side.result.model.headsPerLayer * 0.5;
+            if (est > AUTO_EFFECTS_MS) continue;
+            progress.report({ message: vscode.l10n.t('head effects of {0}…', ref.name) });
+            const e = await pipeline().measureEffects(ref, side.result, { signal: ac.signal });
+            side.session = { ...side.session, effects: toWireEffects(e, side.reports, side.result.tokens, text) };
+          }
           return { A, B };
         } finally { sub.dispose(); }
       });

@@ -2,6 +2,7 @@
 // moves, stays), per-layer entropy and distance of both overlaid, the token alignment (by source characters
 // when the tokenizers differ, and the view says so), and both head catalogs with their roles.
 import { loadedPlotly, plotly } from '../chartsLoader';
+import { sessionWithEffects } from '../../src/protocol';
 import type { CompareDiff, SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
@@ -21,6 +22,7 @@ export class CompareView {
   private readonly summary = h('div', { class: 'hl-compare-summary' });
   private readonly changes = h('ul', { class: 'hl-changes', 'aria-label': 'Role changes' });
   private readonly kept = h('details', { class: 'hl-kept' });
+  private readonly effects = h('div', { class: 'hl-compare-effects' });
   private readonly charts = CHARTS.map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': `${c.title}, both models` }) }));
   private readonly align = h('div', { class: 'hl-align', role: 'table', 'aria-label': 'Token alignment' });
   private readonly alignNote = h('p', { class: 'hl-summary hl-align-note' });
@@ -41,7 +43,7 @@ export class CompareView {
     this.headsA = new HeadsView(bodyA, { theme: ctx.theme, open: noop });
     this.headsB = new HeadsView(bodyB, { theme: ctx.theme, open: noop });
     this.el.append(
-      this.summary, this.changes, this.kept,
+      this.summary, this.changes, this.kept, this.effects,
       h('h3', { class: 'hl-compare-head' }, 'Per layer'), ...this.charts.map((c) => c.el),
       h('h3', { class: 'hl-compare-head' }, 'Tokens'), this.alignNote, this.align,
       h('h3', { class: 'hl-compare-head' }, 'Head catalogs'), h('div', { class: 'hl-compare-cols' }, this.colA, this.colB),
@@ -69,12 +71,35 @@ export class CompareView {
       h('ul', {}, ...diff.kept.map((c) => h('li', { class: 'hl-change hl-change-kept' }, c.sentence))));
     this.alignNote.textContent = diff.alignment.note;
     this.renderAlignment(a, b, diff);
+    this.renderEffects(a, b, diff);
     this.titleA.textContent = `A: ${labels.a}`;
     this.titleB.textContent = `B: ${labels.b}`;
-    this.headsA.setSession(a); this.headsB.setSession(b);
+    this.headsA.setSession(a.effects ? sessionWithEffects(a, a.effects) : a); this.headsB.setSession(b.effects ? sessionWithEffects(b, b.effects) : b);
     this.headsA.render(); this.headsB.render();
     this.drawn = false;
     requestAnimationFrame(() => void this.renderCharts());
+  }
+
+  /** What removing each head does in A and in B: the heads whose effect changed most, by (layer, head). */
+  private renderEffects(a: SessionData, b: SessionData, diff: CompareDiff): void {
+    const title = h('h3', { class: 'hl-compare-head' }, 'Head effects');
+    if (!a.effects || !b.effects) {
+      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, 'Head effects were not measured for this pair (too slow to do on the way: more than 2 s per model). Explain the selection with each model and run Measure Head Effects to see what each head does to the output.'));
+      return;
+    }
+    if (!diff.sameShape || a.effects.method !== b.effects.method) {
+      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, 'Both models\' head effects are in their catalogs below; the models differ in shape or in what is measured, so heads are not paired.'));
+      return;
+    }
+    const H = a.model.headsPerLayer;
+    const rows = Array.from(a.effects.meanDelta, (va, k) => ({ k, va, vb: b.effects!.meanDelta[k] }))
+      .filter((r) => Number.isFinite(r.va) && Number.isFinite(r.vb)).sort((x, y) => Math.abs(y.vb - y.va) - Math.abs(x.vb - x.va)).slice(0, 8);
+    const unit = a.effects.method.includes('loss') ? ' nats' : '';
+    const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+    this.effects.replaceChildren(title,
+      h('p', { class: 'hl-summary' }, `${a.effects.method}; the heads whose effect changed most from A to B:`),
+      h('ul', { class: 'hl-changes', 'aria-label': 'Head effect changes' }, ...rows.map((r) => h('li', { class: 'hl-change', 'data-head': `L${Math.floor(r.k / H)}H${r.k % H}` },
+        `L${Math.floor(r.k / H)}H${r.k % H}: ${sg(r.va)}${unit} in A → ${sg(r.vb)}${unit} in B (${sg(r.vb - r.va)})`))));
   }
 
   private renderAlignment(a: SessionData, b: SessionData, diff: CompareDiff): void {
