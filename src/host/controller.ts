@@ -81,13 +81,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const title = Controller.title(doc, range);
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
     const state: PanelState = { ...(previous ?? this.panel?.state ?? defaultPanelState('', rangeTuple)), source: { uri: doc.uri.toString(), range: rangeTuple } };
-    if (!this.panel) {
-      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside);
-    } else {
-      this.panel.panel.title = title;
-      this.panel.reveal();
-    }
-    const panel = this.panel;
+    const panel = this.showPanel(title, state);
     panel.post({ type: 'session/loading', title, message: `Explaining ${text.length} characters…` });
 
     this.run?.cancel();
@@ -282,14 +276,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const prev = this.panel?.state ?? defaultPanelState(sourceUri, [0, 0, 0, 0]);
     const fits = prev.layer < session.model.layers && prev.head < session.model.headsPerLayer; // keep the view, not a head the dump lacks
     const state: PanelState = { ...prev, ...(fits ? {} : { layer: 0, head: 0 }), source: { uri: sourceUri, range: [0, 0, 0, 0] }, model: session.model.name };
-    if (!this.panel) {
-      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside);
-    } else {
-      this.panel.panel.title = title;
-      this.panel.reveal();
-    }
+    const panel = this.showPanel(title, state);
     this.comparing = false;
-    this.panel.post({ type: 'session/data', session: { ...session, id, title }, state });
+    panel.post({ type: 'session/data', session: { ...session, id, title }, state });
   }
 
   /**
@@ -303,14 +292,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const { range, document: doc } = source;
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
     const state: PanelState = { ...(this.panel?.state ?? defaultPanelState(doc.uri.toString(), rangeTuple)), source: { uri: doc.uri.toString(), range: rangeTuple } };
-    if (!this.panel) {
-      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside);
-    } else {
-      this.panel.panel.title = title;
-      this.panel.reveal();
-    }
+    const panel = this.showPanel(title, state);
     this.comparing = true;
-    this.panel.post({ type: 'compare/data', a: { ...a, id: ++this.runSeq }, b: { ...b, id: ++this.runSeq }, diff, state });
+    panel.post({ type: 'compare/data', a: { ...a, id: ++this.runSeq }, b: { ...b, id: ++this.runSeq }, diff, state });
   }
 
   /** Ask the panel to draw the shown view as PNG bytes or SVG text (Export view…). */
@@ -323,6 +307,17 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       this.renders.set(id, { resolve, reject, timer });
       panel.post({ type: 'export/render', id, format });
     });
+  }
+
+  /** The one panel, created beside the editor or reused (retitled and revealed). */
+  private showPanel(title: string, state: PanelState): AttentionPanel {
+    if (!this.panel) {
+      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside);
+    } else {
+      this.panel.panel.title = title;
+      this.panel.reveal();
+    }
+    return this.panel;
   }
 
   private dropExternal(): void {
