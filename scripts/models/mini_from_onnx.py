@@ -57,10 +57,11 @@ def main():
     assert card["positions"].startswith("sinusoidal (fixed, base 500, amplitude 1.414)"), card["positions"]
     ck = os.path.join(WORK, f"{RUN}-ckpt"); os.makedirs(ck, exist_ok=True)
     final = next((c["step"] for c in card["checkpoints"] if c["label"] == "leg2"), card["training"]["steps"])
-    todo = [(final, os.path.join(OUT, "model.onnx"), card)] if final == card["training"]["steps"] else []
+    from_final = final == card["training"]["steps"]          # no leg 3 yet: the final model is the end of leg 2
+    todo = [(final, os.path.join(OUT, "model.onnx"), card)] if from_final else []
     for c in card["checkpoints"]:
         d = os.path.join(OUT, c["path"])
-        if c["step"] <= final and not (todo and c["step"] == final) and os.path.exists(os.path.join(d, "model.onnx")):
+        if c["step"] <= final and not (from_final and c["step"] == final) and os.path.exists(os.path.join(d, "model.onnx")):
             todo.append((c["step"], os.path.join(d, "model.onnx"), json.load(open(os.path.join(d, "card.json")))))
     for step, path, c in todo:
         m = load_onnx(path, pos)
