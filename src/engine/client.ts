@@ -118,6 +118,8 @@ export class EngineClient {
     const out: EngineResult = { model: r.model, tokens: r.tokens, attention: r.attention, truncatedFrom: r.truncatedFrom, stats: r.stats };
     if (r.predictions) out.predictions = r.predictions;
     if (r.predictionsNote) out.predictionsNote = r.predictionsNote;
+    if (r.valueNorms) out.valueNorms = r.valueNorms;
+    if (r.valueNormsNote) out.valueNormsNote = r.valueNormsNote;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

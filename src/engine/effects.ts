@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { feedTensor } from './feeds';
 import { addGates, type GatedGraph } from './gates';
-import type { LoadedModel } from './loaded-model';
+import { attentionSourceIndex, type LoadedModel } from './loaded-model';
 import { readModelBytes } from './onnx-graph';
 
 export interface GatedSession {
@@ -42,10 +42,7 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
   const bytes = readModelBytes(model.modelPath);
   const plan = model.plan;
   // The tensors that hold each used layer's probabilities in the user's graph (a cast copy names its source).
-  const sources = model.attention.map((name) => {
-    const m = /^headlight\.attention\.(\d+)$/.exec(name);
-    return m ? plan.attentionOutputs[Number(m[1])] : name;
-  });
+  const sources = model.attention.map((_, l) => plan.attentionOutputs[attentionSourceIndex(model, l)]);
   const graph = addGates(bytes, plan, sources, model.headAxes.length + 3, model.causal); // [batch, ...head axes, q, k]
   let session: ort.InferenceSession;
   try {

@@ -7,6 +7,7 @@ import { addCaptureOutputs, planRecompute } from './recompute-graph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
+import { planValues } from './values';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -50,7 +51,15 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     if (providers.some((p) => p !== 'cpu')) throw providerFailure(providers, why);
     throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
   };
-  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers };
+  const values = planValues(proto, plan.attentionOutputs);
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values };
+  // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
+  const valueNames = [...new Set(values.values.filter(Boolean))];
+  const valueTypes = elemTypes(proto, valueNames);
+  const withValues = (b: Uint8Array, existing: string[]): Buffer => {
+    const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
+    return addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
+  };
   if (!wantAttention) {
     const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
     return { ...base, session, attention: plan.attentionOutputs };
@@ -65,7 +74,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
       let session: ort.InferenceSession | undefined;
       const slices: RecomputeState['slices'] = [];
       try {
-        session = await ort.InferenceSession.create(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), sessionOptions);
+        session = await ort.InferenceSession.create(withValues(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), [...originalOutputs, ...rp.captures]), sessionOptions);
         // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
         // kernels). Identical blocks (canonical names) share one session.
         const byBytes = new Map<string, ort.InferenceSession>();
@@ -91,12 +100,12 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   let added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(added.bytes, sessionOptions);
+    session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions);
   } catch (e) {
     // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
     if (!/Type Error/i.test((e as Error).message)) fail(e);
     added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs, true);
-    session = await ort.InferenceSession.create(added.bytes, sessionOptions).catch(fail);
+    session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions).catch(fail);
   }
   const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };
   await probeAttention(model, label);

@@ -27,6 +27,8 @@ export interface LoadedModel {
   recomputeRefusal?: string;
   /** Run-time dims of the attention tensors between batch and [q, k] (e.g. [heads] or [kv, groups]); undefined when heads ride the batch axis. */
   headAxes?: number[];
+  /** Value tensors and output projections per entry of plan.attentionOutputs (values.ts). */
+  values?: import('./values').ValuePlan;
   /** The head-gated session for ablations (effects.ts), made on first use. */
   gated?: import('./effects').GatedSession;
 }
@@ -66,3 +68,10 @@ export function checkLayer(heads: number, name: string, t: { dims: readonly numb
   return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer ? f : f.slice();
 }
 
+
+/** Index into plan.attentionOutputs of the tensor behind model.attention[layer] (a float32 cast copy names its source). */
+export function attentionSourceIndex(model: LoadedModel, layer: number): number {
+  const name = model.attention[layer];
+  const m = /^headlight\.attention\.(\d+)$/.exec(name);
+  return m ? Number(m[1]) : model.plan.attentionOutputs.indexOf(name);
+}

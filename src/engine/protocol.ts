@@ -57,6 +57,8 @@ export interface WorkerResult {
   truncatedFrom?: number;
   predictions?: Predictions;
   predictionsNote?: string;
+  valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
+  valueNormsNote?: string;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps

@@ -33,6 +33,9 @@ export interface ExplainResult {
   /** A causal LM's next-token predictions for the explained tokens; else `predictionsNote` says why there are none. */
   predictions?: Predictions;
   predictionsNote?: string;
+  /** ‖v_j W_O^h‖ per layer, head and key (Kobayashi et al. 2020), for value-weighted attention; else why not. */
+  valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
+  valueNormsNote?: string;
 }
 
 /** Per position i (predicting token i + 1): the top-k next tokens and the actual next token's probability and loss. */

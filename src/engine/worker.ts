@@ -10,6 +10,8 @@ import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenize
 import { planProbe } from './probeIds';
 import { measureEffects } from './effects';
 import { predictionsFrom } from './predictions';
+import { allValueNorms } from './values';
+import { attentionSourceIndex } from './loaded-model';
 import type * as ort from 'onnxruntime-node';
 import type { ModelInfo, Predictions } from './types';
 
@@ -155,9 +157,17 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
   // Predictions ride along with the explain's own run: the logits are read here and only summaries leave.
   const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
-  const extra = req.type === 'explain' && !why ? [m.plan.logitsOutput!] : [];
+  // Value-weighted attention rides along too: each layer's value tensor (values.ts).
+  const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
+  const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
+  const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
+  const extra = [...(logitsName ? [logitsName] : []), ...valueNames.filter((v) => v !== logitsName)];
   let logits: ort.Tensor | undefined;
-  const onExtra = (t: Record<string, ort.Tensor>) => { logits = t[extra[0]]; };
+  const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+  const onExtra = (t: Record<string, ort.Tensor>) => {
+    if (logitsName) logits = t[logitsName];
+    for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
+  };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
   if (req.keep && m.recompute) {
@@ -169,7 +179,11 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   stats.runMs = performance.now() - t2;
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
-  const result = { model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}) };
+  const norms = valueNames.length ? allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
+  const result = {
+    model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
+    ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
+  };
   if (kept) return { msg: { id: req.id, type: 'done', result }, transfer: [] };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };
 }

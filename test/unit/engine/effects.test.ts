@@ -71,6 +71,26 @@ describe('engine: predictions and head effects', function () {
       assert.equal(r.predictions.topText.length, ids.length * 5);
     });
 
+    it('value norms: ‖v_j W_O^h‖ per layer, head and key equals the reference (Kobayashi et al. 2020)', async () => {
+      const r = await client.explain(text, ref);
+      const ids = r.tokens.map((t) => t.id);
+      const n = ids.length, H = 2, d = 16, dh = 8;
+      assert.ok(r.valueNorms, r.valueNormsNote);
+      assert.equal(r.valueNorms.weighting, 'value·W_O');
+      const { values } = referenceRun(w, ids, 'gpt2');
+      for (let l = 0; l < 2; l++) for (let h = 0; h < H; h++) for (let j = 0; j < n; j++) {
+        // v_j^h · W_O rows h·dh … (h+1)·dh, then its length: the hand-computed edge norm divided by α.
+        let s = 0;
+        for (let c = 0; c < d; c++) {
+          let t = 0;
+          for (let a = 0; a < dh; a++) t += values[l][j][h * dh + a] * w.w[l].o[(h * dh + a) * d + c];
+          s += t * t;
+        }
+        const got = r.valueNorms.data[(l * H + h) * n + j];
+        assert.ok(Math.abs(got - Math.sqrt(s)) < 1e-4 * Math.max(1, Math.sqrt(s)), `L${l}H${h} key ${j}: ${got} vs ${Math.sqrt(s)}`);
+      }
+    });
+
     it('gates at 1 reproduce the unmodified model; one head and a whole layer ablated equal the reference', async () => {
       const r = await client.explain(text, ref);
       const ids = r.tokens.map((t) => t.id);
@@ -126,6 +146,16 @@ describe('engine: predictions and head effects', function () {
       assert.ok(run.deltas.every((d) => d.length === ids.length && Number.isNaN(d[ids.length - 1])));
     });
   }
+
+  it('value norms on every bundled model and a decoder family: found W_O where the graph has one', async () => {
+    for (const [ref, weighting] of [[bundled('headlight-mini'), 'value·W_O'], [bundled('tiny-bert'), 'value·W_O'], [decoder('llama-plain-op17'), 'value·W_O'], [decoder('qwen-kv-op14'), 'value·W_O']] as const) {
+      const r = await client.explain('the cat sat on the mat', ref);
+      assert.ok(r.valueNorms, `${ref.modelPath}: ${r.valueNormsNote}`);
+      assert.equal(r.valueNorms.weighting, weighting, ref.modelPath);
+      assert.equal(r.valueNorms.data.length, r.model.layers * r.model.headsPerLayer * r.tokens.length);
+      assert.ok(r.valueNorms.data.every((v) => Number.isFinite(v) && v >= 0));
+    }
+  });
 
   it('a bidirectional model makes no predictions and says why; its effects are 1 − cosine of its output', async () => {
     const r = await client.explain('the cat sat on the mat', bundled('tiny-bert'));

@@ -1,0 +1,165 @@
+// Value-weighted attention (Kobayashi et al. 2020, "Attention is not only a weight"): what token j sends to
+// query i through head h is α_ij · v_j W_O^h, so its size is α_ij · ‖v_j W_O^h‖. A token can take a large
+// weight and send almost nothing (special tokens, whose value vectors are small). Here the graph is read to
+// find each layer's value tensor (the second input of the MatMul its probabilities feed) and, where it can be
+// identified, the output projection W_O (the first MatMul with a constant [heads·d_head, d] weight after the
+// heads are merged); the run fetches the values and ‖v_j W_O^h‖ is computed per head and key — or ‖v_j‖
+// where W_O cannot be found, and the result says which.
+import { onnx } from 'onnx-proto';
+
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+export interface ValuePlan {
+  /** Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]). */
+  values: string[];
+  /** Per layer: W_O as [heads·d_head rows × d columns], row-major, when found. */
+  wo: (Float32Array | undefined)[];
+  woCols: number[];
+}
+
+/** Ops between the heads' context and the output projection that only move data. */
+const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
+
+function initializerData(t: onnx.ITensorProto): Float32Array | undefined {
+  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (t.rawData && t.rawData.length) {
+    const raw = t.rawData;
+    const copy = new Uint8Array(raw.length);
+    copy.set(raw);
+    return new Float32Array(copy.buffer);
+  }
+  return t.floatData && t.floatData.length ? Float32Array.from(t.floatData) : undefined;
+}
+
+function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c];
+  return t;
+}
+
+/** The value tensors and output projections of `attention` (probability tensors in layer order). */
+export function planValues(model: onnx.ModelProto, attention: string[]): ValuePlan {
+  const graph = model.graph!;
+  const nodes = graph.node ?? [];
+  const consumers = new Map<string, onnx.INodeProto[]>();
+  for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const inits = new Map<string, onnx.ITensorProto>();
+  for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
+  for (const n of nodes) {
+    if (n.opType !== 'Constant') continue;
+    const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
+    if (t) inits.set(n.output?.[0] ?? '', t);
+  }
+  // A weight exported without constant folding reaches its MatMul through Transpose(initializer).
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const weightOf = (name: string): { data: Float32Array; rows: number; cols: number } | undefined => {
+    const direct = inits.get(name);
+    if (direct) {
+      const dims = (direct.dims ?? []).map(num);
+      const data = dims.length === 2 ? initializerData(direct) : undefined;
+      return data && data.length === dims[0] * dims[1] ? { data, rows: dims[0], cols: dims[1] } : undefined;
+    }
+    const p = producer.get(name);
+    const perm = (p?.attribute ?? []).find((a) => a.name === 'perm')?.ints?.map(num);
+    if (p?.opType !== 'Transpose' || (perm && !(perm[0] === 1 && perm[1] === 0))) return undefined;
+    const w = weightOf(p.input?.[0] ?? '');
+    return w ? { data: transpose(w.data, w.rows, w.cols), rows: w.cols, cols: w.rows } : undefined;
+  };
+  const plan: ValuePlan = { values: [], wo: [], woCols: [] };
+  for (const src of attention) {
+    const mm = (consumers.get(src) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === src);
+    plan.values.push(mm?.input?.[1] ?? '');
+    let wo: Float32Array | undefined, cols = 0;
+    let at = mm?.output?.[0];
+    for (let step = 0; at && step < 6 && !wo; step++) {
+      const next: onnx.INodeProto[] = consumers.get(at) ?? [];
+      if (next.length !== 1) break;
+      const n = next[0];
+      if (MOVE.has(n.opType ?? '')) { at = n.output?.[0]; continue; }
+      if (n.opType === 'MatMul' || n.opType === 'Gemm') {
+        const w = weightOf(n.input?.[1] ?? '');
+        const transB = n.opType === 'Gemm' && (n.attribute ?? []).some((a) => a.name === 'transB' && num(a.i) === 1);
+        // Rows must be the input features (heads · d_head); Gemm's transB stores [d, heads · d_head].
+        if (w) [wo, cols] = transB ? [transpose(w.data, w.rows, w.cols), w.rows] : [w.data, w.cols];
+      }
+      break;
+    }
+    plan.wo.push(wo);
+    plan.woCols.push(cols);
+  }
+  return plan;
+}
+
+/**
+ * ‖v_j W_O^h‖ (or ‖v_j‖ without W_O) for every head and key of one layer. `v` is [1, H, n, dh] (rank 4) or
+ * [H, n, dh]; W_O^h = rows h·dh … (h+1)·dh of `wo`. Uses the Gram matrix G_h = W_O^h W_O^hᵀ so each key
+ * costs dh² instead of dh·d. Returns [H × n].
+ */
+export function valueNorms(v: Float32Array, H: number, n: number, dh: number, wo: Float32Array | undefined, cols: number): Float32Array {
+  const out = new Float32Array(H * n);
+  if (wo && wo.length !== H * dh * cols) wo = undefined;
+  for (let h = 0; h < H; h++) {
+    let G: Float64Array | undefined;
+    if (wo) {
+      G = new Float64Array(dh * dh);
+      for (let a = 0; a < dh; a++) for (let b = a; b < dh; b++) {
+        let s = 0;
+        const ra = (h * dh + a) * cols, rb = (h * dh + b) * cols;
+        for (let c = 0; c < cols; c++) s += wo[ra + c] * wo[rb + c];
+        G[a * dh + b] = s; G[b * dh + a] = s;
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      const base = (h * n + j) * dh;
+      let s = 0;
+      if (G) {
+        for (let a = 0; a < dh; a++) {
+          let t = 0;
+          for (let b = 0; b < dh; b++) t += G[a * dh + b] * v[base + b];
+          s += v[base + a] * t;
+        }
+      } else for (let a = 0; a < dh; a++) s += v[base + a] * v[base + a];
+      out[h * n + j] = Math.sqrt(Math.max(0, s));
+    }
+  }
+  return out;
+}
+
+export interface ValueNorms {
+  /** [layers × heads × n]: ‖v_j W_O^h‖ (or ‖v_j‖) per layer, head and key. */
+  data: Float32Array;
+  /** 'value·W_O' where every layer's output projection was found, 'value' where none was, 'mixed' otherwise. */
+  weighting: 'value·W_O' | 'value' | 'mixed';
+}
+
+/**
+ * Norms for every layer from the fetched value tensors (`fetched[name]` = data and dims). Undefined when a
+ * layer's value tensor is missing or not [.., n, d_head] with a head count that maps onto the query heads.
+ */
+export function allValueNorms(plan: ValuePlan, layerSources: number[], H: number, n: number, fetched: Record<string, { data: Float32Array; dims: readonly number[] }>): ValueNorms | undefined {
+  const out = new Float32Array(layerSources.length * H * n);
+  let withWo = 0;
+  for (let l = 0; l < layerSources.length; l++) {
+    const k = layerSources[l];
+    const t = fetched[plan.values[k]];
+    if (!t) return undefined;
+    const d = t.dims.map(Number);
+    const dh = d[d.length - 1];
+    if (d[d.length - 2] !== n || d.length < 3) return undefined;
+    const hv = d.slice(0, -2).reduce((a, b) => a * b, 1);
+    if (hv < 1 || H % hv !== 0) return undefined;
+    // Grouped-query values ([kv, n, dh]): query head h reads value head h / (H / kv), as HF's repeat_kv lays them out.
+    const per = H / hv;
+    const v = per === 1 ? t.data : (() => {
+      const r = new Float32Array(H * n * dh);
+      for (let h = 0; h < H; h++) r.set(t.data.subarray(Math.floor(h / per) * n * dh, (Math.floor(h / per) + 1) * n * dh), h * n * dh);
+      return r;
+    })();
+    const wo = plan.wo[k];
+    if (wo && wo.length === H * dh * plan.woCols[k]) withWo++;
+    out.set(valueNorms(v, H, n, dh, wo, plan.woCols[k]), l * H * n);
+  }
+  return { data: out, weighting: withWo === layerSources.length ? 'value·W_O' : withWo === 0 ? 'value' : 'mixed' };
+}
