@@ -97,6 +97,8 @@ export interface PanelState {
   topK: number;
   threshold: number;
   showIncoming: boolean;
+  /** Arcs, thumbnails and Flow: raw attention weights, or value-weighted (α_ij · ‖v_j W_O^h‖, rows renormalised). */
+  weighting?: 'attention' | 'value';
 }
 
 /** Everything the panel needs to paint, except per-head matrices (fetched on demand). */
@@ -120,6 +122,14 @@ export interface SessionData {
   predictionsNote?: string;
   /** Head effects, once measured (the panel merges them as the `effect` metric; reports carry them). */
   effects?: WireEffects;
+  /**
+   * ‖v_j W_O^h‖ per layer, head and key ([layers × heads × n]) for value-weighted attention (Kobayashi et al.
+   * 2020); `weighting` says whether W_O was found ('value·W_O') or only ‖v_j‖ is used ('value'). Else a note.
+   */
+  valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
+  valueNormsNote?: string;
+  /** The heads' thumbnails over value-weighted attention, like `thumbnails`. */
+  valueThumbnails?: Uint8Array[];
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
   /**
@@ -237,7 +247,7 @@ export interface FlowData {
 // ---- webview → host requests and their results ----
 export interface RequestMap {
   'head/matrix': { params: { sessionId: number; layer: number; head: number }; result: HeadMatrix };
-  'flow/rollout': { params: { sessionId: number; token: number }; result: FlowData };
+  'flow/rollout': { params: { sessionId: number; token: number; weighting?: 'attention' | 'value' }; result: FlowData };
 }
 export type RequestMethod = keyof RequestMap;
 export type WebviewRequest = {
@@ -283,7 +293,8 @@ export function isPanelState(v: unknown): v is PanelState {
     && (v.model === undefined || typeof v.model === 'string')
     && VIEW_NAMES.includes(v.view as ViewName)
     && isInt(v.layer) && isInt(v.head) && (v.mode === 'head' || v.mode === 'layer')
-    && isInt(v.topK) && typeof v.threshold === 'number' && typeof v.showIncoming === 'boolean';
+    && isInt(v.topK) && typeof v.threshold === 'number' && typeof v.showIncoming === 'boolean'
+    && (v.weighting === undefined || v.weighting === 'attention' || v.weighting === 'value');
 }
 
 type Fields = Record<string, unknown>;
@@ -316,7 +327,7 @@ const webviewGuards: Guards<WebviewToHost> = {
     if (!isInt(v.id) || !isObj(v.params)) return false;
     const p = v.params;
     return v.method === 'head/matrix' ? isInt(p.sessionId) && isInt(p.layer) && isInt(p.head)
-      : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token)
+      : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token) && (p.weighting === undefined || p.weighting === 'attention' || p.weighting === 'value')
         : false;
   },
 };

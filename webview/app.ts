@@ -13,7 +13,7 @@ import { t } from './strings';
 import { sectionToPng } from './exporter';
 
 const viewLabel = (v: ViewName): string => t(`view.${v}`);
-const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'threshold', 'showIncoming'];
+const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'threshold', 'showIncoming', 'weighting'];
 
 /** Timings the views measured, read by the webview tests and the benchmark. */
 export interface PanelTimings { arcsFirstPaintMs: number; arcsFetchMs: number; headsRenderMs: number; layersRenderMs: number }
@@ -67,9 +67,10 @@ export class App {
     const theme = () => this.theme;
     const open = (layer: number, head: number) => this.update({ layer, head, mode: 'head', view: 'arcs' });
     this.arcs = new ArcsView(this.panels.get('arcs')!, { state: getState, update: (p) => this.update(p), theme });
-    this.heads = new HeadsView(this.panels.get('heads')!, { theme, open });
+    const weighting = () => (this.state?.weighting === 'value' ? 'value' as const : 'attention' as const);
+    this.heads = new HeadsView(this.panels.get('heads')!, { theme, open, weighting });
     this.layers = new LayersView(this.panels.get('layers')!, { theme, open });
-    this.flow = new FlowView(this.panels.get('flow')!, { theme });
+    this.flow = new FlowView(this.panels.get('flow')!, { theme, weighting });
     this.compareHost.hidden = true;
     this.buildToolbar();
     this.toolbar.hidden = Boolean(opts.report); // a standalone report has no host to save files
@@ -95,6 +96,7 @@ export class App {
     this.persist(this.state);
     if (!this.session) return;
     if (ARC_KEYS.some((k) => before[k] !== this.state![k])) void this.arcs.refresh();
+    if (before.weighting !== this.state.weighting) { this.heads.repaint(); this.flow.reweigh(); }
     if (before.view !== this.state.view) this.show(this.state.view);
   }
 

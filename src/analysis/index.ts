@@ -11,3 +11,4 @@ export { isPunctuationToken, matchBrackets, repeatTargets, type TargetLists } fr
 export { buildContext, type TextContext } from './context';
 export { measureHead, Scratch, LOCAL_WINDOW, type HeadMeasure, type RowStat } from './measure';
 export { mulberry32, randInt, type Rng } from './prng';
+export { valueWeighted, valueWeightedReader } from './valueWeighted';

@@ -16,9 +16,9 @@ export class AnalysisClient {
 
   constructor(private readonly workerPath?: string) {}
 
-  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number):
-    Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
-    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize }, attention);
+  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, valueNorms?: Float32Array):
+    Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }> {
+    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(valueNorms ? { valueNorms } : {}) }, attention);
     if (r.type !== 'analyzed') throw new Error('analysis worker answered out of turn');
     return r;
   }
@@ -44,7 +44,7 @@ export class AnalysisClient {
     await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [...new Set(data.map((d) => d.buffer as ArrayBuffer))]);
   }
 
-  async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
+  async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }> {
     const r = await this.send({ id: 0, type: 'stream-end', stream }, []);
     if (r.type !== 'stream-analyzed') throw new Error('analysis worker answered out of turn');
     return r;

@@ -12,11 +12,12 @@ export interface StreamShape { layers: number; headsPerLayer: number; seq: numbe
  */
 export type StreamJob =
   /** `flowCache`: also keep each layer's head sums under this key (when they fit FLOW_CACHE_BYTES), so Flow needs no head again. */
-  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number }
-  | { kind: 'flow'; token: number };
+  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number; valueNorms?: Float32Array }
+  /** `valueNorms`: the pathway over value-weighted heads (engine/values.ts), rows renormalised. */
+  | { kind: 'flow'; token: number; valueNorms?: Float32Array };
 
 export type AnalysisRequest =
-  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number }
+  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; valueNorms?: Float32Array }
   | { id: number; type: 'score-probe'; attention: AttentionSet; ids: number[]; T: number }
   | { id: number; type: 'stream-begin'; stream: number; shape: StreamShape; job: StreamJob }
   | { id: number; type: 'stream-heads'; stream: number; heads: [number, number][]; data: Float32Array[] }
@@ -26,10 +27,10 @@ export type AnalysisRequest =
   | { id: number; type: 'flow-drop'; key: number };
 
 export type AnalysisResponse =
-  | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
+  | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
   | { id: number; type: 'probe-scored'; attention: AttentionSet; scores: ProbeHeadScore[] }
   | { id: number; type: 'stream-ok' }
-  | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
+  | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
   | { id: number; type: 'stream-flow'; token: number; layers: Float32Array[] }
   | { id: number; type: 'flow-miss' }
   | { id: number; type: 'error'; message: string; attention?: AttentionSet };

@@ -1,7 +1,7 @@
 // Worker entry: the analysis (metrics, roles, repeat-probe scores) and the panel's thumbnails, off the
 // extension host's main thread — 144 heads at 1,024 tokens is ~10⁸ weights, about a second of work.
 import { parentPort } from 'node:worker_threads';
-import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
+import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, valueWeighted, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
 import { thumbnail, thumbnailOf } from './wire';
 import { buffersOf, flowCacheFits, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
@@ -18,6 +18,7 @@ interface Stream {
   analyzer?: HeadAnalyzer;
   reports: HeadReport[];
   thumbnails: Uint8Array[];
+  valueThumbnails?: Uint8Array[];
   pathway?: PathwayBuilder;
   sums?: LayerSums[];
 }
@@ -39,13 +40,20 @@ function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   if (s.job.kind === 'analyze') {
     s.reports.push(s.analyzer!.analyze(layer, head, A));
     s.thumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize));
+    if (s.valueThumbnails) s.valueThumbnails.push(thumbnailOf(valueWeighted(A, s.shape.seq, normsOf(s.job.valueNorms!, s.shape, layer, head)), s.shape.seq, s.job.thumbSize));
     if (s.sums) {
       if (!s.sums[layer]) s.sums[layer] = new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer);
       s.sums[layer].add(A);
     }
   } else {
-    s.pathway!.feed(A);
+    s.pathway!.feed(s.job.valueNorms ? valueWeighted(A, s.shape.seq, normsOf(s.job.valueNorms, s.shape, layer, head)) : A);
   }
+}
+
+/** One head's key norms out of the engine's [layers × heads × n]. */
+function normsOf(all: Float32Array, shape: StreamShape, layer: number, head: number): Float32Array {
+  const n = shape.seq, k = layer * shape.headsPerLayer + head;
+  return all.subarray(k * n, (k + 1) * n);
 }
 
 port.on('message', (req: AnalysisRequest) => {
@@ -57,14 +65,20 @@ port.on('message', (req: AnalysisRequest) => {
       const thumbnails: Uint8Array[] = [];
       const a = req.attention;
       for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
-      reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 },
-        [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)]);
+      const valueThumbnails = req.valueNorms ? [] as Uint8Array[] : undefined;
+      const shape = { layers: a.layers, headsPerLayer: a.headsPerLayer, seq: a.seq, causal: a.causal };
+      if (valueThumbnails) for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) {
+        const A = a.data[l].subarray(h * a.seq * a.seq, (h + 1) * a.seq * a.seq);
+        valueThumbnails.push(thumbnailOf(valueWeighted(A, a.seq, normsOf(req.valueNorms!, shape, l, h)), a.seq, req.thumbSize));
+      }
+      reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ...(valueThumbnails ? { valueThumbnails } : {}), ms: performance.now() - t0 },
+        [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer), ...(valueThumbnails ?? []).map((t) => t.buffer as ArrayBuffer)]);
     } else if (req.type === 'score-probe') {
       const scores = scoreRepeatProbe(req.attention, req.ids, req.T);
       reply({ id: req.id, type: 'probe-scored', attention: req.attention, scores }, buffersOf(req.attention));
     } else if (req.type === 'stream-begin') {
       const { shape, job } = req;
-      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
+      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [], ...(job.kind === 'analyze' && job.valueNorms ? { valueThumbnails: [] } : {}) };
       if (job.kind === 'analyze') {
         s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe });
         if (job.flowCache !== undefined && flowCacheFits(shape)) s.sums = [];
@@ -93,7 +107,8 @@ port.on('message', (req: AnalysisRequest) => {
           flowCaches.set(s.job.flowCache, { shape: s.shape, sums: s.sums });
           while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
         }
-        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
+        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ...(s.valueThumbnails ? { valueThumbnails: s.valueThumbnails } : {}), ms: performance.now() - s.t0 },
+          [...s.thumbnails, ...(s.valueThumbnails ?? [])].map((t) => t.buffer as ArrayBuffer));
       } else {
         const r = flowReply(req.id, s.pathway!.result());
         reply(r.msg, r.transfer);

@@ -15,8 +15,8 @@ export interface AttentionSource {
   dispose(): void;
 }
 
-export function memorySource(att: AttentionSet | HeadReader): AttentionSource {
-  return { request: async (method, params) => answerPanelRequest(att, method, params), dispose: () => undefined };
+export function memorySource(att: AttentionSet | HeadReader, valueNorms?: Float32Array): AttentionSource {
+  return { request: async (method, params) => answerPanelRequest(att, method, params, valueNorms), dispose: () => undefined };
 }
 
 /**
@@ -64,7 +64,7 @@ export class KeptSource implements AttentionSource {
   private static nextFlowKey = 1;
   private readonly flowKey = KeptSource.nextFlowKey++;
 
-  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape) {}
+  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private readonly valueNorms?: Float32Array) {}
 
   async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
     if (this.released) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
@@ -78,10 +78,12 @@ export class KeptSource implements AttentionSource {
     }
     const p = params as RequestMap['flow/rollout']['params'];
     if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);
+    const value = p.weighting === 'value';
+    if (value && !this.valueNorms) throw new Error('This explanation has no value norms, so Flow can only follow the attention weights.');
     // The streamed analysis left each layer's head sums behind when they fit: no head is recomputed.
-    const cached = await this.analysis.cachedFlow(this.flowCacheKey, p.token);
+    const cached = value ? undefined : await this.analysis.cachedFlow(this.flowCacheKey, p.token);
     if (cached) return { token: cached.token, layers: cached.layers } as RequestMap[M]['result'];
-    const stream = await this.analysis.streamBegin(this.shape, { kind: 'flow', token: p.token });
+    const stream = await this.analysis.streamBegin(this.shape, { kind: 'flow', token: p.token, ...(value ? { valueNorms: this.valueNorms } : {}) });
     try {
       await pumpHeads(this.engine, this.analysis, this.handle, this.shape, 'flow', stream);
     } catch (e) {

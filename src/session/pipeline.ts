@@ -128,22 +128,22 @@ export class SessionPipeline {
     const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel, keep: o.keep });
     const kept = result.kept;
     const { layers, headsPerLayer, seq, causal } = result.attention;
-    const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }) : undefined;
+    const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data) : undefined;
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
-        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote }), keptSource);
+        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), keptSource);
       }
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
       const probe = outcome?.scores;
       const t2 = performance.now();
       if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
-      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
+      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[] };
       if (kept) {
         // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
         const shape = { layers, headsPerLayer, seq, causal };
-        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, flowCache: keptSource?.flowCacheKey });
+        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, flowCache: keptSource?.flowCacheKey, valueNorms: result.valueNorms?.data });
         try {
           await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {
@@ -152,7 +152,7 @@ export class SessionPipeline {
         }
         analysed = await this.analysis.streamAnalyzed(stream);
       } else {
-        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE);
+        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE, result.valueNorms?.data);
         result.attention = a.attention; // moved to the worker and back
         analysed = a;
       }
@@ -163,10 +163,11 @@ export class SessionPipeline {
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
         probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
         predictions: result.predictions, predictionsNote: result.predictionsNote,
+        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, valueThumbnails: analysed.valueThumbnails,
       });
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
-      const source: AttentionSource = keptSource ?? memorySource(result.attention);
+      const source: AttentionSource = keptSource ?? memorySource(result.attention, result.valueNorms?.data);
       return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
     } catch (e) {
       keptSource?.dispose();

@@ -1,7 +1,7 @@
 // Turns the engine's result and the analysis' reports into what the webview draws (src/protocol.ts).
 // No vscode import: the CLI, the benchmark and the webview test harness build the same sessions.
 import type { AttentionSet, Predictions, Token } from '../engine/types';
-import { asReader, attentionPathway, checkHead, METRICS, type HeadReader, type HeadReport } from '../analysis';
+import { asReader, attentionPathway, checkHead, METRICS, valueWeightedReader, type HeadReader, type HeadReport } from '../analysis';
 import type { FlowData, HeadMatrix, MetricInfo, SessionData, WireHead, WireToken, RequestMap, RequestMethod } from '../protocol';
 
 export const THUMB_SIZE = 48;
@@ -96,6 +96,9 @@ export interface SessionInput {
   /** Next-token predictions (causal LMs), or why there are none. */
   predictions?: Predictions;
   predictionsNote?: string;
+  valueNorms?: SessionData['valueNorms'];
+  valueNormsNote?: string;
+  valueThumbnails?: Uint8Array[];
   /** Thumbnails already made while reading each head once (dumps); computed from `attention` otherwise. */
   thumbnails?: Uint8Array[];
 }
@@ -119,10 +122,13 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
   };
 }
 
-function wirePredictions(input: Pick<SessionInput, 'predictions' | 'predictionsNote'>): Pick<SessionData, 'predictions' | 'predictionsNote'> {
+function wirePredictions(input: Pick<SessionInput, 'predictions' | 'predictionsNote' | 'valueNorms' | 'valueNormsNote' | 'valueThumbnails'>): Partial<SessionData> {
   const p = input.predictions;
-  if (p) return { predictions: { k: p.k, topText: p.topText, topP: p.topP, actualP: p.actualP, loss: p.loss } };
-  return input.predictionsNote !== undefined ? { predictionsNote: input.predictionsNote } : {};
+  return {
+    ...(p ? { predictions: { k: p.k, topText: p.topText, topP: p.topP, actualP: p.actualP, loss: p.loss } } : input.predictionsNote !== undefined ? { predictionsNote: input.predictionsNote } : {}),
+    ...(input.valueNorms ? { valueNorms: input.valueNorms } : input.valueNormsNote !== undefined ? { valueNormsNote: input.valueNormsNote } : {}),
+    ...(input.valueThumbnails ? { valueThumbnails: input.valueThumbnails } : {}),
+  };
 }
 
 /** A first-paint session: everything but the per-head analysis (heads and thumbnails follow). */
@@ -136,12 +142,16 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
 }
 
 /** The panel's two requests, answered from any attention source (a live result or a dump's reader). */
-export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params']): RequestMap[M]['result'] {
+export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params'], valueNorms?: Float32Array): RequestMap[M]['result'] {
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
     return headMatrix(att, p.layer, p.head) as RequestMap[M]['result'];
   }
   const p = params as RequestMap['flow/rollout']['params'];
   if (!Number.isInteger(p.token) || p.token < 0 || p.token >= att.seq) throw new RangeError(`No token ${p.token} in this explanation.`);
+  if (p.weighting === 'value') {
+    if (!valueNorms) throw new Error('This explanation has no value norms, so Flow can only follow the attention weights.');
+    return flowData(valueWeightedReader(asReader(att), valueNorms), p.token) as RequestMap[M]['result'];
+  }
   return flowData(att, p.token) as RequestMap[M]['result'];
 }

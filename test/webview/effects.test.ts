@@ -11,6 +11,7 @@ import { toWireEffects } from '../../src/session/effectsWire';
 import { defaultPanelState, type WireEffects } from '../../src/protocol';
 import { compareSessions } from '../../src/session/compare';
 import { launch, Panel, type Posted } from './harness';
+import { valueWeighted } from '../../src/analysis';
 
 const ROOT = path.resolve(__dirname, '../..');
 const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
@@ -107,6 +108,37 @@ describe('webview: predictions and head effects', function () {
       await p3.screenshot('compare-effects-dark');
     } finally {
       await p3.close();
+    }
+  });
+
+  it('Value-weighted: arcs follow α·‖v W_O‖ (rows renormalised), and Flow asks for the value-weighted pathway', async () => {
+    const p4 = await Panel.open(browser, 'dark');
+    try {
+      await p4.load(mini.session, mini.source, { ...defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-mini'), layer: 1, head: 1, topK: 1, threshold: 0 });
+      await p4.page.waitForSelector('.hl-stage[data-shown]');
+      const arcsShown = () => p4.page.locator('.hl-view-arcs .hl-status').textContent();
+      await p4.page.locator('.hl-view-arcs vscode-radio', { hasText: 'Value-weighted' }).click();
+      await p4.page.waitForFunction(() => document.querySelector('.hl-view-arcs .hl-status')?.textContent?.includes('value-weighted'));
+      assert.match(await arcsShown() ?? '', /L1H1 \(value-weighted: α·‖v W_O‖\)/);
+      // The hovered token's strongest key now is the argmax of α_ij·‖v_j W_O‖ — computed here from the engine's numbers.
+      const n = mini.session.tokens.length, i = 40;
+      const A = mini.result.attention.data[1].subarray(n * n, 2 * n * n);
+      const norms = mini.session.valueNorms!.data.subarray((1 * 4 + 1) * n, (1 * 4 + 2) * n);
+      const row = valueWeighted(A, n, norms).subarray(i * n, (i + 1) * n);
+      let best = 0;
+      row.forEach((v, j) => { if (v > row[best]) best = j; });
+      await p4.clearPosted();
+      await p4.page.locator(`.hl-view-arcs [data-i="${i}"]`).hover();
+      const hover = (await p4.posted()).filter((m) => m.type === 'token/hover').at(-1) as Posted & { keys: { index: number }[] };
+      assert.equal(hover.keys[0].index, best);
+      await p4.screenshot('arcs-value-weighted-dark');
+      await p4.clearPosted();
+      await p4.page.locator('vscode-tab-header[data-view=flow]').click();
+      await p4.page.waitForFunction(() => (window as unknown as { __hl: { posted: { type: string; method?: string }[] } }).__hl.posted.some((m) => m.type === 'request' && m.method === 'flow/rollout'));
+      const req = (await p4.posted()).find((m) => m.type === 'request') as Posted & { params: { weighting?: string } };
+      assert.equal(req.params.weighting, 'value');
+    } finally {
+      await p4.close();
     }
   });
 

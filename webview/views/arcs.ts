@@ -48,6 +48,8 @@ export class ArcsView {
   private topSel!: Select;
   private thrSel!: Select;
   private modeSet!: (v: string) => void;
+  private weightSet!: (v: string) => void;
+  private weightEl!: HTMLElement;
   private incoming!: HTMLElement & { checked: boolean };
   private shadeBox!: HTMLElement & { checked: boolean; disabled: boolean };
   private shade = false;
@@ -89,7 +91,11 @@ export class ArcsView {
     this.incoming = inc as unknown as HTMLElement & { checked: boolean };
     // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
     this.shadeBox = checkbox('Shade by surprisal', false, (v) => { this.shade = v; this.paintShade(); }) as unknown as HTMLElement & { checked: boolean; disabled: boolean };
-    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox);
+    const weight = radios('hl-weighting', 'Weights', [{ value: 'attention', label: 'Attention' }, { value: 'value', label: 'Value-weighted' }], s.weighting ?? 'attention',
+      (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }));
+    this.weightSet = weight.set;
+    this.weightEl = weight.el;
+    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox, weight.el);
   }
 
   /** Head effects arrived (or were cleared): the hover line adds what removing the shown head does at the token. */
@@ -155,6 +161,12 @@ export class ArcsView {
     this.thrSel.value = String(s.threshold);
     this.modeSet(s.mode);
     this.incoming.checked = s.showIncoming;
+    const value = s.weighting === 'value' && Boolean(session.valueNorms);
+    this.weightSet(value ? 'value' : 'attention');
+    this.weightEl.title = session.valueNorms
+      ? `Value-weighted: each key weighted by ‖v_j ${session.valueNorms.weighting === 'value' ? '' : 'W_O^h'}‖, the size of what it sends (Kobayashi et al. 2020), rows renormalised${session.valueNorms.weighting === 'value' ? '; this graph\'s output projection was not found, so ‖v_j‖ alone' : ''}`
+      : `Value-weighted attention is not available: ${session.valueNormsNote ?? 'no value norms'}`;
+    this.weightEl.toggleAttribute('data-disabled', !session.valueNorms);
     this.headSel.parentElement!.hidden = s.mode !== 'head';
     this.headBox.hidden = s.mode !== 'layer';
     this.headBox.replaceChildren(...Array.from({ length: H }, (_, hh) => checkbox(`H${hh}`, !this.hiddenHeads.has(hh), (on) => {
@@ -176,16 +188,17 @@ export class ArcsView {
     if (gen !== this.gen || session !== this.session) return; // a newer refresh superseded this one
     const causal = session.model.kind === 'causal';
     performance.mark('hl:select-start');
-    this.heads = mats.map((mat) => ({
-      head: mat.head, mat, colour: theme.palette[mat.head % theme.palette.length],
-      sel: selectArcs(mat.data, mat.seq, causal, s.topK, s.threshold),
-    }));
+    const norms = s.weighting === 'value' ? session.valueNorms : undefined;
+    this.heads = mats.map((raw) => {
+      const mat = norms ? reweighMatrix(raw, norms.data, H) : raw;
+      return { head: mat.head, mat, colour: theme.palette[mat.head % theme.palette.length], sel: selectArcs(mat.data, mat.seq, causal, s.topK, s.threshold) };
+    });
     performance.measure('hl:arcs-select', 'hl:select-start');
     const sum = this.heads.reduce((a, x) => ({
       total: a.total + x.sel.total, shown: a.shown + x.sel.shown,
       hiddenByTopK: a.hiddenByTopK + x.sel.hiddenByTopK, hiddenByThreshold: a.hiddenByThreshold + x.sel.hiddenByThreshold,
     }), { total: 0, shown: 0, hiddenByTopK: 0, hiddenByThreshold: 0 });
-    const what = s.mode === 'head' ? `L${s.layer}H${s.head}` : `layer ${s.layer}, ${this.heads.length} of ${H} heads`;
+    const what = (s.mode === 'head' ? `L${s.layer}H${s.head}` : `layer ${s.layer}, ${this.heads.length} of ${H} heads`) + (norms ? ` (value-weighted: α·‖v${norms.weighting === 'value' ? '' : ' W_O'}‖)` : '');
     this.status.textContent = `${what}: ${describeSelection(sum, s.topK, s.threshold)}`;
     this.stage.dataset.shown = String(sum.shown);
     this.paintAll();
@@ -391,4 +404,22 @@ function arc(p: Path2D, l: TokenLayout, a: number, b: number): void {
   const lift = Math.min(4 + 0.2 * dist, 1.8 * l.lineHeight);
   p.moveTo(xa, ya);
   p.quadraticCurveTo((xa + xb) / 2, Math.min(ya, yb) - lift, xb, yb);
+}
+
+/**
+ * A head's quantised matrix value-weighted: row i's weights times ‖v_j W_O^h‖, renormalised to sum to 1
+ * (Kobayashi et al. 2020), quantised again like the host's (weight ≈ byte / 255).
+ */
+export function reweighMatrix(m: HeadMatrix, norms: Float32Array, headsPerLayer: number): HeadMatrix {
+  const n = m.seq;
+  const off = (m.layer * headsPerLayer + m.head) * n;
+  const out = new Uint8Array(n * n);
+  const row = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) { row[j] = m.data[i * n + j] * norms[off + j]; s += row[j]; }
+    if (s <= 0) continue;
+    for (let j = 0; j < n; j++) out[i * n + j] = Math.round((row[j] / s) * 255);
+  }
+  return { ...m, data: out };
 }

@@ -7,13 +7,13 @@ import { request } from '../host';
 import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
 
-export interface FlowContext { theme(): Theme }
+export interface FlowContext { theme(): Theme; weighting(): 'attention' | 'value' }
 
 const ROW = 20, GUTTER = 72;
 
 export class FlowView {
   private session: SessionData | undefined;
-  private readonly cache = new Map<number, Promise<FlowData>>();
+  private readonly cache = new Map<string, Promise<FlowData>>();
   private readonly canvas = h('canvas', { class: 'hl-flow-canvas', role: 'img' });
   private readonly readout = h('div', { class: 'hl-status', role: 'status', 'aria-live': 'polite' });
   private readonly strip: TokenStrip;
@@ -36,6 +36,11 @@ export class FlowView {
     new ResizeObserver(() => { if (this.data) this.paint(); }).observe(parent);
     parent.append(h('p', { class: 'hl-summary' }, 'Attention rollout: the share of the chosen token’s final state that traces back to each token at the input of every layer (residual mixed in, Abnar & Zuidema 2020). Pick a token below.'),
       this.readout, this.canvas, this.strip.el);
+  }
+
+  /** The weighting changed: trace the same token again. */
+  reweigh(): void {
+    if (this.built && this.token >= 0) void this.choose(this.token);
   }
 
   setSession(s: SessionData): void {
@@ -63,11 +68,14 @@ export class FlowView {
     const s = this.session;
     if (!s) return;
     this.token = token;
-    let p = this.cache.get(token);
+    // Value-weighted rollout runs over α_ij · ‖v_j W_O^h‖ with rows renormalised (Kobayashi et al. 2020).
+    const weighting = this.ctx.weighting() === 'value' && s.valueNorms ? 'value' : 'attention';
+    const key = `${weighting}:${token}`;
+    let p = this.cache.get(key);
     if (!p) {
-      p = request('flow/rollout', { sessionId: s.id, token });
-      this.cache.set(token, p);
-      p.catch(() => this.cache.delete(token));
+      p = request('flow/rollout', { sessionId: s.id, token, ...(weighting === 'value' ? { weighting } : {}) });
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
     }
     try {
       const d = await p;

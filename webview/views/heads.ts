@@ -10,6 +10,8 @@ import { mix, rgba, type Theme } from '../theme';
 export interface HeadsContext {
   theme(): Theme;
   open(layer: number, head: number): void;
+  /** Thumbnails of raw attention or of value-weighted attention (when the session has them). */
+  weighting?(): 'attention' | 'value';
 }
 
 const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(2));
@@ -107,7 +109,8 @@ export class HeadsView {
   private cell(hd: WireHead, s: SessionData, theme: Theme): HTMLElement {
     const size = s.thumbSize;
     const c = h('canvas', { class: 'hl-thumb', width: size, height: size, 'aria-hidden': 'true' });
-    const thumb = s.thumbnails[hd.layer * s.model.headsPerLayer + hd.head];
+    const thumbs = this.ctx.weighting?.() === 'value' && s.valueThumbnails ? s.valueThumbnails : s.thumbnails;
+    const thumb = thumbs[hd.layer * s.model.headsPerLayer + hd.head];
     if (thumb && thumb.length >= size * size) {
       const g = c.getContext('2d')!;
       const img = g.createImageData(size, size);
