@@ -5,7 +5,7 @@ import { LOCAL_WINDOW, meanCorrected, type HeadMeasure, type RowStat } from './m
 import type { ProbeHeadScore } from './probe';
 import { restEnough, restScore, type RestMeasure, type RestStat } from './rest';
 import {
-  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_ROWS, POSITIONAL_THRESHOLD,
+  BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_ROWS, POSITIONAL_THRESHOLD, PROBE_THRESHOLD,
 } from './thresholds';
 import type { EvidenceExample, Role, RoleCandidate, RoleName } from './types';
 
@@ -152,12 +152,12 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
     const score = clamp01(probeScore);
     const here = d.measurable ? `; on this text it ${d.sentence}` : '; this text repeats too few tokens to check it here';
     const about = probe.about ?? `a random ${probe.T}-token sequence repeated twice`;
-    const out: Decision = { name, score, threshold: MASS_THRESHOLD, measurable: true, source: 'probe', sentence: `on ${about}, puts ${pct(probeRaw)} of its attention on ${what} (chance-corrected ${score.toFixed(2)})${here}`, targets: d.measurable ? d.targets : undefined };
+    const out: Decision = { name, score, threshold: PROBE_THRESHOLD, measurable: true, source: 'probe', sentence: `on ${about}, puts ${pct(probeRaw)} of its attention on ${what} (chance-corrected ${score.toFixed(2)})${here}`, targets: d.measurable ? d.targets : undefined };
     // Sink-aware on the probe too: the first token's column set aside, second-copy rows renormalised.
     if (probeRest !== undefined && Number.isFinite(probeRest) && restEnough(probe.restMass)) {
       const rs = clamp01(probeRest);
       out.rest = { score: rs, mass: probe.restMass };
-      if (score < MASS_THRESHOLD && rs >= MASS_THRESHOLD) {
+      if (score < PROBE_THRESHOLD && rs >= PROBE_THRESHOLD) {
         out.score = rs;
         out.sentence = `on ${about}, parks ${pct(1 - probe.restMass)} of its attention on the first token; of the rest (${pct(probe.restMass)} of each row on average), chance-corrected ${rs.toFixed(2)} on ${what} (${score.toFixed(2)} on whole rows)${here}`;
       }

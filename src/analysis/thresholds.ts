@@ -12,6 +12,18 @@
 export const MASS_THRESHOLD = 0.5;
 
 /**
+ * Induction and duplicate-token measured on the repeat probe (T random ordinary tokens, then the same
+ * again): the target is one key among the 2T + 1 a second-copy query sees, so a uniform head puts
+ * 1/(T + 1 … 2T + 1) ≈ 1–3% there and chance-corrected 0.3 is already 10–30× chance, on T ≥ 8 rows
+ * of a test built to have exactly one right answer. 0.3 is also the convention of the model cards
+ * (planted, headlight-mini: induction and duplicate-token ≥ 0.3 on the probe) and of the answer-key
+ * rule (test/fixtures/answer-key), written from the literature rather than from this code. Random-weight
+ * exports of every family stay far below it (test/unit/session/randomProbe.test.ts). On the user's text,
+ * where targets are fewer and noisier, the same roles keep MASS_THRESHOLD.
+ */
+export const PROBE_THRESHOLD = 0.3;
+
+/**
  * Positional (Voita et al. 2019): argmax at one relative offset for ≥ 90% of queries. We apply 0.9
  * to the chance-corrected fraction, slightly stricter than the paper's raw 90%.
  */

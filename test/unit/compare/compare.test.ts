@@ -86,7 +86,7 @@ describe('compare: real sessions from the bundled models', function () {
     await build('planted', 'planted');
     await build('planted2', 'planted');
     await build('step0', 'headlight-mini/checkpoints/step-00000', 'headlight-mini');
-    await build('final', 'headlight-mini/checkpoints/step-03972', 'headlight-mini');
+    await build('final', 'headlight-mini/checkpoints/step-04500', 'headlight-mini');
     await build('bert', 'tiny-bert');
   });
   after(async () => { await engine.dispose(); });
@@ -103,11 +103,11 @@ describe('compare: real sessions from the bundled models', function () {
   });
 
   it('headlight-mini step 0 vs final: the induction heads L1H1 and L1H3 appear, the broad heads of step 0 vanish', () => {
-    const d = compareSessions(s.step0, s.final, { a: 'headlight-mini@step-0', b: 'headlight-mini@step-3972' });
+    const d = compareSessions(s.step0, s.final, { a: 'headlight-mini@step-0', b: 'headlight-mini@step-4500' });
     const appears = d.changes.filter((c) => c.kind === 'appears').map((c) => `${c.role}@${c.b!.id}`).sort();
     assert.ok(appears.includes('induction@L1H1') && appears.includes('induction@L1H3'), appears.join(', '));
     const ind = d.changes.find((c) => c.role === 'induction' && c.b?.id === 'L1H3')!;
-    assert.match(ind.sentence, /^induction appears at L1H3 between step 0 and step 3,972 \(score 0\.\d\d\)$/);
+    assert.match(ind.sentence, /^induction appears at L1H3 between step 0 and step 4,500 \(score 0\.\d\d\)$/);
     assert.ok(ind.b!.score > 0.6, `final induction score ${ind.b!.score}`);
     assert.ok(d.changes.some((c) => c.kind === 'vanishes' && c.role === 'broad'));
     // Entropy falls with training: heads at step 0 are near-uniform (entropy near 1).
