@@ -61,9 +61,9 @@ describe('Compare models and Export view in a real VS Code', function () {
     const frame = webview(page);
     await frame.locator('.hl-change').first().waitFor({ timeout: 90_000 });
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
-    assert.ok(changes.some((c) => /induction appears at L1H1 between step 0 and step 3,972/.test(c)), changes.join('\n'));
-    assert.ok(changes.some((c) => /induction appears at L1H3 between step 0 and step 3,972/.test(c)), changes.join('\n'));
-    assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-mini@step-0 vs headlight-mini@step-3972/);
+    assert.ok(changes.some((c) => /induction appears at L1H1 between step 0 and step 4,500/.test(c)), changes.join('\n'));
+    assert.ok(changes.some((c) => /induction appears at L1H3 between step 0 and step 4,500/.test(c)), changes.join('\n'));
+    assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-mini@step-0 vs headlight-mini@step-4500/);
     assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 16, 'both catalogs: 2 × 8 heads');
     await painted(frame);
     await screenshot(page, 'compare-checkpoints');
