@@ -27,6 +27,8 @@ const ALLOWED: { path: string; why: string; files?: RegExp }[] = [
   { path: '/usr/bin/chromium', why: "Debian's Chromium, which playwright-core drives (scripts/install-system-deps.sh installs it)" },
   { path: '/usr/bin/chromium-browser', why: 'the name Ubuntu gives the same Chromium' },
   { path: '/dev/null', why: 'shell redirections in scripts' },
+  { path: '/var/tmp', why: 'where scripts/test-isolated.sh puts its clone: outside every folder it hides', files: /^scripts\/test-isolated\.sh$/ },
+  { path: '/tmp', why: 'scripts/test-isolated.sh hides /tmp behind an empty tmpfs', files: /^scripts\/test-isolated\.sh$/ },
   { path: '/proc/self/fd', why: 'counts open file descriptors on Linux; the test skips itself where /proc does not exist', files: /^test\/unit\/dump\/malformed\.test\.ts$/ },
   { path: '/etc/passwd', why: 'hostile-input fixtures: a path the engine and protocol must refuse, never read', files: /^test\/(unit|hostile)\// },
   { path: '/etc/hostname', why: 'a symlink target the engine must refuse as external data leaving the model folder', files: /^test\/unit\/engine\/refusals\.test\.ts$/ },
