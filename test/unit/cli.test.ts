@@ -29,6 +29,45 @@ describe('headlight CLI', function () {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js missing: npm run build (npm ci runs it via prepare)');
   });
 
+  for (const [name, positions, T] of [['bytes-l3h4-p64', 64, 31], ['bytes-l2h4-p128', 128, 63]] as const) {
+    it(`a ${positions}-position causal model (${name}) explains a 30-token selection; the JSON shows the probe it drew`, () => {
+      const file = path.join(tmp, `${name}.txt`);
+      fs.writeFileSync(file, 'The river had risen overnight,');
+      const out = path.join(tmp, `${name}.json`);
+      const r = run(['explain', file, '--model', path.join(ROOT, 'test/fixtures/answer-key', name), '--json', out]);
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(fs.readFileSync(out, 'utf8')) as CliJson & { probe: { status: string; T: number; ids: number[]; bos: { text: string } } };
+      assert.equal(j.tokens.length, 31);
+      assert.equal(j.probe.status, 'measured');
+      assert.equal(j.probe.T, T);
+      assert.equal(j.probe.ids.length, 1 + 2 * T);
+      assert.equal(j.probe.bos.text, '<|bos|>');
+      assert.ok(j.probe.ids.slice(1).every((id) => id >= 0x21 && id <= 0x7e), 'printable ASCII bytes only');
+      assert.ok(j.heads.some((h) => h.roles.some((x) => x.name === 'induction')), 'its trained induction head is named');
+    });
+  }
+
+  it('--effects adds every head\'s effect and the predictions', () => {
+    const file = path.join(tmp, 'eff.txt');
+    fs.writeFileSync(file, 'the cat sat. the cat sat.');
+    const out = path.join(tmp, 'eff.json');
+    const r = run(['explain', file, '--model', PLANTED, '--effects', '--json', out]);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as CliJson & { heads: { effect: { meanDelta: number; perToken: (number | null)[]; method: string } }[]; predictions: { top: { id: number; text: string; p: number }[]; actualP: number | null; loss: number | null }[] };
+    assert.equal(j.predictions.length, j.tokens.length);
+    assert.equal(j.predictions[0].top.length, 5);
+    assert.equal(j.predictions.at(-1)!.loss, null, 'nothing follows the last token');
+    for (const h of j.heads) {
+      assert.equal(h.effect.method, 'zero-ablation: Δ loss of the next token (nats)');
+      assert.equal(h.effect.perToken.length, j.tokens.length);
+    }
+    // The planted model: only L0H0 and L1H0 write to the residual, so only they can change the loss; removing
+    // L0H0 (which the induction head reads) costs the most (PyTorch's numbers: test/unit/engine/effects.test.ts).
+    j.heads.forEach((h, k) => { if (k !== 0 && k !== 8) assert.ok(Math.abs(h.effect.meanDelta) < 1e-4, `${h.id} ${h.effect.meanDelta}`); });
+    assert.ok(j.heads[0].effect.meanDelta > 1, `L0H0 ${j.heads[0].effect.meanDelta}`);
+    assert.ok(j.heads[8].effect.perToken.some((v) => v !== null && Math.abs(v) > 1), 'L1H0 moves some tokens');
+  });
+
   it('writes tokens with spans, attention and per-head roles matching the planted card', () => {
     const file = path.join(tmp, 'in.txt');
     const text = 'the cat sat. the cat sat.\n(a [b] c)';
