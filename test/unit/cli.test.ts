@@ -53,7 +53,8 @@ describe('headlight CLI', function () {
     const out = path.join(tmp, 'eff.json');
     const r = run(['explain', file, '--model', PLANTED, '--effects', '--json', out]);
     assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as CliJson & { heads: { effect: { meanDelta: number; perToken: (number | null)[]; method: string } }[]; predictions: { top: { id: number; text: string; p: number }[]; actualP: number | null; loss: number | null }[] };
+    type Head = CliJson['heads'][number] & { effect: { meanDelta: number; perToken: (number | null)[]; method: string } };
+    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Omit<CliJson, 'heads'> & { heads: Head[]; predictions: { top: { id: number; text: string; p: number }[]; actualP: number | null; loss: number | null }[] };
     assert.equal(j.predictions.length, j.tokens.length);
     assert.equal(j.predictions[0].top.length, 5);
     assert.equal(j.predictions.at(-1)!.loss, null, 'nothing follows the last token');
