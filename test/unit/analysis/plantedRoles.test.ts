@@ -1,11 +1,11 @@
 // Synthetic planted heads: 0.8 of each row on the role's target + Dirichlet(1) noise, causal and
 // bidirectional, several lengths → exactly the planted role and no other.
 import { strict as assert } from 'node:assert';
-import { analyzeHeads, buildContext, LOCAL_WINDOW, MIN_ROWS } from '../../../src/analysis';
+import { analyzeHeads, buildContext, MIN_ROWS } from '../../../src/analysis';
 import { attentionSet, mulberry32, plantedHead, uniformHead } from './support/synth';
 import { roleText } from './support/texts';
+import { bracketRows, rolePlants, type Plant } from './support/plants';
 
-type Plant = { role: string; targets: (i: number, m: number) => number[]; causal?: boolean };
 
 describe('analysis: planted roles are found, and nothing else', () => {
   for (const causal of [true, false]) {
@@ -14,25 +14,13 @@ describe('analysis: planted roles are found, and nothing else', () => {
         const rng = mulberry32(n * (causal ? 1 : 7));
         const tokens = roleText(rng, n);
         const ctx = buildContext(tokens, causal);
-        const list = (T: { start: Int32Array; idx: Int32Array }, i: number): number[] => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
-        const plants: Plant[] = [
-          { role: 'previous-token', targets: (i) => [i - 1] },
-          { role: 'first-token-sink', targets: () => [0] },
-          { role: 'self', targets: (i) => [i] },
-          { role: 'positional', targets: (i) => [causal ? i - 2 : i + 1] },
-          { role: 'local', targets: (i, m) => Array.from({ length: 2 * LOCAL_WINDOW + 1 }, (_, k) => i - LOCAL_WINDOW + k).filter((j) => j >= 0 && j < m) },
-          { role: 'duplicate-token', targets: (i) => list(ctx.dup, i) },
-          { role: 'induction', targets: (i) => list(ctx.ind, i) },
-          { role: 'punctuation', targets: (_i, m) => Array.from({ length: m }, (_, j) => j).filter((j) => ctx.punct[j] === 1) },
-          { role: 'bracket-matching', targets: (i) => list(ctx.brackets, i) },
-        ];
+        const plants: Plant[] = rolePlants(ctx);
         const heads = plants.map((p) => plantedHead(rng, n, causal, p.targets, 0.8));
         heads.push(uniformHead(n, causal));
         const reports = analyzeHeads(attentionSet([heads], n, causal), tokens);
         const expected = [...plants.map((p) => p.role), 'broad'];
         // A short text may hold fewer than MIN_ROWS bracket pairs: then the honest answer is none.
-        const bracketRows = Array.from({ length: n }, (_, i) => list(ctx.brackets, i).length).filter((c) => c > 0).length;
-        if (bracketRows < MIN_ROWS) {
+        if (bracketRows(ctx) < MIN_ROWS) {
           const r = reports[expected.indexOf('bracket-matching')];
           assert.deepEqual(r.roles, []);
           assert.equal(r.candidates.find((c) => c.name === 'bracket-matching')?.measurable, false);

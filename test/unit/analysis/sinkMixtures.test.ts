@@ -3,10 +3,11 @@
 // ≥ MIN_REST_MASS of each row; noise on the rest must never be named. Sinks: the first token, and for
 // BERT-style inputs [CLS] and [SEP] too.
 import { strict as assert } from 'node:assert';
-import { analyzeHeads, buildContext, LOCAL_WINDOW, MIN_REST_MASS, type TextContext } from '../../../src/analysis';
+import { analyzeHeads, buildContext, MIN_REST_MASS, MIN_ROWS, type TextContext } from '../../../src/analysis';
 import type { Token } from '../../../src/engine/types';
 import { attentionSet, buildHead, gamma, mulberry32, type Rng } from './support/synth';
 import { roleText } from './support/texts';
+import { bracketRows, rolePlants } from './support/plants';
 
 const SINK_MASSES = [0.3, 0.5, 0.7, 0.9];
 const CONTENT = new Set(['previous-token', 'self', 'positional', 'local', 'duplicate-token', 'induction', 'punctuation', 'bracket-matching']);
@@ -37,21 +38,7 @@ function sinkHead(rng: Rng, ctx: TextContext, s: number, targets: (i: number, m:
   });
 }
 
-const list = (T: { start: Int32Array; idx: Int32Array }, i: number): number[] => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
-
-function plants(ctx: TextContext): { role: string; targets: (i: number, m: number) => number[] }[] {
-  const { causal } = ctx;
-  return [
-    { role: 'previous-token', targets: (i) => [i - 1] },
-    { role: 'self', targets: (i) => [i] },
-    { role: 'positional', targets: (i) => [causal ? i - 2 : i + 1] },
-    { role: 'local', targets: (i, m) => Array.from({ length: 2 * LOCAL_WINDOW + 1 }, (_, k) => i - LOCAL_WINDOW + k).filter((j) => j >= 0 && j < m) },
-    { role: 'duplicate-token', targets: (i) => list(ctx.dup, i) },
-    { role: 'induction', targets: (i) => list(ctx.ind, i) },
-    { role: 'punctuation', targets: (_i, m) => Array.from({ length: m }, (_, j) => j).filter((j) => ctx.punct[j] === 1) },
-    { role: 'bracket-matching', targets: (i) => list(ctx.brackets, i) },
-  ];
-}
+const plants = (ctx: TextContext) => rolePlants(ctx).filter((p) => p.role !== 'first-token-sink');
 
 const content = (names: string[]): string[] => names.filter((x) => CONTENT.has(x));
 
@@ -88,7 +75,7 @@ describe('analysis: sink-aware roles', () => {
         const tokens = bert ? bertText(rng, n) : roleText(rng, n);
         const ctx = buildContext(tokens, causal);
         for (const s of SINK_MASSES) {
-          const ps = plants(ctx).filter((p) => p.role !== 'bracket-matching' || Array.from({ length: n }, (_, i) => list(ctx.brackets, i).length).filter(Boolean).length >= 4);
+          const ps = plants(ctx).filter((p) => p.role !== 'bracket-matching' || bracketRows(ctx) >= MIN_ROWS);
           const heads = ps.map((p) => sinkHead(rng, ctx, s, p.targets, 0.8));
           const reports = analyzeHeads(attentionSet([heads], n, causal), tokens);
           reports.forEach((r, k) => {
