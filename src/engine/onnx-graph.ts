@@ -251,6 +251,13 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     if (!dims || dims.length !== 2) continue;
     gathers.push({ dims, role: traceRole(n.input?.[1] ?? '') });
   }
+  // A table sliced to the sequence length (`pos_table[:T]`, a rotary cache `cos[:T]`): rows bound the length too.
+  for (const n of nodes) {
+    if (n.opType !== 'Slice') continue;
+    const dims = tables.get(n.input?.[0] ?? '');
+    const ends = n.input?.[2] ?? '';
+    if (dims && dims.length === 2 && dims[0] >= 8 && ends && !tables.has(ends) && traceRole(ends) !== 'ids') positionRows = Math.max(positionRows ?? 0, dims[0]);
+  }
   for (const g of gathers) {
     if (g.role === 'ids') vocabRows = Math.max(vocabRows ?? 0, g.dims[0]);
     // Any width: a learned table is d_model wide, a rotary cos/sin cache head_dim (or half) wide.

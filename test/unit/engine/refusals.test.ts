@@ -111,6 +111,8 @@ describe('engine: refusing bad model files', () => {
     // And a real learned table still is one, also behind an offset (past length added to the arange).
     const k = plan(put('past-pos.onnx', buildTiny({ kind: 'gpt2', past: true, layers: 1, positions: 48 }).bytes));
     assert.equal(k.positionRows, 48);
+    // A one-hot table sliced to the sequence length (the planted model's eye_pos[:T]) bounds it as well.
+    assert.equal(plan(path.join(__dirname, '..', '..', '..', 'media', 'models', 'planted', 'model.onnx')).positionRows, 256);
   });
   it('uses exported attn.N outputs (sorted by N), without rewriting', () => {
     const p = plan(put('attn.onnx', buildTiny({ kind: 'gpt2', layers: 3, attnOutputs: true }).bytes));
