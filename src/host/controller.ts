@@ -48,6 +48,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   /** Export renders the panel was asked for, by id (answered by export/rendered). */
   private readonly renders = new Map<number, { resolve: (v: Uint8Array | string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private renderSeq = 0;
+  private settingsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext, readonly source: SessionSource) {
     this.disposables.push(
@@ -55,9 +56,12 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       // A new model choice re-explains what the panel shows, so the user sees the effect at once.
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (this.panel?.state && !this.external && ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) => e.affectsConfiguration(k))) {
-          void this.explainState(this.panel.state);
+          // Select Model writes up to four keys one after another: explain once, after the last of them.
+          clearTimeout(this.settingsTimer);
+          this.settingsTimer = setTimeout(() => { if (this.panel?.state && !this.external) void this.explainState(this.panel.state); }, 150);
         }
       }),
+      { dispose: () => clearTimeout(this.settingsTimer) },
     );
   }
 
