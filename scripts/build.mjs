@@ -7,7 +7,9 @@ import fs from 'node:fs';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 // Native modules load their .node binaries relative to their own package; never bundle them.
-const nodeExternal = ['vscode', 'onnxruntime-node', 'tokenizers'];
+// The syntax layer's packages load from node_modules on first use (grammars are .wasm files read from disk; the
+// English model is 3.8 MB of JS only prose needs), so they stay out of the bundles too.
+const nodeExternal = ['vscode', 'onnxruntime-node', 'tokenizers', '@vscode/tree-sitter-wasm', 'wink-nlp', 'wink-eng-lite-web-model', 'sentiment'];
 
 const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal,

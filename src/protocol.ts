@@ -14,7 +14,13 @@ export const PROTOCOL_VERSION = 1;
  * Every head role the analysis can award, in the order the panel lists them: the one typed source of
  * role names (src/analysis/types.ts takes its RoleName from here; the webview colours and explains each).
  */
-export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching'] as const;
+export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching',
+  // Syntax roles (src/analysis/syntaxRoles.ts), given only when the text was parsed (code) or tagged (prose):
+  // ast-parent (→ first token of its AST parent), bracket-pair (→ the opener the parse pairs it with),
+  // def-use (identifier → its previous occurrence in scope), block-opener (→ the keyword opening its block),
+  // determiner-noun / adjective-noun (prose noun phrases), keyword (content words), sentiment (AFINN words),
+  // rare-token (the rarest visible token, Voita et al. 2019).
+  'ast-parent', 'bracket-pair', 'def-use', 'block-opener', 'determiner-noun', 'adjective-noun', 'keyword', 'sentiment', 'rare-token'] as const;
 export type RoleName = typeof ROLE_NAMES[number];
 
 /**

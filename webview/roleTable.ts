@@ -19,6 +19,15 @@ export const ROLE_COLOUR_VAR: Record<RoleName, { variable: string; fallback: RGB
   broad: 'muted',
   punctuation: { variable: '--vscode-terminal-ansiMagenta', fallback: [188, 63, 188] },
   'bracket-matching': { variable: '--vscode-charts-foreground', fallback: [204, 204, 204] },
+  'ast-parent': { variable: '--vscode-terminal-ansiBrightBlue', fallback: [0, 90, 180] },
+  'bracket-pair': { variable: '--vscode-terminal-ansiBrightWhite', fallback: [255, 255, 255] },
+  'def-use': { variable: '--vscode-terminal-ansiBrightYellow', fallback: [255, 230, 90] },
+  'block-opener': { variable: '--vscode-terminal-ansiBrightMagenta', fallback: [255, 140, 220] },
+  'determiner-noun': { variable: '--vscode-terminal-ansiBrightGreen', fallback: [60, 230, 60] },
+  'adjective-noun': { variable: '--vscode-terminal-ansiGreen', fallback: [0, 140, 90] },
+  keyword: { variable: '--vscode-terminal-ansiBrightCyan', fallback: [120, 220, 240] },
+  sentiment: { variable: '--vscode-terminal-ansiBrightRed', fallback: [255, 110, 0] },
+  'rare-token': { variable: '--vscode-terminal-ansiYellow', fallback: [150, 100, 60] },
 };
 
 export const ROLE_HINT: Record<RoleName, string> = {
@@ -32,5 +41,14 @@ export const ROLE_HINT: Record<RoleName, string> = {
   broad: 'spreads attention evenly',
   punctuation: 'attends to punctuation and separators',
   'bracket-matching': 'attends to the matching open bracket',
+  'ast-parent': 'attends to the first token of its syntax-tree parent',
+  'bracket-pair': 'attends to the opening bracket or quote the parser pairs it with',
+  'def-use': 'attends to the previous occurrence of the same identifier in scope',
+  'block-opener': 'attends to the keyword that opens its block',
+  'determiner-noun': 'links a determiner and its noun',
+  'adjective-noun': 'links an adjective and its noun',
+  keyword: 'attends to content words',
+  sentiment: 'attends to sentiment words',
+  'rare-token': 'attends to the rarest token it can see',
 };
 

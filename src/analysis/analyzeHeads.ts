@@ -6,6 +6,8 @@ import { measureHead, Scratch } from './measure';
 import type { ProbeHeadScore } from './probe';
 import { measureRest } from './rest';
 import { decideRoles } from './roles';
+import type { SyntaxInfo } from './syntax/types';
+import { decideSyntaxRoles, prepareSyntax } from './syntaxRoles';
 import type { HeadReport } from './types';
 
 export interface AnalyzeOptions {
@@ -13,6 +15,11 @@ export interface AnalyzeOptions {
   probe?: ProbeHeadScore[];
   /** k of the top-k concentration metric (default 3). */
   topK?: number;
+  /**
+   * What a parse (code) or a tagger (prose) says about these tokens (analysis/syntax buildSyntax): adds the
+   * syntax roles (ast-parent, def-use, determiner-noun, keyword, sentiment, rare-token, …). Absent: none of them.
+   */
+  syntax?: SyntaxInfo;
 }
 
 /** Heads are read one at a time from `attention` (a dump reader never holds more than its cache). */
@@ -42,6 +49,7 @@ export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' 
   const topK = options.topK ?? 3;
   const ctx = buildContext(tokens, shape.causal);
   const scratch = new Scratch(n, topK);
+  const syntax = options.syntax ? prepareSyntax(options.syntax, ctx) : undefined;
   return {
     ctx,
     analyze(layer, head, A) {
@@ -55,7 +63,14 @@ export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' 
         delete meas.notes.probeDuplicate;
         delete meas.notes.probePrevious;
       }
-      const { roles, candidates } = decideRoles(A, ctx, meas, probe, measureRest(A, ctx, scratch));
+      const rest = measureRest(A, ctx, scratch);
+      const { roles, candidates } = decideRoles(A, ctx, meas, probe, rest);
+      if (syntax) {
+        const more = decideSyntaxRoles(A, ctx, scratch, rest, syntax);
+        roles.push(...more.roles);
+        roles.sort((a, b) => b.score - a.score);
+        candidates.push(...more.candidates);
+      }
       return { layer, head, id: `L${layer}H${head}`, metrics: meas.metrics, notes: meas.notes, roles, candidates };
     },
   };

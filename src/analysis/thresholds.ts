@@ -59,3 +59,28 @@ export const MIN_POSITIONAL_ROWS = 8;
  * and noise on the rest never is.
  */
 export const MIN_REST_MASS = 0.1;
+
+/**
+ * Relation roles (syntax: ast-parent, bracket-pair, def-use, block-opener, determiner-noun,
+ * adjective-noun), scored as Clark et al. 2019 score BERT's heads: accuracy = the share of a relation's
+ * dependents whose most-attended (non-sink) key is the gold token. 0.5: the head's choice is the gold
+ * token more often than everything else put together — Clark et al.'s best heads reach 0.8–0.95, and a
+ * random head's argmax is right about once in m visible keys (< 0.1 beyond the first few tokens).
+ */
+export const RELATION_ACCURACY = 0.5;
+
+/**
+ * …and it must beat the relation's fixed-offset baseline (the best single relative position for the
+ * same dependents: Clark et al.'s baseline) by this margin. Parents and nouns are often adjacent: a
+ * previous-token head scores exactly the baseline's offset −1 share on them, so it can never pass, and a
+ * head that does pass follows the relation where the relation is not a fixed offset. 0.10 is an absolute
+ * margin of one dependent in ten, above the noise of a fixed offset's share on a few dozen dependents.
+ */
+export const RELATION_MARGIN = 0.1;
+
+/**
+ * Fewer dependents than this and a relation role is "not measurable": at 8 dependents a random argmax
+ * over ≥ 10 keys reaches 0.5 with probability < 0.5% (binomial, p = 0.1), and 8 is the positional role's
+ * minimum too (MIN_POSITIONAL_ROWS).
+ */
+export const MIN_RELATION_DEPENDENTS = 8;

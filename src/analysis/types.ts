@@ -60,6 +60,20 @@ export interface Role {
    * less than MIN_REST_MASS off them (or the role cannot be read that way).
    */
   rest?: { score: number; mass: number };
+  /** Relation roles (syntax): Clark et al.'s accuracy, the best fixed-offset baseline and the dependents counted. */
+  relation?: RelationScore;
+}
+
+/** A relation role's numbers (src/analysis/syntaxRoles.ts). */
+export interface RelationScore {
+  accuracy: number;
+  /** Share of the same dependents a fixed relative offset gets right, and that offset. */
+  baseline: number;
+  baselineOffset: number;
+  /** Dependents scored. */
+  count: number;
+  /** The parse had errors: some dependents were left out. */
+  partial?: boolean;
 }
 
 /** A role's score whether or not it was awarded (for "why not?" tooltips and tests). */
@@ -73,6 +87,8 @@ export interface RoleCandidate {
   source: 'text' | 'probe';
   offset?: number;
   rest?: { score: number; mass: number };
+  /** Relation roles (syntax): Clark et al.'s accuracy, the best fixed-offset baseline and the dependents counted. */
+  relation?: RelationScore;
 }
 
 export interface HeadReport {
