@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, EngineError, type ModelRef, type ProbePlan } from '../../../src/engine';
-import { SessionPipeline } from '../../../src/session/pipeline';
+import { PROBE_DRAWS, SessionPipeline } from '../../../src/session/pipeline';
 import { buildTiny } from '../../fixtures/onnx-builder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
 
@@ -14,6 +14,7 @@ const TEXT = 'the cat sat in the hat; the cat sat in the hat again, and then the
 
 /** An engine whose probe planning fails like an out-of-memory worker would (the failure is the engine's own error type). */
 class FailingProbeEngine extends EngineClient {
+  /** Probe plans asked for (one per draw; the first of each probe run is its first draw). */
   planCalls = 0;
   override probePlan(model: ModelRef, seed: number): Promise<ProbePlan> {
     this.planCalls++;
@@ -54,7 +55,7 @@ describe('session: the repeat probe fits the model and never blocks an explain',
         assert.equal(p.plan?.ids.length, 1 + 2 * T);
         assert.ok(p.plan!.ids.length <= positions);
         assert.deepEqual(p.plan?.bos, { id: 262, text: '<|endoftext|>', from: 'convention' });
-        assert.match(p.note, new RegExp(`a random ${T}-token sequence of ordinary tokens \\(ids \\d+, \\d+, \\d+, \\d+, \\d+, \\d+, …\\) repeated twice after \`<\\|endoftext\\|>\` \\(prepended by the family's convention`));
+        assert.match(p.note, new RegExp(`8 random ${T}-token sequences of ordinary tokens \\(the first: ids \\d+, \\d+, \\d+, \\d+, \\d+, \\d+, …\\), each repeated twice after \`<\\|endoftext\\|>\` \\(prepended by the family's convention; the tokenizer's template adds none\\), averaged`));
         // Every head was scored on the probe: the induction and duplicate candidates come from it.
         for (const r of built.reports) {
           assert.equal(r.candidates.find((c) => c.name === 'induction')?.source, 'probe');
@@ -82,11 +83,11 @@ describe('session: the repeat probe fits the model and never blocks an explain',
       assert.match(first.session.probeNote ?? '', /repeat probe failed \(The engine worker stopped \(out of memory\)\.\); roles come from the text alone, and the probe is tried again/);
       assert.ok(first.reports.length === 4 && first.reports.every((r) => r.candidates.find((c) => c.name === 'induction')?.source === 'text'));
       const second = await p.build({ id: 4, title: 't', text: TEXT, model: m });
-      assert.equal(engine.planCalls, 2);
+      assert.equal(engine.planCalls, 1 + PROBE_DRAWS, 'tried again: every draw of a new probe');
       assert.equal(second.probe?.status, 'measured');
       assert.equal(second.session.probeNote, undefined);
       const third = await p.build({ id: 5, title: 't', text: TEXT, model: m });
-      assert.equal(engine.planCalls, 2, 'a measured probe is cached per model file');
+      assert.equal(engine.planCalls, 1 + PROBE_DRAWS, 'a measured probe is cached per model file');
       assert.deepEqual(third.probe?.plan?.ids, second.probe?.plan?.ids);
     } finally {
       await p.dispose();
