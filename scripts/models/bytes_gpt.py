@@ -9,25 +9,8 @@ import math, torch, torch.nn as nn
 BOS = 256          # ids 0..255 are bytes; the tokenizer's template prepends 256
 
 
-class Block(nn.Module):
-    def __init__(s, d, h):
-        super().__init__()
-        s.h, s.dh = h, d // h
-        s.ln1, s.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        s.qkv, s.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        s.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
-
-    def forward(s, x):
-        B, T, D = x.shape
-        q, k, v = s.qkv(s.ln1(x)).split(D, dim=-1)
-        q, k, v = [t.reshape(B, T, s.h, s.dh).transpose(1, 2) for t in (q, k, v)]
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(s.dh)
-        i = torch.arange(T, device=x.device)
-        att = att.masked_fill(i[None, :] > i[:, None], float("-inf"))   # causal
-        att = torch.softmax(att, dim=-1)                                   # [B, H, T, T]
-        y = (att @ v).transpose(1, 2).reshape(B, T, D)
-        x = x + s.o(y)
-        return x + s.mlp(s.ln2(x)), att
+# The transformer block is headlight-mini's (gpt.py): the same pre-LayerNorm block, explicit softmax.
+from gpt import Block  # noqa: E402
 
 
 class ByteGPT(nn.Module):
