@@ -4,7 +4,7 @@
 # headlight-mini: byte vocabulary, learned absolute positions, short context, different widths and depths.
 # Attention is written with an explicit torch.softmax, so a Softmax node stays in the exported graph; the
 # probabilities are returned by forward() for the answer key but are NOT exported as graph outputs.
-import math, torch, torch.nn as nn
+import torch, torch.nn as nn
 
 BOS = 256          # ids 0..255 are bytes; the tokenizer's template prepends 256
 
