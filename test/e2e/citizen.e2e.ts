@@ -205,6 +205,7 @@ describe('Headlight as a VS Code citizen', function () {
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
     assert.ok(changes.some((c) => /appears at L\dH\d in late \(absent in early\)/.test(c)), changes.join('\n'));
     assert.match(await frame.locator('.hl-compare-host').innerText(), /A: early · 2 × 4 heads[\s\S]*B: late · 2 × 4 heads/);
+    assert.equal(await frame.locator('.hl-view-compare .hl-layers-table tbody tr').count(), 2, 'a table row per layer beside the charts');
     await painted(frame);
     await screenshot(page, 'citizen-compare-user-models');
     await shotEditor(page, 'walkthrough-compare');

@@ -24,6 +24,13 @@ export class CompareView {
   private readonly kept = h('details', { class: 'hl-kept' });
   private readonly effects = h('div', { class: 'hl-compare-effects' });
   private readonly charts = CHARTS.map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': `${c.title}, both models` }) }));
+  /** The charts' layer means as a table, for screen readers and keyboards. */
+  private readonly layerBody = h('tbody');
+  private readonly layerTable = h('details', { class: 'hl-layers-table' },
+    h('summary', {}, 'Table of the per-layer means'),
+    h('table', { 'aria-label': 'Per-layer mean entropy and distance of both models' },
+      h('thead', {}, h('tr', {}, ...['Layer', 'Entropy A', 'Entropy B', 'Distance A', 'Distance B'].map((t) => h('th', { scope: 'col' }, t)))),
+      this.layerBody));
   private readonly align = h('div', { class: 'hl-align', role: 'table', 'aria-label': 'Token alignment' });
   private readonly alignNote = h('p', { class: 'hl-summary hl-align-note' });
   private readonly colA = h('div', { class: 'hl-compare-col' });
@@ -44,7 +51,7 @@ export class CompareView {
     this.headsB = new HeadsView(bodyB, { theme: ctx.theme, open: noop });
     this.el.append(
       this.summary, this.changes, this.kept, this.effects,
-      h('h3', { class: 'hl-compare-head' }, 'Per layer'), ...this.charts.map((c) => c.el),
+      h('h3', { class: 'hl-compare-head' }, 'Per layer'), this.layerTable, ...this.charts.map((c) => c.el),
       h('h3', { class: 'hl-compare-head' }, 'Tokens'), this.alignNote, this.align,
       h('h3', { class: 'hl-compare-head' }, 'Head catalogs'), h('div', { class: 'hl-compare-cols' }, this.colA, this.colB),
     );
@@ -53,6 +60,7 @@ export class CompareView {
 
   show(a: SessionData, b: SessionData, diff: CompareDiff): void {
     this.data = { a, b, diff };
+    this.fillLayerTable(diff);
     const { labels } = diff;
     const moved = diff.changes.filter((c) => c.kind === 'moves').length;
     const appeared = diff.changes.filter((c) => c.kind === 'appears').length;
@@ -112,6 +120,15 @@ export class CompareView {
         h('span', { class: 'hl-align-b', role: 'cell' }, g.b.length ? text(b, g.b) : '∅'));
     }));
     if (diff.alignment.spans.length > MAX_GROUPS) this.align.append(h('div', { class: 'hl-summary' }, `… and ${diff.alignment.spans.length - MAX_GROUPS} more spans`));
+  }
+
+  private fillLayerTable(diff: CompareDiff): void {
+    const series = (key: string) => diff.layers.find((x) => x.key === key) ?? { a: [], b: [] };
+    const ent = series('entropy'), dist = series('distance');
+    const L = Math.max(ent.a.length, ent.b.length, dist.a.length, dist.b.length);
+    const num = (v: number | undefined) => h('td', { class: 'hl-num' }, v !== undefined && Number.isFinite(v) ? v.toFixed(3) : '—');
+    this.layerBody.replaceChildren(...Array.from({ length: L }, (_, l) => h('tr', {}, h('th', { scope: 'row' }, String(l)),
+      num(ent.a[l]), num(ent.b[l]), num(dist.a[l]), num(dist.b[l]))));
   }
 
   async renderCharts(): Promise<void> {
