@@ -1,4 +1,5 @@
-// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--effects] [--max-tokens N] [--truncate]
+// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--effects] [--max-tokens N] [--truncate] [--language ID]
+// headlight explain --dump PATH [--json out.json] [--report out.html]
 // Runs the engine (in its worker) without VS Code. Bad input: message on stderr, exit code 2.
 import './noTelemetry'; // first: ORT_DISABLE_TELEMETRY=1 in the real process environment before the runtime loads
 import * as fs from 'node:fs';
@@ -10,18 +11,26 @@ import { toWireEffects } from './session/effectsWire';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
 import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
+import { languageOfPath } from './analysis/syntax/treeSitter';
+import { buildDumpSessionAsync } from './session/dump';
+import { answerPanelRequest } from './session/wire';
+import type { HeadReport } from './analysis';
+import type { SessionData } from './protocol';
 
-const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--max-tokens N] [--truncate]
+const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--max-tokens N] [--truncate] [--language ID]
+       headlight explain --dump PATH [--json OUT.json] [--report OUT.html]
   DIR holds model.onnx and tokenizer.json (default: the bundled headlight-mini). FILE "-" reads stdin.
+  The syntax roles read FILE by its extension (.py, .js, .ts, .tsx…; anything else as English prose), or as --language ID (a VS Code languageId).
+  --dump analyses an attention dump (docs/dump-format.md; tokens.json may carry "language") exactly as the panel does.
   --report writes a standalone HTML report (the interactive panel, one offline file).
   --effects zero-ablates every head and adds heads[].effect (Δ loss of the next token in nats, per token too).`;
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; maxTokens?: number; truncate: boolean } {
+function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; maxTokens?: number; truncate: boolean; dump?: string; language?: string } {
   const [cmd, ...rest] = argv;
   if (cmd !== 'explain') throw new UsageError(cmd ? `unknown command "${cmd}"` : 'missing command');
-  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, maxTokens: undefined as number | undefined, truncate: false };
+  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, maxTokens: undefined as number | undefined, truncate: false, dump: undefined as string | undefined, language: undefined as string | undefined };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -35,6 +44,8 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
     else if (a === '--attention') out.attention = true;
     else if (a === '--effects') out.effects = true;
     else if (a === '--truncate') out.truncate = true;
+    else if (a === '--dump') out.dump = value();
+    else if (a === '--language') out.language = value();
     else if (a === '--max-tokens') {
       const n = Number(value());
       if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens needs a positive integer');
@@ -42,6 +53,12 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
     } else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else if (!out.file) out.file = a;
     else throw new UsageError(`unexpected argument ${a}`);
+  }
+  if (out.dump !== undefined) {
+    if (out.file) throw new UsageError(`--dump reads no FILE (got ${out.file})`);
+    const bad = (['model', 'attention', 'effects', 'maxTokens', 'language'] as const).find((k) => out[k] !== undefined && out[k] !== false);
+    if (bad) throw new UsageError(`--dump runs no model: --${bad === 'maxTokens' ? 'max-tokens' : bad} does not apply`);
+    return out;
   }
   if (!out.file) throw new UsageError('missing FILE');
   return out;
@@ -56,6 +73,7 @@ async function main(): Promise<number> {
     process.stderr.write(`headlight: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  if (args.dump !== undefined) return explainDump(args.dump, args.json, args.report);
   let text: string;
   try {
     text = fs.readFileSync(args.file === '-' ? 0 : args.file, 'utf8');
@@ -71,6 +89,8 @@ async function main(): Promise<number> {
     const ref = resolveModelRef(modelDir);
     const built = await pipeline.build({
       id: 1, title: path.basename(args.file), text, model: ref, maxTokens: args.maxTokens, truncate: args.truncate,
+      // The syntax roles: the file read by its extension (or --language), the whole file as the document.
+      syntax: { language: args.language ?? (args.file === '-' ? 'plaintext' : languageOfPath(args.file) ?? 'plaintext'), text, offset: 0 },
       keep: !args.attention, // --attention writes every weight, so it needs them all in memory anyway
     });
     const r = built.result;
@@ -81,15 +101,14 @@ async function main(): Promise<number> {
     const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
     const out: Record<string, unknown> = {
       model: r.model,
-      tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end, special: t.special })),
+      tokens: jsonTokens(r.tokens, built.session),
       layers,
       headsPerLayer,
+      ...(built.session.syntaxNote ? { syntaxNote: built.session.syntaxNote } : {}),
       // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
       heads: built.reports.map((h, k) => ({
-        layer: h.layer, head: h.head, id: h.id, metrics: h.metrics, notes: h.notes,
+        ...jsonHead(h),
         ...(effects ? { effect: { meanDelta: round(effects.heads[k].meanDelta), perToken: Array.from(effects.heads[k].perToken, round), method: effects.method } } : {}),
-        roles: h.roles.map((role) => ({ name: role.name, score: role.score, threshold: role.threshold, source: role.source,
-          evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}) })),
       })),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
       // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
@@ -134,6 +153,62 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await Promise.all([shutdownEngine(), pipeline?.analysis.dispose()]);
+  }
+}
+
+/** Tokens for the JSON: id, text, span, and the syntax node type / word class the session carries. */
+function jsonTokens(tokens: { id: number; text: string; start: number; end: number; special: boolean }[], session: SessionData): Record<string, unknown>[] {
+  return tokens.map((t, i) => ({ id: t.id, text: t.text, start: t.start, end: t.end, special: t.special, ...(session.tokens[i]?.syntax ? { syntax: session.tokens[i].syntax } : {}) }));
+}
+
+function jsonHead(h: HeadReport): Record<string, unknown> {
+  return {
+    layer: h.layer, head: h.head, id: h.id, metrics: h.metrics, notes: h.notes,
+    roles: h.roles.map((role) => ({ name: role.name, score: role.score, threshold: role.threshold, source: role.source,
+      evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}),
+      ...(role.relation ? { relation: role.relation } : {}),
+      ...(role.evidence.example ? { example: { query: role.evidence.example.query, key: role.evidence.example.key } } : {}) })),
+  };
+}
+
+/** `explain --dump PATH`: the panel's Open Attention Dump, without VS Code — roles, evidence, per-token syntax, optionally the report. */
+async function explainDump(p: string, json: string | undefined, report: string | undefined): Promise<number> {
+  let built;
+  try {
+    built = await buildDumpSessionAsync(p, { id: 1, title: `Attention dump: ${path.basename(path.resolve(p))}`, syntax: true });
+  } catch (e) {
+    if (e instanceof EngineError) {
+      process.stderr.write(`headlight: ${e.message} [${e.code}]\n`);
+      return 2;
+    }
+    process.stderr.write(`headlight: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+  try {
+    const { dump, session, reports } = built;
+    const out = {
+      model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
+      dump: { attention: dump.paths.attention, tokens: dump.paths.tokens, dtype: dump.dtype, ...(dump.language ? { language: dump.language } : {}) },
+      tokens: jsonTokens(dump.tokens, session),
+      layers: dump.layers,
+      headsPerLayer: dump.headsPerLayer,
+      ...(session.syntaxNote ? { syntaxNote: session.syntaxNote } : {}),
+      heads: reports.map(jsonHead),
+    };
+    if (report) {
+      const request = <M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => Promise.resolve(answerPanelRequest(dump, method, params));
+      const state = { ...defaultPanelState(`file://${path.resolve(dump.paths.attention)}`, [0, 0, 0, 0], dump.model), layer: 0, head: 0 };
+      const data = await collectReportData(session, state, request);
+      fs.writeFileSync(report, buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') }));
+      process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${report}\n`);
+    }
+    const text = JSON.stringify(out);
+    if (json) fs.writeFileSync(json, text);
+    else if (!report) process.stdout.write(text + '\n');
+    if (json) process.stderr.write(`headlight: dump ${dump.tokens.length} tokens, ${dump.layers} layers × ${dump.headsPerLayer} heads → ${json}\n`);
+    return 0;
+  } finally {
+    built.dump.close();
   }
 }
 

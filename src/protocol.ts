@@ -33,6 +33,13 @@ export const WEBVIEW_STRINGS = {
   'view.layers': 'Layers',
   'view.flow': 'Flow',
   'panel.empty': 'Select text in an editor and run “Explain Attention”.',
+  'export.label': 'Export:',
+  'export.png.title': 'Save the current view as a PNG image',
+  'export.svg.title': 'Save the arcs as an SVG drawing',
+  'export.csv.title': 'Save every head\'s metrics and roles as CSV',
+  'export.json.title': 'Save every head\'s metrics and roles as JSON',
+  'export.html': 'HTML report',
+  'export.html.title': 'Save a standalone, offline HTML report of this panel',
 } as const;
 export type WebviewStringKey = keyof typeof WEBVIEW_STRINGS;
 
@@ -52,6 +59,8 @@ export interface WireToken {
   start: number;
   end: number;
   special: boolean;
+  /** Its syntax node type (code: `identifier in call`) or word class (prose: `NOUN`), when the text was parsed or tagged. */
+  syntax?: string;
 }
 
 export interface WireRole {
@@ -123,6 +132,8 @@ export interface SessionData {
   truncatedFrom?: number;
   /** What became of the model's repeat probe (measured on what, or why not): shown with the session's notes. */
   probeNote?: string;
+  /** What the syntax roles were read from and any caveat (unknown language read as prose, a parse with errors). */
+  syntaxNote?: string;
   /** Causal LMs: the model's next-token predictions at each token; else `predictionsNote` says why there are none. */
   predictions?: WirePredictions;
   predictionsNote?: string;

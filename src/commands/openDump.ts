@@ -51,7 +51,7 @@ export function openDump(controller: Controller) {
         let last = 0;
         try {
           return await buildDumpSessionAsync(fsPath, {
-            id: 0, title: vscode.l10n.t('Attention dump: {0}', name), signal: ac.signal,
+            id: 0, title: vscode.l10n.t('Attention dump: {0}', name), signal: ac.signal, syntax: true,
             onProgress: (p) => {
               const pct = (100 * p.done) / p.total;
               progress.report({ message: `head ${p.done} of ${p.total}`, increment: pct - last });

@@ -52,6 +52,8 @@ export class AttentionDump implements HeadReader {
   readonly text: string;
   readonly tokens: Token[];
   readonly model: string;
+  /** tokens.json's "language" (a VS Code languageId), when given: the syntax roles' rules. */
+  readonly language?: string;
   readonly paths: DumpPaths;
   readonly dtype: DType;
   readonly fileSize: number;
@@ -99,6 +101,7 @@ export class AttentionDump implements HeadReader {
       this.metadata = header.metadata;
       this.text = toks.text;
       this.tokens = toks.tokens;
+      if (toks.language !== undefined) this.language = toks.language;
       this.model = toks.model ?? header.metadata.model ?? path.basename(path.dirname(path.resolve(file)));
       const meta = header.metadata.causal;
       this.causal = toks.causal ?? (meta === 'true' || meta === 'false' ? meta === 'true' : this.looksCausal());

@@ -9,6 +9,8 @@ export interface DumpTokens {
   tokens: Token[];
   model?: string;
   causal?: boolean;
+  /** A VS Code languageId (`python`, `typescript`, …) for the syntax roles; absent = prose. */
+  language?: string;
 }
 
 /** tokens.json larger than this is refused (a 100k-token text with its tokens is well under 20 MB). */
@@ -41,6 +43,7 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
   if (!Array.isArray(o.tokens) || o.tokens.length === 0) throw invalid(file, '"tokens" must be a non-empty list');
   if (o.model !== undefined && typeof o.model !== 'string') throw invalid(file, '"model" must be a string when given');
   if (o.causal !== undefined && typeof o.causal !== 'boolean') throw invalid(file, '"causal" must be true or false when given');
+  if (o.language !== undefined && typeof o.language !== 'string') throw invalid(file, '"language" must be a string (a VS Code languageId such as "python") when given');
   const text = o.text;
   const tokens: Token[] = o.tokens.map((raw: unknown, i: number): Token => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, `token ${i} is not an object`, { token: i });
@@ -62,5 +65,5 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
     // The engine's contract: an ordinary token's text is what it covers (not the tokenizer's "Ġthe" form).
     return { id, text: text.slice(s, e), start: s, end: e, special: false };
   });
-  return { text, tokens, ...(o.model !== undefined ? { model: o.model as string } : {}), ...(o.causal !== undefined ? { causal: o.causal as boolean } : {}) };
+  return { text, tokens, ...(o.model !== undefined ? { model: o.model as string } : {}), ...(o.causal !== undefined ? { causal: o.causal as boolean } : {}), ...(o.language !== undefined ? { language: o.language as string } : {}) };
 }

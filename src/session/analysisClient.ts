@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
+import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 import { buffersOf, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
 type Pending = { resolve: (m: AnalysisResponse) => void; reject: (e: Error) => void };
@@ -16,11 +17,18 @@ export class AnalysisClient {
 
   constructor(private readonly workerPath?: string) {}
 
-  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, valueNorms?: Float32Array):
+  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, valueNorms?: Float32Array, syntax?: SyntaxInfo):
     Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }> {
-    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(valueNorms ? { valueNorms } : {}) }, attention);
+    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(valueNorms ? { valueNorms } : {}), ...(syntax ? { syntax } : {}) }, attention);
     if (r.type !== 'analyzed') throw new Error('analysis worker answered out of turn');
     return r;
+  }
+
+  /** Parse (code) or tag (prose) the tokens' text in the worker: the syntax roles' gold edges and targets. */
+  async syntax(tokens: Token[], context: SyntaxContext): Promise<SyntaxInfo> {
+    const r = await this.send({ id: 0, type: 'syntax', tokens, context }, []);
+    if (r.type !== 'syntax-built') throw new Error('analysis worker answered out of turn');
+    return r.syntax;
   }
 
   async scoreProbe(attention: AttentionSet, ids: number[], T: number): Promise<{ attention: AttentionSet; scores: ProbeHeadScore[] }> {

@@ -2,6 +2,7 @@
 // lists) into the worker and back, never copied or serialised.
 import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
+import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 
 /** Shape of the attention a stream will deliver (heads arrive one message at a time). */
 export interface StreamShape { layers: number; headsPerLayer: number; seq: number; causal: boolean }
@@ -12,12 +13,14 @@ export interface StreamShape { layers: number; headsPerLayer: number; seq: numbe
  */
 export type StreamJob =
   /** `flowCache`: also keep each layer's head sums under this key (when they fit FLOW_CACHE_BYTES), so Flow needs no head again. */
-  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number; valueNorms?: Float32Array }
+  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number; valueNorms?: Float32Array; syntax?: SyntaxInfo }
   /** `valueNorms`: the pathway over value-weighted heads (engine/values.ts), rows renormalised. */
   | { kind: 'flow'; token: number; valueNorms?: Float32Array };
 
 export type AnalysisRequest =
-  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; valueNorms?: Float32Array }
+  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; valueNorms?: Float32Array; syntax?: SyntaxInfo }
+  /** Parse (code) or tag (prose) the tokens' text once, before their heads are analysed (grammars load on first use). */
+  | { id: number; type: 'syntax'; tokens: Token[]; context: SyntaxContext }
   | { id: number; type: 'score-probe'; attention: AttentionSet; ids: number[]; T: number }
   | { id: number; type: 'stream-begin'; stream: number; shape: StreamShape; job: StreamJob }
   | { id: number; type: 'stream-heads'; stream: number; heads: [number, number][]; data: Float32Array[] }
@@ -29,6 +32,7 @@ export type AnalysisRequest =
 export type AnalysisResponse =
   | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
   | { id: number; type: 'probe-scored'; attention: AttentionSet; scores: ProbeHeadScore[] }
+  | { id: number; type: 'syntax-built'; syntax: SyntaxInfo }
   | { id: number; type: 'stream-ok' }
   | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
   | { id: number; type: 'stream-flow'; token: number; layers: Float32Array[] }

@@ -2,6 +2,7 @@
 // extension host's main thread — 144 heads at 1,024 tokens is ~10⁸ weights, about a second of work.
 import { parentPort } from 'node:worker_threads';
 import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, valueWeighted, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
+import { buildSyntax } from '../analysis/syntax';
 import { thumbnail, thumbnailOf } from './wire';
 import { buffersOf, flowCacheFits, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
@@ -61,7 +62,7 @@ port.on('message', (req: AnalysisRequest) => {
   try {
     if (req.type === 'analyze') {
       const t0 = performance.now();
-      const reports = analyzeHeads(req.attention, req.tokens, { probe: req.probe });
+      const reports = analyzeHeads(req.attention, req.tokens, { probe: req.probe, syntax: req.syntax });
       const thumbnails: Uint8Array[] = [];
       const a = req.attention;
       for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
@@ -73,6 +74,12 @@ port.on('message', (req: AnalysisRequest) => {
       }
       reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ...(valueThumbnails ? { valueThumbnails } : {}), ms: performance.now() - t0 },
         [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer), ...(valueThumbnails ?? []).map((t) => t.buffer as ArrayBuffer)]);
+    } else if (req.type === 'syntax') {
+      // Async (a grammar loads on first use): answered when the parse is done; errors answer like the rest.
+      buildSyntax(req.tokens, req.context).then(
+        (syntax) => reply({ id: req.id, type: 'syntax-built', syntax }),
+        (e: unknown) => reply({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e) }),
+      );
     } else if (req.type === 'score-probe') {
       const scores = scoreRepeatProbe(req.attention, req.ids, req.T);
       reply({ id: req.id, type: 'probe-scored', attention: req.attention, scores }, buffersOf(req.attention));
@@ -80,7 +87,7 @@ port.on('message', (req: AnalysisRequest) => {
       const { shape, job } = req;
       const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [], ...(job.kind === 'analyze' && job.valueNorms ? { valueThumbnails: [] } : {}) };
       if (job.kind === 'analyze') {
-        s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe });
+        s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe, syntax: job.syntax });
         if (job.flowCache !== undefined && flowCacheFits(shape)) s.sums = [];
       }
       else s.pathway = new PathwayBuilder(shape, job.token);

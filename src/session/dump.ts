@@ -2,6 +2,8 @@
 // from the file once and used for both its report and its thumbnail; the panel's later head/matrix and
 // flow/rollout requests read the dump again through the same HeadReader. No vscode import.
 import { headAnalyzer, type HeadReport } from '../analysis';
+import { buildSyntax } from '../analysis/syntax';
+import type { SyntaxInfo } from '../analysis/syntax/types';
 import { AttentionDump, type OpenDumpOptions } from '../dump/attentionDump';
 import { EngineError } from '../engine/errors';
 import type { SessionData } from '../protocol';
@@ -11,6 +13,8 @@ export interface DumpBuildOptions extends OpenDumpOptions {
   id: number;
   title?: string;
   thumbSize?: number;
+  /** The syntax roles' parse / tagging of the dump's tokens (buildDumpSessionAsync makes it with `syntax: true`). */
+  syntaxInfo?: SyntaxInfo;
 }
 
 export interface DumpSession {
@@ -30,7 +34,7 @@ export interface DumpProgress {
  * repeat probe on, so probe-based roles (induction on the probe) are not available.
  */
 function* walk(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadReport[]; thumbnails: Uint8Array[] }): Generator<DumpProgress> {
-  const an = headAnalyzer(dump, dump.tokens);
+  const an = headAnalyzer(dump, dump.tokens, o.syntaxInfo ? { syntax: o.syntaxInfo } : {});
   const total = dump.layers * dump.headsPerLayer;
   for (let l = 0; l < dump.layers; l++) {
     for (let h = 0; h < dump.headsPerLayer; h++) {
@@ -46,7 +50,7 @@ function finish(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadRe
   const session = toSessionData({
     id: o.id, title: o.title ?? `Attention dump: ${dump.model}`, text: dump.text,
     model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
-    tokens: dump.tokens, attention: dump, reports: out.reports, thumbnails: out.thumbnails,
+    tokens: dump.tokens, attention: dump, reports: out.reports, thumbnails: out.thumbnails, ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}),
   }, o.thumbSize ?? THUMB_SIZE);
   return { session, reports: out.reports, dump };
 }
@@ -68,9 +72,11 @@ export function buildDumpSession(p: string, o: DumpBuildOptions): DumpSession {
  * The same build yielding to the event loop every `sliceMs` (the extension host must stay responsive
  * while a 1,024-head dump is analysed; each head is one sync read + O(n²) work), cancellable.
  */
-export async function buildDumpSessionAsync(p: string, o: DumpBuildOptions & { signal?: AbortSignal; onProgress?: (p: DumpProgress) => void; sliceMs?: number }): Promise<DumpSession> {
+export async function buildDumpSessionAsync(p: string, o: DumpBuildOptions & { signal?: AbortSignal; onProgress?: (p: DumpProgress) => void; sliceMs?: number; syntax?: boolean }): Promise<DumpSession> {
   const dump = AttentionDump.open(p, o);
   try {
+    // `syntax`: the panel's and the CLI's reading — tokens.json's "language" parsed with its grammar, else prose.
+    if (o.syntax && !o.syntaxInfo) o = { ...o, syntaxInfo: await buildSyntax(dump.tokens, { language: dump.language ?? 'plaintext', text: dump.text, offset: 0 }) };
     const out = { reports: [] as HeadReport[], thumbnails: [] as Uint8Array[] };
     const slice = o.sliceMs ?? 30;
     let t = performance.now();

@@ -1,13 +1,23 @@
 // Turns the engine's result and the analysis' reports into what the webview draws (src/protocol.ts).
 // No vscode import: the CLI, the benchmark and the webview test harness build the same sessions.
 import type { AttentionSet, Predictions, Token } from '../engine/types';
+import type { SyntaxInfo } from '../analysis/syntax/types';
 import { asReader, attentionPathway, checkHead, METRICS, valueWeightedReader, type HeadReader, type HeadReport } from '../analysis';
 import type { FlowData, HeadMatrix, MetricInfo, SessionData, WireHead, WireToken, RequestMap, RequestMethod } from '../protocol';
 
 export const THUMB_SIZE = 48;
 
-export function wireTokens(tokens: Token[]): WireToken[] {
-  return tokens.map((t) => ({ text: t.text, start: t.start, end: t.end, special: t.special }));
+export function wireTokens(tokens: Token[], syntax?: SyntaxInfo): WireToken[] {
+  return tokens.map((t, i) => {
+    const s = syntax?.tokenSyntax[i];
+    return { text: t.text, start: t.start, end: t.end, special: t.special, ...(s ? { syntax: s } : {}) };
+  });
+}
+
+/** The panel's line about the syntax roles: what they were read from, and any caveat. */
+export function syntaxNote(syntax: SyntaxInfo): string {
+  const from = syntax.mode === 'code' ? `Syntax roles from the ${syntax.language} parse (tree-sitter)` : 'Syntax roles from English word classes (wink-nlp) and AFINN-165';
+  return syntax.note ? `${from}: ${syntax.note}.` : `${from}.`;
 }
 
 export function wireHeads(reports: HeadReport[]): WireHead[] {
@@ -101,6 +111,8 @@ export interface SessionInput {
   valueThumbnails?: Uint8Array[];
   /** Thumbnails already made while reading each head once (dumps); computed from `attention` otherwise. */
   thumbnails?: Uint8Array[];
+  /** The parse / tagging the syntax roles came from: per-token `syntax` and the session's syntaxNote. */
+  syntax?: SyntaxInfo;
 }
 
 export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): SessionData {
@@ -114,8 +126,9 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
   }
   return {
     id: input.id, title: input.title, text: input.text, model: input.model,
-    tokens: wireTokens(input.tokens), heads: wireHeads(input.reports), metrics: METRIC_INFO,
+    tokens: wireTokens(input.tokens, input.syntax), heads: wireHeads(input.reports), metrics: METRIC_INFO,
     thumbSize, thumbnails,
+    ...(input.syntax ? { syntaxNote: syntaxNote(input.syntax) } : {}),
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
     ...(input.probeNote !== undefined ? { probeNote: input.probeNote } : {}),
     ...wirePredictions(input),

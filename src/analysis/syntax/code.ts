@@ -29,9 +29,16 @@ export interface CodeSyntax {
   partial: boolean;
 }
 
-/** Inside an ERROR node, or a MISSING one: the parse guessed here. */
-function broken(node: Node | null): boolean {
-  for (let p = node; p; p = p.parent) if (p.isError || p.isMissing) return true;
+/**
+ * An ERROR or MISSING node on the path from `node` up to `top` (inclusive): the parse guessed between the
+ * two ends of the edge. Tree-sitter often wraps a whole file in an ERROR around one mistake, so only the
+ * path that makes the edge counts, not every ancestor.
+ */
+function broken(node: Node | null, top: Node | null): boolean {
+  for (let p = node; p; p = p.parent) {
+    if (p.isError || p.isMissing) return true;
+    if (top && p.id === top.id) break;
+  }
   return false;
 }
 
@@ -74,12 +81,11 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
     const up = leaf.parent;
     tokenSyntax[i] = leaf.isNamed || !up ? leaf.type : `${leaf.type} in ${up.type}`;
     if (!al.leads[i]) continue;
-    const bad = broken(leaf);
     if (leaf.startIndex === D) {
       let p: Node | null = leaf;
       while (p && p.startIndex >= D) p = p.parent;
       if (p) {
-        if (bad || p.isError) dropped.parent = true;
+        if (broken(leaf, p)) dropped.parent = true;
         else {
           const g = tokenOf(p.startIndex);
           if (g >= 0 && g !== i) parent[i] = g;
@@ -91,7 +97,7 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
       if (!BLOCKS.has(p.type)) continue;
       const kw = openerOf(p);
       if (!kw) break;
-      if (bad) { dropped.opener = true; break; }
+      if (broken(leaf, p) || kw.isMissing) { dropped.opener = true; break; }
       const g = tokenOf(kw.startIndex);
       if (g >= 0 && g !== i) opener[i] = g;
       break;
@@ -138,7 +144,7 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
           }
         }
         if (open) {
-          if (broken(node) || node.isMissing) dropped.bracket = true;
+          if (node.isMissing || open.isMissing || par.isError) dropped.bracket = true;
           else {
             const d = tokenOf(node.startIndex), g = tokenOf(open.startIndex);
             if (d >= 0 && g >= 0 && g < d) bracket[d] = g;
@@ -158,7 +164,7 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
           // Visible from here: the previous occurrence's scope is this one or encloses it.
           const ps = nearestScope(prev.node);
           if (ps === here || mine.has(ps)) {
-            if (broken(node)) dropped.defUse = true;
+            if (node.parent?.isError || prev.node.parent?.isError) dropped.defUse = true;
             else if (prev.token !== d) defUse[d] = prev.token;
             break;
           }
