@@ -111,12 +111,12 @@ export class App {
 
   private buildToolbar(): void {
     const items: [ExportFormat, string, string][] = [
-      ['png', 'PNG', 'Save the current view as a PNG image'], ['svg', 'SVG', 'Save the arcs as an SVG drawing'],
-      ['csv', 'CSV', 'Save every head\'s metrics and roles as CSV'], ['json', 'JSON', 'Save every head\'s metrics and roles as JSON'],
-      ['html', 'HTML report', 'Save a standalone, offline HTML report of this panel'],
+      ['png', 'PNG', t('export.png.title')], ['svg', 'SVG', t('export.svg.title')],
+      ['csv', 'CSV', t('export.csv.title')], ['json', 'JSON', t('export.json.title')],
+      ['html', t('export.html'), t('export.html.title')],
     ];
     this.effectsButton.addEventListener('click', () => { if (this.session) notify({ type: 'effects/measure', sessionId: this.session.id }); });
-    this.toolbar.append(this.effectsButton, h('span', { class: 'hl-toolbar-label' }, 'Export:'));
+    this.toolbar.append(this.effectsButton, h('span', { class: 'hl-toolbar-label' }, t('export.label')));
     for (const [format, label, title] of items) {
       const b = h('button', { class: 'hl-button', type: 'button', title, 'data-format': format }, label);
       b.addEventListener('click', () => notify({ type: 'export/start', format }));
