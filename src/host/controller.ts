@@ -109,7 +109,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
         previewed = true;
         show(session);
       };
-      const session = await this.source.build({ text, title, id: seq, token: cts.token, state, onPreview });
+      // The syntax roles parse the whole document (a selection may cut a function in half), by its languageId.
+      const syntax = { language: doc.languageId, text: doc.getText(), offset: doc.offsetAt(range.start) };
+      const session = await this.source.build({ text, title, id: seq, token: cts.token, state, onPreview, syntax });
       if (cts.token.isCancellationRequested || seq !== this.runSeq) return; // superseded
       // After a first paint only the analysis is new: the panel keeps whatever the user did meanwhile.
       if (previewed && panel.session?.id === session.id) panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails });

@@ -50,7 +50,7 @@ export class EngineSessionSource implements SessionSource {
           this.current = { id: req.id, source };
           req.onPreview?.(session);
         });
-        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true, onProgress, onPreview });
+        const built = await this.pipeline.build({ id: req.id, title: req.title, text: req.text, model, maxTokens: limit, truncate, signal: ac.signal, channel: 'panel', keep: true, onProgress, onPreview, ...(req.syntax ? { syntax: req.syntax } : {}) });
         const t = built.timings;
         log().info(`${model.name}: ${built.session.tokens.length} tokens; engine ${t.engineMs.toFixed(0)} ms, probe ${t.probeMs.toFixed(0)} ms, analysis ${t.analysisMs.toFixed(0)} ms, wire ${t.wireMs.toFixed(0)} ms`);
         if (this.current?.source !== built.source) this.current?.source.dispose();

@@ -1,5 +1,6 @@
 import type * as vscode from 'vscode';
 import type { PanelState, RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
+import type { SyntaxContext } from '../analysis/syntax/types';
 
 export interface BuildRequest {
   text: string;
@@ -12,6 +13,8 @@ export interface BuildRequest {
    * has run; build() still resolves with the complete session.
    */
   onPreview?: (session: SessionData) => void;
+  /** The document around the selection (languageId, text, the selection's offset) for the syntax roles. */
+  syntax?: SyntaxContext;
 }
 
 /** Where panel sessions come from (the engine + analysis in the extension; fakes in tests). */
