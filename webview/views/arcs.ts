@@ -336,6 +336,8 @@ export class ArcsView {
       this.detail.textContent = `${incoming ? `Tokens attending to token ${i} ${name}` : `Token ${i} ${name} attends to`} — ${lines.join(' · ') || 'nothing above the current limits'}`;
       const more = this.predictionLine(i);
       if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
+      // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
+      if (t.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, `Syntax: ${t.syntax}`));
     }
   }
 
