@@ -30,36 +30,59 @@ export interface CodeSyntax {
 }
 
 /**
- * An ERROR or MISSING node on the path from `node` up to `top` (inclusive): the parse guessed between the
- * two ends of the edge. Tree-sitter often wraps a whole file in an ERROR around one mistake, so only the
- * path that makes the edge counts, not every ancestor.
+ * The part of the tree the relations need, flattened once with a TreeCursor (reading a Node's fields
+ * crosses into wasm and allocates; the cursor does neither): every node overlapping the explained text,
+ * in document (pre-)order, with its parent — so every ancestor of an explained token is here.
  */
-function broken(node: Node | null, top: Node | null): boolean {
-  for (let p = node; p; p = p.parent) {
-    if (p.isError || p.isMissing) return true;
-    if (top && p.id === top.id) break;
-  }
-  return false;
+interface Flat {
+  type: string[];
+  start: number[];
+  end: number[];
+  named: boolean[];
+  /** ERROR or MISSING: the parse guessed here. */
+  bad: boolean[];
+  parent: number[];
+  /** Python: the node is an `attribute` node's attribute field (`x` in `self.x`). */
+  attrField: boolean[];
+  children: number[][];
 }
 
-/** The keyword opening a block: the block's parent's first child when it is an anonymous keyword. */
-function openerOf(block: Node): Node | null {
-  const parent = block.parent;
-  if (!parent) return null;
-  for (const c of parent.children) {
-    if (!c) continue;
-    if (c.startIndex >= block.startIndex) break;
-    if (!c.isNamed && KEYWORD.test(c.type)) return c;
-    if (c.isNamed && c.type !== 'decorator' && c.type !== 'comment') return null;
+function flatten(root: Node, from: number, to: number, family: 'python' | 'js'): Flat {
+  const f: Flat = { type: [], start: [], end: [], named: [], bad: [], parent: [], attrField: [], children: [] };
+  const c = root.walk();
+  const stack: number[] = [];
+  try {
+    for (;;) {
+      const s = c.startIndex, e = c.endIndex;
+      const inside = e > from && s < to;
+      if (inside) {
+        const k = f.type.length;
+        const t = c.nodeType;
+        const par = stack.length ? stack[stack.length - 1] : -1;
+        f.type.push(t); f.start.push(s); f.end.push(e); f.named.push(c.nodeIsNamed);
+        f.bad.push(t === 'ERROR' || c.nodeIsMissing); f.parent.push(par); f.children.push([]);
+        f.attrField.push(family === 'python' && t === 'identifier' && par >= 0 && f.type[par] === 'attribute' && c.currentFieldName === 'attribute');
+        if (par >= 0) f.children[par].push(k);
+        if (c.gotoFirstChild()) { stack.push(k); continue; }
+      }
+      // Next sibling, or up until there is one.
+      let moved = false;
+      while (!moved) {
+        if (c.gotoNextSibling()) { moved = true; break; }
+        if (!c.gotoParent()) return f;
+        stack.pop();
+      }
+    }
+  } finally {
+    c.delete();
   }
-  return null;
 }
 
 /**
  * Relations of `tokens` (spans into the explained text) from `root`, the parse of a document in which the
- * explained text starts at UTF-16 offset `offset`.
+ * explained text starts at UTF-16 offset `offset`; `doc` is that document's text.
  */
-export function codeRelations(root: Node, tokens: Token[], offset: number, family: 'python' | 'js'): CodeSyntax {
+export function codeRelations(root: Node, tokens: Token[], offset: number, family: 'python' | 'js', doc: string): CodeSyntax {
   const n = tokens.length;
   const al = alignTokens(tokens);
   const tokenOf = (docPos: number): number => al.tokenAt(docPos - offset);
@@ -68,116 +91,133 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
   const defUse = new Int32Array(n).fill(-1);
   const opener = new Int32Array(n).fill(-1);
   const tokenSyntax: (string | null)[] = new Array<string | null>(n).fill(null);
-  let partial = root.hasError;
   const dropped = { parent: false, bracket: false, defUse: false, opener: false };
+  const from = offset, to = offset + al.length;
+  const f = flatten(root, from, to, family);
+  const N = f.type.length;
+
+  // The smallest node covering each character of the explained text: deeper nodes come later in pre-order.
+  const leafAt = new Int32Array(to - from).fill(-1);
+  for (let k = 0; k < N; k++) {
+    const lo = Math.max(f.start[k], from), hi = Math.min(f.end[k], to);
+    for (let x = lo; x < hi; x++) leafAt[x - from] = k;
+  }
+  /** An ERROR or MISSING node on the path from k up to `top` (inclusive). */
+  const broken = (k: number, top: number): boolean => {
+    for (let p = k; p >= 0; p = f.parent[p]) {
+      if (f.bad[p]) return true;
+      if (p === top) break;
+    }
+    return false;
+  };
+  /** The keyword opening a block: the block's parent's first child when it is an anonymous keyword. */
+  const openerOf = (block: number): number => {
+    const par = f.parent[block];
+    if (par < 0) return -1;
+    for (const ch of f.children[par]) {
+      if (f.start[ch] >= f.start[block]) break;
+      if (!f.named[ch] && KEYWORD.test(f.type[ch])) return ch;
+      if (f.named[ch] && f.type[ch] !== 'decorator' && f.type[ch] !== 'comment') return -1;
+    }
+    return -1;
+  };
 
   // Per token: its leaf, its parent, its block opener.
   for (let i = 0; i < n; i++) {
     const a = al.anchor[i];
     if (a < 0) continue;
     const D = a + offset;
-    const leaf = root.descendantForIndex(D, D + 1);
-    if (!leaf) continue;
-    const up = leaf.parent;
-    tokenSyntax[i] = leaf.isNamed || !up ? leaf.type : `${leaf.type} in ${up.type}`;
-    if (!al.leads[i]) continue;
-    if (leaf.startIndex === D) {
-      let p: Node | null = leaf;
-      while (p && p.startIndex >= D) p = p.parent;
-      if (p) {
-        if (broken(leaf, p)) dropped.parent = true;
-        else {
-          const g = tokenOf(p.startIndex);
-          if (g >= 0 && g !== i) parent[i] = g;
-        }
+    const leaf = leafAt[a];
+    if (leaf < 0) continue;
+    const up = f.parent[leaf];
+    tokenSyntax[i] = f.named[leaf] || up < 0 ? f.type[leaf] : `${f.type[leaf]} in ${f.type[up]}`;
+    if (!al.leads[i] || f.start[leaf] !== D) continue;
+    let p = leaf;
+    while (p >= 0 && f.start[p] >= D) p = f.parent[p];
+    if (p >= 0) {
+      if (broken(leaf, p)) dropped.parent = true;
+      else {
+        const g = tokenOf(f.start[p]);
+        if (g >= 0 && g !== i) parent[i] = g;
       }
     }
     // Block opener: for tokens that begin a leaf (the later pieces of a split identifier are not counted twice).
-    for (let p: Node | null = leaf.startIndex === D ? leaf : null; p; p = p.parent) {
-      if (!BLOCKS.has(p.type)) continue;
-      const kw = openerOf(p);
-      if (!kw) break;
-      if (broken(leaf, p) || kw.isMissing) { dropped.opener = true; break; }
-      const g = tokenOf(kw.startIndex);
+    for (let b = leaf; b >= 0; b = f.parent[b]) {
+      if (!BLOCKS.has(f.type[b])) continue;
+      const kw = openerOf(b);
+      if (kw < 0) break;
+      if (broken(leaf, b) || f.bad[kw]) { dropped.opener = true; break; }
+      const g = tokenOf(f.start[kw]);
       if (g >= 0 && g !== i) opener[i] = g;
       break;
     }
   }
 
-  // One walk over the nodes overlapping the explained text: closing brackets and identifiers. A token holding
-  // several closers (`])`) keeps the last one visited, the outermost pair.
-  const from = offset, to = offset + al.length;
-  const seen = new Map<string, { node: Node; token: number; scopes: Set<number> }[]>();
-  const scopeChain = (node: Node): Set<number> => {
-    const s = new Set<number>();
-    for (let p = node.parent; p; p = p.parent) if (SCOPES[family].has(p.type)) s.add(p.id);
-    return s;
-  };
-  const nearestScope = (node: Node): number => {
-    for (let p = node.parent; p; p = p.parent) if (SCOPES[family].has(p.type)) return p.id;
+  // Closing brackets and quotes (a token holding several closers, `])`, keeps the last one visited: the
+  // outermost pair), and identifiers in document order.
+  const scopes = SCOPES[family];
+  const nearestScope = (k: number): number => {
+    for (let p = f.parent[k]; p >= 0; p = f.parent[p]) if (scopes.has(f.type[p])) return p;
     return -1;
   };
-  const visit = (node: Node): void => {
-    if (node.endIndex <= from || node.startIndex >= to) return;
-    const t = node.type;
-    if (!node.isNamed && (t in CLOSER_OF || QUOTES.has(t)) || t === 'string_end') {
-      const par = node.parent;
-      if (par) {
+  const seen = new Map<string, { node: number; token: number; scope: number }[]>();
+  for (let k = 0; k < N; k++) {
+    const t = f.type[k];
+    if ((!f.named[k] && (t in CLOSER_OF || QUOTES.has(t))) || t === 'string_end') {
+      const par = f.parent[k];
+      if (par >= 0) {
         const want = CLOSER_OF[t] ?? t;
-        let open: Node | null = null;
-        const kids = par.children;
-        for (const c of kids) {
-          if (!c || c.startIndex >= node.startIndex) break;
-          if (c.type === want) open = c;
-        }
-        // Quotes pair only as a string's first and last child.
-        if (QUOTES.has(t) && (kids[0]?.type !== t || kids[kids.length - 1]?.id !== node.id || kids[0]?.id === node.id)) open = null;
-        if (open && CLOSER_OF[t] && want !== 'string_start') {
+        const kids = f.children[par];
+        let open = -1;
+        if (QUOTES.has(t)) {
+          // Quotes pair only as a string's first and last child.
+          const first = kids[0], last = kids[kids.length - 1];
+          if (first !== k && last === k && f.type[first] === t) open = first;
+        } else if (want === 'string_start') {
+          for (const ch of kids) if (f.start[ch] < f.start[k] && f.type[ch] === want) open = ch;
+        } else {
           // The innermost unclosed opener of that type before it among the siblings.
-          open = null;
           let depth = 0;
-          for (let k = kids.length - 1; k >= 0; k--) {
-            const c = kids[k];
-            if (!c || c.startIndex >= node.startIndex) continue;
-            if (c.type === t) depth++;
-            else if (c.type === want) { if (depth === 0) { open = c; break; } depth--; }
+          for (let q = kids.length - 1; q >= 0; q--) {
+            const ch = kids[q];
+            if (f.start[ch] >= f.start[k]) continue;
+            if (f.type[ch] === t) depth++;
+            else if (f.type[ch] === want) { if (depth === 0) { open = ch; break; } depth--; }
           }
         }
-        if (open) {
-          if (node.isMissing || open.isMissing || par.isError) dropped.bracket = true;
+        if (open >= 0) {
+          if (f.bad[k] || f.bad[open] || f.bad[par]) dropped.bracket = true;
           else {
-            const d = tokenOf(node.startIndex), g = tokenOf(open.startIndex);
+            const d = tokenOf(f.start[k]), g = tokenOf(f.start[open]);
             if (d >= 0 && g >= 0 && g < d) bracket[d] = g;
           }
         }
       }
     }
-    if (IDENTIFIERS.has(t) && !(family === 'python' && node.parent?.type === 'attribute' && node.parent.childForFieldName('attribute')?.id === node.id)) {
-      const name = node.text;
-      const d = tokenOf(node.startIndex);
-      if (d >= 0) {
-        const list = seen.get(name) ?? [];
-        const mine = scopeChain(node);
-        const here = nearestScope(node);
-        for (let k = list.length - 1; k >= 0; k--) {
-          const prev = list[k];
-          // Visible from here: the previous occurrence's scope is this one or encloses it.
-          const ps = nearestScope(prev.node);
-          if (ps === here || mine.has(ps)) {
-            if (node.parent?.isError || prev.node.parent?.isError) dropped.defUse = true;
-            else if (prev.token !== d) defUse[d] = prev.token;
-            break;
-          }
+    if (IDENTIFIERS.has(t) && !f.attrField[k]) {
+      const d = tokenOf(f.start[k]);
+      if (d < 0) continue;
+      const name = doc.slice(f.start[k], f.end[k]);
+      const here = nearestScope(k);
+      // The scopes visible from here: this one and those enclosing it.
+      const mine = new Set<number>();
+      for (let p = here; p >= 0; p = nearestScope(p)) mine.add(p);
+      const list = seen.get(name) ?? [];
+      for (let q = list.length - 1; q >= 0; q--) {
+        const prev = list[q];
+        if (prev.scope === here || mine.has(prev.scope)) {
+          const pp = f.parent[k], qp = f.parent[prev.node];
+          if ((pp >= 0 && f.bad[pp]) || (qp >= 0 && f.bad[qp])) dropped.defUse = true;
+          else if (prev.token !== d) defUse[d] = prev.token;
+          break;
         }
-        list.push({ node, token: d, scopes: mine });
-        seen.set(name, list);
       }
+      list.push({ node: k, token: d, scope: here });
+      seen.set(name, list);
     }
-    for (const c of node.children) if (c) visit(c);
-  };
-  visit(root);
+  }
 
-  partial = partial || dropped.parent || dropped.bracket || dropped.defUse || dropped.opener;
+  const partial = root.hasError || dropped.parent || dropped.bracket || dropped.defUse || dropped.opener;
   const relations: Relation[] = [
     { name: 'ast-parent', what: 'the first token of its AST parent', gold: parent, reversible: false, partial: partial || undefined },
     { name: 'bracket-pair', what: 'the opening bracket or quote the parse pairs it with', gold: bracket, reversible: false, partial: partial || undefined },

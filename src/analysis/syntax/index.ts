@@ -65,7 +65,7 @@ export async function buildSyntax(tokens: Token[], context: SyntaxContext = {}):
       const tree = p.parser.parse(doc);
       try {
         if (!tree) throw new Error(`tree-sitter returned no parse for ${language}`);
-        const code = codeRelations(tree.rootNode, tokens, offset, p.family);
+        const code = codeRelations(tree.rootNode, tokens, offset, p.family, doc);
         if (code.partial) note = [note, 'the parse has errors: relations cover the parts that parsed'].filter(Boolean).join('; ');
         return { mode: 'code', language, relations: code.relations, masses: [], rarity, tokenSyntax: code.tokenSyntax, partial: code.partial, ...(note ? { note } : {}) };
       } finally {
