@@ -120,9 +120,11 @@ describe('npm run package: one .vsix per platform', function () {
         console.log(`      headlight-${target}.vsix ${MB(total)}: native runtime ${MB(runtime)}, bundled models ${MB(models)}, the rest ${MB(total - runtime - models)}`);
         // The goal is 30 MB; the bundled models (ONNX files of float32 weights, which do not compress) are
         // ~21 MB of every package and grow with each checkpoint. What packaging controls is the rest: fail
-        // when it grows past what is explained here (20.1 MB on linux-x64, the largest runtime).
+        // when it grows past what is explained here (20.1 MB on linux-x64, the largest runtime). The rest was
+        // 1.2 MB; the syntax roles add 1.7 MB (four tree-sitter grammars and the runtime 0.52 MB, wink-nlp's
+        // English model and AFINN 1.19 MB, measured on linux-x64): 2.9 MB, bounded at 3.5 MB.
         assert.ok(runtime < 22e6, `native runtime ${MB(runtime)}`);
-        assert.ok(total - runtime - models < 3e6, `everything but runtime and models: ${MB(total - runtime - models)}`);
+        assert.ok(total - runtime - models < 3.5e6, `everything but runtime and models: ${MB(total - runtime - models)}`);
       });
     });
   }
