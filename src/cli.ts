@@ -13,7 +13,7 @@ import { buildReport, collectReportData } from './export/report';
 import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
 import { languageOfPath } from './analysis/syntax/treeSitter';
 import { buildDumpSessionAsync } from './session/dump';
-import { answerPanelRequest } from './session/wire';
+import { answerPanelRequest, syntaxSummary } from './session/wire';
 import type { HeadReport } from './analysis';
 import type { SessionData } from './protocol';
 
@@ -104,6 +104,7 @@ async function main(): Promise<number> {
       tokens: jsonTokens(r.tokens, built.session),
       layers,
       headsPerLayer,
+      ...(built.syntax ? { syntax: syntaxSummary(built.syntax) } : {}),
       ...(built.session.syntaxNote ? { syntaxNote: built.session.syntaxNote } : {}),
       // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
       heads: built.reports.map((h, k) => ({
@@ -185,13 +186,14 @@ async function explainDump(p: string, json: string | undefined, report: string |
     return 1;
   }
   try {
-    const { dump, session, reports } = built;
+    const { dump, session, reports, syntax } = built;
     const out = {
       model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
       dump: { attention: dump.paths.attention, tokens: dump.paths.tokens, dtype: dump.dtype, ...(dump.language ? { language: dump.language } : {}) },
       tokens: jsonTokens(dump.tokens, session),
       layers: dump.layers,
       headsPerLayer: dump.headsPerLayer,
+      ...(syntax ? { syntax: syntaxSummary(syntax) } : {}),
       ...(session.syntaxNote ? { syntaxNote: session.syntaxNote } : {}),
       heads: reports.map(jsonHead),
     };

@@ -132,7 +132,7 @@ export interface SessionData {
   truncatedFrom?: number;
   /** What became of the model's repeat probe (measured on what, or why not): shown with the session's notes. */
   probeNote?: string;
-  /** What the syntax roles were read from and any caveat (unknown language read as prose, a parse with errors). */
+  /** A caveat about the syntax roles (an unknown language read as prose, a parse with errors, a failed reading). */
   syntaxNote?: string;
   /** Causal LMs: the model's next-token predictions at each token; else `predictionsNote` says why there are none. */
   predictions?: WirePredictions;

@@ -250,6 +250,7 @@ export class App {
     if (session.notice) notes.push(session.notice);
     if (session.truncatedFrom) notes.push(truncationNote(session));
     if (session.probeNote) notes.push(session.probeNote);
+    if (session.syntaxNote) notes.push(session.syntaxNote);
     if (session.analysing) notes.push('Analysing heads — the catalog, the charts and the roles appear when it is done.');
     if (this.effectsNote) notes.push(this.effectsNote.text);
     this.setBanner(notes.join(' ') || undefined, session.analysing || this.effectsNote?.kind === 'loading' ? 'loading' : 'info');

@@ -22,6 +22,8 @@ export interface DumpSession {
   reports: HeadReport[];
   /** Still open: answers the panel's head and flow requests; the caller closes it. */
   dump: AttentionDump;
+  /** The parse / tagging the syntax roles were scored against, when asked for. */
+  syntax?: SyntaxInfo;
 }
 
 export interface DumpProgress {
@@ -52,7 +54,7 @@ function finish(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadRe
     model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
     tokens: dump.tokens, attention: dump, reports: out.reports, thumbnails: out.thumbnails, ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}),
   }, o.thumbSize ?? THUMB_SIZE);
-  return { session, reports: out.reports, dump };
+  return { session, reports: out.reports, dump, ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}) };
 }
 
 /** Synchronous build (CLI, tests). */

@@ -113,6 +113,8 @@ export interface BuiltSession {
   /** Answers the panel's head and pathway requests for this session; dispose() frees a kept run. */
   source: AttentionSource;
   timings: { engineMs: number; probeMs: number; analysisMs: number; wireMs: number };
+  /** The parse / tagging the syntax roles were scored against, when the build had a syntax context. */
+  syntax?: SyntaxInfo;
 }
 
 export class SessionPipeline {
@@ -202,7 +204,7 @@ export class SessionPipeline {
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
       const source: AttentionSource = keptSource ?? memorySource(result.attention, result.valueNorms?.data);
-      return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 } };
+      return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 }, ...(syntax ? { syntax } : {}) };
     } catch (e) {
       keptSource?.dispose();
       throw e;

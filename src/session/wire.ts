@@ -14,10 +14,16 @@ export function wireTokens(tokens: Token[], syntax?: SyntaxInfo): WireToken[] {
   });
 }
 
-/** The panel's line about the syntax roles: what they were read from, and any caveat. */
-export function syntaxNote(syntax: SyntaxInfo): string {
-  const from = syntax.mode === 'code' ? `Syntax roles from the ${syntax.language} parse (tree-sitter)` : 'Syntax roles from English word classes (wink-nlp) and AFINN-165';
-  return syntax.note ? `${from}: ${syntax.note}.` : `${from}.`;
+/** The panel's line about the syntax roles when there is a caveat (unknown language read as prose, parse errors); else none. */
+export function syntaxNote(syntax: SyntaxInfo): string | undefined {
+  if (!syntax.note) return undefined;
+  const from = syntax.mode === 'code' ? `Syntax roles from the ${syntax.language} parse` : 'Syntax roles from English word classes';
+  return `${from}: ${syntax.note}.`;
+}
+
+/** What the syntax roles were read from, for the command line's JSON. */
+export function syntaxSummary(syntax: SyntaxInfo): { mode: 'code' | 'prose'; language: string; partial: boolean; note?: string } {
+  return { mode: syntax.mode, language: syntax.language, partial: syntax.partial, ...(syntax.note ? { note: syntax.note } : {}) };
 }
 
 export function wireHeads(reports: HeadReport[]): WireHead[] {
@@ -128,7 +134,7 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
     id: input.id, title: input.title, text: input.text, model: input.model,
     tokens: wireTokens(input.tokens, input.syntax), heads: wireHeads(input.reports), metrics: METRIC_INFO,
     thumbSize, thumbnails,
-    ...(input.syntax ? { syntaxNote: syntaxNote(input.syntax) } : {}),
+    ...(input.syntax && syntaxNote(input.syntax) ? { syntaxNote: syntaxNote(input.syntax) } : {}),
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
     ...(input.probeNote !== undefined ? { probeNote: input.probeNote } : {}),
     ...wirePredictions(input),

@@ -17,6 +17,7 @@ const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cw
 
 interface Json {
   tokens: { text: string; syntax?: string; special: boolean }[];
+  syntax?: { mode: string; language: string; partial: boolean; note?: string };
   syntaxNote?: string;
   heads: { id: string; roles: { name: string; score: number; relation?: { accuracy: number; baseline: number; count: number }; evidence: string }[] }[];
 }
@@ -36,14 +37,15 @@ describe('syntax roles from the command line', function () {
     const r = run(['explain', file, '--json', out]);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Json;
-    assert.match(j.syntaxNote ?? '', /python parse/);
+    assert.deepEqual(j.syntax, { mode: 'code', language: 'python', partial: false });
+    assert.equal(j.syntaxNote, undefined, 'no caveat, no note');
     assert.ok(j.tokens.some((t) => t.syntax === 'identifier'), JSON.stringify(j.tokens.map((t) => t.syntax)));
     const txt = path.join(tmp, 'note.txt');
     fs.writeFileSync(txt, 'The old man saw a dog.');
     const r2 = run(['explain', txt, '--json', out]);
     assert.equal(r2.status, 0, r2.stderr);
     const k = JSON.parse(fs.readFileSync(out, 'utf8')) as Json;
-    assert.match(k.syntaxNote ?? '', /English word classes/);
+    assert.deepEqual(k.syntax, { mode: 'prose', language: 'prose', partial: false });
     assert.ok(k.tokens.some((t) => t.syntax === 'NOUN'));
   });
 
@@ -76,7 +78,12 @@ describe('syntax roles from the command line', function () {
     writeTokens(path.join(dir, 'tokens.json'), CODE, tokens, { causal: true, model: 'generated' });
     const r2 = run(['explain', '--dump', dir, '--json', out]);
     assert.equal(r2.status, 0, r2.stderr);
-    assert.match((JSON.parse(fs.readFileSync(out, 'utf8')) as Json).syntaxNote ?? '', /English/);
+    assert.equal((JSON.parse(fs.readFileSync(out, 'utf8')) as Json).syntax?.mode, 'prose');
+    // A language Headlight has no grammar for is read as prose, and the panel's note says so.
+    writeTokens(path.join(dir, 'tokens.json'), CODE, tokens, { causal: true, model: 'generated', language: 'cobol' });
+    const r3 = run(['explain', '--dump', dir, '--json', out]);
+    assert.equal(r3.status, 0, r3.stderr);
+    assert.match((JSON.parse(fs.readFileSync(out, 'utf8')) as Json).syntaxNote ?? '', /no grammar for cobol: read as English prose/);
   });
 
   it('--dump refuses what only a model run has, with a usage message', () => {
