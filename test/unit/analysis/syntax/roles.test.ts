@@ -120,6 +120,38 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
   }
 });
 
+describe('syntax roles: keyword and rare-token heads', function () {
+  this.timeout(30_000);
+
+  for (const causal of [true, false]) {
+    it(`a head on the content words is keyword, one on the rarest visible token is rare-token with score 1 (${causal ? 'causal' : 'bidirectional'})`, async () => {
+      const tokens = tokenize(PROSE);
+      const n = tokens.length;
+      const info = await buildSyntax(tokens, { language: 'plaintext', text: PROSE });
+      const content = info.masses.find((m) => m.name === 'keyword')!.target;
+      const keywordHead = buildHead(n, causal, (i, m, row) => {
+        const t: number[] = [];
+        for (let j = 1; j < m; j++) if (content[j]) t.push(j);
+        for (let j = 0; j < m; j++) row[j] = 0.05 / m;
+        for (const j of t) row[j] += 0.95 / t.length;
+      });
+      // The rarest visible non-sink token of each row (largest id), the way Voita et al. define the head.
+      const rarest = (i: number): number => {
+        let best = -1;
+        for (let j = 1; j < (causal ? i + 1 : n); j++) if (best < 0 || tokens[j].id > tokens[best].id) best = j;
+        return best;
+      };
+      const [kw, rare] = analyze(tokens, info, causal, [keywordHead, plantedFrom(n, causal, rarest, 0.3)]);
+      const k = kw.roles.find((x) => x.name === 'keyword');
+      assert.ok(k && k.score > 0.8, JSON.stringify(kw.candidates.find((c) => c.name === 'keyword')));
+      const r = rare.roles.find((x) => x.name === 'rare-token');
+      assert.ok(r, JSON.stringify(rare.candidates.find((c) => c.name === 'rare-token')));
+      assert.equal(r.score, 1);
+      assert.ok(!rare.roles.some((x) => x.name === 'keyword' && x.score > 0.9), 'the rarest token is not always a content word');
+    });
+  }
+});
+
 describe('syntax roles: none on random or positional heads', function () {
   this.timeout(120_000);
 
