@@ -82,7 +82,7 @@ export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSynta
       offsets.set(o, c);
       if (c > best || (c === best && Math.abs(o) < Math.abs(bestOff))) { best = c; bestOff = o; }
     });
-    return { name: rel.name, what: rel.what, queries, gold, baseline: queries.length ? best / queries.length : 0, baselineOffset: bestOff, reversed, partial: !!rel.partial };
+    return { name: rel.name, what: reversed && rel.whatBack ? rel.whatBack : rel.what, queries, gold, baseline: queries.length ? best / queries.length : 0, baselineOffset: bestOff, reversed, partial: !!rel.partial };
   });
   const masses = info.masses.map((m): PreparedMass => {
     const list: number[] = [];

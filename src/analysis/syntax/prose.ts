@@ -111,8 +111,8 @@ export function proseRelations(text: string, tokens: Token[], words: Word[] = en
   });
   return {
     relations: [
-      { name: 'determiner-noun', what: 'the noun its determiner belongs to', gold: det, reversible: true },
-      { name: 'adjective-noun', what: 'the noun its adjective modifies', gold: adj, reversible: true },
+      { name: 'determiner-noun', what: 'the noun it belongs to', whatBack: 'its determiner', gold: det, reversible: true },
+      { name: 'adjective-noun', what: 'the noun it modifies', whatBack: 'the (nearest) adjective modifying it', gold: adj, reversible: true },
     ],
     masses: [
       { name: 'keyword', what: 'content words (nouns, verbs, adjectives, adverbs)', target: keyword },

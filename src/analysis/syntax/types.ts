@@ -27,6 +27,8 @@ export interface Relation {
    * cannot see its noun in a decoder, the noun can see its determiner.
    */
   reversible: boolean;
+  /** `what` for the reversed reading (the noun → "its determiner"). */
+  whatBack?: string;
   /** Some dependents were dropped because the parse had errors there. */
   partial?: boolean;
 }
