@@ -45,7 +45,8 @@ const ALLOWED: { path: string; why: string; files?: RegExp }[] = [
 
 const SCANNED = /\.(ts|mts|cts|js|mjs|cjs|sh|py)$|(^|\/)(package\.json|tsconfig\.json|\.mocharc\.json|\.vscodeignore|\.npmrc|\.gitignore)$|^\.ci\//;
 const TOP = 'work|root|home|Users|tmp|var|usr|opt|etc|mnt|srv|media|private|proc|dev|sys|shared|Volumes|nix|snap|run';
-const ABS = new RegExp(`(?:^|[\\s'"\`(=,\\[])(/(?:${TOP})(?:/[^\\s'"\`),;\\]*?]*)?)`, 'g');
+// The top folder must end there: `/workspace/` (a folder name inside a test's own workspace) is not `/work`.
+const ABS = new RegExp(`(?:^|[\\s'"\`(=,\\[])(/(?:${TOP})(?![\\w.-])(?:/[^\\s'"\`),;\\]*?]*)?)`, 'g');
 const HOME = /(?:^|[\s'"`(=:,[])(~\/[^\s'"`),;\]]*)/g;
 const WIN = /(?:^|[^A-Za-z0-9_\\])([A-Za-z]:(?:\\\\|\\|\/)[^\s'"`),;\]]*|\\\\\\\\[A-Za-z0-9_.-]+\\\\[^\s'"`),;\]]*)/g;
 const REL = /['"`]((?:\.\.\/)+[^'"`\s]*)['"`]/g;
@@ -76,6 +77,7 @@ describe('no absolute paths or paths outside the repository in sources, tests an
   it('the scanner catches what it should and lets through what it should', () => {
     const f = 'test/unit/x.test.ts';
     assert.equal(scan(f, "readFileSync('/work/shared/texts/a.txt')").length, 1);
+    assert.equal(scan(f, "value.endsWith('/workspace/')").length, 0);
     assert.equal(scan(f, 'const p = "/root/.cache/x";').length, 1);
     assert.equal(scan(f, 'cd /home/me/proj').length, 1);
     assert.equal(scan(f, "const t = '~/models/m.onnx';").length, 1);
