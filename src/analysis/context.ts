@@ -10,8 +10,6 @@ export interface TextContext {
   nonSpecial: Float64Array;
   /** Span start in UTF-16 units (0 for specials; masked by nonSpecial). */
   starts: Float64Array;
-  /** nonSpecial[j] · starts[j], for the abs-free character distance. */
-  nsStarts: Float64Array;
   /** Indices of special tokens and of punctuation tokens, ascending. */
   specialIdx: Int32Array;
   punctIdx: Int32Array;
@@ -59,10 +57,8 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
     punct[i] = isPunctuationToken(t, i) ? 1 : 0;
     punctBefore[i + 1] = punctBefore[i] + punct[i];
   }
-  const nsStarts = new Float64Array(n);
   let startsMonotone = true, last = -Infinity;
   for (let i = 0; i < n; i++) {
-    nsStarts[i] = nonSpecial[i] * starts[i];
     if (nonSpecial[i] === 1) {
       if (starts[i] < last) startsMonotone = false;
       last = starts[i];
@@ -79,7 +75,7 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
   const sink = new Uint8Array(n);
   for (let i = 0; i < n; i++) sink[i] = i === 0 || special[i] ? 1 : 0;
   const sinkIdx = Int32Array.from(Array.from(sink).flatMap((v, i) => (v === 1 ? [i] : [])));
-  return { n, causal, tokens, nonSpecial, starts, nsStarts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens), sink, sinkIdx };
+  return { n, causal, tokens, nonSpecial, starts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens), sink, sinkIdx };
 }
 
 /** Row i of `a` equals row i of `b` with `shift` added to every key. */
