@@ -74,6 +74,17 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
     });
   }
 
+  it('sink-aware: with 80% parked on the BOS the rest still names ast-parent; with 95% parked the head keeps too little to read (not measurable)', async () => {
+    const tokens = tokenize(CODE);
+    const info = await buildSyntax(tokens, { language: 'python', text: CODE });
+    const gold = info.relations.find((r) => r.name === 'ast-parent')!.gold;
+    const [mostly, all] = analyze(tokens, info, true, [0.8, 0.95].map((sink) => plantedFrom(tokens.length, true, (i) => gold[i], sink)));
+    assert.equal(mostly.roles.find((x) => x.name === 'ast-parent')?.relation?.accuracy, 1);
+    const c = all.candidates.find((x) => x.name === 'ast-parent')!;
+    assert.equal(c.measurable, false);
+    assert.match(c.reason ?? '', /off the sinks/);
+  });
+
   it('the tagger reads a plain sentence as expected: determiners and adjectives → their noun', async () => {
     const text = 'The old man saw a dog in the tall grass.';
     const tokens = tokenize(text);
