@@ -59,18 +59,20 @@ async function main(): Promise<void> {
   }
 
   // Per head: the syntax roles on top of the existing analysis, one random causal head at N tokens.
-  const text = fs.readFileSync(path.join(root, 'samples/code.py'), 'utf8').repeat(20);
-  const tokens = (await encodeText(tok, text)).slice(0, N);
-  const n = tokens.length;
-  const info = await buildSyntax(tokens, { language: 'python', text, offset: 0 });
-  const A = dirichletHead(mulberry32(1), n, true, 1);
-  const shape = { layers: 1, headsPerLayer: 1, seq: n, causal: true };
-  for (const [label, opts] of [['without syntax', {}], ['with syntax', { syntax: info }]] as const) {
-    const an = headAnalyzer(shape, tokens, opts);
-    for (let w = 0; w < 5; w++) an.analyze(0, 0, A); // JIT warm-up
-    const ts: number[] = [];
-    for (let r = 0; r < 4 * runs; r++) { const t0 = performance.now(); an.analyze(0, 0, A); ts.push(performance.now() - t0); }
-    console.log(`one head at ${n} tokens, ${label}: ${median(ts).toFixed(2)} ms`);
+  for (const [language, file] of [['python', 'samples/code.py'], ['plaintext', 'samples/prose.txt']] as const) {
+    const text = (fs.readFileSync(path.join(root, file), 'utf8') + '\n\n').repeat(20);
+    const tokens = (await encodeText(tok, text)).slice(0, N);
+    const n = tokens.length;
+    const info = await buildSyntax(tokens, { language, text, offset: 0 });
+    const A = dirichletHead(mulberry32(1), n, true, 1);
+    const shape = { layers: 1, headsPerLayer: 1, seq: n, causal: true };
+    for (const [label, opts] of [['without syntax', {}], ['with syntax', { syntax: info }]] as const) {
+      const an = headAnalyzer(shape, tokens, opts);
+      for (let w = 0; w < 5; w++) an.analyze(0, 0, A); // JIT warm-up
+      const ts: number[] = [];
+      for (let r = 0; r < 4 * runs; r++) { const t0 = performance.now(); an.analyze(0, 0, A); ts.push(performance.now() - t0); }
+      console.log(`one head at ${n} tokens of ${language}, ${label}: ${median(ts).toFixed(2)} ms`);
+    }
   }
 }
 
