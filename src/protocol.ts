@@ -134,6 +134,8 @@ export interface SessionData {
   probeNote?: string;
   /** A caveat about the syntax roles (an unknown language read as prose, a parse with errors, a failed reading). */
   syntaxNote?: string;
+  /** The parse's (code) or tagger's (prose) gold edges per syntax relation, [dependent, gold token] pairs: Arcs overlays them. */
+  relations?: { name: RoleName; edges: [number, number][] }[];
   /** Causal LMs: the model's next-token predictions at each token; else `predictionsNote` says why there are none. */
   predictions?: WirePredictions;
   predictionsNote?: string;

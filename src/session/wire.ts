@@ -21,6 +21,15 @@ export function syntaxNote(syntax: SyntaxInfo): string | undefined {
   return `${from}: ${syntax.note}.`;
 }
 
+/** Each relation's gold edges as [dependent, gold] pairs (relations with none left out). */
+export function wireRelations(syntax: SyntaxInfo): NonNullable<SessionData['relations']> {
+  return syntax.relations.flatMap((r) => {
+    const edges: [number, number][] = [];
+    r.gold.forEach((g, d) => { if (g >= 0) edges.push([d, g]); });
+    return edges.length ? [{ name: r.name, edges }] : [];
+  });
+}
+
 /** What the syntax roles were read from, for the command line's JSON. */
 export function syntaxSummary(syntax: SyntaxInfo): { mode: 'code' | 'prose'; language: string; partial: boolean; note?: string } {
   return { mode: syntax.mode, language: syntax.language, partial: syntax.partial, ...(syntax.note ? { note: syntax.note } : {}) };
@@ -135,6 +144,7 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
     tokens: wireTokens(input.tokens, input.syntax), heads: wireHeads(input.reports), metrics: METRIC_INFO,
     thumbSize, thumbnails,
     ...(input.syntax && syntaxNote(input.syntax) ? { syntaxNote: syntaxNote(input.syntax) } : {}),
+    ...(input.syntax ? { relations: wireRelations(input.syntax) } : {}),
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
     ...(input.probeNote !== undefined ? { probeNote: input.probeNote } : {}),
     ...wirePredictions(input),

@@ -52,6 +52,10 @@ export class ArcsView {
   private weightEl!: HTMLElement;
   private incoming!: HTMLElement & { checked: boolean };
   private shadeBox!: HTMLElement & { checked: boolean; disabled: boolean };
+  /** "Parse edges": a syntax relation whose gold edges are drawn (dashed) beside the head's arcs, or 'none'. */
+  private relSel!: Select;
+  private relField!: HTMLElement;
+  private relation = 'none';
   private shade = false;
   private readonly shadeLegend = h('div', { class: 'hl-shade-legend', hidden: true });
   private effects: WireEffects | undefined;
@@ -95,7 +99,12 @@ export class ArcsView {
       (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }));
     this.weightSet = weight.set;
     this.weightEl = weight.el;
-    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox, weight.el);
+    // Where the parse points, where the head looks: a relation's gold edges for the hovered token, dashed.
+    const rel = select('Parse edges', [{ value: 'none', label: 'none' }], 'none', (v) => { this.relation = v; if (this.hover !== null) this.paintHover(); });
+    this.relSel = rel.control;
+    this.relField = rel.el;
+    this.relField.hidden = true;
+    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox, weight.el, rel.el);
   }
 
   /** Head effects arrived (or were cleared): the hover line adds what removing the shown head does at the token. */
@@ -136,6 +145,10 @@ export class ArcsView {
     const s = this.ctx.state();
     setOptions(this.layerSel, Array.from({ length: L }, (_, l) => ({ value: String(l), label: `Layer ${l}` })), String(s.layer));
     setOptions(this.headSel, Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: `Head ${hh} (L${s.layer}H${hh})` })), String(s.head));
+    const rels = session.relations ?? [];
+    if (!rels.some((r) => r.name === this.relation)) this.relation = 'none';
+    setOptions(this.relSel, [{ value: 'none', label: 'none' }, ...rels.map((r) => ({ value: r.name, label: `${r.name} (${r.edges.length})` }))], this.relation);
+    this.relField.hidden = rels.length === 0;
     performance.mark('hl:render-start');
     this.strip.render(session);
     performance.measure('hl:tokens-render', 'hl:render-start');
@@ -326,6 +339,19 @@ export class ArcsView {
         lines.push(`H${x.head}: ${list.slice(0, 5).map(([j, b]) => `${txt(j)} ${(b / 255).toFixed(2)}`).join(', ')}`);
       }
     }
+    // The chosen relation's gold edges at this token (its gold token; with Incoming, its dependents), dashed.
+    const gold = this.session?.relations?.find((r) => r.name === this.relation);
+    const parse: number[] = [];
+    if (gold) {
+      for (const [d, k] of gold.edges) if (incoming ? k === i : d === i) parse.push(incoming ? d : k);
+      const p = new Path2D();
+      for (const j of parse) { if (incoming) arc(p, l, j, i); else arc(p, l, i, j); grow(j); }
+      g.setLineDash([5, 4]);
+      g.strokeStyle = rgba(this.ctx.theme().fg, 0.9);
+      g.lineWidth = 1.5;
+      g.stroke(p);
+      g.setLineDash([]);
+    }
     g.strokeStyle = rgba(this.ctx.theme().fg, 0.8);
     g.lineWidth = 1.5;
     g.strokeRect(l.x[i] - l.w[i] / 2, l.y[i], l.w[i], l.hgt[i]);
@@ -338,6 +364,13 @@ export class ArcsView {
       if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
       // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
       if (t.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, `Syntax: ${t.syntax}`));
+      if (gold) {
+        const toks = this.session.tokens;
+        const txt = (j: number) => JSON.stringify(toks[j].special ? toks[j].text : this.session!.text.slice(toks[j].start, toks[j].end));
+        this.detail.append(h('div', { class: 'hl-detail-line' }, parse.length
+          ? `Parse, ${gold.name} (dashed): ${incoming ? 'its dependents' : '→'} ${parse.map(txt).join(', ')}`
+          : `Parse, ${gold.name}: no edge ${incoming ? 'to' : 'from'} this token`));
+      }
     }
   }
 
