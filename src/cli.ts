@@ -106,6 +106,8 @@ async function main(): Promise<number> {
       headsPerLayer,
       ...(built.syntax ? { syntax: syntaxSummary(built.syntax) } : {}),
       ...(built.session.syntaxNote ? { syntaxNote: built.session.syntaxNote } : {}),
+      // The gold edges each syntax role was scored against: [dependent, gold token] per relation.
+      ...(built.session.relations ? { relations: built.session.relations } : {}),
       // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
       heads: built.reports.map((h, k) => ({
         ...jsonHead(h),
@@ -195,6 +197,7 @@ async function explainDump(p: string, json: string | undefined, report: string |
       headsPerLayer: dump.headsPerLayer,
       ...(syntax ? { syntax: syntaxSummary(syntax) } : {}),
       ...(session.syntaxNote ? { syntaxNote: session.syntaxNote } : {}),
+      ...(session.relations ? { relations: session.relations } : {}),
       heads: reports.map(jsonHead),
     };
     if (report) {

@@ -19,6 +19,7 @@ interface Json {
   tokens: { text: string; syntax?: string; special: boolean }[];
   syntax?: { mode: string; language: string; partial: boolean; note?: string };
   syntaxNote?: string;
+  relations?: { name: string; edges: [number, number][] }[];
   heads: { id: string; roles: { name: string; score: number; relation?: { accuracy: number; baseline: number; count: number }; evidence: string }[] }[];
 }
 
@@ -72,6 +73,8 @@ describe('syntax roles from the command line', function () {
     assert.ok(role.relation!.baseline < 0.5);
     assert.deepEqual(j.heads[1].roles.filter((x) => x.name === 'ast-parent'), []);
     assert.ok(j.tokens.filter((t) => t.syntax).length > n / 2);
+    // The gold edges it was scored against travel too, exactly the parse's.
+    assert.deepEqual(j.relations!.find((r) => r.name === 'ast-parent')!.edges, [...gold].flatMap((g, d) => (g >= 0 ? [[d, g]] : [])));
     const report = fs.readFileSync(html, 'utf8');
     assert.ok(report.includes('ast-parent'), 'the report carries the role');
     // Without "language" the dump is read as prose, and says so.
