@@ -1,6 +1,7 @@
 // Entry point: every head of a model on one text → HeadReport[] (layer-major, from 0).
 import type { AttentionSet, Token } from '../engine/types';
 import { buildContext, type TextContext } from './context';
+import { toTargetLists } from './tokenClasses';
 import { asReader, type HeadReader } from './heads';
 import { measureHead, Scratch } from './measure';
 import type { ProbeHeadScore } from './probe';
@@ -48,6 +49,10 @@ export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' 
   }
   const topK = options.topK ?? 3;
   const ctx = buildContext(tokens, shape.causal);
+  // Where a parse exists, bracket-matching reads the parse's pairs instead of the text heuristic (which stays
+  // for prose and unknown languages): `"(" in a string` is no opener to a parser.
+  const parsed = options.syntax?.mode === 'code' ? options.syntax.relations.find((r) => r.name === 'bracket-pair') : undefined;
+  if (parsed) ctx.brackets = toTargetLists(n, Array.from(parsed.gold, (g, i) => (g >= 0 && g < i - 1 ? [g] : [])));
   const scratch = new Scratch(n, topK);
   const syntax = options.syntax ? prepareSyntax(options.syntax, ctx) : undefined;
   return {

@@ -6,6 +6,7 @@ import { alignTokens, buildSyntax, type SyntaxInfo } from '../../../../src/analy
 import { encodeText, loadTokenizer } from '../../../../src/engine/tokenize';
 import type { Token } from '../../../../src/engine/types';
 import { edges, tokenize } from './support';
+import { headAnalyzer, matchBrackets } from '../../../../src/analysis';
 
 const rel = (info: SyntaxInfo, name: string): Int32Array => {
   const r = info.relations.find((x) => x.name === name);
@@ -199,4 +200,23 @@ describe('syntax: code relations (tree-sitter)', function () {
       assert.equal(op[printTok], ifTok, `${model}: print → if`);
     });
   }
+});
+
+describe('bracket-matching reads the parse where there is one', function () {
+  this.timeout(20_000);
+  it('a "(" inside a string is no opener to the parser: the heuristic pairs the call\'s ")" with it, the parse with the call\'s "("', async () => {
+    const src = 'y = f("(", a)\n';
+    const tokens = tokenize(src);
+    const closer = tokens.findIndex((t) => t.text === ')');
+    const callOpen = tokens.findIndex((t) => t.text === '(');
+    const stringOpen = tokens.findIndex((t, i) => i > callOpen && t.text === '(');
+    const list = (T: { start: Int32Array; idx: Int32Array }, i: number) => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
+    assert.deepEqual(list(matchBrackets(tokens), closer), [stringOpen], 'the text heuristic is fooled by the string');
+    const info = await buildSyntax(tokens, { language: 'python', text: src });
+    const an = headAnalyzer({ layers: 1, headsPerLayer: 1, seq: tokens.length, causal: true }, tokens, { syntax: info });
+    assert.deepEqual(list(an.ctx.brackets, closer), [callOpen], 'with a parse, bracket-matching targets the parse\'s pair');
+    // Prose keeps the heuristic.
+    const prose = headAnalyzer({ layers: 1, headsPerLayer: 1, seq: tokens.length, causal: true }, tokens, {});
+    assert.deepEqual(list(prose.ctx.brackets, closer), [stringOpen]);
+  });
 });
