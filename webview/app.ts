@@ -25,9 +25,9 @@ export class App {
   private theme: Theme;
   private readonly header = h('header', { class: 'hl-header' });
   private readonly titleBox = h('div', { class: 'hl-titlebox' });
-  private readonly toolbar = h('div', { class: 'hl-toolbar', role: 'toolbar', 'aria-label': 'Export' });
+  private readonly toolbar = h('div', { class: 'hl-toolbar', role: 'toolbar', 'aria-label': t('app.toolbar') });
   private readonly exportButtons = new Map<ExportFormat, HTMLButtonElement>();
-  private readonly effectsButton = h('button', { class: 'hl-button', type: 'button', title: 'Remove each head in turn and measure how the model\'s output changes (zero-ablation)' }, 'Measure head effects');
+  private readonly effectsButton = h('button', { class: 'hl-button', type: 'button', title: t('app.effects.title') }, t('app.effects'));
   /** Head effects of the session on screen: being measured, or why they could not be. */
   private effectsNote: { text: string; kind: 'loading' | 'info' } | undefined;
   /** Built on the first comparison only, so a normal panel carries none of its DOM. */
@@ -141,7 +141,7 @@ export class App {
       if (format === 'svg') throw new Error('SVG export draws the Arcs view; the comparison exports as PNG.');
       return sectionToPng(this.compareHost, bg);
     }
-    if (!this.session || !this.state) throw new Error('Nothing to export yet: explain a selection first.');
+    if (!this.session || !this.state) throw new Error(t('app.nothingToExport'));
     if (format === 'svg') {
       if (this.state.view !== 'arcs') {
         this.update({ view: 'arcs' });
@@ -165,9 +165,10 @@ export class App {
       this.compareView = new CompareView({ theme: () => this.theme });
       this.compareHost.append(this.compareView.el);
     }
-    this.renderHeader(`Compare: ${diff.labels.a} vs ${diff.labels.b}`, `${a.title} · ${diff.changes.length} role change${diff.changes.length === 1 ? '' : 's'}`);
+    const nChanges = diff.changes.length;
+    this.renderHeader(t('app.compare.title', diff.labels.a, diff.labels.b), nChanges === 1 ? t('app.compare.subtitle.one', a.title) : t('app.compare.subtitle', a.title, nChanges));
     this.setBanner(diff.alignment.identical ? undefined : diff.alignment.note, 'info');
-    this.announce(`Compared ${diff.labels.a} with ${diff.labels.b}: ${diff.changes.length} role change${diff.changes.length === 1 ? '' : 's'}.`);
+    this.announce(nChanges === 1 ? t('app.compare.announce.one', diff.labels.a, diff.labels.b) : t('app.compare.announce', diff.labels.a, diff.labels.b, nChanges));
     this.compareView.show(a, b, diff);
     this.syncToolbar();
   }
@@ -235,7 +236,7 @@ export class App {
       this.heads.setSession(this.session);
       this.heads.repaint();
       this.arcs.setEffects(effects);
-      this.announce(`Head effects measured: ${effects.meanDelta.length} heads in ${(effects.ms / 1000).toFixed(1)} s.`);
+      this.announce(t('app.effects.announce', effects.meanDelta.length, (effects.ms / 1000).toFixed(1)));
     } else {
       this.effectsNote = message ? { text: message, kind: status === 'measuring' ? 'loading' : 'info' } : undefined;
       if (message) this.announce(message);
@@ -251,7 +252,7 @@ export class App {
     if (session.truncatedFrom) notes.push(truncationNote(session));
     if (session.probeNote) notes.push(session.probeNote);
     if (session.syntaxNote) notes.push(session.syntaxNote);
-    if (session.analysing) notes.push('Analysing heads — the catalog, the charts and the roles appear when it is done.');
+    if (session.analysing) notes.push(t('app.analysing'));
     if (this.effectsNote) notes.push(this.effectsNote.text);
     this.setBanner(notes.join(' ') || undefined, session.analysing || this.effectsNote?.kind === 'loading' ? 'loading' : 'info');
   }
@@ -261,7 +262,7 @@ export class App {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
     this.session = { ...this.session, heads, thumbnails, analysing: undefined };
     this.sessionBanner(this.session);
-    this.announce(`Analysis done: ${heads.length} heads, ${heads.filter((x) => x.roles.length).length} with a role.`);
+    this.announce(t('app.analysed', heads.length, heads.filter((x) => x.roles.length).length));
     this.heads.setSession(this.session);
     this.layers.setSession(this.session);
     if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
@@ -283,8 +284,8 @@ export function truncationNote(session: Pick<SessionData, 'tokens' | 'truncatedF
   let cutAt = 0;
   for (const t of session.tokens) if (!t.special && t.end > cutAt) cutAt = t.end;
   const specials = session.tokens.filter((t) => t.special).map((t) => t.text);
-  const where = cutAt < session.text.length ? ` The selection's text from character ${(cutAt + 1).toLocaleString('en-US')} of ${session.text.length.toLocaleString('en-US')} on was cut.` : '';
-  const tpl = specials.length ? ` The model's template tokens (${specials.join(' ')}) were kept.` : '';
-  return `Showing ${kept.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens.${where}${tpl}`;
+  const where = cutAt < session.text.length ? ' ' + t('app.truncated.where', (cutAt + 1).toLocaleString('en-US'), session.text.length.toLocaleString('en-US')) : '';
+  const tpl = specials.length ? ' ' + t('app.truncated.template', specials.join(' ')) : '';
+  return t('app.truncated', kept.toLocaleString('en-US'), total.toLocaleString('en-US')) + where + tpl;
 }
 

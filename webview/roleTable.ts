@@ -2,6 +2,8 @@
 // typed list the analysis awards from), so a new role does not build until it has both. No DOM here, so
 // Node tests can read it. Every coloured role reads its own --vscode-* variable: no two share a colour.
 import { ROLE_NAMES, type RoleName } from '../src/protocol';
+import { t } from './strings';
+import type { WebviewStringKey } from '../src/protocol';
 
 type RGB = [number, number, number];
 
@@ -30,25 +32,29 @@ export const ROLE_COLOUR_VAR: Record<RoleName, { variable: string; fallback: RGB
   'rare-token': { variable: '--vscode-terminal-ansiYellow', fallback: [150, 100, 60] },
 };
 
-export const ROLE_HINT: Record<RoleName, string> = {
-  'previous-token': 'attends to the token just before',
-  induction: 'attends to the token after an earlier copy of the current one',
-  'duplicate-token': 'attends to earlier copies of the same token',
-  'first-token-sink': 'parks attention on the first token',
-  self: 'attends to itself',
-  positional: 'attends at a fixed offset',
-  local: 'attends to nearby tokens',
-  broad: 'spreads attention evenly',
-  punctuation: 'attends to punctuation and separators',
-  'bracket-matching': 'attends to the matching open bracket',
-  'ast-parent': 'attends to the first token of its syntax-tree parent',
-  'bracket-pair': 'attends to the opening bracket or quote the parser pairs it with',
-  'def-use': 'attends to the previous occurrence of the same identifier in scope',
-  'block-opener': 'attends to the keyword that opens its block',
-  'determiner-noun': 'links a determiner and its noun',
-  'adjective-noun': 'links an adjective and its noun',
-  keyword: 'attends to content words',
-  sentiment: 'attends to sentiment words',
-  'rare-token': 'attends to the rarest token it can see',
+/** Each role's legend text: its key in the webview's string table (typed, so a role without one does not build). */
+export const ROLE_HINT: Record<RoleName, WebviewStringKey> = {
+  'previous-token': 'role.previous-token',
+  'induction': 'role.induction',
+  'duplicate-token': 'role.duplicate-token',
+  'first-token-sink': 'role.first-token-sink',
+  'self': 'role.self',
+  'positional': 'role.positional',
+  'local': 'role.local',
+  'broad': 'role.broad',
+  'punctuation': 'role.punctuation',
+  'bracket-matching': 'role.bracket-matching',
+  'ast-parent': 'role.ast-parent',
+  'bracket-pair': 'role.bracket-pair',
+  'def-use': 'role.def-use',
+  'block-opener': 'role.block-opener',
+  'determiner-noun': 'role.determiner-noun',
+  'adjective-noun': 'role.adjective-noun',
+  'keyword': 'role.keyword',
+  'sentiment': 'role.sentiment',
+  'rare-token': 'role.rare-token',
 };
+
+/** A role's legend text in the display language (the host passes the table translated). */
+export const roleHint = (r: RoleName): string => t(ROLE_HINT[r]);
 

@@ -3,7 +3,7 @@
 import type { RoleName } from '../src/protocol';
 import { cssColor, type Theme, type RGB } from './theme';
 import { ROLE_COLOUR_VAR } from './roleTable';
-export { ROLE_ORDER, ROLE_HINT, ROLE_COLOUR_VAR } from './roleTable';
+export { ROLE_ORDER, ROLE_HINT, ROLE_COLOUR_VAR, roleHint } from './roleTable';
 
 const cache = new WeakMap<Theme, Map<RoleName, RGB>>();
 

@@ -8,6 +8,8 @@ export function setStrings(passed: unknown): void {
   for (const [k, v] of Object.entries(passed)) if (k in WEBVIEW_STRINGS && typeof v === 'string') table[k] = v;
 }
 
-export function t(key: WebviewStringKey): string {
-  return table[key] ?? WEBVIEW_STRINGS[key];
+/** The string for `key`, with {0}, {1}, … replaced by `args` (as vscode.l10n.t formats them). */
+export function t(key: WebviewStringKey, ...args: (string | number)[]): string {
+  const s = table[key] ?? WEBVIEW_STRINGS[key];
+  return args.length ? s.replace(/\{(\d+)\}/g, (m, k: string) => (Number(k) < args.length ? String(args[Number(k)]) : m)) : s;
 }

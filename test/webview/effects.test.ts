@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { EngineClient } from '../../src/engine';
 import { SessionPipeline, type BuiltSession } from '../../src/session/pipeline';
 import { toWireEffects } from '../../src/session/effectsWire';
-import { defaultPanelState, type WireEffects } from '../../src/protocol';
+import { defaultPanelState, WEBVIEW_STRINGS, type WireEffects } from '../../src/protocol';
 import { compareSessions } from '../../src/session/compare';
 import { launch, Panel, type Posted } from './harness';
 import { valueWeighted } from '../../src/analysis';
@@ -139,6 +139,26 @@ describe('webview: predictions and head effects', function () {
       assert.equal(req.params.weighting, 'value');
     } finally {
       await p4.close();
+    }
+  });
+
+  it('every label comes from the host\'s string table: a pseudo-translation shows through', async () => {
+    // «…» around every value, placeholders kept, as a translation would.
+    const pseudo = Object.fromEntries(Object.entries(WEBVIEW_STRINGS).map(([k, v]) => [k, `«${v}»`]));
+    const p5 = await Panel.open(browser, 'dark', undefined, pseudo);
+    try {
+      await p5.load(mini.session, mini.result, { ...defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-mini'), layer: 1, head: 3 });
+      await p5.page.waitForSelector('.hl-stage[data-shown]');
+      assert.equal(await p5.page.locator('vscode-tab-header[data-view=heads]').textContent(), '«Heads»');
+      assert.equal((await p5.page.locator('.hl-toolbar button').first().textContent())?.trim(), '«Measure head effects»');
+      assert.ok(await p5.page.locator('.hl-view-arcs vscode-checkbox', { hasText: '«Shade by surprisal»' }).count() === 1);
+      await p5.page.locator('.hl-view-arcs [data-i="12"]').hover();
+      assert.match(await p5.page.locator('.hl-view-arcs .hl-detail').textContent() ?? '', /^«Token 12 ".*" attends to».*«Next-token prediction: .*»/s);
+      await p5.page.locator('vscode-tab-header[data-view=heads]').click();
+      await p5.page.waitForSelector('.hl-cell');
+      assert.match(await p5.page.locator('.hl-legend').textContent() ?? '', /«attends to the token after an earlier copy of the current one»/);
+    } finally {
+      await p5.close();
     }
   });
 

@@ -40,8 +40,8 @@ const THEMES: Record<ThemeName, Record<string, string>> = {
 };
 
 /** The real page shell and CSP (src/panel/page.ts), with the extension's resource origin played by ORIGIN. */
-function pageHtml(state: PanelState): string {
-  return panelPage({ cspSource: ORIGIN, nonce: NONCE, scriptUri: `${ORIGIN}/dist/webview.js`, chartsUri: `${ORIGIN}/dist/charts.js`, styleUri: `${ORIGIN}/dist/webview.css`, boot: { state } });
+function pageHtml(state: PanelState, strings?: Record<string, string>): string {
+  return panelPage({ cspSource: ORIGIN, nonce: NONCE, scriptUri: `${ORIGIN}/dist/webview.js`, chartsUri: `${ORIGIN}/dist/charts.js`, styleUri: `${ORIGIN}/dist/webview.css`, boot: { state, ...(strings ? { strings } : {}) } });
 }
 
 /** Typed arrays cross into the page as base64 inside JSON. */
@@ -96,7 +96,8 @@ export class Panel {
   readonly consoleErrors: string[] = [];
   private constructor(readonly page: Page, private sessions: Map<number, EngineResult | AttentionSource>) {}
 
-  static async open(browser: Browser, theme: ThemeName, state: PanelState = defaultPanelState('file:///sample.txt', [0, 0, 0, 0], 'headlight-mini')): Promise<Panel> {
+  /** `strings`: the webview string table the host would pass (translated); absent = English. */
+  static async open(browser: Browser, theme: ThemeName, state: PanelState = defaultPanelState('file:///sample.txt', [0, 0, 0, 0], 'headlight-mini'), strings?: Record<string, string>): Promise<Panel> {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 820 }, deviceScaleFactor: 1, colorScheme: theme });
     const page = await ctx.newPage();
     const panel = new Panel(page, new Map());
@@ -107,7 +108,7 @@ export class Panel {
     await page.addInitScript({ content: `var __name = (f) => f;\n(${initScript.toString()})(${JSON.stringify({ theme: THEMES[theme], dark: theme === 'dark' })});` });
     await page.route(`${ORIGIN}/**`, async (route) => {
       const url = new URL(route.request().url());
-      if (url.pathname === '/' || url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: pageHtml(state) });
+      if (url.pathname === '/' || url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: pageHtml(state, strings) });
       const file = path.join(ROOT, url.pathname);
       if (url.pathname.startsWith('/dist/') && fs.existsSync(file)) {
         return route.fulfill({ contentType: file.endsWith('.css') ? 'text/css' : 'text/javascript', body: fs.readFileSync(file) });

@@ -10,6 +10,7 @@ import type { MatrixCache } from '../matrices';
 import { rgba, type RGB, type Theme } from '../theme';
 import { TokenStrip, type TokenLayout } from './tokens';
 import { arcsSvg, type SvgArc, type SvgToken } from '../exporter';
+import { t } from '../strings';
 
 const TOPK_CHOICES = [1, 2, 3, 5, 10, 20, 50];
 const THRESHOLD_CHOICES = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
@@ -70,7 +71,7 @@ export class ArcsView {
 
   constructor(parent: HTMLElement, private readonly ctx: ArcsContext) {
     this.strip = new TokenStrip({
-      label: 'Tokens: hover or use the arrow keys to see attention; click or Enter locks',
+      label: t('arcs.tokens'),
       onFocus: (i) => { this.fromCursor = false; this.setHover(i, true); },
       onLayout: () => this.paintAll(),
     });
@@ -83,24 +84,24 @@ export class ArcsView {
 
   private buildControls(): void {
     const s = this.ctx.state();
-    const layer = select('Layer', [], '0', (v) => this.ctx.update({ layer: Number(v) }));
-    const head = select('Head', [], '0', (v) => this.ctx.update({ head: Number(v) }));
-    const mode = radios('hl-mode', 'Mode', [{ value: 'head', label: 'One head' }, { value: 'layer', label: 'All heads of the layer' }], s.mode,
+    const layer = select(t('arcs.layer'), [], '0', (v) => this.ctx.update({ layer: Number(v) }));
+    const head = select(t('arcs.head'), [], '0', (v) => this.ctx.update({ head: Number(v) }));
+    const mode = radios('hl-mode', t('arcs.mode'), [{ value: 'head', label: t('arcs.mode.head') }, { value: 'layer', label: t('arcs.mode.layer') }], s.mode,
       (v) => this.ctx.update({ mode: v as PanelState['mode'] }));
-    const top = select('Top-k per token', TOPK_CHOICES.map((k) => ({ value: String(k), label: `top ${k}` })), String(s.topK), (v) => this.ctx.update({ topK: Number(v) }));
-    const thr = select('Min weight', THRESHOLD_CHOICES.map((t) => ({ value: String(t), label: t === 0 ? 'any' : `≥ ${t}` })), String(s.threshold), (v) => this.ctx.update({ threshold: Number(v) }));
-    const inc = checkbox('Incoming (arcs to the hovered token)', s.showIncoming, (v) => this.ctx.update({ showIncoming: v }));
+    const top = select(t('arcs.topk'), TOPK_CHOICES.map((k) => ({ value: String(k), label: t('arcs.topk.option', k) })), String(s.topK), (v) => this.ctx.update({ topK: Number(v) }));
+    const thr = select(t('arcs.threshold'), THRESHOLD_CHOICES.map((w) => ({ value: String(w), label: w === 0 ? t('arcs.threshold.any') : `≥ ${w}` })), String(s.threshold), (v) => this.ctx.update({ threshold: Number(v) }));
+    const inc = checkbox(t('arcs.incoming'), s.showIncoming, (v) => this.ctx.update({ showIncoming: v }));
     this.layerSel = layer.control; this.headSel = head.control; this.topSel = top.control; this.thrSel = thr.control;
     this.modeSet = mode.set;
     this.incoming = inc as unknown as HTMLElement & { checked: boolean };
     // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
-    this.shadeBox = checkbox('Shade by surprisal', false, (v) => { this.shade = v; this.paintShade(); }) as unknown as HTMLElement & { checked: boolean; disabled: boolean };
-    const weight = radios('hl-weighting', 'Weights', [{ value: 'attention', label: 'Attention' }, { value: 'value', label: 'Value-weighted' }], s.weighting ?? 'attention',
+    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => { this.shade = v; this.paintShade(); }) as unknown as HTMLElement & { checked: boolean; disabled: boolean };
+    const weight = radios('hl-weighting', t('arcs.weights'), [{ value: 'attention', label: t('arcs.weights.attention') }, { value: 'value', label: t('arcs.weights.value') }], s.weighting ?? 'attention',
       (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }));
     this.weightSet = weight.set;
     this.weightEl = weight.el;
     // Where the parse points, where the head looks: a relation's gold edges for the hovered token, dashed.
-    const rel = select('Parse edges', [{ value: 'none', label: 'none' }], 'none', (v) => { this.relation = v; if (this.hover !== null) this.paintHover(); });
+    const rel = select(t('arcs.parse'), [{ value: 'none', label: t('arcs.parse.none') }], 'none', (v) => { this.relation = v; if (this.hover !== null) this.paintHover(); });
     this.relSel = rel.control;
     this.relField = rel.el;
     this.relField.hidden = true;
@@ -130,7 +131,7 @@ export class ArcsView {
       // Theme colour through a --vscode-* variable, mixed by share of the largest surprisal.
       el.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-red) ${Math.round((loss / max) * 60)}%, transparent)`;
     }
-    if (on) this.shadeLegend.textContent = `Shading: how surprising each token was to the model, −ln p(token | the tokens before it), from 0 (no shade) to ${max.toFixed(1)} nats (darkest). The first token has no prediction.`;
+    if (on) this.shadeLegend.textContent = t('arcs.shade.legend', max.toFixed(1));
   }
 
   setSession(session: SessionData, cache: MatrixCache): void {
@@ -143,8 +144,8 @@ export class ArcsView {
     const t0 = performance.now();
     const L = session.model.layers, H = session.model.headsPerLayer;
     const s = this.ctx.state();
-    setOptions(this.layerSel, Array.from({ length: L }, (_, l) => ({ value: String(l), label: `Layer ${l}` })), String(s.layer));
-    setOptions(this.headSel, Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: `Head ${hh} (L${s.layer}H${hh})` })), String(s.head));
+    setOptions(this.layerSel, Array.from({ length: L }, (_, l) => ({ value: String(l), label: t('arcs.layer.option', l) })), String(s.layer));
+    setOptions(this.headSel, Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: t('arcs.head.option', hh, `L${s.layer}H${hh}`) })), String(s.head));
     const rels = session.relations ?? [];
     if (!rels.some((r) => r.name === this.relation)) this.relation = 'none';
     setOptions(this.relSel, [{ value: 'none', label: 'none' }, ...rels.map((r) => ({ value: r.name, label: `${r.name} (${r.edges.length})` }))], this.relation);
@@ -154,7 +155,7 @@ export class ArcsView {
     performance.measure('hl:tokens-render', 'hl:render-start');
     this.effects = undefined;
     this.shadeBox.disabled = !session.predictions;
-    this.shadeBox.title = session.predictions ? 'Shade each token by how surprising it was to the model' : `No predictions: ${session.predictionsNote ?? 'this session has none'}`;
+    this.shadeBox.title = session.predictions ? t('arcs.shade.title') : t('arcs.noPredictions', session.predictionsNote ?? t('arcs.noPredictions.none'));
     this.paintShade();
     this.fetchMs = NaN;
     void this.refresh().then(() => { this.firstPaintMs = performance.now() - t0; });
@@ -177,8 +178,8 @@ export class ArcsView {
     const value = s.weighting === 'value' && Boolean(session.valueNorms);
     this.weightSet(value ? 'value' : 'attention');
     this.weightEl.title = session.valueNorms
-      ? `Value-weighted: each key weighted by ‖v_j ${session.valueNorms.weighting === 'value' ? '' : 'W_O^h'}‖, the size of what it sends (Kobayashi et al. 2020), rows renormalised${session.valueNorms.weighting === 'value' ? '; this graph\'s output projection was not found, so ‖v_j‖ alone' : ''}`
-      : `Value-weighted attention is not available: ${session.valueNormsNote ?? 'no value norms'}`;
+      ? t('arcs.value.title', session.valueNorms.weighting === 'value' ? '' : ' W_O^h', session.valueNorms.weighting === 'value' ? t('arcs.value.title.noWo') : '')
+      : t('arcs.value.unavailable', session.valueNormsNote ?? t('arcs.value.unavailable.none'));
     this.weightEl.toggleAttribute('data-disabled', !session.valueNorms);
     this.headSel.parentElement!.hidden = s.mode !== 'head';
     this.headBox.hidden = s.mode !== 'layer';
@@ -195,7 +196,7 @@ export class ArcsView {
       mats = await Promise.all(wanted.map((hh) => cache.get(s.layer, hh)));
       if (Number.isNaN(this.fetchMs)) this.fetchMs = performance.now() - tf;
     } catch (e) {
-      this.status.textContent = `Could not load attention: ${(e as Error).message}`;
+      this.status.textContent = t('arcs.loadFailed', (e as Error).message);
       return;
     }
     if (gen !== this.gen || session !== this.session) return; // a newer refresh superseded this one
@@ -357,19 +358,19 @@ export class ArcsView {
     g.strokeRect(l.x[i] - l.w[i] / 2, l.y[i], l.w[i], l.hgt[i]);
     this.dirty = [x0, y0, x1 - x0, y1 - y0];
     if (this.session) {
-      const t = this.session.tokens[i];
-      const name = JSON.stringify(t.special ? t.text : this.session.text.slice(t.start, t.end));
-      this.detail.textContent = `${incoming ? `Tokens attending to token ${i} ${name}` : `Token ${i} ${name} attends to`} — ${lines.join(' · ') || 'nothing above the current limits'}`;
+      const tok = this.session.tokens[i];
+      const name = JSON.stringify(tok.special ? tok.text : this.session.text.slice(tok.start, tok.end));
+      this.detail.textContent = `${incoming ? t('arcs.detail.incoming', i, name) : t('arcs.detail.outgoing', i, name)} — ${lines.join(' · ') || t('arcs.detail.nothing')}`;
       const more = this.predictionLine(i);
       if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
       // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
-      if (t.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, `Syntax: ${t.syntax}`));
+      if (tok.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, t('arcs.syntax', tok.syntax)));
       if (gold) {
         const toks = this.session.tokens;
         const txt = (j: number) => JSON.stringify(toks[j].special ? toks[j].text : this.session!.text.slice(toks[j].start, toks[j].end));
         this.detail.append(h('div', { class: 'hl-detail-line' }, parse.length
-          ? `Parse, ${gold.name} (dashed): ${incoming ? 'its dependents' : '→'} ${parse.map(txt).join(', ')}`
-          : `Parse, ${gold.name}: no edge ${incoming ? 'to' : 'from'} this token`));
+          ? t('arcs.parse.edges', gold.name, incoming ? t('arcs.parse.dependents') : '→', parse.map(txt).join(', '))
+          : incoming ? t('arcs.parse.noEdgeTo', gold.name) : t('arcs.parse.noEdgeFrom', gold.name)));
       }
     }
   }
@@ -382,19 +383,19 @@ export class ArcsView {
     const parts: string[] = [];
     if (p) {
       const k = p.k;
-      const top = Array.from({ length: k }, (_, t) => `${JSON.stringify(p.topText[i * k + t])} ${(p.topP[i * k + t] * 100).toFixed(1)}%`).join(', ');
-      parts.push(`Next-token prediction: ${top}`);
+      const top = Array.from({ length: k }, (_, r) => `${JSON.stringify(p.topText[i * k + r])} ${(p.topP[i * k + r] * 100).toFixed(1)}%`).join(', ');
+      parts.push(t('arcs.prediction', top));
       if (i + 1 < s.tokens.length && Number.isFinite(p.actualP[i])) {
-        const t = s.tokens[i + 1];
-        const actual = JSON.stringify(t.special ? t.text : s.text.slice(t.start, t.end));
-        parts.push(`actual ${actual}: p = ${(p.actualP[i] * 100).toFixed(2)}%, loss ${p.loss[i].toFixed(2)} nats`);
+        const next = s.tokens[i + 1];
+        const actual = JSON.stringify(next.special ? next.text : s.text.slice(next.start, next.end));
+        parts.push(t('arcs.actual', actual, (p.actualP[i] * 100).toFixed(2), p.loss[i].toFixed(2)));
       }
-    } else if (s.predictionsNote) parts.push(`No predictions: ${s.predictionsNote}`);
+    } else if (s.predictionsNote) parts.push(t('arcs.noPredictions', s.predictionsNote));
     const st = this.ctx.state();
     const e = this.effects;
     if (e && st.mode === 'head') {
       const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];
-      if (d !== undefined && Number.isFinite(d)) parts.push(`removing L${st.layer}H${st.head} changes this ${e.method.includes('loss') ? 'loss' : 'output (1 − cos)'} by ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`);
+      if (d !== undefined && Number.isFinite(d)) parts.push(t('arcs.effect', `L${st.layer}H${st.head}`, e.method.includes('loss') ? t('arcs.effect.loss') : t('arcs.effect.output'), `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`));
     }
     return parts.join(' · ');
   }
@@ -403,7 +404,7 @@ export class ArcsView {
   toSvg(): { svg: string; width: number; height: number } {
     const l = this.strip.layout();
     const session = this.session;
-    if (!l || !session || !this.heads.length) throw new Error('Arcs has nothing drawn yet: open the Arcs view of an explained selection.');
+    if (!l || !session || !this.heads.length) throw new Error(t('arcs.nothingDrawn'));
     const tokens: SvgToken[] = session.tokens.map((t, i) => ({
       text: t.special ? t.text : session.text.slice(t.start, t.end), x: l.x[i], y: l.y[i], w: l.w[i], h: l.hgt[i], special: t.special,
     }));

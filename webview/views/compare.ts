@@ -7,31 +7,32 @@ import type { CompareDiff, SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
 import { HeadsView } from './heads';
+import { t } from '../strings';
 
 export interface CompareContext { theme(): Theme }
 
-const KIND_LABEL = { appears: 'appears', vanishes: 'vanishes', moves: 'moves', kept: 'stays' } as const;
-const CHARTS = [
-  { key: 'entropy', title: 'Entropy per head (0 = one key, 1 = uniform)', axis: 'normalised entropy' },
-  { key: 'distance', title: 'Mean attention distance per head', axis: 'tokens' },
+const KIND_LABEL = { appears: 'compare.kind.appears', vanishes: 'compare.kind.vanishes', moves: 'compare.kind.moves', kept: 'compare.kind.kept' } as const;
+const CHARTS = (): { key: string; title: string; axis: string }[] => [
+  { key: 'entropy', title: t('chart.entropy'), axis: t('chart.entropy.axis') },
+  { key: 'distance', title: t('chart.distance'), axis: t('chart.distance.axis') },
 ];
 const MAX_GROUPS = 400;
 
 export class CompareView {
-  readonly el = h('section', { class: 'hl-view hl-view-compare', 'aria-label': 'Compare' });
+  readonly el = h('section', { class: 'hl-view hl-view-compare', 'aria-label': t('compare.aria') });
   private readonly summary = h('div', { class: 'hl-compare-summary' });
-  private readonly changes = h('ul', { class: 'hl-changes', 'aria-label': 'Role changes' });
+  private readonly changes = h('ul', { class: 'hl-changes', 'aria-label': t('compare.changes') });
   private readonly kept = h('details', { class: 'hl-kept' });
   private readonly effects = h('div', { class: 'hl-compare-effects' });
-  private readonly charts = CHARTS.map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': `${c.title}, both models` }) }));
+  private readonly charts = CHARTS().map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': t('chart.bothModels', c.title) }) }));
   /** The charts' layer means as a table, for screen readers and keyboards. */
   private readonly layerBody = h('tbody');
   private readonly layerTable = h('details', { class: 'hl-layers-table' },
-    h('summary', {}, 'Table of the per-layer means'),
-    h('table', { 'aria-label': 'Per-layer mean entropy and distance of both models' },
-      h('thead', {}, h('tr', {}, ...['Layer', 'Entropy A', 'Entropy B', 'Distance A', 'Distance B'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('summary', {}, t('compare.table')),
+    h('table', { 'aria-label': t('compare.table.aria') },
+      h('thead', {}, h('tr', {}, ...[t('layers.col.layer'), t('compare.col.entropyA'), t('compare.col.entropyB'), t('compare.col.distanceA'), t('compare.col.distanceB')].map((c) => h('th', { scope: 'col' }, c)))),
       this.layerBody));
-  private readonly align = h('div', { class: 'hl-align', role: 'table', 'aria-label': 'Token alignment' });
+  private readonly align = h('div', { class: 'hl-align', role: 'table', 'aria-label': t('compare.align') });
   private readonly alignNote = h('p', { class: 'hl-summary hl-align-note' });
   private readonly colA = h('div', { class: 'hl-compare-col' });
   private readonly colB = h('div', { class: 'hl-compare-col' });
@@ -51,9 +52,9 @@ export class CompareView {
     this.headsB = new HeadsView(bodyB, { theme: ctx.theme, open: noop });
     this.el.append(
       this.summary, this.changes, this.kept, this.effects,
-      h('h3', { class: 'hl-compare-head' }, 'Per layer'), this.layerTable, ...this.charts.map((c) => c.el),
-      h('h3', { class: 'hl-compare-head' }, 'Tokens'), this.alignNote, this.align,
-      h('h3', { class: 'hl-compare-head' }, 'Head catalogs'), h('div', { class: 'hl-compare-cols' }, this.colA, this.colB),
+      h('h3', { class: 'hl-compare-head' }, t('compare.perLayer')), this.layerTable, ...this.charts.map((c) => c.el),
+      h('h3', { class: 'hl-compare-head' }, t('compare.tokens')), this.alignNote, this.align,
+      h('h3', { class: 'hl-compare-head' }, t('compare.catalogs')), h('div', { class: 'hl-compare-cols' }, this.colA, this.colB),
     );
     new ResizeObserver(() => { if (this.drawn) for (const c of this.charts) if (c.el.clientWidth) loadedPlotly()?.Plots.resize(c.el); }).observe(this.el);
   }
@@ -69,13 +70,13 @@ export class CompareView {
       h('p', {}, h('strong', {}, 'A: '), `${labels.a} · ${a.model.layers} × ${a.model.headsPerLayer} heads · ${a.tokens.length} tokens`),
       h('p', {}, h('strong', {}, 'B: '), `${labels.b} · ${b.model.layers} × ${b.model.headsPerLayer} heads · ${b.tokens.length} tokens`),
       h('p', { class: 'hl-summary' }, diff.changes.length === 0
-        ? `No role changes: all ${diff.kept.length} roles stay on the same heads.`
-        : `${appeared} role${appeared === 1 ? '' : 's'} appear, ${vanished} vanish, ${moved} move; ${diff.kept.length} stay on the same head. Heads are matched by (layer, head); a role that leaves one head and shows up on another counts as a move.`
-          + (diff.sameShape ? '' : ' The models differ in shape, so heads beyond the smaller model have no counterpart.')),
+        ? t('compare.none', diff.kept.length)
+        : t('compare.summary', appeared === 1 ? t('compare.roles.one') : t('compare.roles', appeared), vanished, moved, diff.kept.length)
+          + (diff.sameShape ? '' : t('compare.shape'))),
     );
     this.changes.replaceChildren(...diff.changes.map((c) => h('li', { class: `hl-change hl-change-${c.kind}`, 'data-kind': c.kind, 'data-role': c.role },
-      h('span', { class: 'hl-change-kind' }, KIND_LABEL[c.kind]), ' ', c.sentence)));
-    this.kept.replaceChildren(h('summary', {}, `${diff.kept.length} role${diff.kept.length === 1 ? '' : 's'} stay on the same head`),
+      h('span', { class: 'hl-change-kind' }, t(KIND_LABEL[c.kind])), ' ', c.sentence)));
+    this.kept.replaceChildren(h('summary', {}, diff.kept.length === 1 ? t('compare.kept.one') : t('compare.kept', diff.kept.length)),
       h('ul', {}, ...diff.kept.map((c) => h('li', { class: 'hl-change hl-change-kept' }, c.sentence))));
     this.alignNote.textContent = diff.alignment.note;
     this.renderAlignment(a, b, diff);
@@ -90,13 +91,13 @@ export class CompareView {
 
   /** What removing each head does in A and in B: the heads whose effect changed most, by (layer, head). */
   private renderEffects(a: SessionData, b: SessionData, diff: CompareDiff): void {
-    const title = h('h3', { class: 'hl-compare-head' }, 'Head effects');
+    const title = h('h3', { class: 'hl-compare-head' }, t('compare.effects'));
     if (!a.effects || !b.effects) {
-      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, 'Head effects were not measured for this pair (too slow to do on the way: more than 2 s per model). Explain the selection with each model and run Measure Head Effects to see what each head does to the output.'));
+      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, t('compare.effects.unmeasured')));
       return;
     }
     if (!diff.sameShape || a.effects.method !== b.effects.method) {
-      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, 'Both models\' head effects are in their catalogs below; the models differ in shape or in what is measured, so heads are not paired.'));
+      this.effects.replaceChildren(title, h('p', { class: 'hl-summary' }, t('compare.effects.unpaired')));
       return;
     }
     const H = a.model.headsPerLayer;
@@ -105,9 +106,9 @@ export class CompareView {
     const unit = a.effects.method.includes('loss') ? ' nats' : '';
     const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
     this.effects.replaceChildren(title,
-      h('p', { class: 'hl-summary' }, `${a.effects.method}; the heads whose effect changed most from A to B:`),
-      h('ul', { class: 'hl-changes', 'aria-label': 'Head effect changes' }, ...rows.map((r) => h('li', { class: 'hl-change', 'data-head': `L${Math.floor(r.k / H)}H${r.k % H}` },
-        `L${Math.floor(r.k / H)}H${r.k % H}: ${sg(r.va)}${unit} in A → ${sg(r.vb)}${unit} in B (${sg(r.vb - r.va)})`))));
+      h('p', { class: 'hl-summary' }, t('compare.effects.intro', a.effects.method)),
+      h('ul', { class: 'hl-changes', 'aria-label': t('compare.effects.aria') }, ...rows.map((r) => h('li', { class: 'hl-change', 'data-head': `L${Math.floor(r.k / H)}H${r.k % H}` },
+        t('compare.effects.row', `L${Math.floor(r.k / H)}H${r.k % H}`, `${sg(r.va)}${unit}`, `${sg(r.vb)}${unit}`, sg(r.vb - r.va))))));
   }
 
   private renderAlignment(a: SessionData, b: SessionData, diff: CompareDiff): void {

@@ -6,6 +6,7 @@ import { h } from '../dom';
 import { request } from '../host';
 import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
+import { t } from '../strings';
 
 export interface FlowContext { theme(): Theme; weighting(): 'attention' | 'value' }
 
@@ -24,7 +25,7 @@ export class FlowView {
 
   constructor(parent: HTMLElement, private readonly ctx: FlowContext) {
     this.strip = new TokenStrip({
-      label: 'Tokens: choose the token whose pathway to trace (hover, arrows, click to lock)',
+      label: t('flow.tokens'),
       onFocus: (i) => {
         if (i === null) return;
         clearTimeout(this.pending);
@@ -34,7 +35,7 @@ export class FlowView {
     });
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
     new ResizeObserver(() => { if (this.data) this.paint(); }).observe(parent);
-    parent.append(h('p', { class: 'hl-summary' }, 'Attention rollout: the share of the chosen token’s final state that traces back to each token at the input of every layer (residual mixed in, Abnar & Zuidema 2020). Pick a token below.'),
+    parent.append(h('p', { class: 'hl-summary' }, t('flow.summary')),
       this.readout, this.canvas, this.strip.el);
   }
 
@@ -84,7 +85,7 @@ export class FlowView {
       this.strip.mark(token);
       this.paint();
     } catch (e) {
-      this.readout.textContent = `Could not trace token ${token}: ${(e as Error).message}`;
+      this.readout.textContent = t('flow.failed', token, (e as Error).message);
     }
   }
 
@@ -131,7 +132,7 @@ export class FlowView {
     g.strokeRect(GUTTER + d.token * cw - 0.5, 0.5, Math.max(2, cw) + 1, rows * ROW - 1);
     g.fillStyle = rgba(theme.muted, 1);
     g.fillText(`token ${d.token} →`, Math.min(width - 80, Math.max(GUTTER, GUTTER + d.token * cw - 30)), rows * ROW + 9);
-    this.canvas.setAttribute('aria-label', `Pathway of token ${d.token} ${this.label(d.token)} through ${L} layers`);
+    this.canvas.setAttribute('aria-label', t('flow.aria', d.token, this.label(d.token), L));
     // The text below: shaded by the share each token contributes at the input (layer 0).
     const input = d.layers[0];
     let max = 0;
@@ -141,7 +142,7 @@ export class FlowView {
       if (el) el.style.backgroundColor = max > 0 && input[j] / max > 0.01 ? rgba(theme.accent, 0.6 * Math.sqrt(input[j] / max)) : '';
     }
     const top = Array.from(input, (v, j) => [v, j] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
-    this.readout.textContent = `Token ${d.token} ${this.label(d.token)} draws most on: ${top.map(([v, j]) => `${this.label(j)} ${(v * 100).toFixed(1)}%`).join(', ')}`;
+    this.readout.textContent = t('flow.top', d.token, this.label(d.token), top.map(([v, j]) => `${this.label(j)} ${(v * 100).toFixed(1)}%`).join(', '));
   }
 
   private hover(e: MouseEvent): void {
@@ -153,7 +154,7 @@ export class FlowView {
     const row = Math.floor((e.clientY - r.top) / ROW);
     if (j < 0 || j >= n || row < 1 || row > L) return;
     const layer = L - row;
-    this.readout.textContent = `Into layer ${layer}: token ${j} ${this.label(j)} carries ${(d.layers[layer][j] * 100).toFixed(1)}% of token ${d.token} ${this.label(d.token)}`;
+    this.readout.textContent = t('flow.into', layer, j, this.label(j), (d.layers[layer][j] * 100).toFixed(1), d.token, this.label(d.token));
   }
 
   repaint(): void { if (this.data) this.paint(); }

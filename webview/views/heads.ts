@@ -4,8 +4,9 @@
 import type { SessionData, WireEffects, WireHead } from '../../src/protocol';
 import { h } from '../dom';
 import { select, setOptions, type Select } from '../controls';
-import { ROLE_HINT, ROLE_ORDER, roleColour } from '../roles';
+import { roleHint, ROLE_ORDER, roleColour } from '../roles';
 import { mix, rgba, type Theme } from '../theme';
+import { t } from '../strings';
 
 export interface HeadsContext {
   theme(): Theme;
@@ -18,9 +19,9 @@ const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'â€
 
 export class HeadsView {
   private session: SessionData | undefined;
-  private readonly grid = h('div', { class: 'hl-grid', role: 'group', 'aria-label': 'Attention heads' });
+  private readonly grid = h('div', { class: 'hl-grid', role: 'group', 'aria-label': t('heads.grid') });
   private readonly evidence = h('div', { class: 'hl-evidence', role: 'status', 'aria-live': 'polite' });
-  private readonly legend = h('div', { class: 'hl-legend', 'aria-label': 'Role colours' });
+  private readonly legend = h('div', { class: 'hl-legend', 'aria-label': t('heads.legend') });
   private readonly count = h('span', { class: 'hl-count' });
   private sortSel!: Select;
   private roleSel!: Select;
@@ -31,8 +32,8 @@ export class HeadsView {
   renderMs = NaN;
 
   constructor(parent: HTMLElement, private readonly ctx: HeadsContext) {
-    const sort = select('Sort by', [{ value: 'order', label: 'Layer, head' }], 'order', (v) => { this.sortKey = v; this.render(); });
-    const role = select('Role', [{ value: 'all', label: 'All heads' }], 'all', (v) => { this.roleFilter = v; this.render(); });
+    const sort = select(t('heads.sort'), [{ value: 'order', label: t('heads.sort.order') }], 'order', (v) => { this.sortKey = v; this.render(); });
+    const role = select(t('heads.role'), [{ value: 'all', label: t('heads.role.all') }], 'all', (v) => { this.roleFilter = v; this.render(); });
     this.sortSel = sort.control; this.roleSel = role.control;
     parent.append(h('div', { class: 'hl-controls' }, sort.el, role.el, this.count), this.legend, this.evidence, this.grid);
     this.grid.addEventListener('click', (e) => {
@@ -51,7 +52,7 @@ export class HeadsView {
     this.session = s;
     this.evidence.textContent = '';
     this.built = false;
-    const metricOpts = [{ value: 'order', label: 'Layer, head' }, ...s.metrics
+    const metricOpts = [{ value: 'order', label: t('heads.sort.order') }, ...s.metrics
       .filter((m) => s.heads.some((hd) => Number.isFinite(hd.metrics[m.key])))
       .map((m) => ({ value: m.key, label: m.label }))];
     if (!metricOpts.some((o) => o.value === this.sortKey)) this.sortKey = 'order';
@@ -60,8 +61,8 @@ export class HeadsView {
     if (this.roleFilter !== 'all' && this.roleFilter !== 'any' && !(present as readonly string[]).includes(this.roleFilter)) this.roleFilter = 'all';
     this.effects = s.effects;
     if (this.roleFilter === 'effect' && !this.effects) this.roleFilter = 'all';
-    setOptions(this.roleSel, [{ value: 'all', label: 'All heads' }, { value: 'any', label: 'Any role' },
-      ...(this.effects ? [{ value: 'effect', label: 'Largest effects (top quarter)' }] : []), ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
+    setOptions(this.roleSel, [{ value: 'all', label: t('heads.role.all') }, { value: 'any', label: t('heads.role.any') },
+      ...(this.effects ? [{ value: 'effect', label: t('heads.role.effect') }] : []), ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
   }
 
   /** Built on first show (the tab may never be opened). */
@@ -102,7 +103,7 @@ export class HeadsView {
     }
     this.grid.replaceChildren(frag);
     this.renderLegend(theme, s);
-    if (!this.evidence.textContent) this.evidence.textContent = 'Hover or focus a head to read the evidence for its roles; click it to open it in Arcs.';
+    if (!this.evidence.textContent) this.evidence.textContent = t('heads.hint');
     this.renderMs = performance.now() - t0;
   }
 
@@ -162,7 +163,7 @@ export class HeadsView {
     this.legend.replaceChildren(...roles.map((r) => {
       const sw = h('span', { class: 'hl-swatch', 'aria-hidden': 'true' });
       sw.style.backgroundColor = rgba(roleColour(r, theme), 0.9);
-      return h('span', { class: 'hl-legend-item', title: ROLE_HINT[r] ?? '' }, sw, `${r}: ${ROLE_HINT[r] ?? ''}`);
+      return h('span', { class: 'hl-legend-item', title: roleHint(r) }, sw, `${r}: ${roleHint(r)}`);
     }));
   }
 

@@ -4,28 +4,30 @@ import { loadedPlotly, plotly } from '../chartsLoader';
 import type { SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
+import { t } from '../strings';
 
 export interface LayersContext {
   theme(): Theme;
   open(layer: number, head: number): void;
 }
 
-const CHARTS: { key: string; title: string; axis: string }[] = [
-  { key: 'entropy', title: 'Entropy per head (0 = one key, 1 = uniform)', axis: 'normalised entropy' },
-  { key: 'distance', title: 'Mean attention distance per head', axis: 'tokens' },
-  { key: 'sink', title: 'Sink mass (attention on the first token) per head', axis: 'share' },
+/** Built when a view is (after the host's strings are in): titles and axes in the display language. */
+const CHARTS = (): { key: string; title: string; axis: string }[] => [
+  { key: 'entropy', title: t('chart.entropy'), axis: t('chart.entropy.axis') },
+  { key: 'distance', title: t('chart.distance'), axis: t('chart.distance.axis') },
+  { key: 'sink', title: t('chart.sink'), axis: t('chart.sink.axis') },
 ];
 
 export class LayersView {
   private session: SessionData | undefined;
-  private readonly charts = CHARTS.map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': c.title }) }));
+  private readonly charts = CHARTS().map((c) => ({ ...c, el: h('div', { class: 'hl-chart', role: 'img', 'aria-label': c.title }) }));
   private readonly summary = h('p', { class: 'hl-summary' });
   /** The charts' values as a table: for screen readers, keyboards and anyone who wants the numbers. */
   private readonly tableBody = h('tbody');
   private readonly table = h('details', { class: 'hl-layers-table' },
-    h('summary', {}, 'Table of these values'),
-    h('table', { 'aria-label': 'Entropy, mean attention distance and sink mass per head' },
-      h('thead', {}, h('tr', {}, ...['Head', 'Layer', 'Entropy', 'Distance (tokens)', 'Sink mass', 'Roles'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('summary', {}, t('layers.table')),
+    h('table', { 'aria-label': t('layers.table.aria') },
+      h('thead', {}, h('tr', {}, ...[t('layers.col.head'), t('layers.col.layer'), t('layers.col.entropy'), t('layers.col.distance'), t('layers.col.sink'), t('layers.col.roles')].map((c) => h('th', { scope: 'col' }, c)))),
       this.tableBody));
   private built = false;
   renderMs = NaN;
@@ -109,7 +111,7 @@ export class LayersView {
   private fillTable(s: SessionData): void {
     const num = (v: number | undefined) => h('td', { class: 'hl-num' }, v !== undefined && Number.isFinite(v) ? v.toFixed(3) : '—');
     this.tableBody.replaceChildren(...s.heads.map((hd) => {
-      const open = h('button', { type: 'button', 'aria-label': `Open ${hd.id} in Arcs` }, hd.id);
+      const open = h('button', { type: 'button', 'aria-label': t('layers.open', hd.id) }, hd.id);
       open.addEventListener('click', () => this.ctx.open(hd.layer, hd.head));
       return h('tr', {}, h('th', { scope: 'row' }, open), h('td', { class: 'hl-num' }, String(hd.layer)),
         num(hd.metrics.entropy), num(hd.metrics.distance), num(hd.metrics.sink), h('td', {}, hd.roles.map((r) => r.name).join(', ') || '—'));

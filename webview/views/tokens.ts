@@ -1,5 +1,6 @@
 import type { SessionData } from '../../src/protocol';
 import { h, clear } from '../dom';
+import { t as tr } from '../strings';
 
 /** Where each token sits inside the strip, measured in one batch (no interleaved writes). */
 export interface TokenLayout {
@@ -147,7 +148,7 @@ export class TokenStrip {
       const el = h('span', {
         class: t.special ? 'hl-tok hl-tok-special' : 'hl-tok', 'data-i': i, role: 'option', id: this.prefix + i,
         'aria-selected': 'false',
-        'aria-label': `token ${i + 1} of ${s.tokens.length}: ${t.special ? `special ${t.text}` : JSON.stringify(label)}`,
+        'aria-label': tr('tokens.aria', i + 1, s.tokens.length, t.special ? tr('tokens.special', t.text) : JSON.stringify(label)),
       }, label);
       frag.append(el);
       this.els.push(el);
