@@ -156,7 +156,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', message: vscode.l10n.t('Measuring what removing each head does…') });
     const done = (async () => {
       try {
-        const effects = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: measuring head effects') }, (progress, token) => {
+        // Asked for: a cancellable notification. Measured on its own because it is cheap: the status bar only,
+        // so no toast pops up (or takes a click) while the user works in the editor.
+        const location = auto ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
+        const effects = await vscode.window.withProgress({ location, cancellable: !auto, title: vscode.l10n.t('Headlight: measuring head effects') }, (progress, token) => {
           let last = 0;
           return this.source.measureEffects!(id, token, (d, t) => {
             if (t) progress.report({ message: vscode.l10n.t('{0} of {1} heads', d, t), increment: ((d - last) / t) * 100 });
