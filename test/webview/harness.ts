@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { EngineResult } from '../../src/engine';
+import { EngineClient, type EngineResult } from '../../src/engine';
+import { SessionPipeline } from '../../src/session/pipeline';
 import { flowData, headMatrix } from '../../src/session/wire';
 import type { AttentionSource } from '../../src/session/attentionSource';
 import { defaultPanelState, type PanelState, type SessionData } from '../../src/protocol';
@@ -184,4 +185,19 @@ export async function launch(): Promise<Browser> {
     try { return await chromium.launch({ channel, headless: true, args }); } catch (e) { last = e; }
   }
   throw new Error(`no browser for the webview tests: set CHROMIUM_PATH, or install Chromium (Debian), Chrome or Edge (${String(last)})`);
+}
+
+/** For one describe block: a session pipeline and a browser, started before its tests and closed after. */
+export function panelFixture(): { browser: () => Browser; pipeline: () => SessionPipeline } {
+  let browser: Browser | undefined;
+  let pipeline: SessionPipeline | undefined;
+  before(async () => {
+    pipeline = new SessionPipeline(new EngineClient());
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await pipeline?.engine.dispose();
+  });
+  return { browser: () => browser!, pipeline: () => pipeline! };
 }

@@ -2,31 +2,19 @@
 // induction head names the probe that fit it (31 ordinary tokens twice after <|bos|>).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { EngineClient } from '../../src/engine';
-import { SessionPipeline } from '../../src/session/pipeline';
 import { defaultPanelState } from '../../src/protocol';
-import { launch, Panel } from './harness';
+import { Panel, panelFixture } from './harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 describe('webview: a short-context model in the panel', function () {
   this.timeout(120000);
-  let browser: Browser;
-  let pipeline: SessionPipeline;
-  before(async () => {
-    pipeline = new SessionPipeline(new EngineClient());
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await pipeline?.engine.dispose();
-  });
+  const fx = panelFixture();
 
   it('bytes-l3h4-p64: 31 tokens, its induction head L1H3 with the probe in the evidence', async () => {
     const dir = path.join(ROOT, 'test/fixtures/answer-key/bytes-l3h4-p64');
-    const b = await pipeline.build({ id: 1, title: 'river.txt', text: 'The river had risen overnight,', model: { modelPath: path.join(dir, 'model.onnx'), tokenizerPath: path.join(dir, 'tokenizer.json'), name: 'bytes-l3h4-p64' } });
-    const panel = await Panel.open(browser, 'light');
+    const b = await fx.pipeline().build({ id: 1, title: 'river.txt', text: 'The river had risen overnight,', model: { modelPath: path.join(dir, 'model.onnx'), tokenizerPath: path.join(dir, 'tokenizer.json'), name: 'bytes-l3h4-p64' } });
+    const panel = await Panel.open(fx.browser(), 'light');
     try {
       await panel.load(b.session, b.source, defaultPanelState('file:///river.txt', [0, 0, 0, 30], 'bytes-l3h4-p64'));
       await panel.page.waitForSelector('.hl-stage[data-shown]');

@@ -3,33 +3,21 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { EngineClient } from '../../src/engine';
-import { SessionPipeline } from '../../src/session/pipeline';
 import { defaultPanelState } from '../../src/protocol';
-import { launch, Panel } from './harness';
+import { Panel, panelFixture } from './harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
 
 describe('webview: syntax of a code selection', function () {
   this.timeout(120000);
-  let browser: Browser;
-  let pipeline: SessionPipeline;
-  before(async () => {
-    pipeline = new SessionPipeline(new EngineClient());
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await pipeline?.engine.dispose();
-  });
+  const fx = panelFixture();
 
   it('Python: hover shows the node type; Parse edges draws ast-parent next to the head', async () => {
     const text = fs.readFileSync(path.join(ROOT, 'samples/code.py'), 'utf8').split('\n').slice(0, 12).join('\n');
-    const b = await pipeline.build({ id: 1, title: 'code.py', text, model: model('headlight-mini'), syntax: { language: 'python', text, offset: 0 } });
+    const b = await fx.pipeline().build({ id: 1, title: 'code.py', text, model: model('headlight-mini'), syntax: { language: 'python', text, offset: 0 } });
     assert.ok(b.session.relations?.some((r) => r.name === 'ast-parent'), 'the session carries the parse\'s relations');
-    const panel = await Panel.open(browser, 'dark');
+    const panel = await Panel.open(fx.browser(), 'dark');
     try {
       await panel.load(b.session, b.source, { ...defaultPanelState('file:///code.py', [0, 0, 12, 0], 'headlight-mini'), layer: 0, head: 2 });
       await panel.page.waitForSelector('.hl-stage[data-shown]');
