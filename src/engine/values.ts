@@ -5,6 +5,7 @@
 // identified, the output projection W_O (the first MatMul with a constant [heads·d_head, d] weight after the
 // heads are merged); the run fetches the values and ‖v_j W_O^h‖ is computed per head and key — or ‖v_j‖
 // where W_O cannot be found, and the result says which.
+import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 
 type Long = { toNumber(): number };
@@ -92,39 +93,59 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
   return plan;
 }
 
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
 /**
- * ‖v_j W_O^h‖ (or ‖v_j‖ without W_O) for every head and key of one layer. `v` is [1, H, n, dh] (rank 4) or
- * [H, n, dh]; W_O^h = rows h·dh … (h+1)·dh of `wo`. Uses the Gram matrix G_h = W_O^h W_O^hᵀ so each key
- * costs dh² instead of dh·d. Returns [H × n].
+ * A six-node graph for one layer's norms, run by onnxruntime: a JS loop cost 1.9 s per 1,024-token
+ * explain of a 12 × 12-head model, on the explain's own path; this costs 24 ms. Input v [H, n, dh] and, with W_O, w [H, dh, d]: G_h = W_O^h W_O^hᵀ, then vᵀ G v per key — dh² per
+ * key instead of dh·d. Output [H, n]. Symbolic dims, so one session serves every layer and length.
  */
-export function valueNorms(v: Float32Array, H: number, n: number, dh: number, wo: Float32Array | undefined, cols: number): Float32Array {
-  const out = new Float32Array(H * n);
-  if (wo && wo.length !== H * dh * cols) wo = undefined;
-  for (let h = 0; h < H; h++) {
-    let G: Float64Array | undefined;
-    if (wo) {
-      G = new Float64Array(dh * dh);
-      for (let a = 0; a < dh; a++) for (let b = a; b < dh; b++) {
-        let s = 0;
-        const ra = (h * dh + a) * cols, rb = (h * dh + b) * cols;
-        for (let c = 0; c < cols; c++) s += wo[ra + c] * wo[rb + c];
-        G[a * dh + b] = s; G[b * dh + a] = s;
-      }
-    }
-    for (let j = 0; j < n; j++) {
-      const base = (h * n + j) * dh;
-      let s = 0;
-      if (G) {
-        for (let a = 0; a < dh; a++) {
-          let t = 0;
-          for (let b = 0; b < dh; b++) t += G[a * dh + b] * v[base + b];
-          s += v[base + a] * t;
-        }
-      } else for (let a = 0; a < dh; a++) s += v[base + a] * v[base + a];
-      out[h * n + j] = Math.sqrt(Math.max(0, s));
-    }
-  }
-  return out;
+function normGraph(withWo: boolean): Uint8Array {
+  const info = (name: string, rank: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
+    elemType: FLOAT, shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `d${k}` })) }),
+  }) }) });
+  const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
+  const nodes = withWo
+    ? [
+      node('Transpose', ['w'], 'wT', [onnx.AttributeProto.create({ name: 'perm', ints: [0, 2, 1], type: onnx.AttributeProto.AttributeType.INTS })]),
+      node('MatMul', ['w', 'wT'], 'G'),
+      node('MatMul', ['v', 'G'], 'vG'),
+      node('Mul', ['v', 'vG'], 'sq'),
+    ]
+    : [node('Mul', ['v', 'v'], 'sq')];
+  nodes.push(
+    node('ReduceSum', ['sq', 'axis'], 's', [onnx.AttributeProto.create({ name: 'keepdims', i: 0, type: onnx.AttributeProto.AttributeType.INT })]),
+    node('Relu', ['s'], 's0'), // float rounding can leave a tiny negative vᵀGv
+    node('Sqrt', ['s0'], 'out'),
+  );
+  return onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
+    graph: onnx.GraphProto.create({
+      name: 'value-norms', node: nodes,
+      initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
+      input: [info('v', 3), ...(withWo ? [info('w', 3)] : [])], output: [info('out', 2)],
+    }),
+  })).finish();
+}
+
+const sessions = new Map<boolean, Promise<ort.InferenceSession>>();
+function normSession(withWo: boolean): Promise<ort.InferenceSession> {
+  let s = sessions.get(withWo);
+  if (!s) sessions.set(withWo, (s = ort.InferenceSession.create(normGraph(withWo), { logSeverityLevel: 3 })));
+  return s;
+}
+
+/**
+ * ‖v_j W_O^h‖ (or ‖v_j‖ without W_O) for every head and key of one layer. `v` is [H, n, dh] row-major;
+ * W_O^h = rows h·dh … (h+1)·dh of `wo` ([H·dh, cols]). Returns [H × n].
+ */
+export async function valueNorms(v: Float32Array, H: number, n: number, dh: number, wo: Float32Array | undefined, cols: number): Promise<Float32Array> {
+  const withWo = wo !== undefined && wo.length === H * dh * cols;
+  const feeds: Record<string, ort.Tensor> = { v: new ort.Tensor('float32', v, [H, n, dh]) };
+  if (withWo) feeds.w = new ort.Tensor('float32', wo, [H, dh, cols]);
+  const out = await (await normSession(withWo)).run(feeds);
+  return out.out.data as Float32Array;
 }
 
 export interface ValueNorms {
@@ -138,7 +159,7 @@ export interface ValueNorms {
  * Norms for every layer from the fetched value tensors (`fetched[name]` = data and dims). Undefined when a
  * layer's value tensor is missing or not [.., n, d_head] with a head count that maps onto the query heads.
  */
-export function allValueNorms(plan: ValuePlan, layerSources: number[], H: number, n: number, fetched: Record<string, { data: Float32Array; dims: readonly number[] }>): ValueNorms | undefined {
+export async function allValueNorms(plan: ValuePlan, layerSources: number[], H: number, n: number, fetched: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<ValueNorms | undefined> {
   const out = new Float32Array(layerSources.length * H * n);
   let withWo = 0;
   for (let l = 0; l < layerSources.length; l++) {
@@ -159,7 +180,7 @@ export function allValueNorms(plan: ValuePlan, layerSources: number[], H: number
     })();
     const wo = plan.wo[k];
     if (wo && wo.length === H * dh * plan.woCols[k]) withWo++;
-    out.set(valueNorms(v, H, n, dh, wo, plan.woCols[k]), l * H * n);
+    out.set(await valueNorms(v, H, n, dh, wo, plan.woCols[k]), l * H * n);
   }
   return { data: out, weighting: withWo === layerSources.length ? 'value·W_O' : withWo === 0 ? 'value' : 'mixed' };
 }

@@ -179,7 +179,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   stats.runMs = performance.now() - t2;
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
-  const norms = valueNames.length ? allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
+  const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
