@@ -41,7 +41,7 @@ function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   if (s.job.kind === 'analyze') {
     s.reports.push(s.analyzer!.analyze(layer, head, A));
     s.thumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize));
-    if (s.valueThumbnails) s.valueThumbnails.push(thumbnailOf(valueWeighted(A, s.shape.seq, normsOf(s.job.valueNorms!, s.shape, layer, head)), s.shape.seq, s.job.thumbSize));
+    if (s.valueThumbnails) s.valueThumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize, normsOf(s.job.valueNorms!, s.shape, layer, head)));
     if (s.sums) {
       if (!s.sums[layer]) s.sums[layer] = new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer);
       s.sums[layer].add(A);
@@ -70,7 +70,7 @@ port.on('message', (req: AnalysisRequest) => {
       const shape = { layers: a.layers, headsPerLayer: a.headsPerLayer, seq: a.seq, causal: a.causal };
       if (valueThumbnails) for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) {
         const A = a.data[l].subarray(h * a.seq * a.seq, (h + 1) * a.seq * a.seq);
-        valueThumbnails.push(thumbnailOf(valueWeighted(A, a.seq, normsOf(req.valueNorms!, shape, l, h)), a.seq, req.thumbSize));
+        valueThumbnails.push(thumbnailOf(A, a.seq, req.thumbSize, normsOf(req.valueNorms!, shape, l, h)));
       }
       reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ...(valueThumbnails ? { valueThumbnails } : {}), ms: performance.now() - t0 },
         [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer), ...(valueThumbnails ?? []).map((t) => t.buffer as ArrayBuffer)]);

@@ -69,8 +69,12 @@ export function thumbnail(attention: AttentionSet | HeadReader, layer: number, h
   return thumbnailOf(att.head(layer, head), att.seq, size);
 }
 
-/** The thumbnail of one head matrix already in hand (n×n, row-major). */
-export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE): Uint8Array {
+/**
+ * The thumbnail of one head matrix already in hand (n×n, row-major). With `weights` (value norms), of its
+ * value-weighted matrix (analysis/valueWeighted.ts) read on the fly: the same float32 values summed in the
+ * same order, without materialising a second n×n matrix per head.
+ */
+export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weights?: ArrayLike<number>): Uint8Array {
   const s = Math.min(size, n);
   const acc = new Float64Array(s * s);
   // Block edges: block c covers columns (and rows) [edge[c], edge[c + 1]). One add per weight, no
@@ -81,6 +85,18 @@ export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE): Uint
     for (let i = edge[r]; i < edge[r + 1]; i++) {
       const row = i * n;
       const out = r * s;
+      if (weights) {
+        let rs = 0;
+        for (let j = 0; j < n; j++) rs += A[row + j] * weights[j];
+        if (rs <= 0) continue;
+        const inv = 1 / rs;
+        for (let c = 0; c < s; c++) {
+          let sum = 0;
+          for (let j = edge[c], e = edge[c + 1]; j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
+          acc[out + c] += sum;
+        }
+        continue;
+      }
       for (let c = 0; c < s; c++) {
         let sum = 0;
         for (let j = row + edge[c], e = row + edge[c + 1]; j < e; j++) sum += A[j];
