@@ -4,6 +4,7 @@
 import type { AttentionSet } from '../engine/types';
 import { asReader, type HeadReader } from './heads';
 import { mulberry32, randInt } from './prng';
+import { addRest, newRestStat, restScore, type RestStat } from './rest';
 
 export interface ProbeVocab {
   size: number;
@@ -68,16 +69,11 @@ export interface ProbeHeadScore {
   about?: string;
 }
 
-interface RestAcc { num: number; weight: number }
-const newRest = (): RestAcc => ({ num: 0, weight: 0 });
-/** One row's target mass a (on key `target`) against the row's non-sink mass r over m' non-sink keys. */
-function addRest(acc: RestAcc, a: number, r: number, mRest: number, target: number): void {
+/** Row i's sink-aware reading of one probe target: the first token (the sink) set aside; nothing when the target is the sink. */
+function addProbeRest(stat: RestStat, a: number, r: number, mRest: number, target: number): void {
   if (target < 1 || mRest < 2) return; // the target is the sink itself, or nothing to choose between
-  const b = 1 / mRest;
-  acc.num += (a - b * r) / (1 - b);
-  acc.weight += r;
+  addRest(stat, a, r, 1 / mRest, false);
 }
-const restScore = (acc: RestAcc): number => (acc.weight > 0 ? acc.num / acc.weight : NaN);
 
 /** Score every head on the probe's attention. `ids` is what makeRepeatProbe returned. */
 export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: ArrayLike<number>, T: number): ProbeHeadScore[] {
@@ -99,7 +95,7 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
         col0 += A[i * n];
       }
       const sumX = sum - col0;
-      const indX = newRest(), dupX = newRest();
+      const indX = newRestStat(), dupX = newRestStat();
       let rest = 0;
       for (let i = o + T; i < n; i++) {
         const m = att.causal ? i + 1 : n;
@@ -114,8 +110,8 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
         for (let j = 0; j < m; j++) rowSum += A[i * n + j];
         const r = rowSum - A[i * n];
         rest += r;
-        addRest(indX, ai, r, m - 1, i - T + 1);
-        addRest(dupX, ad, r, m - 1, i - T);
+        addProbeRest(indX, ai, r, m - 1, i - T + 1);
+        addProbeRest(dupX, ad, r, m - 1, i - T);
       }
       out.push({
         layer, head, induction: ind / T, duplicate: dup / T, previous: prev / sum, inductionCorrected: indC / T, duplicateCorrected: dupC / T, rows: T, T,

@@ -53,9 +53,10 @@ export interface RestMeasure {
   clear: Uint8Array;
 }
 
-const newStat = (): RestStat => ({ num: 0, weight: 0, rows: 0, observed: 0, baseline: 0, argHits: 0 });
+export const newRestStat = (): RestStat => ({ num: 0, weight: 0, rows: 0, observed: 0, baseline: 0, argHits: 0 });
 
-function addRest(s: RestStat, o: number, r: number, b: number, hit: boolean): void {
+/** One row: target mass o of a row keeping r off the sinks, against b = |target| / m' non-sink keys. */
+export function addRest(s: RestStat, o: number, r: number, b: number, hit: boolean): void {
   s.num += (o - b * r) / (1 - b);
   s.weight += r;
   s.rows++;
@@ -105,8 +106,8 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
   const { sink, sinkIdx } = ctx;
   const { argmax, argmax2, second, third, rowSum, rowPunct } = scratch;
   const out: RestMeasure = {
-    rows: 0, restMass: 0, sinkMass: 0, previous: newStat(), self: newStat(), local: newStat(), punct: newStat(),
-    dup: newStat(), ind: newStat(), bracket: newStat(), offsetMass: new Float64Array(2 * LOCAL_WINDOW + 1),
+    rows: 0, restMass: 0, sinkMass: 0, previous: newRestStat(), self: newRestStat(), local: newRestStat(), punct: newRestStat(),
+    dup: newRestStat(), ind: newRestStat(), bracket: newRestStat(), offsetMass: new Float64Array(2 * LOCAL_WINDOW + 1),
     argmax: new Int32Array(n).fill(-1), clear: new Uint8Array(n),
   };
   let restSum = 0, sinkSum = 0;
