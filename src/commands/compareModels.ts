@@ -3,7 +3,7 @@ import { isEngineError, listBundledModels, resolveModelRef, type ModelRef } from
 import { pickModel } from '../host/modelPicker';
 import { bundledModel } from '../host/modelChoice';
 import { AUTO_EFFECTS_MS, Controller } from '../host/controller';
-import type { SessionPipeline } from '../session/pipeline';
+import { effectsEstimateMs, type SessionPipeline } from '../session/pipeline';
 import { toWireEffects } from '../session/effectsWire';
 import { compareSessions } from '../session/compare';
 import { log } from '../host/log';
@@ -87,8 +87,7 @@ export function compareModels(controller: Controller, extensionPath: string, pip
           // Head effects of both, so the comparison can say what each head does to the output in A and in B —
           // when that is cheap (small models, short selections); a long pair says how to measure them.
           for (const [side, ref] of [[A, ra], [B, rb]] as const) {
-            const est = side.result.stats.runMs * side.result.model.layers * side.result.model.headsPerLayer * 0.5;
-            if (est > AUTO_EFFECTS_MS) continue;
+            if (effectsEstimateMs(side.result) > AUTO_EFFECTS_MS) continue;
             progress.report({ message: vscode.l10n.t('head effects of {0}…', ref.name) });
             const e = await pipeline().measureEffects(ref, side.result, { signal: ac.signal });
             side.session = { ...side.session, effects: toWireEffects(e, side.reports, side.result.tokens, text) };

@@ -3,7 +3,7 @@ import { EngineClient, isEngineError } from '../engine';
 import { SessionPipeline } from '../session/pipeline';
 import type { AttentionSource } from '../session/attentionSource';
 import type { RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
-import type { BuiltSession } from '../session/pipeline';
+import { effectsEstimateMs, type BuiltSession } from '../session/pipeline';
 import type { ModelRef } from '../engine';
 import { toWireEffects } from '../session/effectsWire';
 import type { BuildRequest, SessionSource } from './sessionSource';
@@ -98,12 +98,9 @@ export class EngineSessionSource implements SessionSource {
     }
   }
 
-  /** One gated run per group of heads costs about one model run per head at this length (measured: headlight-mini, the decoders). */
   effectsEstimateMs(sessionId: number): number | undefined {
     const cur = this.current;
-    if (!cur?.built || cur.id !== sessionId) return undefined;
-    const { layers, headsPerLayer } = cur.built.result.model;
-    return cur.built.result.stats.runMs * layers * headsPerLayer * 0.5;
+    return cur?.built && cur.id === sessionId ? effectsEstimateMs(cur.built.result) : undefined;
   }
 
   dispose(): void {
