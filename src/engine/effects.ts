@@ -15,6 +15,8 @@ export interface GatedSession {
   graph: GatedGraph;
   /** false once a batched run failed: the graph pins batch 1. */
   batches: boolean;
+  /** The last ungated run, by its ids: the pipeline asks for heads a group at a time over the same ids. */
+  base?: { ids: string; out: Float32Array };
 }
 
 export type EffectMethod = 'zero-ablation: Δ loss of the next token (nats)' | 'zero-ablation: 1 − cosine of the output per token';
@@ -131,7 +133,9 @@ export async function measureEffects(model: LoadedModel, ids: number[], heads: [
   }
   const g = await gatedSession(model);
   const n = ids.length;
-  const base = await run(model, g, ids, [], 1);
+  const idsKey = ids.join(',');
+  if (g.base?.ids !== idsKey) g.base = { ids: idsKey, out: await run(model, g, ids, [], 1) };
+  const base = g.base.out;
   const method: EffectMethod = g.graph.logp ? 'zero-ablation: Δ loss of the next token (nats)' : 'zero-ablation: 1 − cosine of the output per token';
   let batch = g.batches ? effectBatch(model, n) : 1;
   const deltas: Float32Array[] = [];
