@@ -4,6 +4,7 @@
 // tensor bytes are read lazily by the caller. Every check has its own message: dumps come from elsewhere.
 import * as fs from 'node:fs';
 import { EngineError } from '../engine/errors';
+import { halfTable } from '../engine/half';
 
 export type DType = 'F32' | 'F16' | 'BF16';
 export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -100,23 +101,7 @@ export function readHeader(fd: number, file: string): SafetensorsHeader {
   return { fileSize, dataStart, tensors, metadata };
 }
 
-// ---- half-precision conversion (exact: every F16/BF16 value is a float32) ----
-let f16Table: Float32Array | undefined;
-
-/** All 65,536 half values as float32, built once (256 KB): a lookup is exact and faster than bit twiddling per value. */
-function halfTable(): Float32Array {
-  if (f16Table) return f16Table;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) t[h] = sign * frac * 2 ** -24; // subnormal
-    else if (exp === 31) t[h] = frac ? NaN : sign * Infinity;
-    else t[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return (f16Table = t);
-}
+// ---- half precision: engine/half.ts (exact: every F16/BF16 value is a float32) ----
 
 /** Little-endian raw bytes of `count` values → float32 (copies; `bytes` may be any alignment). */
 export function toFloat32(dtype: DType, bytes: Uint8Array, count: number): Float32Array {

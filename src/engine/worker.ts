@@ -10,6 +10,7 @@ import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenize
 import { planProbe } from './probeIds';
 import { measureEffects } from './effects';
 import { predictionsFrom } from './predictions';
+import { halfToFloat32 } from './half';
 import { allValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
 import type * as ort from 'onnxruntime-node';
@@ -193,21 +194,13 @@ async function predict(tok: LoadedTokenizer, logits: ort.Tensor, ids: number[]):
   const n = ids.length;
   const V = Number(logits.dims[logits.dims.length - 1]);
   const raw = logits.data as ArrayLike<number>;
-  const data = logits.type === 'float16' ? Float32Array.from(raw as unknown as Uint16Array, halfToFloat) : raw;
+  const data = logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw;
   const p = predictionsFrom(data, n, V, ids);
   logits.dispose?.();
   const uniq = [...new Set(p.topIds)];
   const texts = await tok.tokenizer.decodeBatch(uniq.map((id) => [id]), false);
   const text = new Map(uniq.map((id, k) => [id, texts[k]]));
   return { k: p.k, topIds: p.topIds, topP: p.topP, topText: Array.from(p.topIds, (id) => text.get(id) ?? String(id)), actualP: p.actualP, loss: p.loss };
-}
-
-/** IEEE half → float (fp16 logits). */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 // Serial queue: one inference at a time (ORT already uses both cores); queued requests can be dropped.
