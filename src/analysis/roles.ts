@@ -69,6 +69,8 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   const causal = ctx.causal;
   const decisions: Decision[] = [];
   const sinkWhat = describeSinks(ctx);
+  /** "parks 70% of its attention on the first token; of the rest (30% of each row on average)". */
+  const restPrefix = (r: RestMeasure) => `parks ${pct(r.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(r.restMass)} of each row on average)`;
   /** Add the sink-aware reading of a content role; it decides when the whole-row score does not pass. */
   const withRest = (d: Decision, rs: RestStat | undefined, what: string): Decision => {
     if (!rest || !rs || rs.rows < MIN_ROWS || !restEnough(rest.restMass)) return d;
@@ -77,7 +79,7 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
     d.rest = { score, mass: rest.restMass };
     if ((d.measurable && d.score >= d.threshold) || score < d.threshold) return d;
     const whole = d.measurable ? `; ${d.score.toFixed(2)} on whole rows` : '';
-    d.sentence = `parks ${pct(rest.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(rest.restMass)} of each row on average) it puts ${pct(rs.observed / rs.weight)} on ${what} (uniform over the rest: ${pct(rs.baseline / rs.weight)}; chance-corrected ${score.toFixed(2)}${whole})`;
+    d.sentence = `${restPrefix(rest)} it puts ${pct(rs.observed / rs.weight)} on ${what} (uniform over the rest: ${pct(rs.baseline / rs.weight)}; chance-corrected ${score.toFixed(2)}${whole})`;
     d.score = score;
     d.measurable = true;
     d.reason = undefined;
@@ -117,21 +119,17 @@ export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure
   // offset exists; offsets −1 and 0 are the previous-token and self roles. Sink-aware: the same on each
   // row's largest non-sink key, over the keys that are not sinks, when the whole rows do not pass.
   {
-    const d = positional(meas.offsetHist, undefined);
-    if (rest && restEnough(rest.restMass) && !(d.measurable && d.score >= d.threshold)) {
+    let pos = positional(meas.offsetHist, undefined);
+    if (rest && restEnough(rest.restMass) && !(pos.measurable && pos.score >= pos.threshold)) {
       const hist = new Int32Array(Math.max(1, 2 * n - 1));
       for (let i = 0; i < n; i++) if (rest.argmax[i] >= 0 && rest.clear[i] === 1) hist[rest.argmax[i] - i + n - 1]++;
       const r = positional(hist, ctx.sink);
       if (r.measurable) {
-        d.rest = { score: r.score, mass: rest.restMass };
-        if (r.score >= r.threshold) {
-          r.rest = d.rest;
-          r.viaRest = true;
-          r.sentence = `parks ${pct(rest.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(rest.restMass)} of each row on average) ${r.sentence}`;
-          decisions.push(r);
-        } else decisions.push(d);
-      } else decisions.push(d);
-    } else decisions.push(d);
+        pos.rest = { score: r.score, mass: rest.restMass };
+        if (r.score >= r.threshold) pos = { ...r, rest: pos.rest, viaRest: true, sentence: `${restPrefix(rest)} ${r.sentence}` };
+      }
+    }
+    decisions.push(pos);
   }
 
   // Broad: near-uniform over the visible keys.
