@@ -60,11 +60,11 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
 }
 
 /** Feeds for `sets` gate sets over the same ids: every input repeated along the batch axis. */
-function feeds(model: LoadedModel, g: GatedSession, ids: number[], heads: [number, number][], sets: number, mask?: number[]): Record<string, ort.Tensor> {
+function feeds(model: LoadedModel, g: GatedSession, ids: number[], heads: [number, number][], sets: number): Record<string, ort.Tensor> {
   const n = ids.length;
   const out: Record<string, ort.Tensor> = {};
   for (const spec of model.plan.inputs) {
-    const one = feedTensor(spec, n, ids, mask);
+    const one = feedTensor(spec, n, ids);
     if (sets === 1 || spec.role === 'use-cache-branch') { out[spec.name] = one; continue; }
     const dims = [...one.dims];
     dims[0] = sets;

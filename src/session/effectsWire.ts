@@ -1,7 +1,7 @@
 // Head effects (pipeline.measureEffects) in the panel's wire format, with one evidence sentence per head:
 // what removing it does to the loss, where it matters most, and — for duplicate-token and induction heads —
 // on the repeated tokens their role is about.
-import type { HeadReport } from '../analysis';
+import { repeatTargets, type HeadReport } from '../analysis';
 import type { Token } from '../engine';
 import type { WireEffects } from '../protocol';
 import type { HeadEffects } from './pipeline';
@@ -11,11 +11,8 @@ const fmt = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed
 /** Positions i whose next token (i + 1) repeats an earlier token of the text: where copying can help. */
 export function repeatPositions(tokens: Token[]): Uint8Array {
   const out = new Uint8Array(tokens.length);
-  const seen = new Set<number>();
-  for (let j = 0; j < tokens.length; j++) {
-    if (j > 0 && !tokens[j].special && seen.has(tokens[j].id)) out[j - 1] = 1;
-    seen.add(tokens[j].id);
-  }
+  const { dup } = repeatTargets(tokens.map((t) => t.id), tokens.map((t) => t.special));
+  for (let j = 1; j < tokens.length; j++) if (dup.start[j + 1] > dup.start[j]) out[j - 1] = 1;
   return out;
 }
 
