@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     if (args.attention) {
       // attention[layer][head][query][key], rounded to 6 decimals to keep the file readable.
       out.attention = r.attention.data.map((d) => Array.from({ length: headsPerLayer }, (_, h) =>
-        Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), (v) => Math.round(v * 1e6) / 1e6))));
+        Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round))));
     }
     if (args.report) {
       // The same report the panel's Export writes: the real webview bundle beside this file in dist/.
