@@ -5,12 +5,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { EngineClient } from '../../src/engine';
-import { SessionPipeline, type BuiltSession } from '../../src/session/pipeline';
+import type { BuiltSession, SessionPipeline } from '../../src/session/pipeline';
 import { toWireEffects } from '../../src/session/effectsWire';
 import { defaultPanelState, WEBVIEW_STRINGS, type WireEffects } from '../../src/protocol';
 import { compareSessions } from '../../src/session/compare';
-import { launch, Panel, type Posted } from './harness';
+import { Panel, panelFixture, type Posted } from './harness';
 import { valueWeighted } from '../../src/analysis';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,6 +17,7 @@ const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', na
 
 describe('webview: predictions and head effects', function () {
   this.timeout(120000);
+  const fx = panelFixture(); // its browser closes this block's panels with it
   let browser: Browser;
   let pipeline: SessionPipeline;
   let mini: BuiltSession;
@@ -26,21 +26,16 @@ describe('webview: predictions and head effects', function () {
   let panel: Panel;
 
   before(async () => {
-    pipeline = new SessionPipeline(new EngineClient());
+    pipeline = fx.pipeline();
+    browser = fx.browser();
     const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8');
     mini = await pipeline.build({ id: 1, title: 'repeats.txt', text, model: model('headlight-mini') });
     const e = await pipeline.measureEffects(model('headlight-mini'), mini.result);
     effects = toWireEffects(e, mini.reports, mini.result.tokens, text);
     bert = await pipeline.build({ id: 2, title: 'prose.txt', text: 'The cat sat on the mat. The dog sat on the rug.', model: model('tiny-bert') });
-    browser = await launch();
     panel = await Panel.open(browser, 'dark');
     await panel.load(mini.session, mini.result, { ...defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-mini'), layer: 1, head: 3 });
     await panel.page.waitForSelector('.hl-stage[data-shown]');
-  });
-  after(async () => {
-    await panel?.close();
-    await browser?.close();
-    await pipeline?.engine.dispose();
   });
 
   it('hovering a token shows the model\'s top-5 next tokens and the actual next token\'s probability and loss', async () => {
