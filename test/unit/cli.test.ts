@@ -1,12 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { cliScratch, ROOT, runCli as run } from '../fixtures/cli';
 
 // The command-line entry as a user runs it (`npx headlight explain …` resolves to bin/headlight.js).
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'headlight.js');
 const PLANTED = path.join(ROOT, 'media', 'models', 'planted');
 
 interface CliJson {
@@ -16,18 +13,9 @@ interface CliJson {
   attention?: number[][][][];
 }
 
-function run(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-}
-
 describe('headlight CLI', function () {
   this.timeout(60_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-cli-'));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  before(function () {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js missing: npm run build (npm ci runs it via prepare)');
-  });
+  const tmp = cliScratch('headlight-cli-');
 
   for (const [name, positions, T] of [['bytes-l3h4-p64', 64, 31], ['bytes-l2h4-p128', 128, 63]] as const) {
     it(`a ${positions}-position causal model (${name}) explains a 30-token selection; the JSON shows the probe it drew`, () => {

@@ -2,18 +2,14 @@
 // `explain --dump PATH` analyses a dump whose tokens.json says "language" exactly as the panel does —
 // a head planted from the parse is named, with per-token syntax in the JSON and in the HTML report.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSyntax } from '../../../../src/analysis/syntax';
 import { attentionSet, buildHead, uniformHead } from '../support/synth';
 import { writeDumpFolder, writeTokens } from '../../dump/support/writeDump';
 import { CODE, tokenize } from './support';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const BIN = path.join(ROOT, 'bin', 'headlight.js');
-const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+import { cliScratch, runCli as run } from '../../../fixtures/cli';
 
 interface Json {
   tokens: { text: string; syntax?: string; special: boolean }[];
@@ -25,11 +21,7 @@ interface Json {
 
 describe('syntax roles from the command line', function () {
   this.timeout(60_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-syntax-cli-'));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  before(function () {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js missing: npm run build');
-  });
+  const tmp = cliScratch('headlight-syntax-cli-');
 
   it('explain FILE.py parses it as Python: every token carries its node type, and the JSON says where the roles came from', () => {
     const file = path.join(tmp, 'walk.py');
