@@ -39,8 +39,8 @@ function main() {
   for (const f of fs.readdirSync(path.join(root, 'samples'))) fs.copyFileSync(path.join(root, 'samples', f), path.join(ws, f));
   fs.writeFileSync(path.join(ws, 'README.md'), [
     '# Headlight demo', '',
-    'Select some text in any file here (try `repeats.txt` or `code.py`), right-click and choose **Explain attention**',
-    '(or press Ctrl+Alt+E). Then hover tokens in the panel, open the Heads tab, and run **Headlight: Find head…**',
+    'Select some text in any file here (try `repeats.txt` or `code.py`), right-click and choose **Explain Attention**',
+    '(or press Ctrl+K Ctrl+G; Cmd+K Cmd+G on macOS). Then hover tokens in the panel, open the Heads tab, and run **Headlight: Find Head…**',
     'from the command palette (F1) with "induction" or "previous".', '',
   ].join('\n'));
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
