@@ -130,7 +130,7 @@ def main():
         d = os.path.join(OUT, "checkpoints", f"step-{step:05d}")
         os.makedirs(d, exist_ok=True)
         m, c = card_for(step, label, "../../tokenizer.json", {"checkpoint": label})
-        export(m, os.path.join(d, "model.onnx"))
+        if label != "final": export(m, os.path.join(d, "model.onnx"))   # the final checkpoint is model.onnx itself
         write_json(os.path.join(d, "card.json"), c, indent=1)
         best = max(c["heads"], key=lambda h: h["scores"]["induction"])
         print(f"{label} step {step}: best induction L{best['layer']}H{best['head']} = {best['scores']['induction']}")

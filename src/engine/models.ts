@@ -1,5 +1,7 @@
 // Bundled models: <extensionRoot>/media/models/<name>/{model.onnx, tokenizer.json, card.json}, plus
-// training checkpoints under <name>/checkpoints/step-N/ when present.
+// training checkpoints under <name>/checkpoints/step-N/ when present. The last checkpoint is usually the model
+// itself: its folder then holds only a card saying `"checkpoint": "final"`, and the model's own file is used
+// (the bundle ships each set of weights once).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelRef } from './protocol';
@@ -19,6 +21,17 @@ export function modelsRoot(extensionRoot: string): string {
 
 function hasModel(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'model.onnx'));
+}
+
+/** A checkpoint folder's model file: its own, or the model's when its card marks it as the final weights. */
+function checkpointModel(ck: string, modelPath: string): string | undefined {
+  if (hasModel(ck)) return path.join(ck, 'model.onnx');
+  try {
+    const card = JSON.parse(fs.readFileSync(path.join(ck, 'card.json'), 'utf8')) as { checkpoint?: unknown };
+    return card.checkpoint === 'final' ? modelPath : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function listBundledModels(extensionRoot: string): BundledModel[] {
@@ -41,21 +54,22 @@ export function listBundledModels(extensionRoot: string): BundledModel[] {
       card = undefined;
     }
     const ckRoot = path.join(dir, 'checkpoints');
+    const modelPath = path.join(dir, 'model.onnx');
     let checkpoints: BundledModel['checkpoints'] = [];
     try {
       checkpoints = fs.readdirSync(ckRoot)
-        .map((d) => ({ d, step: Number(/^step-(\d+)$/.exec(d)?.[1] ?? NaN) }))
-        .filter((c) => Number.isFinite(c.step) && hasModel(path.join(ckRoot, c.d)))
+        .map((d) => ({ ck: path.join(ckRoot, d), step: Number(/^step-(\d+)$/.exec(d)?.[1] ?? NaN) }))
+        .map((c) => ({ ...c, model: Number.isFinite(c.step) ? checkpointModel(c.ck, modelPath) : undefined }))
+        .filter((c): c is { ck: string; step: number; model: string } => c.model !== undefined)
         .sort((a, b) => a.step - b.step)
         .map((c) => {
-          const ck = path.join(ckRoot, c.d);
-          const tok = path.join(ck, 'tokenizer.json');
-          return { step: c.step, modelPath: path.join(ck, 'model.onnx'), tokenizerPath: fs.existsSync(tok) ? tok : tokenizerPath };
+          const tok = path.join(c.ck, 'tokenizer.json');
+          return { step: c.step, modelPath: c.model, tokenizerPath: fs.existsSync(tok) ? tok : tokenizerPath };
         });
     } catch {
       checkpoints = [];
     }
-    out.push({ name, dir, modelPath: path.join(dir, 'model.onnx'), tokenizerPath, card, checkpoints });
+    out.push({ name, dir, modelPath, tokenizerPath, card, checkpoints });
   }
   return out;
 }

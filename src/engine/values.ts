@@ -7,6 +7,7 @@
 // where W_O cannot be found, and the result says which.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { halfToFloat32 } from './half';
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -23,6 +24,14 @@ export interface ValuePlan {
 const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
 
 function initializerData(t: onnx.ITensorProto): Float32Array | undefined {
+  // float16 weights (stored half-size, cast to float in the graph): int32Data holds one half per entry.
+  if (t.dataType === onnx.TensorProto.DataType.FLOAT16) {
+    if (t.rawData && t.rawData.length) {
+      const raw = new Uint8Array(t.rawData);
+      return halfToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength >> 1));
+    }
+    return t.int32Data && t.int32Data.length ? halfToFloat32(t.int32Data) : undefined;
+  }
   if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
   if (t.rawData && t.rawData.length) {
     const raw = t.rawData;
@@ -52,7 +61,8 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
     const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
     if (t) inits.set(n.output?.[0] ?? '', t);
   }
-  // A weight exported without constant folding reaches its MatMul through Transpose(initializer).
+  // A weight exported without constant folding reaches its MatMul through Transpose(initializer), and a
+  // float16 weight through Cast(initializer).
   const producer = new Map<string, onnx.INodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
   const weightOf = (name: string): { data: Float32Array; rows: number; cols: number } | undefined => {
@@ -63,6 +73,7 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
       return data && data.length === dims[0] * dims[1] ? { data, rows: dims[0], cols: dims[1] } : undefined;
     }
     const p = producer.get(name);
+    if (p?.opType === 'Cast') return weightOf(p.input?.[0] ?? '');   // float16 weights cast to float
     const perm = (p?.attribute ?? []).find((a) => a.name === 'perm')?.ints?.map(num);
     if (p?.opType !== 'Transpose' || (perm && !(perm[0] === 1 && perm[1] === 0))) return undefined;
     const w = weightOf(p.input?.[0] ?? '');

@@ -86,7 +86,7 @@ describe('compare: real sessions from the bundled models', function () {
     await build('planted', 'planted');
     await build('planted2', 'planted');
     await build('step0', 'headlight-mini/checkpoints/step-00000', 'headlight-mini');
-    await build('final', 'headlight-mini/checkpoints/step-04500', 'headlight-mini');
+    await build('final', 'headlight-mini');
     await build('bert', 'tiny-bert');
   });
   after(async () => { await engine.dispose(); });

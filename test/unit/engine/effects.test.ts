@@ -148,7 +148,7 @@ describe('engine: predictions and head effects', function () {
   }
 
   it('value norms on every bundled model and a decoder family: found W_O where the graph has one', async () => {
-    for (const [ref, weighting] of [[bundled('headlight-mini'), 'value·W_O'], [bundled('tiny-bert'), 'value·W_O'], [decoder('llama-plain-op17'), 'value·W_O'], [decoder('qwen-kv-op14'), 'value·W_O']] as const) {
+    for (const [ref, weighting] of [[bundled('headlight-mini'), 'value·W_O'], [bundled('headlight-small'), 'value·W_O'], [bundled('tiny-bert'), 'value·W_O'], [decoder('llama-plain-op17'), 'value·W_O'], [decoder('qwen-kv-op14'), 'value·W_O']] as const) {
       const r = await client.explain('the cat sat on the mat', ref);
       assert.ok(r.valueNorms, `${ref.modelPath}: ${r.valueNormsNote}`);
       assert.equal(r.valueNorms.weighting, weighting, ref.modelPath);
