@@ -2,8 +2,11 @@
 # Rebuilds every bundled model in media/models from this machine's Debian packages (npm run models).
 # Fixed seeds throughout; training is capped by steps (same batches on any machine) and by minutes.
 # Takes ~30-45 minutes on 2 idle cores (longer when they are shared), plus ~25 for the answer-key fixtures. Scratch output goes to scripts/models/work/ (git-ignored).
+# usage: build-all.sh [all|small]   (npm run models -- small: headlight-small alone, from headlight-mini's
+# committed tokenizer; it resumes a stopped training run: SMALL_FRESH=1 starts over)
 set -euo pipefail
 cd "$(dirname "$0")"
+TARGET=${1:-all}
 PY=/usr/bin/python3                      # Debian's python (the pyenv python3 on PATH lacks torch/onnx)
 export OPENBLAS_NUM_THREADS=1 ORT_DISABLE_TELEMETRY=1   # 2 cores are shared: one thread each
 # The committed headlight-mini was trained in three legs on a contended machine: 1,948 steps, then continued
@@ -16,6 +19,14 @@ MINI_LEG1=1948
 MINI_LEG2=3972
 MINI_STEPS=${MINI_STEPS:-4500}
 MINI_MINUTES=${MINI_MINUTES:-120}         # safety cap only (total over the legs); the step caps decide
+# headlight-small (train_small.py): 4 layers x 4 heads, d 128, 4,000 steps of 4,096 tokens. Repeats are drawn from
+# the ordinary ids below 512 for the first 2,500 steps (128-token windows, half the rows repeated), then from every
+# ordinary id (256-token windows, a quarter of the rows): without the frequent-id start no induction head formed
+# in 8,000 steps (scripts/models/sweep_small.sh). The GPU run of these settings (device_small.sh) formed one with
+# seeds 0, 1 and 2.
+SMALL_RECIPE="AUG=0.5 LOW_IDS=512 PMAX=63 LOW_UNTIL=2500 SHORT_UNTIL=2500 AUG_LONG=0.25 SEED=0"
+SMALL_STEPS=${SMALL_STEPS:-4000}
+SMALL_MINUTES=${SMALL_MINUTES:-240}       # safety cap only; a run stopped by it resumes when started again
 BERT_STEPS=${BERT_STEPS:-461}
 BERT_MINUTES=${BERT_MINUTES:-5}
 t0=$(date +%s)
@@ -32,8 +43,28 @@ fi
 node -e "require('onnxruntime-node'); require('tokenizers'); require('onnx-proto')" \
   || { echo "npm dependencies missing: run npm ci first" >&2; exit 1; }
 
+small() {
+  lap "headlight-small training"
+  [[ -f work/corpus.u16 ]] || node encode.js ../../media/models/headlight-mini/tokenizer.json work/corpus.txt work/corpus.u16
+  npx tsx ordinary_ids.ts ../../media/models/headlight-mini/tokenizer.json > work/mini-ordinary-ids.json
+  [[ -n "${SMALL_FRESH:-}" ]] && rm -rf work/small-ckpt
+  env RUN=small THREADS=2 $SMALL_RECIPE $PY train_small.py "$SMALL_MINUTES" "$SMALL_STEPS" | tee work/train-small.out
+  lap "headlight-small export + checkpoints"
+  $PY export_small.py
+  node onnx_scores.js ../../media/models/headlight-small/model.onnx ../../media/models/headlight-small/card.json
+  for d in ../../media/models/headlight-small/checkpoints/step-*/; do
+    [[ -f "$d/model.onnx" ]] && node onnx_scores.js "$d/model.onnx" "$d/card.json"
+  done
+}
+
 lap "corpus"
 $PY corpus.py
+if [[ "$TARGET" == small ]]; then
+  small
+  du -sh ../../media/models
+  lap "done"
+  exit 0
+fi
 
 lap "planted (by construction)"
 $PY planted.py
@@ -63,6 +94,8 @@ node onnx_scores.js ../../media/models/headlight-mini/model.onnx ../../media/mod
 for d in ../../media/models/headlight-mini/checkpoints/step-*/; do
   node onnx_scores.js "$d/model.onnx" "$d/card.json"
 done
+
+small
 
 lap "tiny-bert tokenizer + training"
 $PY wordpiece_train.py work/corpus.txt 2048 ../../media/models/tiny-bert/tokenizer.json

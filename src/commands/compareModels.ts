@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { isEngineError, listBundledModels, resolveModelRef, type ModelRef } from '../engine';
 import { pickModel } from '../host/modelPicker';
+import { comparePairs } from '../host/comparePairs';
 import { bundledModel } from '../host/modelChoice';
 import { AUTO_EFFECTS_MS, Controller } from '../host/controller';
 import { effectsEstimateMs, type SessionPipeline } from '../session/pipeline';
@@ -10,19 +11,14 @@ import { log } from '../host/log';
 
 interface PairItem extends vscode.QuickPickItem { a?: string; b?: string; custom?: boolean }
 
-/** Quick pairs first: each model's earliest checkpoint vs its final one, then consecutive checkpoints. */
+/** The suggested pairs (host/comparePairs.ts) as picker items, then "Choose two models…". */
 export function suggestedPairs(extensionPath: string): PairItem[] {
-  const items: PairItem[] = [];
-  for (const m of listBundledModels(extensionPath)) {
-    const ck = m.checkpoints;
-    if (ck.length < 2) continue;
-    const first = ck[0], last = ck[ck.length - 1];
-    const fmt = (s: number) => s.toLocaleString('en-US');
-    items.push({ label: `${m.name} @ step ${fmt(first.step)} vs final`, description: `step ${fmt(first.step)} → step ${fmt(last.step)}`, a: `${m.name}@step-${first.step}`, b: `${m.name}@step-${last.step}` });
-    for (let i = 0; i + 1 < ck.length; i++) {
-      items.push({ label: `${m.name} @ step ${fmt(ck[i].step)} vs step ${fmt(ck[i + 1].step)}`, a: `${m.name}@step-${ck[i].step}`, b: `${m.name}@step-${ck[i + 1].step}` });
-    }
-  }
+  const fmt = (s: number) => s.toLocaleString('en-US');
+  const items: PairItem[] = comparePairs(listBundledModels(extensionPath)).map((p) => p.kind === 'scale'
+    ? { label: `${p.a} vs ${p.b}`, description: vscode.l10n.t('scale: {0} → {1}, same tokenizer', p.shapeA, p.shapeB), a: p.a, b: p.b }
+    : p.kind === 'training'
+      ? { label: `${p.model} @ step ${fmt(p.stepA)} vs final`, description: `step ${fmt(p.stepA)} → step ${fmt(p.stepB)}`, a: p.a, b: p.b }
+      : { label: `${p.model} @ step ${fmt(p.stepA)} vs step ${fmt(p.stepB)}`, a: p.a, b: p.b });
   items.push({ label: `$(list-selection) ${vscode.l10n.t('Choose two models…')}`, description: vscode.l10n.t('any two models: bundled, checkpoints, your ONNX files or model folders (different tokenizers are aligned by characters)'), custom: true });
   return items;
 }

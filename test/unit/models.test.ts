@@ -1,5 +1,5 @@
 // The bundled models in media/models: each loads, matches its card and tokenizer, and (planted) equals its
-// PyTorch construction / (headlight-mini) reproduces its card's measured head scores. No retraining.
+// PyTorch construction / (headlight-mini, headlight-small) reproduces its card's measured head scores. No retraining.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,18 +15,28 @@ interface Card {
   name: string; kind: 'causal' | 'bidirectional'; layers: number; headsPerLayer: number; vocabSize: number;
   maxPositions: number; inputs: string[]; attentionOutputs: string[] | null; specialTokens: Record<string, string>;
   tokenizer?: string; probe: { repeatLength: number; sequences: number[][] }; heads: HeadCard[];
-  checkpoints?: { label: string; step: number; path: string }[];
+  checkpoints?: { label: string; step: number; path: string }[]; checkpoint?: string;
 }
 interface Reference { text: string; inputIds: number[]; attention: number[][][][] }
 
 const readJson = <T>(p: string): T => JSON.parse(fs.readFileSync(p, 'utf8')) as T;
 
-/** Model folders: the three bundled models plus headlight-mini's checkpoints. */
+/** Model folders: the four bundled models plus the checkpoints of the trained GPT-style ones. */
 function modelDirs(): string[] {
-  const dirs = ['planted', 'headlight-mini', 'tiny-bert'].map((d) => path.join(MODELS, d));
-  const ck = path.join(MODELS, 'headlight-mini', 'checkpoints');
-  for (const d of fs.readdirSync(ck).sort()) dirs.push(path.join(ck, d));
+  const dirs = ['planted', 'headlight-mini', 'headlight-small', 'tiny-bert'].map((d) => path.join(MODELS, d));
+  for (const m of ['headlight-mini', 'headlight-small']) {
+    const ck = path.join(MODELS, m, 'checkpoints');
+    for (const d of fs.readdirSync(ck).sort()) dirs.push(path.join(ck, d));
+  }
   return dirs;
+}
+
+/** A folder's model file; a final checkpoint's folder holds only its card and means the model's own file. */
+function modelFile(dir: string, card: Card): string {
+  const own = path.join(dir, 'model.onnx');
+  if (fs.existsSync(own)) return own;
+  assert.equal(card.checkpoint, 'final', `${dir}: no model.onnx, and the card does not mark the final checkpoint`);
+  return path.join(dir, '..', '..', 'model.onnx');
 }
 
 /** Test-only graph rewrite: expose every Softmax output as a graph output (the engine has its own). */
@@ -49,7 +59,7 @@ function load(dir: string): Promise<Loaded> {
   if (!p) {
     p = (async () => {
       const card = readJson<Card>(path.join(dir, 'card.json'));
-      const raw = fs.readFileSync(path.join(dir, 'model.onnx'));
+      const raw = fs.readFileSync(modelFile(dir, card));
       const exposed = exposeSoftmax(raw);
       const attnNames = card.attentionOutputs ?? exposed.names;
       const session = await ort.InferenceSession.create(card.attentionOutputs ? raw : exposed.bytes);
@@ -176,7 +186,7 @@ describe('bundled models (media/models)', () => {
 
   it('headlight-mini and its checkpoints: card scores are reproduced from the ONNX file within 0.02', async () => {
     const root = path.join(MODELS, 'headlight-mini');
-    const dirs = [root, ...modelDirs().filter((d) => d.includes('checkpoints'))];
+    const dirs = [root, ...modelDirs().filter((d) => d.startsWith(path.join(root, 'checkpoints')))];
     for (const dir of dirs) {
       const m = await load(dir);
       const measured = scores((await run(m, m.card.probe.sequences)).attn, m.card.probe.repeatLength);
@@ -227,7 +237,44 @@ describe('bundled models (media/models)', () => {
     }
   });
 
-  it('all bundled models together stay within 30 MB', () => {
+  it('headlight-small and its checkpoints: card scores (PyTorch, shipped weights) are reproduced from the ONNX file within 1e-3', async () => {
+    const root = path.join(MODELS, 'headlight-small');
+    const dirs = [root, ...modelDirs().filter((d) => d.startsWith(path.join(root, 'checkpoints')))];
+    for (const dir of dirs) {
+      const m = await load(dir);
+      const measured = scores((await run(m, m.card.probe.sequences)).attn, m.card.probe.repeatLength);
+      m.card.heads.forEach((h, k) => {
+        for (const [name, v] of Object.entries(h.scores)) {
+          assert.ok(Math.abs(measured[k][name as ScoreName] - v) <= 1e-3, `${dir} L${h.layer}H${h.head} ${name}`);
+        }
+      });
+    }
+    const final = (await load(root)).card;
+    assert.ok(final.layers >= 4 && final.maxPositions >= 256);
+    assert.ok(final.heads.filter((h) => h.roles.includes('induction')).length >= 2, 'induction heads on ordinary ids');
+    assert.ok((final.checkpoints ?? []).length >= 5);
+    const init = (await load(path.join(root, 'checkpoints', fs.readdirSync(path.join(root, 'checkpoints')).sort()[0]))).card;
+    assert.ok(Math.max(...init.heads.map((h) => h.scores.induction)) < 0.05, 'no induction at initialisation');
+  });
+
+  it('headlight-small: float16 weights keep attention within 1e-3 of the float32 model (reference.json)', async () => {
+    const dir = path.join(MODELS, 'headlight-small');
+    const ref = readJson<{ inputIds: number[]; attentionF32Base64: string[] }>(path.join(dir, 'reference.json'));
+    const m = await load(dir);
+    const weights = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx'))).graph?.initializer ?? [];
+    assert.ok(weights.some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16), 'weights are stored as float16');
+    const { attn } = await run(m, [ref.inputIds]);
+    let worst = 0;
+    attn.forEach((t, l) => {
+      const b = Buffer.from(ref.attentionF32Base64[l], 'base64');
+      const want = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      assert.equal(want.length, (t.data as Float32Array).length);
+      want.forEach((v, k) => { worst = Math.max(worst, Math.abs(v - (t.data as Float32Array)[k])); });
+    });
+    assert.ok(worst <= 1e-3, `max diff ${worst}`);
+  });
+
+  it('all bundled models together stay within 40 MB', () => {
     let total = 0;
     const walk = (d: string): void => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -236,6 +283,6 @@ describe('bundled models (media/models)', () => {
       }
     };
     walk(MODELS);
-    assert.ok(total <= 30 * 1024 * 1024, `${(total / 1048576).toFixed(1)} MB`);
+    assert.ok(total <= 40 * 1024 * 1024, `${(total / 1048576).toFixed(1)} MB`);
   });
 });
