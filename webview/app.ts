@@ -75,7 +75,14 @@ export class App {
     this.buildToolbar();
     this.toolbar.hidden = Boolean(opts.report); // a standalone report has no host to save files
     this.header.append(this.titleBox, this.toolbar);
-    root.append(this.live, this.header, this.banner, this.tabs, this.compareHost);
+    // The page's first paint is the header alone: the tabs have nothing to show before a session, and their
+    // controls (lit elements; each select measures itself on every render) would lay the page out again and
+    // again. They join the page hidden once it has loaded — rendering there costs no layout — and show
+    // with the first session (attached then if it comes first).
+    this.tabs.hidden = true;
+    root.append(this.live, this.header, this.banner, this.compareHost);
+    const attachLater = () => setTimeout(() => this.attachViews(), 0);
+    if (document.readyState === 'complete') attachLater(); else window.addEventListener('load', attachLater, { once: true });
     this.renderHeader('Headlight', t('panel.empty'));
     onThemeChange(() => {
       this.theme = readTheme();
@@ -203,8 +210,14 @@ export class App {
     this.announce(detail ? `${message} — ${detail}` : message);
   }
 
+  /** The tab strip into the page (hidden until a session shows it); see the constructor. */
+  private attachViews(): void {
+    if (!this.tabs.isConnected) this.root.insertBefore(this.tabs, this.compareHost);
+  }
+
   showSession(session: SessionData, state: PanelState): void {
     this.comparing = false;
+    this.attachViews();
     this.tabs.hidden = false;
     this.compareHost.hidden = true;
     this.effectsNote = undefined;

@@ -15,10 +15,32 @@ export function cssColor(variable: string, fallback: RGB): RGB {
     document.body.append(probe);
   }
   probe.style.color = `var(${variable})`;
-  const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)/.exec(getComputedStyle(probe).color);
+  return resolved(probe, variable, fallback);
+}
+
+/** The probe's computed colour, or the fallback when the variable is not set on the page. */
+function resolved(el: HTMLElement, variable: string, fallback: RGB): RGB {
+  const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)/.exec(getComputedStyle(el).color);
   const raw = getComputedStyle(document.documentElement).getPropertyValue(variable).trim() || getComputedStyle(document.body).getPropertyValue(variable).trim();
   if (!m || !raw) return fallback;
   return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+// The theme's colours through one probe each, made once and left in place: reading them all costs one
+// style recalculation (a single probe re-styled per colour cost one per colour, at every boot).
+let themeProbes: Map<string, HTMLElement> | undefined;
+
+function themeColors(vars: readonly string[]): Map<string, HTMLElement> {
+  if (!themeProbes) {
+    themeProbes = new Map(vars.map((v) => {
+      const el = document.createElement('span');
+      el.className = 'hl-color-probe';
+      el.style.color = `var(${v})`;
+      return [v, el];
+    }));
+    document.body.append(...themeProbes.values());
+  }
+  return themeProbes;
 }
 
 export interface Theme {
@@ -32,16 +54,19 @@ export interface Theme {
   dark: boolean;
 }
 
+const THEME_VARS = ['--vscode-editor-background', ...CHART_VARS, '--vscode-foreground', '--vscode-descriptionForeground', '--vscode-panel-border'];
+
 export function readTheme(): Theme {
-  const bg = cssColor('--vscode-editor-background', [255, 255, 255]);
-  const palette = CHART_VARS.map((v, i) => cssColor(v, FALLBACK[i]));
+  const probes = themeColors(THEME_VARS);
+  const color = (v: string, fallback: RGB) => resolved(probes.get(v)!, v, fallback);
+  const bg = color('--vscode-editor-background', [255, 255, 255]);
   return {
-    palette,
-    fg: cssColor('--vscode-foreground', [97, 97, 97]),
-    muted: cssColor('--vscode-descriptionForeground', [113, 113, 113]),
+    palette: CHART_VARS.map((v, i) => color(v, FALLBACK[i])),
+    fg: color('--vscode-foreground', [97, 97, 97]),
+    muted: color('--vscode-descriptionForeground', [113, 113, 113]),
     bg,
-    accent: cssColor('--vscode-charts-blue', FALLBACK[0]),
-    border: cssColor('--vscode-panel-border', [128, 128, 128]),
+    accent: color('--vscode-charts-blue', FALLBACK[0]),
+    border: color('--vscode-panel-border', [128, 128, 128]),
     dark: luminance(bg) < 0.5,
   };
 }
