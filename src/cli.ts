@@ -19,7 +19,7 @@ import type { SessionData } from './protocol';
 
 const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--max-tokens N] [--truncate] [--language ID]
        headlight explain --dump PATH [--json OUT.json] [--report OUT.html]
-  DIR holds model.onnx and tokenizer.json (default: the bundled headlight-mini). FILE "-" reads stdin.
+  DIR holds model.onnx and tokenizer.json (default: the bundled headlight-small). FILE "-" reads stdin.
   The syntax roles read FILE by its extension (.py, .js, .ts, .tsx…; anything else as English prose), or as --language ID (a VS Code languageId).
   --dump analyses an attention dump (docs/dump-format.md; tokens.json may carry "language") exactly as the panel does.
   --report writes a standalone HTML report (the interactive panel, one offline file).
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     return 2;
   }
   // dist/cli.js sits in <root>/dist, so the bundled models are at <root>/media/models.
-  const modelDir = args.model ?? path.join(__dirname, '..', 'media', 'models', 'headlight-mini');
+  const modelDir = args.model ?? path.join(__dirname, '..', 'media', 'models', 'headlight-small');
   try {
     // The same path as the panel: engine, then the model's repeat probe (causal models), then the analysis.
     pipeline = new SessionPipeline(defaultClient());

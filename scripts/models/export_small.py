@@ -100,6 +100,7 @@ def main():
     _, cross, top = pick(log)
     ordinary = json.load(open(os.environ.get("ORDINARY_IDS", os.path.join(WORK, "mini-ordinary-ids.json"))))["ids"]
     probe = ordinary_probe(ordinary, bos)
+    low_probe = ordinary_probe([i for i in ordinary if i < meta["curriculum"]["lowIds"]], bos)
     ids = eval_ids()
     corpus0 = json.load(open(os.path.join(WORK, "corpus.json")))
     cur = meta["curriculum"]
@@ -117,10 +118,14 @@ def main():
         with torch.no_grad():
             atts = m(probe)[1:]
             text_atts = m(torch.tensor([ids]))[1:]
+        with torch.no_grad():                                 # the same probe over the frequent ids of the first phase
+            low_atts = m(low_probe)[1:]
+        low = {(s["layer"], s["head"]): round(s["scores"]["induction"], 4) for s in scores_from_attention(low_atts, L)}
         heads = []
         for s in scores_from_attention(atts, L):
             sc = {k: round(v, 4) for k, v in s["scores"].items()}
-            heads.append({"layer": s["layer"], "head": s["head"], "roles": roles_from_scores(sc), "scores": sc})
+            heads.append({"layer": s["layer"], "head": s["head"], "roles": roles_from_scores(sc), "scores": sc,
+                          "inductionOnFrequentIds": low[(s["layer"], s["head"])]})
         r = by_step[step]
         card = {
             "name": "headlight-small" if root else f"headlight-small@{step}",
@@ -132,7 +137,8 @@ def main():
                 "no induction head formed in 8,000 steps (scripts/models/sweep_small.sh); the ordinary-id phase makes the induction "
                 "heads work on any token. Weights are stored as float16 and cast to float32 in the graph. scores: measured in PyTorch "
                 "on the shipped (float16-rounded) weights, on the 8 probe sequences below, defined as in headlight-mini's card "
-                f"([<|endoftext|>, r, r], r = {L} distinct ordinary ids, seed {PROBE_SEED}). roles: score >= "
+                f"([<|endoftext|>, r, r], r = {L} distinct ordinary ids, seed {PROBE_SEED}); inductionOnFrequentIds: the same score "
+                f"with r drawn from the ordinary ids below {cur['lowIds']} (the first phase's repeats). roles: score >= "
                 + ", ".join(f"{k} {v}" for k, v in THRESHOLDS.items()) + "."
                 + ("" if root else f" This is the {label} checkpoint (step {step})" + (": the bundled model itself." if label == "final" else "."))),
             "kind": "causal", "layers": c["layers"], "headsPerLayer": c["heads"], "dModel": c["d"], "vocabSize": vocab,
@@ -178,7 +184,9 @@ def main():
             export(m, os.path.join(d, "model.onnx")); to_fp16_weights(os.path.join(d, "model.onnx"))
         write_json(os.path.join(d, "card.json"), cc, indent=1)
         best = max(cc["heads"], key=lambda h: h["scores"]["induction"])
-        print(f"{label} step {step}: best induction L{best['layer']}H{best['head']} = {best['scores']['induction']}")
+        bl = max(cc["heads"], key=lambda h: h["inductionOnFrequentIds"])
+        print(f"{label} step {step}: best induction L{best['layer']}H{best['head']} = {best['scores']['induction']}; "
+              f"on frequent ids L{bl['layer']}H{bl['head']} = {bl['inductionOnFrequentIds']}")
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { findBundledChoice, type ModelRef } from '../engine';
 import { resolveModelPaths } from './modelPaths';
 
-export const DEFAULT_MODEL = 'headlight-mini';
+export const DEFAULT_MODEL = 'headlight-small';
 
 /**
  * The model the settings ask for. `headlight.modelPath` wins (a user's own ONNX file; VS Code hides
