@@ -43,6 +43,8 @@ describe('Headlight in a real VS Code (code-server)', function () {
     assert.ok(tokens.length > 0);
     assert.equal(tokens.join('').replace(/\s+/g, ''), SELECTED.replace(/\s+/g, ''));
     assert.match(await frame.locator('.hl-title').innerText(), /Attention: prose\.txt:1/);
+    // No headlight.model setting here: the default model, as the demo opens it.
+    assert.match(await frame.locator('.hl-subtitle').innerText(), /^headlight-small · 4 layers × 4 heads · causal/);
     await screenshot(page, 'panel');
   });
 
