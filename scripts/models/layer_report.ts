@@ -40,11 +40,13 @@ async function main(): Promise<void> {
         }
         const mean = (k: 'entropy' | 'distance' | 'sink') => b.reports.reduce((s, r) => s + r.metrics[k], 0) / b.reports.length;
         const distinct = new Set(b.reports.flatMap((r) => r.roles.map((x) => x.name)));
-        overall.push(`| ${m.name} | ${b.reports.length} | ${f2(mean('entropy'))} | ${f2(mean('distance'))} | ${f2(mean('sink'))} | ${distinct.size} (${[...distinct].sort().join(', ')}) |`);
+        const loss = b.result.predictions ? [...b.result.predictions.loss].filter(Number.isFinite) : [];
+        const meanLoss = loss.reduce((x, y) => x + y, 0) / loss.length;
+        overall.push(`| ${m.name} | ${b.reports.length} | ${f2(mean('entropy'))} | ${f2(mean('distance'))} | ${f2(mean('sink'))} | ${f2(meanLoss)} | ${distinct.size} (${[...distinct].sort().join(', ')}) |`);
       }
       console.log(`\n### ${n} tokens: all heads\n`);
-      console.log('| model | heads | mean entropy | mean distance | mean first-token mass | distinct roles |');
-      console.log('|---|---|---|---|---|---|');
+      console.log('| model | heads | mean entropy | mean distance | mean first-token mass | next-token loss (nats) | distinct roles |');
+      console.log('|---|---|---|---|---|---|---|');
       for (const o of overall) console.log(o);
     }
     console.log('\n### Checkpoints: roles Headlight finds (256 tokens), and the repeat probe\'s best induction head\n');
