@@ -18,11 +18,14 @@ const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'thresh
 /** Timings the views measured, read by the webview tests and the benchmark. */
 export interface PanelTimings { arcsFirstPaintMs: number; arcsFetchMs: number; headsRenderMs: number; layersRenderMs: number }
 
+interface Views { arcs: ArcsView; heads: HeadsView; layers: LayersView; flow: FlowView }
+
 /** The panel shell: a header (title, model, notices) and one tab per view; owns the panel state. */
 export class App {
   private state: PanelState | undefined;
   private session: SessionData | undefined;
-  private theme: Theme;
+  /** Read when first drawn with, and again after a theme change. */
+  private themeNow: Theme | undefined;
   private readonly header = h('header', { class: 'hl-header' });
   private readonly titleBox = h('div', { class: 'hl-titlebox' });
   private readonly toolbar = h('div', { class: 'hl-toolbar', role: 'toolbar', 'aria-label': t('app.toolbar') });
@@ -39,14 +42,39 @@ export class App {
   private readonly live = h('div', { class: 'hl-sr-only', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   private readonly tabs = document.createElement('vscode-tabs');
   private readonly panels = new Map<ViewName, HTMLElement>();
-  private readonly arcs: ArcsView;
-  private readonly heads: HeadsView;
-  private readonly layers: LayersView;
-  private readonly flow: FlowView;
+  /** The tab strip's views, built by `views()`. */
+  private built: Views | undefined;
 
   constructor(private readonly root: HTMLElement, state: PanelState | undefined, private readonly persist: (s: PanelState) => void, opts: { report?: boolean } = {}) {
     this.state = state;
-    this.theme = readTheme();
+    this.compareHost.hidden = true;
+    this.buildToolbar();
+    this.toolbar.hidden = Boolean(opts.report); // a standalone report has no host to save files
+    this.header.append(this.titleBox, this.toolbar);
+    // The page's first paint is the header alone: the tabs have nothing to show before a session, and their
+    // controls (lit elements; each select measures itself on every render) would lay the page out again and
+    // again. They are built and join the page hidden once it has loaded — rendering there costs no layout —
+    // and show with the first session (built then if it comes first).
+    this.tabs.hidden = true;
+    root.append(this.live, this.header, this.banner, this.compareHost);
+    const buildLater = () => setTimeout(() => this.views(), 0);
+    if (document.readyState === 'complete') buildLater(); else window.addEventListener('load', buildLater, { once: true });
+    this.renderHeader('Headlight', t('panel.empty'));
+    onThemeChange(() => {
+      this.themeNow = undefined;
+      const v = this.built;
+      if (v) { v.arcs.repaint(); v.heads.repaint(); v.layers.repaint(); v.flow.repaint(); }
+      this.compareView?.repaint();
+    });
+  }
+
+  private get theme(): Theme {
+    return (this.themeNow ??= readTheme());
+  }
+
+  /** The tab strip and its views, built once and put in the page hidden (see the constructor). */
+  private views(): Views {
+    if (this.built) return this.built;
     for (const v of VIEW_NAMES) {
       const header = document.createElement('vscode-tab-header');
       header.slot = 'header';
@@ -66,32 +94,19 @@ export class App {
     const getState = () => this.state!;
     const theme = () => this.theme;
     const open = (layer: number, head: number) => this.update({ layer, head, mode: 'head', view: 'arcs' });
-    this.arcs = new ArcsView(this.panels.get('arcs')!, { state: getState, update: (p) => this.update(p), theme });
+    const arcs = new ArcsView(this.panels.get('arcs')!, { state: getState, update: (p) => this.update(p), theme });
     const weighting = () => (this.state?.weighting === 'value' ? 'value' as const : 'attention' as const);
-    this.heads = new HeadsView(this.panels.get('heads')!, { theme, open, weighting });
-    this.layers = new LayersView(this.panels.get('layers')!, { theme, open });
-    this.flow = new FlowView(this.panels.get('flow')!, { theme, weighting });
-    this.compareHost.hidden = true;
-    this.buildToolbar();
-    this.toolbar.hidden = Boolean(opts.report); // a standalone report has no host to save files
-    this.header.append(this.titleBox, this.toolbar);
-    // The page's first paint is the header alone: the tabs have nothing to show before a session, and their
-    // controls (lit elements; each select measures itself on every render) would lay the page out again and
-    // again. They join the page hidden once it has loaded — rendering there costs no layout — and show
-    // with the first session (attached then if it comes first).
-    this.tabs.hidden = true;
-    root.append(this.live, this.header, this.banner, this.compareHost);
-    const attachLater = () => setTimeout(() => this.attachViews(), 0);
-    if (document.readyState === 'complete') attachLater(); else window.addEventListener('load', attachLater, { once: true });
-    this.renderHeader('Headlight', t('panel.empty'));
-    onThemeChange(() => {
-      this.theme = readTheme();
-      this.arcs.repaint(); this.heads.repaint(); this.layers.repaint(); this.flow.repaint(); this.compareView?.repaint();
-    });
+    const heads = new HeadsView(this.panels.get('heads')!, { theme, open, weighting });
+    const layers = new LayersView(this.panels.get('layers')!, { theme, open });
+    const flow = new FlowView(this.panels.get('flow')!, { theme, weighting });
+    this.built = { arcs, heads, layers, flow };
+    this.root.insertBefore(this.tabs, this.compareHost);
+    return this.built;
   }
 
   get timings(): PanelTimings {
-    return { arcsFirstPaintMs: this.arcs.firstPaintMs, arcsFetchMs: this.arcs.fetchMs, headsRenderMs: this.heads.renderMs, layersRenderMs: this.layers.renderMs };
+    const v = this.built;
+    return { arcsFirstPaintMs: v?.arcs.firstPaintMs ?? NaN, arcsFetchMs: v?.arcs.fetchMs ?? NaN, headsRenderMs: v?.heads.renderMs ?? NaN, layersRenderMs: v?.layers.renderMs ?? NaN };
   }
 
   private update(patch: Partial<PanelState>): void {
@@ -102,18 +117,20 @@ export class App {
     if (this.session && this.state.head >= this.session.model.headsPerLayer) this.state.head = 0;
     this.persist(this.state);
     if (!this.session) return;
-    if (ARC_KEYS.some((k) => before[k] !== this.state![k])) void this.arcs.refresh();
-    if (before.weighting !== this.state.weighting) { this.heads.repaint(); this.flow.reweigh(); }
+    const v = this.views();
+    if (ARC_KEYS.some((k) => before[k] !== this.state![k])) void v.arcs.refresh();
+    if (before.weighting !== this.state.weighting) { v.heads.repaint(); v.flow.reweigh(); }
     if (before.view !== this.state.view) this.show(this.state.view);
   }
 
   private show(view: ViewName): void {
     const idx = VIEW_NAMES.indexOf(view);
+    const v = this.views();
     if (this.tabs.selectedIndex !== idx) this.tabs.selectedIndex = idx;
     // Hidden views are built when first shown: they need their size, and may never be opened.
-    if (view === 'heads') this.heads.ensure();
-    if (view === 'layers') requestAnimationFrame(() => void this.layers.ensure());
-    if (view === 'flow') requestAnimationFrame(() => this.flow.ensure(this.arcs.tokens.focused));
+    if (view === 'heads') v.heads.ensure();
+    if (view === 'layers') requestAnimationFrame(() => void v.layers.ensure());
+    if (view === 'flow') requestAnimationFrame(() => v.flow.ensure(v.arcs.tokens.focused));
   }
 
   private buildToolbar(): void {
@@ -154,8 +171,9 @@ export class App {
         this.update({ view: 'arcs' });
         await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       }
-      await this.arcs.refresh();
-      const r = this.arcs.toSvg();
+      const { arcs } = this.views();
+      await arcs.refresh();
+      const r = arcs.toSvg();
       return { data: r.svg, width: r.width, height: r.height };
     }
     return sectionToPng(this.panels.get(this.state.view)!, bg);
@@ -210,32 +228,27 @@ export class App {
     this.announce(detail ? `${message} — ${detail}` : message);
   }
 
-  /** The tab strip into the page (hidden until a session shows it); see the constructor. */
-  private attachViews(): void {
-    if (!this.tabs.isConnected) this.root.insertBefore(this.tabs, this.compareHost);
-  }
-
   showSession(session: SessionData, state: PanelState): void {
     this.comparing = false;
-    this.attachViews();
-    this.tabs.hidden = false;
-    this.compareHost.hidden = true;
     this.effectsNote = undefined;
     this.session = session.effects ? withEffects(session, session.effects) : session;
     session = this.session;
     const L = session.model.layers, H = session.model.headsPerLayer;
     this.state = { ...state, layer: state.layer < L ? state.layer : 0, head: state.head < H ? state.head : 0 };
     this.persist(this.state);
+    const v = this.views(); // built with this state if the session came before the page's load
+    this.tabs.hidden = false;
+    this.compareHost.hidden = true;
     const m = session.model;
     const shape = m.layers ? ` · ${m.layers} layers × ${m.headsPerLayer} heads · ${m.kind}` : '';
     this.renderHeader(session.title, `${m.name}${shape} · ${session.tokens.length.toLocaleString('en-US')} tokens`);
     this.sessionBanner(session);
     this.announce(`${session.title}: ${session.tokens.length.toLocaleString('en-US')} tokens explained with ${m.name}${session.analysing ? '; analysing heads' : ''}.`);
-    this.arcs.setSession(session, new MatrixCache(session.id));
-    if (session.effects) this.arcs.setEffects(session.effects);
-    this.heads.setSession(session);
-    this.layers.setSession(session);
-    this.flow.setSession(session);
+    v.arcs.setSession(session, new MatrixCache(session.id));
+    if (session.effects) v.arcs.setEffects(session.effects);
+    v.heads.setSession(session);
+    v.layers.setSession(session);
+    v.flow.setSession(session);
     this.show(this.state.view);
     this.syncToolbar();
   }
@@ -246,9 +259,10 @@ export class App {
     if (status === 'done' && effects) {
       this.effectsNote = undefined;
       this.session = withEffects(this.session, effects);
-      this.heads.setSession(this.session);
-      this.heads.repaint();
-      this.arcs.setEffects(effects);
+      const v = this.views();
+      v.heads.setSession(this.session);
+      v.heads.repaint();
+      v.arcs.setEffects(effects);
       this.announce(t('app.effects.announce', effects.meanDelta.length, (effects.ms / 1000).toFixed(1)));
     } else {
       this.effectsNote = message ? { text: message, kind: status === 'measuring' ? 'loading' : 'info' } : undefined;
@@ -276,14 +290,15 @@ export class App {
     this.session = { ...this.session, heads, thumbnails, analysing: undefined };
     this.sessionBanner(this.session);
     this.announce(t('app.analysed', heads.length, heads.filter((x) => x.roles.length).length));
-    this.heads.setSession(this.session);
-    this.layers.setSession(this.session);
+    const v = this.views();
+    v.heads.setSession(this.session);
+    v.layers.setSession(this.session);
     if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
     this.syncToolbar();
   }
 
   highlightToken(index: number | null): void {
-    this.arcs.cursor(index);
+    this.built?.arcs.cursor(index); // no session, no tokens to mark
   }
 
   focusHead(layer: number, head: number, view?: ViewName): void {
