@@ -69,6 +69,24 @@ describe('Compare models and Export view in a real VS Code', function () {
     await screenshot(page, 'compare-checkpoints');
   });
 
+  it('offers headlight-mini vs headlight-small first, as a scale pair, and compares them head for head', async () => {
+    const { page } = ed;
+    await openFile(page, 'repeats.txt');
+    await selectText(page, SELECTED);
+    await runCommand(page, 'Headlight: Compare models…');
+    const first = page.locator('.quick-input-widget .monaco-list-row').first();
+    await first.waitFor({ timeout: 10_000 });
+    assert.match(await first.innerText(), /headlight-mini vs headlight-small[\s\S]*scale: 2 × 4 heads → 4 × 4 heads, same tokenizer/);
+    await first.click();
+    const frame = webview(page);
+    await frame.locator('.hl-title', { hasText: 'Compare: headlight-mini vs headlight-small' }).waitFor({ timeout: 90_000 });
+    assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 8 + 16, 'both catalogs: 2 × 4 and 4 × 4 heads');
+    const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
+    assert.ok(changes.some((c) => /induction/.test(c)), changes.join('\n'));
+    await painted(frame);
+    await screenshot(page, 'compare-scale');
+  });
+
   it('exports the comparison as PNG through the save dialog', async () => {
     const png = await exportVia(ed.page, null, path.join(ed.workspace, 'compare.png'));
     const { w, h } = pngSize(png);
