@@ -110,6 +110,19 @@ function tokenizerFor(dir: string, card: Card): Tokenizer {
   return Tokenizer.fromFile(path.join(dir, card.tokenizer ?? 'tokenizer.json'));
 }
 
+/** The model's and each checkpoint's card scores, measured again from its ONNX file, within `tol`. */
+async function cardScoresReproduced(root: string, tol: number): Promise<void> {
+  for (const dir of [root, ...modelDirs().filter((d) => d.startsWith(path.join(root, 'checkpoints')))]) {
+    const m = await load(dir);
+    const measured = scores((await run(m, m.card.probe.sequences)).attn, m.card.probe.repeatLength);
+    m.card.heads.forEach((h, k) => {
+      for (const [name, v] of Object.entries(h.scores)) {
+        assert.ok(Math.abs(measured[k][name as ScoreName] - v) <= tol, `${dir} L${h.layer}H${h.head} ${name}`);
+      }
+    });
+  }
+}
+
 describe('bundled models (media/models)', () => {
   for (const dir of modelDirs()) {
     const label = path.relative(MODELS, dir);
@@ -186,16 +199,7 @@ describe('bundled models (media/models)', () => {
 
   it('headlight-mini and its checkpoints: card scores are reproduced from the ONNX file within 0.02', async () => {
     const root = path.join(MODELS, 'headlight-mini');
-    const dirs = [root, ...modelDirs().filter((d) => d.startsWith(path.join(root, 'checkpoints')))];
-    for (const dir of dirs) {
-      const m = await load(dir);
-      const measured = scores((await run(m, m.card.probe.sequences)).attn, m.card.probe.repeatLength);
-      m.card.heads.forEach((h, k) => {
-        for (const [name, v] of Object.entries(h.scores)) {
-          assert.ok(Math.abs(measured[k][name as ScoreName] - v) <= 0.02, `${dir} L${h.layer}H${h.head} ${name}`);
-        }
-      });
-    }
+    await cardScoresReproduced(root, 0.02);
     const final = (await load(root)).card;
     const best = (s: ScoreName) => Math.max(...final.heads.map((h) => h.scores[s]));
     // On ordinary-token probes the layer-0 heads lean on the previous token (0.45, a uniform head ~0.05)
@@ -239,16 +243,7 @@ describe('bundled models (media/models)', () => {
 
   it('headlight-small and its checkpoints: card scores (PyTorch, shipped weights) are reproduced from the ONNX file within 1e-3', async () => {
     const root = path.join(MODELS, 'headlight-small');
-    const dirs = [root, ...modelDirs().filter((d) => d.startsWith(path.join(root, 'checkpoints')))];
-    for (const dir of dirs) {
-      const m = await load(dir);
-      const measured = scores((await run(m, m.card.probe.sequences)).attn, m.card.probe.repeatLength);
-      m.card.heads.forEach((h, k) => {
-        for (const [name, v] of Object.entries(h.scores)) {
-          assert.ok(Math.abs(measured[k][name as ScoreName] - v) <= 1e-3, `${dir} L${h.layer}H${h.head} ${name}`);
-        }
-      });
-    }
+    await cardScoresReproduced(root, 1e-3);
     const final = (await load(root)).card;
     assert.ok(final.layers >= 4 && final.maxPositions >= 256);
     assert.ok(final.heads.filter((h) => h.roles.includes('induction')).length >= 2, 'induction heads on ordinary ids');
