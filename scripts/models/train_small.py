@@ -1,7 +1,9 @@
 # Trains headlight-small: the same GPT-2-style model as headlight-mini (gpt.py), deeper (4 layers) and on
-# 256-token windows, with the same tokenizer and corpus. 25% of rows are random sequences of the tokenizer's
-# ordinary ids (scripts/models/ordinary_ids.ts: the ids Headlight's repeat probe draws) repeated with a
-# period of 8..CTX/2-1, from the first step, so its induction heads work on any token.
+# 256-token windows, with the same tokenizer and corpus. A share of rows (AUG) are random sequences of the
+# tokenizer's ordinary ids (scripts/models/ordinary_ids.ts: the ids Headlight's repeat probe draws) repeated
+# with a period of 8..PMAX, so its induction heads work on any token. The knobs below stage it: build-all.sh
+# holds the committed settings (frequent ids and short windows first, then every ordinary id), and
+# sweep_small.sh shows why a start on every id formed no induction head in the time we have.
 # Every LOG_EVERY steps it logs every head's scores on a fixed probe of ordinary ids and keeps the weights,
 # so export_small.py can pick checkpoints around the induction phase change and say when each role appears.
 # Resumable: the full state (weights, optimizer, data generator, log) is saved every SAVE_EVERY steps, and a
@@ -24,6 +26,7 @@ LOW_IDS, LOW_UNTIL, SHORT_UNTIL = (int(os.environ.get(k, 0)) for k in ("LOW_IDS"
 AUG_LONG = float(os.environ.get("AUG_LONG", CFG["aug"]))   # share of repeated rows once windows are CTX long
 PMAX = int(os.environ.get("PMAX", 0))           # longest repeat period (0: half the window)
 LOG_EVERY, SAVE_EVERY, WARMUP, PROBE_L = 100, 100, 200, 50
+CTX, BATCH = CFG["ctx"], CFG["batch"]
 
 def ordinary_ids():
     path = os.environ.get("SYN_IDS", os.path.join(WORK, "mini-ordinary-ids.json"))
@@ -109,6 +112,5 @@ def main():
                    "minutes": round((time.time() - t0) / 60, 2), "log": log}, f, indent=1)
     print(f"trained {step} steps in {(time.time() - t0) / 60:.1f} min" + ("" if done else " (stopped by the minute cap: run again to resume)"), flush=True)
 
-CTX, BATCH = CFG["ctx"], CFG["batch"]
 if __name__ == "__main__":
     main()
