@@ -26,13 +26,15 @@ function resolved(el: HTMLElement, variable: string, fallback: RGB): RGB {
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
+const THEME_VARS = ['--vscode-editor-background', ...CHART_VARS, '--vscode-foreground', '--vscode-descriptionForeground', '--vscode-panel-border'];
+
 // The theme's colours through one probe each, made once and left in place: reading them all costs one
-// style recalculation (a single probe re-styled per colour cost one per colour, at every boot).
+// style recalculation (a single probe re-styled per colour cost one per colour).
 let themeProbes: Map<string, HTMLElement> | undefined;
 
-function themeColors(vars: readonly string[]): Map<string, HTMLElement> {
+function themeColors(): Map<string, HTMLElement> {
   if (!themeProbes) {
-    themeProbes = new Map(vars.map((v) => {
+    themeProbes = new Map(THEME_VARS.map((v) => {
       const el = document.createElement('span');
       el.className = 'hl-color-probe';
       el.style.color = `var(${v})`;
@@ -54,10 +56,8 @@ export interface Theme {
   dark: boolean;
 }
 
-const THEME_VARS = ['--vscode-editor-background', ...CHART_VARS, '--vscode-foreground', '--vscode-descriptionForeground', '--vscode-panel-border'];
-
 export function readTheme(): Theme {
-  const probes = themeColors(THEME_VARS);
+  const probes = themeColors();
   const color = (v: string, fallback: RGB) => resolved(probes.get(v)!, v, fallback);
   const bg = color('--vscode-editor-background', [255, 255, 255]);
   return {
