@@ -25,7 +25,7 @@ describe('hostile: untrusted workspaces', function () {
       const frame = webview(ed.page);
       await frame.locator('.hl-view-arcs [data-i]').first().waitFor({ timeout: 60_000 });
       const body = await frame.locator('body').innerText();
-      assert.match(body, /headlight-mini/, 'the bundled default model ran');
+      assert.match(body, /headlight-small/, 'the bundled default model ran');
       assert.doesNotMatch(body, /0 bytes|evil/);
       await screenshot(ed.page, 'untrusted-bundled-model');
     } finally {
