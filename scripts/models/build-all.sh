@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds every bundled model in media/models from this machine's Debian packages (npm run models).
 # Fixed seeds throughout; training is capped by steps (same batches on any machine) and by minutes.
-# Takes ~30-45 minutes on 2 idle cores (longer when they are shared), plus ~25 for the answer-key fixtures. Scratch output goes to scripts/models/work/ (git-ignored).
+# Takes ~30-45 minutes on 2 idle cores (longer when they are shared) for headlight-mini and tiny-bert, ~85 for
+# headlight-small (`npm run models -- small` alone: 102.9 minutes measured, partly on shared cores), plus ~25 for
+# the answer-key fixtures. Scratch output goes to scripts/models/work/ (git-ignored).
 # usage: build-all.sh [all|small]   (npm run models -- small: headlight-small alone, from headlight-mini's
 # committed tokenizer; it resumes a stopped training run: SMALL_FRESH=1 starts over)
 set -euo pipefail
