@@ -21,12 +21,11 @@ MINI_LEG1=1948
 MINI_LEG2=3972
 MINI_STEPS=${MINI_STEPS:-4500}
 MINI_MINUTES=${MINI_MINUTES:-120}         # safety cap only (total over the legs); the step caps decide
-# headlight-small (train_small.py): 4 layers x 4 heads, d 128, 4,000 steps of 4,096 tokens. Repeats are drawn from
-# the ordinary ids below 512 for the first 2,500 steps (128-token windows, half the rows repeated), then from every
-# ordinary id (256-token windows, a quarter of the rows): without the frequent-id start no induction head formed
-# in 8,000 steps (scripts/models/sweep_small.sh). The GPU run of these settings (device_small.sh) formed one with
-# seeds 0, 1 and 2.
-SMALL_RECIPE="AUG=0.5 LOW_IDS=512 PMAX=63 LOW_UNTIL=2500 SHORT_UNTIL=2500 AUG_LONG=0.25 SEED=0"
+# headlight-small (train_small.py, whose defaults are the recipe): 4 layers x 4 heads, d 128, 4,000 steps of 4,096
+# tokens. Repeats are drawn from the ordinary ids below 512 for the first 2,500 steps (128-token windows, half the
+# rows repeated), then from every ordinary id (256-token windows, a quarter of the rows): without the frequent-id
+# start no induction head formed in 8,000 steps (scripts/models/sweep_small.sh). The GPU run of the same recipe
+# (device_small.sh) formed one with seeds 0, 1 and 2.
 SMALL_STEPS=${SMALL_STEPS:-4000}
 SMALL_MINUTES=${SMALL_MINUTES:-240}       # safety cap only; a run stopped by it resumes when started again
 BERT_STEPS=${BERT_STEPS:-461}
@@ -50,7 +49,7 @@ small() {
   [[ -f work/corpus.u16 ]] || node encode.js ../../media/models/headlight-mini/tokenizer.json work/corpus.txt work/corpus.u16
   npx tsx ordinary_ids.ts ../../media/models/headlight-mini/tokenizer.json > work/mini-ordinary-ids.json
   [[ -n "${SMALL_FRESH:-}" ]] && rm -rf work/small-ckpt
-  env RUN=small THREADS=2 $SMALL_RECIPE $PY train_small.py "$SMALL_MINUTES" "$SMALL_STEPS" | tee work/train-small.out
+  RUN=small THREADS=2 $PY train_small.py "$SMALL_MINUTES" "$SMALL_STEPS" | tee work/train-small.out
   lap "headlight-small export + checkpoints"
   $PY export_small.py
   node onnx_scores.js ../../media/models/headlight-small/model.onnx ../../media/models/headlight-small/card.json

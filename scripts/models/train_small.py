@@ -1,9 +1,10 @@
 # Trains headlight-small: the same GPT-2-style model as headlight-mini (gpt.py), deeper (4 layers) and on
 # 256-token windows, with the same tokenizer and corpus. A share of rows (AUG) are random sequences of the
 # tokenizer's ordinary ids (scripts/models/ordinary_ids.ts: the ids Headlight's repeat probe draws) repeated
-# with a period of 8..PMAX, so its induction heads work on any token. The knobs below stage it: build-all.sh
-# holds the committed settings (frequent ids and short windows first, then every ordinary id), and
-# sweep_small.sh shows why a start on every id formed no induction head in the time we have.
+# with a period of 8..PMAX, so its induction heads work on any token. The defaults below are the committed
+# recipe (frequent ids and short windows first, then every ordinary id; build-all.sh and device_small.sh run
+# them as they are); sweep_small.sh overrides them and shows why a start on every id formed no induction head
+# in the time we have.
 # Every LOG_EVERY steps it logs every head's scores on a fixed probe of ordinary ids and keeps the weights,
 # so export_small.py can pick checkpoints around the induction phase change and say when each role appears.
 # Resumable: the full state (weights, optimizer, data generator, log) is saved every SAVE_EVERY steps, and a
@@ -16,15 +17,16 @@ from common import WORK
 from gpt import MiniGPT, scores_from_attention
 
 CFG = {k: type(v)(os.environ.get(k.upper(), v)) for k, v in
-       {"layers": 4, "heads": 4, "d": 128, "ctx": 256, "batch": 16, "lr": 1.5e-3, "aug": 0.25, "seed": 0}.items()}
+       {"layers": 4, "heads": 4, "d": 128, "ctx": 256, "batch": 16, "lr": 1.5e-3, "aug": 0.5, "seed": 0}.items()}
 VOCAB, BOS = 2048, 2047                     # headlight-mini's tokenizer: 2,047 BPE ids + <|endoftext|>
 POS = {"base": 500.0, "pos_scale": 1.414}   # as headlight-mini (gpt.py): fixed sinusoid, defined to 1,024 positions
 RUN = os.environ.get("RUN", "small")
-# Curriculum knobs (0 = off): repeats drawn from the ordinary ids below LOW_IDS until step LOW_UNTIL (frequent
-# tokens whose embeddings text has already trained), and windows of CTX/2 x 2*BATCH until SHORT_UNTIL.
-LOW_IDS, LOW_UNTIL, SHORT_UNTIL = (int(os.environ.get(k, 0)) for k in ("LOW_IDS", "LOW_UNTIL", "SHORT_UNTIL"))
-AUG_LONG = float(os.environ.get("AUG_LONG", CFG["aug"]))   # share of repeated rows once windows are CTX long
-PMAX = int(os.environ.get("PMAX", 0))           # longest repeat period (0: half the window)
+# Curriculum (0 = off): repeats drawn from the ordinary ids below LOW_IDS until step LOW_UNTIL (frequent tokens
+# whose embeddings text has already trained), windows of CTX/2 x 2*BATCH with AUG of the rows repeated until
+# SHORT_UNTIL, then CTX-long windows with AUG_LONG of them; PMAX = the longest repeat period (0: half the window).
+CUR = {k: type(v)(os.environ.get(k, v)) for k, v in
+       {"LOW_IDS": 512, "LOW_UNTIL": 2500, "SHORT_UNTIL": 2500, "AUG_LONG": 0.25, "PMAX": 63}.items()}
+LOW_IDS, LOW_UNTIL, SHORT_UNTIL, AUG_LONG, PMAX = CUR.values()
 LOG_EVERY, SAVE_EVERY, WARMUP, PROBE_L = 100, 100, 200, 50
 CTX, BATCH = CFG["ctx"], CFG["batch"]
 
