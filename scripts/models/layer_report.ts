@@ -4,14 +4,14 @@
 // as the markdown tables in media/models/README.md. Headlight's per-layer numbers are tested against PyTorch
 // on headlight-small (test/unit/analysis/smallModel.test.ts), so this report rests on a checked path.
 // usage: npx tsx scripts/models/layer_report.ts [TOKENS ...]   (default: 128 256)
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient, listBundledModels, type ModelRef } from '../../src/engine';
 import { SessionPipeline } from '../../src/session/pipeline';
 import { summarizeLayers, type HeadReport } from '../../src/analysis';
+import { joinedSamples } from '../../test/fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TEXT = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n\n');
+const TEXT = joinedSamples();
 const f2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
 function roleList(reports: HeadReport[]): string {

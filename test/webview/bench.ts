@@ -16,6 +16,7 @@ import type { AttentionSet } from '../../src/engine/types';
 import { defaultPanelState } from '../../src/protocol';
 import { toSessionData } from '../../src/session/wire';
 import { launch, Panel } from './harness';
+import { joinedSamples } from '../fixtures/samples';
 import type { Browser } from 'playwright-core';
 import type { SessionData } from '../../src/protocol';
 import { SessionPipeline } from '../../src/session/pipeline';
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     try { process.stdout.write(JSON.stringify(await measureBoot(browser, quick ? 3 : 9)) + '\n'); } finally { await browser.close(); }
     return;
   }
-  const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
+  const corpus = joinedSamples('\n');
   let text = corpus;
   while (text.length < 16_000) text += '\n' + corpus;
   const mini = path.join(ROOT, 'media/models/headlight-mini');

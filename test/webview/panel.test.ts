@@ -8,6 +8,7 @@ import { SessionPipeline, type BuiltSession } from '../../src/session/pipeline';
 import { flowData, headMatrix } from '../../src/session/wire';
 import { defaultPanelState, type PanelState } from '../../src/protocol';
 import { launch, Panel, type Posted } from './harness';
+import { joinedSamples } from '../fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../..');
 const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
@@ -45,7 +46,7 @@ describe('webview panel in headless Chromium', function () {
     const repeats = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8');
     short = await pipeline.build({ id: 1, title: 'repeats.txt', text: HOSTILE + repeats, model: model('headlight-mini') });
     let big = '';
-    const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
+    const corpus = joinedSamples('\n');
     while (big.length < 6000) big += corpus + '\n';
     long = await pipeline.build({ id: 2, title: 'long.txt', text: big, model: model('headlight-mini'), maxTokens: 1024, truncate: true });
     bert = await pipeline.build({ id: 3, title: 'prose.txt', text: fs.readFileSync(path.join(ROOT, 'samples/prose.txt'), 'utf8'), model: model('tiny-bert') });

@@ -1,11 +1,11 @@
 // headlight-small in the panel's Layers view (the README's Models picture): four layers drawn, and the
 // table alternative lists every head's numbers as the analysis computed them.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { summarizeLayers } from '../../src/analysis';
 import { defaultPanelState } from '../../src/protocol';
 import { Panel, panelFixture } from './harness';
+import { joinedSamples } from '../fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../..');
 const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'), name });
@@ -15,7 +15,7 @@ describe('webview: headlight-small in the Layers view', function () {
   const fx = panelFixture();
 
   it('draws one point per layer and its table lists every head as analysed', async () => {
-    const text = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n\n');
+    const text = joinedSamples();
     const built = await fx.pipeline().build({ id: 1, title: 'samples', text, model: model('headlight-small'), maxTokens: 256, truncate: true });
     const panel = await Panel.open(fx.browser(), 'dark');
     try {

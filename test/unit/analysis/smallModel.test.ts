@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { EngineClient, type ModelRef } from '../../../src/engine';
 import { SessionPipeline, type BuiltSession } from '../../../src/session/pipeline';
 import { summarizeLayers } from '../../../src/analysis';
+import { joinedSamples } from '../../fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIR = path.join(ROOT, 'media/models/headlight-small');
@@ -29,7 +30,7 @@ describe('analysis: headlight-small against its PyTorch card', function () {
   before(() => {
     pipeline = new SessionPipeline(new EngineClient());
     // The card's text: the four samples joined by blank lines, cut to the card's token count as the panel cuts.
-    const text = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n\n');
+    const text = joinedSamples();
     built = pipeline.build({ id: 1, title: 'small', text, model, maxTokens: card.layerStats.inputIds.length, truncate: true });
     built.catch(() => undefined);
   });
