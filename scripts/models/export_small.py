@@ -20,15 +20,12 @@ EVAL_TEXT = ["prose.txt", "code.py", "repeats.txt", "mixed.txt"]   # samples/, j
 EVAL_LEN, REF_LEN = 256, 48
 
 def load_run():
-    """(meta, picks, {step: fp32 state dict}) from the CPU run in work/ or a GPU pack."""
+    """(meta, the file of step N's float32 weights) for the CPU run in work/ or a GPU run (PACK)."""
     if os.environ.get("PACK"):                       # device_small.sh's output: PACK.json + PACK-step-N.pt
-        p = json.load(open(os.environ["PACK"] + ".json"))
-        picks = p["picks"]
-        return p["meta"], picks, {st: torch.load(f"{os.environ['PACK']}-step-{st}.pt") for st in set(picks.values())}
+        return json.load(open(os.environ["PACK"] + ".json"))["meta"], lambda st: f"{os.environ['PACK']}-step-{st}.pt"
     meta = json.load(open(os.path.join(WORK, "small-log.json")))
     if not meta.get("complete"): raise SystemExit("training stopped before its step cap: run train_small.py again to resume")
-    picks, _, _ = pick(meta["log"])
-    return meta, picks, {st: torch.load(os.path.join(WORK, "small-ckpt", f"step-{st:05d}.pt")) for st in set(picks.values())}
+    return meta, lambda st: os.path.join(WORK, "small-ckpt", f"step-{st:05d}.pt")
 
 def model_from(meta, sd):
     c = meta["config"]
@@ -94,10 +91,11 @@ def role_onsets(log):
     return out
 
 def main():
-    meta, picks, weights = load_run()
+    meta, weights_file = load_run()
+    picks, cross, top = pick(meta["log"])
+    weights = {st: torch.load(weights_file(st)) for st in set(picks.values())}
     vocab, bos, c = meta["vocab"], meta["bos"], meta["config"]
     log = meta["log"]
-    _, cross, top = pick(log)
     ordinary = json.load(open(os.environ.get("ORDINARY_IDS", os.path.join(WORK, "mini-ordinary-ids.json"))))["ids"]
     probe = ordinary_probe(ordinary, bos)
     low_probe = ordinary_probe([i for i in ordinary if i < meta["curriculum"]["lowIds"]], bos)
