@@ -29,6 +29,8 @@ export interface LoadedModel {
   headAxes?: number[];
   /** Value tensors and output projections per entry of plan.attentionOutputs (values.ts). */
   values?: import('./values').ValuePlan;
+  /** Direct logit attribution's plan (dla.ts: final norm, unembedding, each layer's merged heads and W_O), or why none. */
+  dla?: import('./dla').DlaPlan | { refused: string };
   /** The head-gated session for ablations (effects.ts), made on first use. */
   gated?: import('./effects').GatedSession;
 }

@@ -7,10 +7,7 @@
 // where W_O cannot be found, and the result says which.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { halfToFloat32 } from './half';
-
-type Long = { toNumber(): number };
-const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+import { indexGraph, matmulWeight } from './weights';
 
 export interface ValuePlan {
   /** Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]). */
@@ -18,67 +15,22 @@ export interface ValuePlan {
   /** Per layer: W_O as [heads·d_head rows × d columns], row-major, when found. */
   wo: (Float32Array | undefined)[];
   woCols: number[];
+  /**
+   * Per layer where W_O was found: the tensor feeding it (the heads' outputs merged, [.., n, heads·d_head]) and
+   * the projection's output (before any bias). Direct logit attribution and the cut ablations read these
+   * (dla.ts, ablationCut.ts); a fused attention kernel's output plays `merged` where there is no Softmax.
+   */
+  merged?: string[];
+  proj?: string[];
 }
 
 /** Ops between the heads' context and the output projection that only move data. */
 const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
 
-function initializerData(t: onnx.ITensorProto): Float32Array | undefined {
-  // float16 weights (stored half-size, cast to float in the graph): int32Data holds one half per entry.
-  if (t.dataType === onnx.TensorProto.DataType.FLOAT16) {
-    if (t.rawData && t.rawData.length) {
-      const raw = new Uint8Array(t.rawData);
-      return halfToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength >> 1));
-    }
-    return t.int32Data && t.int32Data.length ? halfToFloat32(t.int32Data) : undefined;
-  }
-  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  if (t.rawData && t.rawData.length) {
-    const raw = t.rawData;
-    const copy = new Uint8Array(raw.length);
-    copy.set(raw);
-    return new Float32Array(copy.buffer);
-  }
-  return t.floatData && t.floatData.length ? Float32Array.from(t.floatData) : undefined;
-}
-
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c];
-  return t;
-}
-
 /** The value tensors and output projections of `attention` (probability tensors in layer order). */
 export function planValues(model: onnx.ModelProto, attention: string[]): ValuePlan {
-  const graph = model.graph!;
-  const nodes = graph.node ?? [];
-  const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  const inits = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
-  for (const n of nodes) {
-    if (n.opType !== 'Constant') continue;
-    const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
-    if (t) inits.set(n.output?.[0] ?? '', t);
-  }
-  // A weight exported without constant folding reaches its MatMul through Transpose(initializer), and a
-  // float16 weight through Cast(initializer).
-  const producer = new Map<string, onnx.INodeProto>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
-  const weightOf = (name: string): { data: Float32Array; rows: number; cols: number } | undefined => {
-    const direct = inits.get(name);
-    if (direct) {
-      const dims = (direct.dims ?? []).map(num);
-      const data = dims.length === 2 ? initializerData(direct) : undefined;
-      return data && data.length === dims[0] * dims[1] ? { data, rows: dims[0], cols: dims[1] } : undefined;
-    }
-    const p = producer.get(name);
-    if (p?.opType === 'Cast') return weightOf(p.input?.[0] ?? '');   // float16 weights cast to float
-    const perm = (p?.attribute ?? []).find((a) => a.name === 'perm')?.ints?.map(num);
-    if (p?.opType !== 'Transpose' || (perm && !(perm[0] === 1 && perm[1] === 0))) return undefined;
-    const w = weightOf(p.input?.[0] ?? '');
-    return w ? { data: transpose(w.data, w.rows, w.cols), rows: w.cols, cols: w.rows } : undefined;
-  };
+  const g = indexGraph(model);
+  const consumers = g.consumers;
   const plan: ValuePlan = { values: [], wo: [], woCols: [] };
   for (const src of attention) {
     const mm = (consumers.get(src) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === src);
@@ -90,11 +42,12 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
       if (next.length !== 1) break;
       const n = next[0];
       if (MOVE.has(n.opType ?? '')) { at = n.output?.[0]; continue; }
-      if (n.opType === 'MatMul' || n.opType === 'Gemm') {
-        const w = weightOf(n.input?.[1] ?? '');
-        const transB = n.opType === 'Gemm' && (n.attribute ?? []).some((a) => a.name === 'transB' && num(a.i) === 1);
-        // Rows must be the input features (heads · d_head); Gemm's transB stores [d, heads · d_head].
-        if (w) [wo, cols] = transB ? [transpose(w.data, w.rows, w.cols), w.rows] : [w.data, w.cols];
+      // Rows must be the input features (heads · d_head); matmulWeight reads Gemm's transB layout.
+      const w = matmulWeight(g, n);
+      if (w) {
+        [wo, cols] = [w.data, w.cols];
+        (plan.merged ??= [])[plan.wo.length] = n.input?.[0] ?? '';
+        (plan.proj ??= [])[plan.wo.length] = n.output?.[0] ?? '';
       }
       break;
     }

@@ -1,0 +1,338 @@
+// The residual stream of a decoder, read off its graph: the unembedding that turns the final hidden state
+// into logits, the final norm before it, what sums into that norm's input (embeddings, every attention
+// layer's output projection, every MLP, biases), and where each attention layer's output joins the stream.
+// Nothing here runs a model: it plans what to fetch (dla.ts, ablationCut.ts, routes) and says why when the
+// graph has no such path. Generic by construction: norms are recognised as ops (LayerNormalization,
+// SimplifiedLayerNormalization, RMSNormalization, Skip*LayerNormalization) or as their decomposed
+// arithmetic (ReduceMean of x or of x², a division or a reciprocal square root), never by node names.
+import { onnx } from 'onnx-proto';
+import { indexGraph, num, weightOf, type GraphIndex } from './weights';
+import type { ValuePlan } from './values';
+
+export type NormKind = 'layernorm' | 'rmsnorm' | 'none';
+
+export interface FinalNorm {
+  kind: NormKind;
+  /** How it appears in the graph, for the status line: "LayerNormalization", "decomposed RMSNorm", … */
+  label: string;
+  /** The residual stream entering the norm; for Skip*LayerNormalization the two summed inputs. */
+  inputs: string[];
+  /** Skip*LayerNormalization's bias, added to the sum before normalising. */
+  inputBias?: Float32Array;
+  /** Decomposed norms: the normalised tensor before γ, fetched so each token's scale is read, not recomputed. */
+  normalized?: string;
+  gamma?: Float32Array;
+  beta?: Float32Array;
+  /** Fused norms: the scale is recomputed from the input with this epsilon. */
+  epsilon: number;
+}
+
+export interface Unembedding {
+  /** W_U as stored: 'dv' = [d, V] (x · W), 'vd' = [V, d] (a tied embedding table, x · Wᵀ). */
+  data: Float32Array;
+  layout: 'dv' | 'vd';
+  d: number;
+  vocab: number;
+  bias?: Float32Array;
+  /** The tensor the unembedding reads (the final norm's output). */
+  input: string;
+}
+
+export type LeafKind = 'embedding' | 'attention' | 'mlp' | 'bias' | 'other';
+
+/** One term of the sum that enters the final norm. */
+export interface Leaf {
+  kind: LeafKind;
+  /** The tensor (activations) or, for a constant, its name in the graph. */
+  tensor: string;
+  /** Constant terms (biases): their value, broadcast over tokens. */
+  constant?: Float32Array;
+  /** Attention layer (index into the attention layers) the term belongs to, by graph order; −1 before the first. */
+  layer: number;
+  label: string;
+}
+
+/** Per attention layer: where its output projection joins the residual stream. */
+export interface ResidualLayer {
+  /** The output projection's output (the heads' sum through W_O, before any bias). */
+  proj?: string;
+  /** Gemm's C: a bias inside `proj` itself (its heads sum to proj − innerBias). */
+  innerBias?: Float32Array;
+  /** The residual stream before this layer's attention output is added (the layer's input for pre-norm blocks). */
+  input?: string;
+  /** The stream right after the attention output is added. */
+  mid?: string;
+}
+
+export interface ResidualPlan {
+  norm: FinalNorm;
+  unembed: Unembedding;
+  layers: ResidualLayer[];
+  leaves: Leaf[];
+  d: number;
+}
+
+/** Ops that only move or relabel data between the final norm and the logits. */
+const MOVE = new Set(['Reshape', 'Identity', 'Cast', 'Flatten', 'Squeeze', 'Unsqueeze']);
+/** Ops a decomposed norm is made of (between its input and the normalised tensor). */
+const NORM_OPS = new Set(['ReduceMean', 'Sub', 'Pow', 'Mul', 'Add', 'Sqrt', 'Div', 'Reciprocal', 'Cast', 'Identity', 'Neg']);
+
+const attrF = (n: onnx.INodeProto, name: string, dflt: number): number => {
+  const a = (n.attribute ?? []).find((x) => x.name === name);
+  return a ? (a.type === onnx.AttributeProto.AttributeType.FLOAT ? (a.f ?? dflt) : num(a.i)) : dflt;
+};
+
+const isConst = (g: GraphIndex, t: string): boolean => weightOf(g, t) !== undefined;
+
+/** Walk back from the logits to the MatMul / Gemm with a constant [d, V] (or tied [V, d]) weight. */
+function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | undefined): Unembedding | { refused: string } {
+  let t = logits;
+  let bias: Float32Array | undefined;
+  for (let step = 0; step < 8; step++) {
+    const p = g.producer.get(t)?.node;
+    if (!p) return { refused: 'nothing computes the logits' };
+    const op = p.opType ?? '';
+    if (p.domain && op !== 'FusedMatMul') return { refused: `the logits come from a ${p.domain}.${op} node` };
+    if (MOVE.has(op)) { t = p.input?.[0] ?? ''; continue; }
+    if (op === 'Add') {
+      const [a, b] = p.input ?? [];
+      const ca = weightOf(g, a), cb = weightOf(g, b);
+      if (ca || cb) { bias = (ca ?? cb)!.data; t = ca ? b : a; continue; }
+      return { refused: 'the logits are a sum of two computed tensors' };
+    }
+    if (op === 'MatMul' || op === 'Gemm') {
+      const name = p.input?.[1] ?? '';
+      const transB = op === 'Gemm' && (p.attribute ?? []).some((x) => x.name === 'transB' && num(x.i) === 1);
+      // A tied head reads the embedding table through Transpose: keep the table's own [V, d] layout (no copy).
+      const tp = g.producer.get(name)?.node;
+      const tied = tp?.opType === 'Transpose' ? weightOf(g, tp.input?.[0] ?? '') : undefined;
+      const w = tied ?? weightOf(g, name);
+      if (!w || w.dims.length !== 2) return { refused: 'the unembedding weight is not a constant matrix in the graph' };
+      const vd = Boolean(tied) !== transB; // a Transpose and Gemm's transB cancel out
+      const [d, vocab] = vd ? [w.dims[1], w.dims[0]] : w.dims;
+      if (vocabRows !== undefined && vocab !== vocabRows && vocab < vocabRows) return { refused: `the unembedding has ${vocab} columns for ${vocabRows} token ids` };
+      const c = op === 'Gemm' ? p.input?.[2] : undefined;
+      if (c) {
+        const cb = weightOf(g, c);
+        if (!cb) return { refused: 'the unembedding adds a computed tensor' };
+        bias = bias ? bias.map((v, i) => v + cb.data[i]) : cb.data;
+      }
+      if (bias && bias.length !== vocab) return { refused: 'the unembedding bias is not one value per token' };
+      let input = p.input?.[0] ?? '';
+      for (let k = 0; k < 4; k++) { const q = g.producer.get(input)?.node; if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? ''; else break; }
+      return { data: w.data, layout: vd ? 'vd' : 'dv', d, vocab, ...(bias ? { bias } : {}), input };
+    }
+    return { refused: `the logits come from a ${op} node, not a matrix product` };
+  }
+  return { refused: 'the logits are too far from a matrix product' };
+}
+
+/** The final norm whose output the unembedding reads, fused or decomposed; kind 'none' when the stream enters directly. */
+function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: string } {
+  const p = g.producer.get(h)?.node;
+  if (!p) return { refused: 'nothing computes the unembedding input' };
+  const op = p.opType ?? '';
+  const vec = (name: string | undefined) => {
+    if (!name) return undefined;
+    const w = weightOf(g, name);
+    return w && w.data.length === d ? w.data : undefined;
+  };
+  if (op === 'LayerNormalization' || op === 'SimplifiedLayerNormalization' || op === 'RMSNormalization') {
+    const axis = attrF(p, 'axis', -1);
+    if (axis !== -1) return { refused: `the final ${op} normalises over axis ${axis}, not the hidden size` };
+    const gamma = vec(p.input?.[1]);
+    if (!gamma) return { refused: `the final ${op}'s scale is not a constant of the hidden size` };
+    const kind: NormKind = op === 'LayerNormalization' ? 'layernorm' : 'rmsnorm';
+    return { kind, label: op, inputs: [p.input?.[0] ?? ''], gamma, beta: kind === 'layernorm' ? vec(p.input?.[2]) : undefined, epsilon: attrF(p, 'epsilon', 1e-5) };
+  }
+  if ((op === 'SkipLayerNormalization' || op === 'SkipSimplifiedLayerNormalization') && p.domain === 'com.microsoft') {
+    const simplified = op === 'SkipSimplifiedLayerNormalization';
+    const gamma = vec(p.input?.[2]);
+    if (!gamma) return { refused: `the final ${op}'s scale is not a constant of the hidden size` };
+    const beta = simplified ? undefined : vec(p.input?.[3]);
+    const inputBias = vec(p.input?.[simplified ? 3 : 4]);
+    return { kind: simplified ? 'rmsnorm' : 'layernorm', label: op, inputs: [p.input?.[0] ?? '', p.input?.[1] ?? ''], gamma, beta, inputBias, epsilon: attrF(p, 'epsilon', 1e-12) };
+  }
+  // Decomposed: [Add β] ← Mul γ ← normalised, where normalised is built from ReduceMean over x (or x²).
+  let t = h, beta: Float32Array | undefined, gamma: Float32Array | undefined;
+  const prodOf = (x: string) => g.producer.get(x)?.node;
+  let q = prodOf(t);
+  if (q?.opType === 'Add' && !q.domain) {
+    const [a, b] = q.input ?? [];
+    const va = vec(a), vb = vec(b);
+    if (va || vb) { beta = va ?? vb; t = va ? b : a; q = prodOf(t); }
+  }
+  if (q?.opType === 'Mul' && !q.domain) {
+    const [a, b] = q.input ?? [];
+    const va = vec(a), vb = vec(b);
+    if (va || vb) { gamma = va ?? vb; t = va ? b : a; }
+  }
+  const normalized = t;
+  const found = decomposedInput(g, normalized);
+  if (found) {
+    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], normalized, gamma, beta, epsilon: 0 };
+  }
+  if (beta || gamma) return { refused: 'the unembedding reads a scaled tensor that is not a recognisable norm' };
+  // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
+  if (op === 'Add' && !p.domain && !isConst(g, p.input?.[0] ?? '') && !isConst(g, p.input?.[1] ?? '')) {
+    return { kind: 'none', label: 'no final norm', inputs: [h], epsilon: 0 };
+  }
+  return { refused: `the unembedding reads a ${op} of the residual stream, neither a norm nor the stream itself` };
+}
+
+/**
+ * The input x of a decomposed norm whose normalised output is `out`: a ReduceMean over x (LayerNorm: x − mean(x)
+ * is normalised) or over x² (RMSNorm), everything between x and `out` built from NORM_OPS and constants.
+ */
+function decomposedInput(g: GraphIndex, out: string): { x: string; centred: boolean } | undefined {
+  const seen = new Set<string>();
+  let frontier = [out];
+  const means: onnx.INodeProto[] = [];
+  for (let depth = 0; depth < 10 && frontier.length; depth++) {
+    const next: string[] = [];
+    for (const t of frontier) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      const p = g.producer.get(t)?.node;
+      if (!p || p.domain || !NORM_OPS.has(p.opType ?? '')) continue;
+      if (p.opType === 'ReduceMean') means.push(p);
+      for (const i of p.input ?? []) if (i && !isConst(g, i)) next.push(i);
+    }
+    frontier = next;
+  }
+  const squareOf = (t: string): string | undefined => {
+    const p = g.producer.get(t)?.node;
+    if (p?.opType === 'Pow') { const e = weightOf(g, p.input?.[1] ?? ''); return e && e.data.length === 1 && e.data[0] === 2 ? p.input?.[0] : undefined; }
+    if (p?.opType === 'Mul' && p.input?.[0] === p.input?.[1]) return p.input?.[0];
+    return undefined;
+  };
+  for (const m of means) {
+    const inp = m.input?.[0] ?? '';
+    const sq = squareOf(inp);
+    if (sq === undefined) {
+      // mean(x): a LayerNorm if x − mean(x) is formed
+      const centred = (g.consumers.get(m.output?.[0] ?? '') ?? []).some((c) => c.opType === 'Sub' && c.input?.[0] === inp);
+      if (centred) return { x: inp, centred: true };
+      continue;
+    }
+    const sp = g.producer.get(sq)?.node;
+    if (sp?.opType === 'Sub') {
+      const meanNode = g.producer.get(sp.input?.[1] ?? '')?.node;
+      if (meanNode?.opType === 'ReduceMean' && meanNode.input?.[0] === sp.input?.[0]) return { x: sp.input?.[0] ?? '', centred: true };
+    }
+    // RMSNorm: mean(x²), and x itself reaches the output
+    if (seen.has(sq)) return { x: sq, centred: false };
+  }
+  return undefined;
+}
+
+/** Where layer l's projection joins the stream: through bias Adds to the first Add with a computed operand. */
+function joinOf(g: GraphIndex, proj: string, projNode: onnx.INodeProto | undefined): ResidualLayer {
+  let innerBias: Float32Array | undefined;
+  if (projNode?.opType === 'Gemm' && projNode.input?.[2]) {
+    innerBias = weightOf(g, projNode.input[2])?.data;
+    if (!innerBias) return { proj };
+  }
+  let t = proj;
+  for (let step = 0; step < 6; step++) {
+    const next = g.consumers.get(t) ?? [];
+    if (next.length !== 1) return { proj };
+    const n = next[0];
+    if (n.domain) return { proj };
+    if (MOVE.has(n.opType ?? '')) { t = n.output?.[0] ?? ''; continue; }
+    if (n.opType !== 'Add') return { proj };
+    const other = n.input?.[0] === t ? n.input?.[1] ?? '' : n.input?.[0] ?? '';
+    if (isConst(g, other)) { t = n.output?.[0] ?? ''; continue; } // the projection's bias
+    return { proj, ...(innerBias ? { innerBias } : {}), input: other, mid: n.output?.[0] ?? '' };
+  }
+  return { proj };
+}
+
+/** Traced back through scaling and reshapes to a Gather on a constant table: an embedding lookup. */
+function isEmbedding(g: GraphIndex, t: string, ids: string | undefined): 'token' | 'position' | undefined {
+  for (let step = 0; step < 6; step++) {
+    const p = g.producer.get(t)?.node;
+    if (!p || p.domain) return undefined;
+    const op = p.opType ?? '';
+    if (op === 'Gather') {
+      const table = g.inits.get(p.input?.[0] ?? '') ?? (g.producer.get(p.input?.[0] ?? '')?.node.opType === 'Identity' ? g.inits.get(g.producer.get(p.input?.[0] ?? '')!.node.input?.[0] ?? '') : undefined);
+      if (!table || (table.dims ?? []).length !== 2) return undefined;
+      let idx = p.input?.[1] ?? '';
+      for (let k = 0; k < 6; k++) { const q = g.producer.get(idx)?.node; if (q && MOVE.has(q.opType ?? '')) idx = q.input?.[0] ?? ''; else break; }
+      return idx === ids ? 'token' : 'position';
+    }
+    if (MOVE.has(op)) { t = p.input?.[0] ?? ''; continue; }
+    if (op === 'Mul' || op === 'Div') {
+      const [a, b] = p.input ?? [];
+      if (isConst(g, b)) { t = a; continue; }
+      if (isConst(g, a) && op === 'Mul') { t = b; continue; }
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/** The terms of the sum `roots` (Adds and Sums expanded down to computed tensors and constants), in graph order. */
+function expandLeaves(g: GraphIndex, roots: string[], limit: number): { tensor: string; constant?: Float32Array }[] | undefined {
+  const out: { tensor: string; constant?: Float32Array; at: number }[] = [];
+  const stack = [...roots];
+  while (stack.length) {
+    if (out.length > limit) return undefined;
+    const t = stack.pop()!;
+    const c = weightOf(g, t);
+    if (c) { out.push({ tensor: t, constant: c.data, at: -1 }); continue; }
+    const p = g.producer.get(t);
+    if (p && !p.node.domain && (p.node.opType === 'Add' || p.node.opType === 'Sum')) { stack.push(...(p.node.input ?? []).filter(Boolean)); continue; }
+    out.push({ tensor: t, at: p?.index ?? -1 });
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+/**
+ * The residual plan of a causal LM, or why there is none. `attention` lists the layers' probability tensors
+ * (their graph position orders the terms into layers); `values` gives each layer's output projection.
+ */
+export function planResidual(model: onnx.ModelProto, logits: string | undefined, attention: string[], values: ValuePlan | undefined, opts: { vocabRows?: number; ids?: string; dir?: string } = {}): ResidualPlan | { refused: string } {
+  const { vocabRows, ids, dir } = opts;
+  if (!logits) return { refused: 'the model has no language-model head output (logits)' };
+  const g = indexGraph(model, dir);
+  const unembed = findUnembedding(g, logits, vocabRows);
+  if ('refused' in unembed) return unembed;
+  const norm = findNorm(g, unembed.input, unembed.d);
+  if ('refused' in norm) return norm;
+  const layers: ResidualLayer[] = attention.map((_, l) => {
+    const proj = values?.proj?.[l];
+    return proj ? joinOf(g, proj, g.producer.get(proj)?.node) : {};
+  });
+  // Terms of the stream: bounded so a graph whose norm input is not a residual sum cannot make us walk it all.
+  const terms = expandLeaves(g, norm.inputs, 16 * (attention.length + 4));
+  if (!terms) return { refused: 'the final norm\'s input is not a sum of a bounded number of terms' };
+  const softmaxAt = attention.map((a) => g.producer.get(a)?.index ?? -1);
+  const layerOf = (t: string) => {
+    const at = g.producer.get(t)?.index ?? -1;
+    let l = -1;
+    softmaxAt.forEach((s, k) => { if (s >= 0 && s < at) l = Math.max(l, k); });
+    return l;
+  };
+  const projLayer = new Map(layers.map((x, l) => [x.proj ?? '', l]));
+  const leaves: Leaf[] = terms.map((t) => {
+    if (t.constant) return { kind: 'bias', tensor: t.tensor, constant: t.constant, layer: -1, label: `constant ${t.tensor}` };
+    const pl = projLayer.get(t.tensor);
+    if (pl !== undefined) return { kind: 'attention', tensor: t.tensor, layer: pl, label: `attention L${pl}` };
+    const emb = isEmbedding(g, t.tensor, ids);
+    if (emb) return { kind: 'embedding', tensor: t.tensor, layer: -1, label: `${emb} embedding` };
+    const l = layerOf(t.tensor);
+    return { kind: l >= 0 ? 'mlp' : 'other', tensor: t.tensor, layer: l, label: l >= 0 ? `MLP L${l}` : `input term ${t.tensor}` };
+  });
+  // A bias folded into an attention leaf (Gemm's C, an Add of a constant): label the constants by the join.
+  for (const lf of leaves) {
+    if (lf.kind !== 'bias') continue;
+    const adder = (g.consumers.get(lf.tensor) ?? []).find((n) => n.opType === 'Add');
+    const other = adder ? (adder.input?.[0] === lf.tensor ? adder.input?.[1] : adder.input?.[0]) : undefined;
+    const pl = other !== undefined ? projLayer.get(other) : undefined;
+    const ml = other !== undefined ? layerOf(other) : -1;
+    lf.layer = pl ?? ml;
+    lf.label = pl !== undefined ? `attention bias L${pl}` : ml >= 0 ? `MLP bias L${ml}` : `bias ${lf.tensor}`;
+  }
+  return { norm, unembed, layers, leaves, d: unembed.d };
+}

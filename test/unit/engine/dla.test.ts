@@ -1,0 +1,111 @@
+// Direct logit attribution against PyTorch: GPT-2-style (decomposed LayerNorm at opset 14, LayerNormalization
+// ops at opset 17, tied unembedding, biases everywhere) and Llama-style (RMSNorm, GQA, untied lm_head)
+// decoders built by scripts/fixtures/make-dla.py, whose reference.json holds each head's DLA and every other
+// term of the logit as PyTorch computed them. The exact-decomposition test: every term the engine finds in
+// the graph, through the frozen norm, sums to the exported logits within 1e-4.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { loadModel, type LoadedModel } from '../../../src/engine/session';
+import { computeDla, decompose, decompositionFetches, type DlaPlan, type Fetched } from '../../../src/engine/dla';
+import { elemTypes, decodeModel } from '../../../src/engine/onnx-graph';
+import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
+import { feedTensor } from '../../../src/engine/feeds';
+
+const DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'dla');
+
+interface Run { ids: number[]; targets: number[]; alt: number[]; logits: (number | null)[]; dla: (number | null)[][][]; diff: (number | null)[][][]; components: { label: string; values: (number | null)[] }[] }
+interface Reference { name: string; kind: string; layers: number; heads: number; runs: Run[] }
+
+/** The run's tensors: the model's logits and every tensor `names` lists, from a session that outputs them. */
+async function fetchAll(m: LoadedModel, names: string[], ids: number[]): Promise<{ fetched: Fetched; logits: Float32Array; vocab: number }> {
+  const bytes = fs.readFileSync(m.modelPath);
+  const proto = decodeModel(bytes, 'fixture');
+  const types = elemTypes(proto, names);
+  const s = await ort.InferenceSession.create(addCaptureOutputs(bytes, names, types as number[], m.originalOutputs), { logSeverityLevel: 3 });
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of m.plan.inputs) feeds[spec.name] = feedTensor(spec, ids.length, ids);
+  const out = await s.run(feeds, [...names, m.plan.logitsOutput!]);
+  const fetched: Fetched = {};
+  for (const nm of names) fetched[nm] = { data: out[nm].data as Float32Array, dims: out[nm].dims };
+  const lg = out[m.plan.logitsOutput!];
+  await s.release();
+  return { fetched, logits: lg.data as Float32Array, vocab: Number(lg.dims[lg.dims.length - 1]) };
+}
+
+for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
+  describe(`DLA on ${name} (PyTorch answer key)`, function () {
+    this.timeout(60_000);
+    const ref = JSON.parse(fs.readFileSync(path.join(DIR, name, 'reference.json'), 'utf8')) as Reference;
+    let m: LoadedModel;
+    let plan: DlaPlan;
+    before(async () => {
+      const file = path.join(DIR, name, 'model.onnx');
+      m = await loadModel(file, name);
+      assert.ok(m.dla && !('refused' in m.dla), `no DLA plan: ${m.dla && 'refused' in m.dla ? m.dla.refused : 'none'}`);
+      plan = m.dla as DlaPlan;
+    });
+    after(async () => { await m?.session.release(); });
+
+    it('finds the final norm the way the export wrote it', () => {
+      const label = plan.residual.norm.label;
+      if (name === 'gpt2-op14') assert.equal(label, 'decomposed LayerNorm');
+      if (name === 'gpt2-op17') assert.equal(label, 'LayerNormalization');
+      if (name === 'llama-op17') assert.equal(label, 'decomposed RMSNorm');
+      assert.deepEqual([plan.residual.unembed.d, plan.residual.unembed.vocab], [32, 260]);
+      assert.equal(plan.layers.length, ref.layers);
+    });
+
+    for (const [r, run] of ref.runs.entries()) {
+      it(`run ${r}: the reference reproduces the ONNX logits, and every term sums to them within 1e-4`, async () => {
+        const { fetched, logits, vocab } = await fetchAll(m, decompositionFetches(plan), run.ids);
+        const n = run.ids.length;
+        // The answer key is PyTorch's own forward: first check it is the same model as the export.
+        for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(logits[i * vocab + run.targets[i]] - run.logits[i]!) < 1e-4, `position ${i}: ONNX ${logits[i * vocab + run.targets[i]]} vs PyTorch ${run.logits[i]}`);
+        const comps = decompose(plan, fetched, Int32Array.from(run.targets), ref.heads);
+        assert.equal(comps.filter((c) => c.kind === 'head').length, ref.layers * ref.heads);
+        for (let i = 0; i + 1 < n; i++) {
+          const sum = comps.reduce((a, c) => a + c.values[i], 0);
+          assert.ok(Math.abs(sum - logits[i * vocab + run.targets[i]]) < 1e-4, `position ${i}: terms sum to ${sum}, logit ${logits[i * vocab + run.targets[i]]}`);
+        }
+        // Any other token's logit decomposes too (the alternatives: not the tokens the model saw next).
+        const alt = decompose(plan, fetched, Int32Array.from(run.alt), ref.heads);
+        for (let i = 0; i < n; i++) {
+          const sum = alt.reduce((a, c) => a + c.values[i], 0);
+          assert.ok(Math.abs(sum - logits[i * vocab + run.alt[i]]) < 1e-4, `position ${i}, token ${run.alt[i]}: ${sum} vs ${logits[i * vocab + run.alt[i]]}`);
+        }
+        // Term by term against PyTorch: heads, embeddings, MLPs, biases.
+        for (const c of comps.filter((x) => x.kind === 'head')) {
+          for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(c.values[i] - run.dla[c.layer][c.head!][i]!) < 1e-4, `${c.label} at ${i}: ${c.values[i]} vs ${run.dla[c.layer][c.head!][i]}`);
+        }
+        const byKind = (kind: string, layer?: number) => comps.filter((c) => c.kind === kind && (layer === undefined || c.layer === layer));
+        const sumOf = (cs: typeof comps, i: number) => cs.reduce((a, c) => a + c.values[i], 0);
+        for (const rc of run.components) {
+          const ours = rc.label === 'embedding' ? byKind('embedding')
+            : rc.label.startsWith('MLP L') ? [...byKind('mlp', Number(rc.label.slice(5))), ...comps.filter((c) => c.label === `MLP bias L${rc.label.slice(5)}`)]
+              : rc.label.startsWith('attention bias L') ? byKind('attention bias', Number(rc.label.slice(16)))
+                : byKind('norm bias');
+          assert.ok(ours.length > 0, `no term for ${rc.label}`);
+          for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(sumOf(ours, i) - rc.values[i]!) < 1e-4, `${rc.label} at ${i}: ${sumOf(ours, i)} vs ${rc.values[i]}`);
+        }
+      });
+
+      it(`run ${r}: computeDla (the explain's path, on ONNX Runtime) equals PyTorch's per-head DLA and logit differences`, async () => {
+        const { fetched } = await fetchAll(m, plan.fetches, run.ids);
+        const n = run.ids.length, H = ref.heads;
+        const res = await computeDla(plan, fetched, run.ids, Int32Array.from(run.alt), H);
+        for (let l = 0; l < ref.layers; l++) {
+          for (let h = 0; h < H; h++) {
+            for (let i = 0; i < n; i++) {
+              const k = (l * H + h) * n + i;
+              if (i + 1 === n) { assert.ok(Number.isNaN(res.actual[k]), 'no next token at the end'); continue; }
+              assert.ok(Math.abs(res.actual[k] - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${res.actual[k]} vs ${run.dla[l][h][i]}`);
+              assert.ok(Math.abs(res.diff[k] - run.diff[l][h][i]!) < 1e-4, `L${l}H${h} diff at ${i}: ${res.diff[k]} vs ${run.diff[l][h][i]}`);
+            }
+          }
+        }
+      });
+    }
+  });
+}
