@@ -99,6 +99,7 @@ async function main(): Promise<number> {
       onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
     }) : undefined;
     const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
+    const dla = built.session.dla;
     const out: Record<string, unknown> = {
       model: r.model,
       tokens: jsonTokens(r.tokens, built.session),
@@ -112,7 +113,10 @@ async function main(): Promise<number> {
       heads: built.reports.map((h, k) => ({
         ...jsonHead(h),
         ...(effects ? { effect: { meanDelta: round(effects.heads[k].meanDelta), perToken: Array.from(effects.heads[k].perToken, round), method: effects.method } } : {}),
+        ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
       })),
+      // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.
+      ...(dla ? { dla: { norm: dla.norm, alternatives: dla.altText, definition: 'heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run\'s scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])' } } : { dlaNote: built.session.dlaNote ?? null }),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
       // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
       ...(r.predictions ? { predictions: r.tokens.map((_, i) => {

@@ -287,6 +287,9 @@ export interface SessionData {
   valueNormsNote?: string;
   /** The heads' thumbnails over value-weighted attention, like `thumbnails`. */
   valueThumbnails?: Uint8Array[];
+  /** Direct logit attribution of every head at every token (causal LMs whose graph shows the path); else `dlaNote` says why. */
+  dla?: WireDla;
+  dlaNote?: string;
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
   /**
@@ -365,6 +368,27 @@ export interface WireEffects {
   perToken: Float32Array[];
   /** Per head: a sentence for the evidence ("removing L1H3 raises the loss … by 2.3 nats, most at `Varga`"). */
   sentences: string[];
+  ms: number;
+}
+
+/**
+ * Direct logit attribution (what each head writes straight onto the logit of the token that follows, with the
+ * final norm's scale frozen at this run's value), heads in layer-major order.
+ */
+export interface WireDla {
+  /** [head][token] (head = layer · H + h): onto the actual next token's logit; NaN at the last token. */
+  actual: Float32Array;
+  /** Same layout: onto logit(actual next) − logit(alternative); NaN where there is none. */
+  diff: Float32Array;
+  /** Per position: the alternative's text — the model's best token other than the actual next one ('' where none). */
+  altText: string[];
+  /** Per head: mean DLA and mean |DLA| over the positions that have a next token. */
+  mean: Float32Array;
+  meanAbs: Float32Array;
+  /** Per head: the evidence sentence ("writes +0.42 per token directly onto the next token's logit; most … "). */
+  sentences: string[];
+  /** How the final norm was frozen, e.g. "decomposed LayerNorm". */
+  norm: string;
   ms: number;
 }
 
@@ -533,6 +557,44 @@ export function sessionWithEffects(session: SessionData, effects: WireEffects): 
     heads: session.heads.map((hd) => ({ ...hd, metrics: { ...hd.metrics, effect: effects.meanDelta[hd.layer * session.model.headsPerLayer + hd.head] } })),
     metrics: [...session.metrics.filter((m) => m.key !== 'effect'), info],
   };
+}
+
+/** The session with DLA folded in: `dla` (mean, signed) and `dlaAbs` (mean |DLA|) metrics on every head. */
+export function sessionWithDla(session: SessionData, dla: WireDla): SessionData {
+  const H = session.model.headsPerLayer;
+  const infos: MetricInfo[] = [
+    { key: 'dla', label: 'Direct logit attribution (mean)', definition: `What the head writes straight onto the logit of the token that follows, through the final norm frozen at this run's scale (${dla.norm}) and the unembedding, averaged over the tokens: s_i ⟨z_h(i) W_O^h, γ ⊙ W_U[:, next]⟩ (TransformerLens' residual decomposition).` },
+    { key: 'dlaAbs', label: 'Direct logit attribution (mean |·|)', definition: 'The mean size of the head\'s direct write onto the next token\'s logit, whatever its sign: how much it writes directly at all.' },
+  ];
+  return {
+    ...session, dla,
+    heads: session.heads.map((hd) => ({ ...hd, metrics: { ...hd.metrics, dla: dla.mean[hd.layer * H + hd.head], dlaAbs: dla.meanAbs[hd.layer * H + hd.head] } })),
+    metrics: [...session.metrics.filter((m) => m.key !== 'dla' && m.key !== 'dlaAbs'), ...infos],
+  };
+}
+
+/** Effects this small (nats) are not called a disagreement: noise and tokens the head never touches. */
+export const DIRECT_TOTAL_MIN = 0.1;
+
+/**
+ * "Direct is not total": a sentence where a head's direct logit attribution and its measured effect (removing
+ * it) disagree — a large effect with little direct write (it works through later layers, like a previous-token
+ * head feeding an induction head), or a large direct write that removing it barely changes (later layers
+ * make up for it). Both are means over the same tokens; a logit unit moves the loss by at most about one nat,
+ * so a quarter of the other is a clear gap. Undefined where they agree or an effect is not a Δ loss.
+ */
+export function directVsTotal(dla: WireDla, effects: WireEffects, index: number, id: string): string | undefined {
+  if (!effects.method.includes('loss')) return undefined;
+  const direct = dla.mean[index], total = effects.meanDelta[index];
+  if (!Number.isFinite(direct) || !Number.isFinite(total)) return undefined;
+  const d = `${direct >= 0 ? '+' : '−'}${Math.abs(direct).toFixed(2)}`, t = `${total >= 0 ? '+' : '−'}${Math.abs(total).toFixed(2)}`;
+  if (Math.abs(total) >= DIRECT_TOTAL_MIN && Math.abs(direct) < Math.abs(total) / 4) {
+    return `Direct is not total: removing ${id} changes the loss by ${t} nats, but it writes only ${d} directly onto the next token's logit — most of its effect passes through later layers.`;
+  }
+  if (Math.abs(direct) >= DIRECT_TOTAL_MIN && Math.abs(total) < Math.abs(direct) / 4) {
+    return `Direct is not total: ${id} writes ${d} directly onto the next token's logit, yet removing it changes the loss by only ${t} nats — later layers make up for it.`;
+  }
+  return undefined;
 }
 
 export function defaultPanelState(uri: string, range: PanelState['source']['range'], model?: string): PanelState {

@@ -120,6 +120,8 @@ export class EngineClient {
     if (r.predictionsNote) out.predictionsNote = r.predictionsNote;
     if (r.valueNorms) out.valueNorms = r.valueNorms;
     if (r.valueNormsNote) out.valueNormsNote = r.valueNormsNote;
+    if (r.dla) out.dla = r.dla;
+    if (r.dlaNote) out.dlaNote = r.dlaNote;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

@@ -59,6 +59,8 @@ export interface WorkerResult {
   predictionsNote?: string;
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
+  dla?: import('./dla').DlaResult;
+  dlaNote?: string;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps

@@ -255,7 +255,10 @@ function isEmbedding(g: GraphIndex, t: string, ids: string | undefined): 'token'
     if (!p || p.domain) return undefined;
     const op = p.opType ?? '';
     if (op === 'Gather') {
-      const table = g.inits.get(p.input?.[0] ?? '') ?? (g.producer.get(p.input?.[0] ?? '')?.node.opType === 'Identity' ? g.inits.get(g.producer.get(p.input?.[0] ?? '')!.node.input?.[0] ?? '') : undefined);
+      // The table itself, maybe shared (Identity) or stored in half precision (Cast).
+      let tn = p.input?.[0] ?? '';
+      for (let k = 0; k < 3 && !g.inits.has(tn); k++) { const q = g.producer.get(tn)?.node; if (q?.opType === 'Identity' || q?.opType === 'Cast') tn = q.input?.[0] ?? ''; else break; }
+      const table = g.inits.get(tn);
       if (!table || (table.dims ?? []).length !== 2) return undefined;
       let idx = p.input?.[1] ?? '';
       for (let k = 0; k < 6; k++) { const q = g.producer.get(idx)?.node; if (q && MOVE.has(q.opType ?? '')) idx = q.input?.[0] ?? ''; else break; }
@@ -322,7 +325,8 @@ export function planResidual(model: onnx.ModelProto, logits: string | undefined,
     const emb = isEmbedding(g, t.tensor, ids);
     if (emb) return { kind: 'embedding', tensor: t.tensor, layer: -1, label: `${emb} embedding` };
     const l = layerOf(t.tensor);
-    return { kind: l >= 0 ? 'mlp' : 'other', tensor: t.tensor, layer: l, label: l >= 0 ? `MLP L${l}` : `input term ${t.tensor}` };
+    // Before the first layer and not a table lookup: an input term computed in the graph (sinusoidal positions).
+    return { kind: l >= 0 ? 'mlp' : 'other', tensor: t.tensor, layer: l, label: l >= 0 ? `MLP L${l}` : `input term computed in the graph (${t.tensor})` };
   });
   // A bias folded into an attention leaf (Gemm's C, an Add of a constant): label the constants by the join.
   for (const lf of leaves) {

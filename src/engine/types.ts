@@ -36,6 +36,9 @@ export interface ExplainResult {
   /** ‖v_j W_O^h‖ per layer, head and key (Kobayashi et al. 2020), for value-weighted attention; else why not. */
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
+  /** Direct logit attribution of every head at every token (dla.ts); else why there is none. */
+  dla?: import('./dla').DlaResult;
+  dlaNote?: string;
 }
 
 /** Per position i (predicting token i + 1): the top-k next tokens and the actual next token's probability and loss. */

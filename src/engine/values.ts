@@ -33,7 +33,13 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
   const consumers = g.consumers;
   const plan: ValuePlan = { values: [], wo: [], woCols: [] };
   for (const src of attention) {
-    const mm = (consumers.get(src) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === src);
+    // The probabilities may be cast first (a float64 softmax in a float32 model, Gemma-style).
+    let probs = src;
+    for (let k = 0; k < 2; k++) {
+      const c = consumers.get(probs) ?? [];
+      if (c.length === 1 && (c[0].opType === 'Cast' || c[0].opType === 'Identity')) probs = c[0].output?.[0] ?? '';
+    }
+    const mm = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
     plan.values.push(mm?.input?.[1] ?? '');
     let wo: Float32Array | undefined, cols = 0;
     let at = mm?.output?.[0];

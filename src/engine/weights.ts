@@ -72,14 +72,16 @@ export function tensorData(t: onnx.ITensorProto, dir?: string): Float32Array | u
   const T = onnx.TensorProto.DataType;
   if (t.dataType === T.FLOAT16) {
     if (raw) {
-      const copy = raw.byteOffset % 2 === 0 ? raw : raw.slice();
-      return halfToFloat32(new Uint16Array(copy.buffer, copy.byteOffset, copy.byteLength >> 1));
+      const copy = new Uint8Array(raw.length); // aligned (a Buffer's slice would share its odd offset)
+      copy.set(raw);
+      return halfToFloat32(new Uint16Array(copy.buffer, 0, copy.byteLength >> 1));
     }
     return t.int32Data && t.int32Data.length ? halfToFloat32(t.int32Data) : undefined;
   }
   if (t.dataType === T.DOUBLE) {
     if (raw) {
-      const copy = raw.slice();
+      const copy = new Uint8Array(raw.length);
+      copy.set(raw);
       return Float32Array.from(new Float64Array(copy.buffer, 0, copy.byteLength >> 3));
     }
     return t.doubleData && t.doubleData.length ? Float32Array.from(t.doubleData) : undefined;

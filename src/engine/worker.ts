@@ -13,6 +13,7 @@ import { predictionsFrom } from './predictions';
 import { halfToFloat32 } from './half';
 import { allValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
+import { dlaFetches, runDla } from './dlaRun';
 import type * as ort from 'onnxruntime-node';
 import type { ModelInfo, Predictions } from './types';
 
@@ -162,12 +163,16 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
   const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
-  const extra = [...(logitsName ? [logitsName] : []), ...valueNames.filter((v) => v !== logitsName)];
+  // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each.
+  const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
+  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames, ...dlaNames])];
   let logits: ort.Tensor | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+  const fetchedDla: Record<string, ort.Tensor> = {};
   const onExtra = (t: Record<string, ort.Tensor>) => {
     if (logitsName) logits = t[logitsName];
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
+    for (const v of dlaNames) if (t[v]) fetchedDla[v] = t[v];
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
@@ -181,9 +186,11 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   stats.runMs = performance.now() - t2;
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
   const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
+  const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
+    ...dla,
   };
   if (kept) return { msg: { id: req.id, type: 'done', result }, transfer: [] };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };

@@ -10,6 +10,7 @@ import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
 import { previewSession, THUMB_SIZE, toSessionData } from './wire';
 import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
+import { attachDla } from './dlaWire';
 
 const PROBE_SEED = 20220308; // fixed: model-level roles must not change between runs
 
@@ -177,7 +178,7 @@ export class SessionPipeline {
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
-        o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), keptSource);
+        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), keptSource);
       }
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
@@ -212,13 +213,13 @@ export class SessionPipeline {
       }
       const reports = analysed.reports;
       const t3 = performance.now();
-      const session = toSessionData({
+      const session = attachDla(toSessionData({
         id: o.id, title: o.title, text: o.text,
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
         probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
         predictions: result.predictions, predictionsNote: result.predictionsNote,
         valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, valueThumbnails: analysed.valueThumbnails, syntax,
-      });
+      }), result);
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
