@@ -12,10 +12,11 @@ import { computeDla, decompose, decompositionFetches, type DlaPlan, type Fetched
 import { elemTypes, decodeModel } from '../../../src/engine/onnx-graph';
 import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
 import { feedTensor } from '../../../src/engine/feeds';
+import { EngineClient } from '../../../src/engine';
 
 const DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'dla');
 
-interface Run { ids: number[]; targets: number[]; alt: number[]; logits: (number | null)[]; dla: (number | null)[][][]; diff: (number | null)[][][]; components: { label: string; values: (number | null)[] }[] }
+interface Run { text?: string; ids: number[]; targets: number[]; alt: number[]; logits: (number | null)[]; dla: (number | null)[][][]; diff: (number | null)[][][]; components: { label: string; values: (number | null)[] }[] }
 interface Reference { name: string; kind: string; layers: number; heads: number; runs: Run[] }
 
 /** The run's tensors: the model's logits and every tensor `names` lists, from a session that outputs them. */
@@ -55,6 +56,30 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
       if (name === 'llama-op17') assert.equal(label, 'decomposed RMSNorm');
       assert.deepEqual([plan.residual.unembed.d, plan.residual.unembed.vocab], [32, 260]);
       assert.equal(plan.layers.length, ref.layers);
+    });
+
+    it('an explain carries every head\'s DLA (the worker\'s path: tokenizer, run, predictions), equal to PyTorch\'s', async () => {
+      const run = ref.runs.find((x) => x.text)!;
+      const client = new EngineClient();
+      try {
+        const res = await client.explain(run.text!, { modelPath: path.join(DIR, name, 'model.onnx'), tokenizerPath: path.join(DIR, '..', 'decoders', 'tokenizer.json') }, { keep: true });
+        assert.deepEqual(res.tokens.map((t) => t.id), run.ids, 'the tokenizer gives the ids the reference ran');
+        assert.ok(res.dla, res.dlaNote);
+        const n = run.ids.length, H = ref.heads;
+        for (let l = 0; l < ref.layers; l++) for (let h = 0; h < H; h++) for (let i = 0; i + 1 < n; i++) {
+          const v = res.dla.actual[(l * H + h) * n + i];
+          assert.ok(Math.abs(v - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${v} vs ${run.dla[l][h][i]}`);
+        }
+        // The alternative is the model's best other token, read off its own predictions.
+        const p = res.predictions!;
+        for (let i = 0; i + 1 < n; i++) {
+          const top = p.topIds[i * p.k];
+          assert.equal(res.dla.alternatives[i], top === run.ids[i + 1] ? p.topIds[i * p.k + 1] : top);
+        }
+        if (res.kept) await client.release(res.kept.handle);
+      } finally {
+        await client.dispose();
+      }
     });
 
     for (const [r, run] of ref.runs.entries()) {
@@ -109,3 +134,32 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
     }
   });
 }
+
+describe('DLA: where the graph has no such path, the status says why', function () {
+  this.timeout(60_000);
+  const ROOT = path.resolve(__dirname, '..', '..', '..');
+  const bundled = (n: string) => ({ modelPath: path.join(ROOT, 'media/models', n, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', n, 'tokenizer.json') });
+  let client: EngineClient;
+  before(() => { client = new EngineClient(); });
+  after(async () => { await client.dispose(); });
+
+  it('planted: its logits read a slice of the stream, not a norm or the stream itself', async () => {
+    const r = await client.explain('abc abc', bundled('planted'));
+    assert.equal(r.dla, undefined);
+    assert.match(r.dlaNote ?? '', /not available: the path from the residual stream to the logits was not found \(the unembedding reads a Slice/);
+  });
+
+  it('tiny-bert: a bidirectional model predicts no next token', async () => {
+    const r = await client.explain('the cat sat', bundled('tiny-bert'));
+    assert.equal(r.dla, undefined);
+    assert.match(r.dlaNote ?? '', /bidirectional/);
+  });
+
+  it('headlight-small (float16 weights): every head has a finite DLA at every token with a next token', async () => {
+    const r = await client.explain('the cat sat on the mat. the cat sat on the mat.', bundled('headlight-small'));
+    assert.ok(r.dla, r.dlaNote);
+    const n = r.tokens.length;
+    for (let k = 0; k < r.model.layers * r.model.headsPerLayer; k++) for (let i = 0; i + 1 < n; i++) assert.ok(Number.isFinite(r.dla.actual[k * n + i]));
+    assert.equal(r.dla.norm, 'decomposed LayerNorm');
+  });
+});
