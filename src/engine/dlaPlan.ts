@@ -16,3 +16,12 @@ export function planDlaFor(proto: onnx.ModelProto, plan: GraphPlan, values: Valu
     return { refused: `reading the graph for it failed: ${(e as Error).message}` };
   }
 }
+
+/**
+ * What the model's own session must be able to output for DLA, the cut ablations and routes: DLA's fetches
+ * and every layer's residual stream before and after its attention output joins it (n·d each).
+ */
+export function dlaSessionOutputs(dla: DlaPlan | { refused: string }): string[] {
+  if ('refused' in dla) return [];
+  return [...new Set([...dla.fetches, ...dla.residual.layers.flatMap((l) => [l.input ?? '', l.mid ?? ''])].filter(Boolean))];
+}

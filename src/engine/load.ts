@@ -8,7 +8,7 @@ import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
 import { planValues } from './values';
-import { planDlaFor } from './dlaPlan';
+import { dlaSessionOutputs, planDlaFor } from './dlaPlan';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -53,11 +53,11 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
   };
   const values = planValues(proto, plan.attentionOutputs);
-  // Direct logit attribution (dla.ts): what it fetches rides along like the values.
+  // Direct logit attribution (dla.ts), the cut ablations and routes: what they fetch rides along like the values.
   const dla = planDlaFor(proto, plan, values, path.dirname(abs));
   const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, dla };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
-  const valueNames = [...new Set([...values.values, ...('fetches' in dla ? dla.fetches : [])].filter(Boolean))];
+  const valueNames = [...new Set([...values.values, ...dlaSessionOutputs(dla)].filter(Boolean))];
   const valueTypes = elemTypes(proto, valueNames);
   const withValues = (b: Uint8Array, existing: string[]): Buffer => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
