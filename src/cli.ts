@@ -112,7 +112,10 @@ async function main(): Promise<number> {
       // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
       heads: built.reports.map((h, k) => ({
         ...jsonHead(h),
-        ...(effects ? { effect: { meanDelta: round(effects.heads[k].meanDelta), perToken: Array.from(effects.heads[k].perToken, round), method: effects.method } } : {}),
+        ...(effects ? (() => {
+          const e = effects.heads.find((x) => x.layer === h.layer && x.head === h.head); // measured in |DLA| order
+          return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
+        })() : {}),
         ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
       })),
       // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.

@@ -94,6 +94,10 @@ export const WEBVIEW_STRINGS = {
   'arcs.prediction': 'Next-token prediction: {0}',
   'arcs.actual': 'actual {0}: p = {1}%, loss {2} nats',
   'arcs.effect': 'removing {0} changes this {1} by {2}',
+  'arcs.dla.adds': '{0} adds {1} to {2}',
+  'arcs.dla.takes': '{0} takes {1} from {2}',
+  'arcs.dla.vs': '({0} against {1}, the model\'s best other token)',
+  'arcs.dla.layer': 'Written directly onto {0}: {1}',
   'arcs.effect.loss': 'loss',
   'arcs.effect.output': 'output (1 − cos)',
   'arcs.nothingDrawn': 'Arcs has nothing drawn yet: open the Arcs view of an explained selection.',
@@ -106,6 +110,9 @@ export const WEBVIEW_STRINGS = {
   'heads.role.any': 'Any role',
   'heads.role.effect': 'Largest effects (top quarter)',
   'heads.hint': 'Hover or focus a head to read the evidence for its roles; click it to open it in Arcs.',
+  'heads.dla.label': 'direct logit attribution',
+  'heads.directTotal': 'direct ≠ total',
+  'heads.directTotal.title': 'What this head writes directly onto the logits and what removing it does disagree: see its evidence',
   'flow.tokens': 'Tokens: choose the token whose pathway to trace (hover, arrows, click to lock)',
   'flow.summary': 'Attention rollout: the share of the chosen token’s final state that traces back to each token at the input of every layer (residual mixed in, Abnar & Zuidema 2020). Pick a token below.',
   'flow.failed': 'Could not trace token {0}: {1}',
@@ -369,6 +376,10 @@ export interface WireEffects {
   /** Per head: a sentence for the evidence ("removing L1H3 raises the loss … by 2.3 nats, most at `Varga`"). */
   sentences: string[];
   ms: number;
+  /** How many heads are measured so far (a subset, or a measurement still streaming in); the rest are NaN. */
+  measured?: number;
+  /** Why each ablation reran the whole graph instead of a cut copy from the head's layer up. */
+  note?: string;
 }
 
 /**

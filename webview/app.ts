@@ -155,7 +155,10 @@ export class App {
     // While a long selection's heads are analysed, exports would miss them: wait for session/heads.
     for (const [f, b] of this.exportButtons) b.disabled = this.comparing ? f !== 'png' : !this.session || this.session.analysing === true;
     this.effectsButton.hidden = this.comparing;
-    this.effectsButton.disabled = !this.session || this.session.analysing === true || Boolean(this.session.effects) || this.effectsNote?.kind === 'loading' || !this.session.model.layers;
+    // Measured heads stay: the button stays for the rest until every head is measured.
+    const all = this.session ? this.session.model.layers * this.session.model.headsPerLayer : 0;
+    const complete = Boolean(this.session?.effects) && (this.session!.effects!.measured ?? all) >= all;
+    this.effectsButton.disabled = !this.session || this.session.analysing === true || complete || this.effectsNote?.kind === 'loading' || !this.session.model.layers;
   }
 
   /** Render the panel as shown for Export view…: PNG of the visible view (or the comparison), SVG of Arcs. */
@@ -256,14 +259,17 @@ export class App {
   /** session/effects: head effects of the session on screen are being measured, arrived, or failed. */
   showEffects(sessionId: number, status: 'measuring' | 'done' | 'failed', effects?: WireEffects, message?: string): void {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
-    if (status === 'done' && effects) {
-      this.effectsNote = undefined;
+    if (effects) {
+      // Streamed: each group of heads lands in the catalog as it is measured; 'done' closes the measurement.
       this.session = withEffects(this.session, effects);
       const v = this.views();
       v.heads.setSession(this.session);
       v.heads.repaint();
       v.arcs.setEffects(effects);
-      this.announce(t('app.effects.announce', effects.meanDelta.length, (effects.ms / 1000).toFixed(1)));
+    }
+    if (status === 'done' && effects) {
+      this.effectsNote = effects.note ? { text: effects.note, kind: 'info' } : undefined;
+      this.announce(t('app.effects.announce', effects.measured ?? effects.meanDelta.length, (effects.ms / 1000).toFixed(1)));
     } else {
       this.effectsNote = message ? { text: message, kind: status === 'measuring' ? 'loading' : 'info' } : undefined;
       if (message) this.announce(message);

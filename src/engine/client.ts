@@ -138,7 +138,7 @@ export class EngineClient {
   }
 
   /** Zero-ablate each of `heads` on its own over `ids` (one worker request; callers chunk for progress and cancel). */
-  effects(model: ModelRef, ids: number[], heads: [number, number][], opts: RunOptions = {}): Promise<EffectRun> {
+  effects(model: ModelRef, ids: number[], heads: [number, number][], opts: RunOptions = {}): Promise<EffectRun & { cut?: string }> {
     return this.send({ type: 'effects', model, ids: [...ids], heads }, opts).then((m) => (m as Extract<WorkerResponse, { type: 'effects' }>).run);
   }
 

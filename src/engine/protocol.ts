@@ -74,7 +74,8 @@ export type WorkerResponse =
   | { id: number; type: 'done'; result: WorkerResult }
   | { id: number; type: 'info'; model: ModelInfo; stats: RunStats }
   | { id: number; type: 'probe-plan'; plan: ProbePlan }
-  | { id: number; type: 'effects'; run: EffectRun }
+  /** `cut`: why the ablations reran the whole (gated) graph instead of a cut copy (ablationCut.ts); absent when cut. */
+  | { id: number; type: 'effects'; run: EffectRun & { cut?: string } }
   | { id: number; type: 'heads'; data: Float32Array[] }
   | { id: number; type: 'released' }
   | { id: number; type: 'error'; error: EngineErrorShape };

@@ -8,7 +8,7 @@ import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protoc
 import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
-import { measureEffects } from './effects';
+import { measureHeadEffects } from './ablationCut';
 import { predictionsFrom } from './predictions';
 import { halfToFloat32 } from './half';
 import { allValueNorms } from './values';
@@ -116,7 +116,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   if (req.type === 'effects') {
     const { m } = await prepare(req.model);
-    const run = await measureEffects(m, req.ids, req.heads);
+    const run = await measureHeadEffects(m, req.ids, req.heads); // the cut copy where the graph allows it
     return { msg: { id: req.id, type: 'effects', run }, transfer: run.deltas.map((d) => d.buffer as ArrayBuffer) };
   }
   if (req.type === 'cancel-queued' || req.type === 'shutdown') throw new EngineError('bad-request', `${req.type} is handled before the queue`);

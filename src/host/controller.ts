@@ -5,6 +5,8 @@ import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighte
 import { log } from './log';
 import { isEngineError } from '../engine/errors';
 import type { SessionSource } from './sessionSource';
+import { pickEffectScope } from './effectScope';
+import type { EffectScope } from '../session/effectsOrder';
 
 /** A session that did not come from the engine (an attention dump): answers the panel's requests itself. */
 export interface ExternalSource {
@@ -137,22 +139,29 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     }
   }
 
-  /** Effects measured or being measured, per session id (a second ask waits for the first). */
+  /** Effects being measured, per session id (a second ask while one runs waits for it). */
   private effectsRun: { sessionId: number; done: Promise<void> } | undefined;
 
   /**
-   * Measure Head Effects: zero-ablate every head of the panel's session with a cancellable progress
-   * notification, then send the effects to the panel. `auto`: started by the explain because it is cheap.
+   * Measure Head Effects: zero-ablate heads of the panel's session with a cancellable progress notification,
+   * streaming each group's results into the panel. `auto`: every head, started by the explain because it is
+   * cheap; asked for (button, palette) without a `scope`, the user picks which heads (effectScope.ts).
    */
-  measureEffects(auto = false): Promise<void> {
+  async measureEffects(auto = false, scope?: EffectScope): Promise<void> {
     const panel = this.panel;
     const session = panel?.session;
     if (!panel || !session || this.comparing || !this.source.measureEffects || this.external) {
       if (!auto) void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: explain a selection first; head effects are measured on the panel\'s text and model.'));
-      return Promise.resolve();
+      return;
     }
     if (this.effectsRun?.sessionId === session.id) return this.effectsRun.done;
+    if (!auto && !scope) {
+      scope = await pickEffectScope(session);
+      if (!scope || this.panel !== panel || panel.session?.id !== session.id) return;
+      if (this.effectsRun?.sessionId === session.id) return this.effectsRun.done;
+    }
     const id = session.id;
+    const total = session.model.layers * session.model.headsPerLayer;
     panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', message: vscode.l10n.t('Measuring what removing each head does…') });
     const done = (async () => {
       try {
@@ -164,6 +173,12 @@ export class Controller implements vscode.Disposable, PanelHandlers {
           return this.source.measureEffects!(id, token, (d, t) => {
             if (t) progress.report({ message: vscode.l10n.t('{0} of {1} heads', d, t), increment: ((d - last) / t) * 100 });
             last = d;
+          }, {
+            scope,
+            // Each group into the catalog as it lands: the heads that matter most come first.
+            onPartial: (sofar) => {
+              if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', effects: sofar, message: vscode.l10n.t('Measuring what removing each head does: {0} of {1} heads so far…', sofar.measured ?? 0, total) });
+            },
           });
         });
         if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'done', effects });
@@ -172,7 +187,8 @@ export class Controller implements vscode.Disposable, PanelHandlers {
         const message = cancelled ? vscode.l10n.t('Measuring head effects was cancelled; run “Measure Head Effects” to measure them.') : err instanceof Error ? err.message : String(err);
         if (!cancelled) log().error('Head effects failed:', message);
         if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'failed', message });
-        if (this.effectsRun?.sessionId === id) this.effectsRun = undefined; // asked again: measured again
+      } finally {
+        if (this.effectsRun?.sessionId === id) this.effectsRun = undefined; // asked again: the rest are measured
       }
     })();
     this.effectsRun = { sessionId: id, done };

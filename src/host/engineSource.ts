@@ -3,7 +3,8 @@ import { EngineClient, isEngineError } from '../engine';
 import { SessionPipeline } from '../session/pipeline';
 import type { AttentionSource } from '../session/attentionSource';
 import type { RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
-import { effectsEstimateMs, type BuiltSession } from '../session/pipeline';
+import { effectsEstimateMs, type BuiltSession, type HeadEffects } from '../session/pipeline';
+import { scopeHeads, type EffectScope } from '../session/effectsOrder';
 import type { ModelRef } from '../engine';
 import { toWireEffects } from '../session/effectsWire';
 import type { BuildRequest, SessionSource } from './sessionSource';
@@ -21,7 +22,7 @@ export class EngineSessionSource implements SessionSource {
    * The attention behind the session the panel shows (only the latest is kept): in bounded-memory mode
    * a kept engine run whose heads are recomputed on request, else the attention in memory.
    */
-  private current: { id: number; source: AttentionSource; built?: BuiltSession; model?: ModelRef } | undefined;
+  private current: { id: number; source: AttentionSource; built?: BuiltSession; model?: ModelRef; effects?: HeadEffects } | undefined;
 
   constructor(private readonly extensionPath: string) {}
 
@@ -84,15 +85,29 @@ export class EngineSessionSource implements SessionSource {
     return cur.source.request(method, params);
   }
 
-  async measureEffects(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void): Promise<WireEffects> {
+  async measureEffects(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void, opts: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void } = {}): Promise<WireEffects> {
     const cur = this.current;
     if (!cur?.built || !cur.model || cur.id !== sessionId) throw new Error('That explanation is no longer loaded; explain the selection again.');
+    const built = cur.built;
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
+    // Heads measured before (another scope) stay; only the new ones are ablated.
+    const before = cur.effects;
+    const done = new Set((before?.heads ?? []).map((h) => `${h.layer}:${h.head}`));
+    const heads = scopeHeads(opts.scope ?? { kind: 'all' }, built.result, built.reports).filter(([l, h]) => !done.has(`${l}:${h}`));
+    const merge = (e: HeadEffects): HeadEffects => (before ? { ...e, heads: [...before.heads, ...e.heads], ms: before.ms + e.ms } : e);
+    const wire = (e: HeadEffects) => toWireEffects(e, built.reports, built.result.tokens, built.session.text, built.result.model.headsPerLayer);
     try {
-      const e = await this.pipeline.measureEffects(cur.model, cur.built.result, { signal: ac.signal, onProgress });
-      log().info(`${cur.built.session.model.name}: head effects of ${e.heads.length} heads on ${cur.built.session.tokens.length} tokens in ${e.ms.toFixed(0)} ms`);
-      return toWireEffects(e, cur.built.reports, cur.built.result.tokens, cur.built.session.text);
+      if (!heads.length && before) return wire(before);
+      // Every group measured is kept, so a cancelled measurement keeps what it measured (and skips it next time).
+      const onPartial = (s: HeadEffects) => {
+        if (this.current === cur) cur.effects = merge(s);
+        opts.onPartial?.(wire(merge(s)));
+      };
+      const e = await this.pipeline.measureEffects(cur.model, built.result, { signal: ac.signal, onProgress, heads, onPartial });
+      log().info(`${built.session.model.name}: head effects of ${e.heads.length} heads on ${built.session.tokens.length} tokens in ${e.ms.toFixed(0)} ms${e.cutNote ? ` (whole graph: ${e.cutNote})` : ' (cut copies)'}`);
+      if (this.current === cur) cur.effects = merge(e);
+      return wire(merge(e));
     } finally {
       sub.dispose();
     }

@@ -1,6 +1,7 @@
 import type * as vscode from 'vscode';
 import type { PanelState, RequestMap, RequestMethod, SessionData, WireEffects } from '../protocol';
 import type { SyntaxContext } from '../analysis/syntax/types';
+import type { EffectScope } from '../session/effectsOrder';
 
 export interface BuildRequest {
   text: string;
@@ -21,8 +22,12 @@ export interface BuildRequest {
 export interface SessionSource {
   build(req: BuildRequest): Promise<SessionData>;
   request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
-  /** Zero-ablate every head of the session's model on its tokens (absent: this source cannot). */
-  measureEffects?(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void): Promise<WireEffects>;
+  /**
+   * Zero-ablate heads of the session's model on its tokens (absent: this source cannot): `scope` says which
+   * (default every head, largest |DLA| first); `onPartial` gets every head measured so far after each group.
+   * Heads measured by earlier calls on the same session stay in the result.
+   */
+  measureEffects?(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void, opts?: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void }): Promise<WireEffects>;
   /** Rough cost of measureEffects in ms, from the session's own model run (undefined: unknown). */
   effectsEstimateMs?(sessionId: number): number | undefined;
   dispose(): void;

@@ -5,6 +5,7 @@ import { repeatTargets, type HeadReport } from '../analysis';
 import type { Token } from '../engine';
 import type { WireEffects } from '../protocol';
 import type { HeadEffects } from './pipeline';
+import { quoteToken } from './dlaWire';
 
 const fmt = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
 
@@ -22,11 +23,19 @@ function meanOver(d: Float32Array, mask?: Uint8Array): { mean: number; count: nu
   return { mean: c ? s / c : NaN, count: c };
 }
 
-export function toWireEffects(e: HeadEffects, reports: HeadReport[], tokens: Token[], text: string): WireEffects {
+/**
+ * Effects in the wire's layer-major layout, whatever order or subset was measured: a head not (yet) measured
+ * has a NaN mean, no per-token values and no sentence. `reports` are every head's, layer-major.
+ */
+export function toWireEffects(e: HeadEffects, reports: HeadReport[], tokens: Token[], text: string, headsPerLayer?: number): WireEffects {
   const loss = e.method.includes('loss');
   const repeats = repeatPositions(tokens);
-  const shown = (j: number) => '`' + (tokens[j].special ? tokens[j].text : text.slice(tokens[j].start, tokens[j].end)).replace(/\n/g, '\\n').replace(/`/g, "'") + '`';
-  const sentences = e.heads.map((h, k) => {
+  const shown = (j: number) => quoteToken(tokens, text, j);
+  const H = headsPerLayer ?? Math.max(1, ...reports.map((r) => r.head + 1), ...e.heads.map((h) => h.head + 1));
+  const total = Math.max(reports.length, ...e.heads.map((h) => h.layer * H + h.head + 1));
+  const at = (h: { layer: number; head: number }) => h.layer * H + h.head;
+  const measured = e.heads.map((h) => {
+    const k = at(h);
     const id = reports[k]?.id ?? `L${h.layer}H${h.head}`;
     const d = h.perToken;
     let top = -1;
@@ -43,5 +52,9 @@ export function toWireEffects(e: HeadEffects, reports: HeadReport[], tokens: Tok
     }
     return `removing ${id} ${h.meanDelta >= 0 ? 'raises' : 'lowers'} the loss of the next token by ${Math.abs(h.meanDelta).toFixed(2)} nats on average${top >= 0 ? `, most for ${shown(top + 1)} after ${shown(top)} (${fmt(d[top])})` : ''}`;
   });
-  return { method: e.method, meanDelta: Float32Array.from(e.heads, (h) => h.meanDelta), perToken: e.heads.map((h) => h.perToken), sentences, ms: e.ms };
+  const meanDelta = new Float32Array(total).fill(NaN);
+  const perToken: Float32Array[] = Array.from({ length: total }, () => new Float32Array(0));
+  const sentences = new Array<string>(total).fill('');
+  e.heads.forEach((h, j) => { meanDelta[at(h)] = h.meanDelta; perToken[at(h)] = h.perToken; sentences[at(h)] = measured[j]; });
+  return { method: e.method, meanDelta, perToken, sentences, ms: e.ms, measured: e.heads.length, ...(e.cutNote ? { note: `Each ablation reran the whole graph: a cut copy starting at the head's layer could not be made (${e.cutNote}).` } : {}) };
 }

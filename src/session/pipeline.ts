@@ -11,6 +11,7 @@ import type { SessionData } from '../protocol';
 import { previewSession, THUMB_SIZE, toSessionData } from './wire';
 import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
 import { attachDla } from './dlaWire';
+import { effectOrder } from './effectsOrder';
 
 const PROBE_SEED = 20220308; // fixed: model-level roles must not change between runs
 
@@ -60,12 +61,18 @@ export interface HeadEffects {
   /** Per position: the unablated loss of the next token (causal LMs). */
   baseLoss?: Float32Array;
   ms: number;
+  /** Why the ablations reran the whole graph rather than a cut copy from the head's layer up (none: they did not). */
+  cutNote?: string;
 }
 
 export interface EffectOptions {
   signal?: AbortSignal;
   /** Called after each group of heads: heads done, of all. */
   onProgress?: (done: number, total: number) => void;
+  /** Which heads, in which order (default: every head, by |DLA| where the explain has it — effectsOrder.ts). */
+  heads?: [number, number][];
+  /** Called after each group with every head measured so far (the panel streams them into the catalog). */
+  onPartial?: (sofar: HeadEffects) => void;
 }
 
 /** A model file's cache key: path, mtime and size (like the engine's session cache), so a replaced file is measured anew. */
@@ -89,6 +96,8 @@ export function effectsEstimateMs(result: EngineResult): number {
 
 /** Heads per engine request: a group is one cancellation point and one progress step. */
 const EFFECT_GROUP = 16;
+/** Streamed into the panel: a group per update (the cut copy batches a layer's heads within one). */
+const EFFECT_STREAM_GROUP = 4;
 
 export interface BuildOptions {
   id: number;
@@ -244,28 +253,30 @@ export class SessionPipeline {
    */
   measureEffects(model: ModelRef, result: EngineResult, opts: EffectOptions = {}): Promise<HeadEffects> {
     const ids = result.tokens.map((t) => t.id);
-    const key = `${modelFileKey(model.modelPath)}:${ids.join(',')}`;
+    const heads = opts.heads ?? effectOrder(result);
+    const key = `${modelFileKey(model.modelPath)}:${ids.join(',')}:${heads.join(';')}`;
     const hit = this.effectsCache.get(key);
     if (hit) return hit;
-    const p = this.runEffects(model, ids, result.model.layers, result.model.headsPerLayer, opts);
+    const p = this.runEffects(model, ids, heads, opts);
     this.effectsCache.set(key, p);
     while (this.effectsCache.size > 8) this.effectsCache.delete(this.effectsCache.keys().next().value as string);
     p.catch(() => this.effectsCache.delete(key)); // cancelled or failed: measured again when asked again
     return p;
   }
 
-  private async runEffects(model: ModelRef, ids: number[], layers: number, headsPerLayer: number, opts: EffectOptions): Promise<HeadEffects> {
+  private async runEffects(model: ModelRef, ids: number[], all: [number, number][], opts: EffectOptions): Promise<HeadEffects> {
     const t0 = performance.now();
-    const all: [number, number][] = [];
-    for (let l = 0; l < layers; l++) for (let h = 0; h < headsPerLayer; h++) all.push([l, h]);
     const n = ids.length;
     const out: HeadEffects = { method: 'zero-ablation: Δ loss of the next token (nats)', heads: [], ms: 0 };
     opts.onProgress?.(0, all.length);
-    for (let k = 0; k < all.length; k += EFFECT_GROUP) {
+    // Streamed: small groups, so the catalog fills in while the rest are measured.
+    const size = opts.onPartial ? EFFECT_STREAM_GROUP : EFFECT_GROUP;
+    for (let k = 0; k < all.length; k += size) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'Measuring head effects was cancelled.');
-      const group = all.slice(k, k + EFFECT_GROUP);
+      const group = all.slice(k, k + size);
       const run = await this.engine.effects(model, ids, group, { signal: opts.signal });
       out.method = run.method;
+      if (run.cut) out.cutNote = run.cut;
       if (run.base && !out.baseLoss) out.baseLoss = Float32Array.from(run.base, (v) => -v);
       run.deltas.forEach((d, b) => {
         let s = 0, c = 0;
@@ -273,6 +284,7 @@ export class SessionPipeline {
         out.heads.push({ layer: group[b][0], head: group[b][1], meanDelta: c ? s / c : NaN, perToken: d });
       });
       opts.onProgress?.(Math.min(all.length, k + group.length), all.length);
+      if (opts.onPartial) opts.onPartial({ ...out, heads: [...out.heads], ms: performance.now() - t0 });
     }
     out.ms = performance.now() - t0;
     return out;

@@ -392,12 +392,41 @@ export class ArcsView {
       }
     } else if (s.predictionsNote) parts.push(t('arcs.noPredictions', s.predictionsNote));
     const st = this.ctx.state();
+    const dla = this.dlaLine(i);
+    if (dla) parts.push(dla);
     const e = this.effects;
     if (e && st.mode === 'head') {
       const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];
       if (d !== undefined && Number.isFinite(d)) parts.push(t('arcs.effect', `L${st.layer}H${st.head}`, e.method.includes('loss') ? t('arcs.effect.loss') : t('arcs.effect.output'), `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`));
     }
     return parts.join(' · ');
+  }
+
+  /**
+   * Direct logit attribution at token i: what the shown head writes straight onto the next token's logit
+   * ("L1H3 adds +2.10 to ` Potter`", and against the model's best other token); for a whole layer, its
+   * heads that write most there.
+   */
+  private dlaLine(i: number): string {
+    const s = this.session;
+    const d = s?.dla;
+    if (!s || !d || i + 1 >= s.tokens.length) return '';
+    const n = s.tokens.length, H = s.model.headsPerLayer;
+    const st = this.ctx.state();
+    const next = s.tokens[i + 1];
+    const quote = (x: string) => '`' + x.replace(/\n/g, '\\n') + '`';
+    const target = quote(next.special ? next.text : s.text.slice(next.start, next.end));
+    const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+    if (st.mode === 'head') {
+      const k = st.layer * H + st.head;
+      const v = d.actual[k * n + i];
+      if (!Number.isFinite(v)) return '';
+      const vs = d.altText[i] && Number.isFinite(d.diff[k * n + i]) ? ' ' + t('arcs.dla.vs', signed(d.diff[k * n + i]), quote(d.altText[i])) : '';
+      return t(v >= 0 ? 'arcs.dla.adds' : 'arcs.dla.takes', `L${st.layer}H${st.head}`, signed(v), target) + vs;
+    }
+    const heads = Array.from({ length: H }, (_, h) => ({ h, v: d.actual[(st.layer * H + h) * n + i] })).filter((x) => Number.isFinite(x.v))
+      .sort((a, b) => Math.abs(b.v) - Math.abs(a.v)).slice(0, 3);
+    return heads.length ? t('arcs.dla.layer', target, heads.map((x) => `L${st.layer}H${x.h} ${signed(x.v)}`).join(', ')) : '';
   }
 
   /** The arcs drawn now (every selected arc of the shown heads) as an SVG document. */

@@ -1,7 +1,7 @@
 // Heads: a catalog of every head (layers × heads), each a thumbnail of its attention with role badges and
 // key scores. Sort by a metric, filter by role; hover/focus shows the role evidence (as text), click opens
 // the head in Arcs.
-import type { SessionData, WireEffects, WireHead } from '../../src/protocol';
+import { directVsTotal, type SessionData, type WireEffects, type WireHead } from '../../src/protocol';
 import { h } from '../dom';
 import { select, setOptions, type Select } from '../controls';
 import { roleHint, ROLE_ORDER, roleColour } from '../roles';
@@ -16,6 +16,7 @@ export interface HeadsContext {
 }
 
 const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(2));
+const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
 
 export class HeadsView {
   private session: SessionData | undefined;
@@ -136,7 +137,12 @@ export class HeadsView {
     }));
     const key = this.sortKey !== 'order' ? this.sortKey : 'entropy';
     const label = s.metrics.find((m) => m.key === key)?.label ?? key;
-    const scores = h('div', { class: 'hl-scores' }, `${label.replace(/ \(.*\)$/, '')} ${fmt(hd.metrics[key])} · ${key !== 'effect' && Number.isFinite(hd.metrics.effect) ? `effect ${fmt(hd.metrics.effect)}` : `sink ${fmt(hd.metrics.sink)}`}`);
+    const second = key !== 'effect' && Number.isFinite(hd.metrics.effect) ? `effect ${fmt(hd.metrics.effect)}`
+      : key !== 'dla' && Number.isFinite(hd.metrics.dla) ? `DLA ${signed(hd.metrics.dla)}` : `sink ${fmt(hd.metrics.sink)}`;
+    const scores = h('div', { class: 'hl-scores' }, `${label.replace(/ \(.*\)$/, '')} ${fmt(hd.metrics[key])} · ${second}`);
+    // Where removing the head and its direct write disagree, the cell says so (the evidence says how).
+    const k = hd.layer * s.model.headsPerLayer + hd.head;
+    if (s.dla && this.effects && directVsTotal(s.dla, this.effects, k, hd.id)) badges.append(h('span', { class: 'hl-badge hl-badge-note', title: t('heads.directTotal.title') }, t('heads.directTotal')));
     const aria = `${hd.id}: ${roles.length ? roles.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(', ') : 'no role'}; ${label} ${fmt(hd.metrics[key])}. Open in Arcs.`;
     return h('button', { class: 'hl-cell', 'data-layer': hd.layer, 'data-head': hd.head, 'aria-label': aria, type: 'button' },
       c, h('div', { class: 'hl-cell-body' }, h('div', { class: 'hl-cell-id' }, hd.id), badges, scores));
@@ -146,8 +152,17 @@ export class HeadsView {
     const hd = this.session?.heads.find((x) => x.layer === layer && x.head === head);
     if (!hd) return;
     const title = h('strong', {}, hd.id);
-    const effect = this.effects?.sentences[layer * (this.session?.model.headsPerLayer ?? 0) + head];
-    const effectLine = effect ? [h('div', { class: 'hl-evidence-line' }, h('span', { class: 'hl-evidence-role' }, `effect (${this.effects!.method}): `), effect)] : [];
+    const s = this.session!;
+    const k = layer * s.model.headsPerLayer + head;
+    const effect = this.effects?.sentences[k];
+    const direct = s.dla?.sentences[k];
+    const gap = s.dla && this.effects ? directVsTotal(s.dla, this.effects, k, hd.id) : undefined;
+    const line = (label: string, text: string) => h('div', { class: 'hl-evidence-line' }, h('span', { class: 'hl-evidence-role' }, label), text);
+    const effectLine = [
+      ...(direct ? [line(`${t('heads.dla.label')}: `, direct)] : []),
+      ...(effect ? [line(`effect (${this.effects!.method}): `, effect)] : []),
+      ...(gap ? [line('', gap)] : []),
+    ];
     if (!hd.roles.length) {
       this.evidence.replaceChildren(title, document.createTextNode(' — no role passed its threshold on this text.'), ...effectLine);
       return;
