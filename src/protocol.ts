@@ -194,8 +194,12 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'js
 /** Formats the webview renders (the host asks, the page answers with bytes or text). */
 export type RenderedFormat = 'png' | 'svg';
 
-export type ViewName = 'arcs' | 'heads' | 'layers' | 'flow';
-export const VIEW_NAMES: readonly ViewName[] = ['arcs', 'heads', 'layers', 'flow'];
+export type ViewName = 'arcs' | 'heads' | 'layers' | 'flow' | 'routes';
+export const VIEW_NAMES: readonly ViewName[] = ['arcs', 'heads', 'layers', 'flow', 'routes'];
+
+/** Routes: the default share an edge needs (the LLM Transparency Tool's default), and the lowest the panel asks for. */
+export const ROUTES_THRESHOLD = 0.04;
+export const ROUTES_MIN_THRESHOLD = 0.01;
 
 /** A token as the webview sees it: text from the user's document (untrusted: render as text only). */
 export interface WireToken {
@@ -297,6 +301,8 @@ export interface SessionData {
   /** Direct logit attribution of every head at every token (causal LMs whose graph shows the path); else `dlaNote` says why. */
   dla?: WireDla;
   dlaNote?: string;
+  /** Why the Routes view has nothing to trace for this session (no residual path found, too long to keep…). */
+  routesNote?: string;
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
   /**
@@ -403,6 +409,52 @@ export interface WireDla {
   ms: number;
 }
 
+// ---- Routes (Ferrando & Voita 2024): the graph of contributions behind one token's prediction ----
+export type RouteEdgeKind = 'head' | 'attention-residual' | 'mlp' | 'mlp-residual';
+
+/** One kept edge: into layer `layer`'s update of position `to`, from position `from` (the same for residual and MLP). */
+export interface RouteEdge {
+  layer: number;
+  kind: RouteEdgeKind;
+  /** The attention head (kind 'head'), else −1. */
+  head: number;
+  from: number;
+  to: number;
+  /** The term's share of the update (0..1). */
+  weight: number;
+}
+
+/** Every edge at or above `threshold` that leads into the route of `token` (src/analysis/routes.ts). */
+export interface RouteGraph {
+  /** The position whose final stream (its next-token prediction) the route is traced from. */
+  token: number;
+  threshold: number;
+  layers: number;
+  edges: RouteEdge[];
+  /** How attention terms were measured: through each layer's W_O, or a slice of the graph from the probabilities on. */
+  via?: string;
+  ms?: number;
+}
+
+/**
+ * The route at a higher threshold than it was traced at: the edges that reach it and still lead into the
+ * route from the top (an edge whose target fell out of the route goes with it).
+ */
+export function routesAt(g: RouteGraph, threshold: number): RouteEdge[] {
+  if (threshold <= g.threshold) return g.edges;
+  const kept: RouteEdge[] = [];
+  let active = new Set([g.token]);
+  for (let l = g.layers - 1; l >= 0; l--) {
+    const here = g.edges.filter((e) => e.layer === l && e.weight >= threshold);
+    const mids = new Set<number>();
+    for (const e of here) if ((e.kind === 'mlp' || e.kind === 'mlp-residual') && active.has(e.to)) { kept.push(e); mids.add(e.from); }
+    const inputs = new Set<number>();
+    for (const e of here) if ((e.kind === 'head' || e.kind === 'attention-residual') && mids.has(e.to)) { kept.push(e); inputs.add(e.from); }
+    active = inputs;
+  }
+  return kept;
+}
+
 // ---- host → webview notifications ----
 export type HostNotification =
   | { type: 'session/loading'; title: string; message: string }
@@ -440,6 +492,8 @@ export interface FlowData {
 export interface RequestMap {
   'head/matrix': { params: { sessionId: number; layer: number; head: number }; result: HeadMatrix };
   'flow/rollout': { params: { sessionId: number; token: number; weighting?: 'attention' | 'value' }; result: FlowData };
+  /** The information-flow route behind token `token`'s prediction, every edge with a share ≥ threshold. */
+  'routes/trace': { params: { sessionId: number; token: number; threshold: number }; result: RouteGraph };
 }
 export type RequestMethod = keyof RequestMap;
 export type WebviewRequest = {
@@ -520,7 +574,8 @@ const webviewGuards: Guards<WebviewToHost> = {
     const p = v.params;
     return v.method === 'head/matrix' ? isInt(p.sessionId) && isInt(p.layer) && isInt(p.head)
       : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token) && (p.weighting === undefined || p.weighting === 'attention' || p.weighting === 'value')
-        : false;
+        : v.method === 'routes/trace' ? isInt(p.sessionId) && isInt(p.token) && p.token >= 0 && typeof p.threshold === 'number' && p.threshold >= ROUTES_MIN_THRESHOLD && p.threshold <= 1
+          : false;
   },
 };
 

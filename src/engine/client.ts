@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
 import type { ExplainResult, ModelInfo } from './types';
+import type { RouteGraph } from '../protocol';
 import type { ProbePlan } from './probeIds';
 import type { EffectRun } from './effects';
 
@@ -106,6 +107,12 @@ export class EngineClient {
     return (m as Extract<WorkerResponse, { type: 'heads' }>).data;
   }
 
+  /** The information-flow route behind `token`'s prediction in the explain whose result carried `routes`, every edge with a share ≥ threshold. */
+  async routes(routes: number, token: number, threshold: number, opts: RunOptions = {}): Promise<RouteGraph> {
+    const m = await this.send({ type: 'routes', routes, token, threshold }, opts);
+    return (m as Extract<WorkerResponse, { type: 'routes' }>).graph;
+  }
+
   /** Free a kept run's captures in the worker (a no-op for unknown or expired handles). */
   async release(handle: number): Promise<void> {
     const k = this.kept.get(handle);
@@ -122,6 +129,8 @@ export class EngineClient {
     if (r.valueNormsNote) out.valueNormsNote = r.valueNormsNote;
     if (r.dla) out.dla = r.dla;
     if (r.dlaNote) out.dlaNote = r.dlaNote;
+    if (r.routes !== undefined && this.worker) out.routes = r.routes;
+    if (r.routesNote) out.routesNote = r.routesNote;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

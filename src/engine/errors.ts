@@ -28,6 +28,8 @@ export type EngineErrorCode =
   | 'expired'
   /** Head effects cannot be measured on this export (heads folded into the batch axis, a gated copy refused). */
   | 'effects-unavailable'
+  /** Information-flow routes cannot be traced here (no residual path to the logits found, nothing kept for them). */
+  | 'routes-unavailable'
   /** An attention dump (safetensors + tokens.json) that cannot be read as documented in docs/dump-format.md. */
   | 'dump-invalid'
   /** A well-formed dump whose parts disagree (tensor shapes, token count). */

@@ -24,6 +24,8 @@ export type WorkerRequest =
   /** Recompute heads of a kept run (see WorkerResult.kept), one Float32Array (n×n) per [layer, head]. */
   | { id: number; type: 'heads'; handle: number; heads: [number, number][] }
   | { id: number; type: 'release'; handle: number }
+  /** The information-flow route behind token `token`'s prediction in the explain whose result carried `routes` (routesKept.ts). */
+  | { id: number; type: 'routes'; routes: number; token: number; threshold: number }
   | { id: number; type: 'info'; model: ModelRef }
   /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
   | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
@@ -61,6 +63,9 @@ export interface WorkerResult {
   valueNormsNote?: string;
   dla?: import('./dla').DlaResult;
   dlaNote?: string;
+  /** What the worker kept for routes (ask with this id), or why it kept nothing. */
+  routes?: number;
+  routesNote?: string;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
@@ -77,5 +82,6 @@ export type WorkerResponse =
   /** `cut`: why the ablations reran the whole (gated) graph instead of a cut copy (ablationCut.ts); absent when cut. */
   | { id: number; type: 'effects'; run: EffectRun & { cut?: string } }
   | { id: number; type: 'heads'; data: Float32Array[] }
+  | { id: number; type: 'routes'; graph: import('../protocol').RouteGraph }
   | { id: number; type: 'released' }
   | { id: number; type: 'error'; error: EngineErrorShape };

@@ -58,6 +58,8 @@ export interface ResidualLayer {
   proj?: string;
   /** Gemm's C: a bias inside `proj` itself (its heads sum to proj − innerBias). */
   innerBias?: Float32Array;
+  /** Every constant the attention output carries into the stream besides its heads (innerBias and bias Adds). */
+  bias?: Float32Array;
   /** The residual stream before this layer's attention output is added (the layer's input for pre-norm blocks). */
   input?: string;
   /** The stream right after the attention output is added. */
@@ -233,6 +235,7 @@ function joinOf(g: GraphIndex, proj: string, projNode: onnx.INodeProto | undefin
     innerBias = weightOf(g, projNode.input[2])?.data;
     if (!innerBias) return { proj };
   }
+  let bias = innerBias;
   let t = proj;
   for (let step = 0; step < 6; step++) {
     const next = g.consumers.get(t) ?? [];
@@ -242,8 +245,14 @@ function joinOf(g: GraphIndex, proj: string, projNode: onnx.INodeProto | undefin
     if (MOVE.has(n.opType ?? '')) { t = n.output?.[0] ?? ''; continue; }
     if (n.opType !== 'Add') return { proj };
     const other = n.input?.[0] === t ? n.input?.[1] ?? '' : n.input?.[0] ?? '';
-    if (isConst(g, other)) { t = n.output?.[0] ?? ''; continue; } // the projection's bias
-    return { proj, ...(innerBias ? { innerBias } : {}), input: other, mid: n.output?.[0] ?? '' };
+    const c = weightOf(g, other);
+    if (c) { // the projection's bias
+      const prev = bias;
+      bias = Float32Array.from({ length: Math.max(c.data.length, prev?.length ?? 0) }, (_, i) => (prev ? prev[prev.length === 1 ? 0 : i] : 0) + c.data[c.data.length === 1 ? 0 : i]);
+      t = n.output?.[0] ?? '';
+      continue;
+    }
+    return { proj, ...(innerBias ? { innerBias } : {}), ...(bias ? { bias } : {}), input: other, mid: n.output?.[0] ?? '' };
   }
   return { proj };
 }

@@ -39,6 +39,9 @@ export interface ExplainResult {
   /** Direct logit attribution of every head at every token (dla.ts); else why there is none. */
   dla?: import('./dla').DlaResult;
   dlaNote?: string;
+  /** Routes: the worker kept what they need under this id (routesKept.ts), or says why not. */
+  routes?: number;
+  routesNote?: string;
 }
 
 /** Per position i (predicting token i + 1): the top-k next tokens and the actual next token's probability and loss. */

@@ -14,6 +14,7 @@ import { halfToFloat32 } from './half';
 import { allValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
 import { dlaFetches, runDla } from './dlaRun';
+import { dropRoutes, keepRoutes, routeFetches, routesRefusal, traceRoutesFor } from './routesKept';
 import type * as ort from 'onnxruntime-node';
 import type { ModelInfo, Predictions } from './types';
 
@@ -75,9 +76,12 @@ function keep(model: LoadedModel, cap: Captured): number {
   return handle;
 }
 
+const keptRun = (handle: number) => kept.get(handle);
+
 function release(handle: number): void {
   const k = kept.get(handle);
   kept.delete(handle);
+  dropRoutes(handle);
   if (k) disposeCaptured(k.cap);
 }
 
@@ -101,6 +105,9 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   if (req.type === 'heads') {
     const data = await heads(req.handle, req.heads);
     return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.map((d) => d.buffer as ArrayBuffer))] };
+  }
+  if (req.type === 'routes') {
+    return { msg: { id: req.id, type: 'routes', graph: await traceRoutesFor(req.routes, req.token, req.threshold, keptRun) }, transfer: [] };
   }
   if (req.type === 'release') {
     release(req.handle);
@@ -163,16 +170,18 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
   const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
-  // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each.
+  // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each;
+  // and what a kept explain keeps for routes (routesKept.ts): every layer's stream before and after attention.
   const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
-  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames, ...dlaNames])];
+  const routeNames = req.type === 'explain' && !why ? routeFetches(m) : [];
+  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames, ...dlaNames, ...routeNames])];
   let logits: ort.Tensor | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
   const fetchedDla: Record<string, ort.Tensor> = {};
   const onExtra = (t: Record<string, ort.Tensor>) => {
     if (logitsName) logits = t[logitsName];
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
-    for (const v of dlaNames) if (t[v]) fetchedDla[v] = t[v];
+    for (const v of [...dlaNames, ...routeNames]) if (t[v]) fetchedDla[v] = t[v];
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
@@ -187,10 +196,13 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
   const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
+  const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m, why) }
+    : keepRoutes(m, fetchedDla, ids.length, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data });
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
     ...dla,
+    ...routes,
   };
   if (kept) return { msg: { id: req.id, type: 'done', result }, transfer: [] };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };

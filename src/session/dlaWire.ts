@@ -45,9 +45,9 @@ export function toWireDla(result: EngineResult, text: string): WireDla | undefin
   return { actual: dla.actual, diff: dla.diff, altText, mean, meanAbs, sentences, norm: dla.norm, ms: dla.ms };
 }
 
-/** The session with DLA folded in (metrics `dla`, `dlaAbs`), or with the note saying why there is none. */
+/** The session with DLA folded in (metrics `dla`, `dlaAbs`), or with the note saying why there is none; and why routes are not available, if so. */
 export function attachDla(session: SessionData, result: EngineResult): SessionData {
   const w = toWireDla(result, session.text);
-  if (w) return sessionWithDla(session, w);
-  return result.dlaNote ? { ...session, dlaNote: result.dlaNote } : session;
+  const s = w ? sessionWithDla(session, w) : result.dlaNote ? { ...session, dlaNote: result.dlaNote } : session;
+  return result.routes === undefined && result.routesNote ? { ...s, routesNote: result.routesNote } : s;
 }

@@ -12,6 +12,7 @@ import { previewSession, THUMB_SIZE, toSessionData } from './wire';
 import { KeptSource, memorySource, pumpHeads, type AttentionSource } from './attentionSource';
 import { attachDla } from './dlaWire';
 import { effectOrder } from './effectsOrder';
+import { withRoutes } from './routesSource';
 
 const PROBE_SEED = 20220308; // fixed: model-level roles must not change between runs
 
@@ -187,7 +188,7 @@ export class SessionPipeline {
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
-        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), keptSource);
+        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), withRoutes(keptSource, this.engine, result));
       }
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
@@ -232,7 +233,7 @@ export class SessionPipeline {
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
-      const source: AttentionSource = keptSource ?? memorySource(result.attention, result.valueNorms?.data);
+      const source: AttentionSource = withRoutes(keptSource ?? memorySource(result.attention, result.valueNorms?.data), this.engine, result);
       return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 }, ...(syntax ? { syntax } : {}) };
     } catch (e) {
       keptSource?.dispose();

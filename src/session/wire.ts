@@ -7,6 +7,9 @@ import type { FlowData, HeadMatrix, MetricInfo, SessionData, WireHead, WireToken
 
 export const THUMB_SIZE = 48;
 
+/** Routes follow the residual stream of a model run: attention alone (a dump, a materialised run) has none. */
+export const ROUTES_NEED_A_RUN = 'Routes follow the model\'s residual stream, which only an explanation run in the panel keeps: attention alone (an attention dump) does not have it.';
+
 export function wireTokens(tokens: Token[], syntax?: SyntaxInfo): WireToken[] {
   return tokens.map((t, i) => {
     const s = syntax?.tokenSyntax[i];
@@ -188,6 +191,7 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
 
 /** The panel's two requests, answered from any attention source (a live result or a dump's reader). */
 export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params'], valueNorms?: Float32Array): RequestMap[M]['result'] {
+  if (method === 'routes/trace') throw new Error(ROUTES_NEED_A_RUN);
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
     return headMatrix(att, p.layer, p.head) as RequestMap[M]['result'];

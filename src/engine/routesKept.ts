@@ -1,0 +1,62 @@
+// Routes for the newest explain: the stash it left (routesRun.ts) under an id the result carries. The attention
+// weights come from the kept run (recomputed from its captures) or, for a model that exports its attention,
+// from a copy kept with the stash. One stash at a time: routes are asked of the session the panel shows.
+import type * as ort from 'onnxruntime-node';
+import type { RouteGraph } from '../protocol';
+import { EngineError } from './errors';
+import type { LoadedModel } from './loaded-model';
+import type { Captured } from './recompute';
+import { makeStash, routeFetches, routePlan, traceRoutes, type RouteStash } from './routesRun';
+
+export { routeFetches };
+
+/** A copy of materialised attention kept for routes: at most this many bytes. */
+export const ROUTE_ATTENTION_BYTES = 128 * 2 ** 20;
+
+type Source = { handle: number } | { attention: Float32Array[] };
+let latest: { id: number; model: LoadedModel; stash: RouteStash; source: Source } | undefined;
+let nextId = 1;
+
+/** Why an explain keeps nothing for routes. */
+export function routesRefusal(m: LoadedModel, noPredictions?: string): string {
+  if (noPredictions) return `Routes trace a next-token prediction: ${noPredictions}.`;
+  const p = routePlan(m);
+  return 'refused' in p ? p.refused : 'nothing to keep';
+}
+
+/** Keep what routes need from this explain; `{ routes: id }` or `{ routesNote }`. */
+export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined, source: Source): { routes?: number; routesNote?: string } {
+  latest = undefined;
+  try {
+    const stash = makeStash(model, fetched, n, valueNorms);
+    if ('refused' in stash) return { routesNote: `Routes are not available: ${stash.refused}.` };
+    let src = source;
+    if ('attention' in source) {
+      // The attention leaves for the host (transferred): keep a copy, when it is small enough.
+      const bytes = source.attention.reduce((a, x) => a + x.byteLength, 0);
+      if (bytes > ROUTE_ATTENTION_BYTES) return { routesNote: `Routes are not available: keeping this model's attention for them would take ${(bytes / 2 ** 20).toFixed(0)} MB; explain a shorter selection.` };
+      src = { attention: source.attention.map((a) => a.slice()) };
+    }
+    latest = { id: nextId++, model, stash, source: src };
+    return { routes: latest.id };
+  } catch (e) {
+    return { routesNote: `Routes are not available: ${(e as Error).message}.` };
+  }
+}
+
+/** A kept run was released: its routes go with it. */
+export function dropRoutes(handle: number): void {
+  if (latest && 'handle' in latest.source && latest.source.handle === handle) latest = undefined;
+}
+
+export async function traceRoutesFor(id: number, token: number, threshold: number, kept: (handle: number) => { model: LoadedModel; cap: Captured } | undefined): Promise<RouteGraph> {
+  if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 1) throw new EngineError('bad-request', `A route threshold is a share in (0, 1], got ${threshold}.`);
+  const l = latest;
+  if (!l || l.id !== id) throw new EngineError('expired', 'Routes are traced for the newest explanation only; explain the selection again.');
+  if ('handle' in l.source) {
+    const k = kept(l.source.handle);
+    if (!k || k.model !== l.model) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
+    return traceRoutes(l.model, { kind: 'kept', cap: k.cap }, l.stash, token, threshold);
+  }
+  return traceRoutes(l.model, { kind: 'memory', attention: l.source.attention }, l.stash, token, threshold);
+}
