@@ -8,7 +8,7 @@ import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
 import { planValues } from './values';
-import { dlaSessionOutputs, planDlaFor } from './dlaPlan';
+import { planStream, streamSessionOutputs } from './dlaPlan';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -54,10 +54,10 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   };
   const values = planValues(proto, plan.attentionOutputs);
   // Direct logit attribution (dla.ts), the cut ablations and routes: what they fetch rides along like the values.
-  const dla = planDlaFor(proto, plan, values, path.dirname(abs));
-  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, dla };
+  const stream = planStream(proto, plan, values, path.dirname(abs));
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, ...stream };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
-  const valueNames = [...new Set([...values.values, ...dlaSessionOutputs(dla)].filter(Boolean))];
+  const valueNames = [...new Set([...values.values, ...streamSessionOutputs(stream)].filter(Boolean))];
   const valueTypes = elemTypes(proto, valueNames);
   const withValues = (b: Uint8Array, existing: string[]): Buffer => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);

@@ -31,6 +31,8 @@ export interface LoadedModel {
   values?: import('./values').ValuePlan;
   /** Direct logit attribution's plan (dla.ts: final norm, unembedding, each layer's merged heads and W_O), or why none. */
   dla?: import('./dla').DlaPlan | { refused: string };
+  /** Routes' plan (routesRun.ts: each layer's join with the stream, its terms through W_O or a head slice), or why none. */
+  routes?: import('./routesRun').RoutePlan | { refused: string };
   /** The head-gated session for ablations (effects.ts), made on first use. */
   gated?: import('./effects').GatedSession;
 }

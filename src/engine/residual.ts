@@ -349,3 +349,49 @@ export function planResidual(model: onnx.ModelProto, logits: string | undefined,
   }
   return { norm, unembed, layers, leaves, d: unembed.d };
 }
+
+/** Where a layer's attention output joins the stream, found from its probabilities alone (no W_O needed). */
+export interface AttentionJoin {
+  /** The stream before and after the join. */
+  input: string;
+  mid: string;
+  /** The operand computed from the probabilities (the layer's attention output as it is added). */
+  branch: string;
+}
+
+/**
+ * For each probability tensor: the first Add downstream of it whose one operand descends from the
+ * probabilities and whose other is a computed tensor that does not (the residual stream); undefined where
+ * the walk finds none within reach.
+ */
+export function attentionJoins(g: GraphIndex, sources: string[]): (AttentionJoin | undefined)[] {
+  return sources.map((src) => {
+    const desc = new Set<string>([src]);
+    const start = g.producer.get(src)?.index ?? -1;
+    if (start < 0) return undefined;
+    for (let k = start + 1; k < g.nodes.length && k < start + 400; k++) {
+      const n = g.nodes[k];
+      const ins = n.input ?? [];
+      if (!ins.some((x) => desc.has(x))) continue;
+      if (n.opType === 'Add' && !n.domain) {
+        const [a, b] = ins;
+        const da = desc.has(a), db = desc.has(b);
+        const other = da ? b : a;
+        if (da !== db && !isConst(g, other)) return { input: other, mid: n.output?.[0] ?? '', branch: da ? a : b };
+      }
+      for (const o of n.output ?? []) desc.add(o);
+    }
+    return undefined;
+  });
+}
+
+/** The stream after the last layer: from its attention join on through the Adds that carry it (the last MLP), to what reads it. */
+export function finalStream(g: GraphIndex, lastMid: string): string {
+  let t = lastMid;
+  for (let step = 0; step < 4; step++) {
+    const adds = (g.consumers.get(t) ?? []).filter((n) => n.opType === 'Add' && !n.domain && !isConst(g, n.input?.[0] === t ? n.input?.[1] ?? '' : n.input?.[0] ?? ''));
+    if (adds.length !== 1) return t;
+    t = adds[0].output?.[0] ?? t;
+  }
+  return t;
+}

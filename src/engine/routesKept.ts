@@ -6,7 +6,7 @@ import type { RouteGraph } from '../protocol';
 import { EngineError } from './errors';
 import type { LoadedModel } from './loaded-model';
 import type { Captured } from './recompute';
-import { makeStash, routeFetches, routePlan, traceRoutes, type RouteStash } from './routesRun';
+import { makeStash, routeFetches, routeRefusal, traceRoutes, type RouteStash } from './routesRun';
 
 export { routeFetches };
 
@@ -14,18 +14,17 @@ export { routeFetches };
 export const ROUTE_ATTENTION_BYTES = 128 * 2 ** 20;
 
 type Source = { handle: number } | { attention: Float32Array[] };
-let latest: { id: number; model: LoadedModel; stash: RouteStash; source: Source } | undefined;
+let latest: { id: number; model: LoadedModel; stash: RouteStash; source: Source; ids: number[] } | undefined;
 let nextId = 1;
 
 /** Why an explain keeps nothing for routes. */
-export function routesRefusal(m: LoadedModel, noPredictions?: string): string {
-  if (noPredictions) return `Routes trace a next-token prediction: ${noPredictions}.`;
-  const p = routePlan(m);
-  return 'refused' in p ? p.refused : 'nothing to keep';
+export function routesRefusal(m: LoadedModel): string {
+  return `Routes are not available: ${routeRefusal(m) ?? 'nothing was kept for them'}.`;
 }
 
 /** Keep what routes need from this explain; `{ routes: id }` or `{ routesNote }`. */
-export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined, source: Source): { routes?: number; routesNote?: string } {
+export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined, source: Source): { routes?: number; routesNote?: string } {
+  const n = ids.length;
   latest = undefined;
   try {
     const stash = makeStash(model, fetched, n, valueNorms);
@@ -37,7 +36,7 @@ export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tenso
       if (bytes > ROUTE_ATTENTION_BYTES) return { routesNote: `Routes are not available: keeping this model's attention for them would take ${(bytes / 2 ** 20).toFixed(0)} MB; explain a shorter selection.` };
       src = { attention: source.attention.map((a) => a.slice()) };
     }
-    latest = { id: nextId++, model, stash, source: src };
+    latest = { id: nextId++, model, stash, source: src, ids };
     return { routes: latest.id };
   } catch (e) {
     return { routesNote: `Routes are not available: ${(e as Error).message}.` };
@@ -56,7 +55,7 @@ export async function traceRoutesFor(id: number, token: number, threshold: numbe
   if ('handle' in l.source) {
     const k = kept(l.source.handle);
     if (!k || k.model !== l.model) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
-    return traceRoutes(l.model, { kind: 'kept', cap: k.cap }, l.stash, token, threshold);
+    return traceRoutes(l.model, { kind: 'kept', cap: k.cap }, l.stash, token, threshold, l.ids);
   }
-  return traceRoutes(l.model, { kind: 'memory', attention: l.source.attention }, l.stash, token, threshold);
+  return traceRoutes(l.model, { kind: 'memory', attention: l.source.attention }, l.stash, token, threshold, l.ids);
 }

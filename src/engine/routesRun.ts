@@ -7,94 +7,131 @@ import { onnx } from 'onnx-proto';
 import { traceRoutes as trace, type AttentionRow, type MlpRow, type RouteSteps } from '../analysis/routes';
 import type { RouteGraph } from '../protocol';
 import { EngineError } from './errors';
-import { normInput } from './dla';
-import { dlaPlanOf } from './dlaRun';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
+import { attentionJoins, finalStream, type AttentionJoin, type ResidualPlan } from './residual';
+import { headOutputs, planHeadSlice, type HeadSlice } from './headSlice';
+import type { GraphIndex } from './weights';
+import type { ValuePlan } from './values';
+import { feedTensor } from './feeds';
 import { recomputeHeads, type Captured } from './recompute';
 import { halfToFloat32 } from './half';
 
 /** A stash bigger than this is not kept (routes then say to explain a shorter selection). */
 export const ROUTE_STASH_BYTES = 256 * 2 ** 20;
 
+/** How one layer's attention terms are measured: through W_O and the values, or a slice of the graph (headSlice.ts). */
+export type RouteLayer =
+  | { kind: 'wo'; values: string; wo: Float32Array; rows: number; bias?: Float32Array }
+  | { kind: 'slice'; slice: HeadSlice };
+
+/** What routes read from a run, per entry of plan.attentionOutputs (planned at load: planRoutes). */
+export interface RoutePlan {
+  inputs: string[];
+  mids: string[];
+  /** The stream after the last layer (what the prediction reads). */
+  final: string;
+  layers: RouteLayer[];
+  fetches: string[];
+}
+
+/**
+ * The route plan of a graph: each layer's join with the stream found from its probabilities (attentionJoins),
+ * its terms through W_O where values and W_O were read and join there too, else through a head slice.
+ */
+export function planRoutes(g: GraphIndex, sources: string[], values: ValuePlan | undefined, residual: ResidualPlan | { refused: string }): RoutePlan | { refused: string } {
+  if (!sources.length) return { refused: 'the model has no attention layers' };
+  const joins = attentionJoins(g, sources);
+  const missing = joins.findIndex((j) => !j);
+  if (missing >= 0) return { refused: `layer ${missing}'s attention output was not found joining the residual stream` };
+  const js = joins as AttentionJoin[];
+  const layers: RouteLayer[] = [];
+  for (let k = 0; k < sources.length; k++) {
+    const v = values?.values[k], wo = values?.wo[k], res = 'refused' in residual ? undefined : residual.layers[k];
+    if (v && wo && res?.mid === js[k].mid && values!.woCols[k] > 0) { layers.push({ kind: 'wo', values: v, wo, rows: wo.length / values!.woCols[k], ...(res.bias ? { bias: res.bias } : {}) }); continue; }
+    const slice = planHeadSlice(g, sources[k], js[k].branch);
+    if ('refused' in slice) return { refused: `layer ${k}'s output projection was not found, and ${slice.refused}` };
+    layers.push({ kind: 'slice', slice });
+  }
+  const final = finalStream(g, js[js.length - 1].mid);
+  const fetches = [...new Set([...js.flatMap((j) => [j.input, j.mid]), final, ...layers.flatMap((l) => (l.kind === 'wo' ? [l.values] : l.slice.captures))])];
+  return { inputs: js.map((j) => j.input), mids: js.map((j) => j.mid), final, layers, fetches };
+}
+
 export interface RouteStash {
   n: number;
   d: number;
-  /** Per layer: the stream at the layer's input and right after its attention output joins, [n × d]. */
+  /** Per model layer: the stream at the layer's input and right after its attention output joins, [n × d]. */
   inputs: Float32Array[];
   mids: Float32Array[];
-  /** The stream entering the final norm, [n × d]. */
-  final: Float64Array;
-  /** Per layer: the values, expanded to one per query head, [H × n × dh]. */
-  values: Float32Array[];
-  /** Per layer: ‖v_j W_O^h‖ [H × n]. */
-  norms: Float32Array[];
+  final: Float32Array;
+  layers: RouteLayer[];
+  /** W_O layers: the values, one per query head [H × n × dh], and ‖v_j W_O^h‖ [H × n]. */
+  values: (Float32Array | undefined)[];
+  norms: (Float32Array | undefined)[];
+  /** Slice layers: the run's tensors the slice reads, and what each head sends from each key once computed [H × n × d]. */
+  captures: Record<string, ort.Tensor>;
+  outputs: (Float32Array | undefined)[];
 }
 
-interface RoutePlan {
-  inputs: string[];
-  mids: string[];
-  values: string[];
-  wo: Float32Array[];
-  rows: number[];
-  bias: (Float32Array | undefined)[];
-}
-
-/** What routes need from a run, in model layer order, or why this graph has no routes. */
-export function routePlan(m: LoadedModel): RoutePlan | { refused: string } {
-  const dla = dlaPlanOf(m);
-  if ('refused' in dla) return { refused: `Routes follow the residual stream to the logits, which was not found: ${dla.refused}` };
+/** The plan in model layer order, or why there is none. */
+function planOf(m: LoadedModel): RoutePlan | { refused: string } {
+  const p = m.routes;
+  if (!p) return { refused: 'this model was loaded without reading its residual stream' };
+  if ('refused' in p) return p;
   const order = m.attention.map((_, l) => attentionSourceIndex(m, l));
-  const layers = order.map((k) => dla.residual.layers[k]);
-  if (layers.some((x) => !x?.input || !x.mid)) return { refused: 'a layer\'s attention output was not found joining the residual stream' };
-  const values = order.map((k) => m.values?.values[k] ?? '');
-  if (values.some((v) => !v)) return { refused: 'a layer\'s value tensor was not found' };
-  return { inputs: layers.map((x) => x.input!), mids: layers.map((x) => x.mid!), values, wo: dla.layers.map((x) => x.wo), rows: dla.layers.map((x) => x.rows), bias: layers.map((x) => x.bias) };
+  if (order.some((k) => k < 0 || !p.layers[k])) return { refused: 'its layers could not be matched to the attention the engine reads' };
+  return { ...p, inputs: order.map((k) => p.inputs[k]), mids: order.map((k) => p.mids[k]), layers: order.map((k) => p.layers[k]) };
 }
 
-/** Tensors a kept explain fetches for routes ([] where there are none). */
+/** Tensors an explain fetches for routes ([] where there are none). */
 export function routeFetches(m: LoadedModel): string[] {
-  const p = routePlan(m);
-  const dla = dlaPlanOf(m);
-  return 'refused' in p || 'refused' in dla ? [] : [...new Set([...p.inputs, ...p.mids, ...p.values, ...dla.fetches])];
+  const p = planOf(m);
+  return 'refused' in p ? [] : p.fetches;
+}
+
+/** Why a model has no routes (undefined: it has). */
+export function routeRefusal(m: LoadedModel): string | undefined {
+  const p = planOf(m);
+  return 'refused' in p ? p.refused : undefined;
 }
 
 const f32 = (t: ort.Tensor): Float32Array => (t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
 
-/** The stash from a kept explain's fetched tensors and value norms ([L × H × n]), or why none is kept. */
+/** The stash from an explain's fetched tensors and value norms ([L × H × n]), or why none is kept. */
 export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined): RouteStash | { refused: string } {
-  const p = routePlan(m);
-  const dla = dlaPlanOf(m);
+  const p = planOf(m);
   if ('refused' in p) return p;
-  if ('refused' in dla) return dla;
-  if (!valueNorms) return { refused: 'the values\' norms through W_O were not computed' };
-  const d = dla.residual.d, H = m.headsPerLayer, L = m.layers;
-  const bytes = 4 * n * d * (3 * L + 2);
-  if (bytes > ROUTE_STASH_BYTES) return { refused: `keeping the streams for routes would take ${(bytes / 2 ** 20).toFixed(0)} MB at ${n} tokens; explain a shorter selection` };
+  const H = m.headsPerLayer, L = m.layers;
   const need = (name: string) => {
     const t = fetched[name];
     if (!t) throw new EngineError('inference-failed', `routes: ${name} was not fetched`);
     return t;
   };
-  const values = p.values.map((name) => {
-    const t = need(name);
+  const final = f32(need(p.final));
+  const d = final.length / n;
+  const bytes = 4 * n * d * (3 * L + 1);
+  if (bytes > ROUTE_STASH_BYTES) return { refused: `keeping the streams for routes would take ${(bytes / 2 ** 20).toFixed(0)} MB at ${n} tokens; explain a shorter selection` };
+  const values = p.layers.map((ly) => {
+    if (ly.kind !== 'wo') return undefined;
+    const t = need(ly.values);
     const dims = t.dims.map(Number);
     const dh = dims[dims.length - 1];
     const kv = (t.data as ArrayLike<number>).length / (n * dh);
     const v = f32(t);
-    if (!Number.isInteger(kv) || H % kv !== 0) throw new EngineError('inference-failed', `routes: the values ${name} have ${kv} heads for ${H} query heads`);
+    if (!Number.isInteger(kv) || H % kv !== 0) throw new EngineError('inference-failed', `routes: the values ${ly.values} have ${kv} heads for ${H} query heads`);
     if (kv === H) return v;
     // Grouped-query values: query head h reads value head h / (H / kv) (HF's repeat_kv order).
     const out = new Float32Array(H * n * dh), per = H / kv;
     for (let h = 0; h < H; h++) out.set(v.subarray(Math.floor(h / per) * n * dh, (Math.floor(h / per) + 1) * n * dh), h * n * dh);
     return out;
   });
-  const fetchedDla: Record<string, { data: ArrayLike<number>; dims: readonly number[] }> = {};
-  for (const name of dla.fetches) fetchedDla[name] = { data: f32(need(name)), dims: need(name).dims };
+  if (p.layers.some((ly) => ly.kind === 'wo') && !valueNorms) return { refused: 'the values\' norms through W_O were not computed' };
+  const captures: Record<string, ort.Tensor> = {};
+  for (const ly of p.layers) if (ly.kind === 'slice') for (const nm of ly.slice.captures) captures[nm] = need(nm);
   return {
-    n, d, values,
+    n, d, final, layers: p.layers, values, captures, outputs: p.layers.map(() => undefined),
     inputs: p.inputs.map((nm) => f32(need(nm))), mids: p.mids.map((nm) => f32(need(nm))),
-    final: normInput(dla.residual, fetchedDla, n),
-    norms: Array.from({ length: L }, (_, l) => valueNorms.subarray(l * H * n, (l + 1) * H * n)),
+    norms: p.layers.map((ly, l) => (ly.kind === 'wo' ? valueNorms!.subarray(l * H * n, (l + 1) * H * n) : undefined)),
   };
 }
 
@@ -124,10 +161,8 @@ const norm2 = (a: ArrayLike<number>, o: number, d: number, b?: ArrayLike<number>
 export type AttentionFrom = { kind: 'kept'; cap: Captured } | { kind: 'memory'; attention: Float32Array[] };
 
 /** The route behind `token`'s prediction. */
-export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: RouteStash, token: number, threshold: number): Promise<RouteGraph> {
+export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: RouteStash, token: number, threshold: number, ids: number[]): Promise<RouteGraph> {
   const t0 = performance.now();
-  const p = routePlan(m);
-  if ('refused' in p) throw new EngineError('routes-unavailable', p.refused);
   const { n, d } = stash, H = m.headsPerLayer, L = m.layers;
   if (!Number.isInteger(token) || token < 0 || token >= n) throw new EngineError('bad-request', `No token ${token} in a ${n}-token explanation.`);
   let layerCache: { layer: number; heads: Float32Array[] } | undefined;
@@ -139,6 +174,34 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
     }
     return layerCache.heads;
   };
+  /** Per head, key and row: ⟨y_row, u_hj⟩ [H, n, m] and ‖u_hj‖ [H, n], through W_O or the head slice. */
+  const termsOf = async (l: number, Y: Float32Array, m_: number): Promise<{ dot: Float32Array; norms: Float32Array }> => {
+    const ly = stash.layers[l];
+    if (ly.kind === 'wo') {
+      const dh = ly.rows / H;
+      const out = await (await dots()).run({
+        v: new ort.Tensor('float32', stash.values[l]!, [H, n, dh]), w: new ort.Tensor('float32', ly.wo, [H, dh, d]), y: new ort.Tensor('float32', Y, [m_, d]),
+      });
+      return { dot: out.out.data as Float32Array, norms: stash.norms[l]! };
+    }
+    let u = stash.outputs[l];
+    if (!u) {
+      const feeds: Record<string, ort.Tensor> = { ...stash.captures };
+      for (const spec of m.plan.inputs) if (ly.slice.feeds.includes(spec.name)) feeds[spec.name] = feedTensor(spec, n, ids);
+      const r = await headOutputs(ly.slice, [1, ...(m.headAxes ?? [H]), n, n], H, n, feeds);
+      if (r.d !== d) throw new EngineError('inference-failed', `routes: layer ${l}'s head outputs have ${r.d} features, the stream ${d}`);
+      stash.outputs[l] = u = r.data;
+    }
+    const dot = new Float32Array(H * n * m_), norms = new Float32Array(H * n);
+    for (let h = 0; h < H; h++) {
+      for (let j = 0; j < n; j++) {
+        const o = (h * n + j) * d;
+        norms[h * n + j] = Math.sqrt(norm2(u, o, d));
+        for (let r = 0; r < m_; r++) { let s = 0; for (let c = 0; c < d; c++) s += u[o + c] * Y[r * d + c]; dot[(h * n + j) * m_ + r] = s; }
+      }
+    }
+    return { dot, norms };
+  };
   const steps: RouteSteps = {
     layers: L, heads: H,
     mlp: async (l, rows) => rows.map((i): MlpRow => {
@@ -148,15 +211,12 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
     attention: async (l, rows): Promise<AttentionRow[]> => {
       if (!rows.length) return [];
       const A = await attentionOf(l);
-      const m_ = rows.length, y = stash.mids[l], x = stash.inputs[l], b = p.bias[l];
+      const m_ = rows.length, y = stash.mids[l], x = stash.inputs[l];
+      const ly = stash.layers[l];
+      const b = ly.kind === 'wo' ? ly.bias : undefined;
       const Y = new Float32Array(m_ * d);
       rows.forEach((i, r) => Y.set(y.subarray(i * d, (i + 1) * d), r * d));
-      const dh = p.rows[l] / H;
-      const out = await (await dots()).run({
-        v: new ort.Tensor('float32', stash.values[l], [H, n, dh]), w: new ort.Tensor('float32', p.wo[l], [H, dh, d]), y: new ort.Tensor('float32', Y, [m_, d]),
-      });
-      const dot = out.out.data as Float32Array; // [H, n, m]
-      const norms = stash.norms[l];
+      const { dot, norms } = await termsOf(l, Y, m_);
       return rows.map((i, r): AttentionRow => {
         const yy = norm2(y, i * d, d);
         const terms = new Float64Array(H * n);
@@ -175,5 +235,5 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
     },
   };
   const g = await trace(token, steps, threshold);
-  return { ...g, via: 'value·W_O', ms: performance.now() - t0 };
+  return { ...g, via: stash.layers.every((ly) => ly.kind === 'wo') ? 'value·W_O' : 'head outputs read off a slice of the graph', ms: performance.now() - t0 };
 }

@@ -173,7 +173,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each;
   // and what a kept explain keeps for routes (routesKept.ts): every layer's stream before and after attention.
   const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
-  const routeNames = req.type === 'explain' && !why ? routeFetches(m) : [];
+  const routeNames = req.type === 'explain' ? routeFetches(m) : [];
   const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames, ...dlaNames, ...routeNames])];
   let logits: ort.Tensor | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
@@ -196,8 +196,8 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
   const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
-  const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m, why) }
-    : keepRoutes(m, fetchedDla, ids.length, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data });
+  const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
+    : keepRoutes(m, fetchedDla, ids, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data });
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
