@@ -1,4 +1,4 @@
-// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--effects] [--max-tokens N] [--truncate] [--language ID]
+// headlight explain FILE [--model DIR] [--json out.json] [--report out.html] [--attention] [--effects] [--routes TOKEN [--routes-threshold X]] [--max-tokens N] [--truncate] [--language ID]
 // headlight explain --dump PATH [--json out.json] [--report out.html]
 // Runs the engine (in its worker) without VS Code. Bad input: message on stderr, exit code 2.
 import './noTelemetry'; // first: ORT_DISABLE_TELEMETRY=1 in the real process environment before the runtime loads
@@ -10,27 +10,30 @@ import { SessionPipeline } from './session/pipeline';
 import { toWireEffects } from './session/effectsWire';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
-import { defaultPanelState, type RequestMap, type RequestMethod } from './protocol';
+import { defaultPanelState, directVsTotal, ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RequestMap, type RequestMethod } from './protocol';
 import { languageOfPath } from './analysis/syntax/treeSitter';
 import { buildDumpSessionAsync } from './session/dump';
 import { answerPanelRequest, syntaxSummary } from './session/wire';
 import type { HeadReport } from './analysis';
 import type { SessionData } from './protocol';
 
-const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--max-tokens N] [--truncate] [--language ID]
+const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--report OUT.html] [--attention] [--effects] [--routes TOKEN [--routes-threshold X]] [--max-tokens N] [--truncate] [--language ID]
        headlight explain --dump PATH [--json OUT.json] [--report OUT.html]
   DIR holds model.onnx and tokenizer.json (default: the bundled headlight-small). FILE "-" reads stdin.
   The syntax roles read FILE by its extension (.py, .js, .ts, .tsx…; anything else as English prose), or as --language ID (a VS Code languageId).
   --dump analyses an attention dump (docs/dump-format.md; tokens.json may carry "language") exactly as the panel does.
   --report writes a standalone HTML report (the interactive panel, one offline file).
-  --effects zero-ablates every head and adds heads[].effect (Δ loss of the next token in nats, per token too).`;
+  --effects zero-ablates every head (largest |DLA| first) and adds heads[].effect (Δ loss of the next token in nats, per token too).
+  --routes TOKEN traces the information-flow route behind token TOKEN's prediction (an index; negative counts from the end)
+    and adds routes: every attention, residual and MLP edge carrying at least X of an update (default ${ROUTES_THRESHOLD}).
+  heads[].dla is each head's direct logit attribution per token; heads[].candidates every role's score, awarded or not.`;
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; maxTokens?: number; truncate: boolean; dump?: string; language?: string } {
+function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; routes?: number; routesThreshold: number; maxTokens?: number; truncate: boolean; dump?: string; language?: string } {
   const [cmd, ...rest] = argv;
   if (cmd !== 'explain') throw new UsageError(cmd ? `unknown command "${cmd}"` : 'missing command');
-  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, maxTokens: undefined as number | undefined, truncate: false, dump: undefined as string | undefined, language: undefined as string | undefined };
+  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, routes: undefined as number | undefined, routesThreshold: ROUTES_THRESHOLD, maxTokens: undefined as number | undefined, truncate: false, dump: undefined as string | undefined, language: undefined as string | undefined };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -43,6 +46,15 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
     else if (a === '--report') out.report = value();
     else if (a === '--attention') out.attention = true;
     else if (a === '--effects') out.effects = true;
+    else if (a === '--routes') {
+      const n = Number(value());
+      if (!Number.isInteger(n)) throw new UsageError('--routes needs a token index (an integer; negative counts from the end)');
+      out.routes = n;
+    } else if (a === '--routes-threshold') {
+      const x = Number(value());
+      if (!(x >= ROUTES_MIN_THRESHOLD && x <= 1)) throw new UsageError(`--routes-threshold needs a share between ${ROUTES_MIN_THRESHOLD} and 1`);
+      out.routesThreshold = x;
+    }
     else if (a === '--truncate') out.truncate = true;
     else if (a === '--dump') out.dump = value();
     else if (a === '--language') out.language = value();
@@ -56,7 +68,7 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
   }
   if (out.dump !== undefined) {
     if (out.file) throw new UsageError(`--dump reads no FILE (got ${out.file})`);
-    const bad = (['model', 'attention', 'effects', 'maxTokens', 'language'] as const).find((k) => out[k] !== undefined && out[k] !== false);
+    const bad = (['model', 'attention', 'effects', 'maxTokens', 'language', 'routes'] as const).find((k) => out[k] !== undefined && out[k] !== false);
     if (bad) throw new UsageError(`--dump runs no model: --${bad === 'maxTokens' ? 'max-tokens' : bad} does not apply`);
     return out;
   }
@@ -95,11 +107,23 @@ async function main(): Promise<number> {
     });
     const r = built.result;
     const { layers, headsPerLayer, seq } = r.attention;
+    // The route behind one token's prediction, through the same request the panel's Routes view makes.
+    let routes: Record<string, unknown> | undefined;
+    if (args.routes !== undefined) {
+      const token = args.routes < 0 ? seq + args.routes : args.routes;
+      if (token < 0 || token >= seq) throw new EngineError('bad-request', `--routes ${args.routes}: the text has ${seq} tokens (0 … ${seq - 1}, or −1 … −${seq}).`);
+      try {
+        routes = { ...(await built.source.request('routes/trace', { sessionId: 1, token, threshold: args.routesThreshold })) };
+      } catch (e) {
+        routes = { token, error: (e as Error).message };
+      }
+    }
     const effects = args.effects ? await pipeline.measureEffects(ref, r, {
       onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
     }) : undefined;
     const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
     const dla = built.session.dla;
+    const wireEffects = effects ? toWireEffects(effects, built.reports, r.tokens, text, headsPerLayer) : undefined;
     const out: Record<string, unknown> = {
       model: r.model,
       tokens: jsonTokens(r.tokens, built.session),
@@ -117,9 +141,12 @@ async function main(): Promise<number> {
           return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
         })() : {}),
         ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
+        // Direct is not total: where the direct write and the measured effect disagree, the sentence that says so.
+        ...(dla && wireEffects && directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) ? { directVsTotal: directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) } : {}),
       })),
       // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.
       ...(dla ? { dla: { norm: dla.norm, alternatives: dla.altText, definition: 'heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run\'s scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])' } } : { dlaNote: built.session.dlaNote ?? null }),
+      ...(routes ? { routes } : {}),
       ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
       // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
       ...(r.predictions ? { predictions: r.tokens.map((_, i) => {
@@ -137,13 +164,17 @@ async function main(): Promise<number> {
       // attention[layer][head][query][key], rounded to 6 decimals to keep the file readable.
       out.attention = r.attention.data.map((d) => Array.from({ length: headsPerLayer }, (_, h) =>
         Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round))));
+      // ‖v_j W_O^h‖ per layer, head and key (value-weighted attention weights each edge by it), or why there are none.
+      const vn = r.valueNorms;
+      out.valueNorms = vn ? { weighting: vn.weighting, norms: Array.from({ length: layers }, (_, l) => Array.from({ length: headsPerLayer }, (_, h) => Array.from(vn.data.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq), round))) }
+        : { note: r.valueNormsNote ?? null };
     }
     if (args.report) {
       // The same report the panel's Export writes: the real webview bundle beside this file in dist/.
       const request = <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => built.source.request(method, p);
       const absolute = args.file === '-' ? 'stdin' : path.resolve(args.file);
       const state = { ...defaultPanelState(args.file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], r.model.name), layer: 0, head: 0 };
-      const session = effects ? { ...built.session, effects: toWireEffects(effects, built.reports, r.tokens, text) } : built.session;
+      const session = wireEffects ? { ...built.session, effects: wireEffects } : built.session;
       const data = await collectReportData(session, state, request);
       const html = buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') });
       fs.writeFileSync(args.report, html);
@@ -178,6 +209,12 @@ function jsonHead(h: HeadReport): Record<string, unknown> {
       evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}),
       ...(role.relation ? { relation: role.relation } : {}),
       ...(role.evidence.example ? { example: { query: role.evidence.example.query, key: role.evidence.example.key } } : {}) })),
+    // How close every other role came: its score against its threshold (a relation: accuracy vs the offset baseline).
+    candidates: h.candidates.filter((c) => !h.roles.some((r) => r.name === c.name)).map((c) => ({
+      name: c.name, score: c.score, threshold: c.threshold, measurable: c.measurable, source: c.source,
+      summary: c.relation ? `${c.name} ${c.relation.accuracy.toFixed(2)} vs ${c.relation.baseline.toFixed(2)}` : `${c.name} ${Number.isFinite(c.score) ? c.score.toFixed(2) : 'not measurable'} (threshold ${c.threshold.toFixed(2)})`,
+      ...(c.reason ? { reason: c.reason } : {}), ...(c.relation ? { relation: c.relation } : {}), ...(c.rest ? { rest: c.rest } : {}), ...(c.offset !== undefined ? { offset: c.offset } : {}),
+    })),
   };
 }
 

@@ -32,6 +32,7 @@ export const WEBVIEW_STRINGS = {
   'view.heads': 'Heads',
   'view.layers': 'Layers',
   'view.flow': 'Flow',
+  'view.routes': 'Routes',
   'panel.empty': 'Select text in an editor and run “Explain Attention”.',
   'export.label': 'Export:',
   'export.png.title': 'Save the current view as a PNG image',
@@ -119,6 +120,21 @@ export const WEBVIEW_STRINGS = {
   'flow.aria': 'Pathway of token {0} {1} through {2} layers',
   'flow.top': 'Token {0} {1} draws most on: {2}',
   'flow.into': 'Into layer {0}: token {1} {2} carries {3}% of token {4} {5}',
+  'routes.summary': 'Information-flow routes (Ferrando & Voita 2024): the attention edges and MLP and residual steps that carry at least the chosen share of each update of the stream, traced back from one token\'s prediction to the input tokens. Rows are the stream into each layer and after its attention; click an attention edge to open its head in Arcs. Pick a token below.',
+  'routes.threshold': 'Min share of an update',
+  'routes.tokens': 'Tokens: choose the token whose prediction to trace (hover, arrows, click to lock)',
+  'routes.list': 'Attention edges of the route, strongest first',
+  'routes.failed': 'Could not trace token {0}: {1}',
+  'routes.output': 'output',
+  'routes.aria': 'Route behind the prediction at token {0} {1}: {2} attention edges over {3} layers',
+  'routes.readout': 'Token {0} {1}: {2} attention edges carry at least {3} of an update ({4}). Hover an edge for its share; click one to open its head.',
+  'routes.empty': 'No edge carries {0} of any update on this route: lower the threshold.',
+  'routes.open': 'Open {0} in Arcs',
+  'routes.edge': '{0}: token {1} {2} → token {3} {4}, {5}%',
+  'routes.edge.head': '{0} moves token {1} {2} into token {3} {4}: {5}% of that update',
+  'routes.edge.attention-residual': 'Layer {0}\'s attention keeps token {1} {2}\'s own stream: {3}% of the update',
+  'routes.edge.mlp': 'Layer {0}\'s MLP at token {1} {2}: {3}% of the update',
+  'routes.edge.mlp-residual': 'Past layer {0}\'s MLP, token {1} {2}\'s stream carries {3}% of the update',
   'compare.aria': 'Compare',
   'compare.changes': 'Role changes',
   'compare.none': 'No role changes: all {0} roles stay on the same heads.',
@@ -642,23 +658,34 @@ export function sessionWithDla(session: SessionData, dla: WireDla): SessionData 
 /** Effects this small (nats) are not called a disagreement: noise and tokens the head never touches. */
 export const DIRECT_TOTAL_MIN = 0.1;
 
+/** Mean of one head's per-token values (finite ones). */
+function headMean(a: Float32Array, k: number, n: number): number {
+  let s = 0, c = 0;
+  for (let i = k * n; i < (k + 1) * n; i++) if (Number.isFinite(a[i])) { s += a[i]; c++; }
+  return c ? s / c : NaN;
+}
+
 /**
  * "Direct is not total": a sentence where a head's direct logit attribution and its measured effect (removing
  * it) disagree — a large effect with little direct write (it works through later layers, like a previous-token
- * head feeding an induction head), or a large direct write that removing it barely changes (later layers
- * make up for it). Both are means over the same tokens; a logit unit moves the loss by at most about one nat,
- * so a quarter of the other is a clear gap. Undefined where they agree or an effect is not a Δ loss.
+ * head feeding an induction head), or a large direct write that removing it barely changes. The direct write is
+ * read both onto the next token's logit and onto its margin over the model's best other token (a head may act
+ * by lowering the competitors); the larger counts. A logit unit moves the loss by at most about one nat, so a
+ * quarter of the other is a clear gap. Undefined where they agree or the effect is not a Δ loss.
  */
-export function directVsTotal(dla: WireDla, effects: WireEffects, index: number, id: string): string | undefined {
+export function directVsTotal(dla: WireDla, effects: WireEffects, index: number, id: string, lastLayer = false): string | undefined {
   if (!effects.method.includes('loss')) return undefined;
-  const direct = dla.mean[index], total = effects.meanDelta[index];
-  if (!Number.isFinite(direct) || !Number.isFinite(total)) return undefined;
-  const d = `${direct >= 0 ? '+' : '−'}${Math.abs(direct).toFixed(2)}`, t = `${total >= 0 ? '+' : '−'}${Math.abs(total).toFixed(2)}`;
+  const n = dla.actual.length / Math.max(1, dla.mean.length);
+  const onto = dla.mean[index], margin = headMean(dla.diff, index, n), total = effects.meanDelta[index];
+  if (!Number.isFinite(onto) || !Number.isFinite(total)) return undefined;
+  const direct = Number.isFinite(margin) && Math.abs(margin) > Math.abs(onto) ? margin : onto;
+  const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
+  const wrote = `${sg(onto)} directly onto the next token's logit${Number.isFinite(margin) ? ` (${sg(margin)} against the model's best other token)` : ''}`;
   if (Math.abs(total) >= DIRECT_TOTAL_MIN && Math.abs(direct) < Math.abs(total) / 4) {
-    return `Direct is not total: removing ${id} changes the loss by ${t} nats, but it writes only ${d} directly onto the next token's logit — most of its effect passes through later layers.`;
+    return `Direct is not total: removing ${id} changes the loss by ${sg(total)} nats, but it writes only ${wrote} — most of its effect passes through later layers.`;
   }
   if (Math.abs(direct) >= DIRECT_TOTAL_MIN && Math.abs(total) < Math.abs(direct) / 4) {
-    return `Direct is not total: ${id} writes ${d} directly onto the next token's logit, yet removing it changes the loss by only ${t} nats — later layers make up for it.`;
+    return `Direct is not total: ${id} writes ${wrote}, yet removing it changes the loss by only ${sg(total)} nats — ${lastLayer ? 'its write lifts other tokens\' logits too' : 'its write lifts other tokens\' logits too, or later layers make up for it'}.`;
   }
   return undefined;
 }

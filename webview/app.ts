@@ -7,6 +7,7 @@ import { ArcsView } from './views/arcs';
 import { HeadsView } from './views/heads';
 import { LayersView } from './views/layers';
 import { FlowView } from './views/flow';
+import { RoutesView } from './views/routes';
 import { CompareView } from './views/compare';
 import { notify } from './host';
 import { t } from './strings';
@@ -18,7 +19,7 @@ const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'thresh
 /** Timings the views measured, read by the webview tests and the benchmark. */
 export interface PanelTimings { arcsFirstPaintMs: number; arcsFetchMs: number; headsRenderMs: number; layersRenderMs: number }
 
-interface Views { arcs: ArcsView; heads: HeadsView; layers: LayersView; flow: FlowView }
+interface Views { arcs: ArcsView; heads: HeadsView; layers: LayersView; flow: FlowView; routes: RoutesView }
 
 /** The panel shell: a header (title, model, notices) and one tab per view; owns the panel state. */
 export class App {
@@ -63,7 +64,7 @@ export class App {
     onThemeChange(() => {
       this.themeNow = undefined;
       const v = this.built;
-      if (v) { v.arcs.repaint(); v.heads.repaint(); v.layers.repaint(); v.flow.repaint(); }
+      if (v) { v.arcs.repaint(); v.heads.repaint(); v.layers.repaint(); v.flow.repaint(); v.routes.repaint(); }
       this.compareView?.repaint();
     });
   }
@@ -99,7 +100,8 @@ export class App {
     const heads = new HeadsView(this.panels.get('heads')!, { theme, open, weighting });
     const layers = new LayersView(this.panels.get('layers')!, { theme, open });
     const flow = new FlowView(this.panels.get('flow')!, { theme, weighting });
-    this.built = { arcs, heads, layers, flow };
+    const routes = new RoutesView(this.panels.get('routes')!, { theme, open });
+    this.built = { arcs, heads, layers, flow, routes };
     this.root.insertBefore(this.tabs, this.compareHost);
     return this.built;
   }
@@ -131,6 +133,7 @@ export class App {
     if (view === 'heads') v.heads.ensure();
     if (view === 'layers') requestAnimationFrame(() => void v.layers.ensure());
     if (view === 'flow') requestAnimationFrame(() => v.flow.ensure(v.arcs.tokens.focused));
+    if (view === 'routes') requestAnimationFrame(() => v.routes.ensure(v.arcs.tokens.focused));
   }
 
   private buildToolbar(): void {
@@ -252,6 +255,7 @@ export class App {
     v.heads.setSession(session);
     v.layers.setSession(session);
     v.flow.setSession(session);
+    v.routes.setSession(session);
     this.show(this.state.view);
     this.syncToolbar();
   }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FlowData, HeadMatrix, PanelState, RequestMap, RequestMethod, SessionData } from '../protocol';
+import { ROUTES_THRESHOLD, type FlowData, type HeadMatrix, type PanelState, type RequestMap, type RequestMethod, type RouteGraph, type SessionData } from '../protocol';
 import { escapeJsonForScript, inlineJson } from '../panel/inlineJson';
 import { REPORT_THEME } from './theme';
 
@@ -19,6 +19,17 @@ export interface ReportData {
   matrices: HeadMatrix[];
   /** Rollout per token, when the text is short enough to embed them all. */
   flows: FlowData[];
+  /** Routes at the default threshold: every token's for short texts, else the last tokens' (reportRouteTokens). */
+  routes?: RouteGraph[];
+}
+
+/** Texts up to this many tokens embed every token's route; longer ones the last ROUTE_TAIL tokens'. */
+export const SHORT_ROUTES_TOKENS = 64;
+export const ROUTE_TAIL = 8;
+
+export function reportRouteTokens(n: number): number[] {
+  const from = n <= SHORT_ROUTES_TOKENS ? 0 : Math.max(0, n - ROUTE_TAIL);
+  return Array.from({ length: n - from }, (_, k) => from + k);
 }
 
 /** dist/webview.js and dist/webview.css; charts = dist/charts.js (plotly), read from beside the bundle when not given. */
@@ -51,7 +62,18 @@ export async function collectReportData(session: SessionData, state: PanelState,
   if (session.tokens.length <= SHORT_TEXT_TOKENS && session.model.layers > 0) {
     for (let t = 0; t < session.tokens.length; t++) flows.push(await request('flow/rollout', { sessionId: session.id, token: t }));
   }
-  return { session, state, matrices, flows };
+  // Routes, where the session has them (a dump or a model without a residual path says why instead).
+  const routes: RouteGraph[] = [];
+  if (!session.routesNote && session.model.layers > 0) {
+    for (const token of reportRouteTokens(session.tokens.length)) {
+      try {
+        routes.push(await request('routes/trace', { sessionId: session.id, token, threshold: ROUTES_THRESHOLD }));
+      } catch {
+        break; // no routes for this source: the Routes view asks and shows the reason
+      }
+    }
+  }
+  return { session, state, matrices, flows, ...(routes.length ? { routes } : {}) };
 }
 
 /** JSON with typed arrays as { __ta: 'u8' | 'f32', b64 } (the stub turns them back). */
@@ -111,6 +133,10 @@ const STUB = `(function () {
           } else if (msg.method === 'flow/rollout') {
             result = data.flows[p.token];
             if (!result) error = 'This report holds no rollout for token ' + p.token + ' (only texts up to ${SHORT_TEXT_TOKENS} tokens carry them).';
+          } else if (msg.method === 'routes/trace') {
+            result = (data.routes || []).find(function (r) { return r.token === p.token; });
+            if (!result) error = data.session.routesNote || ('This report holds routes for ' + (data.routes || []).length + ' tokens (every token of texts up to ${SHORT_ROUTES_TOKENS} tokens, else the last ${ROUTE_TAIL}); token ' + p.token + ' is not among them.');
+            else if (p.threshold < result.threshold) { error = 'This report holds routes down to a share of ' + result.threshold + '.'; result = undefined; }
           } else error = 'Not available in a report.';
           send(error ? { type: 'reply', id: msg.id, ok: false, error: error } : { type: 'reply', id: msg.id, ok: true, result: result });
         }
@@ -139,7 +165,7 @@ const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 export function buildReport(data: ReportData, assets: ReportAssets, nonce = makeReportNonce()): string {
   const csp = ["default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src 'nonce-${nonce}'`, 'img-src data: blob:'].join('; ');
   const vars = Object.entries(REPORT_THEME).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
-  const payload = escapeJsonForScript(encodeTyped({ session: data.session, state: data.state, matrices: data.matrices, flows: data.flows }))
+  const payload = escapeJsonForScript(encodeTyped({ session: data.session, state: data.state, matrices: data.matrices, flows: data.flows, routes: data.routes ?? [] }))
     .replace(/:\/\//g, ':\\/\\/'); // "\/" is "/" in JSON: URLs in the user's text stay text, the file names none
   return `<!DOCTYPE html>
 <html lang="en">

@@ -29,7 +29,7 @@ export function headsCsv(session: SessionData): string {
       hd.layer, hd.head, hd.id,
       hd.roles.map((r) => `${r.name} ${r.score.toFixed(3)}`).join('; '),
       hd.roles.map((r) => `${r.name}: ${r.evidence}`).join(' | '),
-      ...(s.dla ? [s.dla.sentences[k], s.effects ? directVsTotal(s.dla, s.effects, k, hd.id) ?? '' : ''] : []),
+      ...(s.dla ? [s.dla.sentences[k], s.effects ? directVsTotal(s.dla, s.effects, k, hd.id, hd.layer === s.model.layers - 1) ?? '' : ''] : []),
       ...keys.map((k) => hd.metrics[k]),
     ].map(csvField).join(','));
   }
@@ -72,7 +72,7 @@ const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function dlaOfHead(s: SessionData, k: number, id: string): NonNullable<HeadsJson['heads'][number]['dla']> {
   const d = s.dla!, n = s.tokens.length;
-  const gap = s.effects ? directVsTotal(d, s.effects, k, id) : undefined;
+  const gap = s.effects ? directVsTotal(d, s.effects, k, id, Math.floor(k / s.model.headsPerLayer) === s.model.layers - 1) : undefined;
   return {
     mean: num(d.mean[k]), meanAbs: num(d.meanAbs[k]),
     perToken: Array.from(d.actual.subarray(k * n, (k + 1) * n), num), perTokenDiff: Array.from(d.diff.subarray(k * n, (k + 1) * n), num),

@@ -184,11 +184,11 @@ export class SessionPipeline {
     const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel, keep: o.keep });
     const kept = result.kept;
     const { layers, headsPerLayer, seq, causal } = result.attention;
-    const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data) : undefined;
+    const keptSource = kept ? withRoutes(new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data), this.engine, result) : undefined;
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
-        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), withRoutes(keptSource, this.engine, result));
+        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), keptSource);
       }
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
@@ -233,7 +233,7 @@ export class SessionPipeline {
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
-      const source: AttentionSource = withRoutes(keptSource ?? memorySource(result.attention, result.valueNorms?.data), this.engine, result);
+      const source: AttentionSource = keptSource ?? withRoutes(memorySource(result.attention, result.valueNorms?.data), this.engine, result);
       return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 }, ...(syntax ? { syntax } : {}) };
     } catch (e) {
       keptSource?.dispose();
