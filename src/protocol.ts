@@ -668,17 +668,17 @@ function headMean(a: Float32Array, k: number, n: number): number {
 /**
  * "Direct is not total": a sentence where a head's direct logit attribution and its measured effect (removing
  * it) disagree — a large effect with little direct write (it works through later layers, like a previous-token
- * head feeding an induction head), or a large direct write that removing it barely changes. The direct write is
- * read both onto the next token's logit and onto its margin over the model's best other token (a head may act
- * by lowering the competitors); the larger counts. A logit unit moves the loss by at most about one nat, so a
- * quarter of the other is a clear gap. Undefined where they agree or the effect is not a Δ loss.
+ * head feeding an induction head), or a large direct write that removing it barely changes. Both are means over
+ * the same tokens (the sentence adds the margin over the model's best other token); a logit unit moves the loss
+ * by at most about one nat, so a quarter of the other is a clear gap. Undefined where they agree or the effect
+ * is not a Δ loss.
  */
 export function directVsTotal(dla: WireDla, effects: WireEffects, index: number, id: string, lastLayer = false): string | undefined {
   if (!effects.method.includes('loss')) return undefined;
   const n = dla.actual.length / Math.max(1, dla.mean.length);
   const onto = dla.mean[index], margin = headMean(dla.diff, index, n), total = effects.meanDelta[index];
   if (!Number.isFinite(onto) || !Number.isFinite(total)) return undefined;
-  const direct = Number.isFinite(margin) && Math.abs(margin) > Math.abs(onto) ? margin : onto;
+  const direct = onto;
   const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
   const wrote = `${sg(onto)} directly onto the next token's logit${Number.isFinite(margin) ? ` (${sg(margin)} against the model's best other token)` : ''}`;
   if (Math.abs(total) >= DIRECT_TOTAL_MIN && Math.abs(direct) < Math.abs(total) / 4) {
