@@ -26,7 +26,7 @@ export function meanAbsDla(result: EngineResult): Float64Array {
 }
 
 /** Every head, largest mean |DLA| first (ties and models without DLA: layer-major). */
-export function effectOrder(result: EngineResult): [number, number][] {
+export function dlaOrder(result: EngineResult): [number, number][] {
   const H = result.model.headsPerLayer;
   const mag = meanAbsDla(result);
   const all = Array.from({ length: result.model.layers * H }, (_, k) => k);
@@ -34,11 +34,23 @@ export function effectOrder(result: EngineResult): [number, number][] {
   return all.map((k) => [Math.floor(k / H), k % H]);
 }
 
+/**
+ * Every head for a whole measurement: layer by layer, the layer holding the largest |DLA| first, and by |DLA|
+ * within a layer. Consecutive heads of one layer share each cut run along the batch axis (ablationCut.ts),
+ * about 15% less per head than one by one, and the heads that matter most still come first.
+ */
+export function effectOrder(result: EngineResult): [number, number][] {
+  const byDla = dlaOrder(result);
+  const layers: number[] = [];
+  for (const [l] of byDla) if (!layers.includes(l)) layers.push(l);
+  return layers.flatMap((l) => byDla.filter(([x]) => x === l));
+}
+
 /** The heads a scope names, in |DLA| order; an empty list when the scope names none. */
 export function scopeHeads(scope: EffectScope, result: EngineResult, reports: HeadReport[]): [number, number][] {
-  const order = effectOrder(result);
+  const order = dlaOrder(result);
   switch (scope.kind) {
-    case 'all': return order;
+    case 'all': return effectOrder(result);
     case 'top': return order.slice(0, Math.max(0, scope.count));
     case 'layer': return order.filter(([l]) => l === scope.layer);
     case 'role': {

@@ -97,8 +97,8 @@ export function effectsEstimateMs(result: EngineResult): number {
 
 /** Heads per engine request: a group is one cancellation point and one progress step. */
 const EFFECT_GROUP = 16;
-/** Streamed into the panel: a group per update (the cut copy batches a layer's heads within one). */
-const EFFECT_STREAM_GROUP = 4;
+/** Streamed into the panel: a group per update (the cut copy batches a layer's heads within one: 2 or 3 per run). */
+const EFFECT_STREAM_GROUP = 6;
 
 export interface BuildOptions {
   id: number;

@@ -1,0 +1,163 @@
+// What reading a head's effect on the output costs, against the floor (a plain run of the unmodified graph,
+// same process, interleaved): direct logit attribution for every head, exact ablation on the cut copies (all
+// heads, and the first 12 by |DLA|), and one token's information-flow route. One model per child process.
+//   npx tsx bench/stream.ts [MODEL.onnx] [--dla 128,512,1024] [--ablate 128] [--routes 512] [--reps 3] [--gated]
+// --gated also times the whole gated graph for all heads (the method before the cut copies), for an A/B.
+// Prints a table and, with --json, one JSON object (bench/run.ts reads it). No timing is asserted anywhere.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { loadModel, runSession, captureRun, disposeCaptured, type LoadedModel } from '../src/engine/session';
+import { computeDla, alternativesFrom } from '../src/engine/dla';
+import { dlaPlanOf } from '../src/engine/dlaRun';
+import { predictionsFrom } from '../src/engine/predictions';
+import { cutState, measureHeadEffects } from '../src/engine/ablationCut';
+import { measureEffects } from '../src/engine/effects';
+import { allValueNorms } from '../src/engine/values';
+import { attentionSourceIndex } from '../src/engine/loaded-model';
+import { keepRoutes, routeFetches, traceRoutesFor } from '../src/engine/routesKept';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const idsOf = (n: number) => Array.from({ length: n }, (_, i) => 1 + ((i * 7919) % 200));
+
+export interface StreamRow { what: string; tokens: number; ms: number; min: number; max: number; floorMs: number; ratio: number; note?: string }
+
+async function floorOf(plain: LoadedModel, ids: number[]): Promise<number> {
+  const t = performance.now();
+  const out = await runSession(plain, ids, plain.originalOutputs);
+  for (const v of Object.values(out)) v.dispose?.();
+  return performance.now() - t;
+}
+
+/** The explain's run with what DLA fetches, the predictions that name each position's alternative, and DLA itself. */
+async function dlaOnce(m: LoadedModel, ids: number[]): Promise<{ ms: number; runMs: number; dlaMs: number }> {
+  const plan = dlaPlanOf(m);
+  if ('refused' in plan) throw new Error(plan.refused);
+  const logits = m.plan.logitsOutput!;
+  const t0 = performance.now();
+  let got: Record<string, ort.Tensor> = {};
+  const cap = await captureRun(m, ids, undefined, [logits, ...plan.fetches], (t) => { got = t; });
+  const runMs = performance.now() - t0;
+  const lg = got[logits];
+  const V = Number(lg.dims[lg.dims.length - 1]);
+  const p = predictionsFrom(lg.data as Float32Array, ids.length, V, ids);
+  const t1 = performance.now();
+  const fetched = Object.fromEntries(plan.fetches.map((nm) => [nm, { data: got[nm].data as Float32Array, dims: got[nm].dims }]));
+  await computeDla(plan, fetched, ids, alternativesFrom(p.topIds, p.k, ids), m.headsPerLayer);
+  const end = performance.now();
+  disposeCaptured(cap);
+  return { ms: end - t0, runMs, dlaMs: end - t1 };
+}
+
+/** The capture run an explain makes without DLA's fetches (the comparison for what DLA adds). */
+async function captureOnly(m: LoadedModel, ids: number[]): Promise<number> {
+  const t0 = performance.now();
+  const cap = await captureRun(m, ids, undefined, [m.plan.logitsOutput!], () => undefined);
+  disposeCaptured(cap);
+  return performance.now() - t0;
+}
+
+function row(what: string, tokens: number, ms: number[], floor: number[], note?: string): StreamRow {
+  const f = median(floor);
+  return { what, tokens, ms: median(ms), min: Math.min(...ms), max: Math.max(...ms), floorMs: f, ratio: median(ms) / f, ...(note ? { note } : {}) };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (k: string, d: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
+  const file = path.resolve(args.find((a) => a.endsWith('.onnx')) ?? path.join(__dirname, 'results', 'gpt2-small', 'model.onnx'));
+  const list = (k: string, d: string) => opt(k, d).split(',').filter(Boolean).map(Number);
+  const dlaSizes = list('--dla', '128,512,1024'), ablate = list('--ablate', '128'), routeSizes = list('--routes', '512');
+  const reps = Number(opt('--reps', '3'));
+  const st = fs.statSync(file);
+  const plain = await loadModel(file, `${st.mtimeMs}:${st.size}`, { addAttention: false });
+  const m = await loadModel(file, `${st.mtimeMs}:${st.size}`);
+  const rows: StreamRow[] = [];
+  const log = (r: StreamRow) => { rows.push(r); if (!args.includes('--json')) console.log(`  ${r.what.padEnd(44)} ${String(r.tokens).padStart(5)} tokens: ${r.ms.toFixed(0).padStart(6)} ms [${r.min.toFixed(0)}–${r.max.toFixed(0)}] = ${r.ratio.toFixed(2)}× the floor (${r.floorMs.toFixed(0)} ms)${r.note ? ` — ${r.note}` : ''}`); };
+
+  for (const n of dlaSizes) {
+    const ids = idsOf(n);
+    await floorOf(plain, ids); await dlaOnce(m, ids); // warm-up
+    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      floor.push(await floorOf(plain, ids));
+      const d = await dlaOnce(m, ids);
+      dla.push(d.ms); run.push(d.runMs); only.push(d.dlaMs);
+      capture.push(await captureOnly(m, ids));
+    }
+    log(row('DLA, every head (run + predictions + DLA)', n, dla, floor, `the run with DLA's fetches ${median(run).toFixed(0)} ms, DLA itself ${median(only).toFixed(0)} ms; the explain's run without them ${median(capture).toFixed(0)} ms`));
+  }
+
+  const state = await cutState(m);
+  for (const n of ablate) {
+    const ids = idsOf(n);
+    const floor: number[] = [];
+    for (let r = 0; r < reps; r++) floor.push(await floorOf(plain, ids));
+    // The order Measure Head Effects uses (effectsOrder.ts): by |DLA|; all heads layer by layer, the top layer first.
+    const plan = dlaPlanOf(m);
+    let order: [number, number][] = Array.from({ length: m.layers * m.headsPerLayer }, (_, k) => [Math.floor(k / m.headsPerLayer), k % m.headsPerLayer]);
+    if (!('refused' in plan)) {
+      let got: Record<string, ort.Tensor> = {};
+      const cap = await captureRun(m, ids, undefined, [m.plan.logitsOutput!, ...plan.fetches], (t) => { got = t; });
+      const lg = got[m.plan.logitsOutput!];
+      const p = predictionsFrom(lg.data as Float32Array, n, Number(lg.dims[2]), ids);
+      const d = await computeDla(plan, Object.fromEntries(plan.fetches.map((nm) => [nm, { data: got[nm].data as Float32Array, dims: got[nm].dims }])), ids, alternativesFrom(p.topIds, p.k, ids), m.headsPerLayer);
+      disposeCaptured(cap);
+      const mag = order.map((_, k) => { let s = 0; for (let i = 0; i + 1 < n; i++) s += Math.abs(d.actual[k * n + i]); return s; });
+      order = order.map((hd, k) => [hd, mag[k]] as const).sort((a, b) => b[1] - a[1]).map((x) => x[0]);
+    }
+    const layersFirst: number[] = [];
+    for (const [l] of order) if (!layersFirst.includes(l)) layersFirst.push(l);
+    const grouped = layersFirst.flatMap((l) => order.filter(([x]) => x === l));
+    const fresh = () => { if (!('refused' in state)) state.clean = undefined; }; // every measurement pays its own clean run
+    await measureHeadEffects(m, ids, order.slice(0, 2)); // warm-up: the cut session's first runs
+    for (const [what, heads] of [['exact ablation, first 12 heads by |DLA|', order.slice(0, 12)], [`exact ablation, all ${order.length} heads`, grouped]] as const) {
+      const ms: number[] = [];
+      for (let r = 0; r < Math.min(reps, heads.length > 12 ? 2 : reps); r++) {
+        fresh();
+        const t = performance.now();
+        const res = await measureHeadEffects(m, ids, heads as [number, number][]);
+        ms.push(performance.now() - t);
+        if (res.cut) console.error(`whole graph: ${res.cut}`);
+      }
+      log(row(what, n, ms, floor, 'refused' in state ? `on the gated whole graph: ${state.refused}` : 'cut copies, clean run included'));
+    }
+    if (args.includes('--gated')) {
+      const all = order.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      await measureEffects(m, ids, all.slice(0, 2));
+      const t = performance.now();
+      await measureEffects(m, ids, all);
+      log(row(`gated whole graph, all ${all.length} heads (before)`, n, [performance.now() - t], floor));
+    }
+  }
+
+  for (const n of routeSizes) {
+    const ids = idsOf(n);
+    const floor: number[] = [];
+    for (let r = 0; r < reps; r++) floor.push(await floorOf(plain, ids));
+    // An explain's kept run with what routes keep (the worker's path, in this process).
+    const names = routeFetches(m);
+    const valueNames = [...new Set(m.attention.map((_, l) => m.values!.values[attentionSourceIndex(m, l)]))];
+    let got: Record<string, ort.Tensor> = {};
+    const cap = await captureRun(m, ids, undefined, [...new Set([...names, ...valueNames])], (t) => { got = t; });
+    const vn = await allValueNorms(m.values!, m.attention.map((_, l) => attentionSourceIndex(m, l)), m.headsPerLayer, n, Object.fromEntries(valueNames.map((v) => [v, { data: got[v].data as Float32Array, dims: got[v].dims }])));
+    const kept = keepRoutes(m, got, ids, vn?.data, { handle: 1 });
+    if (kept.routes === undefined) { console.error(`no routes: ${kept.routesNote}`); continue; }
+    const keptRun = () => ({ model: m, cap });
+    const token = n - 2;
+    await traceRoutesFor(kept.routes, token - 1, 0.04, keptRun); // warm-up (its sessions)
+    const ms: number[] = [];
+    let edges = 0;
+    for (let r = 0; r < reps; r++) {
+      const t = performance.now();
+      const g = await traceRoutesFor(kept.routes, token, 0.04, keptRun);
+      ms.push(performance.now() - t);
+      edges = g.edges.length;
+    }
+    disposeCaptured(cap);
+    log(row('routes for one token (threshold 0.04)', n, ms, floor, `${edges} edges`));
+  }
+  if (args.includes('--json')) process.stdout.write(JSON.stringify({ rows }));
+}
+
+if (require.main === module) main().catch((e) => { console.error(e?.stack ?? e); process.exit(1); });
