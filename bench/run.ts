@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { summarise, type EngineRow } from './engine';
+import type { StreamRow } from './stream';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -99,6 +100,8 @@ function main(): void {
     }
     console.log('done');
   }
+  // Direct logit attribution, exact ablation on cut copies and routes (bench/stream.ts), on the GPT-2-small shape.
+  const stream = streamBench(jobs);
   if (effects.length) {
     console.log('\nHead effects: every head zero-ablated on its own (medians; ×floor = the whole measurement over one plain run; 144 separate runs would be ≈ 144×)');
     for (const e of effects) console.log(`  ${e.model.padEnd(18)} ${String(e.tokens).padStart(5)} tokens, ${e.heads} heads: ${f(e.ms)} ms [${f(e.min)}–${f(e.max)}] = ${(e.ms / e.floorMs).toFixed(1)}× the floor (${e.perHeadFloor.toFixed(2)}× per head)`);
@@ -128,10 +131,23 @@ function main(): void {
     webview = parsed.webview;
     if (parsed.scaling) scaling.push(...(parsed.scaling as typeof scaling));
   }
-  const result = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), quick, engine, effects, webview, scaling };
+  const result = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), quick, engine, effects, stream, webview, scaling };
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(result, null, 1));
   console.log(`\nwrote bench/results/latest.json in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+}
+
+/** bench/stream.ts in its own process: the GPT-2-small shape's rows, or headlight-mini's small ones with --quick. */
+function streamBench(jobs: ModelJob[]): StreamRow[] {
+  const job = jobs.find((j) => j.name === 'gpt2-small-shape') ?? (quick ? jobs.find((j) => j.name === 'headlight-mini') : undefined);
+  if (!job) return [];
+  const sizes = quick ? ['--dla', '64', '--ablate', '64', '--routes', '64', '--reps', '1'] : ['--dla', '128,512,1024', '--ablate', '128', '--routes', '512', '--reps', '3'];
+  console.log(`\nDLA, exact ablation and routes on ${job.name} (bench/stream.ts; ratios to a plain run in the same process)`);
+  const out = execFileSync(process.execPath, [...process.execArgv, path.join(__dirname, 'stream.ts'), job.modelPath, ...sizes, '--json'],
+    { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const rows = (JSON.parse(out.slice(out.indexOf('{'))) as { rows: StreamRow[] }).rows;
+  for (const r of rows) console.log(`  ${r.what.padEnd(48)} ${String(r.tokens).padStart(5)} tokens: ${r.ms.toFixed(0).padStart(6)} ms [${r.min.toFixed(0)}–${r.max.toFixed(0)}] = ${r.ratio.toFixed(2)}× the floor (${r.floorMs.toFixed(0)} ms)${r.note ? ` — ${r.note}` : ''}`);
+  return rows;
 }
 
 if (require.main === module) main();

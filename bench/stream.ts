@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { loadModel, runSession, captureRun, disposeCaptured, type LoadedModel } from '../src/engine/session';
+import { loadModel, runSession, captureRun, disposeCaptured, type Captured, type LoadedModel } from '../src/engine/session';
 import { computeDla, alternativesFrom } from '../src/engine/dla';
 import { dlaPlanOf } from '../src/engine/dlaRun';
 import { predictionsFrom } from '../src/engine/predictions';
@@ -18,6 +18,15 @@ import { attentionSourceIndex } from '../src/engine/loaded-model';
 import { keepRoutes, routeFetches, traceRoutesFor } from '../src/engine/routesKept';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The explain's run: the captures where the model recomputes its attention, else the attention itself; `extra` handed over. */
+async function explainRun(m: LoadedModel, ids: number[], extra: string[], onExtra: (t: Record<string, ort.Tensor>) => void): Promise<{ cap?: Captured; attention?: Float32Array[] }> {
+  if (m.recompute) return { cap: await captureRun(m, ids, undefined, extra, onExtra) };
+  const out = await runSession(m, ids, [...m.attention, ...extra]);
+  onExtra(out as Record<string, ort.Tensor>);
+  return { attention: m.attention.map((a) => out[a].data as Float32Array) };
+}
+const done = (r: { cap?: Captured }) => { if (r.cap) disposeCaptured(r.cap); };
 const idsOf = (n: number) => Array.from({ length: n }, (_, i) => 1 + ((i * 7919) % 200));
 
 export interface StreamRow { what: string; tokens: number; ms: number; min: number; max: number; floorMs: number; ratio: number; note?: string }
@@ -30,30 +39,31 @@ async function floorOf(plain: LoadedModel, ids: number[]): Promise<number> {
 }
 
 /** The explain's run with what DLA fetches, the predictions that name each position's alternative, and DLA itself. */
-async function dlaOnce(m: LoadedModel, ids: number[]): Promise<{ ms: number; runMs: number; dlaMs: number }> {
+async function dlaOnce(m: LoadedModel, ids: number[]): Promise<{ ms: number; runMs: number; dlaMs: number; predictMs: number }> {
   const plan = dlaPlanOf(m);
   if ('refused' in plan) throw new Error(plan.refused);
   const logits = m.plan.logitsOutput!;
   const t0 = performance.now();
   let got: Record<string, ort.Tensor> = {};
-  const cap = await captureRun(m, ids, undefined, [logits, ...plan.fetches], (t) => { got = t; });
+  const cap = await explainRun(m, ids, [logits, ...plan.fetches], (t) => { got = t; });
   const runMs = performance.now() - t0;
   const lg = got[logits];
   const V = Number(lg.dims[lg.dims.length - 1]);
+  // The explain makes its predictions anyway (they name each position's alternative): timed apart.
+  const tp = performance.now();
   const p = predictionsFrom(lg.data as Float32Array, ids.length, V, ids);
   const t1 = performance.now();
   const fetched = Object.fromEntries(plan.fetches.map((nm) => [nm, { data: got[nm].data as Float32Array, dims: got[nm].dims }]));
   await computeDla(plan, fetched, ids, alternativesFrom(p.topIds, p.k, ids), m.headsPerLayer);
   const end = performance.now();
-  disposeCaptured(cap);
-  return { ms: end - t0, runMs, dlaMs: end - t1 };
+  done(cap);
+  return { ms: runMs + (end - t1), runMs, dlaMs: end - t1, predictMs: t1 - tp };
 }
 
 /** The capture run an explain makes without DLA's fetches (the comparison for what DLA adds). */
 async function captureOnly(m: LoadedModel, ids: number[]): Promise<number> {
   const t0 = performance.now();
-  const cap = await captureRun(m, ids, undefined, [m.plan.logitsOutput!], () => undefined);
-  disposeCaptured(cap);
+  done(await explainRun(m, ids, [m.plan.logitsOutput!], () => undefined));
   return performance.now() - t0;
 }
 
@@ -78,14 +88,14 @@ async function main(): Promise<void> {
   for (const n of dlaSizes) {
     const ids = idsOf(n);
     await floorOf(plain, ids); await dlaOnce(m, ids); // warm-up
-    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [];
+    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [], predict: number[] = [];
     for (let r = 0; r < reps; r++) {
       floor.push(await floorOf(plain, ids));
       const d = await dlaOnce(m, ids);
-      dla.push(d.ms); run.push(d.runMs); only.push(d.dlaMs);
+      dla.push(d.ms); run.push(d.runMs); only.push(d.dlaMs); predict.push(d.predictMs);
       capture.push(await captureOnly(m, ids));
     }
-    log(row('DLA, every head (run + predictions + DLA)', n, dla, floor, `the run with DLA's fetches ${median(run).toFixed(0)} ms, DLA itself ${median(only).toFixed(0)} ms; the explain's run without them ${median(capture).toFixed(0)} ms`));
+    log(row('DLA, every head (the run with its fetches + DLA)', n, dla, floor, `run ${median(run).toFixed(0)} ms, DLA ${median(only).toFixed(0)} ms; the explain's run without DLA's fetches ${median(capture).toFixed(0)} ms; its predictions (made anyway) ${median(predict).toFixed(0)} ms`));
   }
 
   const state = await cutState(m);
@@ -98,11 +108,11 @@ async function main(): Promise<void> {
     let order: [number, number][] = Array.from({ length: m.layers * m.headsPerLayer }, (_, k) => [Math.floor(k / m.headsPerLayer), k % m.headsPerLayer]);
     if (!('refused' in plan)) {
       let got: Record<string, ort.Tensor> = {};
-      const cap = await captureRun(m, ids, undefined, [m.plan.logitsOutput!, ...plan.fetches], (t) => { got = t; });
+      const cap = await explainRun(m, ids, [m.plan.logitsOutput!, ...plan.fetches], (t) => { got = t; });
       const lg = got[m.plan.logitsOutput!];
       const p = predictionsFrom(lg.data as Float32Array, n, Number(lg.dims[2]), ids);
       const d = await computeDla(plan, Object.fromEntries(plan.fetches.map((nm) => [nm, { data: got[nm].data as Float32Array, dims: got[nm].dims }])), ids, alternativesFrom(p.topIds, p.k, ids), m.headsPerLayer);
-      disposeCaptured(cap);
+      done(cap);
       const mag = order.map((_, k) => { let s = 0; for (let i = 0; i + 1 < n; i++) s += Math.abs(d.actual[k * n + i]); return s; });
       order = order.map((hd, k) => [hd, mag[k]] as const).sort((a, b) => b[1] - a[1]).map((x) => x[0]);
     }
@@ -139,11 +149,11 @@ async function main(): Promise<void> {
     const names = routeFetches(m);
     const valueNames = [...new Set(m.attention.map((_, l) => m.values!.values[attentionSourceIndex(m, l)]))];
     let got: Record<string, ort.Tensor> = {};
-    const cap = await captureRun(m, ids, undefined, [...new Set([...names, ...valueNames])], (t) => { got = t; });
+    const run = await explainRun(m, ids, [...new Set([...names, ...valueNames])], (t) => { got = t; });
     const vn = await allValueNorms(m.values!, m.attention.map((_, l) => attentionSourceIndex(m, l)), m.headsPerLayer, n, Object.fromEntries(valueNames.map((v) => [v, { data: got[v].data as Float32Array, dims: got[v].dims }])));
-    const kept = keepRoutes(m, got, ids, vn?.data, { handle: 1 });
+    const kept = keepRoutes(m, got, ids, vn?.data, run.cap ? { handle: 1 } : { attention: run.attention! });
     if (kept.routes === undefined) { console.error(`no routes: ${kept.routesNote}`); continue; }
-    const keptRun = () => ({ model: m, cap });
+    const keptRun = () => (run.cap ? { model: m, cap: run.cap } : undefined);
     const token = n - 2;
     await traceRoutesFor(kept.routes, token - 1, 0.04, keptRun); // warm-up (its sessions)
     const ms: number[] = [];
@@ -154,7 +164,7 @@ async function main(): Promise<void> {
       ms.push(performance.now() - t);
       edges = g.edges.length;
     }
-    disposeCaptured(cap);
+    done(run);
     log(row('routes for one token (threshold 0.04)', n, ms, floor, `${edges} edges`));
   }
   if (args.includes('--json')) process.stdout.write(JSON.stringify({ rows }));

@@ -8,14 +8,16 @@
 // layer by layer: an attention edge (head h, key j → query i) brings j's stream at the layer's input into the
 // route, a residual or MLP edge brings i's own. The paper measures distances with the L1 norm; here they are
 // Euclidean, because ‖y − α v W_O‖₂ expands into ‖y‖², ⟨W_O^h y, v_j⟩ and ‖v_j W_O^h‖ — the value-weighted
-// norms Headlight already has — without materialising every α·v·W_O vector. Pure functions: the engine
-// supplies each step's distances (RouteSteps).
+// norms Headlight already has — without materialising every α·v·W_O vector. Where the terms cancel so much
+// that none alone comes nearer to y than nothing (every proximity 0; an MLP that undoes most of the stream),
+// the shares fall back to each term's positive projection on y, ⟨c, y⟩ = (‖y‖² + ‖c‖² − ‖y − c‖²) / 2, so the
+// route does not stop there. Pure functions: the engine supplies each step's distances (RouteSteps).
 
 import type { RouteEdge, RouteGraph } from '../protocol';
 
 export type { RouteEdge, RouteGraph };
 
-/** Distances of one attention update's terms at one row: ‖y‖, ‖y − x‖ (the residual), ‖y − b‖ (bias, NaN: none), ‖y − c_hj‖ per head and key. */
+/** Distances of one attention update's terms at one row: ‖y‖, ‖y − x‖ (the residual), ‖y − b‖ (bias, NaN: none), ‖y − c_hj‖ per head and key; and each term's own norm. */
 export interface AttentionRow {
   y: number;
   residual: number;
@@ -23,6 +25,10 @@ export interface AttentionRow {
   /** [head × keys] distances, NaN where the key is not visible. */
   terms: Float64Array;
   keys: number;
+  /** ‖x‖, ‖b‖ and ‖c_hj‖ (for the projection fallback). */
+  residualNorm: number;
+  biasNorm: number;
+  termNorms: Float64Array;
 }
 
 /** Distances of one MLP update at one row: ‖y‖, ‖y − x‖ (= ‖m‖) and ‖y − m‖ (= ‖x‖). */
@@ -40,19 +46,28 @@ export interface RouteSteps {
 /** The proximity of a term whose removal leaves y at distance `dist`: max(0, ‖y‖ − dist). */
 export const proximity = (y: number, dist: number): number => (Number.isFinite(dist) ? Math.max(0, y - dist) : 0);
 
-/** Shares of an attention row: [residual, bias, ...terms] proximities normalised to sum 1 (all 0 when none is near). */
+/** A term's positive projection on y, max(0, ⟨c, y⟩), from ‖y‖, ‖c‖ and ‖y − c‖. */
+export const projection = (y: number, c: number, dist: number): number => (Number.isFinite(dist) && Number.isFinite(c) ? Math.max(0, (y * y + c * c - dist * dist) / 2) : 0);
+
+/** Shares of an attention row: [residual, bias, ...terms] proximities normalised to sum 1 (projections when no proximity is positive). */
 export function attentionShares(r: AttentionRow): { residual: number; bias: number; terms: Float64Array } {
-  const pr = proximity(r.y, r.residual), pb = proximity(r.y, r.bias);
-  const terms = new Float64Array(r.terms.length);
-  let total = pr + pb;
-  for (let k = 0; k < terms.length; k++) { terms[k] = proximity(r.y, r.terms[k]); total += terms[k]; }
-  if (total <= 0) return { residual: 0, bias: 0, terms: terms.fill(0) };
-  for (let k = 0; k < terms.length; k++) terms[k] /= total;
-  return { residual: pr / total, bias: pb / total, terms };
+  for (const score of [proximity, null]) {
+    const of = (dist: number, norm: number) => (score ? score(r.y, dist) : projection(r.y, norm, dist));
+    const pr = of(r.residual, r.residualNorm), pb = of(r.bias, r.biasNorm);
+    const terms = new Float64Array(r.terms.length);
+    let total = pr + pb;
+    for (let k = 0; k < terms.length; k++) { terms[k] = of(r.terms[k], r.termNorms[k]); total += terms[k]; }
+    if (total <= 0) continue;
+    for (let k = 0; k < terms.length; k++) terms[k] /= total;
+    return { residual: pr / total, bias: pb / total, terms };
+  }
+  return { residual: 0, bias: 0, terms: new Float64Array(r.terms.length) };
 }
 
+/** Shares of an MLP row (terms x and m, with ‖y − x‖ = ‖m‖ and ‖y − m‖ = ‖x‖), projections when neither proximity is positive. */
 export function mlpShares(r: MlpRow): { residual: number; mlp: number } {
-  const pr = proximity(r.y, r.residual), pm = proximity(r.y, r.mlp);
+  let pr = proximity(r.y, r.residual), pm = proximity(r.y, r.mlp);
+  if (pr + pm <= 0) { pr = projection(r.y, r.mlp, r.residual); pm = projection(r.y, r.residual, r.mlp); }
   const total = pr + pm;
   return total > 0 ? { residual: pr / total, mlp: pm / total } : { residual: 0, mlp: 0 };
 }

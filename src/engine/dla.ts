@@ -88,19 +88,31 @@ export function unembedColumn(plan: ResidualPlan, t: number, out = new Float64Ar
  * w_a − w_b when `minus` is given (a logit difference); zeros where a position has no target (−1).
  */
 export function directions(plan: ResidualPlan, scales: Float64Array, targets: ArrayLike<number>, minus?: ArrayLike<number>): Float32Array {
-  const d = plan.d, n = targets.length;
+  const d = plan.d, n = targets.length, u = plan.unembed;
   const gamma = plan.norm.gamma, centred = plan.norm.kind === 'layernorm';
+  const w = new Float64Array(n * d);
+  const live = (i: number) => targets[i] >= 0 && (!minus || minus[i] >= 0);
+  // W_U's columns for every position at once: a [d, V] matrix is read row by row (each row once, its n
+  // entries close together), a [V, d] table token by token (each a contiguous row).
+  const add = (ts: ArrayLike<number>, sign: number) => {
+    if (u.layout === 'vd') {
+      for (let i = 0; i < n; i++) if (live(i)) for (let c = 0, o = ts[i] * d; c < d; c++) w[i * d + c] += sign * u.data[o + c];
+    } else {
+      for (let c = 0; c < d; c++) {
+        const row = c * u.vocab;
+        for (let i = 0; i < n; i++) if (live(i)) w[i * d + c] += sign * u.data[row + ts[i]];
+      }
+    }
+  };
+  add(targets, 1);
+  if (minus) add(minus, -1);
   const out = new Float32Array(n * d);
-  const w = new Float64Array(d), w2 = new Float64Array(d);
   for (let i = 0; i < n; i++) {
-    const t = targets[i];
-    if (t < 0 || (minus && minus[i] < 0)) continue;
-    unembedColumn(plan, t, w);
-    if (minus) { unembedColumn(plan, minus[i], w2); for (let c = 0; c < d; c++) w[c] -= w2[c]; }
+    if (!live(i)) continue;
     let mean = 0;
-    for (let c = 0; c < d; c++) { w[c] *= gamma ? gamma[c] : 1; mean += w[c]; }
+    for (let c = 0; c < d; c++) { const g = w[i * d + c] * (gamma ? gamma[c] : 1); w[i * d + c] = g; mean += g; }
     mean = centred ? mean / d : 0;
-    for (let c = 0; c < d; c++) out[i * d + c] = scales[i] * (w[c] - mean);
+    for (let c = 0; c < d; c++) out[i * d + c] = scales[i] * (w[i * d + c] - mean);
   }
   return out;
 }

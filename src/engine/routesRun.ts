@@ -219,18 +219,19 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
       const { dot, norms } = await termsOf(l, Y, m_);
       return rows.map((i, r): AttentionRow => {
         const yy = norm2(y, i * d, d);
-        const terms = new Float64Array(H * n);
+        const terms = new Float64Array(H * n), termNorms = new Float64Array(H * n);
         for (let h = 0; h < H; h++) {
           const a = A[h];
           for (let j = 0; j < n; j++) {
             const al = a[i * n + j];
             const u = norms[h * n + j];
+            termNorms[h * n + j] = al * u;
             terms[h * n + j] = al === 0 ? Math.sqrt(yy) : Math.sqrt(Math.max(0, yy - 2 * al * dot[(h * n + j) * m_ + r] + al * al * u * u));
           }
         }
-        let bias = NaN;
-        if (b) { let s = 0; for (let c = 0; c < d; c++) { const z = y[i * d + c] - b[c]; s += z * z; } bias = Math.sqrt(s); }
-        return { y: Math.sqrt(yy), residual: Math.sqrt(norm2(y, i * d, d, x, i * d)), bias, terms, keys: n };
+        let bias = NaN, biasNorm = NaN;
+        if (b) { let s = 0; for (let c = 0; c < d; c++) { const z = y[i * d + c] - b[c]; s += z * z; } bias = Math.sqrt(s); biasNorm = Math.sqrt(norm2(b, 0, d)); }
+        return { y: Math.sqrt(yy), residual: Math.sqrt(norm2(y, i * d, d, x, i * d)), bias, terms, keys: n, residualNorm: Math.sqrt(norm2(x, i * d, d)), biasNorm, termNorms };
       });
     },
   };

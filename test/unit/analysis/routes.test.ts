@@ -14,14 +14,21 @@ describe('analysis: information-flow routes', () => {
     assert.equal(proximity(5, dist(y, x)), 1); // ‖y − x‖ = 4
     assert.equal(proximity(5, dist(y, c1)), 0); // ‖y − c1‖ = ‖(3, −4)‖ = 5: no nearer than nothing
     assert.equal(proximity(5, dist(y, c2)), 0); // ‖(3, 8)‖ > 5
-    const row: AttentionRow = { y: 5, residual: dist(y, x), bias: NaN, terms: Float64Array.from([dist(y, c1), dist(y, c2), dist(y, [0, 4])]), keys: 3 };
+    const norms = { residualNorm: 3, biasNorm: NaN, termNorms: Float64Array.from([8, 4, 4]) };
+    const row: AttentionRow = { y: 5, residual: dist(y, x), bias: NaN, terms: Float64Array.from([dist(y, c1), dist(y, c2), dist(y, [0, 4])]), keys: 3, ...norms };
     const s = attentionShares(row);
     // (0, 4) alone gets within 3 of y: proximity 2; the residual 1 → shares 1/3 and 2/3.
     close(s.residual, 1 / 3, 'residual'); close(s.terms[2], 2 / 3, 'third term'); close(s.terms[0], 0, 'c1'); close(s.bias, 0, 'no bias');
     const m: MlpRow = { y: 5, residual: dist(y, [3, 0]), mlp: dist(y, [0, 4]) };
     const ms = mlpShares(m);
     close(ms.residual, 1 / 3, 'mlp residual'); close(ms.mlp, 2 / 3, 'mlp');
-    assert.deepEqual(attentionShares({ y: 1, residual: 5, bias: NaN, terms: Float64Array.from([7]), keys: 1 }), { residual: 0, bias: 0, terms: Float64Array.from([0]) });
+    // Cancelling terms: y = x + m = (1, 0) with x = (6, 0), m = (−5, 0): neither alone is nearer to y than
+    // nothing (‖y − x‖ = 5, ‖y − m‖ = 6 > 1), so the shares are the positive projections: ⟨x, y⟩ = 6, ⟨m, y⟩ < 0.
+    const cancel = mlpShares({ y: 1, residual: 5, mlp: 6 });
+    close(cancel.residual, 1, 'projection: all of it on x'); close(cancel.mlp, 0, 'm points away');
+    // Both terms point away from y (⟨c, y⟩ = (1 + 1 − 4) / 2 < 0): no share at all, so no edge.
+    const none = attentionShares({ y: 1, residual: 2, bias: NaN, terms: Float64Array.from([2]), keys: 1, residualNorm: 1, biasNorm: NaN, termNorms: Float64Array.from([1]) });
+    assert.deepEqual([none.residual, none.terms[0]], [0, 0]);
   });
 
   // Two layers, one head, three tokens. Layer 1: token 2 takes 0.6 of its update from token 1 (and its
@@ -33,7 +40,7 @@ describe('analysis: information-flow routes', () => {
     mlp: async (_l, rows) => rows.map(() => ({ y: 1, residual: 0.1, mlp: 0.9 })),
     attention: async (l, rows) => rows.map((i): AttentionRow => {
       const s = shares[`${l}:${i}`] ?? [1, 0, 0, 0];
-      return { y: 1, residual: 1 - s[0], bias: NaN, terms: Float64Array.from(s.slice(1), (v) => 1 - v), keys: 3 };
+      return { y: 1, residual: 1 - s[0], bias: NaN, terms: Float64Array.from(s.slice(1), (v) => 1 - v), keys: 3, residualNorm: 1, biasNorm: NaN, termNorms: new Float64Array(3).fill(1) };
     }),
   };
 
