@@ -268,7 +268,7 @@ export class App {
       this.session = withEffects(this.session, effects);
       const v = this.views();
       v.heads.setSession(this.session);
-      v.heads.repaint();
+      if (this.state?.view === 'heads') v.heads.ensure(); // the catalog on screen shows each group as it lands
       v.arcs.setEffects(effects);
     }
     if (status === 'done' && effects) {

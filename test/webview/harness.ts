@@ -128,7 +128,7 @@ export class Panel {
       if (!r) throw new Error(`no session ${msg.params.sessionId}`);
       // A kept (bounded-memory) session answers through its source, as the extension's does.
       const result = 'request' in r
-        ? (msg.method === 'head/matrix' || msg.method === 'flow/rollout' ? await r.request(msg.method, msg.params) : undefined)
+        ? (msg.method === 'head/matrix' || msg.method === 'flow/rollout' || msg.method === 'routes/trace' ? await r.request(msg.method as 'head/matrix', msg.params) : undefined)
         : msg.method === 'head/matrix' ? headMatrix(r.attention, msg.params.layer, msg.params.head)
         : msg.method === 'flow/rollout' ? flowData(r.attention, msg.params.token) : undefined;
       if (!result) throw new Error(`unknown method ${msg.method}`);

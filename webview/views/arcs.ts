@@ -363,6 +363,8 @@ export class ArcsView {
       this.detail.textContent = `${incoming ? t('arcs.detail.incoming', i, name) : t('arcs.detail.outgoing', i, name)} — ${lines.join(' · ') || t('arcs.detail.nothing')}`;
       const more = this.predictionLine(i);
       if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
+      const direct = this.dlaLine(i);
+      if (direct) this.detail.append(h('div', { class: 'hl-detail-line' }, direct));
       // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
       if (tok.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, t('arcs.syntax', tok.syntax)));
       if (gold) {
@@ -392,8 +394,6 @@ export class ArcsView {
       }
     } else if (s.predictionsNote) parts.push(t('arcs.noPredictions', s.predictionsNote));
     const st = this.ctx.state();
-    const dla = this.dlaLine(i);
-    if (dla) parts.push(dla);
     const e = this.effects;
     if (e && st.mode === 'head') {
       const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];

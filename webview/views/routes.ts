@@ -16,7 +16,7 @@ export interface RoutesContext {
   open(layer: number, head: number): void;
 }
 
-const LEVEL = 26, GUTTER = 64, TOP = 22;
+const GUTTER = 72, TOP = 22;
 
 /** Canvas hit area of one drawn edge. */
 interface Drawn { edge: RouteEdge; x1: number; y1: number; x2: number; y2: number }
@@ -143,6 +143,8 @@ export class RoutesView {
     if (!s || !g) return;
     const theme = this.ctx.theme();
     const L = g.layers, levels = 2 * L + 1;
+    // Room to read the edges of a small model, compact for a deep one.
+    const LEVEL = Math.max(18, Math.min(56, Math.floor(420 / levels)));
     const width = this.canvas.parentElement!.clientWidth;
     if (!width) return;
     const cols = this.columns();
@@ -159,18 +161,21 @@ export class RoutesView {
     c.font = `11px ${getComputedStyle(document.body).fontFamily}`;
     c.textBaseline = 'middle';
     c.fillStyle = rgba(theme.muted, 1);
-    for (let l = 0; l <= L; l++) c.fillText(l === L ? t('routes.output') : `L${l}`, 4, y(2 * l));
+    for (let l = 0; l <= L; l++) {
+      c.fillText(l === L ? t('routes.output') : t('routes.into', l), 4, y(2 * l));
+      if (l < L && LEVEL >= 30) c.fillText(t('routes.afterAttention', l), 4, y(2 * l + 1));
+    }
     for (const k of colX.values()) { c.strokeStyle = rgba(theme.border, 0.35); c.beginPath(); c.moveTo(k, y(levels - 1)); c.lineTo(k, y(0)); c.stroke(); }
     this.drawn = [];
     const line = (e: RouteEdge, x1: number, y1: number, x2: number, y2: number, colour: string) => {
       c.strokeStyle = colour;
-      c.lineWidth = 0.75 + 5 * e.weight;
+      c.lineWidth = 1 + 7 * e.weight;
       c.beginPath(); c.moveTo(x1, y1); c.lineTo(x2, y2); c.stroke();
       this.drawn.push({ edge: e, x1, y1, x2, y2 });
     };
     for (const e of this.edges) {
       const x1 = colX.get(e.from)!, x2 = colX.get(e.to)!;
-      if (e.kind === 'head') line(e, x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.35 + 0.65 * Math.min(1, e.weight * 2)));
+      if (e.kind === 'head') line(e, x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.55 + 0.45 * Math.min(1, e.weight * 3)));
       else if (e.kind === 'attention-residual') line(e, x1 - 2, y(2 * e.layer), x2 - 2, y(2 * e.layer + 1), rgba(theme.muted, 0.35 + 0.6 * e.weight));
       else if (e.kind === 'mlp-residual') line(e, x1 - 2, y(2 * e.layer + 1), x2 - 2, y(2 * e.layer + 2), rgba(theme.muted, 0.35 + 0.6 * e.weight));
       else {
@@ -191,6 +196,17 @@ export class RoutesView {
       const [lv, j] = k.split(':').map(Number);
       c.fillStyle = rgba(theme.fg, lv === 2 * L ? 1 : 0.75);
       c.beginPath(); c.arc(colX.get(j)!, y(lv), lv === 2 * L ? 4.5 : 3, 0, Math.PI * 2); c.fill();
+    }
+    // The strongest attention edges carry their head's name at their middle.
+    c.textAlign = 'center';
+    for (const e of [...this.edges].filter((x) => x.kind === 'head').sort((a, b) => b.weight - a.weight).slice(0, 8)) {
+      const xm = (colX.get(e.from)! + colX.get(e.to)!) / 2, ym = (y(2 * e.layer) + y(2 * e.layer + 1)) / 2;
+      const label = `L${e.layer}H${e.head}`;
+      const w = c.measureText(label).width + 6;
+      c.fillStyle = rgba(theme.bg, 0.85);
+      c.fillRect(xm - w / 2, ym - 7, w, 14);
+      c.fillStyle = rgba(theme.palette[e.head % theme.palette.length], 1);
+      c.fillText(label, xm, ym);
     }
     // Token labels under the columns (thinned out when they would overlap).
     c.fillStyle = rgba(theme.fg, 0.9);
