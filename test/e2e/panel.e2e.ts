@@ -11,13 +11,14 @@ const SELECTED = 'Harriet Quill mended the lantern. Everyone in the village knew
 
 // vscode-tabs gives its headers generated ids; find them by label.
 const tab = (frame: ReturnType<typeof webview>, label: string) => frame.locator('vscode-tab-header', { hasText: label });
-const VIEW_LABEL: Record<string, string> = { arcs: 'Arcs', heads: 'Heads', layers: 'Layers', flow: 'Flow' };
+const VIEW_LABEL: Record<string, string> = { arcs: 'Arcs', heads: 'Heads', layers: 'Layers', flow: 'Flow', routes: 'Routes' };
 // What each view shows once it has drawn (waited for before its screenshot).
 const DRAWN: Record<string, string> = {
   arcs: '.hl-view-arcs .hl-status:has-text("showing")',
   heads: '.hl-view-heads button.hl-cell',
   layers: '.hl-view-layers .js-plotly-plot .scatterlayer .point',
   flow: '.hl-view-flow canvas.hl-flow-canvas[aria-label^="Pathway of token"]',
+  routes: '.hl-view-routes button.hl-routes-edge',
 };
 
 const charRect = (page: Page, needle: string, start: number, end: number) => textRect(page, needle, start, end);
@@ -107,6 +108,24 @@ describe('the Headlight panel in a real VS Code', function () {
     await frame.locator('.hl-view-arcs .hl-status', { hasText: /^L1H0: showing/ }).waitFor({ timeout: 20_000 });
   });
 
+  it('Routes: the route behind the repeated "Quill" runs through the induction head L1H0, and its edge opens it in Arcs', async () => {
+    const { page } = ed;
+    const frame = webview(page);
+    await tab(frame, 'Routes').click();
+    // The second "Harriet Quill": the token before its "Q" predicts it by copying what followed the first "Harriet ".
+    const q = SELECTED.lastIndexOf('Q'); // character index; token = index + 1 (BOS)
+    await frame.locator(`.hl-view-routes [data-i="${q}"]`).click();
+    const edges = frame.locator('.hl-view-routes button.hl-routes-edge');
+    await frame.locator('.hl-view-routes .hl-status', { hasText: new RegExp(`^Token ${q} `) }).waitFor({ timeout: 30_000 });
+    await edges.first().waitFor({ timeout: 30_000 });
+    const labels = await edges.allInnerTexts();
+    assert.ok(labels.some((l) => l.startsWith('L1H0:')), labels.join(' | '));
+    assert.ok(labels.some((l) => l.startsWith('L0H0:')), 'the previous-token head below it');
+    await screenshot(page, 'light-routes');
+    await edges.filter({ hasText: /^L1H0:/ }).first().click();
+    await frame.locator('.hl-view-arcs .hl-status', { hasText: /^L1H0: showing/ }).waitFor({ timeout: 20_000 });
+  });
+
   it('shows every view in the light and the dark theme', async () => {
     const { page } = ed;
     const frame = webview(page);
@@ -124,7 +143,7 @@ describe('the Headlight panel in a real VS Code', function () {
           return r + g + b < 200;
         });
       }
-      for (const view of ['arcs', 'heads', 'layers', 'flow']) {
+      for (const view of ['arcs', 'heads', 'layers', 'flow', 'routes']) {
         await tab(frame, VIEW_LABEL[view]).click();
         await frame.locator(`.hl-view-${view}`).waitFor({ state: 'visible' });
         await frame.locator(DRAWN[view]).first().waitFor({ timeout: 20_000 });

@@ -41,7 +41,7 @@ describe('webview: predictions and head effects', function () {
   it('hovering a token shows the model\'s top-5 next tokens and the actual next token\'s probability and loss', async () => {
     const i = 12;
     await panel.page.locator(`.hl-view-arcs [data-i="${i}"]`).hover();
-    const line = await panel.page.locator('.hl-view-arcs .hl-detail .hl-detail-line').textContent() ?? '';
+    const line = await panel.page.locator('.hl-view-arcs .hl-detail .hl-detail-line').first().textContent() ?? '';
     const p = mini.session.predictions!;
     const top = p.topText.slice(i * 5, i * 5 + 5);
     assert.ok(line.startsWith(`Next-token prediction: ${JSON.stringify(top[0])} ${(p.topP[i * 5] * 100).toFixed(1)}%`), line);
