@@ -272,7 +272,7 @@ export class App {
       v.arcs.setEffects(effects);
     }
     if (status === 'done' && effects) {
-      this.effectsNote = effects.note ? { text: effects.note, kind: 'info' } : undefined;
+      this.effectsNote = undefined; // how they were measured (effects.note) is said in the catalog
       this.announce(t('app.effects.announce', effects.measured ?? effects.meanDelta.length, (effects.ms / 1000).toFixed(1)));
     } else {
       this.effectsNote = message ? { text: message, kind: status === 'measuring' ? 'loading' : 'info' } : undefined;

@@ -108,12 +108,12 @@ describe('the Headlight panel in a real VS Code', function () {
     await frame.locator('.hl-view-arcs .hl-status', { hasText: /^L1H0: showing/ }).waitFor({ timeout: 20_000 });
   });
 
-  it('Routes: the route behind the repeated "Quill" runs through the induction head L1H0, and its edge opens it in Arcs', async () => {
+  it('Routes: the route behind the repeated "Q" runs through the induction head L1H0 and L0H0 below it; its edge opens L1H0 in Arcs', async () => {
     const { page } = ed;
     const frame = webview(page);
     await tab(frame, 'Routes').click();
-    // The second "Harriet Quill": the token before its "Q" predicts it by copying what followed the first "Harriet ".
-    const q = SELECTED.lastIndexOf('Q'); // character index; token = index + 1 (BOS)
+    // The second "Q": it predicts "u" by copying what followed the first "Q" (one earlier copy, so one strong edge).
+    const q = SELECTED.lastIndexOf('Q') + 1; // byte-level tokens: character index + 1 (BOS)
     await frame.locator(`.hl-view-routes [data-i="${q}"]`).click();
     const edges = frame.locator('.hl-view-routes button.hl-routes-edge');
     await frame.locator('.hl-view-routes .hl-status', { hasText: new RegExp(`^Token ${q} `) }).waitFor({ timeout: 30_000 });

@@ -24,6 +24,8 @@ export class HeadsView {
   private readonly evidence = h('div', { class: 'hl-evidence', role: 'status', 'aria-live': 'polite' });
   private readonly legend = h('div', { class: 'hl-legend', 'aria-label': t('heads.legend') });
   private readonly count = h('span', { class: 'hl-count' });
+  /** How the session's DLA or head effects were (not) measured: a quiet line, not a banner. */
+  private readonly note = h('div', { class: 'hl-note', hidden: true });
   private sortSel!: Select;
   private roleSel!: Select;
   private sortKey = 'order';
@@ -36,7 +38,7 @@ export class HeadsView {
     const sort = select(t('heads.sort'), [{ value: 'order', label: t('heads.sort.order') }], 'order', (v) => { this.sortKey = v; this.render(); });
     const role = select(t('heads.role'), [{ value: 'all', label: t('heads.role.all') }], 'all', (v) => { this.roleFilter = v; this.render(); });
     this.sortSel = sort.control; this.roleSel = role.control;
-    parent.append(h('div', { class: 'hl-controls' }, sort.el, role.el, this.count), this.legend, this.evidence, this.grid);
+    parent.append(h('div', { class: 'hl-controls' }, sort.el, role.el, this.count), this.note, this.legend, this.evidence, this.grid);
     this.grid.addEventListener('click', (e) => {
       const cell = (e.target as HTMLElement).closest<HTMLElement>('[data-layer]');
       if (cell) this.ctx.open(Number(cell.dataset.layer), Number(cell.dataset.head));
@@ -61,6 +63,9 @@ export class HeadsView {
     const present = ROLE_ORDER.filter((r) => s.heads.some((hd) => hd.roles.some((x) => x.name === r)));
     if (this.roleFilter !== 'all' && this.roleFilter !== 'any' && !(present as readonly string[]).includes(this.roleFilter)) this.roleFilter = 'all';
     this.effects = s.effects;
+    const notes = [s.dlaNote, s.effects?.note].filter((x): x is string => Boolean(x));
+    this.note.textContent = notes.join(' ');
+    this.note.hidden = !notes.length;
     if (this.roleFilter === 'effect' && !this.effects) this.roleFilter = 'all';
     setOptions(this.roleSel, [{ value: 'all', label: t('heads.role.all') }, { value: 'any', label: t('heads.role.any') },
       ...(this.effects ? [{ value: 'effect', label: t('heads.role.effect') }] : []), ...present.map((r) => ({ value: r, label: r }))], this.roleFilter);
