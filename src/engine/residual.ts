@@ -295,6 +295,8 @@ function expandLeaves(g: GraphIndex, roots: string[], limit: number): { tensor: 
     if (c) { out.push({ tensor: t, constant: c.data, at: -1 }); continue; }
     const p = g.producer.get(t);
     if (p && !p.node.domain && (p.node.opType === 'Add' || p.node.opType === 'Sum')) { stack.push(...(p.node.input ?? []).filter(Boolean)); continue; }
+    // Identity, Cast, Reshape… between the stream and the norm (an exported last_hidden_state): the same values.
+    if (p && !p.node.domain && MOVE.has(p.node.opType ?? '')) { stack.push(p.node.input?.[0] ?? ''); continue; }
     out.push({ tensor: t, at: p?.index ?? -1 });
   }
   return out.sort((a, b) => a.at - b.at);
