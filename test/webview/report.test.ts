@@ -60,6 +60,11 @@ describe('standalone HTML report in headless Chromium', function () {
     await page.locator('.hl-view-flow .hl-tok[data-i="5"]').hover();
     await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-flow.png') });
+    // Routes: the report holds the last tokens' routes at the default share, and says so below it.
+    await page.locator('vscode-tab-header', { hasText: 'Routes' }).click();
+    await page.locator('.hl-view-routes canvas.hl-routes-canvas[aria-label^="Route behind the prediction at token"]').waitFor({ timeout: 20_000 });
+    await page.locator('.hl-routes-slider').evaluate((el: HTMLInputElement) => { el.value = '0.02'; el.dispatchEvent(new Event('input')); });
+    await page.locator('.hl-view-routes .hl-status', { hasText: 'This report holds routes down to a share of 0.04' }).waitFor({ timeout: 10_000 });
     const v = await page.evaluate(() => (window as unknown as { __v?: string[] }).__v ?? []);
     assert.deepEqual(v, [], 'CSP violations');
     assert.deepEqual(errors, [], 'console errors');
