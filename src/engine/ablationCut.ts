@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { EngineError } from './errors';
 import { feedTensor } from './feeds';
-import { effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
+import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
 import { decodeModel, elemTypes, readModelBytes, type GraphPlan } from './onnx-graph';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
 import { indexGraph } from './weights';
@@ -322,18 +322,6 @@ async function cleanRun(model: LoadedModel, st: CutState, ids: number[]): Promis
   const base = await runCut(model, st, ids, L - 1, cuts[L - 1], 1);
   st.clean = { ids: key, cuts, merged, base };
   return st.clean;
-}
-
-/** 1 − cosine per position between two [n × d] outputs. */
-function cosineGap(a: Float32Array, b: Float32Array, n: number): Float32Array {
-  const d = a.length / n;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let ab = 0, aa = 0, bb = 0;
-    for (let c = i * d; c < (i + 1) * d; c++) { ab += a[c] * b[c]; aa += a[c] * a[c]; bb += b[c] * b[c]; }
-    out[i] = aa > 0 && bb > 0 ? 1 - ab / Math.sqrt(aa * bb) : 0;
-  }
-  return out;
 }
 
 /**

@@ -107,7 +107,7 @@ async function run(model: LoadedModel, g: GatedSession, ids: number[], heads: [n
 }
 
 /** 1 − cosine per position between two [n × d] outputs. */
-function cosineGap(a: Float32Array, b: Float32Array, n: number): Float32Array {
+export function cosineGap(a: Float32Array, b: Float32Array, n: number): Float32Array {
   const d = a.length / n;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
