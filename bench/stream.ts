@@ -1,12 +1,17 @@
 // What reading a head's effect on the output costs, against the floor (a plain run of the unmodified graph,
 // same process, interleaved): direct logit attribution for every head, exact ablation on the cut copies (all
 // heads, and the first 12 by |DLA|), and one token's information-flow route. One model per child process.
-//   npx tsx bench/stream.ts [MODEL.onnx] [--dla 128,512,1024] [--ablate 128] [--routes 512] [--reps 3] [--gated]
-// --gated also times the whole gated graph for all heads (the method before the cut copies), for an A/B.
+//   npx tsx bench/stream.ts [MODEL.onnx] [--dla 128,512,1024] [--ablate 128] [--routes 512] [--reps 3] [--gated] [--interleaved]
+// --gated also times the whole gated graph for all heads (the method before the cut copies), for an A/B;
+// --interleaved pairs each layer's ablations with a floor run right before them (load drifts on a shared
+// machine over a minute-long measurement) and sums the per-head ratios.
 // Prints a table and, with --json, one JSON object (bench/run.ts reads it). No timing is asserted anywhere.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import { addCaptureOutputs } from '../src/engine/recompute-graph';
+import { decodeModel, elemTypes } from '../src/engine/onnx-graph';
+import { feedTensor } from '../src/engine/feeds';
 import { loadModel, runSession, captureRun, disposeCaptured, type Captured, type LoadedModel } from '../src/engine/session';
 import { computeDla, alternativesFrom } from '../src/engine/dla';
 import { dlaPlanOf } from '../src/engine/dlaRun';
@@ -85,17 +90,39 @@ async function main(): Promise<void> {
   const rows: StreamRow[] = [];
   const log = (r: StreamRow) => { rows.push(r); if (!args.includes('--json')) console.log(`  ${r.what.padEnd(44)} ${String(r.tokens).padStart(5)} tokens: ${r.ms.toFixed(0).padStart(6)} ms [${r.min.toFixed(0)}–${r.max.toFixed(0)}] = ${r.ratio.toFixed(2)}× the floor (${r.floorMs.toFixed(0)} ms)${r.note ? ` — ${r.note}` : ''}`); };
 
+  // DLA on its own: the unmodified graph plus only what DLA fetches (no attention captures), then DLA.
+  const dlaPlan = dlaPlanOf(m);
+  const alone = 'refused' in dlaPlan || !dlaSizes.length ? undefined : await (async () => {
+    const bytes = fs.readFileSync(file);
+    const names = [...dlaPlan.fetches, m.plan.logitsOutput!];
+    const session = await ort.InferenceSession.create(addCaptureOutputs(bytes, names, elemTypes(decodeModel(bytes, 'm'), names) as number[], m.originalOutputs), { logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+    return async (ids: number[]) => {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const spec of m.plan.inputs) feeds[spec.name] = feedTensor(spec, ids.length, ids);
+      const t0 = performance.now();
+      const out = await session.run(feeds, names);
+      const run = performance.now() - t0;
+      const lg = out[m.plan.logitsOutput!];
+      const p = predictionsFrom(lg.data as Float32Array, ids.length, Number(lg.dims[2]), ids); // the explain's anyway: not counted
+      const t1 = performance.now();
+      await computeDla(dlaPlan, Object.fromEntries(dlaPlan.fetches.map((nm) => [nm, { data: out[nm].data as Float32Array, dims: out[nm].dims }])), ids, alternativesFrom(p.topIds, p.k, ids), m.headsPerLayer);
+      return run + (performance.now() - t1);
+    };
+  })();
   for (const n of dlaSizes) {
     const ids = idsOf(n);
     await floorOf(plain, ids); await dlaOnce(m, ids); // warm-up
-    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [], predict: number[] = [];
+    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [], predict: number[] = [], solo: number[] = [];
+    if (alone) await alone(ids);
     for (let r = 0; r < reps; r++) {
       floor.push(await floorOf(plain, ids));
+      if (alone) solo.push(await alone(ids));
       const d = await dlaOnce(m, ids);
       dla.push(d.ms); run.push(d.runMs); only.push(d.dlaMs); predict.push(d.predictMs);
       capture.push(await captureOnly(m, ids));
     }
-    log(row('DLA, every head (the run with its fetches + DLA)', n, dla, floor, `run ${median(run).toFixed(0)} ms, DLA ${median(only).toFixed(0)} ms; the explain's run without DLA's fetches ${median(capture).toFixed(0)} ms; its predictions (made anyway) ${median(predict).toFixed(0)} ms`));
+    if (solo.length) log(row('DLA alone (a plain run + its fetches, then DLA)', n, solo, floor));
+    log(row('DLA in the explain (its capture run + DLA)', n, dla, floor, `run ${median(run).toFixed(0)} ms, DLA ${median(only).toFixed(0)} ms; the explain's run without DLA's fetches ${median(capture).toFixed(0)} ms; its predictions (made anyway) ${median(predict).toFixed(0)} ms`));
   }
 
   const state = await cutState(m);
@@ -132,7 +159,31 @@ async function main(): Promise<void> {
       }
       log(row(what, n, ms, floor, 'refused' in state ? `on the gated whole graph: ${state.refused}` : 'cut copies, clean run included'));
     }
-    if (args.includes('--gated')) {
+    if (args.includes('--interleaved')) {
+      // Load drifts over a minute-long measurement: pair each layer's cut run (a batch of its heads, as the
+      // whole measurement runs them) with a floor run right before it, and sum the per-head ratios.
+      const per: number[][] = Array.from({ length: m.layers }, () => []), gated: number[] = [];
+      const H = m.headsPerLayer, batch = Math.min(3, H);
+      for (let r = 0; r < reps; r++) {
+        for (let l = 0; l < m.layers; l++) {
+          const fl = await floorOf(plain, ids);
+          const t = performance.now();
+          await measureHeadEffects(m, ids, Array.from({ length: batch }, (_, h) => [l, h] as [number, number]));
+          per[l].push((performance.now() - t) / fl / batch);
+        }
+        if (args.includes('--gated')) {
+          const fl = await floorOf(plain, ids);
+          const t = performance.now();
+          await measureEffects(m, ids, [[r % m.layers, 0], [r % m.layers, 1], [(r + 1) % m.layers, 0]]);
+          gated.push((performance.now() - t) / fl / 3);
+        }
+      }
+      const perHead = per.map(median);
+      const total = H * perHead.reduce((a, b) => a + b, 0) + 1; // + the clean run
+      log({ what: `exact ablation, all ${m.layers * H} heads, paired with floors`, tokens: n, ms: total * median(floor), min: NaN, max: NaN, floorMs: median(floor), ratio: total, note: `per head by layer ${perHead.map((x) => x.toFixed(2)).join(' ')} × the floor` });
+      if (gated.length) log({ what: `gated whole graph, all ${m.layers * H} heads, paired`, tokens: n, ms: NaN, min: NaN, max: NaN, floorMs: median(floor), ratio: median(gated) * m.layers * H, note: `${median(gated).toFixed(2)}× the floor per head` });
+    }
+    if (args.includes('--gated') && !args.includes('--interleaved')) {
       const all = order.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       await measureEffects(m, ids, all.slice(0, 2));
       const t = performance.now();
