@@ -72,9 +72,11 @@ async function captureOnly(m: LoadedModel, ids: number[]): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Medians; the ratio is the median of each rep over the floor run made right before it when both lists pair up (load drifts). */
 function row(what: string, tokens: number, ms: number[], floor: number[], note?: string): StreamRow {
   const f = median(floor);
-  return { what, tokens, ms: median(ms), min: Math.min(...ms), max: Math.max(...ms), floorMs: f, ratio: median(ms) / f, ...(note ? { note } : {}) };
+  const ratio = ms.length === floor.length ? median(ms.map((x, i) => x / floor[i])) : median(ms) / f;
+  return { what, tokens, ms: median(ms), min: Math.min(...ms), max: Math.max(...ms), floorMs: f, ratio, ...(note ? { note } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -112,17 +114,18 @@ async function main(): Promise<void> {
   for (const n of dlaSizes) {
     const ids = idsOf(n);
     await floorOf(plain, ids); await dlaOnce(m, ids); // warm-up
-    const floor: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [], predict: number[] = [], solo: number[] = [];
+    const floor: number[] = [], floor2: number[] = [], dla: number[] = [], run: number[] = [], only: number[] = [], capture: number[] = [], predict: number[] = [], solo: number[] = [];
     if (alone) await alone(ids);
     for (let r = 0; r < reps; r++) {
       floor.push(await floorOf(plain, ids));
       if (alone) solo.push(await alone(ids));
+      floor2.push(await floorOf(plain, ids));
       const d = await dlaOnce(m, ids);
       dla.push(d.ms); run.push(d.runMs); only.push(d.dlaMs); predict.push(d.predictMs);
       capture.push(await captureOnly(m, ids));
     }
     if (solo.length) log(row('DLA alone (a plain run + its fetches, then DLA)', n, solo, floor));
-    log(row('DLA in the explain (its capture run + DLA)', n, dla, floor, `run ${median(run).toFixed(0)} ms, DLA ${median(only).toFixed(0)} ms; the explain's run without DLA's fetches ${median(capture).toFixed(0)} ms; its predictions (made anyway) ${median(predict).toFixed(0)} ms`));
+    log(row('DLA in the explain (its capture run + DLA)', n, dla, floor2, `run ${median(run).toFixed(0)} ms, DLA ${median(only).toFixed(0)} ms; the explain's run without DLA's fetches ${median(capture).toFixed(0)} ms; its predictions (made anyway) ${median(predict).toFixed(0)} ms`));
   }
 
   const state = await cutState(m);
@@ -149,15 +152,16 @@ async function main(): Promise<void> {
     const fresh = () => { if (!('refused' in state)) state.clean = undefined; }; // every measurement pays its own clean run
     await measureHeadEffects(m, ids, order.slice(0, 2)); // warm-up: the cut session's first runs
     for (const [what, heads] of [['exact ablation, first 12 heads by |DLA|', order.slice(0, 12)], [`exact ablation, all ${order.length} heads`, grouped]] as const) {
-      const ms: number[] = [];
+      const ms: number[] = [], paired: number[] = [];
       for (let r = 0; r < Math.min(reps, heads.length > 12 ? 2 : reps); r++) {
+        paired.push(await floorOf(plain, ids));
         fresh();
         const t = performance.now();
         const res = await measureHeadEffects(m, ids, heads as [number, number][]);
         ms.push(performance.now() - t);
         if (res.cut) console.error(`whole graph: ${res.cut}`);
       }
-      log(row(what, n, ms, floor, 'refused' in state ? `on the gated whole graph: ${state.refused}` : 'cut copies, clean run included'));
+      log(row(what, n, ms, paired, 'refused' in state ? `on the gated whole graph: ${state.refused}` : 'cut copies, clean run included'));
     }
     if (args.includes('--interleaved')) {
       // Load drifts over a minute-long measurement: pair each layer's cut run (a batch of its heads, as the
@@ -207,16 +211,17 @@ async function main(): Promise<void> {
     const keptRun = () => (run.cap ? { model: m, cap: run.cap } : undefined);
     const token = n - 2;
     await traceRoutesFor(kept.routes, token - 1, 0.04, keptRun); // warm-up (its sessions)
-    const ms: number[] = [];
+    const ms: number[] = [], paired: number[] = [];
     let edges = 0;
     for (let r = 0; r < reps; r++) {
+      paired.push(await floorOf(plain, ids));
       const t = performance.now();
       const g = await traceRoutesFor(kept.routes, token, 0.04, keptRun);
       ms.push(performance.now() - t);
       edges = g.edges.length;
     }
     done(run);
-    log(row('routes for one token (threshold 0.04)', n, ms, floor, `${edges} edges`));
+    log(row('routes for one token (threshold 0.04)', n, ms, paired, `${edges} edges`));
   }
   if (args.includes('--json')) process.stdout.write(JSON.stringify({ rows }));
 }
