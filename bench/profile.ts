@@ -19,12 +19,15 @@ export function groupOf(node: string, op: string, lmHead: string | undefined): s
   if (/(^|\/)(lnf|norm|ln_f|final_layer_norm)(\/|$)/.test(n) && !/blocks|layers|\/h\./.test(n)) return 'final norm';
   if (/\bln_?\d|layernorm|\/ln1|\/ln2|input_layernorm|post_attention_layernorm|norm/.test(n) || op === 'LayerNormalization' || op === 'SimplifiedLayerNormalization' || op === 'SkipLayerNormalization') return 'norms';
   if (/mlp|ffn|\/fc|\/out\/|feed_forward|gelu|\/c_fc|\/c_proj/.test(n) && !/attn|attention/.test(n)) return 'MLP';
-  if (/softmax|attn|attention|\/qkv|\/proj|q_proj|k_proj|v_proj|o_proj/.test(n) || op === 'Softmax') {
+  if (/softmax|attn|attention|\/qkv|\/proj|q_proj|k_proj|v_proj|o_proj/.test(n) && !/^\/(blocks|h|layers|layer)\.\d+\/[A-Z]/.test(node)) {
     if (op === 'MatMul' || op === 'Gemm' || op === 'FusedMatMul' || op === 'FusedGemm') {
       return /qkv|q_proj|k_proj|v_proj|\/proj|o_proj|c_attn/.test(n) ? 'attention projections (QKV, W_O)' : 'attention scores and mixing (QKᵀ, softmax, ·V)';
     }
     return 'attention scores and mixing (QKᵀ, softmax, ·V)';
   }
+  // An op directly under a block, outside its named modules (torch names it /blocks.N/MatMul, /blocks.N/Where…):
+  // the attention's own arithmetic — scores, mask, softmax, mixing and the head reshapes between.
+  if (/^\/(blocks|h|layers|layer)\.\d+\/[A-Z]/.test(node)) return 'attention scores and mixing (QKᵀ, softmax, ·V)';
   if (/wte|wpe|embed|gather/.test(n) && op === 'Gather') return 'embeddings';
   return 'other (shapes, reshapes, masks)';
 }
