@@ -5,6 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError, EXPORT_ADVICE } from './errors';
+import { kernelContext } from './kernels/context';
+import { findKernels } from './kernels/plan';
+import type { KernelPlan } from './kernels/types';
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -42,13 +45,12 @@ export interface GraphPlan {
   logitsOutput?: string;
   /** The first output (logits or hidden states): what a head's effect is measured on without logits. */
   mainOutput?: string;
+  /**
+   * Fused attention kernels by their attention name (kernels/plan.ts): those entries of attentionOutputs
+   * name no tensor; the kernel's plan says how its heads are recomputed.
+   */
+  kernels: Map<string, KernelPlan>;
 }
-
-const FUSED_OPS = new Set([
-  'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention',
-  'DecoderAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'LongformerAttention',
-  'QAttention', 'QOrderedAttention', 'SparseAttention', 'PagedAttention',
-]);
 
 /** Read the file, with size checks before any decoding. */
 export function readModelBytes(modelPath: string): Buffer {
@@ -167,7 +169,7 @@ function classifyInputs(graph: onnx.IGraphProto, label: string): InputSpec[] {
     const lower = name.toLowerCase();
     let role: InputRole | undefined;
     if (lower === 'input_ids' || lower === 'input' || lower === 'ids' || lower === 'tokens') role = 'ids';
-    else if (lower.includes('attention_mask') || lower === 'mask') role = 'mask';
+    else if (lower.includes('attention_mask') || lower === 'mask' || lower === 'input_mask') role = 'mask';
     else if (lower.includes('token_type') || lower.includes('segment_ids')) role = 'token-type';
     else if (lower.includes('position_ids')) role = 'position';
     else if (lower.startsWith('past')) role = 'past';
@@ -198,11 +200,6 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   if (opset > 0 && opset < 13) throw new EngineError('unsupported-input', `${label} uses opset ${opset}; Headlight needs opset 13 or newer (Softmax over the last axis). Export again with opset_version=14 or later.`, { opset });
   const nodes = graph.node ?? [];
 
-  const fused = nodes.find((n) => FUSED_OPS.has(n.opType ?? '') && (n.domain === 'com.microsoft' || !n.domain || n.domain === 'ai.onnx'));
-  if (fused) {
-    throw new EngineError('fused-attention', `${label} computes attention in a fused ${fused.domain ? fused.domain + '.' : ''}${fused.opType} node (${fused.name || 'unnamed'}), which never exposes the attention probabilities. ${EXPORT_ADVICE}`, { op: fused.opType ?? '' });
-  }
-
   let externalData = false;
   const tables = new Map<string, number[]>(); // constant name -> dims
   for (const t of graph.initializer ?? []) {
@@ -225,6 +222,9 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
 
   const inputs = classifyInputs(graph, label);
   const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
+  // Fused attention kernels (refused here, with the reason, when they cannot be read).
+  const kernels = findKernels(model, kernelContext(model, label, modelDir));
+  fillPastHeadSize(inputs, kernels.map((k) => k.plan));
 
   // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
   // A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
@@ -263,6 +263,22 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // Any width: a learned table is d_model wide, a rotary cos/sin cache head_dim (or half) wide.
     else if (g.role === 'position' || g.role === 'range') positionRows = Math.max(positionRows ?? 0, g.dims[0]);
   }
+  // The optimizer's fused embedding (com.microsoft EmbedLayerNormalization: ids, segment ids, word, position
+  // and segment tables) and rotary caches read by a kernel bound the vocabulary and the length too.
+  for (const n of nodes) {
+    if (n.opType !== 'EmbedLayerNormalization') continue;
+    const word = tables.get(n.input?.[2] ?? ''), pos = tables.get(n.input?.[3] ?? '');
+    if (word?.length === 2) vocabRows = Math.max(vocabRows ?? 0, word[0]);
+    if (pos?.length === 2) positionRows = Math.max(positionRows ?? 0, pos[0]);
+  }
+  for (const k of kernels) if (k.plan.positionRows) positionRows = Math.max(positionRows ?? 0, k.plan.positionRows);
+  // A RotaryEmbedding op's cos cache (com.microsoft: input 2; ONNX opset 23: input 1) has a row per position.
+  for (const n of nodes) {
+    if (n.opType !== 'RotaryEmbedding') continue;
+    const cache = tables.get(n.input?.[n.domain === 'com.microsoft' ? 2 : 1] ?? '');
+    if (cache && cache.length === 2) positionRows = Math.max(positionRows ?? 0, cache[0]);
+  }
+  const kernelMap = new Map(kernels.map((k) => [k.plan.source, k.plan]));
 
   // The user's own attention outputs win: rank-4 outputs named like attention.
   const valueInfo = new Map<string, onnx.IValueInfoProto>();
@@ -273,7 +289,7 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
     const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
     if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
-    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, names) };
+    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, kernels: new Map(), ...outputsOf(graph, vocabRows, names) };
   }
 
   // Otherwise: every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
@@ -283,24 +299,43 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   // type between Casts), and the run-time probe in session.ts keeps only outputs whose trailing two
   // dims are [n, n] with batch 1: [1, heads, n, n], GQA's grouped [1, kv_heads, groups, n, n], or
   // heads folded into batch [heads, n, n].
+  // Fused kernels stand in the same list, in node order, under their synthetic names.
   const softmaxOuts: string[] = [];
-  for (const n of nodes) {
-    if (n.opType !== 'Softmax') continue;
+  const kernelAt = new Map(kernels.map((k) => [k.index, k.plan.source]));
+  nodes.forEach((n, i) => {
+    const kernel = kernelAt.get(i);
+    if (kernel) { softmaxOuts.push(kernel); return; }
+    if (n.opType !== 'Softmax') return;
     const out = n.output?.[0] ?? '';
     const rank = valueRank(valueInfo.get(out));
     if (rank === undefined || rank >= 3) softmaxOuts.push(out);
-  }
+  });
   if (softmaxOuts.length === 0) {
     const inSub = nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length));
     const msOps = [...new Set(nodes.filter((n) => n.domain === 'com.microsoft').map((n) => n.opType))];
     const why = msOps.length
-      ? `It contains ONNX Runtime fused ops (${msOps.slice(0, 4).join(', ')}), so it was probably run through the transformer optimizer, which folds attention away. ${EXPORT_ADVICE}`
+      ? `It contains ONNX Runtime contrib ops (${msOps.slice(0, 4).join(', ')}) but no attention kernel Headlight knows and no Softmax. ${EXPORT_ADVICE}`
       : inSub
         ? `Its Softmax may sit inside If/Loop subgraphs (e.g. an optimum "merged" decoder), which Headlight does not search. Export without merging (optimum-cli export onnx --no-post-process).`
         : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
     throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
   }
-  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, softmaxOuts) };
+  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, softmaxOuts) };
+}
+
+/**
+ * An empty key/value cache needs its head size; the onnxruntime-genai builder declares it symbolic. The
+ * kernel reading the cache knows it (its query width over its heads).
+ */
+function fillPastHeadSize(inputs: InputSpec[], plans: KernelPlan[]): void {
+  for (const p of plans) {
+    if (p.headSize === undefined) continue;
+    for (const spec of inputs) {
+      if (spec.role !== 'past' || !p.pastInputs.includes(spec.name)) continue;
+      const last = spec.dims.length - 1;
+      if (last >= 0 && typeof spec.dims[last] !== 'number') spec.dims[last] = p.headSize;
+    }
+  }
 }
 
 /** The LM head's logits output and the model's main output (see GraphPlan). */
@@ -321,6 +356,13 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const SAME_AS_INPUT: Record<string, number> = { Where: 1 };
 const BOOL_OPS = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
+/**
+ * com.microsoft ops whose outputs have their first input's type (projections, norms, activations, rotary and
+ * the attention kernels, their present caches included); EmbedLayerNormalization's outputs have its word
+ * table's type, but for mask_index (int32).
+ */
+const MS_SAME_AS_INPUT = new Set(['MatMulNBits', 'RotaryEmbedding', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization',
+  'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'BiasAdd', 'GemmFastGelu', 'GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'BiasSplitGelu']);
 
 /**
  * Element types of `names` (ONNX TensorProto.DataType), or undefined where the graph does not tell:
@@ -346,7 +388,10 @@ export function elemTypes(model: onnx.ModelProto, names: string[]): (number | un
     let t: number | undefined;
     if (n && depth < 200) {
       const op = n.opType ?? '';
-      if (n.domain && n.domain !== 'ai.onnx') t = undefined;
+      if (n.domain === 'com.microsoft' && op === 'EmbedLayerNormalization') {
+        t = name === n.output?.[1] ? onnx.TensorProto.DataType.INT32 : typeOf((n.input ?? [])[2] ?? '', depth + 1);
+      } else if (n.domain === 'com.microsoft' && MS_SAME_AS_INPUT.has(op)) t = typeOf((n.input ?? [])[0] ?? '', depth + 1);
+      else if (n.domain && n.domain !== 'ai.onnx') t = undefined;
       else if (op === 'Cast') t = num(attr(n, 'to')?.i);
       else if (op === 'Constant') t = attr(n, 'value')?.t?.dataType ?? undefined;
       else if (op === 'ConstantOfShape') t = attr(n, 'value')?.t?.dataType ?? FLOAT;
