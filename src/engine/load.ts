@@ -119,7 +119,16 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions).catch(fail);
   }
   const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };
-  await probeAttention(model, label);
+  try {
+    await probeAttention(model, label);
+  } catch (e) {
+    // A fused kernel's own probabilities failing too usually fails for the reason recompute did: say both.
+    if (plan.kernels.size && refusal && e instanceof EngineError && e.code === 'inference-failed') {
+      await session.release().catch(() => undefined);
+      throw new EngineError('inference-failed', `${label}: reading its fused attention failed (${refusal}), and so did fetching the kernels' own probabilities: ${e.message}`);
+    }
+    throw e;
+  }
   return model;
 }
 

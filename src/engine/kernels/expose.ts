@@ -5,8 +5,8 @@
 // com.microsoft Attention has no such output.
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../errors';
-import { decodeModel } from '../onnx-graph';
-import { attrInt } from './sliceGraph';
+import { decodeModel, elemTypes } from '../onnx-graph';
+import { attrInt, info } from './sliceGraph';
 import type { KernelPlan } from './types';
 
 export function exposeKernelProbabilities(bytes: Uint8Array, kernels: ReadonlyMap<string, KernelPlan>, label: string, why: string): { bytes: Uint8Array; model: onnx.ModelProto } {
@@ -27,6 +27,9 @@ export function exposeKernelProbabilities(bytes: Uint8Array, kernels: ReadonlyMa
       outputs[3] = source;
     } else if (k.op === 'mha') {
       outputs[3] = `${source}.scores`;
+      // onnxruntime cannot infer the type of this optional output: declare it (the query's type).
+      const [t] = elemTypes(model, [n.input?.[0] ?? '']);
+      (model.graph!.valueInfo ??= []).push(info(outputs[3], t ?? onnx.TensorProto.DataType.FLOAT));
       nodes.splice(at + 1, 0, onnx.NodeProto.create({ opType: 'Softmax', name: `${source}.softmax`, input: [outputs[3]], output: [source], attribute: [attrInt('axis', -1)] }));
     } else {
       throw new EngineError('fused-attention', `${label}: ${k.label} outputs no attention probabilities, so Headlight recomputes them head by head${why ? `, and that failed: ${why}` : ''}.`, { op: 'Attention' });
