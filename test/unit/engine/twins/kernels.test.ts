@@ -33,6 +33,14 @@ async function check(spec: TwinSpec): Promise<void> {
         assert.ok(gap.probs[l] <= PROBS_ABS, `${twin.name} n=${n} layer ${l}: max |Δp| ${gap.probs[l]}`);
       });
     }
+    if (twin.inputs.includes('attention_mask')) {
+      // right padding: the mask must reach the kernel (an all-ones mask cannot tell a dropped mask from a kept one)
+      const n = 40, ids = await sampleIds(twin.tokenizerPath, n);
+      const mask = Array.from({ length: n }, (_, i) => (i < n - 5 ? 1 : 0));
+      const gap = await s.gap(ids, mask);
+      assert.ok(gap.logits <= LOGITS_REL * gap.logitScale, `${twin.name} padded: max |Δlogit| ${gap.logits} (scale ${gap.logitScale})`);
+      gap.probs.forEach((d, l) => assert.ok(!twin.oraclePath || d <= PROBS_ABS, `${twin.name} padded layer ${l}: max |Δp| ${d}`));
+    }
   } finally {
     await s.release();
   }
