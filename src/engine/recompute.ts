@@ -147,6 +147,7 @@ async function runKernelHeads(model: LoadedModel, cap: Captured, kernel: KernelP
     }
     const data = t.data as Float32Array;
     if (data.length !== c.count * nn) throw new EngineError('inference-failed', `${kernel.label}: its probabilities came back as [${t.dims.join(', ')}], not [1, ${c.count}, ${cap.n}, ${cap.n}].`);
+    run.post?.(data, c.count, cap.n, cap.n);
     out.set(data, done * nn);
     t.dispose?.();
     done += c.count;

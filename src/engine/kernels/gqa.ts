@@ -70,6 +70,12 @@ export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, 
       return {
         key: sliceKey(['gqa', count, kv, d, attrKey(n), ...extra], feeds),
         feeds,
+        // Keys past seqlens_k (right padding) are masked, but output_qk leaves their columns unwritten.
+        post: (probs, c, rows, T) => {
+          const valid = Number((feeds.seqlens_k.data as ArrayLike<number | bigint>)[0]) + 1;
+          if (valid >= T) return;
+          for (let r = 0; r < c * rows; r++) probs.fill(0, r * T + valid, (r + 1) * T);
+        },
         build: () => {
           // An empty cache [1, kv, 0, d] and a zero value: the probabilities read neither.
           inits.push(int64Init('past.shape', [1, kv, 0, d]));

@@ -95,8 +95,9 @@ export function planMha(n: onnx.INodeProto, ctx: KernelContext, source: string, 
           ...(hasValue ? zerosLike('key', 'value', type) : []),
           node('MultiHeadAttention', trimOptional(['query', feeds.key ? 'key' : '', hasValue ? 'value' : '', feeds.bias ? 'bias' : '', kpmIn, abIn]), ['y', '', '', 'qk'],
             withAttrs(n, ['num_heads'], [attrInt('num_heads', count)]), 'com.microsoft'),
-          node('Softmax', ['qk'], ['probs'], [attrInt('axis', -1)]),
-          ...toFloat('probs', type),
+          // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
+          ...toFloat('qk', type, 'qk.f32'),
+          node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
         ], feeds, inits, { qk: type }),
       };
     },

@@ -97,8 +97,9 @@ export function planMsAttention(n: onnx.INodeProto, ctx: KernelContext, source: 
           ...proj('wq', 'bq', 'q'), ...proj('wk', 'bk', 'k'), ...zerosLike('k', 'v', type),
           node('MultiHeadAttention', trimOptional(['q', 'k', 'v', '', m.key_padding_mask ? 'key_padding_mask' : '', m.attention_bias ? 'attention_bias' : abIn]), ['y', '', '', 'qk'],
             withAttrs(n, ['num_heads', 'qkv_hidden_sizes', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer'], [attrInt('num_heads', count)]), 'com.microsoft'),
-          node('Softmax', ['qk'], ['probs'], [attrInt('axis', -1)]),
-          ...toFloat('probs', type),
+          // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
+          ...toFloat('qk', type, 'qk.f32'),
+          node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
         ], feeds, inits, { qk: type }),
       };
     },

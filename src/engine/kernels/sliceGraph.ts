@@ -52,9 +52,9 @@ export function int64Init(name: string, values: number[]): onnx.TensorProto {
   return onnx.TensorProto.create({ name, dataType: DT.INT64, dims: [values.length], rawData: new Uint8Array(b.buffer) });
 }
 
-/** Nodes making `out` (float32) from probabilities `p` of type `elemType`. */
-export function toFloat(p: string, elemType: number): onnx.NodeProto[] {
-  return elemType === DT.FLOAT ? [node('Identity', [p], ['out'])] : [node('Cast', [p], ['out'], [attrInt('to', DT.FLOAT)])];
+/** Nodes making `to` (float32; the slice's output `out` by default) from `p` of type `elemType`. */
+export function toFloat(p: string, elemType: number, to = 'out'): onnx.NodeProto[] {
+  return elemType === DT.FLOAT ? [node('Identity', [p], [to])] : [node('Cast', [p], [to], [attrInt('to', DT.FLOAT)])];
 }
 
 /**

@@ -15,6 +15,8 @@ export interface SliceRun {
   key: string;
   build(): Uint8Array;
   feeds: Record<string, ort.Tensor>;
+  /** Fixes the slice's probabilities [count, S, T] in place where the kernel leaves entries undefined. */
+  post?(probs: Float32Array, count: number, S: number, T: number): void;
 }
 
 export interface KernelPlan {
