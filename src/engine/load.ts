@@ -92,6 +92,12 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
         return model;
       } catch (e) {
         if (e instanceof EngineError && e.code === 'no-attention') throw e;
+        // The model's own run failed (a kernel layout this runtime cannot run, a cache it refuses): fetching
+        // probabilities instead would fail the same way, so the runtime's reason is the message.
+        if (e instanceof EngineError && e.code === 'inference-failed' && e.message.startsWith('ONNX Runtime failed while running')) {
+          await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
+          throw new EngineError('inference-failed', `${e.message}. The model itself does not run on this ONNX Runtime (${providers.join(', ')}), so there is no attention to read.`);
+        }
         refusal = `recompute failed: ${(e as Error).message.split('\n')[0]}`;
         await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
       }

@@ -220,11 +220,13 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     }
   }
 
+  // Fused attention kernels first (refused here, with the reason, when they cannot be read): a kernel that
+  // cannot be read usually also brings inputs of its own, and the kernel is the real reason.
+  const kernels = findKernels(model, kernelContext(model, label, modelDir));
   const inputs = classifyInputs(graph, label);
   const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
-  // Fused attention kernels (refused here, with the reason, when they cannot be read).
-  const kernels = findKernels(model, kernelContext(model, label, modelDir));
   fillPastHeadSize(inputs, kernels.map((k) => k.plan));
+  checkPastLength(inputs, label);
 
   // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
   // A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
@@ -321,6 +323,19 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
   }
   return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, softmaxOuts) };
+}
+
+/**
+ * Headlight runs a text without a cache: every past input gets length 0. A past declared with a fixed, non-zero
+ * length (the second-to-last dimension) cannot take that, and would contradict the mask if it were filled.
+ */
+function checkPastLength(inputs: InputSpec[], label: string): void {
+  for (const spec of inputs) {
+    const len = spec.dims[spec.dims.length - 2];
+    if (spec.role === 'past' && typeof len === 'number' && len > 0) {
+      throw new EngineError('unsupported-input', `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`, { input: spec.name, past: len });
+    }
+  }
 }
 
 /**
