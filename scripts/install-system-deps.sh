@@ -2,11 +2,12 @@
 # Debian packages the tests and the demo need: Chromium (driven by playwright-core), ripgrep (code-server's
 # search binary, which its own install would download from GitHub), libkrb5-dev (a code-server native module).
 # unzip opens the .vsix files and file names each native binary's format and architecture in the package
-# stage; strace shows the network test every socket an explain opens. Idempotent and quick when
+# stage; strace shows the network test every socket an explain opens; advzip (advancecomp) re-deflates
+# each .vsix smaller (scripts/package.mjs). Idempotent and quick when
 # everything is already there.
 set -euo pipefail
 need=()
-for p in chromium ripgrep libkrb5-dev unzip file strace; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in chromium ripgrep libkrb5-dev unzip file strace advancecomp; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
