@@ -83,9 +83,11 @@ export function readFloat(t: onnx.ITensorProto | undefined, modelDir?: string): 
   return { dims: c.dims, data: c.data instanceof Float32Array ? c.data : Float32Array.from(c.data as Float64Array) };
 }
 
-/** `t` renamed, with external data read into raw bytes: a copy that a model loaded from a buffer can hold. */
+/**
+ * `t` renamed, with its data copied (external data read in): a tensor that a model loaded from a buffer can
+ * hold, and that does not keep the decoded model's bytes alive (raw data decodes as a view into them).
+ */
 export function inlineConstant(t: onnx.ITensorProto, name: string, modelDir?: string): onnx.TensorProto {
-  if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return onnx.TensorProto.create({ ...t, name });
   const raw = rawBytes(t, modelDir);
-  return onnx.TensorProto.create({ ...t, name, externalData: [], dataLocation: onnx.TensorProto.DataLocation.DEFAULT, rawData: raw ?? new Uint8Array(0) });
+  return onnx.TensorProto.create({ ...t, name, externalData: [], dataLocation: onnx.TensorProto.DataLocation.DEFAULT, rawData: raw ? Uint8Array.from(raw) : t.rawData });
 }

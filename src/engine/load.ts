@@ -26,7 +26,8 @@ export interface LoadOptions {
 
 export async function loadModel(abs: string, key: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const label = path.basename(abs);
-  const bytes = readModelBytes(abs);
+  // Room after the model for the outputs Headlight appends (a few KB): no second copy of the model.
+  const bytes = readModelBytes(abs, 1 << 20);
   const proto = decodeModel(bytes, label);
   const plan = planGraph(proto, path.dirname(abs), label);
   const originalOutputs = (proto.graph?.output ?? []).map((o) => o.name ?? '');
@@ -53,7 +54,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   // (A fused kernel's values are read off its kept inputs instead: kernels/.)
   const valueNames = [...new Set(values.values.filter((v) => v && !plan.kernels.has(v)))];
   const valueTypes = elemTypes(proto, valueNames);
-  const withValues = (b: Uint8Array, existing: string[]): Buffer => {
+  const withValues = (b: Uint8Array, existing: string[]): Uint8Array => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
     return addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
   };
@@ -72,7 +73,11 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
       const slices: RecomputeState['slices'] = [];
       const kernelSessions: RecomputeState['kernelSessions'] = new Map();
       try {
-        session = await ort.InferenceSession.create(withValues(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), [...originalOutputs, ...rp.captures]), sessionOptions);
+        // One appended message for the captures and the values: each append copies the whole model.
+        const values = valueNames.filter((v, i) => valueTypes[i] !== undefined && !rp.captures.includes(v));
+        const keep = [...rp.captures, ...values];
+        const types = [...rp.captureTypes, ...values.map((v) => valueTypes[valueNames.indexOf(v)]!)];
+        session = await ort.InferenceSession.create(addCaptureOutputs(bytes, keep, types, originalOutputs), sessionOptions);
         // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
         // kernels). Identical blocks (canonical names) share one session. A fused kernel's slices are made
         // on first use, per head count (recompute.ts).

@@ -52,8 +52,11 @@ export interface GraphPlan {
   kernels: Map<string, KernelPlan>;
 }
 
-/** Read the file, with size checks before any decoding. */
-export function readModelBytes(modelPath: string): Buffer {
+/**
+ * Read the file, with size checks before any decoding. `spare` bytes of room are left after it (not part of
+ * the returned view), so appendMessage can add outputs without copying the whole model.
+ */
+export function readModelBytes(modelPath: string, spare = 0): Buffer {
   let st: fs.Stats;
   try {
     st = fs.statSync(modelPath);
@@ -65,7 +68,35 @@ export function readModelBytes(modelPath: string): Buffer {
   if (st.size > MAX_MODEL_BYTES) {
     throw new EngineError('model-too-large', `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`, { bytes: st.size });
   }
-  return fs.readFileSync(modelPath);
+  if (!spare) return fs.readFileSync(modelPath);
+  const buf = Buffer.allocUnsafe(st.size + spare);
+  const fd = fs.openSync(modelPath, 'r');
+  try {
+    let at = 0;
+    while (at < st.size) {
+      const got = fs.readSync(fd, buf, at, st.size - at, at);
+      if (got === 0) break;
+      at += got;
+    }
+    return buf.subarray(0, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * `original` followed by `extra` (protobuf merges an appended message into the model). Written into the room
+ * readModelBytes left after the model when there is enough — no copy of a model that may be gigabytes — else
+ * concatenated. A later append overwrites an earlier one's room: use each result before appending again.
+ */
+export function appendMessage(original: Uint8Array, extra: Uint8Array): Uint8Array {
+  const end = original.byteOffset + original.length;
+  if (end + extra.length <= original.buffer.byteLength) {
+    const whole = new Uint8Array(original.buffer, original.byteOffset, original.length + extra.length);
+    whole.set(extra, original.length);
+    return whole;
+  }
+  return Buffer.concat([original, extra]);
 }
 
 /** Decode guarded: hostile bytes become not-onnx / corrupt-model, never a crash. */
@@ -436,7 +467,7 @@ export function elemTypes(model: onnx.ModelProto, names: string[]): (number | un
  * `castAll` is the fallback when a type was guessed wrong. Appended nodes come last, so the graph
  * stays topologically sorted.
  */
-export function addGraphOutputs(original: Uint8Array, sources: string[], types: (number | undefined)[], existing: string[], castAll = false): { bytes: Buffer; outputs: string[] } {
+export function addGraphOutputs(original: Uint8Array, sources: string[], types: (number | undefined)[], existing: string[], castAll = false): { bytes: Uint8Array; outputs: string[] } {
   const cast = sources.map((_, i) => castAll || (types[i] !== undefined && types[i] !== FLOAT));
   const outputs = sources.map((src, i) => (cast[i] ? attentionOutputName(i) : src));
   const declare = outputs.filter((o) => !existing.includes(o));
@@ -454,5 +485,5 @@ export function addGraphOutputs(original: Uint8Array, sources: string[], types: 
       }),
     }),
   ).finish();
-  return { bytes: Buffer.concat([original, extra]), outputs };
+  return { bytes: appendMessage(original, extra), outputs };
 }

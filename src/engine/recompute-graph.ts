@@ -5,7 +5,7 @@
 // the Softmax, so masking, scaling and normalising are exactly what the model does — no pattern of
 // "how attention is usually written" is assumed beyond "a MatMul feeds the Softmax's input".
 import { onnx } from 'onnx-proto';
-import { elemTypes } from './onnx-graph';
+import { appendMessage, elemTypes } from './onnx-graph';
 import type { KernelPlan } from './kernels/types';
 
 /** One attention source (a Softmax output) and the model that recomputes it from captured tensors. */
@@ -252,7 +252,7 @@ function sliceOne(
  * and float activations alike), to the original bytes — the same protobuf-merge trick as
  * addGraphOutputs, so the user's graph is otherwise untouched.
  */
-export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Buffer {
+export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Uint8Array {
   const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
     graph: onnx.GraphProto.create({
       output: names.filter((nm) => !existing.includes(nm)).map((name) => onnx.ValueInfoProto.create({
@@ -260,5 +260,5 @@ export function addCaptureOutputs(original: Uint8Array, names: string[], types: 
       })),
     }),
   })).finish();
-  return Buffer.concat([original, extra]);
+  return appendMessage(original, extra);
 }

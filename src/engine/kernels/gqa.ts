@@ -31,6 +31,8 @@ export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, 
   if (width !== undefined && width % groups !== 0) return { refused: `${label}: the query's width ${width} is not ${packed ? `(num_heads + 2 · kv_num_heads) = ${groups}` : `num_heads = ${N}`} heads of one size` };
   const headSize = width !== undefined ? width / groups : undefined;
   const inl = inlined(ctx);
+  // Closures below never hold `ctx`: its constants pin the whole model's bytes.
+  const opsets = ctx.opsets;
   const aux = {
     cos: auxOf(cos, ctx.constants, inl, 'cos'), sin: auxOf(sin, ctx.constants, inl, 'sin'),
     positionIds: auxOf(positionIds, ctx.constants, inl, 'position_ids'), bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias'),
@@ -86,7 +88,7 @@ export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, 
               withAttrs(n, [], [attrInt('num_heads', count), attrInt('kv_num_heads', kv), attrInt('qk_output', 2)]), 'com.microsoft'),
             ...toFloat('probs', type),
           ];
-          return sliceModel(ctx.opsets, nodes, feeds, inits);
+          return sliceModel(opsets, nodes, feeds, inits);
         },
       };
     },

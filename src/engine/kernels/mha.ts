@@ -24,6 +24,8 @@ export function planMha(n: onnx.INodeProto, ctx: KernelContext, source: string, 
   if (!query) return { refused: `${label} lacks a query` };
   if (pastSeqLen || cacheIndirection) return { refused: `${label} reads past_sequence_length / cache_indirection: it is a decoding step over a shared or beam-search cache, not a pass over a text` };
   const inl = inlined(ctx);
+  // Closures below never hold `ctx`: its constants pin the whole model's bytes.
+  const opsets = ctx.opsets;
   const aux = { kpm: auxOf(kpm, ctx.constants, inl, 'key_padding_mask'), bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias') };
   const biasConst = bias ? floatConst(ctx, bias) : undefined;
   const captures = [query, key, value, kpm, attnBias, ...(biasConst ? [] : [bias])].filter((x): x is string => isRunTensor(ctx, x));
@@ -91,7 +93,7 @@ export function planMha(n: onnx.INodeProto, ctx: KernelContext, source: string, 
       return {
         key: sliceKey(['mha', layout, count, attrKey(n), kpmIn, abIn], feeds),
         feeds,
-        build: () => sliceModel(ctx.opsets, [
+        build: () => sliceModel(opsets, [
           ...(hasValue ? zerosLike('key', 'value', type) : []),
           node('MultiHeadAttention', trimOptional(['query', feeds.key ? 'key' : '', hasValue ? 'value' : '', feeds.bias ? 'bias' : '', kpmIn, abIn]), ['y', '', '', 'qk'],
             withAttrs(n, ['num_heads'], [attrInt('num_heads', count)]), 'com.microsoft'),

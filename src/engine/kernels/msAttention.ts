@@ -43,6 +43,8 @@ export function planMsAttention(n: onnx.INodeProto, ctx: KernelContext, source: 
   const B = bias ? floatConst(ctx, bias) : undefined;
   if (bias && (!B || B.data.length !== cols)) return { refused: `${label}: its bias is not a constant of ${cols} values` };
   const inl = inlined(ctx);
+  // Closures below never hold `ctx`: its constants pin the whole model's bytes.
+  const opsets = ctx.opsets;
   const aux = { bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias') };
   const captures = [input, maskIndex, attnBias].filter((x): x is string => isRunTensor(ctx, x));
   const mfv = a.has('mask_filter_value') ? Number(a.get('mask_filter_value')!.f ?? -10000) : -10000;
@@ -93,7 +95,7 @@ export function planMsAttention(n: onnx.INodeProto, ctx: KernelContext, source: 
       return {
         key: sliceKey(['ms-attention', count, attrKey(n), abIn], feeds),
         feeds,
-        build: () => sliceModel(ctx.opsets, [
+        build: () => sliceModel(opsets, [
           ...proj('wq', 'bq', 'q'), ...proj('wk', 'bk', 'k'), ...zerosLike('k', 'v', type),
           node('MultiHeadAttention', trimOptional(['q', 'k', 'v', '', m.key_padding_mask ? 'key_padding_mask' : '', m.attention_bias ? 'attention_bias' : abIn]), ['y', '', '', 'qk'],
             withAttrs(n, ['num_heads', 'qkv_hidden_sizes', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer'], [attrInt('num_heads', count)]), 'com.microsoft'),

@@ -24,6 +24,8 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
   const kWidth = staticWidth(ctx, K);
   if (qHeads > 0 && kWidth !== undefined && kWidth % kvHeads !== 0) return { refused: `${label}: K's width ${kWidth} is not kv_num_heads = ${kvHeads} heads of one size` };
   const inl = inlined(ctx);
+  // Closures below never hold `ctx`: its constants pin the whole model's bytes.
+  const opsets = ctx.opsets;
   const aux = { mask: auxOf(mask, ctx.constants, inl, 'attn_mask'), nonpad: auxOf(nonpad, ctx.constants, inl, 'nonpad_kv_seqlen') };
   const captures = [Q, K, V, mask, nonpad].filter((x): x is string => isRunTensor(ctx, x));
 
@@ -68,7 +70,7 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
             node('Attention', trimOptional(['Q', 'K', 'V', maskIn, '', '', nonpadIn]), ['y', '', '', 'probs'], withAttrs(n, ['q_num_heads', 'kv_num_heads', 'qk_matmul_output_mode'], set)),
             ...toFloat('probs', type),
           ];
-          return sliceModel(ctx.opsets, nodes, feeds, inits);
+          return sliceModel(opsets, nodes, feeds, inits);
         },
       };
     },
