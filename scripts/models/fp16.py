@@ -1,4 +1,4 @@
-# Ships headlight-mini (and its checkpoints) and tiny-bert with float16 weights, as headlight-small already is: each
+# Ships headlight-mini and tiny-bert with float16 weights, as headlight-small already is: each
 # float16 initializer sits behind a Cast to float32, so the computation stays float32 and the file is half the size.
 # For each model folder it reads the float32 file (the working file while it is float32, as export_mini.py and
 # bert.py write it; else the last float32 commit, onnx_weights.FLOAT32_COMMIT) and
@@ -10,7 +10,7 @@
 #   (PyTorch on the rounded weights against PyTorch on the float32 ones); fails above 1e-3 attention.
 # planted stays float32: its reference is its construction to 1e-5, and rounding its random heads moves attention
 # by 5.3e-4 (measured with onnxruntime-node). Running it again reproduces the committed files byte for byte.
-# usage: python3 fp16.py [headlight-mini] [tiny-bert]   (default both; a model means its folder and its checkpoints')
+# usage: python3 fp16.py [headlight-mini] [tiny-bert]   (default both)
 import base64, json, os, re, sys
 import onnx, torch
 from common import MEDIA, ROOT, write_json
@@ -81,13 +81,7 @@ def main():
     torch.set_num_threads(1)
     for name in sys.argv[1:] or MODELS:
         if name not in MODELS: sys.exit(f"fp16.py converts {' and '.join(MODELS)}, not {name}")
-        convert(name)
-        ck = os.path.join(MEDIA, name, "checkpoints")
-        for c in sorted(os.listdir(ck)) if os.path.isdir(ck) else []:
-            if os.path.exists(os.path.join(ck, c, "model.onnx")): convert(f"{name}/checkpoints/{c}")
-            else:   # a final checkpoint's folder holds only its card and means the model's own file
-                p = os.path.join(ck, c, "card.json")
-                write_json(p, with_weights_field(json.load(open(p))), indent=1)
+        convert(name)   # neither ships checkpoints (headlight-mini's stay in scripts/models/work/, float32)
 
 if __name__ == "__main__":
     main()

@@ -7,12 +7,13 @@
 # also writes the logits of the card's first probe sequence to F (compare with onnxruntime-node).
 # usage: python3 mini_from_onnx.py [--logits work/mini-logits-torch.json]
 # The committed files hold float16 weights (fp16.py); the float32 ones they were rounded from, which the cards were
-# measured on and leg 3 continued from, are read from git (onnx_weights.FLOAT32_COMMIT).
+# measured on and leg 3 continued from, are read from git (onnx_weights.FLOAT32_COMMIT). The checkpoints are no
+# longer shipped: their files and cards come from that commit only (media/models/headlight-mini/checkpoints/).
 import json, os, sys
 import torch
 from common import MEDIA, WORK, ROOT
 from gpt import MiniGPT, scores_from_attention
-from onnx_weights import committed_float32, torch_from_onnx
+from onnx_weights import at_float32_commit, committed_float32, torch_from_onnx
 
 OUT = os.path.join(MEDIA, "headlight-mini")
 RUN = os.environ.get("RUN", "mini")
@@ -39,13 +40,15 @@ def main():
     pos = {"base": 500.0, "pos_scale": 1.414}
     assert card["positions"].startswith("sinusoidal (fixed, base 500, amplitude 1.414)"), card["positions"]
     ck = os.path.join(WORK, f"{RUN}-ckpt"); os.makedirs(ck, exist_ok=True)
-    final = next((c["step"] for c in card["checkpoints"] if c["label"] == "leg2"), card["training"]["steps"])
+    picks = card["trainingCheckpoints"]
+    final = next((c["step"] for c in picks if c["label"] == "leg2"), card["training"]["steps"])
     from_final = final == card["training"]["steps"]          # no leg 3 yet: the final model is the end of leg 2
     todo = [(final, os.path.join(OUT, "model.onnx"), card)] if from_final else []
-    for c in card["checkpoints"]:
-        d = os.path.join(OUT, c["path"])
-        if c["step"] <= final and not (from_final and c["step"] == final) and os.path.exists(os.path.join(d, "model.onnx")):
-            todo.append((c["step"], os.path.join(d, "model.onnx"), json.load(open(os.path.join(d, "card.json")))))
+    for c in picks:
+        if c["step"] > final or (from_final and c["step"] == final) or c["label"] == "final": continue
+        d = os.path.join(OUT, "checkpoints", f"step-{c['step']:05d}")   # at FLOAT32_COMMIT
+        ck_card = json.loads(at_float32_commit(os.path.relpath(os.path.join(d, "card.json"), ROOT)))
+        todo.append((c["step"], os.path.join(d, "model.onnx"), ck_card))
     for step, path, c in todo:
         m = load_onnx(path, pos)
         worst, probe = check(m, c)

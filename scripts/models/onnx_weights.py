@@ -1,13 +1,13 @@
 # ONNX weights <-> PyTorch modules, for the bundled models' build scripts: store a file's weights as float16 behind
 # a Cast (to_fp16), read a file's weights back into its PyTorch module (torch_from_onnx, float32 or float16 behind
 # a Cast), and fetch a model's float32 file from git once the committed one is float16 (committed_float32).
-import re, subprocess
+import os, re, subprocess
 import numpy as np, onnx, torch
 from onnx import helper, numpy_helper, TensorProto
 from common import ROOT
 
-# The last commit whose headlight-mini (and checkpoints) and tiny-bert files hold float32 weights; fp16.py
-# reproduces the committed float16 files, and mini_from_onnx.py recovers leg 2's weights, from these.
+# The last commit whose headlight-mini (and its checkpoints, no longer shipped) and tiny-bert files hold float32
+# weights; fp16.py reproduces the committed float16 files, and mini_from_onnx.py recovers leg 2's weights, from these.
 FLOAT32_COMMIT = "3b0620ba0230dce132080dc73daa6ca2e24ea4d4"
 
 def to_fp16(model):
@@ -31,12 +31,17 @@ def to_fp16_weights(path):
 def is_float32(model):
     return not any(i.data_type == TensorProto.FLOAT16 for i in model.graph.initializer)
 
+def at_float32_commit(rel):
+    """The bytes of `rel` (repository path) at FLOAT32_COMMIT: also the files no longer in the working tree."""
+    return subprocess.run(["git", "show", f"{FLOAT32_COMMIT}:{rel}"], cwd=ROOT, capture_output=True, check=True).stdout
+
 def committed_float32(rel):
-    """The float32 ONNX file at `rel` (repository path): the working file while it is float32, else FLOAT32_COMMIT's."""
-    model = onnx.load(f"{ROOT}/{rel}")
-    if is_float32(model): return model
-    blob = subprocess.run(["git", "show", f"{FLOAT32_COMMIT}:{rel}"], cwd=ROOT, capture_output=True, check=True).stdout
-    model = onnx.load_from_string(blob)
+    """The float32 ONNX file at `rel` (repository path): the working file while it is float32, else FLOAT32_COMMIT's
+    (headlight-mini's checkpoints are only there)."""
+    if os.path.exists(f"{ROOT}/{rel}"):
+        model = onnx.load(f"{ROOT}/{rel}")
+        if is_float32(model): return model
+    model = onnx.load_from_string(at_float32_commit(rel))
     assert is_float32(model), f"{rel} at {FLOAT32_COMMIT} is not float32"
     return model
 
