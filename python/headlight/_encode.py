@@ -8,19 +8,27 @@ import numpy as np
 DTYPES = ("float16", "log8")
 
 
+#: log8's two slopes: 16 codes per octave from 1 down to 2^-7, then 4 per octave down to 2^-24 (docs/notebooks.md).
+_KNEE_CODE, _FLOOR_CODE = 143, 75
+
+
 def log8(a):
-    """The log8 code of weights in [0, 1]: 0 for 0, else round(255 + 12 * log2(w)) clipped to 1..255 - twelve codes
-    per octave, so a decoded weight is within 2.9 % of the original; weights below 4.1e-7 become 0."""
+    """The log8 code of weights in [0, 1]: 0 for 0; round(255 + 16 log2 w) for w >= 2^-7 (within 2.2 %);
+    round(143 + 4 (log2 w + 7)) below (within 9 %); weights under 2^-24.125 become 0."""
+    w = a.astype(np.float64)
     with np.errstate(divide="ignore"):
-        c = np.rint(255.0 + 12.0 * np.log2(a.astype(np.float64)))
-    return np.clip(np.nan_to_num(c, neginf=0.0), 0, 255).astype(np.uint8)
+        l = np.log2(w)
+    c = np.where(l >= -7, 255.0 + 16.0 * l, _KNEE_CODE + 4.0 * (l + 7.0))
+    c = np.rint(np.nan_to_num(c, neginf=0.0))
+    c = np.where(c < _FLOOR_CODE, 0.0, c)
+    return np.clip(c, 0, 255).astype(np.uint8)
 
 
 def log8_decode(codes):
-    """float32 weights of log8 codes (what Headlight's decoder computes)."""
-    c = np.asarray(codes)
-    w = np.exp2((c.astype(np.float64) - 255.0) / 12.0).astype(np.float32)
-    return np.where(c == 0, np.float32(0), w)
+    """float32 weights of log8 codes, before the rows are renormalised (decode() does that)."""
+    c = np.asarray(codes).astype(np.float64)
+    w = np.where(c >= _KNEE_CODE, np.exp2((c - 255.0) / 16.0), np.exp2(-7.0 + (c - _KNEE_CODE) / 4.0))
+    return np.where(c == 0, 0.0, w).astype(np.float32)
 
 
 def stored(a, layout):
@@ -68,4 +76,8 @@ def decode(att, shape):
         out[:, :, r, c] = vals
     else:
         out[:] = vals.reshape(L, H, n, n)
+    if att["dtype"] == "log8":  # as Headlight's decoder does: each row renormalised (within 0.1 of 1)
+        s = out.sum(-1, keepdims=True, dtype=np.float64)
+        ok = (s > 0) & (np.abs(s - 1) <= 0.1)
+        out = np.where(ok, out / np.where(ok, s, 1), out).astype(np.float32)
     return out
