@@ -8,7 +8,7 @@ export const NOTEBOOK_MIME = 'application/vnd.headlight.attention+json';
 /** The output format this build reads; the Python helper writes it as `version`. */
 export const FORMAT_VERSION = 1;
 /** An output's JSON larger than this is refused before it is parsed (a 12 × 12-head, 256-token output is ≤ 10 MB). */
-export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+export const MAX_OUTPUT_BYTES = 64_000_000;
 /** layers × heads × n² of one output: 2^28 weights is 1 GiB as float32, the most the analysis is handed at once. */
 export const MAX_WEIGHTS = 2 ** 28;
 /** headlight.maxTokens' ceiling: the views and the analysis are sized for it. */

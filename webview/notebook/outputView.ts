@@ -71,7 +71,8 @@ export class OutputView {
     try {
       const session = await this.analyse();
       if (signal.aborted) return;
-      this.app.showSession({ ...session, id: this.sessionId }, states.get(this.outputId) ?? state);
+      // The output's own title (its model), not the notebook's name the host puts on the panel's.
+      this.app.showSession({ ...session, id: this.sessionId, title: preview.title }, states.get(this.outputId) ?? state);
       this.say(`${session.heads.length} heads analysed, ${session.heads.filter((hd) => hd.roles.length).length} with a role.`);
     } catch (e) {
       if (signal.aborted) return;
