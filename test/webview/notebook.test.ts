@@ -156,7 +156,7 @@ describe('notebook renderer in headless Chromium', function () {
         assert.match(await alert.innerText(), /^Headlight cannot show this output\./, id);
       }
       const huge = await nb.renderHuge('huge', 100);
-      assert.match(await huge.locator('.hl-nb-error').innerText(), /This Headlight output is 100\.0 MB; outputs up to 67\.1 MB are read inline\. Write larger attention to a dump file instead/);
+      assert.match(await huge.locator('.hl-nb-error').innerText(), /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file instead/);
       await nb.screenshot('notebook-malformed-dark');
       const after = await nb.render('after', good);
       await after.locator('.hl-nb-status', { hasText: '16 heads analysed, 14 with a role.' }).waitFor();

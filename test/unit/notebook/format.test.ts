@@ -76,7 +76,7 @@ describe('notebook output format', () => {
   });
 
   it('a 100 MB output is refused by its size, before it is parsed', () => {
-    refuses(tiny(GOOD, { text: 'x'.repeat(100 * 1000 * 1000) }), /This Headlight output is 100\.0 MB; outputs up to 67\.1 MB are read inline\. Write larger attention to a dump file/);
+    refuses(tiny(GOOD, { text: 'x'.repeat(100 * 1000 * 1000) }), /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file/);
     // Not JSON at all: the size is what it is refused for, so nothing parsed it.
     refuses('{'.repeat(100 * 1000 * 1000), /This Headlight output is 100\.0 MB/);
   });
