@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { AnalysisClient } from '../../src/session/analysisClient';
 import { OutputService } from '../../src/notebook/outputService';
-import { plantedOutputs, ROOT } from '../fixtures/notebook';
+import { plantedOutputs, scratch } from '../fixtures/notebook';
 import { launch } from './harness';
 import { NotebookPage } from './notebookPage';
 
@@ -168,7 +168,7 @@ describe('notebook renderer in headless Chromium', function () {
   });
 
   it('an output pointing to a dump file: the host reads the dump, Arcs draws its heads, the catalog has its roles', async () => {
-    const dir = fs.mkdtempSync(path.join(ROOT, '.e2e-notebook-dump-'));
+    const dir = scratch('notebook-dump-');
     try {
       const [pointer] = plantedOutputs([TEXT], { dump: 'planted-dump' }, dir);
       assert.equal((pointer.dump as { path: string }).path, 'planted-dump');
