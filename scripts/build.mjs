@@ -17,19 +17,15 @@ const node = {
   sourcemap: !production, minify: production, logLevel: 'warning',
 };
 /**
- * In the renderer bundle, webview/host.ts (acquireVsCodeApi, the panel's messages) and webview/chartsLoader.ts
- * (document.currentScript) become webview/notebook/hostShim.ts and chartsLoader.ts, which export the same API.
+ * In the renderer bundle, webview/host.ts (acquireVsCodeApi, the panel's messages) becomes webview/notebook/hostShim.ts,
+ * which exports the same API.
  */
 function notebookSwaps() {
-  const swaps = new Map([['webview/host.ts', 'webview/notebook/hostShim.ts'], ['webview/chartsLoader.ts', 'webview/notebook/chartsLoader.ts']]
-    .map(([from, to]) => [path.resolve(from), path.resolve(to)]));
+  const from = path.resolve('webview/host.ts'), to = path.resolve('webview/notebook/hostShim.ts');
   return {
     name: 'notebook-swaps',
     setup(b) {
-      b.onResolve({ filter: /(^|\/)(host|chartsLoader)$/ }, (args) => {
-        const to = swaps.get(path.resolve(args.resolveDir, `${args.path}.ts`));
-        return to ? { path: to } : undefined;
-      });
+      b.onResolve({ filter: /(^|\/)host$/ }, (args) => (path.resolve(args.resolveDir, `${args.path}.ts`) === from ? { path: to } : undefined));
     },
   };
 }
@@ -45,7 +41,7 @@ const configs = [
     sourcemap: !production, minify: true, logLevel: 'warning',
   },
   // The notebook renderer (webview/notebook/): an ES module VS Code imports in the notebook's webview. It reuses the
-  // panel's shell and views; two modules that assume the panel's page are swapped for the renderer's own (see
+  // panel's shell and views; webview/host.ts, which assumes the panel's page, is swapped for the renderer's own (see
   // notebookSwaps). The panel's stylesheet comes in as text, scoped under the output's root at run time.
   {
     bundle: true, platform: 'browser', format: 'esm', target: 'chrome120',

@@ -42,9 +42,20 @@ describe('notebook renderer in headless Chromium', function () {
     await analysis.dispose();
   });
 
-  it('with the extension host: tokens as text, the catalog with the roles the host analysed, Layers charts, Flow, Open in panel', async () => {
-    const nb = await NotebookPage.open(browser, { service });
+  /** A fresh page for one test; after it, the page must have had no CSP violation and no error. */
+  async function inPage(opts: Parameters<typeof NotebookPage.open>[1], run: (nb: NotebookPage) => Promise<void>): Promise<void> {
+    const nb = await NotebookPage.open(browser, opts);
     try {
+      await run(nb);
+      assert.deepEqual(await nb.violations(), []);
+      assert.deepEqual(nb.errors, []);
+    } finally {
+      await nb.close();
+    }
+  }
+
+  it('with the extension host: tokens as text, the catalog with the roles the host analysed, Layers charts, Flow, Open in panel', async () => {
+    await inPage({ service }, async (nb) => {
       const out = await nb.render('good', good);
       const expected = (await service.analysed(JSON.stringify(good), { name: 'x', resolveDump: () => '', openInPanel: async () => undefined })).session;
       // Arcs: every token, its text exactly the output's (BOS + one per character).
@@ -79,32 +90,22 @@ describe('notebook renderer in headless Chromium', function () {
       await out.locator('.hl-nb-status', { hasText: 'Opened in the Headlight panel.' }).waitFor();
       assert.equal(nb.opened.length, 1);
       assert.deepEqual((await nb.posted()).filter((t) => t !== 'flow'), ['analyse', 'open-panel']);
-      assert.deepEqual(await nb.violations(), []);
-      assert.deepEqual(nb.errors, []);
-    } finally {
-      await nb.close();
-    }
+    });
   });
 
   it('without the extension host: arcs from the saved attention, and it says roles need the extension', async () => {
-    const nb = await NotebookPage.open(browser, {});
-    try {
+    await inPage({}, async (nb) => {
       const out = await nb.render('alone', good);
       assert.equal(await out.locator('.hl-view-arcs [data-i]').count(), 48);
       await out.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor();
       assert.match(await out.locator('.hl-banner').innerText(), /The roles, the head catalog and the Layers charts come from Headlight's analysis, which runs in the Headlight extension; it is not reachable from this view\. Arcs is drawn from the attention saved in this output\./);
       assert.equal(await out.locator('.hl-nb-open').isVisible(), false);
       await nb.screenshot('notebook-alone-dark', out);
-      assert.deepEqual(await nb.violations(), []);
-      assert.deepEqual(nb.errors, []);
-    } finally {
-      await nb.close();
-    }
+    });
   });
 
   it('hostile texts as tokens: shown literally, no element, attribute or script comes from them', async () => {
-    const nb = await NotebookPage.open(browser, { service });
-    try {
+    await inPage({ service }, async (nb) => {
       const names = Object.keys(HOSTILE);
       for (let k = 0; k < names.length; k++) {
         const out = await nb.render(`hostile-${names[k]}`, hostile[k]);
@@ -126,16 +127,11 @@ describe('notebook renderer in headless Chromium', function () {
       assert.deepEqual(report.handlers, []);
       assert.doesNotMatch(report.title, /PWNED/);
       assert.deepEqual(report.scripts, ['boot.js']);
-      assert.deepEqual(await nb.violations(), []);
-      assert.deepEqual(nb.errors, []);
-    } finally {
-      await nb.close();
-    }
+    });
   });
 
   it('malformed outputs and a 100 MB one each get a message; the notebook and the next output are unharmed', async () => {
-    const nb = await NotebookPage.open(browser, { service });
-    try {
+    await inPage({ service }, async (nb) => {
       const att = good.attention as Record<string, unknown>;
       const cases: [string, unknown, RegExp][] = [
         ['not-json', '{"text": "a", "tokens": [', /not valid JSON/],
@@ -160,11 +156,7 @@ describe('notebook renderer in headless Chromium', function () {
       await nb.screenshot('notebook-malformed-dark');
       const after = await nb.render('after', good);
       await after.locator('.hl-nb-status', { hasText: '16 heads analysed, 14 with a role.' }).waitFor();
-      assert.deepEqual(await nb.violations(), []);
-      assert.deepEqual(nb.errors, []);
-    } finally {
-      await nb.close();
-    }
+    });
   });
 
   it('an output pointing to a dump file: the host reads the dump, Arcs draws its heads, the catalog has its roles', async () => {
@@ -172,17 +164,13 @@ describe('notebook renderer in headless Chromium', function () {
     try {
       const [pointer] = plantedOutputs([TEXT], { dump: 'planted-dump' }, dir);
       assert.equal((pointer.dump as { path: string }).path, 'planted-dump');
-      const nb = await NotebookPage.open(browser, { service, resolveDump: (d) => path.resolve(dir, d.path) });
-      try {
+      await inPage({ service, resolveDump: (d) => path.resolve(dir, d.path) }, async (nb) => {
         const out = await nb.render('dump', pointer);
         await out.locator('.hl-nb-status', { hasText: '16 heads analysed, 14 with a role.' }).waitFor();
         await out.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor();
         await out.locator('vscode-tab-header', { hasText: 'Heads' }).click();
         assert.deepEqual(await out.locator('.hl-cell[data-layer="1"][data-head="0"] .hl-badge').allTextContents(), ['induction 1.00']);
-        assert.deepEqual(nb.errors, []);
-      } finally {
-        await nb.close();
-      }
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

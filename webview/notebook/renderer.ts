@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import panelCss from '../styles.css';
 import notebookCss from './notebook.css';
+import { setChartsSource } from '../chartsLoader';
 import { OutputView } from './outputView';
 import { HostLink } from './hostLink';
 import type { RendererApi, RendererContext } from './rendererApi';
@@ -24,6 +25,8 @@ function adoptStyles(): void {
 
 export function activate(ctx: RendererContext): RendererApi {
   adoptStyles();
+  // plotly (dist/charts.js) sits beside this bundle; an ES module has no script element to say where.
+  setChartsSource(new URL('./charts.js', import.meta.url).href);
   const link = HostLink.of(ctx);
   const views = new Map<string, { view: OutputView; abort: AbortController }>();
   const drop = (id: string) => {
