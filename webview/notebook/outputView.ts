@@ -14,6 +14,9 @@ let nextSessionId = 1;
 /** View state per output id, so an output drawn again (scrolled back into view, re-run) keeps its tab and head. */
 const states = new Map<string, PanelState>();
 
+/** How long the analysis may take before the output says the extension has not answered (144 heads at 1,024 tokens take ~1 s). */
+const SLOW_HOST_MS = 20_000;
+
 const NO_HOST = 'The roles, the head catalog and the Layers charts come from Headlight\'s analysis, which runs in the Headlight extension; it is not reachable from this view. Arcs is drawn from the attention saved in this output.';
 
 export class OutputView {
@@ -68,6 +71,8 @@ export class OutputView {
     }
     this.app.showSession({ ...preview, analysing: true }, state);
     this.say('Analysing every head in the Headlight extension…');
+    // An extension host that never answers (it failed to start, or is busy) should not look like work in progress forever.
+    const slow = setTimeout(() => this.say('No answer from the Headlight extension yet (see its output channel, "Headlight"); Arcs is drawn from the saved attention meanwhile.'), SLOW_HOST_MS);
     try {
       const session = await this.analyse();
       if (signal.aborted) return;
@@ -78,6 +83,8 @@ export class OutputView {
       if (signal.aborted) return;
       this.app.showError(`The Headlight extension could not analyse this output: ${message(e)}`);
       this.say('Analysis failed; see the message below.');
+    } finally {
+      clearTimeout(slow);
     }
   }
 
