@@ -54,7 +54,7 @@ small() {
   $PY export_small.py
   node onnx_scores.js ../../media/models/headlight-small/model.onnx ../../media/models/headlight-small/card.json
   for d in ../../media/models/headlight-small/checkpoints/step-*/; do
-    [[ -f "$d/model.onnx" ]] && node onnx_scores.js "$d/model.onnx" "$d/card.json"
+    if [[ -f "$d/model.onnx" ]]; then node onnx_scores.js "$d/model.onnx" "$d/card.json"; fi
   done
 }
 
@@ -93,8 +93,10 @@ lap "headlight-mini export + checkpoints"
 ORDINARY_IDS=work/mini-ordinary-ids.json $PY export_mini.py
 node onnx_scores.js ../../media/models/headlight-mini/model.onnx ../../media/models/headlight-mini/card.json
 for d in ../../media/models/headlight-mini/checkpoints/step-*/; do
-  node onnx_scores.js "$d/model.onnx" "$d/card.json"
+  if [[ -f "$d/model.onnx" ]]; then node onnx_scores.js "$d/model.onnx" "$d/card.json"; fi
 done
+# float16 weights behind a Cast (half the download), each file checked against its float32 PyTorch reference
+$PY fp16.py headlight-mini
 
 small
 
@@ -103,6 +105,7 @@ $PY wordpiece_train.py work/corpus.txt 2048 ../../media/models/tiny-bert/tokeniz
 node encode.js ../../media/models/tiny-bert/tokenizer.json work/corpus.txt work/corpus-wp.u16
 $PY bert.py "$BERT_MINUTES" "$BERT_STEPS"
 node onnx_scores.js ../../media/models/tiny-bert/model.onnx ../../media/models/tiny-bert/card.json
+$PY fp16.py tiny-bert
 
 lap "answer-key fixtures (test/fixtures/answer-key: trained byte models + their PyTorch answer key)"
 # Not bundled: test fixtures for test/unit/analysis/answerKey.test.ts. Each model trains from scratch up to
