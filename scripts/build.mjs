@@ -3,6 +3,7 @@
 // can be handed to `new Worker()` and the CLI can run without VS Code.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
+import path from 'node:path';
 import { copyVendorFiles, nativeAddons, nodeExternal, vendorEntries, vendored } from './bundleDeps.mjs';
 import { writeNotices } from './notices.mjs';
 
@@ -14,6 +15,20 @@ const node = {
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, plugins: [nativeAddons, vendored],
   sourcemap: !production, minify: production, logLevel: 'warning',
 };
+/**
+ * In the renderer bundle, webview/host.ts (acquireVsCodeApi, the panel's messages) becomes webview/notebook/hostShim.ts,
+ * which exports the same API.
+ */
+function notebookSwaps() {
+  const from = path.resolve('webview/host.ts'), to = path.resolve('webview/notebook/hostShim.ts');
+  return {
+    name: 'notebook-swaps',
+    setup(b) {
+      b.onResolve({ filter: /(^|\/)host$/ }, (args) => (path.resolve(args.resolveDir, `${args.path}.ts`) === from ? { path: to } : undefined));
+    },
+  };
+}
+
 const configs = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { 'engine-worker': 'src/engine/worker.ts' }, outdir: 'dist' },
@@ -24,6 +39,14 @@ const configs = [
     bundle: true, platform: 'browser', format: 'iife', target: 'chrome120',
     entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist',
     sourcemap: !production, minify: true, logLevel: 'warning',
+  },
+  // The notebook renderer (webview/notebook/): an ES module VS Code imports in the notebook's webview. It reuses the
+  // panel's shell and views; webview/host.ts, which assumes the panel's page, is swapped for the renderer's own (see
+  // notebookSwaps). The panel's stylesheet comes in as text, scoped under the output's root at run time.
+  {
+    bundle: true, platform: 'browser', format: 'esm', target: 'chrome120',
+    entryPoints: { 'notebook-renderer': 'webview/notebook/renderer.ts' }, outdir: 'dist',
+    sourcemap: !production, minify: true, logLevel: 'warning', loader: { '.css': 'text' }, plugins: [notebookSwaps()],
   },
   // plotly apart: the panel loads it when a chart is first drawn, so opening the panel does not parse 1 MB.
   {

