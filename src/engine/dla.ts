@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ResidualPlan } from './residual';
 import type { ValuePlan } from './values';
+import type { DlaResult } from './types';
 
 export interface DlaPlan {
   residual: ResidualPlan;
@@ -154,18 +155,7 @@ function dlaSession(): Promise<ort.InferenceSession> {
   return (session ??= ort.InferenceSession.create(dlaGraph(), { logSeverityLevel: 3 }));
 }
 
-export interface DlaResult {
-  /** [layer][head][token]: DLA onto the actual next token's logit (NaN at the last token). */
-  actual: Float32Array;
-  /** Same layout: onto logit(actual) − logit(alternative). */
-  diff: Float32Array;
-  /** Per position: the next token's id (−1 at the end) and the best other token's id. */
-  targets: Int32Array;
-  alternatives: Int32Array;
-  /** How the final norm was frozen, for the status line: "decomposed LayerNorm", "RMSNormalization", … */
-  norm: string;
-  ms: number;
-}
+export type { DlaResult };
 
 /**
  * DLA of every head at every position from one run's fetched tensors. `alternatives[i]`: the model's best

@@ -19,9 +19,11 @@ export function planStream(proto: onnx.ModelProto, plan: GraphPlan, values: Valu
   const fail = (e: unknown) => ({ refused: `reading the graph for it failed: ${(e as Error).message}` });
   let residual: ReturnType<typeof planResidual>;
   let dla: StreamPlans['dla'];
+  // A fused kernel stands for a layer by a name no tensor has: the graph is read from its output instead.
+  const anchors = plan.attentionOutputs.map((a) => plan.kernels.get(a)?.output ?? a);
   try {
     const ids = plan.inputs.find((s) => s.role === 'ids')?.name;
-    residual = planResidual(proto, plan.logitsOutput, plan.attentionOutputs, values, { vocabRows: plan.vocabRows, ids, dir });
+    residual = planResidual(proto, plan.logitsOutput, anchors, values, { vocabRows: plan.vocabRows, ids, dir });
     dla = planDla(residual, values, plan.attentionOutputs.length);
   } catch (e) {
     residual = fail(e);
@@ -29,7 +31,7 @@ export function planStream(proto: onnx.ModelProto, plan: GraphPlan, values: Valu
   }
   let routes: StreamPlans['routes'];
   try {
-    routes = planRoutes(indexGraph(proto, dir), plan.attentionOutputs, values, residual);
+    routes = planRoutes(indexGraph(proto, dir), anchors, values, residual, new Set(plan.kernels.keys()));
   } catch (e) {
     routes = fail(e);
   }

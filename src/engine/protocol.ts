@@ -61,7 +61,7 @@ export interface WorkerResult {
   predictionsNote?: string;
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
-  dla?: import('./dla').DlaResult;
+  dla?: import('./types').DlaResult;
   dlaNote?: string;
   /** What the worker kept for routes (ask with this id), or why it kept nothing. */
   routes?: number;

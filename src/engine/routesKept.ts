@@ -23,11 +23,11 @@ export function routesRefusal(m: LoadedModel): string {
 }
 
 /** Keep what routes need from this explain; `{ routes: id }` or `{ routesNote }`. */
-export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined, source: Source): { routes?: number; routesNote?: string } {
+export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined, source: Source, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): { routes?: number; routesNote?: string } {
   const n = ids.length;
   latest = undefined;
   try {
-    const stash = makeStash(model, fetched, n, valueNorms);
+    const stash = makeStash(model, fetched, n, valueNorms, values);
     if ('refused' in stash) return { routesNote: `Routes are not available: ${stash.refused}.` };
     let src = source;
     if ('attention' in source) {

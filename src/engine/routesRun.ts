@@ -38,7 +38,7 @@ export interface RoutePlan {
  * The route plan of a graph: each layer's join with the stream found from its probabilities (attentionJoins),
  * its terms through W_O where values and W_O were read and join there too, else through a head slice.
  */
-export function planRoutes(g: GraphIndex, sources: string[], values: ValuePlan | undefined, residual: ResidualPlan | { refused: string }): RoutePlan | { refused: string } {
+export function planRoutes(g: GraphIndex, sources: string[], values: ValuePlan | undefined, residual: ResidualPlan | { refused: string }, kernels: ReadonlySet<string> = new Set()): RoutePlan | { refused: string } {
   if (!sources.length) return { refused: 'the model has no attention layers' };
   const joins = attentionJoins(g, sources);
   const missing = joins.findIndex((j) => !j);
@@ -48,12 +48,14 @@ export function planRoutes(g: GraphIndex, sources: string[], values: ValuePlan |
   for (let k = 0; k < sources.length; k++) {
     const v = values?.values[k], wo = values?.wo[k], res = 'refused' in residual ? undefined : residual.layers[k];
     if (v && wo && res?.mid === js[k].mid && values!.woCols[k] > 0) { layers.push({ kind: 'wo', values: v, wo, rows: wo.length / values!.woCols[k], ...(res.bias ? { bias: res.bias } : {}) }); continue; }
+    if (values?.values[k] && kernels.has(values.values[k])) return { refused: `layer ${k}'s fused attention kernel has no output projection to read its heads through` };
     const slice = planHeadSlice(g, sources[k], js[k].branch);
     if ('refused' in slice) return { refused: `layer ${k}'s output projection was not found, and ${slice.refused}` };
     layers.push({ kind: 'slice', slice });
   }
   const final = finalStream(g, js[js.length - 1].mid);
-  const fetches = [...new Set([...js.flatMap((j) => [j.input, j.mid]), final, ...layers.flatMap((l) => (l.kind === 'wo' ? [l.values] : l.slice.captures))])];
+  // A fused kernel's values are read off the kept run by its plan, not fetched (the worker hands them over).
+  const fetches = [...new Set([...js.flatMap((j) => [j.input, j.mid]), final, ...layers.flatMap((l) => (l.kind === 'wo' ? (kernels.has(l.values) ? [] : [l.values]) : l.slice.captures))])];
   return { inputs: js.map((j) => j.input), mids: js.map((j) => j.mid), final, layers, fetches };
 }
 
@@ -97,8 +99,11 @@ export function routeRefusal(m: LoadedModel): string | undefined {
 
 const f32 = (t: ort.Tensor): Float32Array => (t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
 
-/** The stash from an explain's fetched tensors and value norms ([L × H × n]), or why none is kept. */
-export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined): RouteStash | { refused: string } {
+/**
+ * The stash from an explain's fetched tensors and value norms ([L × H × n]), or why none is kept. `values`: the
+ * values the worker already read as float32 (a fused kernel's come only from there).
+ */
+export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): RouteStash | { refused: string } {
   const p = planOf(m);
   if ('refused' in p) return p;
   const H = m.headsPerLayer, L = m.layers;
@@ -111,13 +116,14 @@ export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n
   const d = final.length / n;
   const bytes = 4 * n * d * (3 * L + 1);
   if (bytes > ROUTE_STASH_BYTES) return { refused: `keeping the streams for routes would take ${(bytes / 2 ** 20).toFixed(0)} MB at ${n} tokens; explain a shorter selection` };
-  const values = p.layers.map((ly) => {
+  const valueData = p.layers.map((ly) => {
     if (ly.kind !== 'wo') return undefined;
-    const t = need(ly.values);
-    const dims = t.dims.map(Number);
+    const read = values[ly.values];
+    const t = read ? undefined : need(ly.values);
+    const dims = (read ? read.dims : t!.dims).map(Number);
     const dh = dims[dims.length - 1];
-    const kv = (t.data as ArrayLike<number>).length / (n * dh);
-    const v = f32(t);
+    const v = read ? read.data : f32(t!);
+    const kv = v.length / (n * dh);
     if (!Number.isInteger(kv) || H % kv !== 0) throw new EngineError('inference-failed', `routes: the values ${ly.values} have ${kv} heads for ${H} query heads`);
     if (kv === H) return v;
     // Grouped-query values: query head h reads value head h / (H / kv) (HF's repeat_kv order).
@@ -129,7 +135,7 @@ export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n
   const captures: Record<string, ort.Tensor> = {};
   for (const ly of p.layers) if (ly.kind === 'slice') for (const nm of ly.slice.captures) captures[nm] = need(nm);
   return {
-    n, d, final, layers: p.layers, values, captures, outputs: p.layers.map(() => undefined),
+    n, d, final, layers: p.layers, values: valueData, captures, outputs: p.layers.map(() => undefined),
     inputs: p.inputs.map((nm) => f32(need(nm))), mids: p.mids.map((nm) => f32(need(nm))),
     norms: p.layers.map((ly, l) => (ly.kind === 'wo' ? valueNorms!.subarray(l * H * n, (l + 1) * H * n) : undefined)),
   };

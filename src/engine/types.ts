@@ -37,7 +37,7 @@ export interface ExplainResult {
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
   /** Direct logit attribution of every head at every token (dla.ts); else why there is none. */
-  dla?: import('./dla').DlaResult;
+  dla?: DlaResult;
   dlaNote?: string;
   /** Routes: the worker kept what they need under this id (routesKept.ts), or says why not. */
   routes?: number;
@@ -75,4 +75,18 @@ export interface ModelInfo {
 export function headView(a: AttentionSet, layer: number, head: number): Float32Array {
   const n = a.seq * a.seq;
   return a.data[layer].subarray(head * n, (head + 1) * n);
+}
+
+/** Direct logit attribution of every head at every token from one run (dla.ts computes it). */
+export interface DlaResult {
+  /** [layer][head][token]: DLA onto the actual next token's logit (NaN at the last token). */
+  actual: Float32Array;
+  /** Same layout: onto logit(actual) − logit(alternative). */
+  diff: Float32Array;
+  /** Per position: the next token's id (−1 at the end) and the best other token's id. */
+  targets: Int32Array;
+  alternatives: Int32Array;
+  /** How the final norm was frozen, for the status line: "decomposed LayerNorm", "RMSNormalization", … */
+  norm: string;
+  ms: number;
 }

@@ -7,58 +7,78 @@
 // where W_O cannot be found, and the result says which.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import type { KernelPlan } from './kernels/types';
+import { nbitsWeight } from './nbits';
 import { indexGraph, matmulWeight } from './weights';
 
 export interface ValuePlan {
-  /** Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]). */
+  /**
+   * Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]); for a fused
+   * kernel its attention name (the worker reads its values off the kept run through the kernel's plan).
+   */
   values: string[];
   /** Per layer: W_O as [heads·d_head rows × d columns], row-major, when found. */
   wo: (Float32Array | undefined)[];
   woCols: number[];
+  /** Per layer: the tensor W_O multiplies (every head's output, merged), when found, else ''. */
+  merged: string[];
   /**
-   * Per layer where W_O was found: the tensor feeding it (the heads' outputs merged, [.., n, heads·d_head]) and
-   * the projection's output (before any bias). Direct logit attribution and the cut ablations read these
-   * (dla.ts, ablationCut.ts); a fused attention kernel's output plays `merged` where there is no Softmax.
+   * Per layer: W_O's own output (the heads' sum through the projection, before any bias Add), when found,
+   * else '': where direct logit attribution splits a layer into heads and the cut ablations find the stream.
    */
-  merged?: string[];
-  proj?: string[];
+  proj: string[];
 }
 
 /** Ops between the heads' context and the output projection that only move data. */
 const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
 
-/** The value tensors and output projections of `attention` (probability tensors in layer order). */
-export function planValues(model: onnx.ModelProto, attention: string[]): ValuePlan {
-  const g = indexGraph(model);
+/**
+ * The value tensors and output projections of `attention` (probability tensors in layer order, or the
+ * attention names of fused kernels, whose merged output is where the walk to W_O starts).
+ */
+export async function planValues(model: onnx.ModelProto, attention: string[], kernels: ReadonlyMap<string, KernelPlan> = new Map(), modelDir?: string): Promise<ValuePlan> {
+  // One reader of constant weights (weights.ts): Identity, Cast (float16), Transpose (no constant folding).
+  const g = indexGraph(model, modelDir);
   const consumers = g.consumers;
-  const plan: ValuePlan = { values: [], wo: [], woCols: [] };
+  const plan: ValuePlan = { values: [], wo: [], woCols: [], merged: [], proj: [] };
   for (const src of attention) {
-    // The probabilities may be cast first (a float64 softmax in a float32 model, Gemma-style).
-    let probs = src;
-    for (let k = 0; k < 2; k++) {
-      const c = consumers.get(probs) ?? [];
-      if (c.length === 1 && (c[0].opType === 'Cast' || c[0].opType === 'Identity')) probs = c[0].output?.[0] ?? '';
+    const kernel = kernels.get(src);
+    let at: string | undefined;
+    if (kernel) {
+      plan.values.push(src);
+      at = kernel.output;
+    } else {
+      // The probabilities may be cast first (a float64 softmax in a float32 model, Gemma-style).
+      let probs = src;
+      for (let k = 0; k < 2; k++) {
+        const c = consumers.get(probs) ?? [];
+        if (c.length === 1 && (c[0].opType === 'Cast' || c[0].opType === 'Identity')) probs = c[0].output?.[0] ?? '';
+      }
+      const mm = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
+      plan.values.push(mm?.input?.[1] ?? '');
+      at = mm?.output?.[0];
     }
-    const mm = (consumers.get(probs) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === probs);
-    plan.values.push(mm?.input?.[1] ?? '');
-    let wo: Float32Array | undefined, cols = 0;
-    let at = mm?.output?.[0];
+    let wo: Float32Array | undefined, cols = 0, merged = '', proj = '';
     for (let step = 0; at && step < 6 && !wo; step++) {
       const next: onnx.INodeProto[] = consumers.get(at) ?? [];
       if (next.length !== 1) break;
       const n = next[0];
       if (MOVE.has(n.opType ?? '')) { at = n.output?.[0]; continue; }
-      // Rows must be the input features (heads · d_head); matmulWeight reads Gemm's transB layout.
-      const w = matmulWeight(g, n);
-      if (w) {
-        [wo, cols] = [w.data, w.cols];
-        (plan.merged ??= [])[plan.wo.length] = n.input?.[0] ?? '';
-        (plan.proj ??= [])[plan.wo.length] = n.output?.[0] ?? '';
+      if (n.opType === 'MatMul' || n.opType === 'Gemm') {
+        // Rows must be the input features (heads · d_head); matmulWeight reads Gemm's transB layout.
+        const w = matmulWeight(g, n);
+        if (w) [wo, cols, merged, proj] = [w.data, w.cols, at, n.output?.[0] ?? ''];
+      } else if (n.opType === 'MatMulNBits' && n.domain === 'com.microsoft') {
+        // 4/8-bit weights (the onnxruntime-genai builder's o_proj): dequantised by the runtime itself.
+        const w = await nbitsWeight(n, g.inits, modelDir);
+        if (w) [wo, cols, merged, proj] = [w.data, w.cols, at, n.output?.[0] ?? ''];
       }
       break;
     }
     plan.wo.push(wo);
     plan.woCols.push(cols);
+    plan.merged.push(merged);
+    plan.proj.push(proj);
   }
   return plan;
 }

@@ -2,11 +2,10 @@
 // side (output projections, norms, the unembedding). A weight reaches its consumer directly, through
 // Identity (shared parameters), Cast (float16 stored, float computed), Transpose (exported without
 // constant folding), or as a small constant expression (Gemma's RMSNorm reads 1 + w). Quantised weights
-// (MatMulNBits) are dequantised here when they are supported; until then they read as not found.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// (MatMulNBits) are dequantised by the runtime (nbits.ts) where W_O is read; an unembedding or norm in that
+// format reads as not found. Initializers' bytes (float16, external data) are read by initializers.ts.
 import { onnx } from 'onnx-proto';
-import { halfToFloat32 } from './half';
+import { constantIndex, readFloat } from './initializers';
 
 type Long = { toNumber(): number };
 export const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -26,17 +25,12 @@ export interface GraphIndex {
 export function indexGraph(model: onnx.ModelProto, dir?: string): GraphIndex {
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const inits = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
+  const inits = constantIndex(model);
   const producer = new Map<string, { node: onnx.INodeProto; index: number }>();
   const consumers = new Map<string, onnx.INodeProto[]>();
   nodes.forEach((n, index) => {
     for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index });
     for (const i of n.input ?? []) if (i) { const c = consumers.get(i); if (c) c.push(n); else consumers.set(i, [n]); }
-    if (n.opType === 'Constant') {
-      const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
-      if (t) inits.set(n.output?.[0] ?? '', t);
-    }
   });
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((nm) => !inits.has(nm)));
   return { model, nodes, inits, producer, consumers, graphInputs, dir };
@@ -47,52 +41,9 @@ export interface Weight {
   dims: number[];
 }
 
-/** The bytes of an initializer stored outside the model file (a location beside the model; load.ts checked it stays inside). */
-function externalBytes(t: onnx.ITensorProto, dir: string | undefined): Uint8Array | undefined {
-  if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL || !dir) return undefined;
-  const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-  const loc = kv.get('location');
-  if (!loc) return undefined;
-  const offset = Number(kv.get('offset') ?? 0);
-  const count = (t.dims ?? []).map(num).reduce((a, b) => a * b, 1);
-  const bytes = kv.has('length') ? Number(kv.get('length')) : count * (t.dataType === onnx.TensorProto.DataType.FLOAT16 ? 2 : 4);
-  const out = new Uint8Array(bytes);
-  const fd = fs.openSync(path.resolve(dir, loc), 'r');
-  try {
-    fs.readSync(fd, out, 0, bytes, offset);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
-}
-
-/** float32 values of a FLOAT / FLOAT16 / DOUBLE tensor proto, or undefined (other types, missing data). */
+/** float32 values of a FLOAT / FLOAT16 / DOUBLE tensor proto (external data read from `dir`), or undefined. */
 export function tensorData(t: onnx.ITensorProto, dir?: string): Float32Array | undefined {
-  const raw = externalBytes(t, dir) ?? (t.rawData && t.rawData.length ? t.rawData : undefined);
-  const T = onnx.TensorProto.DataType;
-  if (t.dataType === T.FLOAT16) {
-    if (raw) {
-      const copy = new Uint8Array(raw.length); // aligned (a Buffer's slice would share its odd offset)
-      copy.set(raw);
-      return halfToFloat32(new Uint16Array(copy.buffer, 0, copy.byteLength >> 1));
-    }
-    return t.int32Data && t.int32Data.length ? halfToFloat32(t.int32Data) : undefined;
-  }
-  if (t.dataType === T.DOUBLE) {
-    if (raw) {
-      const copy = new Uint8Array(raw.length);
-      copy.set(raw);
-      return Float32Array.from(new Float64Array(copy.buffer, 0, copy.byteLength >> 3));
-    }
-    return t.doubleData && t.doubleData.length ? Float32Array.from(t.doubleData) : undefined;
-  }
-  if (t.dataType !== T.FLOAT) return undefined;
-  if (raw) {
-    const copy = new Uint8Array(raw.length);
-    copy.set(raw);
-    return new Float32Array(copy.buffer);
-  }
-  return t.floatData && t.floatData.length ? Float32Array.from(t.floatData) : undefined;
+  return readFloat(t, dir)?.data;
 }
 
 function transpose2(data: Float32Array, rows: number, cols: number): Float32Array {

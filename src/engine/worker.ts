@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
-import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
+import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './session';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
 import { measureHeadEffects } from './ablationCut';
@@ -170,18 +170,26 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
   const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
+  // A fused kernel's values are not a tensor of the run: its plan reads them off the kept inputs.
+  const kernelValues = valueNames.filter((v) => m.plan.kernels.has(v));
   // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each;
-  // and what a kept explain keeps for routes (routesKept.ts): every layer's stream before and after attention.
+  // and what an explain keeps for routes (routesKept.ts): every layer's stream before and after attention.
   const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
   const routeNames = req.type === 'explain' ? routeFetches(m) : [];
-  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames, ...dlaNames, ...routeNames])];
+  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames.filter((v) => !m.plan.kernels.has(v)), ...dlaNames, ...routeNames])];
   let logits: ort.Tensor | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
   const fetchedDla: Record<string, ort.Tensor> = {};
-  const onExtra = (t: Record<string, ort.Tensor>) => {
+  const pendingValues: Promise<void>[] = [];
+  const onExtra: OnExtra = (t, cap) => {
     if (logitsName) logits = t[logitsName];
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
     for (const v of [...dlaNames, ...routeNames]) if (t[v]) fetchedDla[v] = t[v];
+    for (const v of kernelValues) {
+      if (!cap) continue;
+      const get = (name: string) => cap.tensors[name] ?? cap.inputs[name];
+      pendingValues.push(m.plan.kernels.get(v)!.values(get).then((r) => { if (r) fetchedValues[v] = r; }));
+    }
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
@@ -194,10 +202,11 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   stats.runMs = performance.now() - t2;
   const predictions = logits ? await predict(tok, logits, ids) : undefined;
+  await Promise.all(pendingValues);
   const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
   const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
-    : keepRoutes(m, fetchedDla, ids, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data });
+    : keepRoutes(m, fetchedDla, ids, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, fetchedValues);
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
