@@ -30,7 +30,7 @@ export function planDla(residual: ResidualPlan | { refused: string }, values: Va
     out.push({ merged, wo, rows: wo.length / cols });
   }
   const norm = residual.norm;
-  const fetches = [...new Set([...out.map((x) => x.merged), ...norm.inputs, ...(norm.normalized ? [norm.normalized] : [])])];
+  const fetches = [...new Set([...out.map((x) => x.merged), ...norm.inputs])];
   return { residual, layers: out, fetches };
 }
 
@@ -50,28 +50,18 @@ export function normInput(plan: ResidualPlan, fetched: Fetched, n: number): Floa
   return x;
 }
 
-/**
- * 1/σ_i per token, frozen at the clean run: read off the normalised tensor where the graph computes it
- * (least squares of normalised against centred input — exact up to rounding, whatever the epsilon), else
- * recomputed from the input with the op's epsilon. 1 without a norm.
- */
-export function normScales(plan: ResidualPlan, x: Float64Array, fetched: Fetched, n: number): Float64Array {
+/** 1/σ_i per token, frozen at the clean run: recomputed from the norm's input (float64) with its epsilon; 1 without a norm. */
+export function normScales(plan: ResidualPlan, x: Float64Array, n: number): Float64Array {
   const d = plan.d, norm = plan.norm;
   const s = new Float64Array(n).fill(1);
   if (norm.kind === 'none') return s;
   const centred = norm.kind === 'layernorm';
-  const nt = norm.normalized ? fetched[norm.normalized] : undefined;
-  if (norm.normalized && (!nt || nt.data.length !== n * d)) throw new Error(`the final norm's normalised tensor ${norm.normalized} is missing or mis-shaped`);
   for (let i = 0; i < n; i++) {
     let mu = 0;
     if (centred) { for (let c = 0; c < d; c++) mu += x[i * d + c]; mu /= d; }
-    let xx = 0, nx = 0;
-    for (let c = 0; c < d; c++) {
-      const xc = x[i * d + c] - mu;
-      xx += xc * xc;
-      if (nt) nx += nt.data[i * d + c] * xc;
-    }
-    s[i] = nt ? (xx > 0 ? nx / xx : 0) : 1 / Math.sqrt(xx / d + norm.epsilon);
+    let xx = 0;
+    for (let c = 0; c < d; c++) { const xc = x[i * d + c] - mu; xx += xc * xc; }
+    s[i] = norm.epsilonAfterRoot ? 1 / (Math.sqrt(xx / d) + norm.epsilon) : 1 / Math.sqrt(xx / d + norm.epsilon);
   }
   return s;
 }
@@ -167,7 +157,7 @@ export async function computeDla(plan: DlaPlan, fetched: Fetched, ids: ArrayLike
   const n = ids.length, d = plan.residual.d, H = headsPerLayer;
   const targets = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? ids[i + 1] : -1));
   const x = normInput(plan.residual, fetched, n);
-  const s = normScales(plan.residual, x, fetched, n);
+  const s = normScales(plan.residual, x, n);
   const dirA = directions(plan.residual, s, targets);
   const dirB = directions(plan.residual, s, targets, Int32Array.from(alternatives, (a, i) => (targets[i] < 0 ? -1 : a)));
   const L = plan.layers.length;
@@ -231,7 +221,7 @@ export function decompositionFetches(plan: DlaPlan): string[] {
 export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<number>, headsPerLayer: number): Component[] {
   const r = plan.residual, d = r.d, n = targets.length, H = headsPerLayer;
   const x = normInput(r, fetched, n);
-  const s = normScales(r, x, fetched, n);
+  const s = normScales(r, x, n);
   const dirs = directions(r, s, targets);
   const dot = (get: (i: number, c: number) => number) => {
     const v = new Float64Array(n);

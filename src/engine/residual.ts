@@ -19,12 +19,15 @@ export interface FinalNorm {
   inputs: string[];
   /** Skip*LayerNormalization's bias, added to the sum before normalising. */
   inputBias?: Float32Array;
-  /** Decomposed norms: the normalised tensor before γ, fetched so each token's scale is read, not recomputed. */
-  normalized?: string;
   gamma?: Float32Array;
   beta?: Float32Array;
-  /** Fused norms: the scale is recomputed from the input with this epsilon. */
+  /**
+   * Each token's scale is recomputed from the input with this epsilon: 1/√(var + ε) (LayerNorm; mean of squares
+   * for RMSNorm), or 1/(√var + ε) where a decomposed norm adds it after the root. (Fetching the graph's own
+   * normalised tensor instead would stop the runtime fusing the norm and move the logits by ~1e-6.)
+   */
   epsilon: number;
+  epsilonAfterRoot?: boolean;
 }
 
 export interface Unembedding {
@@ -169,10 +172,9 @@ function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: s
     const va = vec(a), vb = vec(b);
     if (va || vb) { gamma = va ?? vb; t = va ? b : a; }
   }
-  const normalized = t;
-  const found = decomposedInput(g, normalized);
+  const found = decomposedInput(g, t);
   if (found) {
-    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], normalized, gamma, beta, epsilon: 0 };
+    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], gamma, beta, epsilon: found.eps, ...(found.afterRoot ? { epsilonAfterRoot: true } : {}) };
   }
   if (beta || gamma) return { refused: 'the unembedding reads a scaled tensor that is not a recognisable norm' };
   // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
@@ -186,10 +188,12 @@ function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: s
  * The input x of a decomposed norm whose normalised output is `out`: a ReduceMean over x (LayerNorm: x − mean(x)
  * is normalised) or over x² (RMSNorm), everything between x and `out` built from NORM_OPS and constants.
  */
-function decomposedInput(g: GraphIndex, out: string): { x: string; centred: boolean } | undefined {
+function decomposedInput(g: GraphIndex, out: string): { x: string; centred: boolean; eps: number; afterRoot: boolean } | undefined {
   const seen = new Set<string>();
   let frontier = [out];
   const means: onnx.INodeProto[] = [];
+  // ε: a scalar added to the mean of squares (inside the root) or to the root itself.
+  let eps = 0, afterRoot = false;
   for (let depth = 0; depth < 10 && frontier.length; depth++) {
     const next: string[] = [];
     for (const t of frontier) {
@@ -198,6 +202,12 @@ function decomposedInput(g: GraphIndex, out: string): { x: string; centred: bool
       const p = g.producer.get(t)?.node;
       if (!p || p.domain || !NORM_OPS.has(p.opType ?? '')) continue;
       if (p.opType === 'ReduceMean') means.push(p);
+      if (p.opType === 'Add') {
+        const [a, b] = p.input ?? [];
+        const c = weightOf(g, a) ?? weightOf(g, b);
+        const other = g.producer.get(weightOf(g, a) ? b : a)?.node.opType;
+        if (c && c.data.length === 1 && (other === 'ReduceMean' || other === 'Sqrt')) { eps = c.data[0]; afterRoot = other === 'Sqrt'; }
+      }
       for (const i of p.input ?? []) if (i && !isConst(g, i)) next.push(i);
     }
     frontier = next;
@@ -214,16 +224,16 @@ function decomposedInput(g: GraphIndex, out: string): { x: string; centred: bool
     if (sq === undefined) {
       // mean(x): a LayerNorm if x − mean(x) is formed
       const centred = (g.consumers.get(m.output?.[0] ?? '') ?? []).some((c) => c.opType === 'Sub' && c.input?.[0] === inp);
-      if (centred) return { x: inp, centred: true };
+      if (centred) return { x: inp, centred: true, eps, afterRoot };
       continue;
     }
     const sp = g.producer.get(sq)?.node;
     if (sp?.opType === 'Sub') {
       const meanNode = g.producer.get(sp.input?.[1] ?? '')?.node;
-      if (meanNode?.opType === 'ReduceMean' && meanNode.input?.[0] === sp.input?.[0]) return { x: sp.input?.[0] ?? '', centred: true };
+      if (meanNode?.opType === 'ReduceMean' && meanNode.input?.[0] === sp.input?.[0]) return { x: sp.input?.[0] ?? '', centred: true, eps, afterRoot };
     }
     // RMSNorm: mean(x²), and x itself reaches the output
-    if (seen.has(sq)) return { x: sq, centred: false };
+    if (seen.has(sq)) return { x: sq, centred: false, eps, afterRoot };
   }
   return undefined;
 }
