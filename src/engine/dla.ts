@@ -30,7 +30,7 @@ export function planDla(residual: ResidualPlan | { refused: string }, values: Va
     out.push({ merged, wo, rows: wo.length / cols });
   }
   const norm = residual.norm;
-  const fetches = [...new Set([...out.map((x) => x.merged), ...norm.inputs])];
+  const fetches = [...new Set([...out.map((x) => x.merged), ...norm.reads.map((r) => r.name)])];
   return { residual, layers: out, fetches };
 }
 
@@ -40,10 +40,10 @@ export type Fetched = Record<string, { data: ArrayLike<number>; dims: readonly n
 export function normInput(plan: ResidualPlan, fetched: Fetched, n: number): Float64Array {
   const d = plan.d;
   const x = new Float64Array(n * d);
-  for (const name of plan.norm.inputs) {
+  for (const { name, bias } of plan.norm.reads) {
     const t = fetched[name];
     if (!t || t.data.length !== n * d) throw new Error(`the final norm's input ${name} has ${t?.data.length} values, expected ${n} × ${d}`);
-    for (let k = 0; k < n * d; k++) x[k] += t.data[k];
+    for (let k = 0; k < n * d; k++) x[k] += t.data[k] + (bias ? bias[bias.length === 1 ? 0 : k % d] : 0);
   }
   const b = plan.norm.inputBias;
   if (b) for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) x[i * d + c] += b[c];

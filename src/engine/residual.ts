@@ -17,6 +17,12 @@ export interface FinalNorm {
   label: string;
   /** The residual stream entering the norm; for Skip*LayerNormalization the two summed inputs. */
   inputs: string[];
+  /**
+   * What a run fetches to rebuild `inputs`: an input made by adding a constant (an MLP's bias) is read before
+   * the Add and the constant added back — fetching the Add's output would stop ONNX Runtime folding that bias
+   * into a fused norm, and move the logits by ~1e-6.
+   */
+  reads: { name: string; bias?: Float32Array }[];
   /** Skip*LayerNormalization's bias, added to the sum before normalising. */
   inputBias?: Float32Array;
   gamma?: Float32Array;
@@ -132,6 +138,18 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
   return { refused: 'the logits are too far from a matrix product' };
 }
 
+/** How to read each of `inputs`: before an Add of a constant [d] (or scalar) vector, with the constant to add back. */
+function readsOf(g: GraphIndex, inputs: string[]): FinalNorm['reads'] {
+  return inputs.map((name) => {
+    const p = g.producer.get(name)?.node;
+    if (p?.opType !== 'Add' || p.domain) return { name };
+    const [a, b] = p.input ?? [];
+    const ca = weightOf(g, a), cb = weightOf(g, b);
+    if (!ca === !cb) return { name };
+    return { name: ca ? b : a, bias: (ca ?? cb)!.data };
+  });
+}
+
 /** The final norm whose output the unembedding reads, fused or decomposed; kind 'none' when the stream enters directly. */
 function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: string } {
   const p = g.producer.get(h)?.node;
@@ -148,7 +166,7 @@ function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: s
     const gamma = vec(p.input?.[1]);
     if (!gamma) return { refused: `the final ${op}'s scale is not a constant of the hidden size` };
     const kind: NormKind = op === 'LayerNormalization' ? 'layernorm' : 'rmsnorm';
-    return { kind, label: op, inputs: [p.input?.[0] ?? ''], gamma, beta: kind === 'layernorm' ? vec(p.input?.[2]) : undefined, epsilon: attrF(p, 'epsilon', 1e-5) };
+    return { kind, label: op, inputs: [p.input?.[0] ?? ''], reads: readsOf(g, [p.input?.[0] ?? '']), gamma, beta: kind === 'layernorm' ? vec(p.input?.[2]) : undefined, epsilon: attrF(p, 'epsilon', 1e-5) };
   }
   if ((op === 'SkipLayerNormalization' || op === 'SkipSimplifiedLayerNormalization') && p.domain === 'com.microsoft') {
     const simplified = op === 'SkipSimplifiedLayerNormalization';
@@ -156,7 +174,8 @@ function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: s
     if (!gamma) return { refused: `the final ${op}'s scale is not a constant of the hidden size` };
     const beta = simplified ? undefined : vec(p.input?.[3]);
     const inputBias = vec(p.input?.[simplified ? 3 : 4]);
-    return { kind: simplified ? 'rmsnorm' : 'layernorm', label: op, inputs: [p.input?.[0] ?? '', p.input?.[1] ?? ''], gamma, beta, inputBias, epsilon: attrF(p, 'epsilon', 1e-12) };
+    const inputs = [p.input?.[0] ?? '', p.input?.[1] ?? ''];
+    return { kind: simplified ? 'rmsnorm' : 'layernorm', label: op, inputs, reads: readsOf(g, inputs), gamma, beta, inputBias, epsilon: attrF(p, 'epsilon', 1e-12) };
   }
   // Decomposed: [Add β] ← Mul γ ← normalised, where normalised is built from ReduceMean over x (or x²).
   let t = h, beta: Float32Array | undefined, gamma: Float32Array | undefined;
@@ -174,12 +193,12 @@ function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { refused: s
   }
   const found = decomposedInput(g, t);
   if (found) {
-    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], gamma, beta, epsilon: found.eps, ...(found.afterRoot ? { epsilonAfterRoot: true } : {}) };
+    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], reads: readsOf(g, [found.x]), gamma, beta, epsilon: found.eps, ...(found.afterRoot ? { epsilonAfterRoot: true } : {}) };
   }
   if (beta || gamma) return { refused: 'the unembedding reads a scaled tensor that is not a recognisable norm' };
   // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
   if (op === 'Add' && !p.domain && !isConst(g, p.input?.[0] ?? '') && !isConst(g, p.input?.[1] ?? '')) {
-    return { kind: 'none', label: 'no final norm', inputs: [h], epsilon: 0 };
+    return { kind: 'none', label: 'no final norm', inputs: [h], reads: readsOf(g, [h]), epsilon: 0 };
   }
   return { refused: `the unembedding reads a ${op} of the residual stream, neither a norm nor the stream itself` };
 }
