@@ -88,8 +88,9 @@ function modelFileKey(modelPath: string): string {
 
 /**
  * Rough cost of measuring every head's effect, from the explain's own model run: half a plain run per
- * head. It errs low — measured 0.93 of a plain run per head on the GPT-2-small shape at 128 tokens (idle),
- * about one on headlight-mini — so the 2 s automatic bound lets through runs of up to about 4 s.
+ * head. On cut copies (ablationCut.ts) it is about right — 0.55 of a plain run per head on average on the
+ * GPT-2-small shape at 128 tokens (0.85 for a layer-0 head, 0.3 for a last-layer one); on the gated whole
+ * graph it errs low (0.84–0.93), so the 2 s automatic bound lets through runs of up to about 4 s.
  */
 export function effectsEstimateMs(result: EngineResult): number {
   return result.stats.runMs * result.model.layers * result.model.headsPerLayer * 0.5;
