@@ -3,7 +3,7 @@
 import type { TextContext } from './context';
 import { LOCAL_WINDOW, meanCorrected, type HeadMeasure, type RowStat } from './measure';
 import type { ProbeHeadScore } from './probe';
-import { restEnough, restScore, type RestMeasure, type RestStat } from './rest';
+import { restEnough, restScore, type RestMeasure, type RestStat } from './sinkAware';
 import {
   BROAD_THRESHOLD, LOCAL_MAX_OFFSET_SHARE, MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_ROWS, POSITIONAL_THRESHOLD, PROBE_THRESHOLD,
 } from './thresholds';
@@ -19,7 +19,7 @@ interface Decision extends RoleCandidate {
   veto?: string;
   /** Key(s) this role expects for query i (for picking an example edge). */
   targets?: (i: number) => number[];
-  /** The sink-aware score (rest.ts), when the head keeps enough mass off the sinks to measure it. */
+  /** The sink-aware score (sinkAware.ts), when the head keeps enough mass off the sinks to measure it. */
   rest?: { score: number; mass: number };
   /** Awarded on the sink-aware score: the example edge is read off the non-sink argmax. */
   viaRest?: boolean;

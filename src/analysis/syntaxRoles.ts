@@ -3,15 +3,15 @@
 //
 // Relations (ast-parent, bracket-pair, def-use, block-opener, determiner-noun, adjective-noun) are scored
 // as Clark et al. 2019 score BERT: accuracy = the share of dependents whose most-attended key is the gold
-// token, against the best fixed relative offset for the same dependents. Sink-aware like rest.ts: the
+// token, against the best fixed relative offset for the same dependents. Sink-aware like sinkAware.ts: the
 // argmax is over the keys that are not sinks (the first token, [CLS]/[SEP]/BOS), counts only when it
 // clearly beats the next non-sink key (ties are no choice), and needs the head to keep MIN_REST_MASS off
 // the sinks. Mass roles (keyword, sentiment) are chance-corrected like measure.ts (0 = uniform over the
-// visible keys), on whole rows and on the rest of each row (rest.ts); rare-token (Voita et al. 2019) is
+// visible keys), on whole rows and on the rest of each row (sinkAware.ts); rare-token (Voita et al. 2019) is
 // the chance-corrected share of rows whose argmax is the rarest visible token.
 import type { TextContext } from './context';
 import type { Scratch } from './measure';
-import { restEnough, type RestMeasure } from './rest';
+import { restEnough, type RestMeasure } from './sinkAware';
 import type { SyntaxInfo } from './syntax/types';
 import { MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_RELATION_DEPENDENTS, MIN_REST_MASS, MIN_ROWS, RELATION_ACCURACY, RELATION_MARGIN } from './thresholds';
 import type { Role, RoleCandidate, RoleName } from './types';

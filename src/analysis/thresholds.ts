@@ -52,7 +52,7 @@ export const MIN_ROWS = 4;
 export const MIN_POSITIONAL_ROWS = 8;
 
 /**
- * Sink-aware roles (rest.ts): a head that parks most of its attention on a sink gets a content role
+ * Sink-aware roles (sinkAware.ts): a head that parks most of its attention on a sink gets a content role
  * from the rest of each row only when that rest is at least this share of each row on average. Below
  * it, renormalising would magnify a sliver of attention (×10 at 0.1) into a "pattern" that does little;
  * at 0.1 and above the planted sink mixtures of test/unit/analysis/sinkMixtures.test.ts are all named
