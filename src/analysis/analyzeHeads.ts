@@ -8,7 +8,7 @@ import type { ProbeHeadScore } from './probe';
 import { measureRest } from './sinkAware';
 import { decideRoles } from './roles';
 import type { SyntaxInfo } from './syntax/types';
-import { decideSyntaxRoles, prepareSyntax } from './syntaxRoles';
+import { decideSyntaxRoles, prepareSyntax } from './roles/syntax';
 import type { HeadReport } from './types';
 
 export interface AnalyzeOptions {
