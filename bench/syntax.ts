@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   // N tokens of real code: Headlight's own sources (TypeScript) and the Python sample, cut at a line end.
   const cases: [string, string, string][] = [
     // Line comments dropped: tokens inside a comment start no node, and the row is about code.
-    ['typescript', 'src/analysis/roles.ts + rest.ts, no // lines', (fs.readFileSync(path.join(root, 'src/analysis/roles.ts'), 'utf8') + fs.readFileSync(path.join(root, 'src/analysis/rest.ts'), 'utf8')).replace(/^\s*\/\/.*\n/gm, '')],
+    ['typescript', 'src/analysis/roles/*.ts + sinkAware.ts, no // lines', [...fs.readdirSync(path.join(root, 'src/analysis/roles')).sort().map((f) => `src/analysis/roles/${f}`), 'src/analysis/sinkAware.ts']
+      .map((f) => fs.readFileSync(path.join(root, f), 'utf8')).join('').replace(/^\s*\/\/.*\n/gm, '')],
     ['python', 'samples/code.py ×', fs.readFileSync(path.join(root, 'samples/code.py'), 'utf8').repeat(20)],
     ['plaintext', 'samples/prose.txt ×', (fs.readFileSync(path.join(root, 'samples/prose.txt'), 'utf8') + '\n\n').repeat(20)],
   ];

@@ -1,5 +1,6 @@
 // `npm run demo`: a real VS Code with Headlight loaded and sample files open.
-// - Linux with apt (and CI): code-server on 127.0.0.1, installed into .code-server/ on first use.
+// - Linux with apt (and CI): code-server on 127.0.0.1, installed into .code-server/ on first use (with the
+//   Debian packages it needs: scripts/install-system-deps.sh code-server).
 // - macOS, Windows (or Linux without apt) with VS Code's `code` on PATH: that VS Code, with
 //   --extensionDevelopmentPath on this checkout and the sample workspace.
 // - otherwise: a message saying what to install.
@@ -58,6 +59,9 @@ function main() {
     process.exit(r.status ?? 1);
   }
 
+  // The demo sets itself up: the Debian packages code-server needs (the set-up script, its code-server group),
+  // then code-server itself into .code-server/.
+  execFileSync('bash', [path.join(root, 'scripts/install-system-deps.sh'), 'code-server'], { stdio: 'inherit' });
   execFileSync('bash', [path.join(root, 'scripts/install-code-server.sh')], { stdio: 'inherit' });
   const link = path.join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
   fs.rmSync(link, { force: true, recursive: true });

@@ -14,7 +14,8 @@ CS_VER=4.100.3
 ROOT=${HEADLIGHT_CODE_SERVER_DIR:-"$(cd "$(dirname "$0")/.." && pwd)/.code-server"}
 STAMP="$ROOT/.installed-$CS_VER"
 [ -f "$STAMP" ] && exit 0
-bash "$(dirname "$0")/install-system-deps.sh"
+# ripgrep and libkrb5-dev: checked, not installed (the set-up does that: `npm run demo` runs it, `npm test` never).
+node "$(dirname "$0")/systemDeps.mjs" check code-server
 t0=$(date +%s)
 rm -rf "$ROOT" && mkdir -p "$ROOT" && cd "$ROOT"
 echo '{"name":"headlight-code-server","private":true}' > package.json

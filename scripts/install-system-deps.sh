@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Debian packages the tests and the demo need: Chromium (driven by playwright-core), ripgrep (code-server's
-# search binary, which its own install would download from GitHub), libkrb5-dev (a code-server native module).
-# unzip opens the .vsix files and file names each native binary's format and architecture in the package
-# stage; strace shows the network test every socket an explain opens; advzip (advancecomp) re-deflates
-# each .vsix smaller (scripts/package.mjs). The Python helper's tests (python/, run from
-# test/unit/notebook/kernel.test.ts) need Debian's python3 with numpy and torch, pip + setuptools + wheel + venv to
-# `pip install ./python` offline, and ipykernel + nbconvert to run the sample notebook with a real kernel.
-# Idempotent and quick when everything is already there.
+# The set-up: installs the Debian packages the tests, the bench and the demo need. Which ones and why:
+# scripts/system-packages.json (Chromium for playwright-core; ripgrep and libkrb5-dev for code-server; unzip,
+# file, strace and advancecomp for the package stage; Debian's python3 with numpy, torch, pip, venv, ipykernel
+# and nbconvert for the Python helper's tests; python3-onnx and OpenBLAS for the bench's model).
+#   bash scripts/install-system-deps.sh                every group (a development machine, CI: .ci/run)
+#   bash scripts/install-system-deps.sh code-server    only what the demo needs (npm run demo calls this)
+# Uses sudo when not run as root. Idempotent and quick when everything is already there. `npm test` never runs
+# it: it checks these packages and names this command when some are missing.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+missing="$(node "$here/systemDeps.mjs" missing "$@")"   # fails the script on an unknown group
 need=()
-for p in chromium ripgrep libkrb5-dev unzip file strace advancecomp \
-  python3 python3-numpy python3-torch python3-pip python3-setuptools python3-wheel python3-venv python3-ipykernel jupyter-nbconvert; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+[ -z "$missing" ] || mapfile -t need <<< "$missing"
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

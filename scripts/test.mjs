@@ -1,11 +1,12 @@
 // `npm test`: build, typecheck, then the unit, webview, package, bench and end-to-end suites in turn, with
 // each stage's time and a closing "N passed, N failed" line over all suites. Stops at the first failing
-// stage. A stage this machine cannot run is skipped out loud — its name and why, at the start and in the
-// closing line — never silently:
-// - package, bench and e2e need Linux with Debian's packages (apt: `file`, `unzip`, `strace`, python3-torch,
-//   code-server's native-module deps), installed by scripts/install-system-deps.sh; so do the unit stage's Python
-//   helper tests (test/unit/notebook/kernel.test.ts: python3, pip, ipykernel, nbconvert), which say they are
-//   skipped elsewhere;
+// stage. It installs nothing on the system: a stage this machine cannot run is skipped out loud — its name and
+// why, at the start and in the closing line — never silently:
+// - package, bench and e2e need Linux with Debian's packages (scripts/system-packages.json: `file`, `unzip`,
+//   `strace`, python3-torch, code-server's native-module deps …); where some are missing the stage says which and
+//   that the set-up, `bash scripts/install-system-deps.sh`, installs them (.ci/run runs it before npm test). So
+//   do the unit stage's Python helper tests (test/unit/notebook: python3, pip, ipykernel, nbconvert), which say
+//   they are skipped;
 // - webview needs a Chromium: Debian's on Linux, an installed Chrome or Edge elsewhere;
 // - electron (the in-editor suite under a downloaded VS Code, @vscode/test-electron) runs on macOS and
 //   Windows, where code-server's e2e stage cannot; set HEADLIGHT_SKIP_ELECTRON=1 where VS Code cannot be
@@ -14,28 +15,41 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingPackages, missingSentence, packagesOf, SYSTEM_PACKAGES } from './systemDeps.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const linux = process.platform === 'linux';
 const hasApt = linux && spawnSync('dpkg', ['--version'], { stdio: 'ignore' }).status === 0;
 
-/** Why this machine cannot run a stage, or null when it can. Pure: platform facts in, reason out. */
-export function skipReason(stage, { platform, hasApt: apt, browser }) {
+/**
+ * Why this machine cannot run a stage, or null when it can. Pure: platform facts in, reason out; `missing` holds
+ * each stage's Debian packages that are not installed (apt machines only).
+ */
+export function skipReason(stage, { platform, hasApt: apt, browser, missing = {} }) {
   const aptReason = platform === 'linux' ? 'needs Debian/Ubuntu packages (dpkg/apt-get not found)' : `needs Linux with apt (this is ${platform})`;
+  const packages = () => (missing[stage]?.length ? missingSentence(missing[stage]) : null);
   switch (stage) {
-    case 'webview': return browser ? null : 'no Chromium, Chrome or Edge found (Debian: scripts/install-system-deps.sh; elsewhere install Chrome or Edge, or set CHROMIUM_PATH)';
-    case 'package': return apt ? null : `${aptReason}: Debian's file, unzip and strace check the .vsix files and the network`;
-    case 'bench': return apt ? null : `${aptReason}: its GPT-2-sized model is generated with Debian's python3-torch`;
-    case 'e2e': return apt ? null : `${aptReason}: code-server and its native modules are installed with apt/dpkg (on macOS/Windows the electron stage runs the in-editor suite instead)`;
+    case 'webview':
+      if (browser) return null;
+      return apt ? packages() ?? 'no Chromium found (set CHROMIUM_PATH)' : 'no Chromium, Chrome or Edge found (install Chrome or Edge, or set CHROMIUM_PATH)';
+    case 'package': return apt ? packages() : `${aptReason}: Debian's file, unzip and strace check the .vsix files and the network`;
+    case 'bench': return apt ? packages() : `${aptReason}: its GPT-2-sized model is generated with Debian's python3-torch`;
+    case 'e2e': return apt ? packages() : `${aptReason}: code-server and its native modules are installed with apt/dpkg (on macOS/Windows the electron stage runs the in-editor suite instead)`;
     case 'electron': return platform === 'linux' ? 'Linux runs the in-editor suite in code-server (the e2e stage)' : null;
     default: return null;
   }
 }
 
-/** A browser for the webview stage: Debian's Chromium (installed below), CHROMIUM_PATH, or an installed
- * Chrome or Edge that playwright-core finds by channel (test/webview/harness.ts launches the same way). */
-async function findBrowser() {
-  if (hasApt || process.env.CHROMIUM_PATH) return true;
+/** Per stage, its Debian packages that are not installed (checked with dpkg, never installed from here). */
+function missingByStage() {
+  return Object.fromEntries(Object.keys(SYSTEM_PACKAGES.stages).map((stage) => [stage, missingPackages(packagesOf([stage]))]));
+}
+
+/** A browser for the webview stage: CHROMIUM_PATH, Debian's Chromium where apt is, else an installed Chrome or
+ * Edge that playwright-core finds by channel (test/webview/harness.ts launches the same way). */
+async function findBrowser(missing) {
+  if (process.env.CHROMIUM_PATH) return true;
+  if (hasApt) return !missing.webview?.length;
   const { chromium } = await import('playwright-core');
   for (const channel of ['chrome', 'msedge']) {
     try { await (await chromium.launch({ channel, headless: true })).close(); return true; } catch { /* not installed */ }
@@ -55,7 +69,8 @@ const stages = [
 ];
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const facts = { platform: process.platform, hasApt, browser: await findBrowser() };
+  const missing = hasApt ? missingByStage() : {};
+  const facts = { platform: process.platform, hasApt, missing, browser: await findBrowser(missing) };
   if (process.env.HEADLIGHT_SKIP_ELECTRON === '1') facts.skipElectron = true;
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const skipped = [];
@@ -65,10 +80,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (why) skipped.push([name, why]);
   }
   for (const [name, why] of skipped) console.log(`npm test: skipping stage "${name}": ${why}`);
-  if (hasApt) {
-    // Chromium, ripgrep, libkrb5-dev, unzip, file, strace: quick when already there.
-    const r = spawnSync('bash', [path.join(root, 'scripts/install-system-deps.sh')], { stdio: 'inherit' });
-    if (r.status !== 0) { console.log('scripts/install-system-deps.sh failed'); process.exit(r.status ?? 1); }
+  if (missing.unit?.length && !skipped.some(([n]) => n === 'unit')) {
+    console.log(`npm test: the unit stage's Python helper tests will say they are skipped: ${missingSentence(missing.unit)}`);
   }
   let passed = 0, failed = 0, pending = 0;
   const t0 = Date.now();

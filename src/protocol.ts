@@ -15,7 +15,7 @@ export const PROTOCOL_VERSION = 1;
  * role names (src/analysis/types.ts takes its RoleName from here; the webview colours and explains each).
  */
 export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching',
-  // Syntax roles (src/analysis/syntaxRoles.ts), given only when the text was parsed (code) or tagged (prose):
+  // Syntax roles (src/analysis/roles/syntax.ts), given only when the text was parsed (code) or tagged (prose):
   // ast-parent (→ first token of its AST parent), bracket-pair (→ the opener the parse pairs it with),
   // def-use (identifier → its previous occurrence in scope), block-opener (→ the keyword opening its block),
   // determiner-noun / adjective-noun (prose noun phrases), keyword (content words), sentiment (AFINN words),

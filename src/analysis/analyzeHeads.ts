@@ -5,10 +5,10 @@ import { toTargetLists } from './tokenClasses';
 import { asReader, type HeadReader } from './heads';
 import { measureHead, Scratch } from './measure';
 import type { ProbeHeadScore } from './probe';
-import { measureRest } from './rest';
+import { measureRest } from './sinkAware';
 import { decideRoles } from './roles';
 import type { SyntaxInfo } from './syntax/types';
-import { decideSyntaxRoles, prepareSyntax } from './syntaxRoles';
+import { decideSyntaxRoles, prepareSyntax } from './roles/syntax';
 import type { HeadReport } from './types';
 
 export interface AnalyzeOptions {

@@ -33,7 +33,7 @@ export interface TextContext {
   brackets: TargetLists;
   /**
    * Sink columns: the first token, and every special token ([CLS], [SEP], BOS). Heads park attention there
-   * as a no-op (Xiao et al. 2023; Clark et al. 2019 on [SEP]); the sink-aware scores (rest.ts) set them aside.
+   * as a no-op (Xiao et al. 2023; Clark et al. 2019 on [SEP]); the sink-aware scores (sinkAware.ts) set them aside.
    */
   sink: Uint8Array;
   /** Indices of the sink columns, ascending. */

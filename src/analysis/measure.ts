@@ -80,7 +80,7 @@ export class Scratch {
   sums: Float64Array;
   /** lnCount[m] = ln m: an entropy row's normaliser, computed once per text rather than once per row per head. */
   lnCount: Float64Array;
-  /** Per row: the runner-up's key, the 2nd and 3rd largest weights, Σ of the row (for the sink-aware pass, rest.ts). */
+  /** Per row: the runner-up's key, the 2nd and 3rd largest weights, Σ of the row (for the sink-aware pass, sinkAware.ts). */
   argmax2: Int32Array;
   second: Float64Array;
   third: Float64Array;

@@ -4,7 +4,7 @@
 import type { AttentionSet } from '../engine/types';
 import { asReader, type HeadReader } from './heads';
 import { mulberry32, randInt } from './prng';
-import { addRest, newRestStat, restScore, type RestStat } from './rest';
+import { addRest, newRestStat, restScore, type RestStat } from './sinkAware';
 
 export interface ProbeVocab {
   size: number;

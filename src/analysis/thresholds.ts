@@ -42,6 +42,14 @@ export const BROAD_THRESHOLD = 0.9;
  */
 export const LOCAL_MAX_OFFSET_SHARE = 0.6;
 
+/**
+ * Positional explained by a repeat: when at least this share of a positional head's argmax hits land on the
+ * targets of a duplicate-token, induction or bracket-matching role the text awards, the fixed offset is where
+ * those targets happen to sit (a repeated sequence puts them at −T, −T+1), not a preference for the offset.
+ * 0.5: the repeat explains the hits more often than not.
+ */
+export const POSITIONAL_REPEAT_SHARE = 0.5;
+
 /** Fewer eligible query rows than this and a mass role is "not measurable": 1–3 rows are anecdotes. */
 export const MIN_ROWS = 4;
 
@@ -52,13 +60,20 @@ export const MIN_ROWS = 4;
 export const MIN_POSITIONAL_ROWS = 8;
 
 /**
- * Sink-aware roles (rest.ts): a head that parks most of its attention on a sink gets a content role
+ * Sink-aware roles (sinkAware.ts): a head that parks most of its attention on a sink gets a content role
  * from the rest of each row only when that rest is at least this share of each row on average. Below
  * it, renormalising would magnify a sliver of attention (×10 at 0.1) into a "pattern" that does little;
  * at 0.1 and above the planted sink mixtures of test/unit/analysis/sinkMixtures.test.ts are all named
  * and noise on the rest never is.
  */
 export const MIN_REST_MASS = 0.1;
+
+/**
+ * Slack on MIN_REST_MASS for float32 rounding: a row built to keep exactly 0.1 off the sinks sums to
+ * 0.1 ± a few ulps in float32, and must count as keeping 0.1. 1e-4 is far above that rounding and far
+ * below any difference the threshold is meant to draw.
+ */
+export const REST_MASS_ROUNDING = 1e-4;
 
 /**
  * Relation roles (syntax: ast-parent, bracket-pair, def-use, block-opener, determiner-noun,

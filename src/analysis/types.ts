@@ -64,7 +64,7 @@ export interface Role {
   relation?: RelationScore;
 }
 
-/** A relation role's numbers (src/analysis/syntaxRoles.ts). */
+/** A relation role's numbers (src/analysis/roles/syntax.ts). */
 export interface RelationScore {
   accuracy: number;
   /** Share of the same dependents a fixed relative offset gets right, and that offset. */

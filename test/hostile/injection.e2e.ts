@@ -70,26 +70,25 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     assert.match(msg, /empty or only whitespace/);
   });
 
-  it('a 100,000-character selection gets the cap message with an offer, and the host keeps answering (< 500 ms)', async () => {
+  it('a 100,000-character selection gets the cap message with an offer, and the host answers another command meanwhile', async () => {
     const { page } = ed;
     await openFile(page, 'big.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
-    // Meanwhile, another extension command that needs the host: Select model builds its QuickPick there.
+    // Meanwhile, another extension command that needs the host: Select model builds its QuickPick there. That
+    // it answers at all is the check (how fast is the bench's business); a blocked host would run the wait
+    // below into Playwright's timeout.
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget input').fill('>Headlight: Select model');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Select model' }).first().waitFor();
-    const t0 = Date.now();
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'headlight-mini' }).first().waitFor({ timeout: 10_000 });
-    const answered = Date.now() - t0;
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'headlight-mini' }).first().waitFor();
     await page.keyboard.press('Escape');
     const msg = await waitForToast(page, /tokens; the limit \(headlight\.maxTokens\) is 1024/, 60_000);
     assert.match(msg, /the selection is [\d,]+ tokens/);
     assert.match(msg, /Explain the first 1024 tokens/);
     await screenshot(page, 'hostile-cap');
-    assert.ok(answered < 500, `the host answered a command in ${answered} ms while tokenizing 100,000 characters`);
     // Taking the offer explains the first 1,024 tokens and the panel says so (never a silent cut).
     await page.locator('.notifications-toasts .notification-toast', { hasText: /tokens; the limit/ }).getByRole('button', { name: 'Explain the first 1024 tokens' }).click();
     const banner = webview(page).locator('.hl-banner', { hasText: /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/ });

@@ -24,15 +24,14 @@ describe('hostile: model and tokenizer files', function () {
     fs.writeFileSync(p, bytes);
     return p;
   };
+  // No hang: the suite's timeout bounds every refusal (a hang fails the test), no clock is read here.
   async function refuses(ref: ModelRef, code: EngineErrorCode, mention: RegExp): Promise<void> {
-    const t0 = Date.now();
     await assert.rejects(client.explain('the cat sat on the mat', ref), (e: unknown) => {
       assert.ok(e instanceof EngineError, `not an EngineError: ${String(e)}`);
       assert.equal(e.code, code, e.message);
       assert.match(e.message, mention);
       return true;
     });
-    assert.ok(Date.now() - t0 < 10_000, 'refused promptly');
     // The engine still serves good requests: a failed explain never costs the previous panel.
     const ok = await client.explain('still fine', good());
     assert.ok(ok.tokens.length > 0);

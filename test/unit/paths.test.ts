@@ -30,6 +30,7 @@ const ALLOWED: { path: string; why: string; files?: RegExp }[] = [
   { path: '/var/tmp', why: 'where scripts/test-isolated.sh puts its clone: outside every folder it hides', files: /^scripts\/test-isolated\.sh$/ },
   { path: '/tmp', why: 'scripts/test-isolated.sh hides /tmp behind an empty tmpfs', files: /^scripts\/test-isolated\.sh$/ },
   { path: '/proc/self/fd', why: 'counts open file descriptors on Linux; the test skips itself where /proc does not exist', files: /^test\/unit\/dump\/malformed\.test\.ts$/ },
+  { path: '/dev/nvidiactl', why: "only tested for existence: whether an NVIDIA driver is loaded decides the outcome a cuda run must have (never opened)", files: /^test\/unit\/engine\/decoders\.test\.ts$/ },
   { path: '/etc/passwd', why: 'hostile-input fixtures: a path the engine and protocol must refuse, never read', files: /^test\/(unit|hostile)\// },
   { path: '/etc/hostname', why: 'a symlink target the engine must refuse as external data leaving the model folder', files: /^test\/unit\/engine\/refusals\.test\.ts$/ },
   { path: '/usr/share/doc/nodejs/api', why: "training-corpus source: the Node.js docs Debian's nodejs package installs", files: /^scripts\/models\// },

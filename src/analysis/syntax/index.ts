@@ -1,5 +1,5 @@
 // The syntax layer's entry: tokens (+ where they came from) → SyntaxInfo, the gold edges and target sets
-// every head is then scored against (src/analysis/syntaxRoles.ts). Async only because the tree-sitter
+// every head is then scored against (src/analysis/roles/syntax.ts). Async only because the tree-sitter
 // runtime and a grammar load on first use; everything after the parse is synchronous and pure.
 import type { Token } from '../../engine/types';
 import { codeRelations } from './code';

@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { EngineClient, headView, type ModelRef } from '../../../src/engine';
 import { buildFused, buildTiny, makeWeights, referenceAttention, type TinyOptions } from '../../fixtures/onnx-builder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
@@ -16,6 +17,29 @@ function maxDiff(a: Float32Array, b: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/**
+ * The client's current worker. No public API says that a request has reached inference (the worker's `started`
+ * message), so the cancellation test listens on the worker itself rather than sleeping and hoping.
+ */
+function currentWorker(client: EngineClient): Worker {
+  const w = (client as unknown as { worker?: Worker }).worker;
+  assert.ok(w instanceof Worker, 'the client has a running worker');
+  return w;
+}
+
+/** Resolves on the worker's next `started` message; `after` collects the types of the messages it sends after that. */
+function nextRun(w: Worker): { started: Promise<void>; after: string[] } {
+  const after: string[] = [];
+  let seen = false;
+  const started = new Promise<void>((resolve) => {
+    w.on('message', (m: { type: string }) => {
+      if (seen) after.push(m.type);
+      else if (m.type === 'started') { seen = true; resolve(); }
+    });
+  });
+  return { started, after };
 }
 
 describe('engine: client and worker', function () {
@@ -171,25 +195,25 @@ describe('engine: client and worker', function () {
     assert.equal((await client.explain('the hat', m.ref)).tokens.map((t) => t.text).join(''), 'the hat');
   });
 
-  it('cancel mid-inference rejects within 200 ms and leaves the client usable; a channel supersedes', async () => {
-    // A model big enough that one run takes a while: 512 tokens, d=256.
+  it('cancel mid-inference rejects before the worker answers and leaves the client usable; a channel supersedes', async () => {
+    // A model big enough that one run takes a while: 1,500 tokens, d=256.
     const big = model('slow', { kind: 'gpt2', d: 256, heads: 4, layers: 4, positions: 2048, vocab: 300 });
-    await client.info(big.ref); // load the session first, so the cancel lands during run()
+    await client.info(big.ref); // load the session first, so `started` means the run itself has begun
     const ids = Array.from({ length: 1500 }, (_, i) => (i * 31) % 261);
     const ac = new AbortController();
     const started = client.workersStarted;
     const p = client.runIds(ids, big.ref, { signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 150));
-    const t0 = Date.now();
+    const run = nextRun(currentWorker(client));
+    await run.started;
     ac.abort();
     await rejectsWith(p, 'cancelled');
-    assert.ok(Date.now() - t0 < 200, `cancel took ${Date.now() - t0} ms`);
+    assert.deepEqual(run.after, [], 'the rejection came before any answer from the worker: the cancel did not wait for the run');
     const again = await client.explain('the hat', model('gpt2-op13-where', { kind: 'gpt2', opset: 13 }).ref);
     assert.equal(again.attention.layers, 2);
     assert.equal(client.workersStarted, started + 1, 'a fresh worker was started');
-    // Superseding on a channel: the first rejects as cancelled, the second resolves.
+    // Superseding on a channel, once the first request is running: the first rejects as cancelled, the second resolves.
     const first = client.runIds(ids.slice(0, 1000), big.ref, { channel: 'panel' });
-    await new Promise((r) => setTimeout(r, 50));
+    await nextRun(currentWorker(client)).started;
     const second = client.explain('the hat', model('gpt2-op13-where', { kind: 'gpt2', opset: 13 }).ref, { channel: 'panel' });
     await rejectsWith(first, 'cancelled', /Superseded/);
     assert.equal((await second).tokens.map((t) => t.text).join(''), 'the hat');

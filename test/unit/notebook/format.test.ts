@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { attentionOf, inlineBytes, readOutput } from '../../../src/notebook/analyseOutput';
 import { headOf, log8Table, OutputError, parseOutput, type NotebookOutput } from '../../../src/notebook/format';
-import { DEBIAN_PYTHON, ROOT } from '../../fixtures/notebook';
+import { DEBIAN_PYTHON, pythonSkipReason, ROOT } from '../../fixtures/notebook';
 
 const f16 = (x: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(x); return b; };
 /** A 1-layer, 1-head, 2-token causal output whose stored bytes (lower triangle: w00, w10, w11) are `raw`. */
@@ -83,8 +83,9 @@ describe('notebook output format', () => {
 
   describe('outputs the Python helper writes', function () {
     this.timeout(60_000);
-    before(function () {
-      if (process.platform !== 'linux') { console.log('      skipped: needs Linux with Debian\'s python3 (scripts/install-system-deps.sh)'); this.skip(); }
+    before(async function () {
+      const why = await pythonSkipReason();
+      if (why) { console.log(`      skipped: ${why}`); this.skip(); }
     });
 
     it('decode to what the helper decodes them to, in every dtype, layout and compression', () => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysisClient } from '../../../src/session/analysisClient';
 import { analyseOutput, type AnalysedOutput } from '../../../src/notebook/analyseOutput';
-import { DEBIAN_PYTHON, executeNotebook, headlightOutputs, helperVenv, ROOT, SAMPLE_NOTEBOOK, scratch, type HelperVenv } from '../../fixtures/notebook';
+import { DEBIAN_PYTHON, executeNotebook, headlightOutputs, helperVenv, pythonSkipReason, ROOT, SAMPLE_NOTEBOOK, scratch, type HelperVenv } from '../../fixtures/notebook';
 import { runCli } from '../../fixtures/cli';
 import { comparableHeads, comparableCliHeads } from './support/compare';
 
@@ -18,10 +18,11 @@ describe('the Python helper and a real kernel', function () {
   let venv: HelperVenv;
   const analysis = new AnalysisClient();
 
-  before(function () {
-    // Debian's python3 with numpy, torch, ipykernel and nbconvert: scripts/install-system-deps.sh installs them on
-    // Linux (npm test runs it first). Elsewhere there is no Debian python3 to run the helper under.
-    if (process.platform !== 'linux') { console.log('      skipped: needs Linux with Debian\'s python3 (scripts/install-system-deps.sh)'); this.skip(); }
+  before(async function () {
+    // Debian's python3 with numpy, torch, ipykernel and nbconvert: the set-up (scripts/install-system-deps.sh)
+    // installs them on Linux. Elsewhere, or before the set-up, the tests say why they are skipped.
+    const why = await pythonSkipReason();
+    if (why) { console.log(`      skipped: ${why}`); this.skip(); }
     dir = scratch('notebook-kernel-');
     venv = helperVenv(dir);
   });

@@ -2,7 +2,7 @@
 // probe's sink-aware induction score against its definition.
 import { strict as assert } from 'node:assert';
 import { buildContext, measureHead, scoreRepeatProbe, Scratch } from '../../../src/analysis';
-import { measureRest, restScore } from '../../../src/analysis/rest';
+import { measureRest, restScore } from '../../../src/analysis/sinkAware';
 import type { Token } from '../../../src/engine/types';
 
 const close = (a: number, b: number, eps = 1e-6): void => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);

@@ -1,24 +1,23 @@
 // Syntax roles: a head scored against the gold edges and target sets of src/analysis/syntax/ (a parse for
-// code, a tagger for prose). Kept apart from roles.ts: the existing roles' decisions do not change.
+// code, a tagger for prose). Not rows of the role table (index.ts): which of these roles exist depends on what
+// the parse or the tagger found in the text, and every relation is scored the same way.
 //
 // Relations (ast-parent, bracket-pair, def-use, block-opener, determiner-noun, adjective-noun) are scored
 // as Clark et al. 2019 score BERT: accuracy = the share of dependents whose most-attended key is the gold
-// token, against the best fixed relative offset for the same dependents. Sink-aware like rest.ts: the
+// token, against the best fixed relative offset for the same dependents. Sink-aware like sinkAware.ts: the
 // argmax is over the keys that are not sinks (the first token, [CLS]/[SEP]/BOS), counts only when it
 // clearly beats the next non-sink key (ties are no choice), and needs the head to keep MIN_REST_MASS off
 // the sinks. Mass roles (keyword, sentiment) are chance-corrected like measure.ts (0 = uniform over the
-// visible keys), on whole rows and on the rest of each row (rest.ts); rare-token (Voita et al. 2019) is
+// visible keys), on whole rows and on the rest of each row (sinkAware.ts); rare-token (Voita et al. 2019) is
 // the chance-corrected share of rows whose argmax is the rarest visible token.
-import type { TextContext } from './context';
-import type { Scratch } from './measure';
-import { restEnough, type RestMeasure } from './rest';
-import type { SyntaxInfo } from './syntax/types';
-import { MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_RELATION_DEPENDENTS, MIN_REST_MASS, MIN_ROWS, RELATION_ACCURACY, RELATION_MARGIN } from './thresholds';
-import type { Role, RoleCandidate, RoleName } from './types';
+import type { TextContext } from '../context';
+import type { Scratch } from '../measure';
+import { restEnough, type RestMeasure } from '../sinkAware';
+import type { SyntaxInfo } from '../syntax/types';
+import { MASS_THRESHOLD, MIN_POSITIONAL_ROWS, MIN_RELATION_DEPENDENTS, MIN_REST_MASS, MIN_ROWS, RELATION_ACCURACY, RELATION_MARGIN } from '../thresholds';
+import type { Role, RoleCandidate, RoleName } from '../types';
+import { clamp01, pct, show } from './decision';
 
-const pct = (x: number): string => `${Math.round(x * 100)}%`;
-const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
-const show = (s: string): string => '`' + s.replace(/\n/g, '\\n').replace(/`/g, "'") + '`';
 const signed = (d: number): string => (d > 0 ? `+${d}` : `${d}`);
 
 export interface PreparedRelation {
@@ -236,7 +235,7 @@ function rareDecision(rarest: Float64Array, rareChance: Float64Array, rarity: Fl
   return { candidate, role: { name: 'rare-token', score, threshold: MASS_THRESHOLD, source: 'text', evidence: { sentence, example } } };
 }
 
-/** One head's syntax roles and candidates (appended to roles.ts's). */
+/** One head's syntax roles and candidates (appended to the role table's). */
 export function decideSyntaxRoles(A: Float32Array, ctx: TextContext, scratch: Scratch, rest: RestMeasure, prep: PreparedSyntax): { roles: Role[]; candidates: RoleCandidate[] } {
   const decisions: Decision[] = [];
   for (const p of prep.relations) decisions.push(relationDecision(p, A, ctx, rest));

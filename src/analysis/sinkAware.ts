@@ -12,11 +12,11 @@
 // 1 = all of the rest on the target.
 import type { TextContext } from './context';
 import { CLEAR_ARGMAX_RATIO, LOCAL_WINDOW, type Scratch } from './measure';
-import { MIN_REST_MASS } from './thresholds';
+import { MIN_REST_MASS, REST_MASS_ROUNDING } from './thresholds';
 
 /** The rest is enough to read a pattern off (MIN_REST_MASS, less float32 rounding of rows that keep exactly that). */
 export function restEnough(mass: number): boolean {
-  return mass >= MIN_REST_MASS - 1e-4;
+  return mass >= MIN_REST_MASS - REST_MASS_ROUNDING;
 }
 
 export interface RestStat {
