@@ -66,10 +66,22 @@ export function normScales(plan: ResidualPlan, x: Float64Array, n: number): Floa
   return s;
 }
 
+/** A packed (MatMulNBits) unembedding's columns for `tokens`, read before unembedColumn / directions need them. */
+export async function prepareUnembedding(plan: ResidualPlan, tokens: ArrayLike<number>): Promise<void> {
+  await plan.unembed.load?.(Array.from(tokens));
+}
+
+function packedColumn(plan: ResidualPlan, t: number): Float32Array {
+  const col = plan.unembed.columns?.get(t);
+  if (!col) throw new Error(`column ${t} of the packed unembedding was not prepared`);
+  return col;
+}
+
 /** Column t of W_U (float64, length d). */
 export function unembedColumn(plan: ResidualPlan, t: number, out = new Float64Array(plan.d)): Float64Array {
   const u = plan.unembed, d = plan.d;
-  if (u.layout === 'vd') for (let c = 0; c < d; c++) out[c] = u.data[t * d + c];
+  if (u.layout === 'columns') out.set(packedColumn(plan, t));
+  else if (u.layout === 'vd') for (let c = 0; c < d; c++) out[c] = u.data[t * d + c];
   else for (let c = 0; c < d; c++) out[c] = u.data[c * u.vocab + t];
   return out;
 }
@@ -86,7 +98,9 @@ export function directions(plan: ResidualPlan, scales: Float64Array, targets: Ar
   // W_U's columns for every position at once: a [d, V] matrix is read row by row (each row once, its n
   // entries close together), a [V, d] table token by token (each a contiguous row).
   const add = (ts: ArrayLike<number>, sign: number) => {
-    if (u.layout === 'vd') {
+    if (u.layout === 'columns') {
+      for (let i = 0; i < n; i++) if (live(i)) { const col = packedColumn(plan, ts[i]); for (let c = 0; c < d; c++) w[i * d + c] += sign * col[c]; }
+    } else if (u.layout === 'vd') {
       for (let i = 0; i < n; i++) if (live(i)) for (let c = 0, o = ts[i] * d; c < d; c++) w[i * d + c] += sign * u.data[o + c];
     } else {
       for (let c = 0; c < d; c++) {
@@ -156,6 +170,7 @@ export async function computeDla(plan: DlaPlan, fetched: Fetched, ids: ArrayLike
   const t0 = performance.now();
   const n = ids.length, d = plan.residual.d, H = headsPerLayer;
   const targets = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? ids[i + 1] : -1));
+  await prepareUnembedding(plan.residual, [...targets, ...alternatives]);
   const x = normInput(plan.residual, fetched, n);
   const s = normScales(plan.residual, x, n);
   const dirA = directions(plan.residual, s, targets);

@@ -67,3 +67,51 @@ export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, 
     await session.release();
   }
 }
+
+/**
+ * A reader of some of W's columns (W [K, N] of `node`, column n = output feature n), for a 4-bit unembedding
+ * whose whole float32 matrix (vocabulary × d) would not be worth holding: MatMulNBits stores its weights per
+ * output column (B [N, blocks, blob], scales and zero points per column), so the columns wanted are cut out
+ * into a smaller node (N = their count) that the runtime dequantises on the identity, as nbitsWeight does.
+ * Holds a copy of the packed weights (an eighth of float32 at 4 bits). Undefined when an input is not a constant.
+ */
+export function nbitsColumnReader(node: onnx.INodeProto, constants: Map<string, onnx.ITensorProto>, modelDir?: string): ((cols: number[]) => Promise<Float32Array>) | undefined {
+  const shape = nbitsShape(node);
+  if (!shape) return undefined;
+  const { K, N } = shape;
+  const named = (node.input ?? []).slice(1, 5);
+  const parts = named.map((name, i) => {
+    if (!name) return undefined;
+    const t = constants.get(name);
+    return t ? inlineConstant(t, `w${i}`, modelDir) : null;
+  });
+  if (parts.some((p) => p === null)) return undefined;
+  // B, scales, zero points: one block of entries per output column; g_idx (per input row) is shared.
+  const perColumn = (t: onnx.TensorProto | undefined, i: number) => i !== 3 && t && t.rawData && t.rawData.length % N === 0 ? t.rawData.length / N : undefined;
+  return async (cols) => {
+    const inits: onnx.TensorProto[] = [];
+    parts.forEach((t, i) => {
+      if (!t) return;
+      const row = perColumn(t, i);
+      if (row === undefined) { inits.push(t); return; }
+      const raw = new Uint8Array(cols.length * row);
+      cols.forEach((c, k) => raw.set(t.rawData!.subarray(c * row, (c + 1) * row), k * row));
+      const dims = (t.dims ?? []).map(num);
+      dims[0] = dims.length === 1 ? dims[0] / N * cols.length : cols.length;
+      inits.push(onnx.TensorProto.create({ ...t, dims, rawData: raw }));
+    });
+    const sub = onnx.NodeProto.create({
+      ...node, input: ['x', ...inits.map((t) => t.name ?? '')],
+      attribute: (node.attribute ?? []).map((a) => (a.name === 'N' ? onnx.AttributeProto.create({ name: 'N', i: cols.length, type: onnx.AttributeProto.AttributeType.INT }) : a)) as onnx.AttributeProto[],
+    });
+    // Inputs by position: keep empty slots for omitted optional ones.
+    sub.input = ['x', ...parts.map((t, i) => (t ? `w${i}` : ''))];
+    while (sub.input.length && sub.input[sub.input.length - 1] === '') sub.input.pop();
+    const w = await nbitsWeight(sub, new Map(inits.map((t) => [t.name ?? '', t])), modelDir);
+    if (!w) throw new Error('the packed unembedding could not be read');
+    // [K, count] → [count, K]: one contiguous column per token.
+    const out = new Float32Array(cols.length * K);
+    for (let k = 0; k < K; k++) for (let c = 0; c < cols.length; c++) out[c * K + k] = w.data[k * cols.length + c];
+    return out;
+  };
+}

@@ -6,6 +6,7 @@
 // SimplifiedLayerNormalization, RMSNormalization, Skip*LayerNormalization) or as their decomposed
 // arithmetic (ReduceMean of x or of x², a division or a reciprocal square root), never by node names.
 import { onnx } from 'onnx-proto';
+import { nbitsColumnReader, nbitsShape } from './nbits';
 import { indexGraph, num, weightOf, type GraphIndex } from './weights';
 import type { ValuePlan } from './values';
 
@@ -37,9 +38,14 @@ export interface FinalNorm {
 }
 
 export interface Unembedding {
-  /** W_U as stored: 'dv' = [d, V] (x · W), 'vd' = [V, d] (a tied embedding table, x · Wᵀ). */
+  /**
+   * W_U as stored: 'dv' = [d, V] (x · W), 'vd' = [V, d] (a tied embedding table, x · Wᵀ); 'columns' = a packed
+   * 4/8-bit MatMulNBits head, whose columns are dequantised on demand into `columns` (`load`; `data` is empty).
+   */
   data: Float32Array;
-  layout: 'dv' | 'vd';
+  layout: 'dv' | 'vd' | 'columns';
+  columns?: Map<number, Float32Array>;
+  load?: (tokens: number[]) => Promise<void>;
   d: number;
   vocab: number;
   bias?: Float32Array;
@@ -103,6 +109,7 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
     const p = g.producer.get(t)?.node;
     if (!p) return { refused: 'nothing computes the logits' };
     const op = p.opType ?? '';
+    if (op === 'MatMulNBits' && p.domain === 'com.microsoft') return packedUnembedding(g, p, bias, vocabRows);
     if (p.domain && op !== 'FusedMatMul') return { refused: `the logits come from a ${p.domain}.${op} node` };
     if (MOVE.has(op)) { t = p.input?.[0] ?? ''; continue; }
     if (op === 'Add') {
@@ -136,6 +143,31 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
     return { refused: `the logits come from a ${op} node, not a matrix product` };
   }
   return { refused: 'the logits are too far from a matrix product' };
+}
+
+/** A 4/8-bit MatMulNBits LM head (the onnxruntime-genai builder's): its columns read on demand. */
+function packedUnembedding(g: GraphIndex, p: onnx.INodeProto, bias: Float32Array | undefined, vocabRows: number | undefined): Unembedding | { refused: string } {
+  const shape = nbitsShape(p);
+  const read = nbitsColumnReader(p, g.inits, g.dir);
+  if (!shape || !read) return { refused: 'the unembedding is a MatMulNBits whose packed weights are not constants in the graph' };
+  if (p.input?.[5]) {
+    const b = weightOf(g, p.input[5]);
+    if (!b) return { refused: 'the unembedding adds a computed tensor' };
+    bias = bias ? bias.map((v, i) => v + b.data[i]) : b.data;
+  }
+  const { K: d, N: vocab } = shape;
+  if (vocabRows !== undefined && vocab < vocabRows) return { refused: `the unembedding has ${vocab} columns for ${vocabRows} token ids` };
+  if (bias && bias.length !== vocab) return { refused: 'the unembedding bias is not one value per token' };
+  const columns = new Map<number, Float32Array>();
+  const load = async (tokens: number[]) => {
+    const want = [...new Set(tokens.filter((t) => t >= 0 && t < vocab && !columns.has(t)))];
+    if (!want.length) return;
+    const data = await read(want);
+    want.forEach((t, k) => columns.set(t, data.subarray(k * d, (k + 1) * d)));
+  };
+  let input = p.input?.[0] ?? '';
+  for (let k = 0; k < 4; k++) { const q = g.producer.get(input)?.node; if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? ''; else break; }
+  return { data: new Float32Array(0), layout: 'columns', columns, load, d, vocab, ...(bias ? { bias } : {}), input };
 }
 
 /** How to read each of `inputs`: before an Add of a constant [d] (or scalar) vector, with the constant to add back. */

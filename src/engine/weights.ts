@@ -2,8 +2,8 @@
 // side (output projections, norms, the unembedding). A weight reaches its consumer directly, through
 // Identity (shared parameters), Cast (float16 stored, float computed), Transpose (exported without
 // constant folding), or as a small constant expression (Gemma's RMSNorm reads 1 + w). Quantised weights
-// (MatMulNBits) are dequantised by the runtime (nbits.ts) where W_O is read; an unembedding or norm in that
-// format reads as not found. Initializers' bytes (float16, external data) are read by initializers.ts.
+// (MatMulNBits) are dequantised by the runtime (nbits.ts): W_O whole, a packed unembedding column by column
+// (residual.ts). Initializers' bytes (float16, external data) are read by initializers.ts.
 import { onnx } from 'onnx-proto';
 import { constantIndex, readFloat } from './initializers';
 

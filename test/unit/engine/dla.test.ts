@@ -6,34 +6,15 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { loadModel, type LoadedModel } from '../../../src/engine/session';
-import { computeDla, decompose, decompositionFetches, type DlaPlan, type Fetched } from '../../../src/engine/dla';
-import { elemTypes, decodeModel } from '../../../src/engine/onnx-graph';
-import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
-import { feedTensor } from '../../../src/engine/feeds';
+import { computeDla, decompose, decompositionFetches, type DlaPlan } from '../../../src/engine/dla';
+import { fetchAll } from '../../fixtures/dlaFetch';
 import { EngineClient } from '../../../src/engine';
 
 const DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'dla');
 
 interface Run { text?: string; ids: number[]; targets: number[]; alt: number[]; logits: (number | null)[]; dla: (number | null)[][][]; diff: (number | null)[][][]; components: { label: string; values: (number | null)[] }[] }
 interface Reference { name: string; kind: string; layers: number; heads: number; runs: Run[] }
-
-/** The run's tensors: the model's logits and every tensor `names` lists, from a session that outputs them. */
-async function fetchAll(m: LoadedModel, names: string[], ids: number[]): Promise<{ fetched: Fetched; logits: Float32Array; vocab: number }> {
-  const bytes = fs.readFileSync(m.modelPath);
-  const proto = decodeModel(bytes, 'fixture');
-  const types = elemTypes(proto, names);
-  const s = await ort.InferenceSession.create(addCaptureOutputs(bytes, names, types as number[], m.originalOutputs), { logSeverityLevel: 3 });
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const spec of m.plan.inputs) feeds[spec.name] = feedTensor(spec, ids.length, ids);
-  const out = await s.run(feeds, [...names, m.plan.logitsOutput!]);
-  const fetched: Fetched = {};
-  for (const nm of names) fetched[nm] = { data: out[nm].data as Float32Array, dims: out[nm].dims };
-  const lg = out[m.plan.logitsOutput!];
-  await s.release();
-  return { fetched, logits: lg.data as Float32Array, vocab: Number(lg.dims[lg.dims.length - 1]) };
-}
 
 for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
   describe(`DLA on ${name} (PyTorch answer key)`, function () {
