@@ -5,6 +5,7 @@
 // The real explain overlaps the engine's recompute with the analysis worker (two threads); the sum here
 // is the work, not the wall time — bench/engine.ts's explain child gives that.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getModel, captureRun, disposeCaptured, recomputeHeads } from '../src/engine/session';
@@ -26,13 +27,19 @@ const tokenizerPath = path.resolve(process.argv[4] ?? path.join(ROOT, 'media/mod
 const reps = Number(process.argv[5] ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const rows: { stage: string; ms: number[] }[] = [];
+// Wall and CPU time (this process, ORT's threads included): CPU time is what a stage costs when other work
+// shares the cores.
+const rows: { stage: string; ms: number[]; cpu: number[] }[] = [];
 async function time<T>(stage: string, f: () => Promise<T> | T): Promise<T> {
+  const c = process.cpuUsage();
   const t = performance.now();
   const r = await f();
+  const dt = performance.now() - t;
+  const dc = process.cpuUsage(c);
   let row = rows.find((x) => x.stage === stage);
-  if (!row) rows.push((row = { stage, ms: [] }));
-  row.ms.push(performance.now() - t);
+  if (!row) rows.push((row = { stage, ms: [], cpu: [] }));
+  row.ms.push(dt);
+  row.cpu.push((dc.user + dc.system) / 1000);
   return r;
 }
 
@@ -99,12 +106,13 @@ async function main(): Promise<void> {
     });
     disposeCaptured(cap);
   }
-  console.log(`\n${n} tokens, ${path.relative(ROOT, modelPath)}; medians of ${reps} (sums over heads/layers per explain)`);
+  console.log(`\n${n} tokens (load average ${os.loadavg()[0].toFixed(1)}), ${path.relative(ROOT, modelPath)}; medians of ${reps} (sums over heads/layers per explain)`);
   for (const r of rows) {
     if (r.stage.startsWith('warm-up')) continue;
     const per = r.ms.length / reps; // calls per explain
-    const totals = Array.from({ length: reps }, (_, k) => r.ms.slice(k * per, (k + 1) * per).reduce((a, b) => a + b, 0));
-    console.log(`  ${r.stage.padEnd(58)} ${median(totals).toFixed(0).padStart(7)} ms  [${Math.min(...totals).toFixed(0)}–${Math.max(...totals).toFixed(0)}]`);
+    const sum = (xs: number[]) => Array.from({ length: reps }, (_, k) => xs.slice(k * per, (k + 1) * per).reduce((a, b) => a + b, 0));
+    const totals = sum(r.ms), cpu = sum(r.cpu);
+    console.log(`  ${r.stage.padEnd(58)} ${median(totals).toFixed(0).padStart(7)} ms  [${Math.min(...totals).toFixed(0)}–${Math.max(...totals).toFixed(0)}]  cpu ${median(cpu).toFixed(0).padStart(6)} ms`);
   }
 }
 
