@@ -8,6 +8,7 @@ import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
 import { planValues } from './values';
+import { planNextToken } from './nextTokenGraph';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -52,13 +53,15 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
   };
   const values = planValues(proto, plan.attentionOutputs);
-  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values };
+  // Next-token top-k and log-probabilities reduced in the graph (nextTokenGraph.ts): the logits never leave ORT.
+  const next = plan.logitsOutput ? planNextToken(plan, elemTypes(proto, [plan.logitsOutput])[0]) : undefined;
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, nextToken: next?.outputs };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
   const valueNames = [...new Set(values.values.filter(Boolean))];
   const valueTypes = elemTypes(proto, valueNames);
   const withValues = (b: Uint8Array, existing: string[]): Buffer => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
-    return addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
+    return addCaptureOutputs(next ? next.append(b) : b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
   };
   if (!wantAttention) {
     const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);

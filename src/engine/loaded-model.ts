@@ -29,6 +29,8 @@ export interface LoadedModel {
   headAxes?: number[];
   /** Value tensors and output projections per entry of plan.attentionOutputs (values.ts). */
   values?: import('./values').ValuePlan;
+  /** Outputs of the next-token reduction appended to the main graph (nextTokenGraph.ts), when it could be. */
+  nextToken?: import('./nextTokenGraph').NextTokenOutputs;
   /** The head-gated session for ablations (effects.ts), made on first use. */
   gated?: import('./effects').GatedSession;
 }

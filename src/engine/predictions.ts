@@ -69,3 +69,22 @@ export function predictionsFrom(logits: ArrayLike<number>, n: number, V: number,
   }
   return { n, k: kk, topIds, topP, actualP, loss };
 }
+
+/**
+ * Predictions from the reduction the engine appends to the graph (nextTokenGraph.ts): `topLogP` and `topIds`
+ * [n × k] (log p and ids, best first), `nextLogP` [n] (log p of the token that follows; the last entry is
+ * unused). The same arrays predictionsFrom makes from the logits themselves.
+ */
+export function predictionsFromReduced(topLogP: Float32Array, topIds: ArrayLike<number | bigint>, nextLogP: Float32Array, n: number, k: number): PredictionArrays {
+  const ids = new Int32Array(n * k), topP = new Float32Array(n * k), actualP = new Float32Array(n), loss = new Float32Array(n);
+  for (let t = 0; t < n * k; t++) {
+    ids[t] = Number(topIds[t]);
+    topP[t] = Math.exp(topLogP[t]);
+  }
+  for (let i = 0; i < n; i++) {
+    const lp = i + 1 < n ? nextLogP[i] : NaN;
+    actualP[i] = Math.exp(lp);
+    loss[i] = -lp;
+  }
+  return { n, k, topIds: ids, topP, actualP, loss };
+}

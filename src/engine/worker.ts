@@ -9,7 +9,7 @@ import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, ty
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
 import { measureEffects } from './effects';
-import { predictionsFrom } from './predictions';
+import { predictionsFrom, predictionsFromReduced } from './predictions';
 import { halfToFloat32 } from './half';
 import { allValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
@@ -156,17 +156,18 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   const t2 = performance.now();
   const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
-  // Predictions ride along with the explain's own run: the logits are read here and only summaries leave.
+  // Predictions ride along with the explain's own run: reduced in the graph where the engine could append the
+  // reduction (only [n, k] and [n] leave ORT), else from the logits read here; only summaries leave the worker.
   const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
   // Value-weighted attention rides along too: each layer's value tensor (values.ts).
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
-  const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
-  const extra = [...(logitsName ? [logitsName] : []), ...valueNames.filter((v) => v !== logitsName)];
-  let logits: ort.Tensor | undefined;
+  const next = req.type === 'explain' && !why ? predictionOutputs(m) : [];
+  const extra = [...next, ...valueNames.filter((v) => !next.includes(v))];
+  let predicted: Record<string, ort.Tensor> | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
   const onExtra = (t: Record<string, ort.Tensor>) => {
-    if (logitsName) logits = t[logitsName];
+    if (next.length) predicted = Object.fromEntries(next.map((nm) => [nm, t[nm]]));
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
   };
   let kept: { handle: number; bytes: number } | undefined;
@@ -179,7 +180,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     attention = await runAttention(m, ids, mask, extra, onExtra);
   }
   stats.runMs = performance.now() - t2;
-  const predictions = logits ? await predict(tok, logits, ids) : undefined;
+  const predictions = predicted ? await predict(tok, m, predicted, ids) : undefined;
   const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
@@ -189,14 +190,26 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };
 }
 
-/** Top-k, actual-next-token probability and loss from a [1, n, V] logits tensor, with the top tokens decoded. */
-async function predict(tok: LoadedTokenizer, logits: ort.Tensor, ids: number[]): Promise<Predictions> {
+/** What an explain fetches for its predictions: the graph's reduction (nextTokenGraph.ts), else the logits. */
+function predictionOutputs(m: LoadedModel): string[] {
+  const r = m.nextToken;
+  return r ? [r.topLogP, r.topIds, r.nextLogP] : [m.plan.logitsOutput!];
+}
+
+/** Top-k, actual-next-token probability and loss, with the top tokens decoded: from the reduced outputs, or from [1, n, V] logits. */
+async function predict(tok: LoadedTokenizer, m: LoadedModel, t: Record<string, ort.Tensor>, ids: number[]): Promise<Predictions> {
   const n = ids.length;
-  const V = Number(logits.dims[logits.dims.length - 1]);
-  const raw = logits.data as ArrayLike<number>;
-  const data = logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw;
-  const p = predictionsFrom(data, n, V, ids);
-  logits.dispose?.();
+  const r = m.nextToken;
+  let p;
+  if (r) {
+    p = predictionsFromReduced(t[r.topLogP].data as Float32Array, t[r.topIds].data as BigInt64Array, t[r.nextLogP].data as Float32Array, n, r.k);
+  } else {
+    const logits = t[m.plan.logitsOutput!];
+    const V = Number(logits.dims[logits.dims.length - 1]);
+    const raw = logits.data as ArrayLike<number>;
+    p = predictionsFrom(logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw, n, V, ids);
+  }
+  for (const x of Object.values(t)) x.dispose?.();
   const uniq = [...new Set(p.topIds)];
   const texts = await tok.tokenizer.decodeBatch(uniq.map((id) => [id]), false);
   const text = new Map(uniq.map((id, k) => [id, texts[k]]));
