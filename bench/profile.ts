@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getModel, captureRun, disposeCaptured, recomputeHeads } from '../src/engine/session';
 import { encodeText, loadTokenizer } from '../src/engine/tokenize';
-import { predictionsFrom } from '../src/engine/predictions';
+import { predictionsFrom, predictionsFromReduced } from '../src/engine/predictions';
 import { allValueNorms } from '../src/engine/values';
 import { attentionSourceIndex } from '../src/engine/loaded-model';
 import { headAnalyzer, LayerSums, PathwayBuilder } from '../src/analysis';
@@ -22,8 +22,8 @@ import { joinedSamples } from '../test/fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '..');
 const n = Number(process.argv[2] ?? 1024);
-const modelPath = path.resolve(process.argv[3] ?? path.join(ROOT, 'bench/results/gpt2-small/model.onnx'));
-const tokenizerPath = path.resolve(process.argv[4] ?? path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'));
+const modelPath = path.resolve(process.argv[3] || path.join(ROOT, 'bench/results/gpt2-small/model.onnx'));
+const tokenizerPath = path.resolve(process.argv[4] || path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'));
 const reps = Number(process.argv[5] ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -69,17 +69,20 @@ async function main(): Promise<void> {
     for (const v of Object.values(plain)) v.dispose?.();
     const bare = await time(label('capture run, captures only'), () => captureRun(m, ids));
     disposeCaptured(bare);
-    let logits: ort.Tensor | undefined;
+    // What the worker fetches with an explain: the graph's next-token reduction (else the logits) and the values.
+    const next = m.nextToken ? [m.nextToken.topLogP, m.nextToken.topIds, m.nextToken.nextLogP] : logitsName ? [logitsName] : [];
+    let got: Record<string, ort.Tensor> = {};
     const values: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-    const cap = await time(label('capture run + logits + values (today\'s explain run)'), () => captureRun(m, ids, undefined, [...(logitsName ? [logitsName] : []), ...valueNames], (t) => {
-      if (logitsName) logits = t[logitsName];
+    const cap = await time(label('explain run: captures + predictions + values'), () => captureRun(m, ids, undefined, [...next, ...valueNames], (t) => {
+      got = t;
       for (const v of valueNames) values[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
     }));
-    if (logits) {
-      const V = Number(logits.dims[logits.dims.length - 1]);
-      const p = await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits!.data as Float32Array, n, V, ids));
-      await time(label('predictions: decode top tokens'), () => tok.tokenizer.decodeBatch([...new Set(p.topIds)].map((id) => [id]), false));
-      logits.dispose?.();
+    if (m.nextToken) {
+      const r = m.nextToken;
+      await time(label('predictions: from the reduced outputs'), () => predictionsFromReduced(got[r.topLogP].data as Float32Array, got[r.topIds].data as BigInt64Array, got[r.nextLogP].data as Float32Array, n, r.k));
+    } else if (logitsName) {
+      const logits = got[logitsName];
+      await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits.data as Float32Array, n, Number(logits.dims[2]), ids));
     }
     const norms = valueNames.length ? await time(label('value norms (ORT)'), () => allValueNorms(m.values!, layerSources, m.headsPerLayer, n, values)) : undefined;
     // The streamed analysis, stage by stage, one layer at a time.

@@ -285,7 +285,10 @@ export interface SessionData {
    */
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
-  /** The heads' thumbnails over value-weighted attention, like `thumbnails`. */
+  /**
+   * The heads' thumbnails over value-weighted attention, like `thumbnails`. Not part of an explain: the Heads
+   * view asks for them (`heads/valueThumbnails`) the first time it shows value weighting, and keeps them here.
+   */
   valueThumbnails?: Uint8Array[];
   /** Set when no model ran (the foundation's placeholder); the panel shows this instead of attention. */
   notice?: string;
@@ -405,6 +408,8 @@ export interface FlowData {
 export interface RequestMap {
   'head/matrix': { params: { sessionId: number; layer: number; head: number }; result: HeadMatrix };
   'flow/rollout': { params: { sessionId: number; token: number; weighting?: 'attention' | 'value' }; result: FlowData };
+  /** Every head's thumbnail over value-weighted attention, made when the Heads view first shows them (not with every explain). */
+  'heads/valueThumbnails': { params: { sessionId: number }; result: { thumbSize: number; thumbnails: Uint8Array[] } };
 }
 export type RequestMethod = keyof RequestMap;
 export type WebviewRequest = {
@@ -485,7 +490,8 @@ const webviewGuards: Guards<WebviewToHost> = {
     const p = v.params;
     return v.method === 'head/matrix' ? isInt(p.sessionId) && isInt(p.layer) && isInt(p.head)
       : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token) && (p.weighting === undefined || p.weighting === 'attention' || p.weighting === 'value')
-        : false;
+        : v.method === 'heads/valueThumbnails' ? isInt(p.sessionId)
+          : false;
   },
 };
 

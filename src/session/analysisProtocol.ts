@@ -12,13 +12,18 @@ export interface StreamShape { layers: number; headsPerLayer: number; seq: numbe
  * a time, in the order the job needs them (`streamOrder`); the worker drops each after use.
  */
 export type StreamJob =
-  /** `flowCache`: also keep each layer's head sums under this key (when they fit FLOW_CACHE_BYTES), so Flow needs no head again. */
-  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; flowCache?: number; valueNorms?: Float32Array; syntax?: SyntaxInfo }
-  /** `valueNorms`: the pathway over value-weighted heads (engine/values.ts), rows renormalised. */
-  | { kind: 'flow'; token: number; valueNorms?: Float32Array };
+  | { kind: 'analyze'; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; syntax?: SyntaxInfo }
+  /**
+   * One token's pathway. `valueNorms`: over value-weighted heads (engine/values.ts), rows renormalised.
+   * `flowCache`: also keep each layer's head sums under this key (when they fit FLOW_CACHE_BYTES), so the next
+   * token's pathway needs no head again — built by the first Flow, not by every explain.
+   */
+  | { kind: 'flow'; token: number; valueNorms?: Float32Array; flowCache?: number }
+  /** Every head's value-weighted thumbnail: made when the Heads view first shows value weighting. */
+  | { kind: 'value-thumbs'; thumbSize: number; valueNorms: Float32Array };
 
 export type AnalysisRequest =
-  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; valueNorms?: Float32Array; syntax?: SyntaxInfo }
+  | { id: number; type: 'analyze'; attention: AttentionSet; tokens: Token[]; probe?: ProbeHeadScore[]; thumbSize: number; syntax?: SyntaxInfo }
   /** Parse (code) or tag (prose) the tokens' text once, before their heads are analysed (grammars load on first use). */
   | { id: number; type: 'syntax'; tokens: Token[]; context: SyntaxContext }
   | { id: number; type: 'score-probe'; attention: AttentionSet; ids: number[]; T: number }
@@ -30,11 +35,12 @@ export type AnalysisRequest =
   | { id: number; type: 'flow-drop'; key: number };
 
 export type AnalysisResponse =
-  | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
+  | { id: number; type: 'analyzed'; attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
   | { id: number; type: 'probe-scored'; attention: AttentionSet; scores: ProbeHeadScore[] }
   | { id: number; type: 'syntax-built'; syntax: SyntaxInfo }
   | { id: number; type: 'stream-ok' }
-  | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }
+  | { id: number; type: 'stream-analyzed'; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }
+  | { id: number; type: 'stream-thumbs'; thumbnails: Uint8Array[] }
   | { id: number; type: 'stream-flow'; token: number; layers: Float32Array[] }
   | { id: number; type: 'flow-miss' }
   | { id: number; type: 'error'; message: string; attention?: AttentionSet };
@@ -49,7 +55,7 @@ export function buffersOf(a: AttentionSet): ArrayBuffer[] {
   return a.data.map((d) => d.buffer as ArrayBuffer);
 }
 
-/** The order a stream job reads heads in: analysis layer-major from L0H0, the pathway from the last layer down. */
+/** The order a stream job reads heads in: layer-major from L0H0, the pathway from the last layer down. */
 export function streamOrder(shape: StreamShape, job: StreamJob['kind']): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 0; i < shape.layers; i++) {

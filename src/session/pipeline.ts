@@ -193,11 +193,12 @@ export class SessionPipeline {
           syntaxFailed = `No syntax roles: reading the text's syntax failed (${e instanceof Error ? e.message : String(e)}).`;
         }
       }
-      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[] };
+      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
       if (kept) {
         // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
         const shape = { layers, headsPerLayer, seq, causal };
-        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, flowCache: keptSource?.flowCacheKey, valueNorms: result.valueNorms?.data, ...(syntax ? { syntax } : {}) });
+        // Only what the first views show: value-weighted thumbnails and the Flow cache are made on first use (KeptSource).
+        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, ...(syntax ? { syntax } : {}) });
         try {
           await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {
@@ -206,7 +207,7 @@ export class SessionPipeline {
         }
         analysed = await this.analysis.streamAnalyzed(stream);
       } else {
-        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE, result.valueNorms?.data, syntax);
+        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE, syntax);
         result.attention = a.attention; // moved to the worker and back
         analysed = a;
       }
@@ -217,7 +218,7 @@ export class SessionPipeline {
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
         probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
         predictions: result.predictions, predictionsNote: result.predictionsNote,
-        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, valueThumbnails: analysed.valueThumbnails, syntax,
+        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, syntax,
       });
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();

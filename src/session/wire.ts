@@ -186,16 +186,36 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
   };
 }
 
-/** The panel's two requests, answered from any attention source (a live result or a dump's reader). */
+/** Every head's value-weighted thumbnail (layer-major), from any attention source with value norms. */
+export function valueThumbnailsOf(att: HeadReader, valueNorms: Float32Array | undefined, size = THUMB_SIZE): RequestMap['heads/valueThumbnails']['result'] {
+  if (!valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
+  const thumbnails: Uint8Array[] = [];
+  for (let l = 0; l < att.layers; l++) for (let h = 0; h < att.headsPerLayer; h++) thumbnails.push(thumbnailOf(att.head(l, h), att.seq, size, headNorms(valueNorms, att, l, h)));
+  return { thumbSize: size, thumbnails };
+}
+
+/** One head's key norms out of the engine's [layers × heads × n]. */
+export function headNorms(all: Float32Array, shape: { headsPerLayer: number; seq: number }, layer: number, head: number): Float32Array {
+  const n = shape.seq, k = layer * shape.headsPerLayer + head;
+  return all.subarray(k * n, (k + 1) * n);
+}
+
+/** Why a value-weighted answer cannot be given. */
+export function noValueNorms(so: string): string {
+  return `This explanation has no value norms, so ${so}.`;
+}
+
+/** The panel's requests, answered from any attention source (a live result or a dump's reader). */
 export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params'], valueNorms?: Float32Array): RequestMap[M]['result'] {
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
     return headMatrix(att, p.layer, p.head) as RequestMap[M]['result'];
   }
+  if (method === 'heads/valueThumbnails') return valueThumbnailsOf(asReader(att), valueNorms) as RequestMap[M]['result'];
   const p = params as RequestMap['flow/rollout']['params'];
   if (!Number.isInteger(p.token) || p.token < 0 || p.token >= att.seq) throw new RangeError(`No token ${p.token} in this explanation.`);
   if (p.weighting === 'value') {
-    if (!valueNorms) throw new Error('This explanation has no value norms, so Flow can only follow the attention weights.');
+    if (!valueNorms) throw new Error(noValueNorms('Flow can only follow the attention weights'));
     return flowData(valueWeightedReader(asReader(att), valueNorms), p.token) as RequestMap[M]['result'];
   }
   return flowData(att, p.token) as RequestMap[M]['result'];

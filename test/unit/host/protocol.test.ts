@@ -21,6 +21,7 @@ describe('protocol guards', () => {
       { type: 'log', level: 'warn', message: 'x' },
       { type: 'request', id: 7, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 2 } },
       { type: 'request', id: 8, method: 'flow/rollout', params: { sessionId: 1, token: 4 } },
+      { type: 'request', id: 9, method: 'heads/valueThumbnails', params: { sessionId: 1 } },
     ];
     for (const m of good) assert.deepEqual(parseWebviewMessage(m), m, JSON.stringify(m));
   });
@@ -37,6 +38,7 @@ describe('protocol guards', () => {
       { type: 'log', level: 'debug', message: 'x' },
       { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: '0', head: 0 } },
       { type: 'request', id: 1, method: 'fs/read', params: { path: '/etc/passwd' } },
+      { type: 'request', id: 1, method: 'heads/valueThumbnails', params: { sessionId: 'all' } },
       { type: 'state/changed', state: { ...state, version: 99 } },
       { type: 'state/changed', state: { ...state, view: 'terminal' } },
       { type: 'state/changed', state: { ...state, source: { uri: 'file:///a', range: [0, 0, -1, 0] } } },
