@@ -5,6 +5,7 @@
 // explain children (bench/engine.ts of each tree) in alternating order. Prints medians over every rep of
 // every round and the ratios this / ref; writes bench/results/ab-<sha>.json. No timing is asserted anywhere.
 //   npm run bench -- --against 976df65 [--rounds=3] [--reps=3] [--sizes=512,1024] [--only=long-context-8x8]
+// --this=<ref> puts another commit in this checkout's place (a change's A/B against its parent after the fact).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -56,7 +57,9 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
   const reps = Number(arg('reps') ?? 3);
   const sizesArg = arg('sizes')?.split(',').map(Number);
   const other = prepareRef(ref);
-  const here: Side = { label: `this checkout (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+changes' : ''})`, dir: ROOT };
+  const thisRef = arg('this');
+  const here: Side = thisRef ? prepareRef(thisRef) : { label: `this checkout (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+changes' : ''})`, dir: ROOT };
+  if (here.dir === other.dir) throw new Error('--against and --this name the same commit');
   const report: unknown[] = [];
   for (const job of jobs) {
     const sizes = sizesArg ?? job.sizes;
@@ -97,7 +100,7 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
   }
   const sha = git(['rev-parse', '--short=12', `${ref}^{commit}`]);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, `ab-${sha}.json`);
+  const file = path.join(RESULTS, `ab-${sha}${thisRef ? `-${git(['rev-parse', '--short=12', `${thisRef}^{commit}`])}` : ''}.json`);
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ref: other.label, this: here.label, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), models: report }, null, 1));
   console.log(`\nwrote ${path.relative(ROOT, file)} in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
 }
