@@ -2,6 +2,7 @@
 // lists) into the worker and back, never copied or serialised.
 import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
+import { LayerSums } from '../analysis/rollout';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 
 /** Shape of the attention a stream will deliver (heads arrive one message at a time). */
@@ -45,10 +46,13 @@ export type AnalysisResponse =
   | { id: number; type: 'flow-miss' }
   | { id: number; type: 'error'; message: string; attention?: AttentionSet };
 
-/** Per-layer head sums for Flow are kept only while they fit: L·n²·8 bytes (96 MB for 12 layers at 1,024 tokens). */
-export const FLOW_CACHE_BYTES = 256 * 2 ** 20;
+/**
+ * Per-layer head sums for Flow are kept only while they fit (analysis/rollout.ts LayerSums): float32, the lower
+ * triangle of a causal model — 25 MB for 12 layers at 1,024 tokens, 268 MB for 8 layers at 4,096.
+ */
+export const FLOW_CACHE_BYTES = 320 * 2 ** 20;
 export function flowCacheFits(shape: StreamShape): boolean {
-  return shape.layers * shape.seq * shape.seq * 8 <= FLOW_CACHE_BYTES;
+  return shape.layers * LayerSums.entries(shape.seq, shape.causal) * 4 <= FLOW_CACHE_BYTES;
 }
 
 export function buffersOf(a: AttentionSet): ArrayBuffer[] {
