@@ -41,9 +41,9 @@ function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   const job = s.job;
   if (job.kind === 'analyze') {
     s.reports.push(s.analyzer!.analyze(layer, head, A));
-    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize));
+    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize, undefined, s.shape.causal));
   } else if (job.kind === 'value-thumbs') {
-    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize, headNorms(job.valueNorms, s.shape, layer, head)));
+    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize, headNorms(job.valueNorms, s.shape, layer, head), s.shape.causal));
   } else if (s.sums) {
     (s.sums[layer] ??= new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer)).add(A);
   } else {
