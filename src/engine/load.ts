@@ -9,6 +9,7 @@ import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
 import { planValues } from './values';
 import { planNextToken } from './nextTokenGraph';
+import { ADDITION_ROOM, additionOf, appendToModel } from './modelBytes';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -31,7 +32,7 @@ export interface LoadOptions {
 
 export async function loadModel(abs: string, key: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const label = path.basename(abs);
-  const bytes = readModelBytes(abs);
+  const bytes = readModelBytes(abs, options.addAttention === false ? 0 : ADDITION_ROOM);
   const proto = decodeModel(bytes, label);
   const plan = planGraph(proto, path.dirname(abs), label);
   const originalOutputs = (proto.graph?.output ?? []).map((o) => o.name ?? '');
@@ -59,9 +60,11 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
   const valueNames = [...new Set(values.values.filter(Boolean))];
   const valueTypes = elemTypes(proto, valueNames);
-  const withValues = (b: Uint8Array, existing: string[]): Buffer => {
+  // The model plus `addition` (captures or attention outputs), the value outputs and the next-token nodes,
+  // written after the file's bytes in one go (modelBytes.ts: no copy of the model per addition).
+  const withValues = (addition: Uint8Array, existing: string[]): Buffer => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
-    return addCaptureOutputs(next ? next.append(b) : b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
+    return appendToModel(bytes, addition, additionOf((e) => addCaptureOutputs(e, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing)), ...(next ? [next.addition] : []));
   };
   if (!wantAttention) {
     const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
@@ -77,7 +80,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
       let session: ort.InferenceSession | undefined;
       const slices: RecomputeState['slices'] = [];
       try {
-        session = await ort.InferenceSession.create(withValues(addCaptureOutputs(bytes, rp.captures, rp.captureTypes, originalOutputs), [...originalOutputs, ...rp.captures]), sessionOptions);
+        session = await ort.InferenceSession.create(withValues(additionOf((e) => addCaptureOutputs(e, rp.captures, rp.captureTypes, originalOutputs)), [...originalOutputs, ...rp.captures]), sessionOptions);
         // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
         // kernels). Identical blocks (canonical names) share one session.
         const byBytes = new Map<string, ort.InferenceSession>();
@@ -100,14 +103,14 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   // Fallback: the probabilities as graph outputs (float32, see addGraphOutputs): found Softmax
   // outputs, or the model's own attention outputs, which may be fp16.
   const types = elemTypes(proto, plan.attentionOutputs);
-  let added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs);
+  let added = addGraphOutputs(new Uint8Array(0), plan.attentionOutputs, types, originalOutputs); // the addition alone
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions);
   } catch (e) {
     // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
     if (!/Type Error/i.test((e as Error).message)) fail(e);
-    added = addGraphOutputs(bytes, plan.attentionOutputs, types, originalOutputs, true);
+    added = addGraphOutputs(new Uint8Array(0), plan.attentionOutputs, types, originalOutputs, true);
     session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions).catch(fail);
   }
   const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };

@@ -5,8 +5,8 @@
 // of a JavaScript loop on the explain's path (0.8 s at 1,024 tokens on the GPT-2-small shape).
 //
 // The nodes are merged onto the model's bytes the way addCaptureOutputs adds outputs (a serialised
-// ModelProto whose graph holds only the additions: protobuf concatenation appends repeated fields), so the
-// user's graph is otherwise untouched. Ops whose signature changed across opsets are written for the
+// ModelProto whose graph holds only the additions: protobuf concatenation appends repeated fields; see
+// modelBytes.ts), so the user's graph is otherwise untouched. Ops whose signature changed across opsets are written for the
 // model's own opset (ReduceMax / ReduceLogSumExp take their axes as an input from opset 18).
 import { onnx } from 'onnx-proto';
 import type { GraphPlan } from './onnx-graph';
@@ -30,7 +30,7 @@ const T = onnx.TensorProto.DataType;
  * The appended nodes for this plan, or undefined where they cannot be written: no logits output, logits of a
  * type other than float / float16, no ids input, or an opset older than TopK's `largest` attribute (11).
  */
-export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k = TOP_K): { outputs: NextTokenOutputs; append(bytes: Uint8Array): Buffer } | undefined {
+export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k = TOP_K): { outputs: NextTokenOutputs; addition: Uint8Array } | undefined {
   const logits = plan.logitsOutput;
   const ids = plan.inputs.find((i) => i.role === 'ids');
   if (!logits || !ids || plan.opset < 11 || (logitsType !== T.FLOAT && logitsType !== T.FLOAT16)) return undefined;
@@ -69,5 +69,5 @@ export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k
   const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
     graph: onnx.GraphProto.create({ node: nodes, initializer, output: [info(outputs.topLogP, T.FLOAT), info(outputs.topIds, T.INT64), info(outputs.nextLogP, T.FLOAT)] }),
   })).finish();
-  return { outputs, append: (bytes) => Buffer.concat([bytes, extra]) };
+  return { outputs, addition: extra };
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError, EXPORT_ADVICE } from './errors';
+import { readWithRoom } from './modelBytes';
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -50,8 +51,8 @@ const FUSED_OPS = new Set([
   'QAttention', 'QOrderedAttention', 'SparseAttention', 'PagedAttention',
 ]);
 
-/** Read the file, with size checks before any decoding. */
-export function readModelBytes(modelPath: string): Buffer {
+/** Read the file, with size checks before any decoding; `room`: bytes left free after it (modelBytes.ts). */
+export function readModelBytes(modelPath: string, room = 0): Buffer {
   let st: fs.Stats;
   try {
     st = fs.statSync(modelPath);
@@ -63,7 +64,7 @@ export function readModelBytes(modelPath: string): Buffer {
   if (st.size > MAX_MODEL_BYTES) {
     throw new EngineError('model-too-large', `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`, { bytes: st.size });
   }
-  return fs.readFileSync(modelPath);
+  return room ? readWithRoom(modelPath, st.size, room) : fs.readFileSync(modelPath);
 }
 
 /** Decode guarded: hostile bytes become not-onnx / corrupt-model, never a crash. */

@@ -52,7 +52,7 @@ describe('engine: next-token predictions reduced in the graph', function () {
         const plan = { inputs: [{ name: 'input_ids', role: 'ids', elemType: T.INT64, dims: [1, 'n'] }], logitsOutput: 'logits', opset } as unknown as GraphPlan;
         const next = planNextToken(plan, half ? T.FLOAT16 : T.FLOAT)!;
         assert.ok(next);
-        const session = await ort.InferenceSession.create(next.append(m.bytes));
+        const session = await ort.InferenceSession.create(Buffer.concat([m.bytes, next.addition]));
         try {
           const ids = [5, 0, 96, 40, 40, 7, 3, 88, 12];
           const n = ids.length;
