@@ -375,8 +375,11 @@ export interface WireEffects {
 export type HostNotification =
   | { type: 'session/loading'; title: string; message: string }
   | { type: 'session/data'; session: SessionData; state: PanelState }
-  /** The analysis of an `analysing` session finished: its heads and thumbnails (same session id). */
-  | { type: 'session/heads'; sessionId: number; heads: WireHead[]; thumbnails: Uint8Array[] }
+  /**
+   * The analysis of an `analysing` session finished: its heads and thumbnails (same session id), and what was
+   * measured after the first paint (the value norms, or why there are none).
+   */
+  | { type: 'session/heads'; sessionId: number; heads: WireHead[]; thumbnails: Uint8Array[]; valueNorms?: SessionData['valueNorms']; valueNormsNote?: string }
   | { type: 'session/error'; message: string; detail?: string }
   | { type: 'editor/cursorToken'; index: number | null }
   | { type: 'head/focus'; layer: number; head: number; view?: ViewName }
@@ -498,7 +501,9 @@ const webviewGuards: Guards<WebviewToHost> = {
 const hostGuards: Guards<HostToWebview> = {
   'session/loading': (v) => typeof v.title === 'string' && typeof v.message === 'string',
   'session/data': (v) => isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state),
-  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array),
+  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array)
+    && (v.valueNorms === undefined || (isObj(v.valueNorms) && v.valueNorms.data instanceof Float32Array && typeof v.valueNorms.weighting === 'string'))
+    && (v.valueNormsNote === undefined || typeof v.valueNormsNote === 'string'),
   'session/error': (v) => typeof v.message === 'string',
   'editor/cursorToken': (v) => isIndexOrNull(v.index),
   'head/focus': (v) => isInt(v.layer) && isInt(v.head) && (v.view === undefined || VIEW_NAMES.includes(v.view as ViewName)),

@@ -46,6 +46,8 @@ export interface RunIdsOptions extends RunOptions, KeepOptions {
 
 export type EngineResult = ExplainResult & {
   stats: RunStats;
+  /** A kept explain's value norms come from `valueNorms(handle)`, after the first paint. */
+  valueNormsPending?: boolean;
   /** A kept run (see KeepOptions.keep): `attention.data` is empty, heads come from `heads(handle, …)`. */
   kept?: { handle: number; bytes: number };
 };
@@ -106,6 +108,14 @@ export class EngineClient {
     return (m as Extract<WorkerResponse, { type: 'heads' }>).data;
   }
 
+  /** A kept explain's value norms (when its result says `valueNormsPending`), or why there are none. */
+  async valueNorms(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'valueNorms' | 'valueNormsNote'>> {
+    const k = this.kept.get(handle);
+    if (!k || k.worker !== this.worker) throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+    const m = (await this.send({ type: 'value-norms', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'value-norms' }>;
+    return { ...(m.valueNorms ? { valueNorms: m.valueNorms } : {}), ...(m.valueNormsNote ? { valueNormsNote: m.valueNormsNote } : {}) };
+  }
+
   /** Free a kept run's captures in the worker (a no-op for unknown or expired handles). */
   async release(handle: number): Promise<void> {
     const k = this.kept.get(handle);
@@ -120,6 +130,7 @@ export class EngineClient {
     if (r.predictionsNote) out.predictionsNote = r.predictionsNote;
     if (r.valueNorms) out.valueNorms = r.valueNorms;
     if (r.valueNormsNote) out.valueNormsNote = r.valueNormsNote;
+    if (r.valueNormsPending) out.valueNormsPending = true;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

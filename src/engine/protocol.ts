@@ -24,6 +24,8 @@ export type WorkerRequest =
   /** Recompute heads of a kept run (see WorkerResult.kept), one Float32Array (n×n) per [layer, head]. */
   | { id: number; type: 'heads'; handle: number; heads: [number, number][] }
   | { id: number; type: 'release'; handle: number }
+  /** A kept explain's value norms (WorkerResult.valueNormsPending), measured after the first paint from the values its run kept. */
+  | { id: number; type: 'value-norms'; handle: number }
   | { id: number; type: 'info'; model: ModelRef }
   /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
   | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
@@ -59,6 +61,8 @@ export interface WorkerResult {
   predictionsNote?: string;
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
+  /** A kept explain leaves its value norms to a `value-norms` request: they are no part of the first paint. */
+  valueNormsPending?: boolean;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
@@ -75,4 +79,5 @@ export type WorkerResponse =
   | { id: number; type: 'effects'; run: EffectRun }
   | { id: number; type: 'heads'; data: Float32Array[] }
   | { id: number; type: 'released' }
+  | { id: number; type: 'value-norms'; valueNorms?: WorkerResult['valueNorms']; valueNormsNote?: string }
   | { id: number; type: 'error'; error: EngineErrorShape };

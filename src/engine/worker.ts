@@ -11,7 +11,7 @@ import { planProbe } from './probeIds';
 import { measureEffects } from './effects';
 import { predictionsFrom, predictionsFromReduced } from './predictions';
 import { halfToFloat32 } from './half';
-import { allValueNorms } from './values';
+import { allValueNorms, type ValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
 import type * as ort from 'onnxruntime-node';
 import type { ModelInfo, Predictions } from './types';
@@ -64,14 +64,21 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
  * latest explain, a comparison two: older ones are dropped so a long session cannot pile them up.
  */
 const MAX_KEPT = 3;
-const kept = new Map<number, { model: LoadedModel; cap: Captured }>();
+/** The value tensors a kept explain fetched, until its `value-norms` request turns them into norms (kept then). */
+interface KeptValues { layerSources: number[]; fetched: Record<string, { data: Float32Array; dims: readonly number[] }>; norms?: Promise<ValueNorms | undefined> }
+const kept = new Map<number, { model: LoadedModel; cap: Captured; values?: KeptValues }>();
 let nextHandle = 1;
+const NO_VALUES = 'the value tensor each layer\'s probabilities multiply could not be read off this graph';
 
-function keep(model: LoadedModel, cap: Captured): number {
+function keep(model: LoadedModel, cap: Captured, values?: KeptValues): number {
   const handle = nextHandle++;
-  kept.set(handle, { model, cap });
+  kept.set(handle, { model, cap, values });
   while (kept.size > MAX_KEPT) release(kept.keys().next().value as number);
   return handle;
+}
+
+function keptRun(handle: number) {
+  return kept.get(handle);
 }
 
 function release(handle: number): void {
@@ -104,6 +111,17 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   if (req.type === 'release') {
     release(req.handle);
     return { msg: { id: req.id, type: 'released' }, transfer: [] };
+  }
+  if (req.type === 'value-norms') {
+    const k = keptRun(req.handle);
+    if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+    const v = k.values;
+    if (v && !v.norms) {
+      v.norms = allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched);
+      v.norms.finally(() => (v.fetched = {})).catch(() => undefined); // measured once: the values are not needed again
+    }
+    const norms = await v?.norms;
+    return { msg: { id: req.id, type: 'value-norms', ...(norms ? { valueNorms: norms } : { valueNormsNote: NO_VALUES }) }, transfer: [] };
   }
   if (req.type === 'info') {
     const { m, tok, stats } = await prepare(req.model);
@@ -172,19 +190,21 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
+  // A kept explain paints before its analysis: its value norms are measured after that, on request.
+  const lateNorms = Boolean(req.keep && m.recompute && valueNames.length);
   if (req.keep && m.recompute) {
     const cap = await captureRun(m, ids, mask, extra, onExtra);
-    kept = { handle: keep(m, cap), bytes: cap.bytes };
+    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: fetchedValues } : undefined), bytes: cap.bytes };
     attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
   } else {
     attention = await runAttention(m, ids, mask, extra, onExtra);
   }
   stats.runMs = performance.now() - t2;
   const predictions = predicted ? await predict(tok, m, predicted, ids) : undefined;
-  const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
+  const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
-    ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
+    ...(norms ? { valueNorms: norms } : lateNorms ? { valueNormsPending: true } : req.type === 'explain' ? { valueNormsNote: NO_VALUES } : {}),
   };
   if (kept) return { msg: { id: req.id, type: 'done', result }, transfer: [] };
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };

@@ -64,7 +64,12 @@ export class KeptSource implements AttentionSource {
   private static nextFlowKey = 1;
   private readonly flowKey = KeptSource.nextFlowKey++;
 
-  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private readonly valueNorms?: Float32Array) {}
+  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private valueNorms?: Float32Array) {}
+
+  /** The run's value norms, when they are measured after the first paint (the pipeline's late request). */
+  setValueNorms(norms: Float32Array | undefined): void {
+    this.valueNorms = norms;
+  }
 
   async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
     if (this.released) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');

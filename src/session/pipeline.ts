@@ -179,6 +179,9 @@ export class SessionPipeline {
       if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
         o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), keptSource);
       }
+      // After the first paint: a kept run's value norms (asked now, so the engine measures them before the first heads).
+      const lateNorms = kept && result.valueNormsPending ? this.engine.valueNorms(kept.handle, { signal: o.signal }) : undefined;
+      lateNorms?.catch(() => undefined); // awaited below; a build that fails first must not leave it unhandled
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
       const probe = outcome?.scores;
@@ -212,6 +215,11 @@ export class SessionPipeline {
         analysed = a;
       }
       const reports = analysed.reports;
+      if (lateNorms) {
+        Object.assign(result, await lateNorms);
+        delete result.valueNormsPending;
+        keptSource?.setValueNorms(result.valueNorms?.data);
+      }
       const t3 = performance.now();
       const session = toSessionData({
         id: o.id, title: o.title, text: o.text,

@@ -57,6 +57,11 @@ describe('protocol guards', () => {
     assert.equal(parseHostMessage({ ...heads, sessionId: '4' }), undefined);
     assert.equal(parseHostMessage({ ...heads, thumbnails: [[1, 2, 3]] }), undefined);
     assert.equal(parseHostMessage({ ...heads, heads: 'x' }), undefined);
+    // ... with the value norms measured after the first paint.
+    const late = { ...heads, valueNorms: { data: new Float32Array(4), weighting: 'value·W_O' }, valueNormsNote: undefined };
+    assert.ok(parseHostMessage(late));
+    assert.equal(parseHostMessage({ ...heads, valueNorms: { data: [1, 2], weighting: 'value' } }), undefined);
+    assert.equal(parseHostMessage({ ...heads, valueNormsNote: 3 }), undefined);
     assert.ok(parseHostMessage({ type: 'reply', id: 3, ok: false, error: 'x' }));
     assert.equal(parseHostMessage({ type: 'reply', id: '3', ok: true }), undefined);
   });

@@ -81,6 +81,10 @@ describe('session: kept (bounded-memory) runs', function () {
       const first = seen[0].session;
       assert.equal(first.analysing, true);
       assert.deepEqual([first.heads.length, first.thumbnails.length], [0, 0]);
+      // Value norms are no part of the first paint: measured after it, they arrive with the heads.
+      assert.equal(first.valueNorms, undefined);
+      assert.ok(b.session.valueNorms, b.session.valueNormsNote);
+      assert.equal(b.session.valueNorms.data.length, 2 * 8 * b.session.tokens.length);
       assert.deepEqual(first.tokens, b.session.tokens);
       assert.equal(b.session.analysing, undefined);
       assert.equal(b.session.heads.length, 2 * 8);

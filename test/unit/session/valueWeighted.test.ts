@@ -34,6 +34,9 @@ describe('session: value-weighted attention', function () {
       try {
         const norms = full.session.valueNorms!;
         assert.ok(norms, full.session.valueNormsNote);
+        // A kept run measures its norms after the first paint (an engine request of their own): the same numbers.
+        assert.deepEqual(kept.session.valueNorms, norms);
+        assert.equal(kept.result.valueNormsPending, undefined, 'the build waited for them');
         const { layers, headsPerLayer, seq } = full.result.attention;
         const reader = valueWeightedReader({ ...full.result.attention, head: (l, h) => full.result.attention.data[l].subarray(h * seq * seq, (h + 1) * seq * seq) }, norms.data);
         // Made on first use (the Heads view asks when it first shows value weighting), not with the explain.
