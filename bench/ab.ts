@@ -15,7 +15,7 @@ import type { ModelJob } from './run';
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 
-type ExplainRows = Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[] }>;
+type ExplainRows = Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu?: number[] }>;
 interface Side { label: string; dir: string }
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
@@ -49,7 +49,8 @@ function child<T>(dir: string, mode: 'floor' | 'explain', job: ModelJob, sizes: 
 }
 
 interface Collected { explain: ExplainRows[]; peakRssMb: number[] }
-const stages = ['firstPaint', 'explain', 'run', 'analysis'] as const;
+// cpu: the explain process's CPU time per explain (all threads), where both trees' children report it.
+const stages = ['firstPaint', 'explain', 'run', 'analysis', 'cpu'] as const;
 
 export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void {
   const t0 = Date.now();
