@@ -1,4 +1,5 @@
 // Loading a model: decode, plan, add the capture (or attention) outputs, create the ORT sessions, probe.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
@@ -14,9 +15,11 @@ import { ADDITION_ROOM, additionOf, appendToModel } from './modelBytes';
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
  * (1.7× slower per head at 4,096 tokens). Identical layers share one session, and recomputeHeads caps
- * what one run allocates, so the arena holds a few hundred MB at most.
+ * what one run allocates, so the arena holds a few hundred MB at most. One core is left to the analysis
+ * worker, which measures each chunk of heads while the slices recompute the next: on two cores, two ORT
+ * threads beside it cost 1.4–1.7 CPU-s per 1,024-token explain (spinning, stragglers) against 1.0–1.2 for one.
  */
-const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true };
+const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true, intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) };
 
 export interface LoadOptions {
   /** false: load the graph as exported (the benchmark's plain run). */
