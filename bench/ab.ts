@@ -2,7 +2,9 @@
 // models, sizes and machine — the way to see a regression when other work shares the cores. The ref is
 // checked out once into a git worktree under bench/results/ab/ (ignored), with this checkout's node_modules,
 // and built with its own build script; then each round runs one floor child (this checkout's) and both
-// explain children (bench/engine.ts of each tree) in alternating order. Prints medians over every rep of
+// explain children in alternating order. Both children are this checkout's bench/engine.ts (copied into the
+// ref's tree as bench/engine.ab.ts, so it drives the ref's own engine and pipeline): the same measurement on
+// both sides, CPU time included. --ref-harness runs the ref's own bench/engine.ts instead. Prints medians over every rep of
 // every round and the ratios this / ref; writes bench/results/ab-<sha>.json. No timing is asserted anywhere.
 //   npm run bench -- --against 976df65 [--rounds=3] [--reps=3] [--sizes=512,1024] [--only=long-context-8x8]
 // --this=<ref> puts another commit in this checkout's place (a change's A/B against its parent after the fact).
@@ -41,9 +43,17 @@ export function prepareRef(ref: string): Side {
   return { label: `${ref} (${sha.slice(0, 7)})`, dir };
 }
 
+/** The explain child a tree runs: this checkout's harness copied into it (see the header), or its own. */
+function harness(dir: string): string {
+  if (dir === ROOT || process.argv.includes('--ref-harness')) return path.join(dir, 'bench', 'engine.ts');
+  const file = path.join(dir, 'bench', 'engine.ab.ts');
+  fs.copyFileSync(path.join(ROOT, 'bench', 'engine.ts'), file);
+  return file;
+}
+
 function child<T>(dir: string, mode: 'floor' | 'explain', job: ModelJob, sizes: number[], reps: number, corpus: string): T {
   const spec = JSON.stringify({ model: { modelPath: job.modelPath, tokenizerPath: job.tokenizerPath, name: job.name }, sizes, reps, corpus });
-  const out = execFileSync(process.execPath, [...process.execArgv, path.join(dir, 'bench', 'engine.ts'), mode, spec],
+  const out = execFileSync(process.execPath, [...process.execArgv, harness(dir), mode, spec],
     { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
   return JSON.parse(out) as T;
 }
