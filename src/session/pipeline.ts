@@ -108,9 +108,10 @@ export interface BuildOptions {
   /** Streamed analysis: called as heads are handed to the analysis (for a progress message). */
   onProgress?: (headsDone: number, heads: number) => void;
   /**
-   * Kept runs of at least PREVIEW_FROM_TOKENS tokens: called once the model has run, with a session
-   * the panel can paint (`analysing`, no heads yet) and the source that answers its head requests —
-   * so a long selection shows its arcs while the analysis streams.
+   * Kept runs of at least PREVIEW_FROM_TOKENS tokens, and the first kept run on a causal model (whose repeat
+   * probe runs after it): called once the model has run, with a session the panel can paint (`analysing`,
+   * no heads yet) and the source that answers its head requests — so the arcs show while the probe and the
+   * analysis run.
    */
   onPreview?: (session: SessionData, source: AttentionSource) => void;
   /**
@@ -139,6 +140,8 @@ export interface BuiltSession {
 export class SessionPipeline {
   /** Model-level probe outcomes, per model file (path + mtime + size, like the engine's session cache). */
   private readonly probes = new Map<string, Promise<ProbeOutcome>>();
+  /** Model files whose probe has finished (measured or not measurable): their builds need not wait on it. */
+  private readonly probed = new Set<string>();
 
   /** Analysis and thumbnails run in their own worker: never on the caller's (the extension host's) thread. */
   readonly analysis: AnalysisClient;
@@ -176,7 +179,10 @@ export class SessionPipeline {
     const keptSource = kept ? new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data) : undefined;
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
-      if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
+      // A long selection paints before its analysis; so does any kept run whose model's repeat probe has not run
+      // yet (the first explain on a model: eight probe runs must not stand between the run and the first paint).
+      const probeDue = result.model.kind === 'causal' && !this.probed.has(modelFileKey(o.model.modelPath));
+      if (keptSource && o.onPreview && (seq >= PREVIEW_FROM_TOKENS || probeDue)) {
         o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), keptSource);
       }
       // After the first paint: a kept run's value norms (asked now, so the engine measures them before the first heads).
@@ -301,7 +307,7 @@ export class SessionPipeline {
       p = this.runProbe(model);
       this.probes.set(key, p);
       // A failed probe is retried on the next explain; a model too small for one stays so.
-      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); });
+      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); else this.probed.add(key); });
     }
     if (!signal) return p;
     // This build may be cancelled while the shared probe runs: stop waiting, the probe goes on for the next.

@@ -89,11 +89,23 @@ describe('session: kept (bounded-memory) runs', function () {
       assert.equal(b.session.analysing, undefined);
       assert.equal(b.session.heads.length, 2 * 8);
       assert.deepEqual(await seen[0].matrix, await b.source.request('head/matrix', { sessionId: 30, layer: 1, head: 3 }));
-      // Short runs are painted once, complete.
+      // Short runs are painted once, complete (this model's probe ran with the long one)...
       let previews = 0;
       const s = await pipeline.build({ id: 31, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
       assert.equal(previews, 0);
       s.source.dispose();
+      // ...except the first on a model, whose eight probe runs come after the first paint.
+      const fresh = new SessionPipeline(pipeline.engine);
+      try {
+        const firstOnModel = await fresh.build({ id: 32, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
+        assert.equal(previews, 1);
+        assert.ok(firstOnModel.probe?.status === 'measured', firstOnModel.probe?.note);
+        firstOnModel.source.dispose();
+        (await fresh.build({ id: 33, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ })).source.dispose();
+        assert.equal(previews, 1, 'the probe is measured: the next short run paints once');
+      } finally {
+        await fresh.analysis.dispose();
+      }
     } finally {
       b.source.dispose();
     }
