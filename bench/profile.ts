@@ -84,28 +84,30 @@ async function main(): Promise<void> {
       const logits = got[logitsName];
       await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits.data as Float32Array, n, Number(logits.dims[2]), ids));
     }
-    const norms = valueNames.length ? await time(label('value norms (ORT)'), () => allValueNorms(m.values!, layerSources, m.headsPerLayer, n, values)) : undefined;
-    // The streamed analysis, stage by stage, one layer at a time.
+    const norms = valueNames.length ? await time(label('value norms (ORT; after the first paint)'), () => allValueNorms(m.values!, layerSources, m.headsPerLayer, n, values)) : undefined;
+    // The streamed analysis, stage by stage, one layer at a time; then what only a view's first use does.
     const ctx = await time(label('analysis: text context'), () => buildContext(tokens, m.causal));
     const scratch = new Scratch(n, 3);
     const an = headAnalyzer({ layers: m.layers, headsPerLayer: m.headsPerLayer, seq: n, causal: m.causal }, tokens);
-    const pathway = new PathwayBuilder({ layers: m.layers, headsPerLayer: m.headsPerLayer, seq: n, causal: m.causal }, n - 1);
+    const sums: LayerSums[] = [];
     for (let l = 0; l < m.layers; l++) {
       const list = Array.from({ length: m.headsPerLayer }, (_, h) => [l, h] as const);
       const heads = await time(label('recompute: slice runs (all layers)'), () => recomputeHeads(m, cap, list));
-      const sums = new LayerSums(l, n, m.causal, m.headsPerLayer);
+      sums.push(new LayerSums(l, n, m.causal, m.headsPerLayer));
       for (let h = 0; h < heads.length; h++) {
         const A = heads[h];
-        await time(label('analysis: measureHead (main + target pass)'), () => measureHead(A, ctx, scratch, 3));
-        await time(label('analysis: measureRest (sink-aware)'), () => measureRest(A, ctx, scratch));
-        await time(label('analysis: whole analyze() per head (measure+rest+roles)'), () => an.analyze(l, h, A));
-        await time(label('thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE));
-        if (norms) await time(label('value-weighted thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE, norms.data.subarray((l * m.headsPerLayer + h) * n, (l * m.headsPerLayer + h + 1) * n)));
-        await time(label('flow cache: LayerSums.add'), () => sums.add(A));
+        await time(label('  of which measureHead (main + target pass)'), () => measureHead(A, ctx, scratch, 3));
+        await time(label('  of which measureRest (sink-aware)'), () => measureRest(A, ctx, scratch));
+        await time(label('analysis: analyze() per head (measure + rest + roles)'), () => an.analyze(l, h, A));
+        await time(label('thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE, undefined, m.causal));
+        if (norms) await time(label('first use: value-weighted thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE, norms.data.subarray((l * m.headsPerLayer + h) * n, (l * m.headsPerLayer + h + 1) * n), m.causal));
+        await time(label('first use: Flow cache (LayerSums.add)'), () => sums[l].add(A));
       }
     }
-    await time(label('flow: one token from the cache'), () => {
-      for (let want = pathway.next(); want; want = pathway.next()) pathway.feed(new Float32Array(n * n)); // shape only
+    await time(label('Flow: the last token\'s pathway from the cache'), () => {
+      const b = new PathwayBuilder({ layers: m.layers, headsPerLayer: m.headsPerLayer, seq: n, causal: m.causal }, n - 1);
+      for (let want = b.next(); want; want = b.next()) b.feedLayer(sums[want[0]]);
+      return b.result();
     });
     disposeCaptured(cap);
   }
