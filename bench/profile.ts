@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { getModel, captureRun, disposeCaptured, recomputeHeads } from '../src/engine/session';
 import { encodeText, loadTokenizer } from '../src/engine/tokenize';
-import { predictionsFrom, predictionsFromReduced } from '../src/engine/predictions';
+import { predictionsFrom } from '../src/engine/predictions';
+import { nextTokenFetches, predictionsFromOutputs } from '../src/engine/nextTokenGraph';
 import { allValueNorms } from '../src/engine/values';
 import { attentionSourceIndex } from '../src/engine/loaded-model';
 import { headAnalyzer, LayerSums, PathwayBuilder } from '../src/analysis';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     const bare = await time(label('capture run, captures only'), () => captureRun(m, ids));
     disposeCaptured(bare);
     // What the worker fetches with an explain: the graph's next-token reduction (else the logits) and the values.
-    const next = m.nextToken ? [m.nextToken.topLogP, m.nextToken.topIds, m.nextToken.nextLogP] : logitsName ? [logitsName] : [];
+    const next = m.nextToken ? nextTokenFetches(m.nextToken) : logitsName ? [logitsName] : [];
     let got: Record<string, ort.Tensor> = {};
     const values: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
     const cap = await time(label('explain run: captures + predictions + values'), () => captureRun(m, ids, undefined, [...next, ...valueNames], (t) => {
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     }));
     if (m.nextToken) {
       const r = m.nextToken;
-      await time(label('predictions: from the reduced outputs'), () => predictionsFromReduced(got[r.topLogP].data as Float32Array, got[r.topIds].data as BigInt64Array, got[r.nextLogP].data as Float32Array, n, r.k));
+      await time(label('predictions: from the reduced outputs'), () => predictionsFromOutputs(got, r, ids));
     } else if (logitsName) {
       const logits = got[logitsName];
       await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits.data as Float32Array, n, Number(logits.dims[2]), ids));

@@ -3,7 +3,9 @@
 // stage. A stage this machine cannot run is skipped out loud — its name and why, at the start and in the
 // closing line — never silently:
 // - package, bench and e2e need Linux with Debian's packages (apt: `file`, `unzip`, `strace`, python3-torch,
-//   code-server's native-module deps), installed by scripts/install-system-deps.sh;
+//   code-server's native-module deps), installed by scripts/install-system-deps.sh; so do the unit stage's Python
+//   helper tests (test/unit/notebook/kernel.test.ts: python3, pip, ipykernel, nbconvert), which say they are
+//   skipped elsewhere;
 // - webview needs a Chromium: Debian's on Linux, an installed Chrome or Edge elsewhere;
 // - electron (the in-editor suite under a downloaded VS Code, @vscode/test-electron) runs on macOS and
 //   Windows, where code-server's e2e stage cannot; set HEADLIGHT_SKIP_ELECTRON=1 where VS Code cannot be

@@ -14,12 +14,17 @@ import { compareModels } from './commands/compareModels';
 import { EngineSessionSource } from './host/engineSource';
 import { log } from './host/log';
 import { unsupportedPlatformMessage } from './host/platform';
+import { NotebookRendererHost } from './notebook/rendererHost';
 
 // Wiring only: every behaviour lives in the module named for it.
 export function activate(context: vscode.ExtensionContext): { controller: Controller } {
   const source = new EngineSessionSource(context.extensionPath);
   const controller = new Controller(context, source);
+  const notebooks = new NotebookRendererHost(controller);
   context.subscriptions.push(
+    notebooks,
+    // Not contributed: the panel's reload path (Controller.explainState) runs it for an output opened from a notebook.
+    vscode.commands.registerCommand('headlight.openNotebookOutput', (stateUri: string) => notebooks.reopen(stateUri)),
     vscode.commands.registerCommand('headlight.compareModels', compareModels(controller, context.extensionPath, () => source.pipeline)),
     controller,
     vscode.commands.registerCommand('headlight.explainAttention', explainAttention(controller)),

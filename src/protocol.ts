@@ -311,7 +311,7 @@ export interface RoleChange {
   a?: HeadRef;
   /** The head holding the role in B (appears, moves, kept). */
   b?: HeadRef;
-  /** "induction appears at L1H3 between step 0 and step 3,972 (score 0.87)" */
+  /** e.g. "induction appears at L2H2 between step 0 and step 4,000 (score 0.81)" */
   sentence: string;
 }
 

@@ -8,9 +8,14 @@ type WithCharts = { HeadlightCharts?: Plotly };
 
 // Read while this bundle's own script element is the current one (top-level, synchronous).
 const self = document.currentScript as HTMLScriptElement | null;
-const chartsSrc = self?.dataset.charts;
+let chartsSrc = self?.dataset.charts;
 const nonce = self?.nonce;
 let loading: Promise<Plotly> | undefined;
+
+/** Where the charts bundle is, for a page whose script carries no data-charts (the notebook renderer: an ES module). */
+export function setChartsSource(src: string): void {
+  chartsSrc ??= src;
+}
 
 /** plotly if it is loaded already (resize handlers have nothing to resize before). */
 export function loadedPlotly(): Plotly | undefined {

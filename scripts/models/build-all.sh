@@ -15,8 +15,9 @@ export OPENBLAS_NUM_THREADS=1 ORT_DISABLE_TELEMETRY=1   # 2 cores are shared: on
 # from that checkpoint with a fresh optimizer (seed + 1) to 3,972 steps (repeated rows of ids < 512), then a third
 # leg (seed + 2, fresh optimizer warmed up over 100 steps) to MINI_STEPS with repeated rows drawn from the
 # tokenizer's ordinary ids (the ids Headlight's repeat probe draws), so the induction heads work on any token.
-# Step caps reproduce every leg. MINI_FROM_ONNX=1 skips legs 1-2: their weights are recovered from the committed
-# ONNX files (checkpoint step-03972) by mini_from_onnx.py, which checks them against the cards.
+# Step caps reproduce every leg. MINI_FROM_ONNX=1 skips legs 1-2: their weights are recovered from the ONNX files
+# committed before the checkpoints stopped shipping (checkpoint step-03972 at onnx_weights.FLOAT32_COMMIT, read
+# from git) by mini_from_onnx.py, which checks them against the cards.
 MINI_LEG1=1948
 MINI_LEG2=3972
 MINI_STEPS=${MINI_STEPS:-4500}
@@ -54,7 +55,7 @@ small() {
   $PY export_small.py
   node onnx_scores.js ../../media/models/headlight-small/model.onnx ../../media/models/headlight-small/card.json
   for d in ../../media/models/headlight-small/checkpoints/step-*/; do
-    [[ -f "$d/model.onnx" ]] && node onnx_scores.js "$d/model.onnx" "$d/card.json"
+    if [[ -f "$d/model.onnx" ]]; then node onnx_scores.js "$d/model.onnx" "$d/card.json"; fi
   done
 }
 
@@ -89,12 +90,14 @@ fi
 CONTINUE=1 LEG_SEED=2 LEG_WARMUP=1 SYN_IDS=work/mini-ordinary-ids.json \
   $PY train_mini.py "$MINI_MINUTES" "$MINI_STEPS" | tee -a work/train-mini.out
 
-lap "headlight-mini export + checkpoints"
+lap "headlight-mini export (+ checkpoints, not shipped: work/headlight-mini-checkpoints/)"
 ORDINARY_IDS=work/mini-ordinary-ids.json $PY export_mini.py
 node onnx_scores.js ../../media/models/headlight-mini/model.onnx ../../media/models/headlight-mini/card.json
-for d in ../../media/models/headlight-mini/checkpoints/step-*/; do
+for d in work/headlight-mini-checkpoints/step-*/; do
   node onnx_scores.js "$d/model.onnx" "$d/card.json"
 done
+# float16 weights behind a Cast (half the download), each file checked against its float32 PyTorch reference
+$PY fp16.py headlight-mini
 
 small
 
@@ -103,6 +106,7 @@ $PY wordpiece_train.py work/corpus.txt 2048 ../../media/models/tiny-bert/tokeniz
 node encode.js ../../media/models/tiny-bert/tokenizer.json work/corpus.txt work/corpus-wp.u16
 $PY bert.py "$BERT_MINUTES" "$BERT_STEPS"
 node onnx_scores.js ../../media/models/tiny-bert/model.onnx ../../media/models/tiny-bert/card.json
+$PY fp16.py tiny-bert
 
 lap "answer-key fixtures (test/fixtures/answer-key: trained byte models + their PyTorch answer key)"
 # Not bundled: test fixtures for test/unit/analysis/answerKey.test.ts. Each model trains from scratch up to

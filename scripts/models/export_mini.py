@@ -1,5 +1,9 @@
 # Exports headlight-mini and its checkpoints (init, before / after the induction phase change, final) to ONNX
-# with attention outputs attn.0.., measures head scores and writes the cards. The phase change is read
+# with attention outputs attn.0.., measures head scores and writes the cards. Only the final model ships
+# (media/models/headlight-mini); its card lists the checkpoints' steps as training history, and the checkpoints
+# themselves (float32, each with its card and a copy of the tokenizer, so Select Model… → Model folder… opens one)
+# go to scripts/models/work/headlight-mini-checkpoints/ (MINI_CHECKPOINTS), which is not part of the extension:
+# headlight-small's checkpoints carry the training ladder, and these were 6.8 MB of every download. The phase change is read
 # from the induction score logged during training (work/mini-log.json), over the legs whose repeats drew ids < 512.
 # A later leg (repeats from the ordinary ids, train_mini.py SYN_IDS) adds the end of the earlier legs as a checkpoint.
 # Every card is measured on a probe of ordinary ids (the ids Headlight's repeat probe draws: the tokenizer produces
@@ -12,6 +16,7 @@ from common import MEDIA, WORK, write_json
 from gpt import MiniGPT, scores_from_attention, roles_from_scores, THRESHOLDS
 
 OUT = os.environ.get("MINI_OUT", os.path.join(MEDIA, "headlight-mini"))   # MINI_OUT: a dry run elsewhere
+CK_OUT = os.environ.get("MINI_CHECKPOINTS", os.path.join(WORK, "headlight-mini-checkpoints"))   # not shipped
 L, N, PROBE_SEED = 50, 8, 1234
 
 def ordinary_probe(ids, bos):
@@ -65,7 +70,8 @@ def main():
     ord_path = os.environ.get("ORDINARY_IDS", os.path.join(WORK, f"{run}-ordinary-ids.json"))
     ordinary = json.load(open(ord_path))["ids"]
     probe = ordinary_probe(ordinary, bos)
-    shutil.rmtree(os.path.join(OUT, "checkpoints"), ignore_errors=True)
+    shutil.rmtree(os.path.join(OUT, "checkpoints"), ignore_errors=True)   # none ship: clear any left from before
+    shutil.rmtree(CK_OUT, ignore_errors=True)
     by_step = {r["step"]: r for r in log}
 
     def card_for(step, label, tok_ref, extra):
@@ -117,7 +123,10 @@ def main():
              "whose best induction score (training monitor: 8 sequences of ids < 512, seed 99) reaches half its maximum", "maxInduction": top},
              "inductionNote": None if formed else f"no induction head formed: best logged induction score {top}",
              "trainingLogNote": trainingNote,
-             "checkpoints": [{"label": k, "step": v, "path": f"checkpoints/step-{v:05d}/"} for k, v in picks.items()],
+             "trainingCheckpoints": [{"label": k, "step": v} for k, v in picks.items()],
+             "trainingCheckpointsNote": "steps picked around the induction phase change; not shipped with the extension "
+                                        "(headlight-small's checkpoints are): npm run models writes them to "
+                                        "scripts/models/work/headlight-mini-checkpoints/",
              "trainingLog": [{k: r[k] for k in ("step", "minutes", "loss", "induction", "previousToken", "textLoss",
                                                 "inductionOrdinary", "previousOrdinary") if k in r} for r in log]}
     os.makedirs(OUT, exist_ok=True)
@@ -127,10 +136,12 @@ def main():
     write_json(os.path.join(OUT, "card.json"), card, indent=1)
     for h in card["heads"]: print(h["layer"], h["head"], h["roles"], h["scores"])
     for label, step in picks.items():
-        d = os.path.join(OUT, "checkpoints", f"step-{step:05d}")
+        if label == "final": continue                                    # the final checkpoint is the model itself
+        d = os.path.join(CK_OUT, f"step-{step:05d}")
         os.makedirs(d, exist_ok=True)
-        m, c = card_for(step, label, "../../tokenizer.json", {"checkpoint": label})
-        if label != "final": export(m, os.path.join(d, "model.onnx"))   # the final checkpoint is model.onnx itself
+        m, c = card_for(step, label, "tokenizer.json", {"checkpoint": label})
+        export(m, os.path.join(d, "model.onnx"))
+        shutil.copyfile(os.path.join(MEDIA, "headlight-mini", "tokenizer.json"), os.path.join(d, "tokenizer.json"))
         write_json(os.path.join(d, "card.json"), c, indent=1)
         best = max(c["heads"], key=lambda h: h["scores"]["induction"])
         print(f"{label} step {step}: best induction L{best['layer']}H{best['head']} = {best['scores']['induction']}")

@@ -7,12 +7,12 @@
 # usage: python3 export_small.py              (work/small-log.json + work/small-ckpt/, from train_small.py)
 #        PACK=folder/cand-s0 python3 export_small.py (a GPU run of the same recipe, device_small.sh)
 import base64, json, os, shutil, subprocess
-import numpy as np, torch, onnx
-from onnx import helper, numpy_helper, TensorProto
+import torch
 from common import MEDIA, WORK, ROOT, write_json
 from gpt import MiniGPT, scores_from_attention, roles_from_scores, THRESHOLDS
 from export_mini import ordinary_probe, export, L, N, PROBE_SEED
 from pick_small import pick
+from onnx_weights import to_fp16_weights
 
 OUT = os.environ.get("SMALL_OUT", os.path.join(MEDIA, "headlight-small"))
 MINI = os.path.join(MEDIA, "headlight-mini")
@@ -36,27 +36,12 @@ def model_from(meta, sd):
 def rounded(sd):
     return {k: v.half().float() if v.is_floating_point() else v for k, v in sd.items()}
 
-def to_fp16_weights(path):
-    """Stores every float initializer of 16+ values as float16 behind a Cast to float (same graph, half the bytes)."""
-    m = onnx.load(path)
-    g, casts = m.graph, []
-    for init in g.initializer:
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < 16: continue
-        name = init.name
-        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), name + ".f16"))
-        casts.append(helper.make_node("Cast", [name + ".f16"], [name], to=TensorProto.FLOAT, name="cast." + name))
-    nodes = casts + list(g.node)
-    del g.node[:]
-    g.node.extend(nodes)
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
-
-def eval_ids():
-    """BOS + the samples joined, tokenized by the same tokenizers library the extension runs, cut to EVAL_LEN."""
+def eval_ids(tokenizer=os.path.join(MINI, "tokenizer.json")):
+    """The samples joined, tokenized by the same tokenizers library the extension runs (BOS first), cut to EVAL_LEN."""
     text = "\n\n".join(open(os.path.join(ROOT, "samples", f), encoding="utf-8").read() for f in EVAL_TEXT)
     js = ("const {Tokenizer}=require('tokenizers');(async()=>{const t=Tokenizer.fromFile(process.argv[1]);"
           "const e=await t.encode(require('fs').readFileSync(0,'utf8'));console.log(JSON.stringify(e.getIds()))})()")
-    ids = json.loads(subprocess.run(["node", "-e", js, os.path.join(MINI, "tokenizer.json")], input=text, text=True,
+    ids = json.loads(subprocess.run(["node", "-e", js, tokenizer], input=text, text=True,
                                     capture_output=True, check=True, cwd=ROOT).stdout)
     return ids[:EVAL_LEN]
 

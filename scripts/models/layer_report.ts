@@ -1,7 +1,7 @@
 // The scale ladder in numbers: runs Headlight's real pipeline (engine, probe, analysis, as the panel and CLI
-// do) on the same text through headlight-mini, headlight-small and every checkpoint of both, and prints the
-// per-layer Layers-view numbers (mean distance, normalised entropy, first-token mass) and the roles found,
-// as the markdown tables in media/models/README.md. Headlight's per-layer numbers are tested against PyTorch
+// do) on the same text through headlight-mini, headlight-small and every checkpoint shipped (headlight-small's:
+// headlight-mini ships none), and prints the per-layer Layers-view numbers (mean distance, normalised entropy,
+// first-token mass) and the roles found, as the markdown tables in media/models/README.md. Headlight's per-layer numbers are tested against PyTorch
 // on headlight-small (test/unit/analysis/smallModel.test.ts), so this report rests on a checked path.
 // usage: npx tsx scripts/models/layer_report.ts [TOKENS ...]   (default: 128 256)
 import * as path from 'node:path';

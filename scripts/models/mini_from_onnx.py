@@ -6,41 +6,25 @@
 # onnx_scores.js checks the same cards against onnxruntime-node, so torch == ONNX on attention. `--logits F`
 # also writes the logits of the card's first probe sequence to F (compare with onnxruntime-node).
 # usage: python3 mini_from_onnx.py [--logits work/mini-logits-torch.json]
-# Initializers: named ones (tok.weight, blocks.N.ln*/qkv.bias/o.bias/mlp.*.bias, lnf.*) map directly; the
-# unnamed onnx::MatMul_* tensors are the Linear weights, transposed, in graph order: per block qkv, o, mlp.0,
-# mlp.2, then head.
+# The committed files hold float16 weights (fp16.py); the float32 ones they were rounded from, which the cards were
+# measured on and leg 3 continued from, are read from git (onnx_weights.FLOAT32_COMMIT). The checkpoints are no
+# longer shipped: their files and cards come from that commit only (media/models/headlight-mini/checkpoints/).
 import json, os, sys
-import onnx, torch
-from onnx import numpy_helper
-from common import MEDIA, WORK
+import torch
+from common import MEDIA, WORK, ROOT
 from gpt import MiniGPT, scores_from_attention
+from onnx_weights import at_float32_commit, committed_float32, torch_from_onnx
 
 OUT = os.path.join(MEDIA, "headlight-mini")
 RUN = os.environ.get("RUN", "mini")
 
 def load_onnx(path, pos):
-    g = onnx.load(path).graph
-    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in g.initializer}
-    m = MiniGPT(inits["tok.weight"].shape[0], **pos)
-    sd = m.state_dict()
-    order = []
-    for n in g.node:                       # weights in graph order, as the MatMuls consume them
-        if n.op_type == "MatMul":
-            order += [x for x in n.input if x in inits and x not in sd and x not in order]
+    """The float32 weights of a committed headlight-mini file (FLOAT32_COMMIT's once the file is float16) in MiniGPT."""
+    model = committed_float32(os.path.relpath(path, ROOT))
+    vocab = next(i for i in model.graph.initializer if i.name == "tok.weight").dims[0]
+    m = MiniGPT(vocab, **pos)
     linears = [f"blocks.{b}.{k}.weight" for b in range(len(m.blocks)) for k in ("qkv", "o", "mlp.0", "mlp.2")] + ["head.weight"]
-    assert len(order) == len(linears), (order, linears)
-    new = {}
-    for k in sd:
-        if k in inits: new[k] = inits[k]
-    for k, src in zip(linears, order):
-        new[k] = inits[src].t().contiguous()
-    for k in sd:   # the exporter shares identical initializers: at init every LayerNorm is ones/zeros -> module default
-        if k not in new and ".ln" in "." + k and torch.equal(inits["blocks.0.ln1." + k.rsplit(".", 1)[1]], sd[k]):
-            new[k] = sd[k]
-    missing = [k for k in sd if k not in new or new[k].shape != sd[k].shape]
-    assert not missing, missing
-    m.load_state_dict(new); m.eval()
-    return m
+    return torch_from_onnx(model, m, linears)
 
 def check(m, card):
     probe = torch.tensor(card["probe"]["sequences"])
@@ -56,13 +40,15 @@ def main():
     pos = {"base": 500.0, "pos_scale": 1.414}
     assert card["positions"].startswith("sinusoidal (fixed, base 500, amplitude 1.414)"), card["positions"]
     ck = os.path.join(WORK, f"{RUN}-ckpt"); os.makedirs(ck, exist_ok=True)
-    final = next((c["step"] for c in card["checkpoints"] if c["label"] == "leg2"), card["training"]["steps"])
+    picks = card["trainingCheckpoints"]
+    final = next((c["step"] for c in picks if c["label"] == "leg2"), card["training"]["steps"])
     from_final = final == card["training"]["steps"]          # no leg 3 yet: the final model is the end of leg 2
     todo = [(final, os.path.join(OUT, "model.onnx"), card)] if from_final else []
-    for c in card["checkpoints"]:
-        d = os.path.join(OUT, c["path"])
-        if c["step"] <= final and not (from_final and c["step"] == final) and os.path.exists(os.path.join(d, "model.onnx")):
-            todo.append((c["step"], os.path.join(d, "model.onnx"), json.load(open(os.path.join(d, "card.json")))))
+    for c in picks:
+        if c["step"] > final or (from_final and c["step"] == final) or c["label"] == "final": continue
+        d = os.path.join(OUT, "checkpoints", f"step-{c['step']:05d}")   # at FLOAT32_COMMIT
+        ck_card = json.loads(at_float32_commit(os.path.relpath(os.path.join(d, "card.json"), ROOT)))
+        todo.append((c["step"], os.path.join(d, "model.onnx"), ck_card))
     for step, path, c in todo:
         m = load_onnx(path, pos)
         worst, probe = check(m, c)

@@ -105,7 +105,7 @@ export function compareModels(controller: Controller, extensionPath: string, pip
 
 type Named = ModelRef & { name: string };
 
-/** A bundled name ("headlight-mini@step-0"), else a path to an ONNX file or a model folder. */
+/** A bundled name ("headlight-small@step-0"), else a path to an ONNX file or a model folder. */
 function resolve(extensionPath: string, nameOrPath: string): Named | undefined {
   const bundled = bundledModel(extensionPath, nameOrPath);
   if (bundled) return bundled;

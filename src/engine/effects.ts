@@ -45,7 +45,7 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
   const plan = model.plan;
   // The tensors that hold each used layer's probabilities in the user's graph (a cast copy names its source).
   const sources = model.attention.map((_, l) => plan.attentionOutputs[attentionSourceIndex(model, l)]);
-  const graph = addGates(bytes, plan, sources, model.headAxes.length + 3, model.causal); // [batch, ...head axes, q, k]
+  const graph = addGates(bytes, plan, sources, model.headAxes.length + 3, model.causal, model.headsPerLayer); // [batch, ...head axes, q, k]
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(graph.bytes, {

@@ -60,9 +60,9 @@ export function isEngineError(e: unknown): e is EngineError {
   return e instanceof EngineError;
 }
 
-/** How to get an ONNX file with plain (unfused) softmax attention; appended to fused/no-attention refusals. */
+/** Which exports Headlight reads; appended to fused-kernel and no-attention refusals. */
 export const EXPORT_ADVICE =
-  'Export the eager model instead: load it with attn_implementation="eager" and call torch.onnx.export, ' +
-  'or run `optimum-cli export onnx --model <id> --no-post-process <dir>`; do not run the ONNX Runtime ' +
-  'transformer optimizer (onnxruntime.transformers.optimizer), optimum\'s --optimize O2/O3/O4 or the ' +
-  'onnxruntime-genai model builder on it (they fuse attention into GroupQueryAttention/MultiHeadAttention).';
+  'Any of these opens: an eager export (torch.onnx.export with attn_implementation="eager", or ' +
+  '`optimum-cli export onnx --no-post-process`), torch.onnx.export(dynamo=True, opset_version=23) (ONNX Attention), ' +
+  'the ONNX Runtime transformer optimizer or optimum --optimize O2/O3 (com.microsoft Attention / MultiHeadAttention), ' +
+  'and the onnxruntime-genai model builder (GroupQueryAttention, 4-bit MatMulNBits).';

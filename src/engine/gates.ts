@@ -36,18 +36,22 @@ const int = (name: string, v: number): onnx.AttributeProto => onnx.AttributeProt
 /**
  * The gated graph. `attention` lists the tensors holding each layer's probabilities (the Softmax outputs, or
  * the attention outputs the model exports), in layer order; `rank` is their run-time rank (4: [b, h, q, k],
- * 5: [b, kv, groups, q, k]).
+ * 5: [b, kv, groups, q, k]). A fused kernel (an attention name in plan.kernels) has no probability tensor: its
+ * output is gated instead, each head's slice of it before the output projection — the same ablation, since a
+ * head's output is its probabilities times its values. `heads` is the query heads per layer.
  */
-export function addGates(original: Uint8Array, plan: GraphPlan, attention: string[], rank: number, causal: boolean): GatedGraph {
+export function addGates(original: Uint8Array, plan: GraphPlan, attention: string[], rank: number, causal: boolean, heads = 0): GatedGraph {
   const model = decodeModel(original, 'model');
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const types = elemTypes(model, attention);
+  const types = elemTypes(model, attention.map((p) => plan.kernels.get(p)?.output ?? p));
   const gates: string[] = [];
-  attention.forEach((src, l) => {
+  attention.forEach((probs, l) => {
     const gate = gateInputName(l);
     gates.push(gate);
     graph.input!.push(tensorInfo(gate, FLOAT, ['headlight_sets', ...Array.from({ length: rank - 3 }, (_, k) => `headlight_h${k}`), 1, 1]));
+    const kernel = plan.kernels.get(probs);
+    const src = kernel ? kernel.output : probs;
     const gated = `${src}.headlight.gated`;
     // Every consumer reads the gated tensor; a graph output of the same name stays the ungated one.
     for (const n of nodes) n.input = (n.input ?? []).map((x) => (x === src ? gated : x));
@@ -58,7 +62,21 @@ export function addGates(original: Uint8Array, plan: GraphPlan, attention: strin
       added.push(onnx.NodeProto.create({ opType: 'Cast', name: `headlight.gate.cast.${l}`, input: [gate], output: [`${gate}.cast`], attribute: [int('to', t)] }));
       g = `${gate}.cast`;
     }
-    added.push(onnx.NodeProto.create({ opType: 'Mul', name: `headlight.gate.mul.${l}`, input: [src, g], output: [gated] }));
+    if (kernel?.outputLayout === 'bsd') {
+      // [B, S, H·dv] → [B, S, H, dv] × gate [sets, 1, H, 1] → [B, S, H·dv].
+      const init = (name: string, v: number[]) => (graph.initializer ??= []).push(onnx.TensorProto.create({ name, dataType: INT64, dims: [v.length], int64Data: v }));
+      init(`headlight.gate.heads.${l}`, [0, 0, heads, -1]);
+      init(`headlight.gate.gshape.${l}`, [0, 1, heads, 1]);
+      init(`headlight.gate.merge.${l}`, [0, 0, -1]);
+      added.push(
+        onnx.NodeProto.create({ opType: 'Reshape', name: `headlight.gate.split.${l}`, input: [src, `headlight.gate.heads.${l}`], output: [`${gated}.heads`] }),
+        onnx.NodeProto.create({ opType: 'Reshape', name: `headlight.gate.g.${l}`, input: [g, `headlight.gate.gshape.${l}`], output: [`${gate}.bs`] }),
+        onnx.NodeProto.create({ opType: 'Mul', name: `headlight.gate.mul.${l}`, input: [`${gated}.heads`, `${gate}.bs`], output: [`${gated}.mul`] }),
+        onnx.NodeProto.create({ opType: 'Reshape', name: `headlight.gate.merge.${l}`, input: [`${gated}.mul`, `headlight.gate.merge.${l}`], output: [gated] }),
+      );
+    } else {
+      added.push(onnx.NodeProto.create({ opType: 'Mul', name: `headlight.gate.mul.${l}`, input: [src, g], output: [gated] }));
+    }
     // Right after the producer keeps the graph topologically sorted.
     const at = nodes.findIndex((n) => (n.output ?? []).includes(src));
     nodes.splice(at + 1, 0, ...added);

@@ -43,7 +43,7 @@ export async function probeAttention(model: LoadedModel, label: string): Promise
   }
   if (model.recompute) {
     const keep = new Set(usable);
-    model.recompute.slices = model.recompute.slices.filter((s) => keep.has(s.slice.source));
+    model.recompute.slices = model.recompute.slices.filter((s) => keep.has(s.source));
   }
   const dims = outs[usable[0]].dims;
   Object.assign(model, { attention: usable, layers: usable.length, headsPerLayer: heads, causal, headAxes: dims.length >= 4 ? dims.slice(1, -2).map(Number) : undefined });

@@ -1,25 +1,17 @@
 // Loading a model: decode, plan, add the capture (or attention) outputs, create the ORT sessions, probe.
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
-import { addGraphOutputs, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
+import { addGraphOutputs, appendMessage, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
 import { addCaptureOutputs, planRecompute } from './recompute-graph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
 import { probeAttention } from './load-probe';
 import { planValues } from './values';
+import { SLICE_OPTIONS } from './recompute';
+import { exposeKernelProbabilities } from './kernels/expose';
 import { planNextToken } from './nextTokenGraph';
-import { ADDITION_ROOM, additionOf, appendToModel } from './modelBytes';
 
-/**
- * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
- * (1.7× slower per head at 4,096 tokens). Identical layers share one session, and recomputeHeads caps
- * what one run allocates, so the arena holds a few hundred MB at most. One core is left to the analysis
- * worker, which measures each chunk of heads while the slices recompute the next: on two cores, two ORT
- * threads beside it cost 1.4–1.7 CPU-s per 1,024-token explain (spinning, stragglers) against 1.0–1.2 for one.
- */
-const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true, intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) };
 
 export interface LoadOptions {
   /** false: load the graph as exported (the benchmark's plain run). */
@@ -35,7 +27,8 @@ export interface LoadOptions {
 
 export async function loadModel(abs: string, key: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const label = path.basename(abs);
-  const bytes = readModelBytes(abs, options.addAttention === false ? 0 : ADDITION_ROOM);
+  // Room after the model for the outputs Headlight appends (a few KB): no second copy of the model.
+  const bytes = readModelBytes(abs, 1 << 20);
   const proto = decodeModel(bytes, label);
   const plan = planGraph(proto, path.dirname(abs), label);
   const originalOutputs = (proto.graph?.output ?? []).map((o) => o.name ?? '');
@@ -56,18 +49,18 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     if (providers.some((p) => p !== 'cpu')) throw providerFailure(providers, why);
     throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
   };
-  const values = planValues(proto, plan.attentionOutputs);
+  const values = await planValues(proto, plan.attentionOutputs, plan.kernels, path.dirname(abs));
   // Next-token top-k and log-probabilities reduced in the graph (nextTokenGraph.ts): the logits never leave ORT.
   const next = plan.logitsOutput ? planNextToken(plan, elemTypes(proto, [plan.logitsOutput])[0]) : undefined;
+  const withNextToken = (b: Uint8Array): Uint8Array => (next ? appendMessage(b, next.addition) : b);
   const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, nextToken: next?.outputs };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
-  const valueNames = [...new Set(values.values.filter(Boolean))];
+  // (A fused kernel's values are read off its kept inputs instead: kernels/.)
+  const valueNames = [...new Set(values.values.filter((v) => v && !plan.kernels.has(v)))];
   const valueTypes = elemTypes(proto, valueNames);
-  // The model plus `addition` (captures or attention outputs), the value outputs and the next-token nodes,
-  // written after the file's bytes in one go (modelBytes.ts: no copy of the model per addition).
-  const withValues = (addition: Uint8Array, existing: string[]): Buffer => {
+  const withValues = (b: Uint8Array, existing: string[]): Uint8Array => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
-    return appendToModel(bytes, addition, additionOf((e) => addCaptureOutputs(e, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing)), ...(next ? [next.addition] : []));
+    return withNextToken(addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing));
   };
   if (!wantAttention) {
     const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
@@ -77,51 +70,89 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   // found: a model that exports its own attention outputs gets exactly those.
   let refusal = options.recompute === false ? 'disabled by the caller' : !plan.rewritten ? 'the model exports its own attention outputs' : undefined;
   if (!refusal) {
-    const rp = planRecompute(proto, plan.attentionOutputs);
+    const rp = planRecompute(proto, plan.attentionOutputs, plan.kernels);
     if ('refused' in rp) refusal = rp.refused;
     else {
       let session: ort.InferenceSession | undefined;
       const slices: RecomputeState['slices'] = [];
+      const kernelSessions: RecomputeState['kernelSessions'] = new Map();
       try {
-        session = await ort.InferenceSession.create(withValues(additionOf((e) => addCaptureOutputs(e, rp.captures, rp.captureTypes, originalOutputs)), [...originalOutputs, ...rp.captures]), sessionOptions);
+        // One appended message for the captures and the values: each append copies the whole model.
+        const values = valueNames.filter((v, i) => valueTypes[i] !== undefined && !rp.captures.includes(v));
+        const keep = [...rp.captures, ...values];
+        const types = [...rp.captureTypes, ...values.map((v) => valueTypes[valueNames.indexOf(v)]!)];
+        session = await ort.InferenceSession.create(withNextToken(addCaptureOutputs(bytes, keep, types, originalOutputs)), sessionOptions);
         // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
-        // kernels). Identical blocks (canonical names) share one session.
+        // kernels). Identical blocks (canonical names) share one session. A fused kernel's slices are made
+        // on first use, per head count (recompute.ts).
         const byBytes = new Map<string, ort.InferenceSession>();
-        for (const slice of rp.layers) {
+        let cut = 0;
+        for (const source of plan.attentionOutputs) {
+          const kernel = plan.kernels.get(source);
+          if (kernel) { slices.push({ kind: 'kernel', source, kernel }); continue; }
+          const slice = rp.layers[cut++];
           const key = Buffer.from(slice.bytes).toString('base64');
           let s = byBytes.get(key);
           if (!s) byBytes.set(key, (s = await ort.InferenceSession.create(slice.bytes, SLICE_OPTIONS)));
-          slices.push({ slice, session: s });
+          slices.push({ kind: 'cut', source, slice, session: s });
         }
-        const model: LoadedModel = { ...base, session, attention: plan.attentionOutputs, recompute: { captures: rp.captures, slices, perHead: false } };
+        const model: LoadedModel = { ...base, session, attention: plan.attentionOutputs, recompute: { captures: rp.captures, slices, perHead: false, kernelSessions } };
         await probeAttention(model, label);
         return model;
       } catch (e) {
         if (e instanceof EngineError && e.code === 'no-attention') throw e;
+        // The model's own run failed (a kernel layout this runtime cannot run, a cache it refuses): fetching
+        // probabilities instead would fail the same way, so the runtime's reason is the message.
+        if (e instanceof EngineError && e.code === 'inference-failed' && e.message.startsWith('ONNX Runtime failed while running')) {
+          await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
+          throw new EngineError('inference-failed', `${e.message}. The model itself does not run on this ONNX Runtime (${providers.join(', ')}), so there is no attention to read.`);
+        }
         refusal = `recompute failed: ${(e as Error).message.split('\n')[0]}`;
-        await Promise.all([...new Set([session, ...slices.map((s) => s.session)])].map((s) => s?.release().catch(() => undefined)));
+        await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
       }
     }
   }
   // Fallback: the probabilities as graph outputs (float32, see addGraphOutputs): found Softmax
-  // outputs, or the model's own attention outputs, which may be fp16.
-  const types = elemTypes(proto, plan.attentionOutputs);
-  let added = addGraphOutputs(new Uint8Array(0), plan.attentionOutputs, types, originalOutputs); // the addition alone
+  // outputs, or the model's own attention outputs, which may be fp16. A fused kernel's probabilities become
+  // a tensor of its attention name first (kernels/expose.ts).
+  let fallback = bytes as Uint8Array;
+  let typed = proto;
+  if (plan.kernels.size) {
+    const exposed = exposeKernelProbabilities(bytes, plan.kernels, label, refusal ?? '');
+    fallback = exposed.bytes;
+    typed = exposed.model;
+  }
+  const types = elemTypes(typed, plan.attentionOutputs);
+  let added = addGraphOutputs(fallback, plan.attentionOutputs, types, originalOutputs);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions);
   } catch (e) {
     // A type the walk in elemTypes could not see (e.g. an op it does not model): cast everything.
     if (!/Type Error/i.test((e as Error).message)) fail(e);
-    added = addGraphOutputs(new Uint8Array(0), plan.attentionOutputs, types, originalOutputs, true);
+    added = addGraphOutputs(fallback, plan.attentionOutputs, types, originalOutputs, true);
     session = await ort.InferenceSession.create(withValues(added.bytes, [...originalOutputs, ...added.outputs]), sessionOptions).catch(fail);
   }
   const model: LoadedModel = { ...base, session, attention: added.outputs, recomputeRefusal: refusal };
-  await probeAttention(model, label);
+  try {
+    await probeAttention(model, label);
+  } catch (e) {
+    // A fused kernel's own probabilities failing too usually fails for the reason recompute did: say both.
+    if (plan.kernels.size && refusal && e instanceof EngineError && e.code === 'inference-failed') {
+      await session.release().catch(() => undefined);
+      throw new EngineError('inference-failed', `${label}: reading its fused attention failed (${refusal}), and so did fetching the kernels' own probabilities: ${e.message}`);
+    }
+    throw e;
+  }
   return model;
 }
 
 export async function releaseModel(m: LoadedModel): Promise<void> {
-  await Promise.all([...new Set([m.session, ...(m.recompute?.slices ?? []).map((s) => s.session)])].map((s) => s.release().catch(() => undefined)));
+  await releaseSessions([m.session, ...(m.recompute?.slices ?? []).map((s) => (s.kind === 'cut' ? s.session : undefined))], m.recompute?.kernelSessions);
+}
+
+async function releaseSessions(sessions: (ort.InferenceSession | undefined)[], kernelSessions?: Map<string, Promise<ort.InferenceSession>>): Promise<void> {
+  const kernel = await Promise.all([...(kernelSessions?.values() ?? [])].map((p) => p.catch(() => undefined)));
+  await Promise.all([...new Set([...sessions, ...kernel])].map((s) => s?.release().catch(() => undefined)));
 }
 

@@ -3,6 +3,7 @@ import type * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 import type { GraphPlan } from './onnx-graph';
 import type { LayerSlice } from './recompute-graph';
+import type { KernelPlan } from './kernels/types';
 
 export interface LoadedModel {
   key: string;
@@ -35,12 +36,19 @@ export interface LoadedModel {
   gated?: import('./effects').GatedSession;
 }
 
+/** How one layer's probabilities are recomputed: a slice cut out of the graph, or a copy of its fused kernel. */
+export type SliceEntry =
+  | { kind: 'cut'; source: string; slice: LayerSlice; session: ort.InferenceSession }
+  | { kind: 'kernel'; source: string; kernel: KernelPlan };
+
 export interface RecomputeState {
   captures: string[];
   /** One per entry of `attention` (same order). */
-  slices: { slice: LayerSlice; session: ort.InferenceSession }[];
+  slices: SliceEntry[];
   /** A slice computes one head when fed one head of Q and Kᵀ (checked on the load probe). */
   perHead: boolean;
+  /** Kernel slice sessions by SliceRun.key: layers with the same kernel and head counts share one. */
+  kernelSessions: Map<string, Promise<ort.InferenceSession>>;
 }
 
 /**

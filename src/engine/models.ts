@@ -80,7 +80,7 @@ export function findBundledModel(extensionRoot: string, name: string): BundledMo
 
 /** One choosable bundled model: a model, or one of its training checkpoints (`name@step-N`). */
 export interface BundledChoice extends ModelRef {
-  /** "headlight-mini", or "headlight-mini@step-2700" for a checkpoint (the step without zero padding). */
+  /** "headlight-small", or "headlight-small@step-2500" for a checkpoint (the step without zero padding). */
   name: string;
   /** One line for pickers: kind and shape, or the checkpoint's step. */
   description: string;
@@ -104,7 +104,7 @@ export function listBundledChoices(extensionRoot: string): BundledChoice[] {
   return out;
 }
 
-/** A bundled model or checkpoint by name; `name@step-02700` and `name@step-2700` are the same checkpoint. */
+/** A bundled model or checkpoint by name; `name@step-02500` and `name@step-2500` are the same checkpoint. */
 export function findBundledChoice(extensionRoot: string, wanted: string): BundledChoice | undefined {
   const [base, step] = wanted.trim().split('@');
   const n = step === undefined ? undefined : Number(/^step-(\d+)$/.exec(step)?.[1] ?? NaN);

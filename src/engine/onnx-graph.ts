@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError, EXPORT_ADVICE } from './errors';
-import { readWithRoom } from './modelBytes';
+import { kernelContext } from './kernels/context';
+import { findKernels } from './kernels/plan';
+import type { KernelPlan } from './kernels/types';
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -43,16 +45,18 @@ export interface GraphPlan {
   logitsOutput?: string;
   /** The first output (logits or hidden states): what a head's effect is measured on without logits. */
   mainOutput?: string;
+  /**
+   * Fused attention kernels by their attention name (kernels/plan.ts): those entries of attentionOutputs
+   * name no tensor; the kernel's plan says how its heads are recomputed.
+   */
+  kernels: Map<string, KernelPlan>;
 }
 
-const FUSED_OPS = new Set([
-  'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention',
-  'DecoderAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'LongformerAttention',
-  'QAttention', 'QOrderedAttention', 'SparseAttention', 'PagedAttention',
-]);
-
-/** Read the file, with size checks before any decoding; `room`: bytes left free after it (modelBytes.ts). */
-export function readModelBytes(modelPath: string, room = 0): Buffer {
+/**
+ * Read the file, with size checks before any decoding. `spare` bytes of room are left after it (not part of
+ * the returned view), so appendMessage can add outputs without copying the whole model.
+ */
+export function readModelBytes(modelPath: string, spare = 0): Buffer {
   let st: fs.Stats;
   try {
     st = fs.statSync(modelPath);
@@ -64,7 +68,35 @@ export function readModelBytes(modelPath: string, room = 0): Buffer {
   if (st.size > MAX_MODEL_BYTES) {
     throw new EngineError('model-too-large', `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`, { bytes: st.size });
   }
-  return room ? readWithRoom(modelPath, st.size, room) : fs.readFileSync(modelPath);
+  if (!spare) return fs.readFileSync(modelPath);
+  const buf = Buffer.allocUnsafe(st.size + spare);
+  const fd = fs.openSync(modelPath, 'r');
+  try {
+    let at = 0;
+    while (at < st.size) {
+      const got = fs.readSync(fd, buf, at, st.size - at, at);
+      if (got === 0) break;
+      at += got;
+    }
+    return buf.subarray(0, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * `original` followed by `extra` (protobuf merges an appended message into the model). Written into the room
+ * readModelBytes left after the model when there is enough — no copy of a model that may be gigabytes — else
+ * concatenated. A later append overwrites an earlier one's room: use each result before appending again.
+ */
+export function appendMessage(original: Uint8Array, extra: Uint8Array): Uint8Array {
+  const end = original.byteOffset + original.length;
+  if (end + extra.length <= original.buffer.byteLength) {
+    const whole = new Uint8Array(original.buffer, original.byteOffset, original.length + extra.length);
+    whole.set(extra, original.length);
+    return whole;
+  }
+  return Buffer.concat([original, extra]);
 }
 
 /** Decode guarded: hostile bytes become not-onnx / corrupt-model, never a crash. */
@@ -168,7 +200,7 @@ function classifyInputs(graph: onnx.IGraphProto, label: string): InputSpec[] {
     const lower = name.toLowerCase();
     let role: InputRole | undefined;
     if (lower === 'input_ids' || lower === 'input' || lower === 'ids' || lower === 'tokens') role = 'ids';
-    else if (lower.includes('attention_mask') || lower === 'mask') role = 'mask';
+    else if (lower.includes('attention_mask') || lower === 'mask' || lower === 'input_mask') role = 'mask';
     else if (lower.includes('token_type') || lower.includes('segment_ids')) role = 'token-type';
     else if (lower.includes('position_ids')) role = 'position';
     else if (lower.startsWith('past')) role = 'past';
@@ -199,11 +231,6 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   if (opset > 0 && opset < 13) throw new EngineError('unsupported-input', `${label} uses opset ${opset}; Headlight needs opset 13 or newer (Softmax over the last axis). Export again with opset_version=14 or later.`, { opset });
   const nodes = graph.node ?? [];
 
-  const fused = nodes.find((n) => FUSED_OPS.has(n.opType ?? '') && (n.domain === 'com.microsoft' || !n.domain || n.domain === 'ai.onnx'));
-  if (fused) {
-    throw new EngineError('fused-attention', `${label} computes attention in a fused ${fused.domain ? fused.domain + '.' : ''}${fused.opType} node (${fused.name || 'unnamed'}), which never exposes the attention probabilities. ${EXPORT_ADVICE}`, { op: fused.opType ?? '' });
-  }
-
   let externalData = false;
   const tables = new Map<string, number[]>(); // constant name -> dims
   for (const t of graph.initializer ?? []) {
@@ -224,8 +251,13 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     }
   }
 
+  // Fused attention kernels first (refused here, with the reason, when they cannot be read): a kernel that
+  // cannot be read usually also brings inputs of its own, and the kernel is the real reason.
+  const kernels = findKernels(model, kernelContext(model, label, modelDir));
   const inputs = classifyInputs(graph, label);
   const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
+  fillPastHeadSize(inputs, kernels.map((k) => k.plan));
+  checkPastLength(inputs, label);
 
   // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
   // A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
@@ -264,6 +296,22 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // Any width: a learned table is d_model wide, a rotary cos/sin cache head_dim (or half) wide.
     else if (g.role === 'position' || g.role === 'range') positionRows = Math.max(positionRows ?? 0, g.dims[0]);
   }
+  // The optimizer's fused embedding (com.microsoft EmbedLayerNormalization: ids, segment ids, word, position
+  // and segment tables) and rotary caches read by a kernel bound the vocabulary and the length too.
+  for (const n of nodes) {
+    if (n.opType !== 'EmbedLayerNormalization') continue;
+    const word = tables.get(n.input?.[2] ?? ''), pos = tables.get(n.input?.[3] ?? '');
+    if (word?.length === 2) vocabRows = Math.max(vocabRows ?? 0, word[0]);
+    if (pos?.length === 2) positionRows = Math.max(positionRows ?? 0, pos[0]);
+  }
+  for (const k of kernels) if (k.plan.positionRows) positionRows = Math.max(positionRows ?? 0, k.plan.positionRows);
+  // A RotaryEmbedding op's cos cache (com.microsoft: input 2; ONNX opset 23: input 1) has a row per position.
+  for (const n of nodes) {
+    if (n.opType !== 'RotaryEmbedding') continue;
+    const cache = tables.get(n.input?.[n.domain === 'com.microsoft' ? 2 : 1] ?? '');
+    if (cache && cache.length === 2) positionRows = Math.max(positionRows ?? 0, cache[0]);
+  }
+  const kernelMap = new Map(kernels.map((k) => [k.plan.source, k.plan]));
 
   // The user's own attention outputs win: rank-4 outputs named like attention.
   const valueInfo = new Map<string, onnx.IValueInfoProto>();
@@ -274,7 +322,7 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
     const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
     if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
-    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, names) };
+    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, kernels: new Map(), ...outputsOf(graph, vocabRows, names) };
   }
 
   // Otherwise: every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
@@ -284,24 +332,56 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   // type between Casts), and the run-time probe in session.ts keeps only outputs whose trailing two
   // dims are [n, n] with batch 1: [1, heads, n, n], GQA's grouped [1, kv_heads, groups, n, n], or
   // heads folded into batch [heads, n, n].
+  // Fused kernels stand in the same list, in node order, under their synthetic names.
   const softmaxOuts: string[] = [];
-  for (const n of nodes) {
-    if (n.opType !== 'Softmax') continue;
+  const kernelAt = new Map(kernels.map((k) => [k.index, k.plan.source]));
+  nodes.forEach((n, i) => {
+    const kernel = kernelAt.get(i);
+    if (kernel) { softmaxOuts.push(kernel); return; }
+    if (n.opType !== 'Softmax') return;
     const out = n.output?.[0] ?? '';
     const rank = valueRank(valueInfo.get(out));
     if (rank === undefined || rank >= 3) softmaxOuts.push(out);
-  }
+  });
   if (softmaxOuts.length === 0) {
     const inSub = nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length));
     const msOps = [...new Set(nodes.filter((n) => n.domain === 'com.microsoft').map((n) => n.opType))];
     const why = msOps.length
-      ? `It contains ONNX Runtime fused ops (${msOps.slice(0, 4).join(', ')}), so it was probably run through the transformer optimizer, which folds attention away. ${EXPORT_ADVICE}`
+      ? `It contains ONNX Runtime contrib ops (${msOps.slice(0, 4).join(', ')}) but no attention kernel Headlight knows and no Softmax. ${EXPORT_ADVICE}`
       : inSub
         ? `Its Softmax may sit inside If/Loop subgraphs (e.g. an optimum "merged" decoder), which Headlight does not search. Export without merging (optimum-cli export onnx --no-post-process).`
         : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
     throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
   }
-  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, ...outputsOf(graph, vocabRows, softmaxOuts) };
+  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, softmaxOuts) };
+}
+
+/**
+ * Headlight runs a text without a cache: every past input gets length 0. A past declared with a fixed, non-zero
+ * length (the second-to-last dimension) cannot take that, and would contradict the mask if it were filled.
+ */
+function checkPastLength(inputs: InputSpec[], label: string): void {
+  for (const spec of inputs) {
+    const len = spec.dims[spec.dims.length - 2];
+    if (spec.role === 'past' && typeof len === 'number' && len > 0) {
+      throw new EngineError('unsupported-input', `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`, { input: spec.name, past: len });
+    }
+  }
+}
+
+/**
+ * An empty key/value cache needs its head size; the onnxruntime-genai builder declares it symbolic. The
+ * kernel reading the cache knows it (its query width over its heads).
+ */
+function fillPastHeadSize(inputs: InputSpec[], plans: KernelPlan[]): void {
+  for (const p of plans) {
+    if (p.headSize === undefined) continue;
+    for (const spec of inputs) {
+      if (spec.role !== 'past' || !p.pastInputs.includes(spec.name)) continue;
+      const last = spec.dims.length - 1;
+      if (last >= 0 && typeof spec.dims[last] !== 'number') spec.dims[last] = p.headSize;
+    }
+  }
 }
 
 /** The LM head's logits output and the model's main output (see GraphPlan). */
@@ -322,6 +402,13 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const SAME_AS_INPUT: Record<string, number> = { Where: 1 };
 const BOOL_OPS = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
+/**
+ * com.microsoft ops whose outputs have their first input's type (projections, norms, activations, rotary and
+ * the attention kernels, their present caches included); EmbedLayerNormalization's outputs have its word
+ * table's type, but for mask_index (int32).
+ */
+const MS_SAME_AS_INPUT = new Set(['MatMulNBits', 'RotaryEmbedding', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization',
+  'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'BiasAdd', 'GemmFastGelu', 'GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'BiasSplitGelu']);
 
 /**
  * Element types of `names` (ONNX TensorProto.DataType), or undefined where the graph does not tell:
@@ -347,7 +434,10 @@ export function elemTypes(model: onnx.ModelProto, names: string[]): (number | un
     let t: number | undefined;
     if (n && depth < 200) {
       const op = n.opType ?? '';
-      if (n.domain && n.domain !== 'ai.onnx') t = undefined;
+      if (n.domain === 'com.microsoft' && op === 'EmbedLayerNormalization') {
+        t = name === n.output?.[1] ? onnx.TensorProto.DataType.INT32 : typeOf((n.input ?? [])[2] ?? '', depth + 1);
+      } else if (n.domain === 'com.microsoft' && MS_SAME_AS_INPUT.has(op)) t = typeOf((n.input ?? [])[0] ?? '', depth + 1);
+      else if (n.domain && n.domain !== 'ai.onnx') t = undefined;
       else if (op === 'Cast') t = num(attr(n, 'to')?.i);
       else if (op === 'Constant') t = attr(n, 'value')?.t?.dataType ?? undefined;
       else if (op === 'ConstantOfShape') t = attr(n, 'value')?.t?.dataType ?? FLOAT;
@@ -377,7 +467,7 @@ export function elemTypes(model: onnx.ModelProto, names: string[]): (number | un
  * `castAll` is the fallback when a type was guessed wrong. Appended nodes come last, so the graph
  * stays topologically sorted.
  */
-export function addGraphOutputs(original: Uint8Array, sources: string[], types: (number | undefined)[], existing: string[], castAll = false): { bytes: Buffer; outputs: string[] } {
+export function addGraphOutputs(original: Uint8Array, sources: string[], types: (number | undefined)[], existing: string[], castAll = false): { bytes: Uint8Array; outputs: string[] } {
   const cast = sources.map((_, i) => castAll || (types[i] !== undefined && types[i] !== FLOAT));
   const outputs = sources.map((src, i) => (cast[i] ? attentionOutputName(i) : src));
   const declare = outputs.filter((o) => !existing.includes(o));
@@ -395,5 +485,5 @@ export function addGraphOutputs(original: Uint8Array, sources: string[], types: 
       }),
     }),
   ).finish();
-  return { bytes: Buffer.concat([original, extra]), outputs };
+  return { bytes: appendMessage(original, extra), outputs };
 }

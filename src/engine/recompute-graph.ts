@@ -5,7 +5,8 @@
 // the Softmax, so masking, scaling and normalising are exactly what the model does — no pattern of
 // "how attention is usually written" is assumed beyond "a MatMul feeds the Softmax's input".
 import { onnx } from 'onnx-proto';
-import { elemTypes } from './onnx-graph';
+import { appendMessage, elemTypes } from './onnx-graph';
+import type { KernelPlan } from './kernels/types';
 
 /** One attention source (a Softmax output) and the model that recomputes it from captured tensors. */
 export interface LayerSlice {
@@ -28,7 +29,10 @@ export interface LayerSlice {
 }
 
 export interface RecomputePlan {
+  /** Slices cut out of the graph for the Softmax sources, in source order. */
   layers: LayerSlice[];
+  /** The fused kernels among the sources (their slices are built around the kernel: kernels/). */
+  kernels: KernelPlan[];
   /** Every captured tensor over all layers (deduplicated, e.g. one causal mask shared by all layers). */
   captures: string[];
   captureTypes: number[];
@@ -59,8 +63,10 @@ function tensorBytes(t: onnx.ITensorProto): number {
  * A recompute plan for `sources` (the Softmax outputs the engine found, in layer order), or a reason
  * why this graph cannot be sliced (then the engine fetches the probabilities themselves).
  */
-export function planRecompute(model: onnx.ModelProto, sources: string[]): RecomputePlan | { refused: string } {
+export function planRecompute(model: onnx.ModelProto, allSources: string[], kernelMap: ReadonlyMap<string, KernelPlan> = new Map()): RecomputePlan | { refused: string } {
   const graph = model.graph!;
+  const sources = allSources.filter((s) => !kernelMap.has(s));
+  const kernels = allSources.filter((s) => kernelMap.has(s)).map((s) => kernelMap.get(s)!);
   const nodes = graph.node ?? [];
   const producer = new Map<string, { node: onnx.INodeProto; index: number }>();
   nodes.forEach((n, index) => { for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index }); });
@@ -78,14 +84,14 @@ export function planRecompute(model: onnx.ModelProto, sources: string[]): Recomp
     }
     return out;
   };
-  const first = slice(new Set());
+  const first = sources.length ? slice(new Set()) : [];
   if ('refused' in first) return first;
   const readers = new Map<string, number>();
   for (const l of first) for (const t of l.coreInputs) readers.set(t, (readers.get(t) ?? 0) + 1);
   const shared = new Set([...readers].filter(([t, c]) => c > 1 && !inits.has(t) && !graphInputs.has(t)).map(([t]) => t));
   const layers = shared.size ? slice(shared) : first;
   if ('refused' in layers) return layers;
-  const captures = [...new Set(layers.flatMap((l) => l.captures))];
+  const captures = [...new Set([...layers.flatMap((l) => l.captures), ...kernels.flatMap((k) => k.captures)])];
   const types = elemTypes(model, captures);
   // Half-precision scores: ORT's CPU kernels run fp16 ops through inserted fp32 Casts, and where it
   // rounds back to fp16 depends on the graph around them, so a cut-out block differs from the whole
@@ -95,7 +101,7 @@ export function planRecompute(model: onnx.ModelProto, sources: string[]): Recomp
   if (low) return { refused: `scores are computed in reduced precision (${low}); their rounding cannot be reproduced outside the graph` };
   const unknown = captures.filter((_, i) => types[i] === undefined);
   if (unknown.length) return { refused: `element type of ${unknown.slice(0, 3).join(', ')} is unknown` };
-  return { layers, captures, captureTypes: types as number[] };
+  return { layers, kernels, captures, captureTypes: types as number[] };
 }
 
 function sliceOne(
@@ -246,7 +252,7 @@ function sliceOne(
  * and float activations alike), to the original bytes — the same protobuf-merge trick as
  * addGraphOutputs, so the user's graph is otherwise untouched.
  */
-export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Buffer {
+export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Uint8Array {
   const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
     graph: onnx.GraphProto.create({
       output: names.filter((nm) => !existing.includes(nm)).map((name) => onnx.ValueInfoProto.create({
@@ -254,5 +260,5 @@ export function addCaptureOutputs(original: Uint8Array, names: string[], types: 
       })),
     }),
   })).finish();
-  return Buffer.concat([original, extra]);
+  return appendMessage(original, extra);
 }

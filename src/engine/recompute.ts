@@ -1,17 +1,28 @@
 // Bounded-memory attention: the main run keeps each layer's score inputs (captureRun) and a per-layer slice
 // of the graph turns them back into probabilities, a few heads at a time, when they are read.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loaded-model';
+import type { KernelPlan, TensorLookup } from './kernels/types';
 import type { WorkerAttention } from './protocol';
+
+/**
+ * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
+ * (1.7× slower per head at 4,096 tokens). Identical layers share one session, and recomputeHeads caps
+ * what one run allocates, so the arena holds a few hundred MB at most. One core is left to the analysis
+ * worker, which measures each chunk of heads while the slices recompute the next: on two cores, two ORT
+ * threads beside it cost 1.4–1.7 CPU-s per 1,024-token explain (spinning, stragglers) against 1.0–1.2 for one.
+ */
+export const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true, intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) };
 
 /**
  * Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. `extra` outputs
  * (the logits) are fetched in the same run and handed to `onExtra` before the attention is assembled.
  */
-export async function runAttention(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: (t: Record<string, ort.Tensor>) => void): Promise<WorkerAttention> {
+export async function runAttention(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: OnExtra): Promise<WorkerAttention> {
   const n = ids.length;
   let data: Float32Array[];
   if (model.recompute) {
@@ -39,8 +50,14 @@ export interface Captured {
   bytes: number;
 }
 
+/**
+ * What a run hands over besides the attention: the `extra` outputs it fetched, and in recompute mode the kept
+ * run itself (a fused kernel's value vectors are read off its kept inputs).
+ */
+export type OnExtra = (t: Record<string, ort.Tensor>, kept?: Captured) => void;
+
 /** The main run in recompute mode: every layer's score inputs, no probabilities (`extra` outputs go to `onExtra`, not into the capture). */
-export async function captureRun(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: (t: Record<string, ort.Tensor>) => void): Promise<Captured> {
+export async function captureRun(model: LoadedModel, ids: number[], mask?: number[], extra: string[] = [], onExtra?: OnExtra): Promise<Captured> {
   const rec = model.recompute;
   if (!rec) throw new EngineError('bad-request', 'captureRun needs a model loaded in recompute mode.');
   const n = ids.length;
@@ -53,12 +70,12 @@ export async function captureRun(model: LoadedModel, ids: number[], mask?: numbe
     throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
   }
   const tensors = { ...outs } as Record<string, ort.Tensor>;
-  if (extra.length) {
-    onExtra?.(Object.fromEntries(extra.map((e) => [e, tensors[e]])));
-    for (const e of extra) if (!rec.captures.includes(e)) delete tensors[e];
-  }
+  const fetched = Object.fromEntries(extra.map((e) => [e, tensors[e]]));
+  for (const e of extra) if (!rec.captures.includes(e)) delete tensors[e];
   const bytes = Object.values(tensors).reduce((a, t) => a + ((t.data as ArrayBufferView).byteLength ?? 0), 0);
-  return { n, tensors, inputs, bytes };
+  const cap = { n, tensors, inputs, bytes };
+  onExtra?.(fetched, cap);
+  return cap;
 }
 
 export function disposeCaptured(cap: Captured): void {
@@ -70,7 +87,12 @@ export function disposeCaptured(cap: Captured): void {
  * `override` replaces captured tensors by name (runSliceHeads feeds some heads of Q and Kᵀ).
  */
 export async function runSlice(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
-  const { slice, session } = model.recompute!.slices[layer];
+  const entry = model.recompute!.slices[layer];
+  if (entry.kind === 'kernel') {
+    const { H } = entry.kernel.counts(lookup(cap));
+    return { dims: [1, H, cap.n, cap.n], data: await runKernelHeads(model, cap, entry.kernel, layer, 0, H) };
+  }
+  const { slice, session } = entry;
   const feeds: Record<string, ort.Tensor> = {};
   slice.inputs.forEach((name, i) => (feeds[`in${i}`] = override[name] ?? cap.tensors[name] ?? cap.inputs[name]));
   let out: ort.InferenceSession.OnnxValueMapType;
@@ -83,12 +105,67 @@ export async function runSlice(model: LoadedModel, cap: Captured, layer: number,
   return { dims: t.dims, data: t.data as Float32Array };
 }
 
+/** A captured run's tensors and feeds by name, for kernel slices. */
+function lookup(cap: Captured): TensorLookup {
+  return (name) => {
+    const t = cap.tensors[name] ?? cap.inputs[name];
+    if (!t) throw new EngineError('inference-failed', `The kept run has no tensor ${name}.`);
+    return t;
+  };
+}
+
+/**
+ * How many of heads [h0, h0 + want) one kernel slice run can take, and over which key/value heads: a run
+ * stays inside one group of query heads sharing a key head (kv = 1), or covers whole groups.
+ */
+export function kernelChunk(H: number, Hkv: number, h0: number, want: number): { count: number; kv0: number; kv: number } {
+  const G = H / Hkv;
+  if (G === 1) return { count: want, kv0: h0, kv: want };
+  if (h0 % G !== 0 || want < G) return { count: Math.min(want, G - (h0 % G)), kv0: Math.floor(h0 / G), kv: 1 };
+  const groups = Math.floor(want / G);
+  return { count: groups * G, kv0: h0 / G, kv: groups };
+}
+
+/** Heads [h0, h0 + count) of a fused kernel's layer, [count][n][n] in one buffer, a slice run per chunk. */
+async function runKernelHeads(model: LoadedModel, cap: Captured, kernel: KernelPlan, layer: number, h0: number, count: number): Promise<Float32Array> {
+  const get = lookup(cap);
+  const { H, Hkv } = kernel.counts(get);
+  const nn = cap.n * cap.n;
+  const out = new Float32Array(count * nn);
+  for (let done = 0; done < count;) {
+    const c = kernelChunk(H, Hkv, h0 + done, count - done);
+    const run = kernel.run(get, h0 + done, c.count, c.kv0, c.kv);
+    const sessions = model.recompute!.kernelSessions;
+    let session = sessions.get(run.key);
+    if (!session) {
+      session = ort.InferenceSession.create(run.build(), SLICE_OPTIONS);
+      sessions.set(run.key, session);
+      session.catch(() => sessions.delete(run.key));
+    }
+    let t: ort.Tensor;
+    try {
+      t = (await (await session).run(run.feeds, ['out'])).out;
+    } catch (e) {
+      throw new EngineError('inference-failed', `Recomputing attention of layer ${layer} (${kernel.label}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const data = t.data as Float32Array;
+    if (data.length !== c.count * nn) throw new EngineError('inference-failed', `${kernel.label}: its probabilities came back as [${t.dims.join(', ')}], not [1, ${c.count}, ${cap.n}, ${cap.n}].`);
+    run.post?.(data, c.count, cap.n, cap.n);
+    out.set(data, done * nn);
+    t.dispose?.();
+    done += c.count;
+  }
+  return out;
+}
+
 /**
  * Heads [h0, h0 + count) of a captured run, [count][n][n], without computing the others: the slice is
  * fed those heads' rows of Q and Kᵀ. Undefined when the captured layout is not [1, heads, ·, ·].
  */
 export async function runSliceHeads(model: LoadedModel, cap: Captured, layer: number, h0: number, count = 1): Promise<Float32Array | undefined> {
-  const { slice } = model.recompute!.slices[layer];
+  const entry = model.recompute!.slices[layer];
+  if (entry.kind === 'kernel') return runKernelHeads(model, cap, entry.kernel, layer, h0, count);
+  const { slice } = entry;
   const H = model.headsPerLayer;
   const part = (name: string, allowShared: boolean): ort.Tensor | undefined => {
     const t = cap.tensors[name];

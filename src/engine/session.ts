@@ -12,7 +12,7 @@ import type { LoadedModel } from './loaded-model';
 export { attentionHeads, checkLayer, type LoadedModel, type RecomputeState } from './loaded-model';
 export { loadModel, releaseModel, type LoadOptions } from './load';
 export { runSession } from './feeds';
-export { captureRun, disposeCaptured, recomputeHeads, recomputeLayer, runAttention, runSlice, runSliceHeads, RECOMPUTE_RUN_BYTES, type Captured } from './recompute';
+export { captureRun, disposeCaptured, recomputeHeads, recomputeLayer, runAttention, runSlice, runSliceHeads, RECOMPUTE_RUN_BYTES, type Captured, type OnExtra } from './recompute';
 
 const cache = new Map<string, LoadedModel>();
 

@@ -7,40 +7,28 @@
 // where W_O cannot be found, and the result says which.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { halfToFloat32 } from './half';
+import { constantIndex, readFloat } from './initializers';
+import type { KernelPlan } from './kernels/types';
+import { nbitsWeight } from './nbits';
 
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 
 export interface ValuePlan {
-  /** Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]). */
+  /**
+   * Per attention layer: the value tensor the probabilities multiply ([1, heads, n, d_head]); for a fused
+   * kernel its attention name (the worker reads its values off the kept run through the kernel's plan).
+   */
   values: string[];
   /** Per layer: W_O as [heads·d_head rows × d columns], row-major, when found. */
   wo: (Float32Array | undefined)[];
   woCols: number[];
+  /** Per layer: the tensor W_O multiplies (every head's output, merged), when found, else ''. */
+  merged: string[];
 }
 
 /** Ops between the heads' context and the output projection that only move data. */
 const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
-
-function initializerData(t: onnx.ITensorProto): Float32Array | undefined {
-  // float16 weights (stored half-size, cast to float in the graph): int32Data holds one half per entry.
-  if (t.dataType === onnx.TensorProto.DataType.FLOAT16) {
-    if (t.rawData && t.rawData.length) {
-      const raw = new Uint8Array(t.rawData);
-      return halfToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength >> 1));
-    }
-    return t.int32Data && t.int32Data.length ? halfToFloat32(t.int32Data) : undefined;
-  }
-  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  if (t.rawData && t.rawData.length) {
-    const raw = t.rawData;
-    const copy = new Uint8Array(raw.length);
-    copy.set(raw);
-    return new Float32Array(copy.buffer);
-  }
-  return t.floatData && t.floatData.length ? Float32Array.from(t.floatData) : undefined;
-}
 
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(data.length);
@@ -48,19 +36,16 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   return t;
 }
 
-/** The value tensors and output projections of `attention` (probability tensors in layer order). */
-export function planValues(model: onnx.ModelProto, attention: string[]): ValuePlan {
+/**
+ * The value tensors and output projections of `attention` (probability tensors in layer order, or the
+ * attention names of fused kernels, whose merged output is where the walk to W_O starts).
+ */
+export async function planValues(model: onnx.ModelProto, attention: string[], kernels: ReadonlyMap<string, KernelPlan> = new Map(), modelDir?: string): Promise<ValuePlan> {
   const graph = model.graph!;
   const nodes = graph.node ?? [];
   const consumers = new Map<string, onnx.INodeProto[]>();
   for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  const inits = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
-  for (const n of nodes) {
-    if (n.opType !== 'Constant') continue;
-    const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
-    if (t) inits.set(n.output?.[0] ?? '', t);
-  }
+  const inits = constantIndex(model);
   // A weight exported without constant folding reaches its MatMul through Transpose(initializer), and a
   // float16 weight through Cast(initializer).
   const producer = new Map<string, onnx.INodeProto>();
@@ -68,9 +53,8 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
   const weightOf = (name: string): { data: Float32Array; rows: number; cols: number } | undefined => {
     const direct = inits.get(name);
     if (direct) {
-      const dims = (direct.dims ?? []).map(num);
-      const data = dims.length === 2 ? initializerData(direct) : undefined;
-      return data && data.length === dims[0] * dims[1] ? { data, rows: dims[0], cols: dims[1] } : undefined;
+      const w = readFloat(direct, modelDir);
+      return w && w.dims.length === 2 && w.data.length === w.dims[0] * w.dims[1] ? { data: w.data, rows: w.dims[0], cols: w.dims[1] } : undefined;
     }
     const p = producer.get(name);
     if (p?.opType === 'Cast') return weightOf(p.input?.[0] ?? '');   // float16 weights cast to float
@@ -79,12 +63,19 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
     const w = weightOf(p.input?.[0] ?? '');
     return w ? { data: transpose(w.data, w.rows, w.cols), rows: w.cols, cols: w.rows } : undefined;
   };
-  const plan: ValuePlan = { values: [], wo: [], woCols: [] };
+  const plan: ValuePlan = { values: [], wo: [], woCols: [], merged: [] };
   for (const src of attention) {
-    const mm = (consumers.get(src) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === src);
-    plan.values.push(mm?.input?.[1] ?? '');
-    let wo: Float32Array | undefined, cols = 0;
-    let at = mm?.output?.[0];
+    const kernel = kernels.get(src);
+    let at: string | undefined;
+    if (kernel) {
+      plan.values.push(src);
+      at = kernel.output;
+    } else {
+      const mm = (consumers.get(src) ?? []).find((n) => n.opType === 'MatMul' && n.input?.[0] === src);
+      plan.values.push(mm?.input?.[1] ?? '');
+      at = mm?.output?.[0];
+    }
+    let wo: Float32Array | undefined, cols = 0, merged = '';
     for (let step = 0; at && step < 6 && !wo; step++) {
       const next: onnx.INodeProto[] = consumers.get(at) ?? [];
       if (next.length !== 1) break;
@@ -94,12 +85,17 @@ export function planValues(model: onnx.ModelProto, attention: string[]): ValuePl
         const w = weightOf(n.input?.[1] ?? '');
         const transB = n.opType === 'Gemm' && (n.attribute ?? []).some((a) => a.name === 'transB' && num(a.i) === 1);
         // Rows must be the input features (heads · d_head); Gemm's transB stores [d, heads · d_head].
-        if (w) [wo, cols] = transB ? [transpose(w.data, w.rows, w.cols), w.rows] : [w.data, w.cols];
+        if (w) [wo, cols, merged] = transB ? [transpose(w.data, w.rows, w.cols), w.rows, at] : [w.data, w.cols, at];
+      } else if (n.opType === 'MatMulNBits' && n.domain === 'com.microsoft') {
+        // 4/8-bit weights (the onnxruntime-genai builder's o_proj): dequantised by the runtime itself.
+        const w = await nbitsWeight(n, inits, modelDir);
+        if (w) [wo, cols, merged] = [w.data, w.cols, at];
       }
       break;
     }
     plan.wo.push(wo);
     plan.woCols.push(cols);
+    plan.merged.push(merged);
   }
   return plan;
 }

@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
-import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel } from './session';
+import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './session';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
 import { measureEffects } from './effects';
-import { predictionsFrom, predictionsFromReduced } from './predictions';
+import { predictionsFrom } from './predictions';
+import { nextTokenFetches, predictionsFromOutputs } from './nextTokenGraph';
 import { halfToFloat32 } from './half';
 import { allValueNorms, type ValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
@@ -65,7 +66,7 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
  */
 const MAX_KEPT = 3;
 /** The value tensors a kept explain fetched, until its `value-norms` request turns them into norms (kept then). */
-interface KeptValues { layerSources: number[]; fetched: Record<string, { data: Float32Array; dims: readonly number[] }>; norms?: Promise<ValueNorms | undefined> }
+interface KeptValues { layerSources: number[]; fetched: Record<string, { data: Float32Array; dims: readonly number[] }>; ready: Promise<void>; norms?: Promise<ValueNorms | undefined> }
 const kept = new Map<number, { model: LoadedModel; cap: Captured; values?: KeptValues }>();
 let nextHandle = 1;
 const NO_VALUES = 'the value tensor each layer\'s probabilities multiply could not be read off this graph';
@@ -117,7 +118,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
     const v = k.values;
     if (v && !v.norms) {
-      v.norms = allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched);
+      v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
       v.norms.finally(() => (v.fetched = {})).catch(() => undefined); // measured once: the values are not needed again
     }
     const norms = await v?.norms;
@@ -181,12 +182,20 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
   const next = req.type === 'explain' && !why ? predictionOutputs(m) : [];
-  const extra = [...next, ...valueNames.filter((v) => !next.includes(v))];
+  // A fused kernel's values are not a tensor of the run: its plan reads them off the kept inputs.
+  const kernelValues = valueNames.filter((v) => m.plan.kernels.has(v));
+  const extra = [...next, ...valueNames.filter((v) => !next.includes(v) && !m.plan.kernels.has(v))];
   let predicted: Record<string, ort.Tensor> | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-  const onExtra = (t: Record<string, ort.Tensor>) => {
+  const pendingValues: Promise<void>[] = [];
+  const onExtra: OnExtra = (t, cap) => {
     if (next.length) predicted = Object.fromEntries(next.map((nm) => [nm, t[nm]]));
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
+    for (const v of kernelValues) {
+      if (!cap) continue;
+      const get = (name: string) => cap.tensors[name] ?? cap.inputs[name];
+      pendingValues.push(m.plan.kernels.get(v)!.values(get).then((r) => { if (r) fetchedValues[v] = r; }));
+    }
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
@@ -194,13 +203,16 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const lateNorms = Boolean(req.keep && m.recompute && valueNames.length);
   if (req.keep && m.recompute) {
     const cap = await captureRun(m, ids, mask, extra, onExtra);
-    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: fetchedValues } : undefined), bytes: cap.bytes };
+    const ready = Promise.all(pendingValues).then(() => undefined);
+    ready.catch(() => undefined); // awaited by the value-norms request, which may never come
+    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: fetchedValues, ready } : undefined), bytes: cap.bytes };
     attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
   } else {
     attention = await runAttention(m, ids, mask, extra, onExtra);
   }
   stats.runMs = performance.now() - t2;
   const predictions = predicted ? await predict(tok, m, predicted, ids) : undefined;
+  if (!lateNorms) await Promise.all(pendingValues);
   const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
@@ -213,7 +225,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
 /** What an explain fetches for its predictions: the graph's reduction (nextTokenGraph.ts), else the logits. */
 function predictionOutputs(m: LoadedModel): string[] {
   const r = m.nextToken;
-  return r ? [r.topLogP, r.topIds, r.nextLogP] : [m.plan.logitsOutput!];
+  return r ? nextTokenFetches(r) : [m.plan.logitsOutput!];
 }
 
 /** Top-k, actual-next-token probability and loss, with the top tokens decoded: from the reduced outputs, or from [1, n, V] logits. */
@@ -222,7 +234,7 @@ async function predict(tok: LoadedTokenizer, m: LoadedModel, t: Record<string, o
   const r = m.nextToken;
   let p;
   if (r) {
-    p = predictionsFromReduced(t[r.topLogP].data as Float32Array, t[r.topIds].data as BigInt64Array, t[r.nextLogP].data as Float32Array, n, r.k);
+    p = predictionsFromOutputs(t, r, ids);
   } else {
     const logits = t[m.plan.logitsOutput!];
     const V = Number(logits.dims[logits.dims.length - 1]);

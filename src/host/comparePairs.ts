@@ -1,6 +1,7 @@
 // The pairs Compare Models suggests, as data (no vscode: unit-tested). Scale pairs first — bundled models of
 // one kind that share a tokenizer file, smaller first, so the very same tokens go through both — then each
-// model's earliest checkpoint vs its final one (a training pair), then consecutive checkpoints.
+// model's earliest checkpoint vs its final one (a training pair), then consecutive checkpoints: derived from
+// whatever checkpoint folders each model ships (a model with fewer than two has no training pair).
 import * as fs from 'node:fs';
 import type { BundledModel } from '../engine';
 

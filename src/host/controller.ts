@@ -188,6 +188,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       await vscode.commands.executeCommand('headlight.openDump', vscode.Uri.parse(state.source.uri));
       return;
     }
+    if (state.source.uri.startsWith('headlight-notebook:')) { // a notebook output: found again in its notebook
+      await vscode.commands.executeCommand('headlight.openNotebookOutput', state.source.uri);
+      return;
+    }
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(state.source.uri));
     const [a, b, c, d] = state.source.range;
     await this.explain({ document: doc, range: doc.validateRange(new vscode.Range(a, b, c, d)) }, state);

@@ -20,7 +20,18 @@ function pickModel(extensionPath: string, cfg: vscode.WorkspaceConfiguration): M
   const own = resolveModelPaths(cfg.get<string>('modelPath') ?? '', cfg.get<string>('tokenizerPath') ?? '', vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   if (own) return own;
   const wanted = (cfg.get<string>('model') ?? DEFAULT_MODEL).trim() || DEFAULT_MODEL;
-  return bundledModel(extensionPath, wanted) ?? bundledModel(extensionPath, DEFAULT_MODEL) ?? missing(wanted);
+  const found = bundledModel(extensionPath, wanted);
+  if (found) return found;
+  warnNotShipped(wanted);
+  return bundledModel(extensionPath, DEFAULT_MODEL) ?? missing(wanted);
+}
+
+const warned = new Set<string>();
+/** A setting naming a model this version does not ship (headlight-mini's checkpoints went in 0.1.0) says so once. */
+function warnNotShipped(name: string): void {
+  if (warned.has(name)) return;
+  warned.add(name);
+  void vscode.window.showWarningMessage(vscode.l10n.t('headlight.model is "{0}", which this version of Headlight does not ship; explaining with {1}. Choose another with "Headlight: Select Model…".', name, DEFAULT_MODEL));
 }
 
 /** A bundled model or checkpoint by its `headlight.model` name (`name@step-N`); undefined when not shipped. */

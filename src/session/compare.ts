@@ -8,13 +8,13 @@ export type { AlignedSpan, CompareDiff, HeadRef, LayerSeries, RoleChange, RoleCh
 
 const idOf = (layer: number, head: number) => `L${layer}H${head}`;
 
-/** "headlight-mini@step-3972" → 3972; undefined for anything that is not a checkpoint label. */
+/** "headlight-small@step-3100" → 3100; undefined for anything that is not a checkpoint label. */
 export function checkpointStep(label: string): number | undefined {
   const m = /@step-0*(\d+)$/.exec(label);
   return m ? Number(m[1]) : undefined;
 }
 
-/** Where B stands relative to A, for sentences: "between step 0 and step 3,972" or "in B (name)". */
+/** Where B stands relative to A, for sentences: "between step 0 and step 4,000" or "in B (name)". */
 function whereB(a: string, b: string): { appear: string; vanish: string } {
   const sa = checkpointStep(a), sb = checkpointStep(b);
   const base = (s: string) => s.replace(/@step-\d+$/, '');

@@ -9,18 +9,18 @@ import { startEditor, openFile, selectText, webview, screenshot, runCommand, wai
 // files, and a panel restored by a window reload that runs no model until it is shown.
 const TEXT = fs.readFileSync(path.join(ROOT, 'samples', 'repeats.txt'), 'utf8');
 const SELECTED = 'Harriet Quill mended the lantern.';
-const MINI = path.join(ROOT, 'media', 'models', 'headlight-mini');
+const SMALL = path.join(ROOT, 'media', 'models', 'headlight-small');
 const CODE_SERVER_VSCODE = path.join(ROOT, '.code-server', 'node_modules', 'code-server', 'lib', 'vscode');
 
-/** Two training checkpoints copied into the workspace: "the user's own" ONNX files. */
+/** Two of headlight-small's training checkpoints copied into the workspace: "the user's own" ONNX files. */
 function userModels(workspace: string): { a: string; b: string } {
   const out: Record<string, string> = {};
-  for (const [k, from] of [['a', 'step-00000'], ['b', 'step-03972']] as const) {
+  for (const [k, from] of [['a', 'step-00000'], ['b', 'step-03100']] as const) {
     const dir = path.join(workspace, 'my-models', k === 'a' ? 'early' : 'late');
     fs.mkdirSync(dir, { recursive: true });
-    const src = path.join(MINI, 'checkpoints', from);
+    const src = path.join(SMALL, 'checkpoints', from);
     fs.copyFileSync(path.join(src, 'model.onnx'), path.join(dir, 'model.onnx'));
-    fs.copyFileSync(fs.existsSync(path.join(src, 'tokenizer.json')) ? path.join(src, 'tokenizer.json') : path.join(MINI, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    fs.copyFileSync(fs.existsSync(path.join(src, 'tokenizer.json')) ? path.join(src, 'tokenizer.json') : path.join(SMALL, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
     out[k] = path.join(dir, 'model.onnx');
   }
   return out as { a: string; b: string };
@@ -204,8 +204,8 @@ describe('Headlight as a VS Code citizen', function () {
     await frame.locator('.hl-title', { hasText: 'Compare: early vs late' }).waitFor({ timeout: 120_000 });
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
     assert.ok(changes.some((c) => /appears at L\dH\d in late \(absent in early\)/.test(c)), changes.join('\n'));
-    assert.match(await frame.locator('.hl-compare-host').innerText(), /A: early · 2 × 4 heads[\s\S]*B: late · 2 × 4 heads/);
-    assert.equal(await frame.locator('.hl-view-compare .hl-layers-table tbody tr').count(), 2, 'a table row per layer beside the charts');
+    assert.match(await frame.locator('.hl-compare-host').innerText(), /A: early · 4 × 4 heads[\s\S]*B: late · 4 × 4 heads/);
+    assert.equal(await frame.locator('.hl-view-compare .hl-layers-table tbody tr').count(), 4, 'a table row per layer beside the charts');
     await painted(frame);
     await screenshot(page, 'citizen-compare-user-models');
     await shotEditor(page, 'walkthrough-compare');

@@ -52,19 +52,21 @@ describe('Compare models and Export view in a real VS Code', function () {
     if (this.currentTest?.state === 'failed') await screenshot(ed.page, `compare-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
-  it('compares headlight-mini step 0 with the final checkpoint and shows the induction heads appearing', async () => {
+  it('compares headlight-small step 0 with the final checkpoint and shows the induction heads appearing', async () => {
     const { page } = ed;
     await openFile(page, 'repeats.txt');
     await selectText(page, SELECTED);
     await runCommand(page, 'Headlight: Compare models…');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'headlight-mini @ step 0 vs final' }).first().click();
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'headlight-small @ step 0 vs final' }).first().click();
     const frame = webview(page);
     await frame.locator('.hl-change').first().waitFor({ timeout: 90_000 });
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
-    assert.ok(changes.some((c) => /induction appears at L1H1 between step 0 and step 4,500/.test(c)), changes.join('\n'));
-    assert.ok(changes.some((c) => /induction appears at L1H3 between step 0 and step 4,500/.test(c)), changes.join('\n'));
-    assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-mini@step-0 vs headlight-mini@step-4500/);
-    assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 16, 'both catalogs: 2 × 8 heads');
+    // The card's induction heads (PyTorch): L2H0–L2H3 in the final model, none at step 0.
+    for (const h of ['L2H0', 'L2H1', 'L2H2', 'L2H3']) {
+      assert.ok(changes.some((c) => new RegExp(`induction appears at ${h} between step 0 and step 4,000`).test(c)), changes.join('\n'));
+    }
+    assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-small@step-0 vs headlight-small@step-4000/);
+    assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 32, 'both catalogs: 2 × 16 heads');
     await painted(frame);
     await screenshot(page, 'compare-checkpoints');
   });

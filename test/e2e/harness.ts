@@ -1,7 +1,7 @@
 // Starts a real VS Code (code-server 4.100.3 = VS Code 1.100.3) with Headlight loaded, and drives it with
 // Playwright through Debian's Chromium. Each run gets its own HOME, user data, extensions and browser
 // profile under .e2e/, so nothing leaks between runs or onto the machine.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
@@ -72,11 +72,22 @@ export const BASE_SETTINGS = {
   'window.commandCenter': false, 'git.enabled': false, 'git.openRepositoryInParentFolders': 'never', 'editor.minimap.enabled': false, 'files.hotExit': 'off',
 };
 
-/** Start code-server with Headlight symlinked into a fresh extensions dir, and a browser on it. */
+/** Headlight in a fresh extensions dir: the repository, symlinked; or, with HEADLIGHT_E2E_VSIX=<file.vsix>, that
+ * package installed by code-server's own installer, as a user's VS Code installs it (then every test runs on
+ * what ships: the bundles and the files the .vsix holds, no node_modules JavaScript). */
+function installHeadlight(extensions: string, userData: string, env: NodeJS.ProcessEnv): void {
+  const vsix = process.env.HEADLIGHT_E2E_VSIX;
+  if (!vsix) { fs.symlinkSync(ROOT, path.join(extensions, `${PKG.publisher}.${PKG.name}-${PKG.version}`)); return; }
+  const r = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', path.resolve(vsix)], { env, encoding: 'utf8', timeout: 120_000 });
+  const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(`${PKG.publisher}.${PKG.name}-${PKG.version}`));
+  if (r.status !== 0 || installed.length !== 1) throw new Error(`code-server did not install ${vsix} (exit ${r.status}): ${r.stdout}${r.stderr}`);
+}
+
+/** Start code-server with Headlight in a fresh extensions dir (installHeadlight), and a browser on it. */
 export async function startEditor(opts: EditorOptions = {}): Promise<Editor> {
   if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `bash scripts/install-code-server.sh`.');
   const { runDir, env, userData, extensions } = makeRun('run');
-  fs.symlinkSync(ROOT, path.join(extensions, `${PKG.publisher}.${PKG.name}-${PKG.version}`));
+  installHeadlight(extensions, userData, env);
   const trust = opts.untrusted ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {};
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...opts.settings, ...trust }, null, 1));
   const workspace = path.join(runDir, 'workspace');

@@ -58,8 +58,8 @@ describe('hostile: model and tokenizer files', function () {
     return refuses({ modelPath: put('rand/model.onnx', bytes), tokenizerPath: tok }, 'not-onnx', /not an ONNX model/);
   });
   it('a valid ONNX model with no attention', () => refuses({ modelPath: put('plain/model.onnx', buildNoAttention()), tokenizerPath: tok }, 'no-attention', /no attention/));
-  it('fused attention (com.microsoft.Attention)', () =>
-    refuses({ modelPath: put('fused/model.onnx', buildFused()), tokenizerPath: tok }, 'fused-attention', /com\.microsoft\.Attention.*eager/s));
+  it('fused attention with no CPU kernel (com.microsoft.PackedAttention)', () =>
+    refuses({ modelPath: put('fused/model.onnx', buildFused()), tokenizerPath: tok }, 'fused-attention', /com\.microsoft\.PackedAttention.*no CPU kernel/s));
   it('external data pointing outside the model folder (../../etc/passwd)', () =>
     refuses({ modelPath: put('ext/model.onnx', buildWithTensor(externalTensor('wte', [10, 4], '../../etc/passwd'))), tokenizerPath: tok },
       'external-data-outside', /\.\.\/\.\.\/etc\/passwd/));

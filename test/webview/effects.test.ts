@@ -85,20 +85,24 @@ describe('webview: predictions and head effects', function () {
 
   it('Compare lists the heads whose effect changed most between two checkpoints, with both numbers', async () => {
     const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8');
-    const step0 = { modelPath: path.join(ROOT, 'media/models/headlight-mini/checkpoints/step-00000/model.onnx'), tokenizerPath: path.join(ROOT, 'media/models/headlight-mini/tokenizer.json') };
-    const a = await pipeline.build({ id: 5, title: 'repeats.txt', text, model: step0 });
-    const ea = toWireEffects(await pipeline.measureEffects(step0, a.result), a.reports, a.result.tokens, text);
-    const sa = { ...a.session, effects: ea }, sb = { ...mini.session, effects };
+    // headlight-small's first and last checkpoints (the last is the model itself), each with its measured effects.
+    const step0 = { modelPath: path.join(ROOT, 'media/models/headlight-small/checkpoints/step-00000/model.onnx'), tokenizerPath: path.join(ROOT, 'media/models/headlight-small/tokenizer.json') };
+    const sideOf = async (id: number, ref: typeof step0) => {
+      const built = await pipeline.build({ id, title: 'repeats.txt', text, model: ref });
+      return { ...built.session, effects: toWireEffects(await pipeline.measureEffects(ref, built.result), built.reports, built.result.tokens, text) };
+    };
+    const sa = await sideOf(5, step0), sb = await sideOf(6, model('headlight-small'));
+    const [ea, eb] = [sa.effects, sb.effects];
     const diff = compareSessions(sa, sb, { a: 'step 0', b: 'final' });
     const p3 = await Panel.open(browser, 'dark');
     try {
-      await p3.send({ type: 'compare/data', a: sa, b: sb, diff, state: defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-mini') });
+      await p3.send({ type: 'compare/data', a: sa, b: sb, diff, state: defaultPanelState('file:///repeats.txt', [0, 0, 3, 0], 'headlight-small') });
       await p3.page.waitForSelector('.hl-compare-effects li');
       const items = await p3.page.locator('.hl-compare-effects li').allTextContents();
       assert.equal(items.length, 8);
       // The first line is the head whose effect changed most, by the engine's own numbers.
       let best = 0;
-      effects.meanDelta.forEach((v, k) => { if (Math.abs(v - ea.meanDelta[k]) > Math.abs(effects.meanDelta[best] - ea.meanDelta[best])) best = k; });
+      eb.meanDelta.forEach((v, k) => { if (Math.abs(v - ea.meanDelta[k]) > Math.abs(eb.meanDelta[best] - ea.meanDelta[best])) best = k; });
       assert.match(items[0], new RegExp(`^L${Math.floor(best / 4)}H${best % 4}: [+−][\\d.]+ nats in A → [+−][\\d.]+ nats in B`));
       await p3.screenshot('compare-effects-dark');
     } finally {

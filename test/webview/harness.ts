@@ -20,7 +20,7 @@ export const ARTIFACTS = path.join(__dirname, 'artifacts');
 export type ThemeName = 'dark' | 'light';
 // A subset of the variables VS Code's Dark Modern / Light Modern themes put on the page (light: the
 // same values the standalone report sets).
-const THEMES: Record<ThemeName, Record<string, string>> = {
+export const THEMES: Record<ThemeName, Record<string, string>> = {
   dark: {
     'font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '14px',
     foreground: '#cccccc', descriptionForeground: '#9d9d9d', disabledForeground: '#cccccc80', 'editor-background': '#1f1f1f', 'editor-foreground': '#cccccc',

@@ -38,8 +38,8 @@ describe('compare: role diff', () => {
   });
 
   it('reads checkpoint steps from labels', () => {
-    assert.equal(checkpointStep('headlight-mini@step-0'), 0);
-    assert.equal(checkpointStep('headlight-mini@step-03972'), 3972);
+    assert.equal(checkpointStep('headlight-small@step-0'), 0);
+    assert.equal(checkpointStep('headlight-small@step-03100'), 3100);
     assert.equal(checkpointStep('tiny-bert'), undefined);
   });
 });
@@ -85,7 +85,8 @@ describe('compare: real sessions from the bundled models', function () {
     const build = async (key: string, dir: string, tokDir = dir) => { s[key] = (await pipeline.build({ id: 1, title: key, text: TEXT, model: ref(dir, tokDir) })).session; };
     await build('planted', 'planted');
     await build('planted2', 'planted');
-    await build('step0', 'headlight-mini/checkpoints/step-00000', 'headlight-mini');
+    await build('step0', 'headlight-small/checkpoints/step-00000', 'headlight-small');
+    await build('small', 'headlight-small');
     await build('final', 'headlight-mini');
     await build('bert', 'tiny-bert');
   });
@@ -102,17 +103,20 @@ describe('compare: real sessions from the bundled models', function () {
     for (const l of d.layers) assert.deepEqual(l.a, l.b);
   });
 
-  it('headlight-mini step 0 vs final: the induction heads L1H1 and L1H3 appear, the broad heads of step 0 vanish', () => {
-    const d = compareSessions(s.step0, s.final, { a: 'headlight-mini@step-0', b: 'headlight-mini@step-4500' });
+  // The card's answer (PyTorch, media/models/README.md): no role at step 0, induction heads L2H0–L2H3 at step 4,000.
+  it('headlight-small step 0 vs final: the induction heads L2H0–L2H3 appear, every broad head of step 0 vanishes', () => {
+    const d = compareSessions(s.step0, s.small, { a: 'headlight-small@step-0', b: 'headlight-small@step-4000' });
     const appears = d.changes.filter((c) => c.kind === 'appears').map((c) => `${c.role}@${c.b!.id}`).sort();
-    assert.ok(appears.includes('induction@L1H1') && appears.includes('induction@L1H3'), appears.join(', '));
-    const ind = d.changes.find((c) => c.role === 'induction' && c.b?.id === 'L1H3')!;
-    assert.match(ind.sentence, /^induction appears at L1H3 between step 0 and step 4,500 \(score 0\.\d\d\)$/);
+    for (const h of ['L2H0', 'L2H1', 'L2H2', 'L2H3']) assert.ok(appears.includes(`induction@${h}`), appears.join(', '));
+    const ind = d.changes.find((c) => c.role === 'induction' && c.b?.id === 'L2H0')!;
+    assert.match(ind.sentence, /^induction appears at L2H0 between step 0 and step 4,000 \(score 0\.\d\d\)$/);
     assert.ok(ind.b!.score > 0.6, `final induction score ${ind.b!.score}`);
-    assert.ok(d.changes.some((c) => c.kind === 'vanishes' && c.role === 'broad'));
+    const broad = s.step0.heads.filter((hd) => hd.roles.some((r) => r.name === 'broad')).map((hd) => hd.id);
+    assert.equal(broad.length, 16, 'every head is broad at step 0');
+    assert.deepEqual(d.changes.filter((c) => c.kind === 'vanishes' && c.role === 'broad').map((c) => c.a!.id).sort(), broad.sort());
     // Entropy falls with training: heads at step 0 are near-uniform (entropy near 1).
     const ent = d.layers.find((l) => l.key === 'entropy')!;
-    for (let l = 0; l < 2; l++) assert.ok(ent.a[l] > ent.b[l] + 0.1, `layer ${l}: ${ent.a[l]} vs ${ent.b[l]}`);
+    for (let l = 0; l < 4; l++) assert.ok(ent.a[l] > ent.b[l] + 0.1, `layer ${l}: ${ent.a[l]} vs ${ent.b[l]}`);
     assert.ok(ent.a[0] > 0.9);
   });
 

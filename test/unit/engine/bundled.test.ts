@@ -64,10 +64,10 @@ describe('engine: bundled models', function () {
     assert.ok(worst < 1e-4, `max difference ${worst}`); // reference.json is rounded
   });
 
-  it('headlight-mini checkpoints load in step order', async function () {
-    const m = byName.get('headlight-mini');
-    assert.ok(m, 'bundled model headlight-mini is missing from media/models');
-    assert.ok(m.checkpoints.length > 0, 'headlight-mini ships its checkpoints');
+  it('headlight-small checkpoints load in step order', async function () {
+    const m = byName.get('headlight-small');
+    assert.ok(m, 'bundled model headlight-small is missing from media/models');
+    assert.ok(m.checkpoints.length > 0, 'headlight-small ships its checkpoints');
     const steps = m!.checkpoints.map((c) => c.step);
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
     const r = await client.runIds([1, 2, 3, 1, 2, 3], m!.checkpoints[0]);

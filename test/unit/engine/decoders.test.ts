@@ -1,6 +1,6 @@
 // Modern decoder exports (Llama/Qwen/Phi/Gemma-style: RoPE, RMSNorm, GQA, SwiGLU/GeGLU) exported by
 // torch.onnx.export (scripts/fixtures/make-decoders.py) against the attention PyTorch computed, per
-// layer and QUERY head; fused GroupQueryAttention refused; execution providers.
+// layer and QUERY head; a fused GroupQueryAttention after RotaryEmbedding read like its own softmax; execution providers.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,8 +9,8 @@ import { onnx } from 'onnx-proto';
 import { EngineClient, EngineError, headView, type ModelRef } from '../../../src/engine';
 import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
 import { listProviders, resolveProviders } from '../../../src/engine/providers';
-import { loadModel, runSession } from '../../../src/engine/session';
-import { floatTensor, intTensor, node, valueInfo } from '../../fixtures/onnx-builder';
+import { loadModel, releaseModel, runSession } from '../../../src/engine/session';
+import { floatTensor, intTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
 import { rejectsWith } from '../../fixtures/engine-asserts';
 
 // Float32 ONNX Runtime vs float32 PyTorch: measured worst case 8.9e-7 over all fixtures.
@@ -200,15 +200,18 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
     }
   });
 
-  describe('fused GroupQueryAttention export (ORT transformer optimizer output)', () => {
+  describe('fused GroupQueryAttention after RotaryEmbedding (ORT transformer optimizer output)', () => {
     let file: string;
     before(() => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-gqa-'));
       file = path.join(dir, 'model.onnx');
-      // What onnxruntime.transformers.optimizer leaves for a Llama layer: RotaryEmbedding on q/k,
-      // then one GroupQueryAttention with num_heads 8 / kv_num_heads 2 and a KV cache.
-      const d = 32, hd = 4;
-      const z = (n: number) => new Float32Array(n);
+      // What onnxruntime.transformers.optimizer leaves for a Llama layer: com.microsoft RotaryEmbedding on q/k,
+      // then one GroupQueryAttention with num_heads 8 / kv_num_heads 2 and a KV cache; seqlens_k and
+      // total_sequence_length from the ids' shape. Random weights, so the heads differ.
+      const d = 32, hd = 16, r = rng(11);
+      const w = (n: number, s = 0.5) => Float32Array.from({ length: n }, () => r() * s);
+      const cos = new Float32Array(64 * hd / 2), sin = new Float32Array(64 * hd / 2);
+      for (let p = 0; p < 64; p++) for (let i = 0; i < hd / 2; i++) { const t = p * 10000 ** (-2 * i / hd); cos[p * hd / 2 + i] = Math.cos(t); sin[p * hd / 2 + i] = Math.sin(t); }
       const model = onnx.ModelProto.create({
         irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
         graph: onnx.GraphProto.create({
@@ -216,15 +219,18 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
           node: [
             node('Gather', ['embed', 'input_ids'], ['x']),
             node('MatMul', ['x', 'wq'], ['q0']), node('MatMul', ['x', 'wk'], ['k0']), node('MatMul', ['x', 'wv'], ['v']),
-            node('RotaryEmbedding', ['q0', 'position_ids', 'cos', 'sin'], ['q'], {}, 'com.microsoft'),
-            node('RotaryEmbedding', ['k0', 'position_ids', 'cos', 'sin'], ['k'], {}, 'com.microsoft'),
+            node('RotaryEmbedding', ['q0', 'position_ids', 'cos', 'sin'], ['q'], { num_heads: 8 }, 'com.microsoft'),
+            node('RotaryEmbedding', ['k0', 'position_ids', 'cos', 'sin'], ['k'], { num_heads: 2 }, 'com.microsoft'),
+            node('Shape', ['input_ids'], ['shape']), node('Gather', ['shape', 'one'], ['len'], { axis: 0 }),
+            node('Cast', ['len'], ['total_seq'], { to: onnx.TensorProto.DataType.INT32 }),
+            node('Sub', ['len', 'one'], ['last']), node('Cast', ['last'], ['seqlens_k'], { to: onnx.TensorProto.DataType.INT32 }),
             node('GroupQueryAttention', ['q', 'k', 'v', 'past_key_values.0.key', 'past_key_values.0.value', 'seqlens_k', 'total_seq'], ['attn', 'present.0.key', 'present.0.value'], { num_heads: 8, kv_num_heads: 2 }, 'com.microsoft'),
             node('MatMul', ['attn', 'wo'], ['logits']),
           ],
           initializer: [
-            floatTensor('embed', [260, d], z(260 * d)), floatTensor('wq', [d, d], z(d * d)), floatTensor('wk', [d, 2 * hd], z(d * 2 * hd)),
-            floatTensor('wv', [d, 2 * hd], z(d * 2 * hd)), floatTensor('wo', [d, d], z(d * d)), floatTensor('cos', [64, hd / 2], z(64 * hd / 2)),
-            floatTensor('sin', [64, hd / 2], z(64 * hd / 2)), intTensor('seqlens_k', [1], [0]), intTensor('total_seq', [], [1]),
+            floatTensor('embed', [260, d], w(260 * d, 2)), floatTensor('wq', [d, 8 * hd], w(d * 8 * hd)), floatTensor('wk', [d, 2 * hd], w(d * 2 * hd)),
+            floatTensor('wv', [d, 2 * hd], w(d * 2 * hd)), floatTensor('wo', [8 * hd, d], w(8 * hd * d)), floatTensor('cos', [64, hd / 2], cos),
+            floatTensor('sin', [64, hd / 2], sin), intTensor('one', [1], [1]),
           ],
           input: [
             valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
@@ -239,18 +245,29 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
     });
     after(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
 
-    it('planGraph refuses it as fused-attention, naming the op and the eager export', () => {
-      assert.throws(() => planGraph(decodeModel(readModelBytes(file), 'model.onnx'), path.dirname(file), 'model.onnx'), (e: unknown) => {
-        assert.ok(e instanceof EngineError);
-        assert.equal(e.code, 'fused-attention');
-        assert.match(e.message, /com\.microsoft\.GroupQueryAttention.*attn_implementation="eager".*--no-post-process/s);
-        return true;
-      });
+    it('planGraph reads the kernel as one layer of attention, its rotary cache as the position limit', () => {
+      const plan = planGraph(decodeModel(readModelBytes(file), 'model.onnx'), path.dirname(file), 'model.onnx');
+      assert.deepEqual(plan.attentionOutputs, ['headlight.kernel.0']);
+      assert.equal(plan.kernels.get('headlight.kernel.0')?.op, 'gqa');
+      assert.equal(plan.positionRows, 64);
     });
-    it('the worker refuses it too, and keeps serving', async () => {
-      await rejectsWith(client.runIds([1, 2, 3], { modelPath: file, tokenizerPath: TOKENIZER }), 'fused-attention', /GroupQueryAttention/);
-      const ok = await client.runIds([1, 2, 3], modelRef('qwen-plain-op14'));
-      assert.equal(ok.attention.headsPerLayer, 8);
+    it('the worker explains it: 8 query heads over 2 KV heads, equal to the kernel\'s own softmax (output_qk)', async () => {
+      const ids = Array.from({ length: 29 }, (_, i) => (i * 31 + 7) % 260);
+      const got = await client.runIds(ids, { modelPath: file, tokenizerPath: TOKENIZER });
+      assert.equal(got.attention.headsPerLayer, 8);
+      assert.equal(got.attention.causal, true);
+      const oracle = await loadModel(file, 'oracle', { recompute: false });
+      try {
+        const want = await runSession(oracle, ids, oracle.attention);
+        const w = want[oracle.attention[0]].data as Float32Array;
+        const a = got.attention.data[0];
+        let m = 0;
+        for (let i = 0; i < w.length; i++) m = Math.max(m, Math.abs(a[i] - w[i]));
+        assert.ok(m <= TOL, `max |recomputed − kernel| = ${m}`);
+        assert.ok(Math.max(...a) - Math.min(...a) > 0.05, 'attention is not uniform, so the comparison means something');
+      } finally {
+        await releaseModel(oracle);
+      }
     });
   });
 

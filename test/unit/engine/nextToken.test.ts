@@ -7,24 +7,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { predictionsFrom, predictionsFromReduced, TOP_K } from '../../../src/engine/predictions';
-import { planNextToken } from '../../../src/engine/nextTokenGraph';
-import { loadModel, runSession } from '../../../src/engine/session';
+import { predictionsFrom, TOP_K } from '../../../src/engine/predictions';
+import { nextTokenFetches, planNextToken, predictionsFromOutputs } from '../../../src/engine/nextTokenGraph';
+import { loadModel, releaseModel, runSession } from '../../../src/engine/session';
 import type { GraphPlan } from '../../../src/engine/onnx-graph';
 import { floatTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const T = onnx.TensorProto.DataType;
 
-/** input_ids [1, n] → Gather(table [V, V]) → logits [1, n, V] (cast to float16 when asked). */
-function logitsModel(V: number, opset: number, half: boolean, ties: boolean): { bytes: Uint8Array; table: Float32Array } {
+/** input_ids [1, n] → Gather(table [V, width]) → logits [1, n, width] (cast to float16 when asked). */
+function logitsModel(V: number, opset: number, half: boolean, ties: boolean, width = V): { bytes: Uint8Array; table: Float32Array } {
   const r = rng(opset * 7 + (half ? 1 : 0));
-  const table = Float32Array.from({ length: V * V }, (_, i) => (ties && i % 3 === 0 ? 1 : r() * 8));
+  const table = Float32Array.from({ length: V * width }, (_, i) => (ties && i % 3 === 0 ? 1 : r() * 8));
   const nodes = [node('Gather', ['table', 'input_ids'], [half ? 'logits32' : 'logits'], { axis: 0 })];
   if (half) nodes.push(node('Cast', ['logits32'], ['logits'], { to: T.FLOAT16 }));
   const graph = onnx.GraphProto.create({
-    name: 'logits', node: nodes, initializer: [floatTensor('table', [V, V], table)],
-    input: [valueInfo('input_ids', T.INT64, [1, 'n'])], output: [valueInfo('logits', half ? T.FLOAT16 : T.FLOAT, [1, 'n', V])],
+    name: 'logits', node: nodes, initializer: [floatTensor('table', [V, width], table)],
+    input: [valueInfo('input_ids', T.INT64, [1, 'n'])], output: [valueInfo('logits', half ? T.FLOAT16 : T.FLOAT, [1, 'n', width])],
   });
   return { bytes: onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: opset }], graph })).finish(), table };
 }
@@ -56,13 +56,13 @@ describe('engine: next-token predictions reduced in the graph', function () {
         try {
           const ids = [5, 0, 96, 40, 40, 7, 3, 88, 12];
           const n = ids.length;
-          const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]) }, ['logits', next.outputs.topLogP, next.outputs.topIds, next.outputs.nextLogP]);
+          const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]) }, ['logits', ...nextTokenFetches(next.outputs)]);
           assert.deepEqual(out[next.outputs.topLogP].dims, [1, n, TOP_K]);
           assert.deepEqual(out[next.outputs.nextLogP].dims, [1, n, 1]);
           const raw = out.logits.data as Float32Array | Uint16Array;
           const logits = half ? Float32Array.from(raw as Uint16Array, halfBits) : (raw as Float32Array);
           const want = predictionsFrom(logits, n, V, ids);
-          const got = predictionsFromReduced(out[next.outputs.topLogP].data as Float32Array, out[next.outputs.topIds].data as BigInt64Array, out[next.outputs.nextLogP].data as Float32Array, n, next.outputs.k);
+          const got = predictionsFromOutputs(out, next.outputs, ids);
           assertSame(got, want, `opset ${opset}`);
         } finally {
           await session.release();
@@ -70,6 +70,24 @@ describe('engine: next-token predictions reduced in the graph', function () {
       });
     }
   }
+
+  it('an output named logits narrower than the vocabulary (no LM head) still runs: top-min(k, V), no p where the next id is no row', async () => {
+    const m = logitsModel(97, 17, false, false, 3);
+    const plan = { inputs: [{ name: 'input_ids', role: 'ids', elemType: T.INT64, dims: [1, 'n'] }], logitsOutput: 'logits', opset: 17 } as unknown as GraphPlan;
+    const next = planNextToken(plan, T.FLOAT)!;
+    const session = await ort.InferenceSession.create(Buffer.concat([m.bytes, next.addition]));
+    try {
+      const ids = [5, 1, 96, 2, 40, 0];
+      const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }, ['logits', ...nextTokenFetches(next.outputs)]);
+      const want = predictionsFrom(out.logits.data as Float32Array, ids.length, 3, ids);
+      const got = predictionsFromOutputs(out, next.outputs, ids);
+      assert.equal(got.k, 3);
+      assertSame(got, want, 'narrow logits');
+      assert.ok(Number.isNaN(got.loss[1]) && Number.isFinite(got.loss[0]), 'id 96 follows position 1: no row of a 3-wide output');
+    } finally {
+      await session.release();
+    }
+  });
 
   it('no reduction where it cannot be written: no logits, no ids input, integer logits, opset 10', () => {
     const ids = [{ name: 'input_ids', role: 'ids', elemType: T.INT64, dims: [1, 'n'] }];
@@ -88,13 +106,12 @@ describe('engine: next-token predictions reduced in the graph', function () {
         const r = m.nextToken;
         assert.ok(r, 'the reduction was appended');
         const ids = Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % 200);
-        const out = await runSession(m, ids, [m.plan.logitsOutput!, r.topLogP, r.topIds, r.nextLogP]);
+        const out = await runSession(m, ids, [m.plan.logitsOutput!, ...nextTokenFetches(r)]);
         const logits = out[m.plan.logitsOutput!];
         const want = predictionsFrom(logits.data as Float32Array, ids.length, Number(logits.dims[2]), ids);
-        assertSame(predictionsFromReduced(out[r.topLogP].data as Float32Array, out[r.topIds].data as BigInt64Array, out[r.nextLogP].data as Float32Array, ids.length, r.k), want, name);
+        assertSame(predictionsFromOutputs(out, r, ids), want, name);
       } finally {
-        await m.session.release();
-        for (const s of new Set(m.recompute?.slices.map((x) => x.session))) await s.release();
+        await releaseModel(m);
       }
     });
   }

@@ -53,8 +53,10 @@ describe('engine: refusing bad model files', () => {
     refuses(put('tok.onnx', '{"model": {}}'), 'not-onnx', /JSON/);
     refuses(put('ckpt.onnx', Buffer.from('PK\x03\x04 pytorch zip')), 'not-onnx', /torch\.onnx\.export/);
   });
-  it('fused com.microsoft Attention → fused-attention naming the op and how to export', () => {
-    refuses(put('fused.onnx', buildFused()), 'fused-attention', /com\.microsoft\.Attention.*attn_implementation="eager".*--no-post-process/s);
+  it('a fused kernel with no CPU path → fused-attention naming the node, the op, why, and the exports that work', () => {
+    refuses(put('fused.onnx', buildFused()), 'fused-attention', /com\.microsoft\.PackedAttention node "PackedAttention_y".*no CPU kernel.*Any of these opens.*GroupQueryAttention/s);
+    refuses(put('dmmha.onnx', buildFused('DecoderMaskedMultiHeadAttention')), 'fused-attention', /DecoderMaskedMultiHeadAttention.*one new token at a time/s);
+    refuses(put('paged.onnx', buildFused('PagedAttention')), 'fused-attention', /PagedAttention.*float16\/bfloat16 only/s);
   });
   it('no Softmax → no-attention', () => refuses(put('plain.onnx', buildNoAttention()), 'no-attention', /no attention/));
   it('external data outside the folder (relative and absolute) → external-data-outside', () => {

@@ -50,7 +50,9 @@ describe('package.json contributions', () => {
     assert.deepEqual(p.enum, listBundledChoices(ROOT).map((c) => c.name));
     assert.equal(p.enumDescriptions.length, p.enum.length);
     assert.ok(p.enum.includes(p.default));
-    assert.equal(findBundledChoice(ROOT, 'headlight-mini@step-02700')?.name, 'headlight-mini@step-2700', 'zero-padded steps still resolve');
+    assert.equal(findBundledChoice(ROOT, 'headlight-small@step-02500')?.name, 'headlight-small@step-2500', 'zero-padded steps still resolve');
+    // headlight-mini's checkpoints are no longer shipped: a setting that still names one resolves to nothing.
+    assert.equal(findBundledChoice(ROOT, 'headlight-mini@step-2700'), undefined);
   });
 
   it('bounds headlight.maxTokens as an integer and restricts every path-like or hardware setting in untrusted workspaces', () => {

@@ -1,0 +1,69 @@
+// Weights of a com.microsoft MatMulNBits node (4- or 8-bit blocks with scales and zero points) as a float32
+// [K, N] matrix, the W of y = x·W. The runtime itself dequantises: the node is run on the K × K identity, so
+// row k of its output is W's row k exactly as onnxruntime reads the packed blocks (layout, zero-point
+// defaults, g_idx) — no second reading of the format to drift from the kernel.
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import { inlineConstant } from './initializers';
+
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+
+/** K and N of a MatMulNBits node (its required attributes), or undefined. */
+export function nbitsShape(node: onnx.INodeProto): { K: number; N: number } | undefined {
+  const attr = (name: string) => (node.attribute ?? []).find((a) => a.name === name);
+  const K = num(attr('K')?.i), N = num(attr('N')?.i);
+  return K > 0 && N > 0 ? { K, N } : undefined;
+}
+
+/**
+ * W [K × N] of `node`, whose constant inputs are in `constants` (initializers and Constant outputs by name;
+ * external data is read from `modelDir`). Undefined when an input is not a constant.
+ */
+export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, onnx.ITensorProto>, modelDir?: string): Promise<{ data: Float32Array; rows: number; cols: number } | undefined> {
+  const shape = nbitsShape(node);
+  if (!shape) return undefined;
+  const { K, N } = shape;
+  // B, scales, zero_points, g_idx (not the bias: W alone is wanted).
+  const weights = (node.input ?? []).slice(1, 5);
+  const inits: onnx.TensorProto[] = [];
+  const inputs: string[] = ['x'];
+  for (let i = 0; i < weights.length; i++) {
+    const name = weights[i];
+    if (!name) { inputs.push(''); continue; }
+    const t = constants.get(name);
+    if (!t) return undefined;
+    inits.push(inlineConstant(t, `w${i}`, modelDir));
+    inputs.push(`w${i}`);
+  }
+  while (inputs.length && inputs[inputs.length - 1] === '') inputs.pop();
+  const scaleType = constants.get(weights[1] ?? '')?.dataType ?? FLOAT;
+  const info = (name: string, elemType: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
+  const nodes: onnx.NodeProto[] = [];
+  let x = 'x';
+  if (scaleType !== FLOAT) {
+    // fp16 scales mean fp16 activations: feed the identity as float and cast (1 and 0 are exact in fp16).
+    nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: ['x'], output: ['xh'], attribute: [onnx.AttributeProto.create({ name: 'to', i: scaleType, type: onnx.AttributeProto.AttributeType.INT })] }));
+    x = 'xh';
+  }
+  nodes.push(onnx.NodeProto.create({ opType: 'MatMulNBits', domain: 'com.microsoft', input: [x, ...inputs.slice(1)], output: ['y'], attribute: node.attribute as onnx.AttributeProto[] }));
+  let y = 'y';
+  if (scaleType !== FLOAT) {
+    nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: ['y'], output: ['yf'], attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })] }));
+    y = 'yf';
+  }
+  const model = onnx.ModelProto.create({
+    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [info('x', FLOAT)], output: [info(y, FLOAT)] }),
+  });
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), { logSeverityLevel: 3 });
+  try {
+    const eye = new Float32Array(K * K);
+    for (let k = 0; k < K; k++) eye[k * K + k] = 1;
+    const out = await session.run({ x: new ort.Tensor('float32', eye, [K, K]) });
+    return { data: out[y].data as Float32Array, rows: K, cols: N };
+  } finally {
+    await session.release();
+  }
+}

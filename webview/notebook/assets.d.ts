@@ -1,0 +1,5 @@
+// Stylesheets the renderer bundle imports as text (scripts/build.mjs: loader "text" for .css).
+declare module '*.css' {
+  const text: string;
+  export default text;
+}
