@@ -13,7 +13,9 @@ const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const quick = process.argv.includes('--quick');
 const against = process.argv.includes('--against') ? process.argv[process.argv.indexOf('--against') + 1] : process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
+// --only=name[,name]: those models only; --no-effects: skip the head-effects rows (minutes on the GPT-2 shape).
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const noEffects = process.argv.includes('--no-effects');
 const REPS = quick ? 2 : 5;
 
 export interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number; effectSizes?: number[] }
@@ -91,7 +93,7 @@ function main(): void {
   const jobs: ModelJob[] = quick
     ? [bundled('headlight-mini', [64, 128])]
     : [gpt2Small(), longContext(), { ...bundled('headlight-mini', [128, 512, 1024]), effectSizes: [128, 512] }, bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
-      .filter((j): j is ModelJob => Boolean(j) && (!only || j!.name === only));
+      .filter((j): j is ModelJob => Boolean(j) && (!only || only.split(',').includes(j!.name)));
   const engine: EngineRow[] = [];
   const effects: { model: string; tokens: number; heads: number; ms: number; min: number; max: number; floorMs: number; perHeadFloor: number }[] = [];
   const f = (x: number) => x.toFixed(x < 10 ? 1 : 0);
@@ -101,7 +103,7 @@ function main(): void {
     const ex = child<Parameters<typeof summarise>[2]>('explain', job, corpus);
     const rows = summarise(job.name, floor, ex);
     engine.push(...rows);
-    if (job.effectSizes) {
+    if (job.effectSizes && !noEffects) {
       const ef = child<{ rows: Record<number, { tokens: number; heads: number; ms: number[] }> }>('effects', { ...job, sizes: job.effectSizes, reps: Math.min(3, job.reps ?? 3) }, corpus);
       for (const [n, r] of Object.entries(ef.rows)) {
         const fl = rows.find((x) => x.tokens === r.tokens || String(x.tokens) === n)?.floorMs ?? median(floor.times[Number(n)] ?? [NaN]);
