@@ -186,7 +186,11 @@ export class SessionPipeline {
         o.onPreview(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), keptSource);
       }
       // After the first paint: a kept run's value norms (asked now, so the engine measures them before the first heads).
-      const lateNorms = kept && result.valueNormsPending ? this.engine.valueNorms(kept.handle, { signal: o.signal }) : undefined;
+      // Never a reason to fail the explain: value weighting is then unavailable, and the panel says why.
+      const lateNorms = kept && result.valueNormsPending ? this.engine.valueNorms(kept.handle, { signal: o.signal }).catch((e: unknown) => {
+        if (e instanceof EngineError && e.code === 'cancelled') throw e;
+        return { valueNormsNote: `measuring them failed (${e instanceof Error ? e.message : String(e)})` };
+      }) : undefined;
       lateNorms?.catch(() => undefined); // awaited below; a build that fails first must not leave it unhandled
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);

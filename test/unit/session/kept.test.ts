@@ -111,6 +111,23 @@ describe('session: kept (bounded-memory) runs', function () {
     }
   });
 
+  it('value norms that cannot be measured after the first paint leave a note, never a failed explain', async () => {
+    // The real engine asked for the norms of a run it does not hold: its own 'expired' error.
+    class Misaddressed extends EngineClient {
+      override valueNorms(handle: number) { return super.valueNorms(handle + 1000); }
+    }
+    const p = new SessionPipeline(new Misaddressed());
+    try {
+      const b = await p.build({ id: 40, title: 't', text: 'the cat sat on the mat. the cat', model: decoder('llama-plain-op17'), keep: true });
+      assert.ok(b.result.kept);
+      assert.equal(b.session.valueNorms, undefined);
+      assert.match(b.session.valueNormsNote ?? '', /^measuring them failed \(That explanation is no longer loaded/);
+      assert.ok(b.reports.length > 0, 'the heads were analysed all the same');
+    } finally {
+      await p.dispose();
+    }
+  });
+
   it('a released run answers "expired", and the engine frees it', async () => {
     const b = await pipeline.build({ id: 3, title: 't', text: 'one two three four', model: bundled('planted'), keep: true });
     assert.ok(b.result.kept);
