@@ -39,6 +39,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     logSeverityLevel: 3,
     executionProviders: providers,
     graphOptimizationLevel: options.graphOptimizationLevel ?? tuning.graphOptimizationLevel,
+    enableMemPattern: tuning.enableMemPattern,
     ...(options.intraOpNumThreads ?? tuning.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads ?? tuning.intraOpNumThreads } : {}),
     // Loaded from a buffer, ORT does not know where the model lives; external data is resolved here
     // (planGraph already proved every location stays inside this folder).
