@@ -111,7 +111,7 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
   }
   const sha = git(['rev-parse', '--short=12', `${ref}^{commit}`]);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, `ab-${sha}${thisRef ? `-${git(['rev-parse', '--short=12', `${thisRef}^{commit}`])}` : ''}.json`);
+  const file = path.join(RESULTS, `ab-${sha}${thisRef ? `-${git(['rev-parse', '--short=12', `${thisRef}^{commit}`])}` : ''}-${jobs.map((j) => j.name).join('+')}.json`);
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ref: other.label, this: here.label, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), models: report }, null, 1));
   console.log(`\nwrote ${path.relative(ROOT, file)} in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
 }
