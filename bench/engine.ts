@@ -53,11 +53,14 @@ async function floorChild(modelPath: string, sizes: number[], reps: number): Pro
 async function explainChild(model: ModelRef, sizes: number[], reps: number, corpus: string): Promise<void> {
   const client = new EngineClient({ workerPath: path.join(__dirname, '..', 'dist', 'engine-worker.js') });
   const pipeline = new SessionPipeline(client);
-  const out: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[] }> = {};
+  const out: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu: number[] }> = {};
   for (const n of sizes) {
     const text = await textOfTokens(client, model, n, corpus);
-    const row = { tokens: n, explain: [] as number[], run: [] as number[], tokenize: [] as number[], analysis: [] as number[], firstPaint: [] as number[] };
+    const row = { tokens: n, explain: [] as number[], run: [] as number[], tokenize: [] as number[], analysis: [] as number[], firstPaint: [] as number[], cpu: [] as number[] };
     for (let r = 0; r <= reps; r++) {
+      // CPU time of the whole process (every thread: ORT's, the workers'): what the explain costs when other
+      // work shares the cores and wall time says more about the neighbours than about the code.
+      const c0 = process.cpuUsage();
       const t = performance.now();
       // keep: the extension's bounded-memory path (heads recomputed and analysed a chunk at a time).
       // First paint: when the panel could show the session — the preview of a long selection, else the end.
@@ -69,6 +72,8 @@ async function explainChild(model: ModelRef, sizes: number[], reps: number, corp
       row.tokens = b.session.tokens.length;
       if (r === 0) { row.firstPaint.pop(); continue; } // warm-up: session load and the model's repeat probe
       row.explain.push(dt);
+      const c = process.cpuUsage(c0);
+      row.cpu.push((c.user + c.system) / 1000);
       row.run.push(b.result.stats.runMs);
       row.tokenize.push(b.result.stats.tokenizeMs);
       row.analysis.push(b.timings.analysisMs);

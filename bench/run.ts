@@ -1,20 +1,25 @@
-// `npm run bench [-- --quick]`: how fast Headlight is, as medians and ratios to the floor (a plain
+// `npm run bench [-- --quick | --against <git-ref>]`: how fast Headlight is, as medians and ratios to the floor (a plain
 // onnxruntime-node run of the unmodified graph), and how each stage grows with the number of tokens.
-// Writes bench/results/latest.json and prints a table. No timing is asserted anywhere.
+// Writes bench/results/latest.json and prints a table. No timing is asserted anywhere. `--against <ref>`
+// instead runs that commit's explain child and this checkout's interleaved (bench/ab.ts).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { summarise, type EngineRow } from './engine';
 import type { StreamRow } from './stream';
+import { runAgainst } from './ab';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const quick = process.argv.includes('--quick');
+const against = process.argv.includes('--against') ? process.argv[process.argv.indexOf('--against') + 1] : process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
+// --only=name[,name]: those models only; --no-effects: skip the head-effects rows (minutes on the GPT-2 shape).
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const noEffects = process.argv.includes('--no-effects');
 const REPS = quick ? 2 : 5;
 
-interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number; effectSizes?: number[] }
+export interface ModelJob { name: string; modelPath: string; tokenizerPath: string; sizes: number[]; reps?: number; effectSizes?: number[] }
 
 function bundled(name: string, sizes: number[]): ModelJob {
   const dir = path.join(ROOT, 'media', 'models', name);
@@ -78,10 +83,18 @@ export function perDoubling(points: { tokens: number; ms: number }[]): number {
 function main(): void {
   const t0 = Date.now();
   const corpus = ['prose.txt', 'code.py', 'repeats.txt', 'mixed.txt'].map((f) => fs.readFileSync(path.join(ROOT, 'samples', f), 'utf8')).join('\n');
+  if (against) {
+    // The issue's sizes by default: the GPT-2-small shape at 512 and 1,024 tokens (--only=long-context-8x8 for 4,096).
+    const pick = only ?? 'gpt2-small-shape';
+    const job = pick === 'long-context-8x8' ? longContext() : pick === 'gpt2-small-shape' ? gpt2Small() : bundled(pick, [128, 512]);
+    if (!job) throw new Error(`no ${pick} model to compare on`);
+    runAgainst(against, [pick === 'gpt2-small-shape' ? { ...job, sizes: [512, 1024] } : pick === 'long-context-8x8' ? { ...job, sizes: [4096] } : job], corpus);
+    return;
+  }
   const jobs: ModelJob[] = quick
     ? [bundled('headlight-mini', [64, 128])]
     : [gpt2Small(), longContext(), { ...bundled('headlight-mini', [128, 512, 1024]), effectSizes: [128, 512] }, bundled('planted', [128, 255]), bundled('tiny-bert', [128, 512])]
-      .filter((j): j is ModelJob => Boolean(j) && (!only || j!.name === only));
+      .filter((j): j is ModelJob => Boolean(j) && (!only || only.split(',').includes(j!.name)));
   const engine: EngineRow[] = [];
   const effects: { model: string; tokens: number; heads: number; ms: number; min: number; max: number; floorMs: number; perHeadFloor: number }[] = [];
   const f = (x: number) => x.toFixed(x < 10 ? 1 : 0);
@@ -91,7 +104,7 @@ function main(): void {
     const ex = child<Parameters<typeof summarise>[2]>('explain', job, corpus);
     const rows = summarise(job.name, floor, ex);
     engine.push(...rows);
-    if (job.effectSizes) {
+    if (job.effectSizes && !noEffects) {
       const ef = child<{ rows: Record<number, { tokens: number; heads: number; ms: number[] }> }>('effects', { ...job, sizes: job.effectSizes, reps: Math.min(3, job.reps ?? 3) }, corpus);
       for (const [n, r] of Object.entries(ef.rows)) {
         const fl = rows.find((x) => x.tokens === r.tokens || String(x.tokens) === n)?.floorMs ?? median(floor.times[Number(n)] ?? [NaN]);

@@ -314,7 +314,10 @@ export interface SessionData {
    */
   valueNorms?: { data: Float32Array; weighting: 'value·W_O' | 'value' | 'mixed' };
   valueNormsNote?: string;
-  /** The heads' thumbnails over value-weighted attention, like `thumbnails`. */
+  /**
+   * The heads' thumbnails over value-weighted attention, like `thumbnails`. Not part of an explain: the Heads
+   * view asks for them (`heads/valueThumbnails`) the first time it shows value weighting, and keeps them here.
+   */
   valueThumbnails?: Uint8Array[];
   /** Direct logit attribution of every head at every token (causal LMs whose graph shows the path); else `dlaNote` says why. */
   dla?: WireDla;
@@ -477,8 +480,11 @@ export function routesAt(g: RouteGraph, threshold: number): RouteEdge[] {
 export type HostNotification =
   | { type: 'session/loading'; title: string; message: string }
   | { type: 'session/data'; session: SessionData; state: PanelState }
-  /** The analysis of an `analysing` session finished: its heads and thumbnails (same session id). */
-  | { type: 'session/heads'; sessionId: number; heads: WireHead[]; thumbnails: Uint8Array[] }
+  /**
+   * The analysis of an `analysing` session finished: its heads and thumbnails (same session id), and what was
+   * measured after the first paint (the value norms, or why there are none).
+   */
+  | { type: 'session/heads'; sessionId: number; heads: WireHead[]; thumbnails: Uint8Array[]; valueNorms?: SessionData['valueNorms']; valueNormsNote?: string }
   | { type: 'session/error'; message: string; detail?: string }
   | { type: 'editor/cursorToken'; index: number | null }
   | { type: 'head/focus'; layer: number; head: number; view?: ViewName }
@@ -512,6 +518,8 @@ export interface RequestMap {
   'flow/rollout': { params: { sessionId: number; token: number; weighting?: 'attention' | 'value' }; result: FlowData };
   /** The information-flow route behind token `token`'s prediction, every edge with a share ≥ threshold. */
   'routes/trace': { params: { sessionId: number; token: number; threshold: number }; result: RouteGraph };
+  /** Every head's thumbnail over value-weighted attention, made when the Heads view first shows them (not with every explain). */
+  'heads/valueThumbnails': { params: { sessionId: number }; result: { thumbSize: number; thumbnails: Uint8Array[] } };
 }
 export type RequestMethod = keyof RequestMap;
 export type WebviewRequest = {
@@ -593,6 +601,7 @@ const webviewGuards: Guards<WebviewToHost> = {
     return v.method === 'head/matrix' ? isInt(p.sessionId) && isInt(p.layer) && isInt(p.head)
       : v.method === 'flow/rollout' ? isInt(p.sessionId) && isInt(p.token) && (p.weighting === undefined || p.weighting === 'attention' || p.weighting === 'value')
         : v.method === 'routes/trace' ? isInt(p.sessionId) && isInt(p.token) && p.token >= 0 && typeof p.threshold === 'number' && p.threshold >= ROUTES_MIN_THRESHOLD && p.threshold <= 1
+        : v.method === 'heads/valueThumbnails' ? isInt(p.sessionId)
           : false;
   },
 };
@@ -600,7 +609,9 @@ const webviewGuards: Guards<WebviewToHost> = {
 const hostGuards: Guards<HostToWebview> = {
   'session/loading': (v) => typeof v.title === 'string' && typeof v.message === 'string',
   'session/data': (v) => isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state),
-  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array),
+  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array)
+    && (v.valueNorms === undefined || (isObj(v.valueNorms) && v.valueNorms.data instanceof Float32Array && typeof v.valueNorms.weighting === 'string'))
+    && (v.valueNormsNote === undefined || typeof v.valueNormsNote === 'string'),
   'session/error': (v) => typeof v.message === 'string',
   'editor/cursorToken': (v) => isIndexOrNull(v.index),
   'head/focus': (v) => isInt(v.layer) && isInt(v.head) && (v.view === undefined || VIEW_NAMES.includes(v.view as ViewName)),

@@ -295,14 +295,17 @@ export class App {
   }
 
   /** session/heads: the streamed analysis of the session on screen finished; nothing else is reset. */
-  showHeads(sessionId: number, heads: SessionData['heads'], thumbnails: Uint8Array[]): void {
+  showHeads(sessionId: number, heads: SessionData['heads'], thumbnails: Uint8Array[], late: Pick<SessionData, 'valueNorms' | 'valueNormsNote'> = {}): void {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
-    this.session = { ...this.session, heads, thumbnails, analysing: undefined };
+    const norms = { ...(late.valueNorms ? { valueNorms: late.valueNorms } : {}), ...(late.valueNormsNote !== undefined ? { valueNormsNote: late.valueNormsNote } : {}) };
+    this.session = { ...this.session, heads, thumbnails, analysing: undefined, ...norms };
     this.sessionBanner(this.session);
     this.announce(t('app.analysed', heads.length, heads.filter((x) => x.roles.length).length));
     const v = this.views();
     v.heads.setSession(this.session);
     v.layers.setSession(this.session);
+    // Value norms are measured after the first paint: Arcs and Flow learn of them without losing their place.
+    if (Object.keys(norms).length) { v.arcs.lateValueNorms(this.session); v.flow.lateValueNorms(this.session); }
     if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
     this.syncToolbar();
   }

@@ -21,17 +21,19 @@ export interface Pathway {
 }
 
 /**
- * acc[k·n + c] += A[r, c] and rowSum[k] += Σ_c A[r, c] for the rows r = rows[k] (every row when `rows`
- * is undefined), keys in order, only up to the diagonal in causal models. The one accumulation behind
- * both PathwayBuilder.feed and LayerSums: sharing it is what makes their pathways bit-identical.
+ * acc[base(k) + c] += A[r, c] and rowSum[k] += Σ_c A[r, c] for the rows r = rows[k] (every row when `rows`
+ * is undefined), keys in order, only up to the diagonal in causal models. base(k) is k·n, or r(r+1)/2 in a
+ * packed lower triangle (`packed`: a causal LayerSums). The one accumulation behind both PathwayBuilder.feed
+ * and LayerSums: sharing it is what makes their pathways bit-identical. The head sums are float32 (heads add
+ * up to at most H; the pathway itself is float64): half the memory, so a 4,096-token Flow cache fits.
  */
-function addRows(A: Float32Array, n: number, causal: boolean, rows: readonly number[] | undefined, acc: Float64Array, rowSum: Float64Array): void {
+function addRows(A: Float32Array, n: number, causal: boolean, rows: readonly number[] | undefined, acc: Float32Array, rowSum: Float64Array, packed = false): void {
   const m = rows ? rows.length : n;
   for (let k = 0; k < m; k++) {
     const r = rows ? rows[k] : k;
     const end = causal ? r + 1 : n; // zeros above the diagonal in causal models
     const base = r * n;
-    const ab = k * n;
+    const ab = packed ? (r * (r + 1)) / 2 : k * n;
     let s = rowSum[k];
     for (let c = 0; c < end; c++) {
       const a = A[base + c];
@@ -54,7 +56,7 @@ export class PathwayBuilder {
   private layer: number;
   private head = 0;
   private rows: number[] = [];
-  private acc = new Float64Array(0);
+  private acc = new Float32Array(0);
   private rowSum = new Float64Array(0);
   private readonly alpha: number;
 
@@ -93,7 +95,7 @@ export class PathwayBuilder {
     const { rows, acc, rowSum } = this;
     for (let k = 0; k < rows.length; k++) {
       const r = rows[k];
-      acc.set(sums.sum.subarray(r * n, (r + 1) * n), k * n);
+      acc.set(sums.row(r), k * n); // a packed row stops at the diagonal: the rest stays 0 (beginLayer)
       rowSum[k] = sums.rowSum[r];
     }
     this.endLayer();
@@ -109,7 +111,7 @@ export class PathwayBuilder {
     this.rows = [];
     for (let r = 0; r < n; r++) if (this.v[r] !== 0) this.rows.push(r);
     const m = this.rows.length;
-    if (this.acc.length < m * n) this.acc = new Float64Array(n * n); // grows once to n² at most
+    if (this.acc.length < m * n) this.acc = new Float32Array(n * n); // grows once to n² at most
     this.acc.fill(0, 0, m * n);
     this.rowSum = new Float64Array(m);
     this.head = 0;
@@ -141,24 +143,34 @@ export class PathwayBuilder {
 }
 
 /**
- * Σ over a layer's heads of A_h (row-major n×n) and each row's running total, accumulated head by head
- * in the order PathwayBuilder.feed adds them: a pathway from these is bit-identical to one fed heads.
- * Built while the analysis reads every head anyway, so Flow needs no head again.
+ * Σ over a layer's heads of A_h and each row's running total, accumulated head by head in the order
+ * PathwayBuilder.feed adds them: a pathway from these is bit-identical to one fed heads. A causal layer keeps
+ * only the lower triangle (row r: r + 1 keys), packed: n(n+1)/2 float32 — 268 MB for 8 layers at 4,096 tokens.
  */
 export class LayerSums {
-  readonly sum: Float64Array;
+  readonly sum: Float32Array;
   readonly rowSum: Float64Array;
   private heads = 0;
 
   constructor(readonly layer: number, private readonly n: number, private readonly causal: boolean, private readonly headsPerLayer: number) {
-    this.sum = new Float64Array(n * n);
+    this.sum = new Float32Array(LayerSums.entries(n, causal));
     this.rowSum = new Float64Array(n);
+  }
+
+  /** Float32 entries one layer's sums hold. */
+  static entries(n: number, causal: boolean): number {
+    return causal ? (n * (n + 1)) / 2 : n * n;
   }
 
   get complete(): boolean { return this.heads === this.headsPerLayer; }
 
+  /** Row r's sums over its visible keys (r + 1 of them in a causal layer, else n). */
+  row(r: number): Float32Array {
+    return this.causal ? this.sum.subarray((r * (r + 1)) / 2, ((r + 1) * (r + 2)) / 2) : this.sum.subarray(r * this.n, (r + 1) * this.n);
+  }
+
   add(A: Float32Array): void {
-    addRows(A, this.n, this.causal, undefined, this.sum, this.rowSum);
+    addRows(A, this.n, this.causal, undefined, this.sum, this.rowSum, this.causal);
     this.heads++;
   }
 }

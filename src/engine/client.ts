@@ -47,6 +47,8 @@ export interface RunIdsOptions extends RunOptions, KeepOptions {
 
 export type EngineResult = ExplainResult & {
   stats: RunStats;
+  /** A kept explain's value norms come from `valueNorms(handle)`, after the first paint. */
+  valueNormsPending?: boolean;
   /** A kept run (see KeepOptions.keep): `attention.data` is empty, heads come from `heads(handle, …)`. */
   kept?: { handle: number; bytes: number };
 };
@@ -113,6 +115,14 @@ export class EngineClient {
     return (m as Extract<WorkerResponse, { type: 'routes' }>).graph;
   }
 
+  /** A kept explain's value norms (when its result says `valueNormsPending`), or why there are none. */
+  async valueNorms(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'valueNorms' | 'valueNormsNote'>> {
+    const k = this.kept.get(handle);
+    if (!k || k.worker !== this.worker) throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+    const m = (await this.send({ type: 'value-norms', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'value-norms' }>;
+    return { ...(m.valueNorms ? { valueNorms: m.valueNorms } : {}), ...(m.valueNormsNote ? { valueNormsNote: m.valueNormsNote } : {}) };
+  }
+
   /** Free a kept run's captures in the worker (a no-op for unknown or expired handles). */
   async release(handle: number): Promise<void> {
     const k = this.kept.get(handle);
@@ -131,6 +141,7 @@ export class EngineClient {
     if (r.dlaNote) out.dlaNote = r.dlaNote;
     if (r.routes !== undefined && this.worker) out.routes = r.routes;
     if (r.routesNote) out.routesNote = r.routesNote;
+    if (r.valueNormsPending) out.valueNormsPending = true;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
-import { addGraphOutputs, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
+import { addGraphOutputs, appendMessage, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
 import { addCaptureOutputs, planRecompute } from './recompute-graph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';
 import type { LoadedModel, RecomputeState } from './loaded-model';
@@ -11,6 +11,7 @@ import { planValues } from './values';
 import { SLICE_OPTIONS } from './recompute';
 import { exposeKernelProbabilities } from './kernels/expose';
 import { planStream, streamSessionOutputs } from './dlaPlan';
+import { planNextToken } from './nextTokenGraph';
 
 
 export interface LoadOptions {
@@ -39,6 +40,7 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
     logSeverityLevel: 3,
     executionProviders: providers,
     graphOptimizationLevel: options.graphOptimizationLevel ?? tuning.graphOptimizationLevel,
+    enableMemPattern: tuning.enableMemPattern,
     ...(options.intraOpNumThreads ?? tuning.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads ?? tuning.intraOpNumThreads } : {}),
     // Loaded from a buffer, ORT does not know where the model lives; external data is resolved here
     // (planGraph already proved every location stays inside this folder).
@@ -52,14 +54,17 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
   const values = await planValues(proto, plan.attentionOutputs, plan.kernels, path.dirname(abs));
   // Direct logit attribution (dla.ts), the cut ablations and routes: what they fetch rides along like the values.
   const stream = planStream(proto, plan, values, path.dirname(abs));
-  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, ...stream };
+  // Next-token top-k and log-probabilities reduced in the graph (nextTokenGraph.ts): the logits never leave ORT.
+  const next = plan.logitsOutput ? planNextToken(plan, elemTypes(proto, [plan.logitsOutput])[0]) : undefined;
+  const withNextToken = (b: Uint8Array): Uint8Array => (next ? appendMessage(b, next.addition) : b);
+  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, ...stream, nextToken: next?.outputs };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
   // (A fused kernel's values are read off its kept inputs instead: kernels/.)
   const valueNames = [...new Set([...values.values.filter((v) => v && !plan.kernels.has(v)), ...streamSessionOutputs(stream)])];
   const valueTypes = elemTypes(proto, valueNames);
   const withValues = (b: Uint8Array, existing: string[]): Uint8Array => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
-    return addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing);
+    return withNextToken(addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing));
   };
   if (!wantAttention) {
     const session = await ort.InferenceSession.create(bytes, sessionOptions).catch(fail);
@@ -76,11 +81,11 @@ export async function loadModel(abs: string, key: string, options: LoadOptions =
       const slices: RecomputeState['slices'] = [];
       const kernelSessions: RecomputeState['kernelSessions'] = new Map();
       try {
-        // One appended message for the captures and the values: each append copies the whole model.
+        // One appended message for the captures and the values (appendMessage writes into room after the model).
         const values = valueNames.filter((v, i) => valueTypes[i] !== undefined && !rp.captures.includes(v));
         const keep = [...rp.captures, ...values];
         const types = [...rp.captureTypes, ...values.map((v) => valueTypes[valueNames.indexOf(v)]!)];
-        session = await ort.InferenceSession.create(addCaptureOutputs(bytes, keep, types, originalOutputs), sessionOptions);
+        session = await ort.InferenceSession.create(withNextToken(addCaptureOutputs(bytes, keep, types, originalOutputs)), sessionOptions);
         // Slices are a handful of nodes: CPU, default threads (their MatMul and Softmax are ORT's own
         // kernels). Identical blocks (canonical names) share one session. A fused kernel's slices are made
         // on first use, per head count (recompute.ts).

@@ -34,6 +34,8 @@ export interface LoadedModel {
   dla?: import('./dla').DlaPlan | { refused: string };
   /** Routes' plan (routesRun.ts: each layer's join with the stream, its terms through W_O or a head slice), or why none. */
   routes?: import('./routesRun').RoutePlan | { refused: string };
+  /** Outputs of the next-token reduction appended to the main graph (nextTokenGraph.ts), when it could be. */
+  nextToken?: import('./nextTokenGraph').NextTokenOutputs;
   /** The head-gated session for ablations (effects.ts), made on first use. */
   gated?: import('./effects').GatedSession;
 }

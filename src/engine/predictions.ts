@@ -69,3 +69,23 @@ export function predictionsFrom(logits: ArrayLike<number>, n: number, V: number,
   }
   return { n, k: kk, topIds, topP, actualP, loss };
 }
+
+/**
+ * Predictions from the reduction the engine appends to the graph (nextTokenGraph.ts): `topLogP` and `topIds`
+ * [n × k] (log p and ids, best first), `nextLogP` [n] (log p of the token that follows), the logits' width V.
+ * The same arrays predictionsFrom makes from the logits themselves: NaN where nothing follows or where the
+ * next id is no row of the logits.
+ */
+export function predictionsFromReduced(topLogP: Float32Array, topIds: ArrayLike<number | bigint>, nextLogP: Float32Array, n: number, k: number, ids: ArrayLike<number>, V: number): PredictionArrays {
+  const out = new Int32Array(n * k), topP = new Float32Array(n * k), actualP = new Float32Array(n), loss = new Float32Array(n);
+  for (let t = 0; t < n * k; t++) {
+    out[t] = Number(topIds[t]);
+    topP[t] = Math.exp(topLogP[t]);
+  }
+  for (let i = 0; i < n; i++) {
+    const lp = i + 1 < n && ids[i + 1] >= 0 && ids[i + 1] < V ? nextLogP[i] : NaN;
+    actualP[i] = Math.exp(lp);
+    loss[i] = -lp;
+  }
+  return { n, k, topIds: out, topP, actualP, loss };
+}

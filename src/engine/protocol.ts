@@ -26,6 +26,8 @@ export type WorkerRequest =
   | { id: number; type: 'release'; handle: number }
   /** The information-flow route behind token `token`'s prediction in the explain whose result carried `routes` (routesKept.ts). */
   | { id: number; type: 'routes'; routes: number; token: number; threshold: number }
+  /** A kept explain's value norms (WorkerResult.valueNormsPending), measured after the first paint from the values its run kept. */
+  | { id: number; type: 'value-norms'; handle: number }
   | { id: number; type: 'info'; model: ModelRef }
   /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
   | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
@@ -66,6 +68,8 @@ export interface WorkerResult {
   /** What the worker kept for routes (ask with this id), or why it kept nothing. */
   routes?: number;
   routesNote?: string;
+  /** A kept explain leaves its value norms to a `value-norms` request: they are no part of the first paint. */
+  valueNormsPending?: boolean;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
@@ -84,4 +88,5 @@ export type WorkerResponse =
   | { id: number; type: 'heads'; data: Float32Array[] }
   | { id: number; type: 'routes'; graph: import('../protocol').RouteGraph }
   | { id: number; type: 'released' }
+  | { id: number; type: 'value-norms'; valueNorms?: WorkerResult['valueNorms']; valueNormsNote?: string }
   | { id: number; type: 'error'; error: EngineErrorShape };

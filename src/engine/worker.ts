@@ -10,8 +10,9 @@ import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenize
 import { planProbe } from './probeIds';
 import { measureHeadEffects } from './ablationCut';
 import { predictionsFrom } from './predictions';
+import { nextTokenFetches, predictionsFromOutputs } from './nextTokenGraph';
 import { halfToFloat32 } from './half';
-import { allValueNorms } from './values';
+import { allValueNorms, type ValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
 import { dlaFetches, runDla } from './dlaRun';
 import { dropRoutes, keepRoutes, routeFetches, routesRefusal, traceRoutesFor } from './routesKept';
@@ -66,12 +67,15 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
  * latest explain, a comparison two: older ones are dropped so a long session cannot pile them up.
  */
 const MAX_KEPT = 3;
-const kept = new Map<number, { model: LoadedModel; cap: Captured }>();
+/** The value tensors a kept explain fetched, until its `value-norms` request turns them into norms (kept then). */
+interface KeptValues { layerSources: number[]; fetched: Record<string, { data: Float32Array; dims: readonly number[] }>; ready: Promise<void>; norms?: Promise<ValueNorms | undefined> }
+const kept = new Map<number, { model: LoadedModel; cap: Captured; values?: KeptValues }>();
 let nextHandle = 1;
+const NO_VALUES = 'the value tensor each layer\'s probabilities multiply could not be read off this graph';
 
-function keep(model: LoadedModel, cap: Captured): number {
+function keep(model: LoadedModel, cap: Captured, values?: KeptValues): number {
   const handle = nextHandle++;
-  kept.set(handle, { model, cap });
+  kept.set(handle, { model, cap, values });
   while (kept.size > MAX_KEPT) release(kept.keys().next().value as number);
   return handle;
 }
@@ -112,6 +116,17 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   if (req.type === 'release') {
     release(req.handle);
     return { msg: { id: req.id, type: 'released' }, transfer: [] };
+  }
+  if (req.type === 'value-norms') {
+    const k = keptRun(req.handle);
+    if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+    const v = k.values;
+    if (v && !v.norms) {
+      v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
+      v.norms.finally(() => (v.fetched = {})).catch(() => undefined); // measured once: the values are not needed again
+    }
+    const norms = await v?.norms;
+    return { msg: { id: req.id, type: 'value-norms', ...(norms ? { valueNorms: norms } : { valueNormsNote: NO_VALUES }) }, transfer: [] };
   }
   if (req.type === 'info') {
     const { m, tok, stats } = await prepare(req.model);
@@ -164,25 +179,26 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   }
   const t2 = performance.now();
   const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
-  // Predictions ride along with the explain's own run: the logits are read here and only summaries leave.
+  // Predictions ride along with the explain's own run: reduced in the graph where the engine could append the
+  // reduction (only [n, k] and [n] leave ORT), else from the logits read here; only summaries leave the worker.
   const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
   // Value-weighted attention rides along too: each layer's value tensor (values.ts).
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
   const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
-  const logitsName = req.type === 'explain' && !why ? m.plan.logitsOutput! : undefined;
+  const next = req.type === 'explain' && !why ? predictionOutputs(m) : [];
   // A fused kernel's values are not a tensor of the run: its plan reads them off the kept inputs.
   const kernelValues = valueNames.filter((v) => m.plan.kernels.has(v));
   // Direct logit attribution too (dlaRun.ts): each layer's merged heads and the final norm's input, n·d each;
   // and what an explain keeps for routes (routesKept.ts): every layer's stream before and after attention.
   const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
   const routeNames = req.type === 'explain' ? routeFetches(m) : [];
-  const extra = [...new Set([...(logitsName ? [logitsName] : []), ...valueNames.filter((v) => !m.plan.kernels.has(v)), ...dlaNames, ...routeNames])];
-  let logits: ort.Tensor | undefined;
+  const extra = [...new Set([...next, ...valueNames.filter((v) => !m.plan.kernels.has(v)), ...dlaNames, ...routeNames])];
+  let predicted: Record<string, ort.Tensor> | undefined;
   const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
   const fetchedDla: Record<string, ort.Tensor> = {};
   const pendingValues: Promise<void>[] = [];
   const onExtra: OnExtra = (t, cap) => {
-    if (logitsName) logits = t[logitsName];
+    if (next.length) predicted = Object.fromEntries(next.map((nm) => [nm, t[nm]]));
     for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
     for (const v of [...dlaNames, ...routeNames]) if (t[v]) fetchedDla[v] = t[v];
     for (const v of kernelValues) {
@@ -193,23 +209,27 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   };
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
+  // A kept explain paints before its analysis: its value norms are measured after that, on request.
+  const lateNorms = Boolean(req.keep && m.recompute && valueNames.length);
   if (req.keep && m.recompute) {
     const cap = await captureRun(m, ids, mask, extra, onExtra);
-    kept = { handle: keep(m, cap), bytes: cap.bytes };
+    const ready = Promise.all(pendingValues).then(() => undefined);
+    ready.catch(() => undefined); // awaited by the value-norms request, which may never come
+    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: fetchedValues, ready } : undefined), bytes: cap.bytes };
     attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
   } else {
     attention = await runAttention(m, ids, mask, extra, onExtra);
   }
   stats.runMs = performance.now() - t2;
-  const predictions = logits ? await predict(tok, logits, ids) : undefined;
-  await Promise.all(pendingValues);
-  const norms = valueNames.length ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
+  const predictions = predicted ? await predict(tok, m, predicted, ids) : undefined;
+  if (!lateNorms) await Promise.all(pendingValues);
+  const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
   const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
     : keepRoutes(m, fetchedDla, ids, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, fetchedValues);
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
-    ...(norms ? { valueNorms: norms } : req.type === 'explain' ? { valueNormsNote: 'the value tensor each layer\'s probabilities multiply could not be read off this graph' } : {}),
+    ...(norms ? { valueNorms: norms } : lateNorms ? { valueNormsPending: true } : req.type === 'explain' ? { valueNormsNote: NO_VALUES } : {}),
     ...dla,
     ...routes,
   };
@@ -217,14 +237,26 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   return { msg: { id: req.id, type: 'done', result }, transfer: attention.data.map((d) => d.buffer as ArrayBuffer) };
 }
 
-/** Top-k, actual-next-token probability and loss from a [1, n, V] logits tensor, with the top tokens decoded. */
-async function predict(tok: LoadedTokenizer, logits: ort.Tensor, ids: number[]): Promise<Predictions> {
+/** What an explain fetches for its predictions: the graph's reduction (nextTokenGraph.ts), else the logits. */
+function predictionOutputs(m: LoadedModel): string[] {
+  const r = m.nextToken;
+  return r ? nextTokenFetches(r) : [m.plan.logitsOutput!];
+}
+
+/** Top-k, actual-next-token probability and loss, with the top tokens decoded: from the reduced outputs, or from [1, n, V] logits. */
+async function predict(tok: LoadedTokenizer, m: LoadedModel, t: Record<string, ort.Tensor>, ids: number[]): Promise<Predictions> {
   const n = ids.length;
-  const V = Number(logits.dims[logits.dims.length - 1]);
-  const raw = logits.data as ArrayLike<number>;
-  const data = logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw;
-  const p = predictionsFrom(data, n, V, ids);
-  logits.dispose?.();
+  const r = m.nextToken;
+  let p;
+  if (r) {
+    p = predictionsFromOutputs(t, r, ids);
+  } else {
+    const logits = t[m.plan.logitsOutput!];
+    const V = Number(logits.dims[logits.dims.length - 1]);
+    const raw = logits.data as ArrayLike<number>;
+    p = predictionsFrom(logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw, n, V, ids);
+  }
+  for (const x of Object.values(t)) x.dispose?.();
   const uniq = [...new Set(p.topIds)];
   const texts = await tok.tokenizer.decodeBatch(uniq.map((id) => [id]), false);
   const text = new Map(uniq.map((id, k) => [id, texts[k]]));

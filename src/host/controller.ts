@@ -116,7 +116,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       const session = await this.source.build({ text, title, id: seq, token: cts.token, state, onPreview, syntax });
       if (cts.token.isCancellationRequested || seq !== this.runSeq) return; // superseded
       // After a first paint only the analysis is new: the panel keeps whatever the user did meanwhile.
-      if (previewed && panel.session?.id === session.id) panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails });
+      if (previewed && panel.session?.id === session.id) {
+        const late = { ...(session.valueNorms ? { valueNorms: session.valueNorms } : {}), ...(session.valueNormsNote !== undefined ? { valueNormsNote: session.valueNormsNote } : {}) };
+        panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails, ...late });
+      }
       else show(session);
       // Cheap (a small model, a short selection): measure what each head does right away.
       const est = this.source.effectsEstimateMs?.(session.id);

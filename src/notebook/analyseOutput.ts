@@ -114,7 +114,7 @@ export async function analyseOutput(text: string, opts: AnalyseOptions): Promise
   const modelName = o.model ?? 'notebook output';
   // The same reading of the text as an attention dump's: its language's grammar, else English prose.
   const syntax = await opts.analysis.syntax(o.tokens, { language: o.language ?? 'plaintext', text: o.text, offset: 0 });
-  const r = await opts.analysis.analyze(attention, o.tokens, undefined, THUMB_SIZE, undefined, syntax);
+  const r = await opts.analysis.analyze(attention, o.tokens, undefined, THUMB_SIZE, syntax);
   const session = toSessionData({
     id: opts.id, title: opts.title, text: o.text, tokens: o.tokens, attention: r.attention, reports: r.reports, thumbnails: r.thumbnails, syntax,
     model: { name: modelName, kind: r.attention.causal ? 'causal' : 'bidirectional', layers: o.layers, headsPerLayer: o.headsPerLayer },

@@ -61,7 +61,8 @@ export class AttentionPanel {
     if (msg.type === 'session/data') { this.session = msg.session; this.state = msg.state; }
     if (msg.type === 'session/effects' && msg.effects && this.session?.id === msg.sessionId) this.session = { ...this.session, effects: msg.effects }; // exports and reports carry them
     if (msg.type === 'session/heads' && this.session?.id === msg.sessionId) {
-      this.session = { ...this.session, heads: msg.heads, thumbnails: msg.thumbnails, analysing: undefined };
+      const late = { ...(msg.valueNorms ? { valueNorms: msg.valueNorms } : {}), ...(msg.valueNormsNote !== undefined ? { valueNormsNote: msg.valueNormsNote } : {}) };
+      this.session = { ...this.session, heads: msg.heads, thumbnails: msg.thumbnails, analysing: undefined, ...late };
     }
     this.send(msg);
   }

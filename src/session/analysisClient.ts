@@ -17,9 +17,9 @@ export class AnalysisClient {
 
   constructor(private readonly workerPath?: string) {}
 
-  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, valueNorms?: Float32Array, syntax?: SyntaxInfo):
-    Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }> {
-    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(valueNorms ? { valueNorms } : {}), ...(syntax ? { syntax } : {}) }, attention);
+  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, syntax?: SyntaxInfo):
+    Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
+    const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(syntax ? { syntax } : {}) }, attention);
     if (r.type !== 'analyzed') throw new Error('analysis worker answered out of turn');
     return r;
   }
@@ -52,10 +52,16 @@ export class AnalysisClient {
     await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [...new Set(data.map((d) => d.buffer as ArrayBuffer))]);
   }
 
-  async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[]; ms: number }> {
+  async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
     const r = await this.send({ id: 0, type: 'stream-end', stream }, []);
     if (r.type !== 'stream-analyzed') throw new Error('analysis worker answered out of turn');
     return r;
+  }
+
+  async streamThumbnails(stream: number): Promise<Uint8Array[]> {
+    const r = await this.send({ id: 0, type: 'stream-end', stream }, []);
+    if (r.type !== 'stream-thumbs') throw new Error('analysis worker answered out of turn');
+    return r.thumbnails;
   }
 
   async streamFlow(stream: number): Promise<{ token: number; layers: Float32Array[] }> {

@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, valueWeighted, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
 import { buildSyntax } from '../analysis/syntax';
-import { thumbnail, thumbnailOf } from './wire';
+import { headNorms, thumbnail, thumbnailOf } from './wire';
 import { buffersOf, flowCacheFits, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
 
 const port = parentPort;
@@ -19,8 +19,8 @@ interface Stream {
   analyzer?: HeadAnalyzer;
   reports: HeadReport[];
   thumbnails: Uint8Array[];
-  valueThumbnails?: Uint8Array[];
   pathway?: PathwayBuilder;
+  /** A flow job that fills the Flow cache: each layer's head sums (the pathway is read off them at the end). */
   sums?: LayerSums[];
 }
 const streams = new Map<number, Stream>();
@@ -38,23 +38,24 @@ function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   const want = s.order[s.at];
   if (!want || want[0] !== layer || want[1] !== head) throw new RangeError(`stream expected ${want ? `L${want[0]}H${want[1]}` : 'no more heads'}, got L${layer}H${head}`);
   s.at++;
-  if (s.job.kind === 'analyze') {
+  const job = s.job;
+  if (job.kind === 'analyze') {
     s.reports.push(s.analyzer!.analyze(layer, head, A));
-    s.thumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize));
-    if (s.valueThumbnails) s.valueThumbnails.push(thumbnailOf(A, s.shape.seq, s.job.thumbSize, normsOf(s.job.valueNorms!, s.shape, layer, head)));
-    if (s.sums) {
-      if (!s.sums[layer]) s.sums[layer] = new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer);
-      s.sums[layer].add(A);
-    }
+    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize, undefined, s.shape.causal));
+  } else if (job.kind === 'value-thumbs') {
+    s.thumbnails.push(thumbnailOf(A, s.shape.seq, job.thumbSize, headNorms(job.valueNorms, s.shape, layer, head), s.shape.causal));
+  } else if (s.sums) {
+    (s.sums[layer] ??= new LayerSums(layer, s.shape.seq, s.shape.causal, s.shape.headsPerLayer)).add(A);
   } else {
-    s.pathway!.feed(s.job.valueNorms ? valueWeighted(A, s.shape.seq, normsOf(s.job.valueNorms, s.shape, layer, head)) : A);
+    s.pathway!.feed(job.valueNorms ? valueWeighted(A, s.shape.seq, headNorms(job.valueNorms, s.shape, layer, head)) : A);
   }
 }
 
-/** One head's key norms out of the engine's [layers × heads × n]. */
-function normsOf(all: Float32Array, shape: StreamShape, layer: number, head: number): Float32Array {
-  const n = shape.seq, k = layer * shape.headsPerLayer + head;
-  return all.subarray(k * n, (k + 1) * n);
+/** A pathway read off a Flow cache's layer sums (bit-identical to one fed the heads: rollout.ts). */
+function cachedPathway(c: { shape: StreamShape; sums: LayerSums[] }, token: number): Pathway {
+  const b = new PathwayBuilder(c.shape, token);
+  for (let want = b.next(); want; want = b.next()) b.feedLayer(c.sums[want[0]]);
+  return b.result();
 }
 
 port.on('message', (req: AnalysisRequest) => {
@@ -66,14 +67,8 @@ port.on('message', (req: AnalysisRequest) => {
       const thumbnails: Uint8Array[] = [];
       const a = req.attention;
       for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
-      const valueThumbnails = req.valueNorms ? [] as Uint8Array[] : undefined;
-      const shape = { layers: a.layers, headsPerLayer: a.headsPerLayer, seq: a.seq, causal: a.causal };
-      if (valueThumbnails) for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) {
-        const A = a.data[l].subarray(h * a.seq * a.seq, (h + 1) * a.seq * a.seq);
-        valueThumbnails.push(thumbnailOf(A, a.seq, req.thumbSize, normsOf(req.valueNorms!, shape, l, h)));
-      }
-      reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ...(valueThumbnails ? { valueThumbnails } : {}), ms: performance.now() - t0 },
-        [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer), ...(valueThumbnails ?? []).map((t) => t.buffer as ArrayBuffer)]);
+      reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 },
+        [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)]);
     } else if (req.type === 'syntax') {
       // Async (a grammar loads on first use): answered when the parse is done; errors answer like the rest.
       buildSyntax(req.tokens, req.context).then(
@@ -85,12 +80,13 @@ port.on('message', (req: AnalysisRequest) => {
       reply({ id: req.id, type: 'probe-scored', attention: req.attention, scores }, buffersOf(req.attention));
     } else if (req.type === 'stream-begin') {
       const { shape, job } = req;
-      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [], ...(job.kind === 'analyze' && job.valueNorms ? { valueThumbnails: [] } : {}) };
-      if (job.kind === 'analyze') {
-        s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe, syntax: job.syntax });
-        if (job.flowCache !== undefined && flowCacheFits(shape)) s.sums = [];
+      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
+      if (job.kind === 'analyze') s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe, syntax: job.syntax });
+      else if (job.kind === 'flow') {
+        if (!Number.isInteger(job.token) || job.token < 0 || job.token >= shape.seq) throw new RangeError(`token ${job.token} outside 0..${shape.seq - 1}`);
+        if (job.flowCache !== undefined && !job.valueNorms && flowCacheFits(shape)) s.sums = [];
+        else s.pathway = new PathwayBuilder(shape, job.token);
       }
-      else s.pathway = new PathwayBuilder(shape, job.token);
       streams.set(req.stream, s);
       reply({ id: req.id, type: 'stream-ok' });
     } else if (req.type === 'stream-heads') {
@@ -109,13 +105,16 @@ port.on('message', (req: AnalysisRequest) => {
       if (!s) throw new RangeError(`no stream ${req.stream}`);
       if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
       if (s.job.kind === 'analyze') {
-        if (s.sums && s.job.flowCache !== undefined && s.sums.every((x) => x.complete)) {
-          flowCaches.delete(s.job.flowCache);
-          flowCaches.set(s.job.flowCache, { shape: s.shape, sums: s.sums });
-          while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
-        }
-        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ...(s.valueThumbnails ? { valueThumbnails: s.valueThumbnails } : {}), ms: performance.now() - s.t0 },
-          [...s.thumbnails, ...(s.valueThumbnails ?? [])].map((t) => t.buffer as ArrayBuffer));
+        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
+      } else if (s.job.kind === 'value-thumbs') {
+        reply({ id: req.id, type: 'stream-thumbs', thumbnails: s.thumbnails }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
+      } else if (s.sums) {
+        const cache = { shape: s.shape, sums: s.sums };
+        flowCaches.delete(s.job.flowCache!);
+        flowCaches.set(s.job.flowCache!, cache);
+        while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
+        const r = flowReply(req.id, cachedPathway(cache, s.job.token));
+        reply(r.msg, r.transfer);
       } else {
         const r = flowReply(req.id, s.pathway!.result());
         reply(r.msg, r.transfer);
@@ -124,9 +123,7 @@ port.on('message', (req: AnalysisRequest) => {
       const c = flowCaches.get(req.key);
       if (!c) reply({ id: req.id, type: 'flow-miss' });
       else {
-        const b = new PathwayBuilder(c.shape, req.token);
-        for (let want = b.next(); want; want = b.next()) b.feedLayer(c.sums[want[0]]);
-        const r = flowReply(req.id, b.result());
+        const r = flowReply(req.id, cachedPathway(c, req.token));
         reply(r.msg, r.transfer);
       }
     } else if (req.type === 'flow-drop') {

@@ -7,8 +7,8 @@ import type { AttentionSet } from '../engine/types';
 import { checkHead, type HeadReader } from '../analysis';
 import type { RequestMap, RequestMethod } from '../protocol';
 import type { AnalysisClient } from './analysisClient';
-import { streamOrder, type StreamShape } from './analysisProtocol';
-import { answerPanelRequest, headMatrix } from './wire';
+import { streamOrder, type StreamJob, type StreamShape } from './analysisProtocol';
+import { answerPanelRequest, headMatrix, noValueNorms, THUMB_SIZE } from './wire';
 
 export interface AttentionSource {
   request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
@@ -37,7 +37,7 @@ export function chunkHeads(order: [number, number][], seq: number, headsPerLayer
  * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
  * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES (plus the engine's arena) whatever the length.
  */
-export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: 'analyze' | 'flow', stream: number,
+export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: StreamJob['kind'], stream: number,
   opts: RunOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();
   const total = shape.layers * shape.headsPerLayer;
@@ -64,7 +64,12 @@ export class KeptSource implements AttentionSource {
   private static nextFlowKey = 1;
   private readonly flowKey = KeptSource.nextFlowKey++;
 
-  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private readonly valueNorms?: Float32Array) {}
+  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private valueNorms?: Float32Array) {}
+
+  /** The run's value norms, when they are measured after the first paint (the pipeline's late request). */
+  setValueNorms(norms: Float32Array | undefined): void {
+    this.valueNorms = norms;
+  }
 
   async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
     if (this.released) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
@@ -76,22 +81,38 @@ export class KeptSource implements AttentionSource {
       const reader: HeadReader = { layers, headsPerLayer, seq, causal, head: () => A };
       return headMatrix(reader, p.layer, p.head) as RequestMap[M]['result'];
     }
+    if (method === 'heads/valueThumbnails') {
+      if (!this.valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
+      // Made once per run, on first use: every head streamed through the analysis worker again.
+      this.valueThumbs ??= this.stream({ kind: 'value-thumbs', thumbSize: THUMB_SIZE, valueNorms: this.valueNorms }, (s) => this.analysis.streamThumbnails(s))
+        .then((thumbnails) => ({ thumbSize: THUMB_SIZE, thumbnails }));
+      this.valueThumbs.catch(() => (this.valueThumbs = undefined)); // failed or cancelled: made again when asked again
+      return this.valueThumbs as Promise<RequestMap[M]['result']>;
+    }
     const p = params as RequestMap['flow/rollout']['params'];
     if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);
     const value = p.weighting === 'value';
-    if (value && !this.valueNorms) throw new Error('This explanation has no value norms, so Flow can only follow the attention weights.');
-    // The streamed analysis left each layer's head sums behind when they fit: no head is recomputed.
+    if (value && !this.valueNorms) throw new Error(noValueNorms('Flow can only follow the attention weights'));
+    // The first attention pathway of a run leaves each layer's head sums behind (when they fit): later tokens
+    // recompute no head.
     const cached = value ? undefined : await this.analysis.cachedFlow(this.flowCacheKey, p.token);
     if (cached) return { token: cached.token, layers: cached.layers } as RequestMap[M]['result'];
-    const stream = await this.analysis.streamBegin(this.shape, { kind: 'flow', token: p.token, ...(value ? { valueNorms: this.valueNorms } : {}) });
+    const f = await this.stream({ kind: 'flow', token: p.token, ...(value ? { valueNorms: this.valueNorms } : { flowCache: this.flowCacheKey }) }, (s) => this.analysis.streamFlow(s));
+    return { token: f.token, layers: f.layers } as RequestMap[M]['result'];
+  }
+
+  private valueThumbs: Promise<RequestMap['heads/valueThumbnails']['result']> | undefined;
+
+  /** Every head of the run through one analysis stream job; `end` reads its answer (and frees a half-fed stream on failure). */
+  private async stream<T>(job: StreamJob, end: (stream: number) => Promise<T>): Promise<T> {
+    const stream = await this.analysis.streamBegin(this.shape, job);
     try {
-      await pumpHeads(this.engine, this.analysis, this.handle, this.shape, 'flow', stream);
+      await pumpHeads(this.engine, this.analysis, this.handle, this.shape, job.kind, stream);
     } catch (e) {
-      await this.analysis.streamFlow(stream).catch(() => undefined); // ends (and frees) the half-fed stream
+      await end(stream).catch(() => undefined); // ends (and frees) the half-fed stream
       throw e;
     }
-    const f = await this.analysis.streamFlow(stream);
-    return { token: f.token, layers: f.layers } as RequestMap[M]['result'];
+    return end(stream);
   }
 
   /** The analysis worker's flow-cache key for this run (the pipeline passes it to the streamed analysis). */

@@ -42,7 +42,7 @@ function* walk(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadRep
     for (let h = 0; h < dump.headsPerLayer; h++) {
       const A = dump.head(l, h);
       out.reports.push(an.analyze(l, h, A));
-      out.thumbnails.push(thumbnailOf(A, dump.seq, o.thumbSize ?? THUMB_SIZE));
+      out.thumbnails.push(thumbnailOf(A, dump.seq, o.thumbSize ?? THUMB_SIZE, undefined, dump.causal));
       yield { done: out.reports.length, total };
     }
   }

@@ -120,9 +120,10 @@ export interface BuildOptions {
   /** Streamed analysis: called as heads are handed to the analysis (for a progress message). */
   onProgress?: (headsDone: number, heads: number) => void;
   /**
-   * Kept runs of at least PREVIEW_FROM_TOKENS tokens: called once the model has run, with a session
-   * the panel can paint (`analysing`, no heads yet) and the source that answers its head requests —
-   * so a long selection shows its arcs while the analysis streams.
+   * Kept runs of at least PREVIEW_FROM_TOKENS tokens, and the first kept run on a causal model (whose repeat
+   * probe runs after it): called once the model has run, with a session the panel can paint (`analysing`,
+   * no heads yet) and the source that answers its head requests — so the arcs show while the probe and the
+   * analysis run.
    */
   onPreview?: (session: SessionData, source: AttentionSource) => void;
   /**
@@ -151,6 +152,8 @@ export interface BuiltSession {
 export class SessionPipeline {
   /** Model-level probe outcomes, per model file (path + mtime + size, like the engine's session cache). */
   private readonly probes = new Map<string, Promise<ProbeOutcome>>();
+  /** Model files whose probe has finished (measured or not measurable): their builds need not wait on it. */
+  private readonly probed = new Set<string>();
 
   /** Analysis and thumbnails run in their own worker: never on the caller's (the extension host's) thread. */
   readonly analysis: AnalysisClient;
@@ -188,9 +191,19 @@ export class SessionPipeline {
     const keptSource = kept ? withRoutes(new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data), this.engine, result) : undefined;
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
-      if (keptSource && o.onPreview && seq >= PREVIEW_FROM_TOKENS) {
+      // A long selection paints before its analysis; so does any kept run whose model's repeat probe has not run
+      // yet (the first explain on a model: eight probe runs must not stand between the run and the first paint).
+      const probeDue = result.model.kind === 'causal' && !this.probed.has(modelFileKey(o.model.modelPath));
+      if (keptSource && o.onPreview && (seq >= PREVIEW_FROM_TOKENS || probeDue)) {
         o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), keptSource);
       }
+      // After the first paint: a kept run's value norms (asked now, so the engine measures them before the first heads).
+      // Never a reason to fail the explain: value weighting is then unavailable, and the panel says why.
+      const lateNorms = kept && result.valueNormsPending ? this.engine.valueNorms(kept.handle, { signal: o.signal }).catch((e: unknown) => {
+        if (e instanceof EngineError && e.code === 'cancelled') throw e;
+        return { valueNormsNote: `measuring them failed (${e instanceof Error ? e.message : String(e)})` };
+      }) : undefined;
+      lateNorms?.catch(() => undefined); // awaited below; a build that fails first must not leave it unhandled
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
       const probe = outcome?.scores;
@@ -205,11 +218,12 @@ export class SessionPipeline {
           syntaxFailed = `No syntax roles: reading the text's syntax failed (${e instanceof Error ? e.message : String(e)}).`;
         }
       }
-      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[]; valueThumbnails?: Uint8Array[] };
+      let analysed: { reports: HeadReport[]; thumbnails: Uint8Array[] };
       if (kept) {
         // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
         const shape = { layers, headsPerLayer, seq, causal };
-        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, flowCache: keptSource?.flowCacheKey, valueNorms: result.valueNorms?.data, ...(syntax ? { syntax } : {}) });
+        // Only what the first views show: value-weighted thumbnails and the Flow cache are made on first use (KeptSource).
+        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, ...(syntax ? { syntax } : {}) });
         try {
           await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {
@@ -218,18 +232,23 @@ export class SessionPipeline {
         }
         analysed = await this.analysis.streamAnalyzed(stream);
       } else {
-        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE, result.valueNorms?.data, syntax);
+        const a = await this.analysis.analyze(result.attention, result.tokens, probe, THUMB_SIZE, syntax);
         result.attention = a.attention; // moved to the worker and back
         analysed = a;
       }
       const reports = analysed.reports;
+      if (lateNorms) {
+        Object.assign(result, await lateNorms);
+        delete result.valueNormsPending;
+        keptSource?.setValueNorms(result.valueNorms?.data);
+      }
       const t3 = performance.now();
       const session = attachDla(toSessionData({
         id: o.id, title: o.title, text: o.text,
         model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
         probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
         predictions: result.predictions, predictionsNote: result.predictionsNote,
-        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, valueThumbnails: analysed.valueThumbnails, syntax,
+        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, syntax,
       }), result);
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();
@@ -307,7 +326,7 @@ export class SessionPipeline {
       p = this.runProbe(model);
       this.probes.set(key, p);
       // A failed probe is retried on the next explain; a model too small for one stays so.
-      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); });
+      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); else this.probed.add(key); });
     }
     if (!signal) return p;
     // This build may be cancelled while the shared probe runs: stop waiting, the probe goes on for the next.

@@ -69,15 +69,16 @@ export function headMatrix(attention: AttentionSet | HeadReader, layer: number, 
  */
 export function thumbnail(attention: AttentionSet | HeadReader, layer: number, head: number, size = THUMB_SIZE): Uint8Array {
   const att = asReader(attention);
-  return thumbnailOf(att.head(layer, head), att.seq, size);
+  return thumbnailOf(att.head(layer, head), att.seq, size, undefined, att.causal);
 }
 
 /**
  * The thumbnail of one head matrix already in hand (n×n, row-major). With `weights` (value norms), of its
  * value-weighted matrix (analysis/valueWeighted.ts) read on the fly: the same float32 values summed in the
- * same order, without materialising a second n×n matrix per head.
+ * same order, without materialising a second n×n matrix per head. `causal`: a row is read only up to the
+ * diagonal (the rest is the mask's zeros, as everywhere else in the analysis) — half the reads.
  */
-export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weights?: ArrayLike<number>): Uint8Array {
+export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weights?: ArrayLike<number>, causal = false): Uint8Array {
   const s = Math.min(size, n);
   const acc = new Float64Array(s * s);
   // Block edges: block c covers columns (and rows) [edge[c], edge[c + 1]). One add per weight, no
@@ -88,21 +89,22 @@ export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weigh
     for (let i = edge[r]; i < edge[r + 1]; i++) {
       const row = i * n;
       const out = r * s;
+      const end = causal ? i + 1 : n;
       if (weights) {
         let rs = 0;
-        for (let j = 0; j < n; j++) rs += A[row + j] * weights[j];
+        for (let j = 0; j < end; j++) rs += A[row + j] * weights[j];
         if (rs <= 0) continue;
         const inv = 1 / rs;
-        for (let c = 0; c < s; c++) {
+        for (let c = 0; c < s && edge[c] < end; c++) {
           let sum = 0;
-          for (let j = edge[c], e = edge[c + 1]; j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
+          for (let j = edge[c], e = Math.min(edge[c + 1], end); j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
           acc[out + c] += sum;
         }
         continue;
       }
-      for (let c = 0; c < s; c++) {
+      for (let c = 0; c < s && edge[c] < end; c++) {
         let sum = 0;
-        for (let j = row + edge[c], e = row + edge[c + 1]; j < e; j++) sum += A[j];
+        for (let j = row + edge[c], e = row + Math.min(edge[c + 1], end); j < e; j++) sum += A[j];
         acc[out + c] += sum;
       }
     }
@@ -189,17 +191,37 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
   };
 }
 
-/** The panel's two requests, answered from any attention source (a live result or a dump's reader). */
+/** Every head's value-weighted thumbnail (layer-major), from any attention source with value norms. */
+export function valueThumbnailsOf(att: HeadReader, valueNorms: Float32Array | undefined, size = THUMB_SIZE): RequestMap['heads/valueThumbnails']['result'] {
+  if (!valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
+  const thumbnails: Uint8Array[] = [];
+  for (let l = 0; l < att.layers; l++) for (let h = 0; h < att.headsPerLayer; h++) thumbnails.push(thumbnailOf(att.head(l, h), att.seq, size, headNorms(valueNorms, att, l, h), att.causal));
+  return { thumbSize: size, thumbnails };
+}
+
+/** One head's key norms out of the engine's [layers × heads × n]. */
+export function headNorms(all: Float32Array, shape: { headsPerLayer: number; seq: number }, layer: number, head: number): Float32Array {
+  const n = shape.seq, k = layer * shape.headsPerLayer + head;
+  return all.subarray(k * n, (k + 1) * n);
+}
+
+/** Why a value-weighted answer cannot be given. */
+export function noValueNorms(so: string): string {
+  return `This explanation has no value norms, so ${so}.`;
+}
+
+/** The panel's requests, answered from any attention source (a live result or a dump's reader). */
 export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params'], valueNorms?: Float32Array): RequestMap[M]['result'] {
   if (method === 'routes/trace') throw new Error(ROUTES_NEED_A_RUN);
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
     return headMatrix(att, p.layer, p.head) as RequestMap[M]['result'];
   }
+  if (method === 'heads/valueThumbnails') return valueThumbnailsOf(asReader(att), valueNorms) as RequestMap[M]['result'];
   const p = params as RequestMap['flow/rollout']['params'];
   if (!Number.isInteger(p.token) || p.token < 0 || p.token >= att.seq) throw new RangeError(`No token ${p.token} in this explanation.`);
   if (p.weighting === 'value') {
-    if (!valueNorms) throw new Error('This explanation has no value norms, so Flow can only follow the attention weights.');
+    if (!valueNorms) throw new Error(noValueNorms('Flow can only follow the attention weights'));
     return flowData(valueWeightedReader(asReader(att), valueNorms), p.token) as RequestMap[M]['result'];
   }
   return flowData(att, p.token) as RequestMap[M]['result'];

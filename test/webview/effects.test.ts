@@ -136,6 +136,25 @@ describe('webview: predictions and head effects', function () {
       await p4.page.waitForFunction(() => (window as unknown as { __hl: { posted: { type: string; method?: string }[] } }).__hl.posted.some((m) => m.type === 'request' && m.method === 'flow/rollout'));
       const req = (await p4.posted()).find((m) => m.type === 'request') as Posted & { params: { weighting?: string } };
       assert.equal(req.params.weighting, 'value');
+      // Heads: value-weighted thumbnails are no part of the explain; the grid asks for them once and redraws.
+      await p4.clearPosted();
+      await p4.page.locator('vscode-tab-header[data-view=heads]').click();
+      await p4.page.waitForFunction(() => (window as unknown as { __hl: { posted: { type: string; method?: string }[] } }).__hl.posted.some((m) => m.type === 'request' && m.method === 'heads/valueThumbnails'));
+      const asked = (await p4.posted()).filter((m) => m.type === 'request' && (m as { method?: string }).method === 'heads/valueThumbnails') as (Posted & { params: { sessionId: number } })[];
+      assert.deepEqual(asked.map((m) => m.params.sessionId), [mini.session.id]);
+      const { thumbnails } = await mini.source.request('heads/valueThumbnails', { sessionId: mini.session.id });
+      // A head whose brightest block moves under value weighting: its canvas (catalog order) peaks where the value-weighted one does.
+      const k = thumbnails.findIndex((t, q) => t.indexOf(255) !== mini.session.thumbnails[q].indexOf(255));
+      assert.ok(k >= 0, 'some head looks different value-weighted');
+      const peak = thumbnails[k].indexOf(255);
+      await p4.page.waitForFunction(([sel, idx, p]) => {
+        const c = document.querySelectorAll<HTMLCanvasElement>(sel)[idx];
+        const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+        if (!d) return false;
+        let best = 0, at = -1;
+        for (let q = 0; q < d.length / 4; q++) { const v = d[q * 4] + d[q * 4 + 1] + d[q * 4 + 2]; if (v > best) { best = v; at = q; } }
+        return at === p;
+      }, ['.hl-view-heads canvas.hl-thumb', k, peak] as const);
     } finally {
       await p4.close();
     }

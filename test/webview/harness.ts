@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { EngineClient, type EngineResult } from '../../src/engine';
 import { SessionPipeline } from '../../src/session/pipeline';
-import { flowData, headMatrix } from '../../src/session/wire';
+import { answerPanelRequest } from '../../src/session/wire';
 import type { AttentionSource } from '../../src/session/attentionSource';
-import { defaultPanelState, type PanelState, type SessionData } from '../../src/protocol';
+import { defaultPanelState, type PanelState, type RequestMethod, type SessionData } from '../../src/protocol';
 import { panelPage } from '../../src/panel/page';
 import { REPORT_THEME } from '../../src/export/theme';
 
@@ -127,10 +127,8 @@ export class Panel {
       const r = this.sessions.get(msg.params.sessionId);
       if (!r) throw new Error(`no session ${msg.params.sessionId}`);
       // A kept (bounded-memory) session answers through its source, as the extension's does.
-      const result = 'request' in r
-        ? (msg.method === 'head/matrix' || msg.method === 'flow/rollout' || msg.method === 'routes/trace' ? await r.request(msg.method as 'head/matrix', msg.params) : undefined)
-        : msg.method === 'head/matrix' ? headMatrix(r.attention, msg.params.layer, msg.params.head)
-        : msg.method === 'flow/rollout' ? flowData(r.attention, msg.params.token) : undefined;
+      const method = msg.method as RequestMethod;
+      const result = 'request' in r ? await r.request(method, msg.params) : answerPanelRequest(r.attention, method, msg.params, r.valueNorms?.data);
       if (!result) throw new Error(`unknown method ${msg.method}`);
       return encode({ type: 'reply', id: msg.id, ok: true, result });
     } catch (e) {

@@ -240,17 +240,23 @@ describe('webview panel in headless Chromium', function () {
     it('draws Arcs at once, says the heads are being analysed, then fills the catalog without resetting the view', async () => {
       const panel = await Panel.open(browser, 'dark');
       try {
-        const first = { ...long.session, heads: [], thumbnails: [], analysing: true };
+        // The first paint has no value norms either: they are measured after it and come with the heads.
+        const { valueNorms, ...withoutNorms } = long.session;
+        assert.ok(valueNorms, long.session.valueNormsNote);
+        const first = { ...withoutNorms, heads: [], thumbnails: [], analysing: true };
         await panel.load(first, long.result, stateFor({ layer: 1, head: 2 }));
         await panel.page.waitForSelector('.hl-stage[data-shown]');
+        const weighting = panel.page.locator('.hl-view-arcs vscode-radio-group[aria-label=Weights]');
+        assert.equal(await weighting.getAttribute('data-disabled'), '', 'no value weighting before the norms arrive');
         assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Analysing heads/);
         assert.ok(await panel.page.locator('.hl-toolbar vscode-button, .hl-toolbar button').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled)), 'exports wait for the analysis');
         await panel.page.locator('[data-view=heads]').click();
         await panel.page.waitForFunction(() => document.querySelector('.hl-view-heads .hl-count')?.textContent?.startsWith('analysing'));
         assert.equal(await panel.page.locator('.hl-cell').count(), 0);
         await panel.screenshot('heads-analysing');
-        await panel.send({ type: 'session/heads', sessionId: long.session.id, heads: long.session.heads, thumbnails: long.session.thumbnails });
+        await panel.send({ type: 'session/heads', sessionId: long.session.id, heads: long.session.heads, thumbnails: long.session.thumbnails, valueNorms });
         await panel.page.waitForSelector('.hl-cell');
+        await panel.page.waitForFunction(() => !document.querySelector('.hl-view-arcs vscode-radio-group[aria-label=Weights]')?.hasAttribute('data-disabled'));
         assert.equal(await panel.page.locator('.hl-cell').count(), long.session.heads.length);
         assert.equal(await panel.page.locator('.hl-banner').isHidden() || !/Analysing/.test(await panel.page.locator('.hl-banner').textContent() ?? ''), true);
         assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/);

@@ -29,6 +29,8 @@ export function request<M extends RequestMethod>(method: M, params: RequestMap[M
     const p = params as RequestMap['head/matrix']['params'];
     return s.matrix(p.layer, p.head) as Promise<RequestMap[M]['result']>;
   }
+  // An output carries no value norms, so its Heads view never asks for value-weighted thumbnails.
+  if (method === 'heads/valueThumbnails') return Promise.reject(new Error('a notebook output has no value-weighted thumbnails'));
   const p = params as RequestMap['flow/rollout']['params'];
   return s.flow(p.token, p.weighting) as Promise<RequestMap[M]['result']>;
 }

@@ -134,6 +134,13 @@ export class ArcsView {
     if (on) this.shadeLegend.textContent = t('arcs.shade.legend', max.toFixed(1));
   }
 
+  /** The same session with its value norms (measured after the first paint): the weighting control wakes up, nothing resets. */
+  lateValueNorms(session: SessionData): void {
+    if (this.session?.id !== session.id) return;
+    this.session = { ...this.session, valueNorms: session.valueNorms, valueNormsNote: session.valueNormsNote };
+    void this.refresh();
+  }
+
   setSession(session: SessionData, cache: MatrixCache): void {
     this.session = session;
     this.cache = cache;

@@ -44,6 +44,13 @@ export class FlowView {
     if (this.built && this.token >= 0) void this.choose(this.token);
   }
 
+  /** The same session with its value norms (measured after the first paint): value-weighted Flow becomes available. */
+  lateValueNorms(s: SessionData): void {
+    if (this.session?.id !== s.id) return;
+    this.session = { ...this.session, valueNorms: s.valueNorms, valueNormsNote: s.valueNormsNote };
+    this.reweigh(); // a pathway shown meanwhile follows the weighting the panel asks for
+  }
+
   setSession(s: SessionData): void {
     this.session = s;
     this.cache.clear();

@@ -7,6 +7,7 @@ import { select, setOptions, type Select } from '../controls';
 import { roleHint, ROLE_ORDER, roleColour } from '../roles';
 import { mix, rgba, type Theme } from '../theme';
 import { t } from '../strings';
+import { request } from '../host';
 
 export interface HeadsContext {
   theme(): Theme;
@@ -32,6 +33,8 @@ export class HeadsView {
   private roleFilter = 'all';
   private built = false;
   private effects: WireEffects | undefined;
+  /** Value-weighted thumbnails of one session: asked for the first time the grid shows value weighting. */
+  private valueThumbs: { sessionId: number; thumbs?: Uint8Array[] } | undefined;
   renderMs = NaN;
 
   constructor(parent: HTMLElement, private readonly ctx: HeadsContext) {
@@ -116,8 +119,7 @@ export class HeadsView {
   private cell(hd: WireHead, s: SessionData, theme: Theme): HTMLElement {
     const size = s.thumbSize;
     const c = h('canvas', { class: 'hl-thumb', width: size, height: size, 'aria-hidden': 'true' });
-    const thumbs = this.ctx.weighting?.() === 'value' && s.valueThumbnails ? s.valueThumbnails : s.thumbnails;
-    const thumb = thumbs[hd.layer * s.model.headsPerLayer + hd.head];
+    const thumb = this.thumbnails(s)[hd.layer * s.model.headsPerLayer + hd.head];
     if (thumb && thumb.length >= size * size) {
       const g = c.getContext('2d')!;
       const img = g.createImageData(size, size);
@@ -188,4 +190,23 @@ export class HeadsView {
   }
 
   repaint(): void { if (this.built) this.render(); }
+
+  /**
+   * The thumbnails to draw: of attention, or — with value weighting on — of value-weighted attention, which no
+   * explain makes up front: the first grid that needs them asks the host once (attention shows meanwhile).
+   */
+  private thumbnails(s: SessionData): Uint8Array[] {
+    if (this.ctx.weighting?.() !== 'value' || !s.valueNorms) return s.thumbnails;
+    if (s.valueThumbnails) return s.valueThumbnails;
+    if (s.analysing) return s.thumbnails; // the heads are still streaming: ask once they are in
+    if (this.valueThumbs?.sessionId !== s.id) {
+      const entry: { sessionId: number; thumbs?: Uint8Array[] } = { sessionId: s.id };
+      this.valueThumbs = entry;
+      request('heads/valueThumbnails', { sessionId: s.id }).then((r) => {
+        entry.thumbs = r.thumbnails;
+        if (this.session?.id === s.id && this.built) this.render();
+      }, () => { if (this.valueThumbs === entry) this.valueThumbs = undefined; }); // asked again on the next render
+    }
+    return this.valueThumbs.thumbs ?? s.thumbnails;
+  }
 }

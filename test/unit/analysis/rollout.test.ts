@@ -45,6 +45,7 @@ describe('analysis: rollout and pathway', () => {
         const s = new LayerSums(l, n, causal, att.headsPerLayer);
         for (let h = 0; h < att.headsPerLayer; h++) s.add(headView(att, l, h));
         assert.ok(s.complete);
+        assert.equal(s.sum.length, causal ? (n * (n + 1)) / 2 : n * n, 'a causal layer keeps only its lower triangle');
         return s;
       });
       for (const token of [0, 5, n - 1]) {

@@ -22,6 +22,7 @@ describe('protocol guards', () => {
       { type: 'request', id: 7, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 2 } },
       { type: 'request', id: 8, method: 'flow/rollout', params: { sessionId: 1, token: 4 } },
       { type: 'request', id: 9, method: 'routes/trace', params: { sessionId: 1, token: 4, threshold: 0.04 } },
+      { type: 'request', id: 10, method: 'heads/valueThumbnails', params: { sessionId: 1 } },
     ];
     for (const m of good) assert.deepEqual(parseWebviewMessage(m), m, JSON.stringify(m));
   });
@@ -42,6 +43,7 @@ describe('protocol guards', () => {
       { type: 'request', id: 1, method: 'routes/trace', params: { sessionId: 1, token: 4, threshold: 0 } },
       { type: 'request', id: 1, method: 'routes/trace', params: { sessionId: 1, token: 4, threshold: 2 } },
       { type: 'request', id: 1, method: 'routes/trace', params: { sessionId: 1, token: -1, threshold: 0.1 } },
+      { type: 'request', id: 1, method: 'heads/valueThumbnails', params: { sessionId: 'all' } },
       { type: 'state/changed', state: { ...state, version: 99 } },
       { type: 'state/changed', state: { ...state, view: 'terminal' } },
       { type: 'state/changed', state: { ...state, source: { uri: 'file:///a', range: [0, 0, -1, 0] } } },
@@ -60,6 +62,11 @@ describe('protocol guards', () => {
     assert.equal(parseHostMessage({ ...heads, sessionId: '4' }), undefined);
     assert.equal(parseHostMessage({ ...heads, thumbnails: [[1, 2, 3]] }), undefined);
     assert.equal(parseHostMessage({ ...heads, heads: 'x' }), undefined);
+    // ... with the value norms measured after the first paint.
+    const late = { ...heads, valueNorms: { data: new Float32Array(4), weighting: 'value·W_O' }, valueNormsNote: undefined };
+    assert.ok(parseHostMessage(late));
+    assert.equal(parseHostMessage({ ...heads, valueNorms: { data: [1, 2], weighting: 'value' } }), undefined);
+    assert.equal(parseHostMessage({ ...heads, valueNormsNote: 3 }), undefined);
     assert.ok(parseHostMessage({ type: 'reply', id: 3, ok: false, error: 'x' }));
     assert.equal(parseHostMessage({ type: 'reply', id: '3', ok: true }), undefined);
   });

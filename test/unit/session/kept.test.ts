@@ -44,14 +44,15 @@ describe('session: kept (bounded-memory) runs', function () {
           const b: unknown = await full.source.request('head/matrix', { sessionId: 2, layer: l, head: h });
           assert.deepEqual(a, b, `L${l}H${h}`);
         }
+        // The explain makes no Flow cache (Flow may never be opened): the first pathway streams the heads and leaves one.
+        const key = (kept.source as KeptSource).flowCacheKey;
+        assert.equal(await pipeline.analysis.cachedFlow(key, 0), undefined, 'no Flow cache before the first pathway');
         for (const token of [0, Math.floor(seq / 2), seq - 1]) {
           const a: unknown = await kept.source.request('flow/rollout', { sessionId: 1, token });
           const b: unknown = await full.source.request('flow/rollout', { sessionId: 2, token });
           assert.deepEqual(a, b, `pathway of token ${token}`);
         }
-        // Those pathways came from the Flow cache the streamed analysis left; without it they stream the heads again.
-        const key = (kept.source as KeptSource).flowCacheKey;
-        assert.ok(await pipeline.analysis.cachedFlow(key, 0), 'the streamed analysis left a Flow cache');
+        assert.ok(await pipeline.analysis.cachedFlow(key, 0), 'the first pathway left a Flow cache');
         await pipeline.analysis.dropFlowCache(key);
         assert.equal(await pipeline.analysis.cachedFlow(key, 0), undefined);
         const streamed: unknown = await kept.source.request('flow/rollout', { sessionId: 1, token: seq - 1 });
@@ -80,17 +81,50 @@ describe('session: kept (bounded-memory) runs', function () {
       const first = seen[0].session;
       assert.equal(first.analysing, true);
       assert.deepEqual([first.heads.length, first.thumbnails.length], [0, 0]);
+      // Value norms are no part of the first paint: measured after it, they arrive with the heads.
+      assert.equal(first.valueNorms, undefined);
+      assert.ok(b.session.valueNorms, b.session.valueNormsNote);
+      assert.equal(b.session.valueNorms.data.length, 2 * 8 * b.session.tokens.length);
       assert.deepEqual(first.tokens, b.session.tokens);
       assert.equal(b.session.analysing, undefined);
       assert.equal(b.session.heads.length, 2 * 8);
       assert.deepEqual(await seen[0].matrix, await b.source.request('head/matrix', { sessionId: 30, layer: 1, head: 3 }));
-      // Short runs are painted once, complete.
+      // Short runs are painted once, complete (this model's probe ran with the long one)...
       let previews = 0;
       const s = await pipeline.build({ id: 31, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
       assert.equal(previews, 0);
       s.source.dispose();
+      // ...except the first on a model, whose eight probe runs come after the first paint.
+      const fresh = new SessionPipeline(pipeline.engine);
+      try {
+        const firstOnModel = await fresh.build({ id: 32, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
+        assert.equal(previews, 1);
+        assert.ok(firstOnModel.probe?.status === 'measured', firstOnModel.probe?.note);
+        firstOnModel.source.dispose();
+        (await fresh.build({ id: 33, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ })).source.dispose();
+        assert.equal(previews, 1, 'the probe is measured: the next short run paints once');
+      } finally {
+        await fresh.analysis.dispose();
+      }
     } finally {
       b.source.dispose();
+    }
+  });
+
+  it('value norms that cannot be measured after the first paint leave a note, never a failed explain', async () => {
+    // The real engine asked for the norms of a run it does not hold: its own 'expired' error.
+    class Misaddressed extends EngineClient {
+      override valueNorms(handle: number) { return super.valueNorms(handle + 1000); }
+    }
+    const p = new SessionPipeline(new Misaddressed());
+    try {
+      const b = await p.build({ id: 40, title: 't', text: 'the cat sat on the mat. the cat', model: decoder('llama-plain-op17'), keep: true });
+      assert.ok(b.result.kept);
+      assert.equal(b.session.valueNorms, undefined);
+      assert.match(b.session.valueNormsNote ?? '', /^measuring them failed \(That explanation is no longer loaded/);
+      assert.ok(b.reports.length > 0, 'the heads were analysed all the same');
+    } finally {
+      await p.dispose();
     }
   });
 

@@ -29,4 +29,18 @@ describe('thumbnailOf (block means, scaled to the head maximum, square-root lift
     assert.deepEqual([...small.slice(4, 6)], [Math.round(Math.sqrt(0.5) * 255), Math.round(Math.sqrt(0.5) * 255)]);
     assert.ok(small.slice(2, 4).every((x) => x === 0) && small.slice(8).every((x) => x === 0));
   });
+
+  it('causal: reads each row only up to the diagonal — the same thumbnail over the mask\'s zeros, value-weighted too', () => {
+    const n = 7;
+    const A = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) A[i * n + j] = (1 + ((i * 3 + j * 5) % 4)) / (2.5 * (i + 1)); // uneven rows, zero above the diagonal
+    const w = Float32Array.from({ length: n }, (_, j) => 0.5 + j / 3);
+    for (const size of [2, 3, 7, 9]) {
+      assert.deepEqual(thumbnailOf(A, n, size, undefined, true), thumbnailOf(A, n, size), `size ${size}`);
+      assert.deepEqual(thumbnailOf(A, n, size, w, true), thumbnailOf(A, n, size, w), `value-weighted, size ${size}`);
+    }
+    A[5] = 0.9; // (row 0, key 5) a weight above the diagonal is outside what a causal head can attend to: not drawn
+    assert.deepEqual(thumbnailOf(A, n, 2, undefined, true)[1], 0);
+    assert.ok(thumbnailOf(A, n, 2)[1] > 0);
+  });
 });

@@ -34,12 +34,22 @@ describe('session: value-weighted attention', function () {
       try {
         const norms = full.session.valueNorms!;
         assert.ok(norms, full.session.valueNormsNote);
+        // A kept run measures its norms after the first paint (an engine request of their own): the same numbers.
+        assert.deepEqual(kept.session.valueNorms, norms);
+        assert.equal(kept.result.valueNormsPending, undefined, 'the build waited for them');
         const { layers, headsPerLayer, seq } = full.result.attention;
         const reader = valueWeightedReader({ ...full.result.attention, head: (l, h) => full.result.attention.data[l].subarray(h * seq * seq, (h + 1) * seq * seq) }, norms.data);
-        const thumbs = full.session.valueThumbnails!;
+        // Made on first use (the Heads view asks when it first shows value weighting), not with the explain.
+        assert.equal(full.session.valueThumbnails, undefined);
+        assert.equal(kept.session.valueThumbnails, undefined);
+        const { thumbnails: thumbs, thumbSize } = await full.source.request('heads/valueThumbnails', { sessionId: 1 });
+        assert.equal(thumbSize, full.session.thumbSize);
         assert.equal(thumbs.length, layers * headsPerLayer);
         assert.deepEqual(thumbs[headsPerLayer + 1], thumbnailOf(reader.head(1, 1), seq, full.session.thumbSize));
-        assert.deepEqual(kept.session.valueThumbnails, thumbs, 'the streamed analysis makes the same value-weighted thumbnails');
+        const [streamed, again] = await Promise.all([kept.source.request('heads/valueThumbnails', { sessionId: 2 }), kept.source.request('heads/valueThumbnails', { sessionId: 2 })]);
+        assert.deepEqual(streamed.thumbnails, thumbs, 'the kept run makes the same value-weighted thumbnails');
+        if (kept.result.kept) assert.equal(again.thumbnails, streamed.thumbnails, 'asked twice, a kept run streams its heads once');
+        else assert.deepEqual(again.thumbnails, streamed.thumbnails);
         assert.notDeepEqual(thumbs, full.session.thumbnails, 'value weighting changes what the heads look like');
         for (const token of [seq - 1, Math.floor(seq / 2)]) {
           const want = attentionPathway(reader, token);
