@@ -33,10 +33,12 @@ describe('npm run bench', function () {
 
   it('the README\'s Speed table is the script\'s output between its markers', () => {
     const row = (model: string, tokens: number, floorMs: number, firstPaintMs: number, explainMs: number) => ({ model, tokens, floorMs, firstPaintMs, explainMs, peakRssMb: 2048, floorPeakRssMb: 1536 });
-    const r = { date: '2026-01-02T03:04:05Z', cores: 2, load: [1.25, 1, 1], quick: false, engine: [row('gpt2-small-shape', 512, 800, 840, 960), row('gpt2-small-shape', 1023, 2000, 2100, 2500), row('long-context-8x8', 4096, 4000, 4000, 8000)] };
+    const r = { date: '2026-01-02T03:04:05Z', cores: 2, load: [1.25, 1, 1], quick: false, engine: [row('gpt2-small-shape', 512, 800, 840, 960), row('gpt2-small-shape', 1023, 2000, 2100, 2500), row('long-context-8x8', 4096, 4000, 4000, 8000),
+      row('qwen2.5-0.5b-shape-int4', 1024, 20000, 21000, 24000), row('qwen2.5-0.5b-shape-int4', 4096, 90000, 95000, 150000)] };
     const table = speedTable(r as unknown as Parameters<typeof speedTable>[0]);
     assert.match(table, /^Measured 2026-01-02 \(2 vCPUs, load average 1\.3 1\.0 1\.0 at the end/);
     assert.match(table, /\| GPT-2-small shape, 1,024 tokens \| 2\.00 s \| 2\.10 s \(1\.05×\) \| 2\.50 s \(1\.25×\) \| 2\.00 GB \(1\.50 GB, 1\.33×\) \|/);
+    assert.match(table, /\| Qwen2\.5-0\.5B shape \(GQA, 4-bit\), 4,096 tokens \| 90\.00 s \| 95\.00 s \(1\.06×\) \| 150\.00 s \(1\.67×\) \|/);
     assert.throws(() => speedTable({ ...r, quick: true } as unknown as Parameters<typeof speedTable>[0]), /--quick/);
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const out = withSpeedTable(readme, table);
