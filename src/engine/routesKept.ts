@@ -14,7 +14,9 @@ export { routeFetches };
 export const ROUTE_ATTENTION_BYTES = 128 * 2 ** 20;
 
 type Source = { handle: number } | { attention: Float32Array[] };
-let latest: { id: number; model: LoadedModel; stash: RouteStash; source: Source; ids: number[] } | undefined;
+/** The stash, or (a kept explain whose value norms are measured after its first paint) how to make it once they are. */
+type Stash = RouteStash | (() => Promise<RouteStash>);
+let latest: { id: number; model: LoadedModel; stash: Stash; source: Source; ids: number[] } | undefined;
 let nextId = 1;
 
 /** Why an explain keeps nothing for routes. */
@@ -23,12 +25,26 @@ export function routesRefusal(m: LoadedModel): string {
 }
 
 /** Keep what routes need from this explain; `{ routes: id }` or `{ routesNote }`. */
-export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined, source: Source, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): { routes?: number; routesNote?: string } {
+export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined | (() => Promise<Float32Array | undefined>), source: Source, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): { routes?: number; routesNote?: string } {
   const n = ids.length;
   latest = undefined;
   try {
-    const stash = makeStash(model, fetched, n, valueNorms, values);
-    if ('refused' in stash) return { routesNote: `Routes are not available: ${stash.refused}.` };
+    let stash: Stash;
+    if (typeof valueNorms === 'function') {
+      // Checked now with stand-in norms (the graph may refuse routes for other reasons), made for real on first use.
+      const probe = makeStash(model, fetched, n, new Float32Array(model.layers * model.headsPerLayer * n), values);
+      if ('refused' in probe) return { routesNote: `Routes are not available: ${probe.refused}.` };
+      let made: Promise<RouteStash> | undefined;
+      stash = () => (made ??= valueNorms().then((norms) => {
+        const s = makeStash(model, fetched, n, norms, values);
+        if ('refused' in s) throw new EngineError('inference-failed', `Routes are not available: ${s.refused}.`);
+        return s;
+      }));
+    } else {
+      const s = makeStash(model, fetched, n, valueNorms, values);
+      if ('refused' in s) return { routesNote: `Routes are not available: ${s.refused}.` };
+      stash = s;
+    }
     let src = source;
     if ('attention' in source) {
       // The attention leaves for the host (transferred): keep a copy, when it is small enough.
@@ -52,10 +68,11 @@ export async function traceRoutesFor(id: number, token: number, threshold: numbe
   if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 1) throw new EngineError('bad-request', `A route threshold is a share in (0, 1], got ${threshold}.`);
   const l = latest;
   if (!l || l.id !== id) throw new EngineError('expired', 'Routes are traced for the newest explanation only; explain the selection again.');
+  const stash = typeof l.stash === 'function' ? await l.stash() : l.stash;
   if ('handle' in l.source) {
     const k = kept(l.source.handle);
     if (!k || k.model !== l.model) throw new EngineError('expired', 'That explanation is no longer loaded; explain the selection again.');
-    return traceRoutes(l.model, { kind: 'kept', cap: k.cap }, l.stash, token, threshold, l.ids);
+    return traceRoutes(l.model, { kind: 'kept', cap: k.cap }, stash, token, threshold, l.ids);
   }
-  return traceRoutes(l.model, { kind: 'memory', attention: l.source.attention }, l.stash, token, threshold, l.ids);
+  return traceRoutes(l.model, { kind: 'memory', attention: l.source.attention }, stash, token, threshold, l.ids);
 }

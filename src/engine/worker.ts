@@ -82,6 +82,24 @@ function keep(model: LoadedModel, cap: Captured, values?: KeptValues): number {
 
 const keptRun = (handle: number) => kept.get(handle);
 
+/** Routes of a kept explain whose norms come after the first paint: they read them when first traced. */
+const lateRouteNorms = (handle: number) => async (): Promise<Float32Array | undefined> => {
+  const n = await keptNorms(handle);
+  return n?.weighting === 'value·W_O' ? n.data : undefined;
+};
+
+/** A kept explain's value norms, measured on the first ask (its `value-norms` request, or routes) from the values it kept. */
+function keptNorms(handle: number): Promise<ValueNorms | undefined> {
+  const k = keptRun(handle);
+  if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+  const v = k.values;
+  if (v && !v.norms) {
+    v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
+    v.norms.finally(() => (v.fetched = {})).catch(() => undefined); // measured once: the values are not needed again
+  }
+  return v?.norms ?? Promise.resolve(undefined);
+}
+
 function release(handle: number): void {
   const k = kept.get(handle);
   kept.delete(handle);
@@ -118,14 +136,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
     return { msg: { id: req.id, type: 'released' }, transfer: [] };
   }
   if (req.type === 'value-norms') {
-    const k = keptRun(req.handle);
-    if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
-    const v = k.values;
-    if (v && !v.norms) {
-      v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
-      v.norms.finally(() => (v.fetched = {})).catch(() => undefined); // measured once: the values are not needed again
-    }
-    const norms = await v?.norms;
+    const norms = await keptNorms(req.handle);
     return { msg: { id: req.id, type: 'value-norms', ...(norms ? { valueNorms: norms } : { valueNormsNote: NO_VALUES }) }, transfer: [] };
   }
   if (req.type === 'info') {
@@ -226,7 +237,7 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
   const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
-    : keepRoutes(m, fetchedDla, ids, norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, fetchedValues);
+    : keepRoutes(m, fetchedDla, ids, lateNorms && kept ? lateRouteNorms(kept.handle) : norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, fetchedValues);
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : lateNorms ? { valueNormsPending: true } : req.type === 'explain' ? { valueNormsNote: NO_VALUES } : {}),
