@@ -50,7 +50,7 @@ describe('npm run bench', function () {
     const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'bench', 'run.ts'), '--against', 'HEAD', '--only=headlight-mini', '--sizes=24', '--rounds=1', '--reps=1'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
     assert.match(out, /headlight-mini: medians over 1 rounds × 1 reps/);
     assert.match(out, /firstPaint .* \d+\.\d\d\n/);
-    const file = /wrote (bench\/results\/ab-[0-9a-f]+\.json)/.exec(out)?.[1];
+    const file = /wrote (bench\/results\/ab-[0-9a-f]+-[\w.-]+\.json)/.exec(out)?.[1];
     assert.ok(file, out);
     const j = JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
     assert.equal(j.models[0].model, 'headlight-mini');
