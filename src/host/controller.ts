@@ -222,7 +222,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
    */
   async restore(webviewPanel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
     this.panel?.panel.dispose();
-    const panel = this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state);
+    const panel = this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state, log());
     if (!state) {
       panel.post({ type: 'session/error', message: vscode.l10n.t('Select text and run “Explain Attention” to fill this panel.') });
       return;
@@ -344,7 +344,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   /** The one panel, created beside the editor or reused (retitled and revealed). */
   private showPanel(title: string, state: PanelState): AttentionPanel {
     if (!this.panel) {
-      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside);
+      this.panel = AttentionPanel.create(this.extensionUri, this, title, state, vscode.ViewColumn.Beside, log());
     } else {
       this.panel.panel.title = title;
       this.panel.reveal();

@@ -3,10 +3,15 @@ import {
   parseWebviewMessage, PROTOCOL_VERSION, type HostNotification, type HostReply, type HostToWebview, type PanelState,
   type RequestMap, type RequestMethod, type SessionData, type WebviewNotification,
 } from '../protocol';
-import { log } from '../host/log';
 import { makeNonce, renderHtml } from './html';
 
 export const PANEL_VIEW_TYPE = 'headlight.attention';
+
+/**
+ * Where the panel writes what a user may want to read later (dropped messages, the page's own log lines).
+ * Passed in by the host, so src/panel/ imports nothing from src/host/ (the host imports the panel).
+ */
+export type PanelLog = Pick<vscode.LogOutputChannel, 'info' | 'warn' | 'error'>;
 
 export interface PanelHandlers {
   onRequest<M extends RequestMethod>(panel: AttentionPanel, method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
@@ -26,13 +31,13 @@ export class AttentionPanel {
   state: PanelState | undefined;
   session: SessionData | undefined;
 
-  static create(extensionUri: vscode.Uri, handlers: PanelHandlers, title: string, state: PanelState, column: vscode.ViewColumn): AttentionPanel {
+  static create(extensionUri: vscode.Uri, handlers: PanelHandlers, title: string, state: PanelState, column: vscode.ViewColumn, log: PanelLog): AttentionPanel {
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: column, preserveFocus: true }, {
       enableScripts: true,
       retainContextWhenHidden: true, // the panel holds drawn canvases; rebuilding on every tab switch would flicker
       localResourceRoots: AttentionPanel.resourceRoots(extensionUri),
     });
-    return new AttentionPanel(panel, extensionUri, handlers, state);
+    return new AttentionPanel(panel, extensionUri, handlers, state, log);
   }
 
   static resourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
@@ -40,7 +45,7 @@ export class AttentionPanel {
   }
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri,
-    private readonly handlers: PanelHandlers, state: PanelState | undefined) {
+    private readonly handlers: PanelHandlers, state: PanelState | undefined, private readonly log: PanelLog) {
     this.state = state;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'headlight.svg');
     panel.webview.options = { enableScripts: true, localResourceRoots: AttentionPanel.resourceRoots(extensionUri) };
@@ -75,14 +80,14 @@ export class AttentionPanel {
   private receive(raw: unknown): void {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
-      log().warn('Dropped a malformed message from the webview:', JSON.stringify(raw)?.slice(0, 200));
+      this.log.warn('Dropped a malformed message from the webview:', JSON.stringify(raw)?.slice(0, 200));
       return;
     }
     switch (msg.type) {
       case 'webview/ready': {
         if (msg.protocol !== PROTOCOL_VERSION) {
           // A page built for another protocol (an update under a live panel): rebuild it once from this build.
-          log().warn(`The panel spoke protocol ${msg.protocol}, this build ${PROTOCOL_VERSION}: ${this.rebuilt ? 'giving up' : 'rebuilding the page'}.`);
+          this.log.warn(`The panel spoke protocol ${msg.protocol}, this build ${PROTOCOL_VERSION}: ${this.rebuilt ? 'giving up' : 'rebuilding the page'}.`);
           if (!this.rebuilt) { this.rebuilt = true; this.render({ state: this.state }); }
           break;
         }
@@ -102,7 +107,7 @@ export class AttentionPanel {
         this.handlers.onNotification(this, msg);
         break;
       case 'log':
-        log()[msg.level](`[webview] ${msg.message}`);
+        this.log[msg.level](`[webview] ${msg.message}`);
         break;
       default:
         this.handlers.onNotification(this, msg);
