@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
     notebooks,
     // Not contributed: the panel's reload path (Controller.explainState) runs it for an output opened from a notebook.
     vscode.commands.registerCommand('headlight.openNotebookOutput', (stateUri: string) => notebooks.reopen(stateUri)),
-    vscode.commands.registerCommand('headlight.compareModels', compareModels(controller, context.extensionPath, () => source.pipeline)),
+    vscode.commands.registerCommand('headlight.compareModels', compareModels(controller, context.extensionPath)),
     controller,
     vscode.commands.registerCommand('headlight.explainAttention', explainAttention(controller)),
     vscode.commands.registerCommand('headlight.findHead', findHead(controller)),

@@ -1,11 +1,10 @@
 import * as vscode from 'vscode';
-import { isEngineError, listBundledModels, resolveModelRef, type ModelRef } from '../engine';
+import { isEngineError, listBundledModels, resolveModelRef } from '../engine';
 import { pickModel } from '../host/modelPicker';
 import { comparePairs } from '../host/comparePairs';
 import { bundledModel } from '../host/modelChoice';
-import { AUTO_EFFECTS_MS, Controller } from '../host/controller';
-import { effectsEstimateMs, type SessionPipeline } from '../session/pipeline';
-import { toWireEffects } from '../session/effectsWire';
+import { Controller } from '../host/controller';
+import type { NamedModel } from '../host/sessionSource';
 import { compareSessions } from '../session/compare';
 import { log } from '../host/log';
 
@@ -27,7 +26,7 @@ export function suggestedPairs(extensionPath: string): PairItem[] {
  * `headlight.compareModels` — runs the selection through two models (or two checkpoints of one) and shows
  * them side by side in the panel's compare mode. Tests may pass `{ a, b, uri, range }` (bundled names or model paths).
  */
-export function compareModels(controller: Controller, extensionPath: string, pipeline: () => SessionPipeline) {
+export function compareModels(controller: Controller, extensionPath: string) {
   return async (arg?: { a?: string; b?: string; uri?: string; range?: [number, number, number, number] }): Promise<void> => {
     let target: { document: vscode.TextDocument; range: vscode.Range } | undefined;
     if (arg?.uri && arg.range) {
@@ -42,7 +41,7 @@ export function compareModels(controller: Controller, extensionPath: string, pip
       const sel = editor.selection;
       target = { document: editor.document, range: sel.isEmpty ? editor.document.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end) };
     }
-    let ra: Named | undefined, rb: Named | undefined;
+    let ra: NamedModel | undefined, rb: NamedModel | undefined;
     if (arg?.a && arg.b) {
       ra = resolve(extensionPath, arg.a); rb = resolve(extensionPath, arg.b);
     } else {
@@ -68,32 +67,10 @@ export function compareModels(controller: Controller, extensionPath: string, pip
     }
     const title = Controller.title(target.document, target.range).replace(/^Attention:/, 'Compare:');
     try {
-      const built = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: comparing {0} with {1}', ra.name, rb.name) }, async (progress, token) => {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
-        try {
-          // One after the other: two models at once would double the peak memory on a small machine.
-          progress.report({ message: `${ra.name}…` });
-          // keep: bounded memory; the comparison needs only the sessions, so the kept runs are freed at once.
-          const A = await pipeline().build({ id: 0, title, text, model: ra, signal: ac.signal, keep: true });
-          A.source.dispose();
-          progress.report({ message: `${rb.name}…`, increment: 50 });
-          const B = await pipeline().build({ id: 0, title, text, model: rb, signal: ac.signal, keep: true });
-          B.source.dispose();
-          // Head effects of both, so the comparison can say what each head does to the output in A and in B —
-          // when that is cheap (small models, short selections); a long pair says how to measure them.
-          for (const [side, ref] of [[A, ra], [B, rb]] as const) {
-            if (effectsEstimateMs(side.result) > AUTO_EFFECTS_MS) continue;
-            progress.report({ message: vscode.l10n.t('head effects of {0}…', ref.name) });
-            const e = await pipeline().measureEffects(ref, side.result, { signal: ac.signal });
-            side.session = { ...side.session, effects: toWireEffects(e, side.reports, side.result.tokens, text) };
-          }
-          return { A, B };
-        } finally { sub.dispose(); }
-      });
-      const diff = compareSessions(built.A.session, built.B.session, { a: ra.name, b: rb.name });
+      const built = await controller.source.compare({ text, title, a: ra, b: rb });
+      const diff = compareSessions(built.a, built.b, { a: ra.name, b: rb.name });
       log().info(`Compare ${ra.name} vs ${rb.name}: ${diff.changes.length} role changes, ${diff.kept.length} kept; ${diff.alignment.note}`);
-      controller.showCompare(title, built.A.session, built.B.session, diff, target);
+      controller.showCompare(title, built.a, built.b, diff, target);
     } catch (err) {
       if (isEngineError(err) && err.code === 'cancelled') return;
       const message = err instanceof Error ? err.message : String(err);
@@ -103,10 +80,8 @@ export function compareModels(controller: Controller, extensionPath: string, pip
   };
 }
 
-type Named = ModelRef & { name: string };
-
 /** A bundled name ("headlight-small@step-0"), else a path to an ONNX file or a model folder. */
-function resolve(extensionPath: string, nameOrPath: string): Named | undefined {
+function resolve(extensionPath: string, nameOrPath: string): NamedModel | undefined {
   const bundled = bundledModel(extensionPath, nameOrPath);
   if (bundled) return bundled;
   if (!nameOrPath.includes('/') && !nameOrPath.includes('\\') && !nameOrPath.toLowerCase().endsWith('.onnx')) return undefined;

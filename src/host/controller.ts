@@ -4,7 +4,7 @@ import { AttentionPanel, type PanelHandlers } from '../panel/attentionPanel';
 import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighter';
 import { log } from './log';
 import { isEngineError } from '../engine/errors';
-import type { SessionSource } from './sessionSource';
+import { AUTO_EFFECTS_MS, type SessionSource } from './sessionSource';
 import { pickEffectScope } from './effectScope';
 import type { EffectScope } from '../session/effectsOrder';
 
@@ -14,8 +14,6 @@ export interface ExternalSource {
   dispose(): void;
 }
 
-/** Head effects are measured with every explain when the estimate is below this; else on request (Measure Head Effects). */
-export const AUTO_EFFECTS_MS = 2000;
 
 /** Context key: true while a Headlight panel exists (package.json's commandPalette when-clauses read it). */
 export const PANEL_OPEN_CONTEXT = 'headlight.panelOpen';

@@ -7,7 +7,7 @@ import { effectsEstimateMs, type BuiltSession, type HeadEffects } from '../sessi
 import { scopeHeads, type EffectScope } from '../session/effectsOrder';
 import type { ModelRef } from '../engine';
 import { toWireEffects } from '../session/effectsWire';
-import type { BuildRequest, SessionSource } from './sessionSource';
+import { AUTO_EFFECTS_MS, type BuildRequest, type CompareRequest, type SessionSource } from './sessionSource';
 import { chosenModel } from './modelChoice';
 import { log } from './log';
 
@@ -17,7 +17,7 @@ export class EngineSessionSource implements SessionSource {
    * One engine worker for the panel and Compare Models…: its session cache loads a model used by both
    * once. Builds on the panel's channel supersede each other; Compare's builds have no channel.
    */
-  readonly pipeline = new SessionPipeline(new EngineClient());
+  private readonly pipeline = new SessionPipeline(new EngineClient());
   /**
    * The attention behind the session the panel shows (only the latest is kept): in bounded-memory mode
    * a kept engine run whose heads are recomputed on request, else the attention in memory.
@@ -111,6 +111,32 @@ export class EngineSessionSource implements SessionSource {
     } finally {
       sub.dispose();
     }
+  }
+
+  async compare({ text, title, a, b }: CompareRequest): Promise<{ a: SessionData; b: SessionData }> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: comparing {0} with {1}', a.name, b.name) }, async (progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        // One after the other: two models at once would double the peak memory on a small machine.
+        progress.report({ message: `${a.name}…` });
+        // keep: bounded memory; the comparison needs only the sessions, so the kept runs are freed at once.
+        const A = await this.pipeline.build({ id: 0, title, text, model: a, signal: ac.signal, keep: true });
+        A.source.dispose();
+        progress.report({ message: `${b.name}…`, increment: 50 });
+        const B = await this.pipeline.build({ id: 0, title, text, model: b, signal: ac.signal, keep: true });
+        B.source.dispose();
+        // Head effects of both, so the comparison can say what each head does to the output in A and in B —
+        // when that is cheap (small models, short selections); a long pair says how to measure them.
+        for (const [side, ref] of [[A, a], [B, b]] as const) {
+          if (effectsEstimateMs(side.result) > AUTO_EFFECTS_MS) continue;
+          progress.report({ message: vscode.l10n.t('head effects of {0}…', ref.name) });
+          const e = await this.pipeline.measureEffects(ref, side.result, { signal: ac.signal });
+          side.session = { ...side.session, effects: toWireEffects(e, side.reports, side.result.tokens, text) };
+        }
+        return { a: A.session, b: B.session };
+      } finally { sub.dispose(); }
+    });
   }
 
   effectsEstimateMs(sessionId: number): number | undefined {
