@@ -1,5 +1,5 @@
-// The panel and Compare Models… build on one SessionPipeline (src/extension.ts hands Compare the panel
-// source's pipeline): a model either has loaded is served from the worker's session cache to the other.
+// The panel and Compare Models… build on one SessionPipeline (Compare runs through the panel's session source,
+// SessionSource.compare): a model either has loaded is served from the worker's session cache to the other.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,9 +31,13 @@ describe('session: one engine worker for the panel and Compare', function () {
     }
   });
 
-  it('is how the extension wires them: Compare gets the panel source\'s pipeline', () => {
-    const ext = fs.readFileSync(path.join(ROOT, 'src', 'extension.ts'), 'utf8');
-    assert.match(ext, /compareModels\(controller, context\.extensionPath, \(\) => source\.pipeline\)/);
-    assert.doesNotMatch(fs.readFileSync(path.join(ROOT, 'src', 'commands', 'compareModels.ts'), 'utf8'), /new (EngineClient|SessionPipeline)\(/);
+  it('is how the extension wires them: Compare runs through the panel\'s session source and its one pipeline', () => {
+    const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, 'src', ...p), 'utf8');
+    const source = read('host', 'engineSource.ts');
+    assert.equal(source.match(/new SessionPipeline\(/g)?.length, 1, 'one pipeline per engine source');
+    assert.match(source, /async compare\([^]*this\.pipeline\.build\(/);
+    assert.match(read('commands', 'compareModels.ts'), /controller\.source\.compare\(/);
+    assert.doesNotMatch(read('commands', 'compareModels.ts'), /new (EngineClient|SessionPipeline)\(|pipeline/);
+    assert.equal(read('extension.ts').match(/new EngineSessionSource\(/g)?.length, 1);
   });
 });
