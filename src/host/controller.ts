@@ -5,15 +5,11 @@ import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighte
 import { log } from './log';
 import { isEngineError } from '../engine/errors';
 import { AUTO_EFFECTS_MS, type SessionSource } from './sessionSource';
-import { pickEffectScope } from './effectScope';
 import type { EffectScope } from '../session/effectsOrder';
+import { EffectsRunner } from './effectsRunner';
+import { ShownContent, type ExternalSource } from './panelContent';
 
-/** A session that did not come from the engine (an attention dump): answers the panel's requests itself. */
-export interface ExternalSource {
-  request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']>;
-  dispose(): void;
-}
-
+export type { ExternalSource } from './panelContent';
 
 /** Context key: true while a Headlight panel exists (package.json's commandPalette when-clauses read it). */
 export const PANEL_OPEN_CONTEXT = 'headlight.panelOpen';
@@ -25,8 +21,9 @@ export interface ExplainTarget {
 }
 
 /**
- * Owns the one Headlight panel (reused across explains), the explained range for editor linking, and
- * the run in flight. Commands call into it; it calls the session source (engine + analysis) and the panel.
+ * Owns the one Headlight panel (reused across explains), what it shows (panelContent.ts: a session with its
+ * explained range for editor linking, a dump, a comparison) and the run in flight. Commands call into it; it
+ * calls the session source (engine + analysis), the effects runner and the panel.
  */
 export class Controller implements vscode.Disposable, PanelHandlers {
   private panelNow: AttentionPanel | undefined;
@@ -36,29 +33,28 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     if (Boolean(p) !== Boolean(this.panelNow)) void vscode.commands.executeCommand('setContext', PANEL_OPEN_CONTEXT, Boolean(p));
     this.panelNow = p;
   }
-  explained: ExplainedRange | undefined;
+  /** What the panel shows; every change goes through its transitions. */
+  private readonly content = new ShownContent();
   private run: vscode.CancellationTokenSource | undefined;
   private runSeq = 0;
   private readonly highlighter = new TokenHighlighter();
-  /** The external session the panel shows, if any (replaced by the next explain or external session). */
-  private external: { id: number; source: ExternalSource } | undefined;
   private readonly disposables: vscode.Disposable[] = [this.highlighter];
-  /** True while the panel shows a comparison (compare/data) rather than one session. */
-  comparing = false;
+  private readonly effects: EffectsRunner;
   /** Export renders the panel was asked for, by id (answered by export/rendered). */
   private readonly renders = new Map<number, { resolve: (v: Uint8Array | string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private renderSeq = 0;
   private settingsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext, readonly source: SessionSource) {
+    this.effects = new EffectsRunner(source, (panel, id) => this.panel === panel && panel.session?.id === id);
     this.disposables.push(
       vscode.window.onDidChangeTextEditorSelection((e) => this.onEditorSelection(e)),
       // A new model choice re-explains what the panel shows, so the user sees the effect at once.
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (this.panel?.state && !this.external && ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) => e.affectsConfiguration(k))) {
+        if (this.panel?.state && this.content.value.kind !== 'dump' && ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) => e.affectsConfiguration(k))) {
           // Select Model writes up to four keys one after another: explain once, after the last of them.
           clearTimeout(this.settingsTimer);
-          this.settingsTimer = setTimeout(() => { if (this.panel?.state && !this.external) void this.explainState(this.panel.state); }, 150);
+          this.settingsTimer = setTimeout(() => { if (this.panel?.state && this.content.value.kind !== 'dump') void this.explainState(this.panel.state); }, 150);
         }
       }),
       { dispose: () => clearTimeout(this.settingsTimer) },
@@ -66,6 +62,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   }
 
   get extensionUri(): vscode.Uri { return this.context.extensionUri; }
+  /** True while the panel shows a comparison (compare/data) rather than one session. */
+  get comparing(): boolean { return this.content.value.kind === 'compare'; }
+  /** The editor range of the session shown, for linking editor and panel (none for a dump or a comparison). */
+  get explained(): ExplainedRange | undefined { const c = this.content.value; return c.kind === 'session' ? c.explained : undefined; }
   get highlightedRange(): vscode.Range | undefined { return this.highlighter.lastFocus; }
 
   static title(doc: vscode.TextDocument, range: vscode.Range): string {
@@ -89,18 +89,17 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     panel.post({ type: 'session/loading', title, message: `Explaining ${text.length} characters…` });
 
     this.run?.cancel();
-    this.dropExternal();
+    this.content.explainStarted();
     const cts = new vscode.CancellationTokenSource();
     this.run = cts;
     const seq = ++this.runSeq;
     try {
       let previewed = false;
       const show = (session: SessionData) => {
-        this.explained = {
+        this.content.session({
           uri: doc.uri.toString(), baseOffset: doc.offsetAt(range.start), version: doc.version,
           spans: session.tokens.map((t) => ({ start: t.start, end: t.end })),
-        };
-        this.comparing = false;
+        });
         panel.post({ type: 'session/data', session, state: { ...state, model: session.model.name } });
         this.lastState = panel.state;
       };
@@ -140,60 +139,19 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     }
   }
 
-  /** Effects being measured, per session id (a second ask while one runs waits for it). */
-  private effectsRun: { sessionId: number; done: Promise<void> } | undefined;
-
   /**
-   * Measure Head Effects: zero-ablate heads of the panel's session with a cancellable progress notification,
-   * streaming each group's results into the panel. `auto`: every head, started by the explain because it is
-   * cheap; asked for (button, palette) without a `scope`, the user picks which heads (effectScope.ts).
+   * Measure Head Effects: zero-ablate heads of the panel's session (effectsRunner.ts). `auto`: every head,
+   * started by the explain because it is cheap; asked for without a `scope`, the user picks which heads.
    */
   async measureEffects(auto = false, scope?: EffectScope): Promise<void> {
     const panel = this.panel;
     const session = panel?.session;
-    if (!panel || !session || this.comparing || !this.source.measureEffects || this.external) {
+    const kind = this.content.value.kind;
+    if (!panel || !session || kind === 'compare' || kind === 'dump' || !this.source.measureEffects) {
       if (!auto) void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: explain a selection first; head effects are measured on the panel\'s text and model.'));
       return;
     }
-    if (this.effectsRun?.sessionId === session.id) return this.effectsRun.done;
-    if (!auto && !scope) {
-      scope = await pickEffectScope(session);
-      if (!scope || this.panel !== panel || panel.session?.id !== session.id) return;
-      if (this.effectsRun?.sessionId === session.id) return this.effectsRun.done;
-    }
-    const id = session.id;
-    const total = session.model.layers * session.model.headsPerLayer;
-    panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', message: vscode.l10n.t('Measuring what removing each head does…') });
-    const done = (async () => {
-      try {
-        // Asked for: a cancellable notification. Measured on its own because it is cheap: the status bar only,
-        // so no toast pops up (or takes a click) while the user works in the editor.
-        const location = auto ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
-        const effects = await vscode.window.withProgress({ location, cancellable: !auto, title: vscode.l10n.t('Headlight: measuring head effects') }, (progress, token) => {
-          let last = 0;
-          return this.source.measureEffects!(id, token, (d, t) => {
-            if (t) progress.report({ message: vscode.l10n.t('{0} of {1} heads', d, t), increment: ((d - last) / t) * 100 });
-            last = d;
-          }, {
-            scope,
-            // Each group into the catalog as it lands: the heads that matter most come first.
-            onPartial: (sofar) => {
-              if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'measuring', effects: sofar, message: vscode.l10n.t('Measuring what removing each head does: {0} of {1} heads so far…', sofar.measured ?? 0, total) });
-            },
-          });
-        });
-        if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'done', effects });
-      } catch (err) {
-        const cancelled = isEngineError(err) && err.code === 'cancelled';
-        const message = cancelled ? vscode.l10n.t('Measuring head effects was cancelled; run “Measure Head Effects” to measure them.') : err instanceof Error ? err.message : String(err);
-        if (!cancelled) log().error('Head effects failed:', message);
-        if (this.panel === panel && panel.session?.id === id) panel.post({ type: 'session/effects', sessionId: id, status: 'failed', message });
-      } finally {
-        if (this.effectsRun?.sessionId === id) this.effectsRun = undefined; // asked again: the rest are measured
-      }
-    })();
-    this.effectsRun = { sessionId: id, done };
-    return done;
+    return this.effects.measure(panel, session, auto, scope);
   }
 
   /** Explain the range a panel state points at (reload, settings change, Find head with no panel). */
@@ -247,7 +205,8 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   }
 
   onRequest<M extends RequestMethod>(_panel: AttentionPanel, method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
-    if (this.external && params.sessionId === this.external.id) return this.external.source.request(method, params);
+    const shown = this.content.value;
+    if (shown.kind === 'dump' && params.sessionId === shown.sessionId) return shown.source.request(method, params);
     return this.source.request(method, params);
   }
 
@@ -285,11 +244,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     if (this.panel !== panel) return;
     this.lastState = panel.state ?? this.lastState;
     this.panel = undefined;
-    this.comparing = false;
     for (const [id, r] of this.renders) { clearTimeout(r.timer); r.reject(new Error('The panel was closed.')); this.renders.delete(id); }
     this.run?.cancel();
     this.highlighter.clear();
-    this.dropExternal();
+    this.content.clear();
   }
 
   /**
@@ -299,15 +257,12 @@ export class Controller implements vscode.Disposable, PanelHandlers {
    */
   showExternalSession(title: string, session: SessionData, source: ExternalSource, sourceUri: string): void {
     this.run?.cancel();
-    this.dropExternal();
     const id = ++this.runSeq;
-    this.external = { id, source };
-    this.explained = undefined; // no editor range to link to
+    this.content.dump(id, source); // no editor range to link to
     const prev = this.panel?.state ?? defaultPanelState(sourceUri, [0, 0, 0, 0]);
     const fits = prev.layer < session.model.layers && prev.head < session.model.headsPerLayer; // keep the view, not a head the dump lacks
     const state: PanelState = { ...prev, ...(fits ? {} : { layer: 0, head: 0 }), source: { uri: sourceUri, range: [0, 0, 0, 0] }, model: session.model.name };
     const panel = this.showPanel(title, state);
-    this.comparing = false;
     panel.post({ type: 'session/data', session: { ...session, id, title }, state });
   }
 
@@ -317,13 +272,11 @@ export class Controller implements vscode.Disposable, PanelHandlers {
    */
   showCompare(title: string, a: SessionData, b: SessionData, diff: CompareDiff, source: ExplainTarget): void {
     this.run?.cancel();
-    this.dropExternal();
-    this.explained = undefined;
+    this.content.compare();
     const { range, document: doc } = source;
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
     const state: PanelState = { ...(this.panel?.state ?? defaultPanelState(doc.uri.toString(), rangeTuple)), source: { uri: doc.uri.toString(), range: rangeTuple } };
     const panel = this.showPanel(title, state);
-    this.comparing = true;
     panel.post({ type: 'compare/data', a: { ...a, id: ++this.runSeq }, b: { ...b, id: ++this.runSeq }, diff, state });
   }
 
@@ -348,11 +301,6 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       this.panel.reveal();
     }
     return this.panel;
-  }
-
-  private dropExternal(): void {
-    this.external?.source.dispose();
-    this.external = undefined;
   }
 
   /** Editor → panel: the cursor inside the explained range highlights that token. */
@@ -381,7 +329,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
 
   dispose(): void {
     this.run?.cancel();
-    this.dropExternal();
+    this.content.clear();
     this.panel?.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
