@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { Controller, type ExplainTarget } from '../../../src/host/controller';
 import { compareModels } from '../../../src/commands/compareModels';
+import { EngineSessionSource } from '../../../src/host/engineSource';
 import { AUTO_EFFECTS_MS, type BuildRequest, type CompareRequest, type SessionSource } from '../../../src/host/sessionSource';
 import type { ExternalSource } from '../../../src/host/panelContent';
 import { EngineError } from '../../../src/engine/errors';
@@ -348,5 +349,32 @@ describe('host: the controller', () => {
     b.resolve(session(b.id, b.text));
     await restoring;
     assert.equal(controller.session?.id, b.id);
+  });
+});
+
+// The sequencing Compare Models hands to the source, on two small bundled models through the real engine.
+describe('host: the engine source compares two models', function () {
+  this.timeout(120_000);
+  const model = (name: string) => ({ name, modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
+  const text = 'The cat sat on the mat. The cat sat on the mat.';
+  let engine: EngineSessionSource;
+  beforeEach(() => { fake.reset(); engine = new EngineSessionSource(ROOT); });
+  afterEach(() => engine.dispose());
+
+  it('returns A\'s and B\'s sessions from one cancellable notification, each with its head effects (cheap here)', async () => {
+    const { a, b } = await engine.compare({ text, title: 'Compare: t', a: model('headlight-mini'), b: model('planted') });
+    assert.deepEqual([a.model.headsPerLayer, b.model.headsPerLayer], [4, 8], 'A is headlight-mini, B planted');
+    assert.equal(a.text, text);
+    assert.ok(a.tokens.length > 5 && b.tokens.length > 5);
+    assert.equal(a.effects?.measured ?? a.effects?.meanDelta.length, 2 * 4);
+    assert.equal(b.effects?.measured ?? b.effects?.meanDelta.length, 2 * 8);
+    assert.equal(fake.progress.length, 1);
+    assert.deepEqual(fake.progress[0].options, { location: 15, cancellable: true, title: 'Headlight: comparing headlight-mini with planted' });
+  });
+
+  it('a cancel from the notification stops it with a cancelled engine error', async () => {
+    const run = engine.compare({ text, title: 'Compare: t', a: model('headlight-mini'), b: model('planted') });
+    fake.progress[0].cts.cancel();
+    await assert.rejects(run, (e: unknown) => e instanceof EngineError && e.code === 'cancelled');
   });
 });
