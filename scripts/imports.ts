@@ -1,0 +1,33 @@
+// The import graph's numbers: `npx tsx scripts/imports.ts [--list]` (--list: the folder arrows, the cycles, and what
+// the room table forbids). test/unit/architecture/rooms.test.ts enforces the table; this prints what a reviewer
+// compares before and after a change. Files: every .ts under src/ and webview/; arrows: relative imports, type-only
+// ones included. File cycles count groups of files that import each other round a loop (strongly connected
+// components); folder cycles count the simple loops of the folder graph (each file's directory, src/'s own files each
+// standing alone).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { check, cycles, folderGraph, graphOf, loopThrough, parseRooms, simpleLoops } from '../test/unit/architecture/importGraph';
+
+// --root DIR reads another checkout (e.g. `git archive` of an older commit) against this checkout's table.
+const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const root = path.resolve(arg('--root') ?? path.join(__dirname, '..'));
+const g = graphOf(root);
+const folders = folderGraph(g);
+const fileCycles = cycles(g.files, g.edges);
+const folderLoops = simpleLoops(folders.folders, folders.arrows);
+const doc = path.join(__dirname, '..', 'docs', 'ARCHITECTURE.md');
+let rooms: ReturnType<typeof parseRooms> = [];
+try { rooms = parseRooms(fs.readFileSync(doc, 'utf8')); } catch (e) { console.log(`no room table: ${(e as Error).message}`); }
+console.log(`files ${g.files.length}, rooms ${rooms.length}, file arrows ${g.edges.length}, folder arrows ${folders.arrows.length}, ` +
+  `file cycles ${fileCycles.length} (${fileCycles.reduce((n, c) => n + c.length, 0)} files), folder cycles ${folderLoops.length}`);
+if (process.argv.includes('--list')) {
+  for (const a of [...folders.arrows].sort((x, y) => `${x.from} ${x.to}`.localeCompare(`${y.from} ${y.to}`))) console.log(`  ${a.from} → ${a.to}`);
+  for (const c of fileCycles) console.log(`file cycle {${c.join(', ')}}, e.g. ${loopThrough(c, g.edges).join(' → ')}`);
+  for (const l of folderLoops) console.log(`folder cycle: ${l.join(' → ')}`);
+  if (rooms.length) {
+    const v = check(rooms, g);
+    for (const f of v.unroomed) console.log(`no room: ${f}`);
+    for (const f of v.forbidden) console.log(`forbidden: ${f}`);
+  }
+  for (const u of g.unresolved) console.log(`unresolved: ${u}`);
+}
