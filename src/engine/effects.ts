@@ -4,7 +4,7 @@
 // axis, so one run ablates several heads; a graph that pins batch 1 runs them one by one.
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { addGates, type GatedGraph } from './gates';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';

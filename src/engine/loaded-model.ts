@@ -1,6 +1,6 @@
 // What the worker holds for one loaded model, and the shape checks every run's attention goes through.
 import type * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { GraphPlan } from './onnx-graph';
 import type { LayerSlice } from './recompute-graph';
 import type { KernelPlan } from './kernels/types';

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { traceRoutes as trace, type AttentionRow, type MlpRow, type RouteSteps } from '../analysis/routes';
 import type { RouteGraph } from '../protocol';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
 import { attentionJoins, finalStream, type AttentionJoin, type ResidualPlan } from './residual';
 import { headOutputs, planHeadSlice, type HeadSlice } from './headSlice';
@@ -14,7 +14,7 @@ import type { GraphIndex } from './weights';
 import type { ValuePlan } from './values';
 import { feedTensor } from './feeds';
 import { recomputeHeads, type Captured } from './recompute';
-import { halfToFloat32 } from './half';
+import { halfToFloat32 } from '../core/half';
 
 /** A stash bigger than this is not kept (routes then say to explain a shorter selection). */
 export const ROUTE_STASH_BYTES = 256 * 2 ** 20;
