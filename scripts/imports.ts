@@ -18,16 +18,15 @@ const folderLoops = simpleLoops(folders.folders, folders.arrows);
 const doc = path.join(__dirname, '..', 'docs', 'ARCHITECTURE.md');
 let rooms: ReturnType<typeof parseRooms> = [];
 try { rooms = parseRooms(fs.readFileSync(doc, 'utf8')); } catch (e) { console.log(`no room table: ${(e as Error).message}`); }
+const verdict = rooms.length ? check(rooms, g) : undefined;
 console.log(`files ${g.files.length}, rooms ${rooms.length}, file arrows ${g.edges.length}, folder arrows ${folders.arrows.length}, ` +
-  `file cycles ${fileCycles.length} (${fileCycles.reduce((n, c) => n + c.length, 0)} files), folder cycles ${folderLoops.length}`);
+  `file cycles ${fileCycles.length} (${fileCycles.reduce((n, c) => n + c.length, 0)} files), folder cycles ${folderLoops.length}` +
+  (verdict ? `, imports the room table forbids ${verdict.forbidden.length}, files in no room ${verdict.unroomed.length}` : ''));
 if (process.argv.includes('--list')) {
   for (const a of [...folders.arrows].sort((x, y) => `${x.from} ${x.to}`.localeCompare(`${y.from} ${y.to}`))) console.log(`  ${a.from} → ${a.to}`);
   for (const c of fileCycles) console.log(`file cycle {${c.join(', ')}}, e.g. ${loopThrough(c, g.edges).join(' → ')}`);
   for (const l of folderLoops) console.log(`folder cycle: ${l.join(' → ')}`);
-  if (rooms.length) {
-    const v = check(rooms, g);
-    for (const f of v.unroomed) console.log(`no room: ${f}`);
-    for (const f of v.forbidden) console.log(`forbidden: ${f}`);
-  }
+  for (const f of verdict?.unroomed ?? []) console.log(`no room: ${f}`);
+  for (const f of verdict?.forbidden ?? []) console.log(`forbidden: ${f}`);
   for (const u of g.unresolved) console.log(`unresolved: ${u}`);
 }

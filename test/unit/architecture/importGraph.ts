@@ -256,12 +256,32 @@ export function roomOf(rooms: Room[], file: string): Room | undefined {
   return best?.room;
 }
 
+/** Modules the table may grant like a room (a room that may not name one may not import it). */
+export const GUARDED_PACKAGES = ['vscode'];
+
+/** Mistakes in the table itself: a room twice, a may-import naming no room, a room that holds no file. */
+export function tableProblems(rooms: Room[], files: string[]): string[] {
+  const names = rooms.map((r) => r.name);
+  const out: string[] = [];
+  for (const r of rooms) {
+    if (names.indexOf(r.name) !== names.lastIndexOf(r.name)) out.push(`room ${r.name} has two rows`);
+    if (!r.patterns.length) out.push(`room ${r.name} names no folders`);
+    for (const m of r.mayImport) if (!names.includes(m) && !GUARDED_PACKAGES.includes(m)) out.push(`room ${r.name} may import ${m}, which is no room`);
+    if (!files.some((f) => roomOf(rooms, f) === r)) out.push(`room ${r.name} holds no file (${r.patterns.join(', ')})`);
+  }
+  return out;
+}
+
 export type Verdict = { unroomed: string[]; forbidden: string[]; fileCycles: string[] };
 
-/** What the table forbids in a graph: files in no room, arrows across walls, and every file cycle. */
+/** What the table forbids in a graph: files in no room, arrows across walls (and guarded packages), and every file cycle. */
 export function check(rooms: Room[], g: Graph): Verdict {
   const unroomed = g.files.filter((f) => !roomOf(rooms, f));
   const forbidden: string[] = [];
+  for (const p of g.packages) {
+    const a = roomOf(rooms, p.from);
+    if (a && GUARDED_PACKAGES.includes(p.spec) && !a.mayImport.includes(p.spec)) forbidden.push(`${p.from}:${p.line} → ${p.spec} (${a.name} may not import ${p.spec})`);
+  }
   for (const e of g.edges) {
     const a = roomOf(rooms, e.from), b = roomOf(rooms, e.to);
     if (!a || !b || a === b) continue;
