@@ -259,7 +259,10 @@ export function roomOf(rooms: Room[], file: string): Room | undefined {
 /** Modules the table may grant like a room (a room that may not name one may not import it). */
 export const GUARDED_PACKAGES = ['vscode'];
 
-/** Mistakes in the table itself: a room twice, a may-import naming no room, a room that holds no file. */
+/**
+ * Mistakes in the table itself: a room twice, a may-import naming no room, a room that holds no file, and rooms that
+ * may import each other round a loop (the rooms stay layered, so no two rows together allow a cycle between rooms).
+ */
 export function tableProblems(rooms: Room[], files: string[]): string[] {
   const names = rooms.map((r) => r.name);
   const out: string[] = [];
@@ -269,6 +272,8 @@ export function tableProblems(rooms: Room[], files: string[]): string[] {
     for (const m of r.mayImport) if (!names.includes(m) && !GUARDED_PACKAGES.includes(m)) out.push(`room ${r.name} may import ${m}, which is no room`);
     if (!files.some((f) => roomOf(rooms, f) === r)) out.push(`room ${r.name} holds no file (${r.patterns.join(', ')})`);
   }
+  const allowed = rooms.flatMap((r) => r.mayImport.filter((m) => m !== r.name).map((to) => ({ from: r.name, to })));
+  for (const loop of simpleLoops(names, allowed)) out.push(`rooms may import each other round a loop: ${loop.join(' → ')}`);
   return out;
 }
 

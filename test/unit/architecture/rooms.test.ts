@@ -14,7 +14,7 @@ describe('rooms: docs/ARCHITECTURE.md\'s table holds for src/ and webview/', () 
   const g = graphOf(ROOT);
   const verdict = check(rooms, g);
 
-  it('the table names each room once, only rooms (or vscode) to import, and every room holds files', () => {
+  it('the table names each room once, only rooms (or vscode) to import, every room holds files, and the rooms are layered', () => {
     const folders = folderGraph(g);
     console.log(`      files ${g.files.length}, rooms ${rooms.length}, file arrows ${g.edges.length}, folder arrows ${folders.arrows.length}, ` +
       `file cycles ${cycles(g.files, g.edges).length}, folder cycles ${simpleLoops(folders.folders, folders.arrows).length}`);
@@ -103,6 +103,12 @@ describe('rooms: the check fails on a planted graph', () => {
   it('finds mistakes in the table itself', () => {
     const bad = parseRooms(table.replace('`base`, `top` (types)', '`base`, `tpo`').replace('`p/mid/**`', '`p/gone/**`'));
     assert.deepEqual(tableProblems(bad, g.files), ['room mid may import tpo, which is no room', 'room mid holds no file (p/gone/**)']);
+    assert.deepEqual(tableProblems(rooms, g.files), []);
+    const loop = parseRooms(table.replace('| leaves | nothing |', '| leaves | `mid` |'));
+    assert.deepEqual(tableProblems(loop, g.files), [
+      'rooms may import each other round a loop: base → mid → base',
+      'rooms may import each other round a loop: base → mid → top → base',
+    ]);
   });
 
   it('counts cycles: one group per knot, each simple loop', () => {
