@@ -4,7 +4,7 @@
 import './noTelemetry'; // first: ORT_DISABLE_TELEMETRY=1 in the real process environment before the runtime loads
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from './engine/errors';
+import { EngineError } from './core/errors';
 import { defaultClient, shutdownEngine } from './engine/explain';
 import { SessionPipeline } from './session/pipeline';
 import { toWireEffects } from './session/effectsWire';

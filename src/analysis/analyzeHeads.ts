@@ -1,5 +1,5 @@
 // Entry point: every head of a model on one text → HeadReport[] (layer-major, from 0).
-import type { AttentionSet, Token } from '../engine/types';
+import type { AttentionSet, Token } from '../core/attention';
 import { buildContext, type TextContext } from './context';
 import { toTargetLists } from './tokenClasses';
 import { asReader, type HeadReader } from './heads';

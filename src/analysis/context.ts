@@ -1,5 +1,5 @@
 // Everything about the token list that every head's measurement needs, computed once per text.
-import type { Token } from '../engine/types';
+import type { Token } from '../core/attention';
 import { isPunctuationToken, matchBrackets, repeatTargets, type TargetLists } from './tokenClasses';
 
 export interface TextContext {

@@ -1,7 +1,7 @@
 // Attention that can be read one head at a time: the engine's in-memory AttentionSet, or a dump file
 // read lazily from disk (src/dump). The analysis walks heads in order, so it never needs more than one
 // head (rollout: one layer's heads) in memory at once.
-import { headView, type AttentionSet } from '../engine/types';
+import { headView, type AttentionSet } from '../core/attention';
 
 export interface HeadReader {
   layers: number;

@@ -10,5 +10,5 @@ export { attentionPathway, rolloutMatrix, PathwayBuilder, LayerSums, type Pathwa
 export { isPunctuationToken, matchBrackets, repeatTargets, type TargetLists } from './tokenClasses';
 export { buildContext, type TextContext } from './context';
 export { measureHead, Scratch, LOCAL_WINDOW, type HeadMeasure, type RowStat } from './measure';
-export { mulberry32, randInt, type Rng } from './prng';
+export { mulberry32, randInt, type Rng } from '../core/prng';
 export { valueWeighted, valueWeightedReader } from './valueWeighted';

@@ -1,9 +1,9 @@
 // Model-level probe: a random token sequence repeated twice (Olsson et al. 2022). A head that
 // attends from the second copy of r_k to r_{k+1} in the first copy is doing induction; to r_k
 // itself, duplicate-token. The engine runs the probe once per model and caches the attention.
-import type { AttentionSet } from '../engine/types';
+import type { AttentionSet } from '../core/attention';
 import { asReader, type HeadReader } from './heads';
-import { mulberry32, randInt } from './prng';
+import { mulberry32, randInt } from '../core/prng';
 import { addRest, newRestStat, restScore, type RestStat } from './sinkAware';
 
 export interface ProbeVocab {

@@ -2,7 +2,7 @@
 // Per layer Â = (1 − α)·mean_heads(A) + α·I with rows renormalised (α = 0.5 in the paper, for the
 // residual stream); rollout = Â_{L−1} ⋯ Â_0. Note: this is rollout, not the paper's max-flow
 // "attention flow", which needs a graph max-flow per pair and is far slower.
-import type { AttentionSet } from '../engine/types';
+import type { AttentionSet } from '../core/attention';
 import { asReader, type HeadReader } from './heads';
 
 export interface RolloutOptions {

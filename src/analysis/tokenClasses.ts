@@ -1,6 +1,6 @@
 // Token classes the roles need: punctuation/separator tokens and matching bracket pairs.
 // Works on the Token list only (token texts are source slices), so the webview can use it too.
-import type { Token } from '../engine/types';
+import type { Token } from '../core/attention';
 
 const PUNCT_CHAR = /^[\p{P}<>]$/u;
 

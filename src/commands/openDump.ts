@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { Controller, ExternalSource } from '../host/controller';
 import { buildDumpSessionAsync } from '../session/dump';
 import { answerPanelRequest } from '../session/wire';
-import { isEngineError } from '../engine/errors';
+import { isEngineError } from '../core/errors';
 import type { AttentionDump } from '../dump/attentionDump';
 import type { RequestMap, RequestMethod } from '../protocol';
 import { log } from '../host/log';

@@ -4,8 +4,8 @@
 // dump costs one head's bytes per read, never the whole file. Format: docs/dump-format.md.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from '../engine/errors';
-import type { Token } from '../engine/types';
+import { EngineError } from '../core/errors';
+import type { Token } from '../core/attention';
 import type { HeadReader } from '../analysis/heads';
 import { DTYPE_BYTES, readFully, readHeader, toFloat32, type DType, type TensorInfo } from './safetensors';
 import { readTokensFile } from './tokens';

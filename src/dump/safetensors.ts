@@ -3,8 +3,8 @@
 // little-endian data; offsets are relative to the byte after the header). Only the header is read here;
 // tensor bytes are read lazily by the caller. Every check has its own message: dumps come from elsewhere.
 import * as fs from 'node:fs';
-import { EngineError } from '../engine/errors';
-import { halfTable } from '../engine/half';
+import { EngineError } from '../core/errors';
+import { halfTable } from '../core/half';
 
 export type DType = 'F32' | 'F16' | 'BF16';
 export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -101,7 +101,7 @@ export function readHeader(fd: number, file: string): SafetensorsHeader {
   return { fileSize, dataStart, tensors, metadata };
 }
 
-// ---- half precision: engine/half.ts (exact: every F16/BF16 value is a float32) ----
+// ---- half precision: core/half.ts (exact: every F16/BF16 value is a float32) ----
 
 /** Little-endian raw bytes of `count` values → float32 (copies; `bytes` may be any alignment). */
 export function toFloat32(dtype: DType, bytes: Uint8Array, count: number): Float32Array {

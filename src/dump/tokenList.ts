@@ -1,8 +1,8 @@
 // The token list of an attention dump's tokens.json (and of a notebook output, src/notebook/format.ts): the text
-// and its tokens with UTF-16 [start, end) spans (the engine's Token contract, src/engine/types.ts). Parsed
+// and its tokens with UTF-16 [start, end) spans (the engine's Token contract, src/core/attention.ts). Parsed
 // defensively: it comes from someone else's script. No Node or DOM API: the notebook renderer runs it too.
-import { EngineError } from '../engine/errors';
-import type { Token } from '../engine/types';
+import { EngineError } from '../core/errors';
+import type { Token } from '../core/attention';
 
 export interface DumpTokens {
   text: string;

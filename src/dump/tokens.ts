@@ -1,7 +1,7 @@
 // tokens.json of an attention dump, read from disk (the parsing itself is tokenList.ts, shared with the notebook
 // renderer): size-capped, then parsed defensively — the file comes from someone else's script.
 import * as fs from 'node:fs';
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../core/errors';
 import { invalid, parseTokens, type DumpTokens } from './tokenList';
 
 export { parseTokens, type DumpTokens };

@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
 import { decodeModel, elemTypes, readModelBytes, type GraphPlan } from './onnx-graph';

@@ -6,7 +6,7 @@ import type { onnx } from 'onnx-proto';
 import type { GraphPlan } from './onnx-graph';
 import { planDla, type DlaPlan } from './dla';
 import { planResidual } from './residual';
-import { planRoutes, type RoutePlan } from './routesRun';
+import { planRoutes, type RoutePlan } from './routesPlan';
 import type { ValuePlan } from './values';
 import { indexGraph } from './weights';
 

@@ -2,7 +2,7 @@
 // tensors into every head's DLA once the predictions (which name each position's top alternative) are known.
 import type * as ort from 'onnxruntime-node';
 import { alternativesFrom, computeDla, type DlaPlan, type DlaResult, type Fetched } from './dla';
-import { halfToFloat32 } from './half';
+import { halfToFloat32 } from '../core/half';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
 import type { Predictions } from './types';
 

@@ -4,7 +4,7 @@
 // axis, so one run ablates several heads; a graph that pins batch 1 runs them one by one.
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { addGates, type GatedGraph } from './gates';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
@@ -36,8 +36,15 @@ export interface EffectRun {
 /** Memory one gate set's logits take in a run (logits, log-softmax and a copy), which sets the batch. */
 const RUN_BYTES = 256 * 2 ** 20;
 
+/**
+ * Each model's head-gated session, made on first use. Kept here, not on LoadedModel, so loaded-model.ts need not
+ * import this file (which imports it): a WeakMap entry lives exactly as long as the model object, as the field did.
+ */
+const gatedSessions = new WeakMap<LoadedModel, GatedSession>();
+
 async function gatedSession(model: LoadedModel): Promise<GatedSession> {
-  if (model.gated) return model.gated;
+  const made = gatedSessions.get(model);
+  if (made) return made;
   if (!model.headAxes) {
     throw new EngineError('effects-unavailable', `${path.basename(model.modelPath)} folds its heads into the batch axis, so a head cannot be gated on its own; head effects are not available for this export.`);
   }
@@ -55,8 +62,9 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
   } catch (e) {
     throw new EngineError('effects-unavailable', `Head effects need a gated copy of ${path.basename(model.modelPath)}, which ONNX Runtime refused: ${(e as Error).message.split('\n')[0]}`);
   }
-  model.gated = { session, graph, batches: true };
-  return model.gated;
+  const gated: GatedSession = { session, graph, batches: true };
+  gatedSessions.set(model, gated);
+  return gated;
 }
 
 /** Feeds for `sets` gate sets over the same ids: every input repeated along the batch axis. */

@@ -2,7 +2,7 @@
 // and the plain run of the main session.
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { InputSpec } from './onnx-graph';
 import type { LoadedModel } from './loaded-model';
 

@@ -1,6 +1,6 @@
 // Public surface of the engine (no vscode import anywhere below src/engine).
 export * from './types';
-export { EngineError, isEngineError, EXPORT_ADVICE, type EngineErrorCode, type EngineErrorShape } from './errors';
+export { EngineError, isEngineError, EXPORT_ADVICE, type EngineErrorCode, type EngineErrorShape } from '../core/errors';
 export { EngineClient, DEFAULT_MAX_TOKENS, type EngineClientOptions, type EngineResult, type ExplainOptions, type RunIdsOptions, type RunOptions } from './client';
 export { explain, runIds, defaultClient, shutdownEngine } from './explain';
 export { listBundledModels, findBundledModel, listBundledChoices, findBundledChoice, resolveModelRef, modelsRoot, type BundledModel, type BundledChoice } from './models';

@@ -1,6 +1,6 @@
 // The load probe: one short run right after loading tells the layer count, heads per layer, causal or
 // bidirectional, and whether the recompute slices can be fed one head at a time.
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { runSession } from './feeds';
 import { attentionHeads, type LoadedModel } from './loaded-model';
 import { captureRun, runSlice, runSliceHeads, type Captured } from './recompute';

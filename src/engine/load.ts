@@ -1,7 +1,7 @@
 // Loading a model: decode, plan, add the capture (or attention) outputs, create the ORT sessions, probe.
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { addGraphOutputs, appendMessage, decodeModel, elemTypes, planGraph, readModelBytes } from './onnx-graph';
 import { addCaptureOutputs, planRecompute } from './recompute-graph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';

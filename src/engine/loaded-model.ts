@@ -1,6 +1,6 @@
 // What the worker holds for one loaded model, and the shape checks every run's attention goes through.
 import type * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { GraphPlan } from './onnx-graph';
 import type { LayerSlice } from './recompute-graph';
 import type { KernelPlan } from './kernels/types';
@@ -33,11 +33,9 @@ export interface LoadedModel {
   /** Direct logit attribution's plan (dla.ts: final norm, unembedding, each layer's merged heads and W_O), or why none. */
   dla?: import('./dla').DlaPlan | { refused: string };
   /** Routes' plan (routesRun.ts: each layer's join with the stream, its terms through W_O or a head slice), or why none. */
-  routes?: import('./routesRun').RoutePlan | { refused: string };
+  routes?: import('./routesPlan').RoutePlan | { refused: string };
   /** Outputs of the next-token reduction appended to the main graph (nextTokenGraph.ts), when it could be. */
   nextToken?: import('./nextTokenGraph').NextTokenOutputs;
-  /** The head-gated session for ablations (effects.ts), made on first use. */
-  gated?: import('./effects').GatedSession;
 }
 
 /** How one layer's probabilities are recomputed: a slice cut out of the graph, or a copy of its fused kernel. */

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { EngineError, EXPORT_ADVICE } from './errors';
+import { EngineError, EXPORT_ADVICE } from '../core/errors';
 import { kernelContext } from './kernels/context';
 import { findKernels } from './kernels/plan';
 import type { KernelPlan } from './kernels/types';

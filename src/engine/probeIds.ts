@@ -2,7 +2,7 @@
 // bundled or not: a probe of ids the model never saw in training under-scores its induction heads
 // (measured: 0.93 on printable bytes vs 0.41 on uniformly drawn byte ids), so the probe draws only
 // ordinary tokens — what the tokenizer makes of ordinary text.
-import { mulberry32, randInt } from '../analysis/prng';
+import { mulberry32, randInt } from '../core/prng';
 import type { LoadedTokenizer } from './tokenize';
 
 /** Longest probe half (random tokens r_1..r_T, then the same again), as in the literature's 50–60-token probes. */

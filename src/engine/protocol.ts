@@ -1,6 +1,6 @@
 // Messages between EngineClient (host thread) and the engine worker. Big arrays travel as
 // Float32Array buffers in transfer lists, never as JSON.
-import type { EngineErrorShape } from './errors';
+import type { EngineErrorShape } from '../core/errors';
 import type { ProbePlan } from './probeIds';
 import type { EffectRun } from './effects';
 import type { ModelInfo, Predictions, Token } from './types';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 
 export const DEFAULT_PROVIDERS: readonly string[] = ['cpu'];
 

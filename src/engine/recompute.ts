@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loaded-model';
 import type { KernelPlan, TensorLookup } from './kernels/types';

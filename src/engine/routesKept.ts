@@ -3,7 +3,7 @@
 // from a copy kept with the stash. One stash at a time: routes are asked of the session the panel shows.
 import type * as ort from 'onnxruntime-node';
 import type { RouteGraph } from '../protocol';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { LoadedModel } from './loaded-model';
 import type { Captured } from './recompute';
 import { makeStash, routeFetches, routeRefusal, traceRoutes, type RouteStash } from './routesRun';

@@ -4,7 +4,7 @@
 // Kept free of worker_threads so the benchmark can drive it directly on one thread.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import { resolveProviders } from './providers';
 import { loadModel, releaseModel } from './load';
 import type { LoadedModel } from './loaded-model';

@@ -3,7 +3,7 @@
 // here they become UTF-16 [start, end) spans that tile the text in order without overlaps.
 import * as fs from 'node:fs';
 import { Tokenizer } from 'tokenizers';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { Token } from './types';
 
 const MAX_TOKENIZER_BYTES = 200 * 2 ** 20;

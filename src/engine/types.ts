@@ -1,28 +1,9 @@
-// The engine's output contract. Everything downstream (analysis, panel, CLI, bench) reads these shapes.
+// The engine's output contract. Everything downstream (analysis, panel, CLI, bench) reads these shapes. Its tokens
+// and attention (Token, AttentionSet, headView) live in src/core/attention.ts: the analysis and the notebook output
+// format (bundled into the webview) read them and may not import the engine. Re-exported as part of the contract.
+import type { AttentionSet, Token } from '../core/attention';
 
-/** One token of the explained text. Offsets are UTF-16 code units into the explained text, `[start, end)`. */
-export interface Token {
-  id: number;
-  /** What the token covers in the source (`text.slice(start, end)`), or the special token's name. */
-  text: string;
-  start: number;
-  end: number;
-  /** BOS/CLS/SEP/PAD and similar: no span in the source (start === end === -1). */
-  special: boolean;
-}
-
-/**
- * Attention of every head, one Float32Array per layer laid out row-major as [head][query][key]
- * (length heads * seq * seq). Rows sum to 1 over the keys a query may see.
- */
-export interface AttentionSet {
-  layers: number;
-  headsPerLayer: number;
-  seq: number;
-  /** true for decoder (GPT-2 style) models: zeros above the diagonal. */
-  causal: boolean;
-  data: Float32Array[];
-}
+export { headView, type AttentionSet, type Token } from '../core/attention';
 
 export interface ExplainResult {
   model: ModelInfo;
@@ -69,12 +50,6 @@ export interface ModelInfo {
   vocabSize: number;
   /** ONNX Runtime execution providers the session runs on, e.g. ['cpu']. */
   executionProviders?: string[];
-}
-
-/** Read one head's attention matrix as a view (no copy). */
-export function headView(a: AttentionSet, layer: number, head: number): Float32Array {
-  const n = a.seq * a.seq;
-  return a.data[layer].subarray(head * n, (head + 1) * n);
 }
 
 /** Direct logit attribution of every head at every token from one run (dla.ts computes it). */

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { EngineError } from './errors';
+import { EngineError } from '../core/errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
 import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './session';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
@@ -11,7 +11,7 @@ import { planProbe } from './probeIds';
 import { measureHeadEffects } from './ablationCut';
 import { predictionsFrom } from './predictions';
 import { nextTokenFetches, predictionsFromOutputs } from './nextTokenGraph';
-import { halfToFloat32 } from './half';
+import { halfToFloat32 } from '../core/half';
 import { allValueNorms, type ValueNorms } from './values';
 import { attentionSourceIndex } from './loaded-model';
 import { dlaFetches, runDla } from './dlaRun';

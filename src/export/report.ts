@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROUTES_THRESHOLD, type FlowData, type HeadMatrix, type PanelState, type RequestMap, type RequestMethod, type RouteGraph, type SessionData } from '../protocol';
-import { escapeJsonForScript, inlineJson } from '../panel/inlineJson';
+import { escapeJsonForScript, inlineJson } from '../core/inlineJson';
 import { REPORT_THEME } from './theme';
 
 /** Texts up to this many tokens embed every head's matrix and every token's rollout. */

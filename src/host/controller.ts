@@ -3,7 +3,7 @@ import { defaultPanelState, type CompareDiff, type PanelState, type RenderedForm
 import { AttentionPanel, type PanelHandlers } from '../panel/attentionPanel';
 import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighter';
 import { log } from './log';
-import { isEngineError } from '../engine/errors';
+import { isEngineError } from '../core/errors';
 import { AUTO_EFFECTS_MS, type SessionSource } from './sessionSource';
 import type { EffectScope } from '../session/effectsOrder';
 import { EffectsRunner } from './effectsRunner';

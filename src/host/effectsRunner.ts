@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { SessionData } from '../protocol';
 import type { AttentionPanel } from '../panel/attentionPanel';
-import { isEngineError } from '../engine/errors';
+import { isEngineError } from '../core/errors';
 import type { EffectScope } from '../session/effectsOrder';
 import type { SessionSource } from './sessionSource';
 import { pickEffectScope } from './effectScope';

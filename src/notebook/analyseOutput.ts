@@ -10,7 +10,7 @@ import type { AnalysisClient } from '../session/analysisClient';
 import { buildDumpSessionAsync } from '../session/dump';
 import { THUMB_SIZE, toSessionData } from '../session/wire';
 import type { AttentionDump } from '../dump/attentionDump';
-import type { AttentionSet } from '../engine/types';
+import type { AttentionSet } from '../core/attention';
 import type { SessionData } from '../protocol';
 import { expectedBytes, headName, headOf, headProblem, oversizeMessage, OutputError, parseOutput, rowTolerance, type DumpPointer, type InlineAttention, type NotebookOutput } from './format';
 

@@ -2,7 +2,7 @@
 // (python/headlight), what the renderer draws and what the extension host analyses. Pure — no Node, DOM or
 // vscode API — so the renderer (browser) and the host read an output the same way. Spec: docs/notebooks.md.
 import { parseTokens, type DumpTokens } from '../dump/tokenList';
-import { halfTable } from '../engine/half';
+import { halfTable } from '../core/half';
 
 export const NOTEBOOK_MIME = 'application/vnd.headlight.attention+json';
 /** The output format this build reads; the Python helper writes it as `version`. */

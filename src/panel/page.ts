@@ -1,5 +1,5 @@
 // The panel's page shell without vscode, so the webview tests load exactly the page (and CSP) VS Code gets.
-import { inlineJson } from './inlineJson';
+import { inlineJson } from '../core/inlineJson';
 
 export interface PageParts {
   /** webview.cspSource: the origin the extension's own files are served from. */

@@ -2,7 +2,7 @@
 // (a materialised AttentionSet, a dump reader) or a kept engine run whose heads are recomputed on
 // demand (bounded-memory mode: nothing n²-sized stays anywhere between requests).
 import type { EngineClient, RunOptions } from '../engine';
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../core/errors';
 import type { AttentionSet } from '../engine/types';
 import { checkHead, type HeadReader } from '../analysis';
 import type { RequestMap, RequestMethod } from '../protocol';

@@ -5,7 +5,7 @@ import { headAnalyzer, type HeadReport } from '../analysis';
 import { buildSyntax } from '../analysis/syntax';
 import type { SyntaxInfo } from '../analysis/syntax/types';
 import { AttentionDump, type OpenDumpOptions } from '../dump/attentionDump';
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../core/errors';
 import type { SessionData } from '../protocol';
 import { THUMB_SIZE, thumbnailOf, toSessionData } from './wire';
 

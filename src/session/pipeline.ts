@@ -5,7 +5,7 @@ import { EngineClient, type EngineResult, type ModelRef } from '../engine';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 import type { EffectRun, ProbePlan } from '../engine';
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../core/errors';
 import { AnalysisClient } from './analysisClient';
 import type { SessionData } from '../protocol';
 import { previewSession, THUMB_SIZE, toSessionData } from './wire';

@@ -10,7 +10,7 @@
 //   starts inside a token (`(x` spanning `(` and `x`) is that token; a node split over several tokens
 //   (`getUserName` → `get`, `User`, `Name`) is its first token, and the later pieces start no node
 //   of their own (their anchor is inside a leaf that began before them).
-import type { Token } from '../../engine/types';
+import type { Token } from '../../core/attention';
 
 export interface Alignment {
   /** Per token: UTF-16 offset in the explained text of its first non-whitespace character, −1 if none. */

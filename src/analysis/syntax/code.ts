@@ -7,7 +7,7 @@
 // too, so a selection that cuts a function in half still sees the function. Nodes inside ERROR regions
 // or MISSING nodes give no edges; the relations are then flagged partial.
 import type * as TS from '@vscode/tree-sitter-wasm';
-import type { Token } from '../../engine/types';
+import type { Token } from '../../core/attention';
 import { alignTokens } from './align';
 import type { Relation } from './types';
 

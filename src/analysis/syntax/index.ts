@@ -1,7 +1,7 @@
 // The syntax layer's entry: tokens (+ where they came from) → SyntaxInfo, the gold edges and target sets
 // every head is then scored against (src/analysis/roles/syntax.ts). Async only because the tree-sitter
 // runtime and a grammar load on first use; everything after the parse is synchronous and pure.
-import type { Token } from '../../engine/types';
+import type { Token } from '../../core/attention';
 import { codeRelations } from './code';
 import { proseRelations } from './prose';
 import { rarityById } from './rarity';

@@ -6,7 +6,7 @@
 // - keyword: content words (NOUN, PROPN, VERB, ADJ, ADV) against function words;
 // - sentiment: words of the AFINN-165 lexicon (the `sentiment` package's English labels) with a non-zero score.
 // Words are aligned to tokens by character (align.ts): a word is its first token.
-import type { Token } from '../../engine/types';
+import type { Token } from '../../core/attention';
 import { alignTokens } from './align';
 import type { MassTarget, Relation } from './types';
 

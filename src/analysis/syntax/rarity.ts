@@ -6,7 +6,7 @@
 // down, so a larger id is a token the tokenizer's corpus had fewer of: rank = id. Known limits: the first
 // ids are the alphabet or the 256 bytes (rare single characters count as frequent), and hand-ordered
 // vocabularies (SentencePiece by score, added tokens) follow the rule less well. Special tokens take no part.
-import type { Token } from '../../engine/types';
+import type { Token } from '../../core/attention';
 
 export function rarityById(tokens: Token[]): Float64Array {
   const r = new Float64Array(tokens.length);

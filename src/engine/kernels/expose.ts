@@ -4,7 +4,7 @@
 // holds every head's n × n matrix, which is why recompute (kernels/*.ts) is the normal path.
 // com.microsoft Attention has no such output.
 import { onnx } from 'onnx-proto';
-import { EngineError } from '../errors';
+import { EngineError } from '../../core/errors';
 import { decodeModel, elemTypes } from '../onnx-graph';
 import { attrInt, info } from './sliceGraph';
 import type { KernelPlan } from './types';

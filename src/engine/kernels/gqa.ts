@@ -6,7 +6,7 @@
 // those heads: rotary, windows and caps are applied exactly as in the model.
 import * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
-import { halfToFloat32 } from '../half';
+import { halfToFloat32 } from '../../core/half';
 import { inlined, isRunTensor, staticWidth, graphInputBehind, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {

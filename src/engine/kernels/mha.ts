@@ -5,7 +5,7 @@
 // followed by a Softmax over the keys.
 import * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
-import { floatToHalf, halfToFloat32 } from '../half';
+import { floatToHalf, halfToFloat32 } from '../../core/half';
 import { floatConst, graphInputBehind, inlined, isRunTensor, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {

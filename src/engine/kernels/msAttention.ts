@@ -6,7 +6,7 @@
 // MultiHeadAttention's key_padding_mask / attention_bias with the same mask_filter_value.
 import * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
-import { floatToHalf, halfToFloat32 } from '../half';
+import { floatToHalf, halfToFloat32 } from '../../core/half';
 import { floatConst, graphInputBehind, inlined, isRunTensor, type KernelContext } from './context';
 import { headMajor, takeAxis, type TypedData } from './heads';
 import { matmulRows } from './matmul';

@@ -5,7 +5,7 @@
 // spec's table had 1 and 2 swapped, onnx/onnx#7913), so the slice is the kernel itself on a few heads.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { halfToFloat32 } from '../half';
+import { halfToFloat32 } from '../../core/half';
 import { graphInputBehind, inlined, isRunTensor, staticWidth, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {

@@ -3,7 +3,7 @@
 // recompute its heads; a refused one stops the load with a message naming the node, the op, the reason and
 // the exports that work.
 import type { onnx } from 'onnx-proto';
-import { EngineError, EXPORT_ADVICE } from '../errors';
+import { EngineError, EXPORT_ADVICE } from '../../core/errors';
 import type { KernelContext } from './context';
 import { GQA_ATTRIBUTES, planGqa } from './gqa';
 import { MHA_ATTRIBUTES, planMha } from './mha';

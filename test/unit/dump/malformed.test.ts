@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AttentionDump } from '../../../src/dump/attentionDump';
-import { isEngineError, type EngineErrorCode } from '../../../src/engine/errors';
+import { isEngineError, type EngineErrorCode } from '../../../src/core/errors';
 import { charTokens, f32, safetensorsBytes, writeTokens, type RawTensor } from './support/writeDump';
 
 const TEXT = 'ab';

@@ -6,7 +6,7 @@ import { onnx } from 'onnx-proto';
 import { kernelChunk } from '../../../src/engine/recompute';
 import { headMajor, takeHeads } from '../../../src/engine/kernels/heads';
 import { nbitsWeight } from '../../../src/engine/nbits';
-import { floatToHalf, halfToFloat32 } from '../../../src/engine/half';
+import { floatToHalf, halfToFloat32 } from '../../../src/core/half';
 
 describe('engine: fused-kernel parts', () => {
   it('a run stays inside one group of query heads, or takes whole groups', () => {

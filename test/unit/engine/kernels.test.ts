@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/session';
 import { buildTwin, exposeOutputs, specName, twinFeeds, TWINS, type Twin, type TwinSpec } from '../../fixtures/twins';
 import { HALF, QUANTIZED, QUANTIZED_ACC4 } from '../../fixtures/twins/catalog';
-import { halfToFloat32 } from '../../../src/engine/half';
+import { halfToFloat32 } from '../../../src/core/half';
 
 const floats = (t: ort.Tensor): Float32Array => (t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : Float32Array.from(t.data as ArrayLike<number>));
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { EngineError, type EngineErrorCode } from '../../../src/engine/errors';
+import { EngineError, type EngineErrorCode } from '../../../src/core/errors';
 import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
 import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor, intTensor, node, rng } from '../../fixtures/onnx-builder';
 

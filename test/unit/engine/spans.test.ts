@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeText, loadTokenizer, type LoadedTokenizer } from '../../../src/engine/tokenize';
-import { EngineError } from '../../../src/engine/errors';
+import { EngineError } from '../../../src/core/errors';
 import type { Token } from '../../../src/engine/types';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
 

@@ -9,7 +9,7 @@ import { compareModels } from '../../../src/commands/compareModels';
 import { EngineSessionSource } from '../../../src/host/engineSource';
 import { AUTO_EFFECTS_MS, type BuildRequest, type CompareRequest, type SessionSource } from '../../../src/host/sessionSource';
 import type { ExternalSource } from '../../../src/host/panelContent';
-import { EngineError } from '../../../src/engine/errors';
+import { EngineError } from '../../../src/core/errors';
 import { compareSessions } from '../../../src/session/compare';
 import type { EffectScope } from '../../../src/session/effectsOrder';
 import { defaultPanelState, type RequestMap, type RequestMethod, type SessionData, type WireEffects } from '../../../src/protocol';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { inlineJson } from '../../../src/panel/inlineJson';
+import { inlineJson } from '../../../src/core/inlineJson';
 
 describe('inlineJson (bootstrap state inside <script type="application/json">)', () => {
   it('never lets document text close the script element or open markup', () => {

@@ -1,7 +1,7 @@
 // Synthetic attention for tests and the benchmark: random (Dirichlet) heads, uniform heads and
 // planted-role heads, all from a seeded PRNG.
 import type { AttentionSet, Token } from '../../../../src/engine/types';
-import { mulberry32, type Rng } from '../../../../src/analysis/prng';
+import { mulberry32, type Rng } from '../../../../src/core/prng';
 
 export { mulberry32, type Rng };
 

@@ -1,4 +1,4 @@
-// No vscode import: unit-tested in plain Node.
+// No vscode import: unit-tested in plain Node. Shared by the panel's page and the exported report.
 
 /** A JSON text made safe inside a <script type="application/json"> element: user text can never close it. */
 export function escapeJsonForScript(json: string): string {

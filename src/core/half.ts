@@ -1,5 +1,5 @@
 // Half-precision (IEEE binary16) to float32: exact, since every half value is a float32. Shared by the
-// attention-dump reader (F16 safetensors) and the worker (fp16 logits).
+// attention-dump reader (F16 safetensors), the notebook output format (float16 attention) and the worker (fp16 logits).
 let f16Table: Float32Array | undefined;
 
 /** All 65,536 half values as float32, built once (256 KB): a lookup is exact and faster than bit twiddling per value. */

@@ -1,5 +1,6 @@
 // One error class for everything the engine refuses, with a stable `code` the host and tests switch on.
-// Messages say what is wrong AND what to do about it; `details` carries numbers (token counts, op names).
+// Messages say what is wrong AND what to do about it; `details` carries numbers (token counts, op names). In core:
+// the dump readers and the notebook output format (bundled into the notebook renderer) throw it too.
 
 export type EngineErrorCode =
   | 'cancelled'
