@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './core/errors';
 import { defaultClient, shutdownEngine } from './engine/explain';
-import { SessionPipeline } from './session/pipeline';
+import { SessionPipeline, type BuiltSession, type HeadEffects } from './session/pipeline';
 import { toWireEffects } from './session/effectsWire';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
@@ -76,9 +76,12 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
   return out;
 }
 
+type Args = ReturnType<typeof parse>;
+type EngineResult = BuiltSession['result'];
+type WireEffects = ReturnType<typeof toWireEffects>;
+
 async function main(): Promise<number> {
-  let pipeline: SessionPipeline | undefined;
-  let args;
+  let args: Args;
   try {
     args = parse(process.argv.slice(2));
   } catch (e) {
@@ -93,6 +96,12 @@ async function main(): Promise<number> {
     process.stderr.write(`headlight: cannot read ${args.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return 2;
   }
+  return explainText(args, text);
+}
+
+/** `explain FILE`: the engine and analysis on `text`, written as JSON (and the report); the exit code. */
+async function explainText(args: Args, text: string): Promise<number> {
+  let pipeline: SessionPipeline | undefined;
   // dist/cli.js sits in <root>/dist, so the bundled models are at <root>/media/models.
   const modelDir = args.model ?? path.join(__dirname, '..', 'media', 'models', 'headlight-small');
   try {
@@ -106,84 +115,18 @@ async function main(): Promise<number> {
       keep: !args.attention, // --attention writes every weight, so it needs them all in memory anyway
     });
     const r = built.result;
-    const { layers, headsPerLayer, seq } = r.attention;
-    // The route behind one token's prediction, through the same request the panel's Routes view makes.
-    let routes: Record<string, unknown> | undefined;
-    if (args.routes !== undefined) {
-      const token = args.routes < 0 ? seq + args.routes : args.routes;
-      if (token < 0 || token >= seq) throw new EngineError('bad-request', `--routes ${args.routes}: the text has ${seq} tokens (0 … ${seq - 1}, or −1 … −${seq}).`);
-      try {
-        routes = { ...(await built.source.request('routes/trace', { sessionId: 1, token, threshold: args.routesThreshold })) };
-      } catch (e) {
-        routes = { token, error: (e as Error).message };
-      }
-    }
+    const routes = args.routes !== undefined ? await traceRoute(built, args.routes, args.routesThreshold) : undefined;
     const effects = args.effects ? await pipeline.measureEffects(ref, r, {
       onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
     }) : undefined;
-    const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
-    const dla = built.session.dla;
-    const wireEffects = effects ? toWireEffects(effects, built.reports, r.tokens, text, headsPerLayer) : undefined;
-    const out: Record<string, unknown> = {
-      model: r.model,
-      tokens: jsonTokens(r.tokens, built.session),
-      layers,
-      headsPerLayer,
-      ...(built.syntax ? { syntax: syntaxSummary(built.syntax) } : {}),
-      ...(built.session.syntaxNote ? { syntaxNote: built.session.syntaxNote } : {}),
-      // The gold edges each syntax role was scored against: [dependent, gold token] per relation.
-      ...(built.session.relations ? { relations: built.session.relations } : {}),
-      // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
-      heads: built.reports.map((h, k) => ({
-        ...jsonHead(h),
-        ...(effects ? (() => {
-          const e = effects.heads.find((x) => x.layer === h.layer && x.head === h.head); // measured in |DLA| order
-          return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
-        })() : {}),
-        ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
-        // Direct is not total: where the direct write and the measured effect disagree, the sentence that says so.
-        ...(dla && wireEffects && directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) ? { directVsTotal: directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) } : {}),
-      })),
-      // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.
-      ...(dla ? { dla: { norm: dla.norm, alternatives: dla.altText, definition: 'heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run\'s scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])' } } : { dlaNote: built.session.dlaNote ?? null }),
-      ...(routes ? { routes } : {}),
-      ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
-      // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
-      ...(r.predictions ? { predictions: r.tokens.map((_, i) => {
-        const p = r.predictions!, k = p.k;
-        return { top: Array.from({ length: k }, (_, t) => ({ id: p.topIds[i * k + t], text: p.topText[i * k + t], p: round(p.topP[i * k + t]) })), actualP: round(p.actualP[i]), loss: round(p.loss[i]) };
-      }) } : { predictionsNote: r.predictionsNote }),
-      // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
-      ...(built.probe ? { probe: {
-        status: built.probe.status, note: built.probe.note,
-        ...(built.probe.plan ? { T: built.probe.plan.T, ids: built.probe.plan.ids, bos: built.probe.plan.bos ?? null, positions: built.probe.plan.positions ?? null,
-          checked: built.probe.plan.draw.checked, rejected: built.probe.plan.draw.rejected } : {}),
-      } } : {}),
-    };
-    if (args.attention) {
-      // attention[layer][head][query][key], rounded to 6 decimals to keep the file readable.
-      out.attention = r.attention.data.map((d) => Array.from({ length: headsPerLayer }, (_, h) =>
-        Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round))));
-      // ‖v_j W_O^h‖ per layer, head and key (value-weighted attention weights each edge by it), or why there are none.
-      const vn = r.valueNorms;
-      out.valueNorms = vn ? { weighting: vn.weighting, norms: Array.from({ length: layers }, (_, l) => Array.from({ length: headsPerLayer }, (_, h) => Array.from(vn.data.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq), round))) }
-        : { note: r.valueNormsNote ?? null };
-    }
-    if (args.report) {
-      // The same report the panel's Export writes: the real webview bundle beside this file in dist/.
-      const request = <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => built.source.request(method, p);
-      const absolute = args.file === '-' ? 'stdin' : path.resolve(args.file);
-      const state = { ...defaultPanelState(args.file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], r.model.name), layer: 0, head: 0 };
-      const session = wireEffects ? { ...built.session, effects: wireEffects } : built.session;
-      const data = await collectReportData(session, state, request);
-      const html = buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') });
-      fs.writeFileSync(args.report, html);
-      process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${args.report}\n`);
-    }
+    const wireEffects = effects ? toWireEffects(effects, built.reports, r.tokens, text, r.attention.headsPerLayer) : undefined;
+    const out = explainJson(built, effects, wireEffects, routes);
+    if (args.attention) addAttentionJson(out, r);
+    if (args.report) await writeReport(args.report, args.file, built, wireEffects);
     const json = JSON.stringify(out);
     if (args.json) fs.writeFileSync(args.json, json);
     else if (!args.report) process.stdout.write(json + '\n');
-    if (args.json) process.stderr.write(`headlight: ${r.tokens.length} tokens, ${layers} layers × ${headsPerLayer} heads (${r.model.kind}) → ${args.json}\n`);
+    if (args.json) process.stderr.write(`headlight: ${r.tokens.length} tokens, ${r.attention.layers} layers × ${r.attention.headsPerLayer} heads (${r.model.kind}) → ${args.json}\n`);
     return 0;
   } catch (e) {
     if (e instanceof EngineError) {
@@ -195,6 +138,100 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all([shutdownEngine(), pipeline?.analysis.dispose()]);
   }
+}
+
+/** Rounded to 6 decimals for the JSON; NaN and ±Infinity become null. */
+const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : null);
+
+/** The route behind one token's prediction (negative: from the end), through the same request the panel's Routes view makes. */
+async function traceRoute(built: BuiltSession, at: number, threshold: number): Promise<Record<string, unknown>> {
+  const { seq } = built.result.attention;
+  const token = at < 0 ? seq + at : at;
+  if (token < 0 || token >= seq) throw new EngineError('bad-request', `--routes ${at}: the text has ${seq} tokens (0 … ${seq - 1}, or −1 … −${seq}).`);
+  try {
+    return { ...(await built.source.request('routes/trace', { sessionId: 1, token, threshold })) };
+  } catch (e) {
+    return { token, error: (e as Error).message };
+  }
+}
+
+/** The explain JSON: model, tokens, syntax, every head, direct logit attribution, routes, predictions, probe. */
+function explainJson(built: BuiltSession, effects: HeadEffects | undefined, wireEffects: WireEffects | undefined, routes: Record<string, unknown> | undefined): Record<string, unknown> {
+  const r = built.result;
+  const { layers, headsPerLayer } = r.attention;
+  const dla = built.session.dla;
+  return {
+    model: r.model,
+    tokens: jsonTokens(r.tokens, built.session),
+    layers,
+    headsPerLayer,
+    ...(built.syntax ? { syntax: syntaxSummary(built.syntax) } : {}),
+    ...(built.session.syntaxNote ? { syntaxNote: built.session.syntaxNote } : {}),
+    // The gold edges each syntax role was scored against: [dependent, gold token] per relation.
+    ...(built.session.relations ? { relations: built.session.relations } : {}),
+    // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
+    heads: built.reports.map((h, k) => ({ ...jsonHead(h), ...headMeasures(built, k, effects, wireEffects) })),
+    // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.
+    ...(dla ? { dla: { norm: dla.norm, alternatives: dla.altText, definition: 'heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run\'s scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])' } } : { dlaNote: built.session.dlaNote ?? null }),
+    ...(routes ? { routes } : {}),
+    ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
+    // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
+    ...(r.predictions ? { predictions: jsonPredictions(r) } : { predictionsNote: r.predictionsNote }),
+    // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
+    ...(built.probe ? { probe: {
+      status: built.probe.status, note: built.probe.note,
+      ...(built.probe.plan ? { T: built.probe.plan.T, ids: built.probe.plan.ids, bos: built.probe.plan.bos ?? null, positions: built.probe.plan.positions ?? null,
+        checked: built.probe.plan.draw.checked, rejected: built.probe.plan.draw.rejected } : {}),
+    } } : {}),
+  };
+}
+
+/** Head k's measured effect, direct logit attribution, and where the two disagree. */
+function headMeasures(built: BuiltSession, k: number, effects: HeadEffects | undefined, wireEffects: WireEffects | undefined): Record<string, unknown> {
+  const h = built.reports[k];
+  const { layers, seq } = built.result.attention;
+  const dla = built.session.dla;
+  return {
+    ...(effects ? (() => {
+      const e = effects.heads.find((x) => x.layer === h.layer && x.head === h.head); // measured in |DLA| order
+      return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
+    })() : {}),
+    ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
+    // Direct is not total: where the direct write and the measured effect disagree, the sentence that says so.
+    ...(dla && wireEffects && directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) ? { directVsTotal: directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) } : {}),
+  };
+}
+
+/** Per token: the model's top next tokens, the actual next token's probability, and its loss. */
+function jsonPredictions(r: EngineResult): Record<string, unknown>[] {
+  const p = r.predictions!, k = p.k;
+  return r.tokens.map((_, i) => ({
+    top: Array.from({ length: k }, (_, t) => ({ id: p.topIds[i * k + t], text: p.topText[i * k + t], p: round(p.topP[i * k + t]) })), actualP: round(p.actualP[i]), loss: round(p.loss[i]),
+  }));
+}
+
+/** --attention: every weight, attention[layer][head][query][key], and the value norms that weight its edges. */
+function addAttentionJson(out: Record<string, unknown>, r: EngineResult): void {
+  const { layers, headsPerLayer, seq } = r.attention;
+  // Rounded to 6 decimals to keep the file readable.
+  out.attention = r.attention.data.map((d) => Array.from({ length: headsPerLayer }, (_, h) =>
+    Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round))));
+  // ‖v_j W_O^h‖ per layer, head and key (value-weighted attention weights each edge by it), or why there are none.
+  const vn = r.valueNorms;
+  out.valueNorms = vn ? { weighting: vn.weighting, norms: Array.from({ length: layers }, (_, l) => Array.from({ length: headsPerLayer }, (_, h) => Array.from(vn.data.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq), round))) }
+    : { note: r.valueNormsNote ?? null };
+}
+
+/** The same report the panel's Export writes: the real webview bundle beside this file in dist/. */
+async function writeReport(to: string, file: string, built: BuiltSession, wireEffects: WireEffects | undefined): Promise<void> {
+  const request = <M extends RequestMethod>(method: M, p: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => built.source.request(method, p);
+  const absolute = file === '-' ? 'stdin' : path.resolve(file);
+  const state = { ...defaultPanelState(file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], built.result.model.name), layer: 0, head: 0 };
+  const session = wireEffects ? { ...built.session, effects: wireEffects } : built.session;
+  const data = await collectReportData(session, state, request);
+  const html = buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') });
+  fs.writeFileSync(to, html);
+  process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${to}\n`);
 }
 
 /** Tokens for the JSON: id, text, span, and the syntax node type / word class the session carries. */

@@ -1,19 +1,17 @@
-// Reads an ONNX file defensively, finds where attention probabilities live, and (when the model does
-// not already output them) makes them graph outputs in memory. Nothing here touches onnxruntime, so
-// it runs on hostile bytes without native code involved; every refusal is an EngineError.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// Reads an ONNX file defensively (modelBytes.ts), finds where attention probabilities live, and (when the
+// model does not already output them) makes them graph outputs in memory. Nothing here touches onnxruntime,
+// so it runs on hostile bytes without native code involved; every refusal is an EngineError.
 import { onnx } from 'onnx-proto';
 import { EngineError, EXPORT_ADVICE } from '../core/errors';
 import { kernelContext } from './kernels/context';
 import { findKernels } from './kernels/plan';
 import type { KernelPlan } from './kernels/types';
+import { appendMessage, checkTensor } from './modelBytes';
+import { num } from './weights';
 
-type Long = { toNumber(): number };
-const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
-
-/** protobuf (and so ONNX without external data) cannot hold more than 2 GiB in one message. */
-export const MAX_MODEL_BYTES = 2 ** 31 - 1;
+// The file readers and the type walk live in their own modules; importers read them from here.
+export { appendMessage, decodeModel, MAX_MODEL_BYTES, readModelBytes } from './modelBytes';
+export { elemTypes } from './elemTypes';
 
 export type InputRole = 'ids' | 'mask' | 'token-type' | 'position' | 'past' | 'use-cache-branch';
 export interface InputSpec {
@@ -50,135 +48,6 @@ export interface GraphPlan {
    * name no tensor; the kernel's plan says how its heads are recomputed.
    */
   kernels: Map<string, KernelPlan>;
-}
-
-/**
- * Read the file, with size checks before any decoding. `spare` bytes of room are left after it (not part of
- * the returned view), so appendMessage can add outputs without copying the whole model.
- */
-export function readModelBytes(modelPath: string, spare = 0): Buffer {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(modelPath);
-  } catch {
-    throw new EngineError('file-not-found', `Model file not found: ${modelPath}. Point the model setting at an existing .onnx file.`, { path: modelPath });
-  }
-  if (!st.isFile()) throw new EngineError('file-not-found', `${modelPath} is not a file. Give the path of the .onnx file itself (or a folder holding model.onnx).`);
-  if (st.size === 0) throw new EngineError('empty-file', `The model file ${modelPath} is empty (0 bytes); the download or export probably failed. Export it again.`);
-  if (st.size > MAX_MODEL_BYTES) {
-    throw new EngineError('model-too-large', `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`, { bytes: st.size });
-  }
-  if (!spare) return fs.readFileSync(modelPath);
-  const buf = Buffer.allocUnsafe(st.size + spare);
-  const fd = fs.openSync(modelPath, 'r');
-  try {
-    let at = 0;
-    while (at < st.size) {
-      const got = fs.readSync(fd, buf, at, st.size - at, at);
-      if (got === 0) break;
-      at += got;
-    }
-    return buf.subarray(0, at);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * `original` followed by `extra` (protobuf merges an appended message into the model). Written into the room
- * readModelBytes left after the model when there is enough — no copy of a model that may be gigabytes — else
- * concatenated. A later append overwrites an earlier one's room: use each result before appending again.
- */
-export function appendMessage(original: Uint8Array, extra: Uint8Array): Uint8Array {
-  const end = original.byteOffset + original.length;
-  if (end + extra.length <= original.buffer.byteLength) {
-    const whole = new Uint8Array(original.buffer, original.byteOffset, original.length + extra.length);
-    whole.set(extra, original.length);
-    return whole;
-  }
-  return Buffer.concat([original, extra]);
-}
-
-/** Decode guarded: hostile bytes become not-onnx / corrupt-model, never a crash. */
-export function decodeModel(bytes: Uint8Array, label: string): onnx.ModelProto {
-  const looksLikeOnnx = bytes.length > 0 && bytes[0] === 0x08; // field 1 (ir_version), varint
-  let model: onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    if (looksLikeOnnx) {
-      throw new EngineError('corrupt-model', `${label} starts like an ONNX model but cannot be decoded (${(e as Error).message}); it is probably truncated or damaged. Copy or export it again and compare its size with the original.`);
-    }
-    throw notOnnx(bytes, label);
-  }
-  if (!model.graph || num(model.irVersion) <= 0 || num(model.irVersion) > 100) {
-    if (looksLikeOnnx && num(model.irVersion) > 0) {
-      throw new EngineError('corrupt-model', `${label} has an ONNX header but no graph; it is probably truncated or damaged. Export it again.`);
-    }
-    throw notOnnx(bytes, label);
-  }
-  if ((model.graph.node ?? []).length === 0) throw new EngineError('corrupt-model', `${label} decodes as ONNX but its graph has no nodes. Export the model again.`);
-  return model;
-}
-
-function notOnnx(bytes: Uint8Array, label: string): EngineError {
-  const head = Buffer.from(bytes.subarray(0, 4)).toString('latin1');
-  let hint = 'Give an .onnx file exported with torch.onnx.export or optimum-cli export onnx.';
-  if (head.startsWith('PK')) hint = 'It looks like a zip/PyTorch checkpoint (.pt/.bin); convert it with torch.onnx.export first.';
-  else if (head.startsWith('{')) hint = 'It looks like JSON (a tokenizer.json or config.json?); the model setting needs the .onnx file.';
-  else if (head.startsWith('GGUF')) hint = 'It is a GGUF file (llama.cpp); Headlight needs ONNX.';
-  return new EngineError('not-onnx', `${label} is not an ONNX model. ${hint}`);
-}
-
-const ELEM_BITS: Record<number, number> = {
-  1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64, 15: 128, 16: 16,
-  17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4,
-};
-
-/** Every initializer must hold the bytes its dims declare; external data must stay inside the model's folder. */
-function checkTensor(t: onnx.ITensorProto, modelDir: string, label: string): { external: boolean } {
-  const dims = (t.dims ?? []).map(num);
-  const name = t.name || '(unnamed)';
-  if (dims.some((d) => d < 0 || !Number.isFinite(d))) throw new EngineError('corrupt-model', `Tensor ${name} in ${label} has a negative dimension; the file is damaged. Export it again.`);
-  const count = dims.reduce((a, b) => a * b, 1);
-  const bits = ELEM_BITS[t.dataType ?? 0];
-  const bytes = bits === undefined ? undefined : Math.ceil((count * bits) / 8);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const loc = kv.get('location') ?? '';
-    const resolved = path.resolve(modelDir, loc);
-    const rel = path.relative(modelDir, resolved);
-    if (!loc || path.isAbsolute(loc) || rel.startsWith('..') || path.isAbsolute(rel) || loc.includes('\0')) {
-      throw new EngineError('external-data-outside', `Tensor ${name} in ${label} points its external data at "${loc}", outside the model's folder. Headlight only reads external data files that sit beside the model (or below it). Re-save the model with onnx.save(..., save_as_external_data=True, location="model.onnx.data").`, { tensor: name, location: loc });
-    }
-    let st: fs.Stats;
-    try {
-      // realpath: a symlink inside the folder must not lead outside it either.
-      const real = fs.realpathSync(resolved);
-      const realRel = path.relative(fs.realpathSync(modelDir), real);
-      if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
-        throw new EngineError('external-data-outside', `Tensor ${name} in ${label}: external data "${loc}" is a link leading outside the model's folder. Copy the data file next to the model.`, { tensor: name, location: loc });
-      }
-      st = fs.statSync(real);
-    } catch (e) {
-      if (e instanceof EngineError) throw e;
-      throw new EngineError('external-data-missing', `Tensor ${name} in ${label} needs the external data file "${loc}", which is not in ${modelDir}. Copy it next to the model file.`, { tensor: name, location: loc });
-    }
-    const offset = Number(kv.get('offset') ?? 0);
-    const length = kv.has('length') ? Number(kv.get('length')) : bytes;
-    if (!Number.isFinite(offset) || offset < 0 || (length !== undefined && (!Number.isFinite(length) || offset + length > st.size)) || (bytes !== undefined && offset + bytes > st.size)) {
-      throw new EngineError('tensor-size-mismatch', `Tensor ${name} in ${label} declares ${bytes ?? length} bytes at offset ${offset} of "${loc}", but that file has only ${st.size} bytes. The data file is truncated or belongs to another export.`, { tensor: name });
-    }
-    return { external: true };
-  }
-  if (bytes === undefined) return { external: false }; // strings and unknown types: nothing to measure
-  const raw = t.rawData?.length ?? 0;
-  const typed = (t.floatData?.length ?? 0) + (t.int32Data?.length ?? 0) + (t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0) + (t.uint64Data?.length ?? 0);
-  const ok = raw > 0 ? raw === bytes : typed > 0 ? typed === count || typed === 2 * count || typed === Math.ceil(count / 2) : count === 0;
-  if (!ok) {
-    throw new EngineError('tensor-size-mismatch', `Tensor ${name} in ${label} declares shape [${dims.join(', ')}] (${bytes} bytes) but holds ${raw || typed} ${raw ? 'bytes' : 'values'}. The file is damaged or was edited; export it again.`, { tensor: name, declaredBytes: bytes });
-  }
-  return { external: false };
 }
 
 function valueRank(v: onnx.IValueInfoProto | undefined): number | undefined {
@@ -230,42 +99,55 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
   const opset = Math.max(0, ...(model.opsetImport ?? []).filter((o) => !o.domain || o.domain === 'ai.onnx').map((o) => num(o.version)));
   if (opset > 0 && opset < 13) throw new EngineError('unsupported-input', `${label} uses opset ${opset}; Headlight needs opset 13 or newer (Softmax over the last axis). Export again with opset_version=14 or later.`, { opset });
   const nodes = graph.node ?? [];
+  const { tables, externalData } = checkConstants(graph, modelDir, label);
+  // Fused attention kernels first (refused here, with the reason, when they cannot be read): a kernel that
+  // cannot be read usually also brings inputs of its own, and the kernel is the real reason.
+  const kernels = findKernels(model, kernelContext(model, label, modelDir));
+  const inputs = classifyInputs(graph, label);
+  fillPastHeadSize(inputs, kernels.map((k) => k.plan));
+  checkPastLength(inputs, label);
+  const { vocabRows, positionRows } = embeddingRows(nodes, tables, inputs, kernels.map((k) => k.plan));
+  // The user's own attention outputs win; else every attention Softmax, and the fused kernels.
+  const declared = declaredAttention(graph);
+  if (declared) return { inputs, attentionOutputs: declared, rewritten: false, vocabRows, positionRows, externalData, opset, kernels: new Map(), ...outputsOf(graph, vocabRows, declared) };
+  const sources = attentionSources(graph, kernels, label);
+  const kernelMap = new Map(kernels.map((k) => [k.plan.source, k.plan]));
+  return { inputs, attentionOutputs: sources, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, sources) };
+}
 
+/** Every initializer and Constant checked (checkTensor); their dims by name, and whether any is external. */
+function checkConstants(graph: onnx.IGraphProto, modelDir: string, label: string): { tables: Map<string, number[]>; externalData: boolean } {
   let externalData = false;
   const tables = new Map<string, number[]>(); // constant name -> dims
   for (const t of graph.initializer ?? []) {
     if (checkTensor(t, modelDir, label).external) externalData = true;
     tables.set(t.name ?? '', (t.dims ?? []).map(num));
   }
-  const producer = new Map<string, onnx.INodeProto>();
-  const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const n of nodes) {
-    for (const o of n.output ?? []) producer.set(o, n);
-    for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    if (n.opType === 'Constant') {
-      const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
-      if (t) {
-        if (checkTensor(t, modelDir, label).external) externalData = true;
-        tables.set(n.output?.[0] ?? '', (t.dims ?? []).map(num));
-      }
+  for (const n of graph.node ?? []) {
+    if (n.opType !== 'Constant') continue;
+    const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
+    if (t) {
+      if (checkTensor(t, modelDir, label).external) externalData = true;
+      tables.set(n.output?.[0] ?? '', (t.dims ?? []).map(num));
     }
   }
+  return { tables, externalData };
+}
 
-  // Fused attention kernels first (refused here, with the reason, when they cannot be read): a kernel that
-  // cannot be read usually also brings inputs of its own, and the kernel is the real reason.
-  const kernels = findKernels(model, kernelContext(model, label, modelDir));
-  const inputs = classifyInputs(graph, label);
-  const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
-  fillPastHeadSize(inputs, kernels.map((k) => k.plan));
-  checkPastLength(inputs, label);
-
-  // Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
-  // A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
-  // the mask, maybe offset by the past length): a learned table or a rotary cos/sin cache. A T5-style
-  // bucket table (indexed by clipped, log-bucketed distances) or a table indexed by anything else is not
-  // a limit on the sequence.
+/**
+ * Rows of the token embedding and of the position table, the limits on vocabulary and length.
+ * Embedding tables: Gather(data = rank-2 constant, indices traced back through reshapes/casts).
+ * A position table is one indexed by the position input or by an in-graph arange (Range or a CumSum of
+ * the mask, maybe offset by the past length): a learned table or a rotary cos/sin cache. A T5-style
+ * bucket table (indexed by clipped, log-bucketed distances) or a table indexed by anything else is not
+ * a limit on the sequence.
+ */
+function embeddingRows(nodes: onnx.INodeProto[], tables: Map<string, number[]>, inputs: InputSpec[], kernels: KernelPlan[]): { vocabRows?: number; positionRows?: number } {
   let vocabRows: number | undefined;
   let positionRows: number | undefined;
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const inputRole = new Map(inputs.map((s) => [s.name, s.role]));
   const traceRole = (name: string): InputRole | 'range' | 'other' => {
     for (let depth = 0; depth < 8; depth++) {
       const r = inputRole.get(name);
@@ -304,35 +186,41 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     if (word?.length === 2) vocabRows = Math.max(vocabRows ?? 0, word[0]);
     if (pos?.length === 2) positionRows = Math.max(positionRows ?? 0, pos[0]);
   }
-  for (const k of kernels) if (k.plan.positionRows) positionRows = Math.max(positionRows ?? 0, k.plan.positionRows);
+  for (const k of kernels) if (k.positionRows) positionRows = Math.max(positionRows ?? 0, k.positionRows);
   // A RotaryEmbedding op's cos cache (com.microsoft: input 2; ONNX opset 23: input 1) has a row per position.
   for (const n of nodes) {
     if (n.opType !== 'RotaryEmbedding') continue;
     const cache = tables.get(n.input?.[n.domain === 'com.microsoft' ? 2 : 1] ?? '');
     if (cache && cache.length === 2) positionRows = Math.max(positionRows ?? 0, cache[0]);
   }
-  const kernelMap = new Map(kernels.map((k) => [k.plan.source, k.plan]));
+  return { vocabRows, positionRows };
+}
 
-  // The user's own attention outputs win: rank-4 outputs named like attention.
+/** Rank-4 outputs named like attention (the user's own), in layer order; undefined when there are none. */
+function declaredAttention(graph: onnx.IGraphProto): string[] | undefined {
+  const declared = (graph.output ?? []).filter((o) => /attn|attention/i.test(o.name ?? '') && valueRank(o) !== undefined && valueRank(o) === 4);
+  if (!declared.length) return undefined;
+  const names = declared.map((o) => o.name ?? '');
+  // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
+  const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
+  if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
+  return names;
+}
+
+/**
+ * Every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
+ * (ONNX requires nodes in topological order, so this is layer order). No structural pattern is
+ * demanded: exports differ (Where vs Add masks, Trilu or Range/LessOrEqual causal masks, K/V
+ * repeated by Expand+Reshape or Tile for GQA, per-head scores stacked, softmax in another float
+ * type between Casts), and the run-time probe in session.ts keeps only outputs whose trailing two
+ * dims are [n, n] with batch 1: [1, heads, n, n], GQA's grouped [1, kv_heads, groups, n, n], or
+ * heads folded into batch [heads, n, n].
+ * Fused kernels stand in the same list, in node order, under their synthetic names.
+ */
+function attentionSources(graph: onnx.IGraphProto, kernels: { index: number; plan: KernelPlan }[], label: string): string[] {
+  const nodes = graph.node ?? [];
   const valueInfo = new Map<string, onnx.IValueInfoProto>();
   for (const v of [...(graph.valueInfo ?? []), ...(graph.output ?? [])]) valueInfo.set(v.name ?? '', v);
-  const declared = (graph.output ?? []).filter((o) => /attn|attention/i.test(o.name ?? '') && valueRank(o) !== undefined && valueRank(o) === 4);
-  if (declared.length) {
-    const names = declared.map((o) => o.name ?? '');
-    // attn.0, attentions.11 …: sort by the layer number in the name, else keep graph order.
-    const idx = (s: string) => Number(/(\d+)(?!.*\d)/.exec(s)?.[1] ?? NaN);
-    if (names.every((s) => Number.isFinite(idx(s)))) names.sort((a, b) => idx(a) - idx(b));
-    return { inputs, attentionOutputs: names, rewritten: false, vocabRows, positionRows, externalData, opset, kernels: new Map(), ...outputsOf(graph, vocabRows, names) };
-  }
-
-  // Otherwise: every Softmax of the main graph whose rank is 3 or more (or unknown), in node order
-  // (ONNX requires nodes in topological order, so this is layer order). No structural pattern is
-  // demanded: exports differ (Where vs Add masks, Trilu or Range/LessOrEqual causal masks, K/V
-  // repeated by Expand+Reshape or Tile for GQA, per-head scores stacked, softmax in another float
-  // type between Casts), and the run-time probe in session.ts keeps only outputs whose trailing two
-  // dims are [n, n] with batch 1: [1, heads, n, n], GQA's grouped [1, kv_heads, groups, n, n], or
-  // heads folded into batch [heads, n, n].
-  // Fused kernels stand in the same list, in node order, under their synthetic names.
   const softmaxOuts: string[] = [];
   const kernelAt = new Map(kernels.map((k) => [k.index, k.plan.source]));
   nodes.forEach((n, i) => {
@@ -343,17 +231,20 @@ export function planGraph(model: onnx.ModelProto, modelDir: string, label: strin
     const rank = valueRank(valueInfo.get(out));
     if (rank === undefined || rank >= 3) softmaxOuts.push(out);
   });
-  if (softmaxOuts.length === 0) {
-    const inSub = nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length));
-    const msOps = [...new Set(nodes.filter((n) => n.domain === 'com.microsoft').map((n) => n.opType))];
-    const why = msOps.length
-      ? `It contains ONNX Runtime contrib ops (${msOps.slice(0, 4).join(', ')}) but no attention kernel Headlight knows and no Softmax. ${EXPORT_ADVICE}`
-      : inSub
-        ? `Its Softmax may sit inside If/Loop subgraphs (e.g. an optimum "merged" decoder), which Headlight does not search. Export without merging (optimum-cli export onnx --no-post-process).`
-        : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
-    throw new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
-  }
-  return { inputs, attentionOutputs: softmaxOuts, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, softmaxOuts) };
+  if (softmaxOuts.length === 0) throw noAttention(nodes, label);
+  return softmaxOuts;
+}
+
+/** Why a graph with neither a Softmax nor a known kernel has no attention Headlight can read. */
+function noAttention(nodes: onnx.INodeProto[], label: string): EngineError {
+  const inSub = nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length));
+  const msOps = [...new Set(nodes.filter((n) => n.domain === 'com.microsoft').map((n) => n.opType))];
+  const why = msOps.length
+    ? `It contains ONNX Runtime contrib ops (${msOps.slice(0, 4).join(', ')}) but no attention kernel Headlight knows and no Softmax. ${EXPORT_ADVICE}`
+    : inSub
+      ? `Its Softmax may sit inside If/Loop subgraphs (e.g. an optimum "merged" decoder), which Headlight does not search. Export without merging (optimum-cli export onnx --no-post-process).`
+      : `Headlight looks for Softmax nodes over [batch, heads, query, key] scores (MatMul(Q, Kᵀ) → Softmax → MatMul with V) or rank-4 outputs named attn*/attention*. ${EXPORT_ADVICE}`;
+  return new EngineError('no-attention', `${label} has no attention Headlight can read. ${why}`);
 }
 
 /**
@@ -398,59 +289,6 @@ function outputsOf(graph: onnx.IGraphProto, vocabRows: number | undefined, atten
 export const attentionOutputName = (i: number): string => `headlight.attention.${i}`;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-// Ops whose output has the element type of one given input (the rest: see elemTypes below).
-const SAME_AS_INPUT: Record<string, number> = { Where: 1 };
-const BOOL_OPS = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
-const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
-/**
- * com.microsoft ops whose outputs have their first input's type (projections, norms, activations, rotary and
- * the attention kernels, their present caches included); EmbedLayerNormalization's outputs have its word
- * table's type, but for mask_index (int32).
- */
-const MS_SAME_AS_INPUT = new Set(['MatMulNBits', 'RotaryEmbedding', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization',
-  'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'BiasAdd', 'GemmFastGelu', 'GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'BiasSplitGelu']);
-
-/**
- * Element types of `names` (ONNX TensorProto.DataType), or undefined where the graph does not tell:
- * declared value_info/inputs/outputs first, else a walk back through producers (Cast → its `to`,
- * comparisons → bool, shape ops → int64, Where → its X, everything else → its first input's type).
- */
-export function elemTypes(model: onnx.ModelProto, names: string[]): (number | undefined)[] {
-  const graph = model.graph!;
-  const known = new Map<string, number>();
-  for (const v of [...(graph.input ?? []), ...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
-    const t = v.type?.tensorType?.elemType;
-    if (v.name && t) known.set(v.name, t);
-  }
-  for (const t of graph.initializer ?? []) if (t.name && t.dataType) known.set(t.name, t.dataType);
-  const producer = new Map<string, onnx.INodeProto>();
-  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
-  const attr = (n: onnx.INodeProto, name: string) => (n.attribute ?? []).find((a) => a.name === name);
-  const memo = new Map<string, number | undefined>();
-  const typeOf = (name: string, depth: number): number | undefined => {
-    if (known.has(name)) return known.get(name);
-    if (memo.has(name)) return memo.get(name);
-    const n = producer.get(name);
-    let t: number | undefined;
-    if (n && depth < 200) {
-      const op = n.opType ?? '';
-      if (n.domain === 'com.microsoft' && op === 'EmbedLayerNormalization') {
-        t = name === n.output?.[1] ? onnx.TensorProto.DataType.INT32 : typeOf((n.input ?? [])[2] ?? '', depth + 1);
-      } else if (n.domain === 'com.microsoft' && MS_SAME_AS_INPUT.has(op)) t = typeOf((n.input ?? [])[0] ?? '', depth + 1);
-      else if (n.domain && n.domain !== 'ai.onnx') t = undefined;
-      else if (op === 'Cast') t = num(attr(n, 'to')?.i);
-      else if (op === 'Constant') t = attr(n, 'value')?.t?.dataType ?? undefined;
-      else if (op === 'ConstantOfShape') t = attr(n, 'value')?.t?.dataType ?? FLOAT;
-      else if (BOOL_OPS.has(op)) t = onnx.TensorProto.DataType.BOOL;
-      else if (INT64_OPS.has(op)) t = onnx.TensorProto.DataType.INT64;
-      // Split's every output has its input's type (Q, K, V of a fused qkv projection).
-      else if ((n.output ?? [])[0] === name || op === 'Split') t = typeOf((n.input ?? [])[SAME_AS_INPUT[op] ?? 0] ?? '', depth + 1);
-    }
-    memo.set(name, t || undefined);
-    return t || undefined;
-  };
-  return names.map((nm) => typeOf(nm, 0));
-}
 
 /**
  * Add outputs without re-encoding the whole model: protobuf merges a repeated embedded message

@@ -4,10 +4,12 @@
 import type { HeadMatrix, PanelState, SessionData, WireEffects } from '../../src/protocol';
 import { h } from '../dom';
 import { notify } from '../host';
-import { describeSelection, hoverKeys, selectArcs, type ArcSelection } from '../arcmath';
+import { describeSelection, hoverKeys, selectArcs } from '../arcmath';
 import { checkbox, radios, select, setOptions, type Select } from '../controls';
 import type { MatrixCache } from '../matrices';
-import { rgba, type RGB, type Theme } from '../theme';
+import { rgba, type Theme } from '../theme';
+import { arc, drawHoverArcs, drawParseEdges, hoverBox, type HeadArcs } from './arcsDraw';
+import { dlaLine, parseLine, predictionLine, tokenName } from './arcsDetail';
 import { TokenStrip, type TokenLayout } from './tokens';
 import { arcsSvg, type SvgArc, type SvgToken } from '../exporter';
 import { t } from '../strings';
@@ -15,15 +17,6 @@ import { t } from '../strings';
 const TOPK_CHOICES = [1, 2, 3, 5, 10, 20, 50];
 const THRESHOLD_CHOICES = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 const BUCKETS = 8;
-
-interface HeadArcs {
-  head: number;
-  colour: RGB;
-  mat: HeadMatrix;
-  sel: ArcSelection;
-  /** Incoming index (arcs grouped by key), built on first use. */
-  inc?: { off: Int32Array; q: Int32Array; b: Uint8Array };
-}
 
 export interface ArcsContext {
   state(): PanelState;
@@ -286,22 +279,6 @@ export class ArcsView {
     this.paintHover();
   }
 
-  private incomingOf(x: HeadArcs): NonNullable<HeadArcs['inc']> {
-    if (x.inc) return x.inc;
-    const n = x.sel.off.length - 1;
-    const off = new Int32Array(n + 1);
-    for (let t = 0; t < x.sel.keys.length; t++) off[x.sel.keys[t] + 1]++;
-    for (let j = 0; j < n; j++) off[j + 1] += off[j];
-    const fill = off.slice(0, n);
-    const q = new Int32Array(x.sel.keys.length), b = new Uint8Array(x.sel.keys.length);
-    for (let i = 0; i < n; i++) for (let t = x.sel.off[i]; t < x.sel.off[i + 1]; t++) {
-      const p = fill[x.sel.keys[t]]++;
-      q[p] = i; b[p] = x.sel.bytes[t];
-    }
-    x.inc = { off, q, b };
-    return x.inc;
-  }
-
   /** Only the hover layer: the previous hover's bounding box is cleared, the new token's arcs drawn. */
   private paintHover(): void {
     const l = this.strip.layout();
@@ -314,126 +291,31 @@ export class ArcsView {
     this.detail.textContent = '';
     if (i === null || i >= l.x.length) return;
     const incoming = this.ctx.state().showIncoming;
-    let x0 = l.x[i] - l.w[i] / 2, y0 = l.y[i] - 2 * l.lineHeight, x1 = l.x[i] + l.w[i] / 2, y1 = l.y[i] + l.hgt[i];
-    const grow = (j: number) => {
-      x0 = Math.min(x0, l.x[j] - l.w[j] / 2); x1 = Math.max(x1, l.x[j] + l.w[j] / 2);
-      y0 = Math.min(y0, l.y[j] - 2.5 * l.lineHeight); y1 = Math.max(y1, l.y[j] + l.hgt[j]);
-    };
+    const box = hoverBox(l, i);
     g.lineCap = 'round';
-    const lines: string[] = [];
-    for (const x of this.heads) {
-      const list: [number, number][] = [];
-      if (incoming) {
-        const inc = this.incomingOf(x);
-        for (let t = inc.off[i]; t < inc.off[i + 1]; t++) list.push([inc.q[t], inc.b[t]]);
-      } else {
-        for (let t = x.sel.off[i]; t < x.sel.off[i + 1]; t++) list.push([x.sel.keys[t], x.sel.bytes[t]]);
-      }
-      for (const [j, b] of list) {
-        const w = b / 255;
-        // The other end of each arc is shaded behind its text, darker for more weight.
-        g.fillStyle = rgba(x.colour, 0.12 + 0.5 * w);
-        g.fillRect(l.x[j] - l.w[j] / 2, l.y[j], l.w[j], l.hgt[j]);
-        const p = new Path2D();
-        if (incoming) arc(p, l, j, i); else arc(p, l, i, j);
-        g.strokeStyle = rgba(x.colour, 0.45 + 0.55 * w);
-        g.lineWidth = 1 + 3 * w;
-        g.stroke(p);
-        grow(j);
-      }
-      if (this.session && list.length) {
-        const toks = this.session.tokens;
-        const txt = (j: number) => JSON.stringify(toks[j].special ? toks[j].text : this.session!.text.slice(toks[j].start, toks[j].end));
-        lines.push(`H${x.head}: ${list.slice(0, 5).map(([j, b]) => `${txt(j)} ${(b / 255).toFixed(2)}`).join(', ')}`);
-      }
-    }
-    // The chosen relation's gold edges at this token (its gold token; with Incoming, its dependents), dashed.
+    const lines = drawHoverArcs(g, l, this.heads, i, incoming, box.grow, this.session);
+    // The chosen relation's gold edges at this token, dashed.
     const gold = this.session?.relations?.find((r) => r.name === this.relation);
-    const parse: number[] = [];
-    if (gold) {
-      for (const [d, k] of gold.edges) if (incoming ? k === i : d === i) parse.push(incoming ? d : k);
-      const p = new Path2D();
-      for (const j of parse) { if (incoming) arc(p, l, j, i); else arc(p, l, i, j); grow(j); }
-      g.setLineDash([5, 4]);
-      g.strokeStyle = rgba(this.ctx.theme().fg, 0.9);
-      g.lineWidth = 1.5;
-      g.stroke(p);
-      g.setLineDash([]);
-    }
+    const parse = gold ? drawParseEdges(g, l, gold.edges, i, incoming, this.ctx.theme().fg, box.grow) : [];
     g.strokeStyle = rgba(this.ctx.theme().fg, 0.8);
     g.lineWidth = 1.5;
     g.strokeRect(l.x[i] - l.w[i] / 2, l.y[i], l.w[i], l.hgt[i]);
-    this.dirty = [x0, y0, x1 - x0, y1 - y0];
-    if (this.session) {
-      const tok = this.session.tokens[i];
-      const name = JSON.stringify(tok.special ? tok.text : this.session.text.slice(tok.start, tok.end));
-      this.detail.textContent = `${incoming ? t('arcs.detail.incoming', i, name) : t('arcs.detail.outgoing', i, name)} — ${lines.join(' · ') || t('arcs.detail.nothing')}`;
-      const more = this.predictionLine(i);
-      if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
-      const direct = this.dlaLine(i);
-      if (direct) this.detail.append(h('div', { class: 'hl-detail-line' }, direct));
-      // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
-      if (tok.syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, t('arcs.syntax', tok.syntax)));
-      if (gold) {
-        const toks = this.session.tokens;
-        const txt = (j: number) => JSON.stringify(toks[j].special ? toks[j].text : this.session!.text.slice(toks[j].start, toks[j].end));
-        this.detail.append(h('div', { class: 'hl-detail-line' }, parse.length
-          ? t('arcs.parse.edges', gold.name, incoming ? t('arcs.parse.dependents') : '→', parse.map(txt).join(', '))
-          : incoming ? t('arcs.parse.noEdgeTo', gold.name) : t('arcs.parse.noEdgeFrom', gold.name)));
-      }
-    }
+    this.dirty = box.rect();
+    if (this.session) this.writeDetail(this.session, i, incoming, lines, gold && { name: gold.name, parse });
   }
 
-  /** The model's next-token prediction at token i, and what removing the shown head does there. */
-  private predictionLine(i: number): string {
-    const s = this.session;
-    if (!s) return '';
-    const p = s.predictions;
-    const parts: string[] = [];
-    if (p) {
-      const k = p.k;
-      const top = Array.from({ length: k }, (_, r) => `${JSON.stringify(p.topText[i * k + r])} ${(p.topP[i * k + r] * 100).toFixed(1)}%`).join(', ');
-      parts.push(t('arcs.prediction', top));
-      if (i + 1 < s.tokens.length && Number.isFinite(p.actualP[i])) {
-        const next = s.tokens[i + 1];
-        const actual = JSON.stringify(next.special ? next.text : s.text.slice(next.start, next.end));
-        parts.push(t('arcs.actual', actual, (p.actualP[i] * 100).toFixed(2), p.loss[i].toFixed(2)));
-      }
-    } else if (s.predictionsNote) parts.push(t('arcs.noPredictions', s.predictionsNote));
-    const st = this.ctx.state();
-    const e = this.effects;
-    if (e && st.mode === 'head') {
-      const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];
-      if (d !== undefined && Number.isFinite(d)) parts.push(t('arcs.effect', `L${st.layer}H${st.head}`, e.method.includes('loss') ? t('arcs.effect.loss') : t('arcs.effect.output'), `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`));
-    }
-    return parts.join(' · ');
-  }
-
-  /**
-   * Direct logit attribution at token i: what the shown head writes straight onto the next token's logit
-   * ("L1H3 adds +2.10 to ` Potter`", and against the model's best other token); for a whole layer, its
-   * heads that write most there.
-   */
-  private dlaLine(i: number): string {
-    const s = this.session;
-    const d = s?.dla;
-    if (!s || !d || i + 1 >= s.tokens.length) return '';
-    const n = s.tokens.length, H = s.model.headsPerLayer;
-    const st = this.ctx.state();
-    const next = s.tokens[i + 1];
-    const quote = (x: string) => '`' + x.replace(/\n/g, '\\n') + '`';
-    const target = quote(next.special ? next.text : s.text.slice(next.start, next.end));
-    const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
-    if (st.mode === 'head') {
-      const k = st.layer * H + st.head;
-      const v = d.actual[k * n + i];
-      if (!Number.isFinite(v)) return '';
-      const vs = d.altText[i] && Number.isFinite(d.diff[k * n + i]) ? ' ' + t('arcs.dla.vs', signed(d.diff[k * n + i]), quote(d.altText[i])) : '';
-      return t(v >= 0 ? 'arcs.dla.adds' : 'arcs.dla.takes', `L${st.layer}H${st.head}`, signed(v), target) + vs;
-    }
-    const heads = Array.from({ length: H }, (_, h) => ({ h, v: d.actual[(st.layer * H + h) * n + i] })).filter((x) => Number.isFinite(x.v))
-      .sort((a, b) => Math.abs(b.v) - Math.abs(a.v)).slice(0, 3);
-    return heads.length ? t('arcs.dla.layer', target, heads.map((x) => `L${st.layer}H${x.h} ${signed(x.v)}`).join(', ')) : '';
+  /** The hover line: each head's strongest arcs at token i, the prediction, direct attribution, syntax, parse edges. */
+  private writeDetail(s: SessionData, i: number, incoming: boolean, lines: string[], gold: { name: string; parse: number[] } | undefined): void {
+    const name = tokenName(s, i);
+    this.detail.textContent = `${incoming ? t('arcs.detail.incoming', i, name) : t('arcs.detail.outgoing', i, name)} — ${lines.join(' · ') || t('arcs.detail.nothing')}`;
+    const more = predictionLine(s, this.ctx.state(), this.effects, i);
+    if (more) this.detail.append(h('div', { class: 'hl-detail-line' }, more));
+    const direct = dlaLine(s, this.ctx.state(), i);
+    if (direct) this.detail.append(h('div', { class: 'hl-detail-line' }, direct));
+    // The parse's node type (code) or the tagger's word class (prose), when the syntax roles read the text.
+    const syntax = s.tokens[i].syntax;
+    if (syntax) this.detail.append(h('div', { class: 'hl-detail-line' }, t('arcs.syntax', syntax)));
+    if (gold) this.detail.append(h('div', { class: 'hl-detail-line' }, parseLine(s, gold.name, gold.parse, incoming)));
   }
 
   /** The arcs drawn now (every selected arc of the shown heads) as an SVG document. */
@@ -462,20 +344,6 @@ export class ArcsView {
     for (const x of this.heads) x.colour = theme.palette[x.head % theme.palette.length];
     this.paintAll();
   }
-}
-
-/** One arc from token a's top to token b's top, bowing upwards more for longer spans; a small loop for a == b. */
-function arc(p: Path2D, l: TokenLayout, a: number, b: number): void {
-  const xa = l.x[a], ya = l.y[a] + 1, xb = l.x[b], yb = l.y[b] + 1;
-  if (a === b) {
-    p.moveTo(xa + 3, ya);
-    p.arc(xa, ya - 3, 3, 0, Math.PI * 2);
-    return;
-  }
-  const dist = Math.hypot(xb - xa, yb - ya);
-  const lift = Math.min(4 + 0.2 * dist, 1.8 * l.lineHeight);
-  p.moveTo(xa, ya);
-  p.quadraticCurveTo((xa + xb) / 2, Math.min(ya, yb) - lift, xb, yb);
 }
 
 /**

@@ -21,6 +21,19 @@ const GUTTER = 72, TOP = 22;
 /** Canvas hit area of one drawn edge. */
 interface Drawn { edge: RouteEdge; x1: number; y1: number; x2: number; y2: number }
 
+/** One paint's canvas and geometry: `levels` rows of LEVEL pixels (y of a level), a column per token (colX). */
+interface Frame {
+  c: CanvasRenderingContext2D;
+  theme: Theme;
+  L: number;
+  levels: number;
+  LEVEL: number;
+  width: number;
+  cols: number[];
+  colX: Map<number, number>;
+  y: (level: number) => number;
+}
+
 export class RoutesView {
   private session: SessionData | undefined;
   private readonly cache = new Map<number, Promise<RouteGraph>>();
@@ -141,12 +154,30 @@ export class RoutesView {
   private paint(): void {
     const s = this.session, g = this.graph;
     if (!s || !g) return;
+    const f = this.frame(g.layers);
+    if (!f) return;
+    this.drawLevels(f);
+    this.drawn = [];
+    for (const e of this.edges) this.drawEdge(f, e);
+    this.drawNodes(f);
+    this.drawHeadNames(f);
+    this.drawTokenLabels(f);
+    const heads = this.edges.filter((e) => e.kind === 'head');
+    this.canvas.setAttribute('aria-label', t('routes.aria', this.token, this.label(this.token), heads.length, f.L));
+    this.readout.textContent = this.edges.length
+      ? t('routes.readout', this.token, this.label(this.token), heads.length, this.threshold.toFixed(2), g.via ?? '')
+      : t('routes.empty', this.threshold.toFixed(2));
+    this.renderList(heads);
+  }
+
+  /** The canvas sized and cleared for `L` layers and the route's columns; undefined while the view has no width. */
+  private frame(L: number): Frame | undefined {
     const theme = this.ctx.theme();
-    const L = g.layers, levels = 2 * L + 1;
+    const levels = 2 * L + 1;
     // Room to read the edges of a small model, compact for a deep one.
     const LEVEL = Math.max(18, Math.min(56, Math.floor(420 / levels)));
     const width = this.canvas.parentElement!.clientWidth;
-    if (!width) return;
+    if (!width) return undefined;
     const cols = this.columns();
     const colX = new Map(cols.map((j, k) => [j, GUTTER + (k + 0.5) * ((width - GUTTER) / cols.length)]));
     const height = TOP + levels * LEVEL + 28;
@@ -158,6 +189,11 @@ export class RoutesView {
     c.clearRect(0, 0, width, height);
     // Level k from the bottom: 2l = the stream into layer l, 2l + 1 = after its attention, 2L = the prediction.
     const y = (level: number) => TOP + (levels - 1 - level) * LEVEL + LEVEL / 2;
+    return { c, theme, L, levels, LEVEL, width, cols, colX, y };
+  }
+
+  /** Row names in the gutter and a faint vertical line per column. */
+  private drawLevels({ c, theme, L, levels, LEVEL, colX, y }: Frame): void {
     c.font = `11px ${getComputedStyle(document.body).fontFamily}`;
     c.textBaseline = 'middle';
     c.fillStyle = rgba(theme.muted, 1);
@@ -166,27 +202,31 @@ export class RoutesView {
       if (l < L && LEVEL >= 30) c.fillText(t('routes.afterAttention', l), 4, y(2 * l + 1));
     }
     for (const k of colX.values()) { c.strokeStyle = rgba(theme.border, 0.35); c.beginPath(); c.moveTo(k, y(levels - 1)); c.lineTo(k, y(0)); c.stroke(); }
-    this.drawn = [];
-    const line = (e: RouteEdge, x1: number, y1: number, x2: number, y2: number, colour: string) => {
+  }
+
+  /** One edge, its width by its weight, remembered for hit tests. */
+  private drawEdge({ c, theme, colX, y }: Frame, e: RouteEdge): void {
+    const line = (x1: number, y1: number, x2: number, y2: number, colour: string) => {
       c.strokeStyle = colour;
       c.lineWidth = 1 + 7 * e.weight;
       c.beginPath(); c.moveTo(x1, y1); c.lineTo(x2, y2); c.stroke();
       this.drawn.push({ edge: e, x1, y1, x2, y2 });
     };
-    for (const e of this.edges) {
-      const x1 = colX.get(e.from)!, x2 = colX.get(e.to)!;
-      if (e.kind === 'head') line(e, x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.55 + 0.45 * Math.min(1, e.weight * 3)));
-      else if (e.kind === 'attention-residual') line(e, x1 - 2, y(2 * e.layer), x2 - 2, y(2 * e.layer + 1), rgba(theme.muted, 0.35 + 0.6 * e.weight));
-      else if (e.kind === 'mlp-residual') line(e, x1 - 2, y(2 * e.layer + 1), x2 - 2, y(2 * e.layer + 2), rgba(theme.muted, 0.35 + 0.6 * e.weight));
-      else {
-        // The MLP: a square between the stream after attention and the next layer's input.
-        const ym = (y(2 * e.layer + 1) + y(2 * e.layer + 2)) / 2;
-        line(e, x1 + 4, y(2 * e.layer + 1), x2 + 4, y(2 * e.layer + 2), rgba(theme.accent, 0.3 + 0.7 * e.weight));
-        c.fillStyle = rgba(theme.accent, 0.3 + 0.7 * e.weight);
-        c.fillRect(x1 + 4 - 4, ym - 4, 8, 8);
-      }
+    const x1 = colX.get(e.from)!, x2 = colX.get(e.to)!;
+    if (e.kind === 'head') line(x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.55 + 0.45 * Math.min(1, e.weight * 3)));
+    else if (e.kind === 'attention-residual') line(x1 - 2, y(2 * e.layer), x2 - 2, y(2 * e.layer + 1), rgba(theme.muted, 0.35 + 0.6 * e.weight));
+    else if (e.kind === 'mlp-residual') line(x1 - 2, y(2 * e.layer + 1), x2 - 2, y(2 * e.layer + 2), rgba(theme.muted, 0.35 + 0.6 * e.weight));
+    else {
+      // The MLP: a square between the stream after attention and the next layer's input.
+      const ym = (y(2 * e.layer + 1) + y(2 * e.layer + 2)) / 2;
+      line(x1 + 4, y(2 * e.layer + 1), x2 + 4, y(2 * e.layer + 2), rgba(theme.accent, 0.3 + 0.7 * e.weight));
+      c.fillStyle = rgba(theme.accent, 0.3 + 0.7 * e.weight);
+      c.fillRect(x1 + 4 - 4, ym - 4, 8, 8);
     }
-    // Nodes: every stream position the route passes through; the traced token's prediction at the top.
+  }
+
+  /** Nodes: every stream position the route passes through; the traced token's prediction at the top. */
+  private drawNodes({ c, theme, L, colX, y }: Frame): void {
     const nodes = new Set<string>([`${2 * L}:${this.token}`]);
     for (const e of this.edges) {
       const [a, b] = e.kind === 'head' || e.kind === 'attention-residual' ? [2 * e.layer, 2 * e.layer + 1] : [2 * e.layer + 1, 2 * e.layer + 2];
@@ -197,7 +237,10 @@ export class RoutesView {
       c.fillStyle = rgba(theme.fg, lv === 2 * L ? 1 : 0.75);
       c.beginPath(); c.arc(colX.get(j)!, y(lv), lv === 2 * L ? 4.5 : 3, 0, Math.PI * 2); c.fill();
     }
-    // The strongest attention edges carry their head's name at their middle.
+  }
+
+  /** The strongest attention edges carry their head's name at their middle. */
+  private drawHeadNames({ c, theme, colX, y }: Frame): void {
     c.textAlign = 'center';
     for (const e of [...this.edges].filter((x) => x.kind === 'head').sort((a, b) => b.weight - a.weight).slice(0, 8)) {
       const xm = (colX.get(e.from)! + colX.get(e.to)!) / 2, ym = (y(2 * e.layer) + y(2 * e.layer + 1)) / 2;
@@ -208,18 +251,15 @@ export class RoutesView {
       c.fillStyle = rgba(theme.palette[e.head % theme.palette.length], 1);
       c.fillText(label, xm, ym);
     }
-    // Token labels under the columns (thinned out when they would overlap).
+  }
+
+  /** Token labels under the columns (thinned out when they would overlap). */
+  private drawTokenLabels({ c, theme, width, cols, colX, y }: Frame): void {
     c.fillStyle = rgba(theme.fg, 0.9);
     c.textAlign = 'center';
     const step = Math.max(1, Math.ceil(cols.length / Math.max(1, Math.floor((width - GUTTER) / 56))));
     cols.forEach((j, k) => { if (k % step === 0 || j === this.token) c.fillText(this.label(j).slice(0, 10), colX.get(j)!, y(0) + 18); });
     c.textAlign = 'start';
-    const heads = this.edges.filter((e) => e.kind === 'head');
-    this.canvas.setAttribute('aria-label', t('routes.aria', this.token, this.label(this.token), heads.length, L));
-    this.readout.textContent = this.edges.length
-      ? t('routes.readout', this.token, this.label(this.token), heads.length, this.threshold.toFixed(2), g.via ?? '')
-      : t('routes.empty', this.threshold.toFixed(2));
-    this.renderList(heads);
   }
 
   /** The attention edges, strongest first, as buttons that open their head in Arcs. */
