@@ -9,7 +9,7 @@ import { LayersView } from './views/layers';
 import { FlowView } from './views/flow';
 import { RoutesView } from './views/routes';
 import { CompareView } from './views/compare';
-import { notify } from './host';
+import { notify } from './channel';
 import { t } from './strings';
 import { sectionToPng } from './exporter';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
-import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
+import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './workerProtocol';
 import type { ExplainResult, ModelInfo } from './types';
 import type { RouteGraph } from '../protocol';
 import type { ProbePlan } from './probeIds';

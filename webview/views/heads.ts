@@ -7,7 +7,7 @@ import { select, setOptions, type Select } from '../controls';
 import { roleHint, ROLE_ORDER, roleColour } from '../roles';
 import { mix, rgba, type Theme } from '../theme';
 import { t } from '../strings';
-import { request } from '../host';
+import { request } from '../channel';
 
 export interface HeadsContext {
   theme(): Theme;

@@ -6,7 +6,7 @@
 // traced (routesAt) and asks again below it. The edges are listed as buttons too, for keyboards and readers.
 import { routesAt, ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RouteEdge, type RouteGraph, type SessionData } from '../../src/protocol';
 import { h } from '../dom';
-import { request } from '../host';
+import { request } from '../channel';
 import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
 import { t } from '../strings';

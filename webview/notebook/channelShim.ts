@@ -1,8 +1,8 @@
-// webview/host.ts for the notebook renderer (scripts/build.mjs swaps it in): the panel's views ask for head
+// webview/channel.ts for the notebook renderer (scripts/build.mjs swaps it in): the panel's views ask for head
 // matrices and rollouts through `request`, and here each output answers for its own sessions (from the attention
 // in the output, or from the extension host over renderer messaging). There is no editor to link tokens to and
 // no panel state to save, so notifications are dropped (logs go to the console).
-import type * as Panel from '../host';
+import type * as Panel from '../channel';
 import type { HostNotification, RequestMap, RequestMethod, WebviewNotification, PanelState } from '../../src/protocol';
 
 export interface SessionAnswers {
