@@ -1,9 +1,12 @@
-// The webview's side of the protocol: typed posting, request/reply promises, and a drop-and-log guard
-// for anything malformed coming in.
+// The webview's side of the panel's channel: typed notifications, requests to the host (promises settled by
+// the one reply each: ipc.ts's PendingRequests), answers to the host's requests (export renders), and a
+// drop-and-log guard for anything malformed coming in.
+import { answer, PendingRequests, type RequestHandlers } from '../src/protocol/ipc';
 import {
   parseHostMessage, PROTOCOL_VERSION,
-  type HostNotification, type PanelState, type RequestMap, type RequestMethod, type WebviewNotification,
-} from '../src/protocol';
+  type HostNotification, type HostRequestMap, type RequestMap, type RequestMethod, type WebviewNotification,
+} from '../src/protocol/panel';
+import type { PanelState } from '../src/protocol/wire';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;
@@ -13,19 +16,14 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const api: VsCodeApi = acquireVsCodeApi();
-let nextId = 1;
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+const pending = new PendingRequests<unknown>();
 
 export function notify(msg: WebviewNotification): void {
   api.postMessage(msg);
 }
 
 export function request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    api.postMessage({ type: 'request', id, method, params });
-  });
+  return pending.open(undefined, (id) => api.postMessage({ type: 'request', id, method, params })) as Promise<RequestMap[M]['result']>;
 }
 
 export function saveState(state: PanelState): void {
@@ -37,21 +35,17 @@ export function savedState(): unknown {
   return api.getState();
 }
 
-export function listen(onNotification: (msg: HostNotification) => void): void {
+/** Hand the host's notifications to `onNotification` and its requests to `answers`; then say `webview/ready`. */
+export function listen(onNotification: (msg: HostNotification) => void, answers: RequestHandlers<HostRequestMap>): void {
   window.addEventListener('message', (ev: MessageEvent) => {
     const msg = parseHostMessage(ev.data);
     if (!msg) {
       notify({ type: 'log', level: 'warn', message: `dropped malformed host message: ${String((ev.data as { type?: unknown })?.type)}` });
       return;
     }
-    if (msg.type === 'reply') {
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result); else p.reject(new Error(msg.error));
-      return;
-    }
-    onNotification(msg);
+    if (msg.type === 'reply') pending.settle(msg);
+    else if (msg.type === 'request') answer(msg.id, () => answers[msg.method](msg.params), (reply) => api.postMessage(reply));
+    else onNotification(msg);
   });
   notify({ type: 'webview/ready', protocol: PROTOCOL_VERSION });
 }

@@ -3,7 +3,9 @@
 // in the output, or from the extension host over renderer messaging). There is no editor to link tokens to and
 // no panel state to save, so notifications are dropped (logs go to the console).
 import type * as Panel from '../channel';
-import type { HostNotification, RequestMap, RequestMethod, WebviewNotification, PanelState } from '../../src/protocol';
+import type { RequestHandlers } from '../../src/protocol/ipc';
+import type { HostNotification, HostRequestMap, RequestMap, RequestMethod, WebviewNotification } from '../../src/protocol/panel';
+import type { PanelState } from '../../src/protocol/wire';
 
 export interface SessionAnswers {
   matrix(layer: number, head: number): Promise<RequestMap['head/matrix']['result']>;
@@ -37,7 +39,7 @@ export function request<M extends RequestMethod>(method: M, params: RequestMap[M
 
 export function saveState(_state: PanelState): void { /* a notebook output's view state lives with the output (renderer.ts) */ }
 export function savedState(): unknown { return undefined; }
-export function listen(_on: (msg: HostNotification) => void): void { /* no panel host: outputs talk to the extension themselves */ }
+export function listen(_on: (msg: HostNotification) => void, _answers: RequestHandlers<HostRequestMap>): void { /* no panel host: outputs talk to the extension themselves */ }
 
 const _sameApi: typeof Panel = { notify, request, saveState, savedState, listen };
 void _sameApi;
