@@ -124,7 +124,7 @@ export class PendingRequests<T = unknown, M = undefined> {
 
   /**
    * Register a request and `send` it with its id (after registering, so even a synchronous reply finds it).
-   * Resolves with the reply's value; rejects on an error reply, cancel, timeout or `rejectAll`.
+   * Resolves with the reply's value; rejects on an error reply, cancel, timeout, `rejectAll`, or what `send` throws.
    */
   open(meta: M, send: (id: number) => void, opts: OpenOptions = {}): Promise<T> {
     const id = opts.id ?? this.nextId();
@@ -140,7 +140,11 @@ export class PendingRequests<T = unknown, M = undefined> {
       };
       this.entries.set(id, { meta, resolve, reject, check: opts.check, cleanup });
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      send(id);
+      try {
+        send(id);
+      } catch (e) {
+        this.reject(id, e instanceof Error ? e : new Error(String(e))); // nothing was sent: nothing may wait for it
+      }
     });
   }
 

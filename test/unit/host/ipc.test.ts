@@ -37,6 +37,14 @@ describe('PendingRequests', () => {
     assert.equal(await p.open(undefined, (id) => p.resolve(id, id * 10)), 10);
   });
 
+  it('rejects with what the sender throws, and keeps nothing waiting for it', async () => {
+    const settled: number[] = [];
+    const p = new PendingRequests<number>((id) => settled.push(id));
+    await assert.rejects(p.open(undefined, () => { throw new Error('no worker script'); }), /no worker script/);
+    assert.equal(p.size, 0);
+    assert.equal(settled.length, 1);
+  });
+
   it('keeps per-request data, and calls onAbort when the signal aborts', async () => {
     const p = new PendingRequests<number, { started: boolean }>();
     const ac = new AbortController();
