@@ -137,7 +137,7 @@ describe('protocol: one description, no drift', () => {
   const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
   const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
   // One well-formed message per type. `satisfies` makes a new message type fail to build until it has a
-  // sample here, and the guard tables in src/protocol.ts fail to build until it has a guard.
+  // sample here, and the guard tables in src/protocol/panel.ts fail to build until it has a guard.
   const webviewSamples = {
     'webview/ready': { type: 'webview/ready', protocol: PROTOCOL_VERSION },
     'state/changed': { type: 'state/changed', state },
