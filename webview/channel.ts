@@ -44,8 +44,12 @@ export function listen(onNotification: (msg: HostNotification) => void, answers:
       return;
     }
     if (msg.type === 'reply') pending.settle(msg);
-    else if (msg.type === 'request') answer(msg.id, () => answers[msg.method](msg.params), (reply) => api.postMessage(reply));
-    else onNotification(msg);
+    else if (msg.type === 'request') {
+      // The guard matched params to method; the cast keeps this line right when HostRequestMap grows.
+      const { id, method, params } = msg;
+      const handle = answers[method] as (p: typeof params) => Promise<unknown>;
+      answer(id, () => handle(params), (reply) => api.postMessage(reply));
+    } else onNotification(msg);
   });
   notify({ type: 'webview/ready', protocol: PROTOCOL_VERSION });
 }
