@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadModel, runSession } from '../src/engine/session';
+import { loadModel, runSession } from '../src/engine/modelCache';
 
 const SIZES = [128, 512, 1024];
 const REPS = 3;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient, type ModelRef } from '../src/engine';
-import { loadModel, runSession } from '../src/engine/session';
+import { loadModel, runSession } from '../src/engine/modelCache';
 import { SessionPipeline } from '../src/session/pipeline';
 
 export interface EngineRow {

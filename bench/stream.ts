@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { addCaptureOutputs } from '../src/engine/recompute-graph';
 import { decodeModel, elemTypes } from '../src/engine/onnx-graph';
 import { feedTensor } from '../src/engine/feeds';
-import { loadModel, runSession, captureRun, disposeCaptured, type Captured, type LoadedModel } from '../src/engine/session';
+import { loadModel, runSession, captureRun, disposeCaptured, type Captured, type LoadedModel } from '../src/engine/modelCache';
 import { computeDla, alternativesFrom } from '../src/engine/dla';
 import { dlaPlanOf } from '../src/engine/dlaRun';
 import { predictionsFrom } from '../src/engine/predictions';

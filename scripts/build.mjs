@@ -16,15 +16,15 @@ const node = {
   sourcemap: !production, minify: production, logLevel: 'warning',
 };
 /**
- * In the renderer bundle, webview/host.ts (acquireVsCodeApi, the panel's messages) becomes webview/notebook/hostShim.ts,
+ * In the renderer bundle, webview/channel.ts (acquireVsCodeApi, the panel's messages) becomes webview/notebook/channelShim.ts,
  * which exports the same API.
  */
 function notebookSwaps() {
-  const from = path.resolve('webview/host.ts'), to = path.resolve('webview/notebook/hostShim.ts');
+  const from = path.resolve('webview/channel.ts'), to = path.resolve('webview/notebook/channelShim.ts');
   return {
     name: 'notebook-swaps',
     setup(b) {
-      b.onResolve({ filter: /(^|\/)host$/ }, (args) => (path.resolve(args.resolveDir, `${args.path}.ts`) === from ? { path: to } : undefined));
+      b.onResolve({ filter: /(^|\/)channel$/ }, (args) => (path.resolve(args.resolveDir, `${args.path}.ts`) === from ? { path: to } : undefined));
     },
   };
 }
@@ -41,7 +41,7 @@ const configs = [
     sourcemap: !production, minify: true, logLevel: 'warning',
   },
   // The notebook renderer (webview/notebook/): an ES module VS Code imports in the notebook's webview. It reuses the
-  // panel's shell and views; webview/host.ts, which assumes the panel's page, is swapped for the renderer's own (see
+  // panel's shell and views; webview/channel.ts, which assumes the panel's page, is swapped for the renderer's own (see
   // notebookSwaps). The panel's stylesheet comes in as text, scoped under the output's root at run time.
   {
     bundle: true, platform: 'browser', format: 'esm', target: 'chrome120',

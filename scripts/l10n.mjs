@@ -22,8 +22,8 @@ export function collect() {
     }
   };
   walk(path.join(root, 'src'));
-  // The webview's table (src/protocol.ts WEBVIEW_STRINGS): its English values are the bundle's keys.
-  const proto = fs.readFileSync(path.join(root, 'src', 'protocol.ts'), 'utf8');
+  // The webview's table (src/protocol/strings.ts WEBVIEW_STRINGS): its English values are the bundle's keys.
+  const proto = fs.readFileSync(path.join(root, 'src', 'protocol', 'strings.ts'), 'utf8');
   const table = /WEBVIEW_STRINGS = \{([\s\S]*?)\} as const/.exec(proto)?.[1] ?? '';
   for (const m of table.matchAll(/:\s*'((?:[^'\\]|\\.)*)'/g)) messages.add(m[1].replace(/\\'/g, "'"));
   const bundle = {};

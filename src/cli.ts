@@ -10,7 +10,8 @@ import { SessionPipeline, type BuiltSession, type HeadEffects } from './session/
 import { toWireEffects } from './session/effectsWire';
 import { resolveModelRef } from './engine/models';
 import { buildReport, collectReportData } from './export/report';
-import { defaultPanelState, directVsTotal, ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RequestMap, type RequestMethod } from './protocol';
+import { directVsTotal } from './session/sessionMetrics';
+import { defaultPanelState, ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RequestMap, type RequestMethod } from './protocol';
 import { languageOfPath } from './analysis/syntax/treeSitter';
 import { buildDumpSessionAsync } from './session/dump';
 import { answerPanelRequest, syntaxSummary } from './session/wire';

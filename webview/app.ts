@@ -1,5 +1,6 @@
 import type { CompareDiff, ExportFormat, PanelState, RenderedFormat, SessionData, ViewName, WireEffects } from '../src/protocol';
-import { VIEW_NAMES, sessionWithEffects as withEffects } from '../src/protocol';
+import { VIEW_NAMES } from '../src/protocol';
+import { sessionWithEffects } from '../src/session/sessionMetrics';
 import { h, clear } from './dom';
 import { MatrixCache } from './matrices';
 import { onThemeChange, readTheme, type Theme } from './theme';
@@ -9,7 +10,7 @@ import { LayersView } from './views/layers';
 import { FlowView } from './views/flow';
 import { RoutesView } from './views/routes';
 import { CompareView } from './views/compare';
-import { notify } from './host';
+import { notify } from './channel';
 import { t } from './strings';
 import { sectionToPng } from './exporter';
 
@@ -237,7 +238,7 @@ export class App {
   showSession(session: SessionData, state: PanelState): void {
     this.comparing = false;
     this.effectsNote = undefined;
-    this.session = session.effects ? withEffects(session, session.effects) : session;
+    this.session = session.effects ? sessionWithEffects(session, session.effects, t) : session;
     session = this.session;
     const L = session.model.layers, H = session.model.headsPerLayer;
     this.state = { ...state, layer: state.layer < L ? state.layer : 0, head: state.head < H ? state.head : 0 };
@@ -265,7 +266,7 @@ export class App {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
     if (effects) {
       // Streamed: each group of heads lands in the catalog as it is measured; 'done' closes the measurement.
-      this.session = withEffects(this.session, effects);
+      this.session = sessionWithEffects(this.session, effects, t);
       const v = this.views();
       v.heads.setSession(this.session);
       if (this.state?.view === 'heads') v.heads.ensure(); // the catalog on screen shows each group as it lands

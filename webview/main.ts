@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState, type SessionData, type ViewName } from '../src/protocol';
-import { listen, notify, saveState, savedState } from './host';
+import { listen, saveState, savedState } from './channel';
 import { App } from './app';
 import { setStrings } from './strings';
 
@@ -37,13 +37,8 @@ listen((msg: HostNotification) => {
     case 'head/focus': app.focusHead(msg.layer, msg.head, msg.view && VIEW_NAMES.includes(msg.view) ? msg.view as ViewName : undefined); break;
     case 'compare/data': app.showCompare(msg.a, msg.b, msg.diff, msg.state); break;
     case 'session/effects': app.showEffects(msg.sessionId, msg.status, msg.effects, msg.message); break;
-    case 'export/render': {
-      const { id, format } = msg;
-      app.renderExport(format).then(
-        (r) => notify({ type: 'export/rendered', id, format, ok: true, data: r.data, width: r.width, height: r.height }),
-        (e: unknown) => notify({ type: 'export/rendered', id, format, ok: false, error: e instanceof Error ? e.message : String(e) }),
-      );
-      break;
-    }
   }
+}, {
+  // Export view…: the host asks for the shown view as PNG bytes or SVG text (one reply, or why it could not).
+  'export/render': ({ format }) => app.renderExport(format),
 });

@@ -1,6 +1,6 @@
 // Per-session cache of head matrices fetched from the host (one request per head, ever, per session).
 import type { HeadMatrix } from '../src/protocol';
-import { request } from './host';
+import { request } from './channel';
 
 export class MatrixCache {
   private readonly cache = new Map<string, Promise<HeadMatrix>>();

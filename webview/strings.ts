@@ -1,5 +1,5 @@
 // The webview's strings: the table the host passed in the bootstrap (translated), else the protocol's English.
-import { WEBVIEW_STRINGS, type WebviewStringKey } from '../src/protocol';
+import { formatString, WEBVIEW_STRINGS, type WebviewStringKey } from '../src/protocol/strings';
 
 let table: Record<string, string> = { ...WEBVIEW_STRINGS };
 
@@ -10,6 +10,5 @@ export function setStrings(passed: unknown): void {
 
 /** The string for `key`, with {0}, {1}, … replaced by `args` (as vscode.l10n.t formats them). */
 export function t(key: WebviewStringKey, ...args: (string | number)[]): string {
-  const s = table[key] ?? WEBVIEW_STRINGS[key];
-  return args.length ? s.replace(/\{(\d+)\}/g, (m, k: string) => (Number(k) < args.length ? String(args[Number(k)]) : m)) : s;
+  return formatString(table[key] ?? WEBVIEW_STRINGS[key], args);
 }

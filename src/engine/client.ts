@@ -8,9 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../core/errors';
-import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './protocol';
+import type { ModelRef, RunStats, WorkerRequest, WorkerResponse } from './workerProtocol';
 import type { ExplainResult, ModelInfo } from './types';
-import type { RouteGraph } from '../protocol';
+import { PendingRequests } from '../protocol/ipc';
+import type { RouteGraph } from '../protocol/wire';
 import type { ProbePlan } from './probeIds';
 import type { EffectRun } from './effects';
 
@@ -55,12 +56,11 @@ export type EngineResult = ExplainResult & {
 
 type Body = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-interface Pending {
+/** What the client keeps per request besides its promise: the message, to replay it on a fresh worker. */
+interface Sent {
   req: WorkerRequest;
   started: boolean;
   channel?: string;
-  resolve: (msg: WorkerResponse) => void;
-  reject: (e: EngineError) => void;
   replayed: boolean;
 }
 
@@ -68,8 +68,10 @@ export const DEFAULT_MAX_TOKENS = 1024;
 
 export class EngineClient {
   private worker?: Worker;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests<WorkerResponse, Sent>((id, sent) => {
+    if (sent.channel && this.channels.get(sent.channel) === id) this.channels.delete(sent.channel);
+    if (this.pending.size === 0) this.worker?.unref(); // an idle worker must not keep the process alive
+  });
   private readonly channels = new Map<string, number>();
   /** How many workers were started (tests read it to see a restart). */
   workersStarted = 0;
@@ -172,10 +174,7 @@ export class EngineClient {
    * client started has exited (after a running inference returns). The client restarts lazily.
    */
   async dispose(): Promise<void> {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new EngineError('cancelled', 'The engine was shut down.'));
-    }
+    this.pending.rejectAll(() => new EngineError('cancelled', 'The engine was shut down.'));
     if (this.worker) this.retire(this.worker, true);
     this.worker = undefined;
     await Promise.all([...this.exiting]);
@@ -195,39 +194,26 @@ export class EngineClient {
   }
 
   private send(body: Body, opts: RunOptions): Promise<WorkerResponse> {
-    const id = this.nextId++;
+    const id = this.pending.nextId();
     const req = { ...body, id } as WorkerRequest;
-    return new Promise<WorkerResponse>((resolve, reject) => {
-      if (opts.signal?.aborted) return reject(new EngineError('cancelled', 'The request was cancelled before it started.'));
-      const onAbort = () => this.cancel(id, 'The request was cancelled.');
-      const cleanup = () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        if (opts.channel && this.channels.get(opts.channel) === id) this.channels.delete(opts.channel);
-        if (this.pending.size === 0) this.worker?.unref(); // an idle worker must not keep the process alive
-      };
-      const p: Pending = {
-        req, started: false, channel: opts.channel, replayed: false,
-        resolve: (m) => { cleanup(); resolve(m); },
-        reject: (e) => { cleanup(); reject(e); },
-      };
-      if (opts.channel) {
-        const prev = this.channels.get(opts.channel);
-        if (prev !== undefined) this.cancel(prev, `Superseded by a newer request on channel "${opts.channel}".`);
-        this.channels.set(opts.channel, id);
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, p);
-      this.post(req);
-    });
+    if (opts.signal?.aborted) return Promise.reject(new EngineError('cancelled', 'The request was cancelled before it started.'));
+    // Supersede before registering: cancelling a running request replays everything waiting, and this one must
+    // not be posted twice.
+    if (opts.channel) {
+      const prev = this.channels.get(opts.channel);
+      if (prev !== undefined) this.cancel(prev, `Superseded by a newer request on channel "${opts.channel}".`);
+      this.channels.set(opts.channel, id);
+    }
+    const sent: Sent = { req, started: false, channel: opts.channel, replayed: false };
+    return this.pending.open(sent, () => this.post(req), { id, signal: opts.signal, onAbort: () => this.cancel(id, 'The request was cancelled.') });
   }
 
   private cancel(id: number, message: string): void {
-    const p = this.pending.get(id);
+    const p = this.pending.meta(id);
     if (!p) return;
-    this.pending.delete(id);
-    p.reject(new EngineError('cancelled', message));
+    this.pending.reject(id, new EngineError('cancelled', message));
     if (!p.started) {
-      this.worker?.postMessage({ id: this.nextId++, type: 'cancel-queued', target: id } satisfies WorkerRequest);
+      this.worker?.postMessage({ id: this.pending.nextId(), type: 'cancel-queued', target: id } satisfies WorkerRequest);
       return;
     }
     // Mid-inference. With a worker already draining a cancelled run, starting yet another would let a
@@ -238,7 +224,7 @@ export class EngineClient {
     const old = this.worker;
     this.worker = undefined;
     if (old) this.retire(old);
-    for (const other of this.pending.values()) {
+    for (const [, other] of this.pending.waiting()) {
       other.started = false;
       other.replayed = true;
       this.post(other.req);
@@ -259,20 +245,16 @@ export class EngineClient {
     this.worker = w;
     w.on('message', (msg: WorkerResponse) => {
       if (w !== this.worker) return;
-      const p = this.pending.get(msg.id);
+      const p = this.pending.meta(msg.id);
       if (!p) return;
-      if (msg.type === 'started') { p.started = true; return; }
-      this.pending.delete(msg.id);
-      if (msg.type === 'error') p.reject(EngineError.from(msg.error));
-      else p.resolve(msg);
+      if (msg.type === 'started') p.started = true;
+      else if (msg.type === 'error') this.pending.reject(msg.id, EngineError.from(msg.error));
+      else this.pending.resolve(msg.id, msg);
     });
     const crashed = (why: string) => {
       if (w !== this.worker) return; // a worker we terminated on purpose
       this.worker = undefined;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new EngineError('worker-crashed', `The engine worker stopped (${why}). The model may be too large for memory; try fewer tokens. The next request starts a new worker.`));
-      }
+      this.pending.rejectAll(() => new EngineError('worker-crashed', `The engine worker stopped (${why}). The model may be too large for memory; try fewer tokens. The next request starts a new worker.`));
     };
     w.on('error', (e) => crashed(e.message));
     w.on('exit', (code) => crashed(`exit code ${code}`));

@@ -1,7 +1,7 @@
 // Plain-Node API on one shared, lazily started EngineClient (its idle worker never keeps Node alive).
 import { EngineClient, type EngineResult, type ExplainOptions, type RunIdsOptions } from './client';
 import { resolveModelRef } from './models';
-import type { ModelRef } from './protocol';
+import type { ModelRef } from './workerProtocol';
 
 let shared: EngineClient | undefined;
 export function defaultClient(): EngineClient {

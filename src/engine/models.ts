@@ -4,7 +4,7 @@
 // (the bundle ships each set of weights once).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelRef } from './protocol';
+import type { ModelRef } from './workerProtocol';
 
 export interface BundledModel extends ModelRef {
   name: string;

@@ -7,7 +7,7 @@ import { EngineError } from '../core/errors';
 import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loaded-model';
 import type { KernelPlan, TensorLookup } from './kernels/types';
-import type { WorkerAttention } from './protocol';
+import type { WorkerAttention } from './workerProtocol';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from '../core/errors';
-import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './protocol';
-import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './session';
+import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './workerProtocol';
+import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './modelCache';
 import { encodeText, loadTokenizer, truncateKeepingTemplate, type LoadedTokenizer } from './tokenize';
 import { planProbe } from './probeIds';
 import { measureHeadEffects } from './ablationCut';
@@ -17,7 +17,7 @@ import { attentionSourceIndex } from './loaded-model';
 import { dlaFetches, runDla } from './dlaRun';
 import { dropRoutes, keepRoutes, routeFetches, routesRefusal, traceRoutesFor } from './routesKept';
 import type * as ort from 'onnxruntime-node';
-import type { ModelInfo, Predictions } from './types';
+import type { ModelInfo, Predictions, Token } from './types';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
@@ -123,73 +123,90 @@ async function heads(handle: number, list: [number, number][]): Promise<Float32A
   return recomputeHeads(k.model, k.cap, list);
 }
 
-async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transfer: ArrayBuffer[] }> {
-  if (req.type === 'heads') {
+type Reply = { msg: WorkerResponse; transfer: ArrayBuffer[] };
+/** The requests that wait in the queue (cancel-queued and shutdown act on arrival). */
+type Queued = Exclude<WorkerRequest, { type: 'cancel-queued' | 'shutdown' }>;
+type RunRequest = Extract<WorkerRequest, { type: 'explain' | 'run-ids' }>;
+
+/** One handler per queued request type: a request type without one does not compile. */
+const handlers: { [T in Queued['type']]: (req: Extract<Queued, { type: T }>) => Promise<Reply> } = {
+  heads: async (req) => {
     const data = await heads(req.handle, req.heads);
     return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.map((d) => d.buffer as ArrayBuffer))] };
-  }
-  if (req.type === 'routes') {
-    return { msg: { id: req.id, type: 'routes', graph: await traceRoutesFor(req.routes, req.token, req.threshold, keptRun) }, transfer: [] };
-  }
-  if (req.type === 'release') {
+  },
+  routes: async (req) => ({ msg: { id: req.id, type: 'routes', graph: await traceRoutesFor(req.routes, req.token, req.threshold, keptRun) }, transfer: [] }),
+  release: async (req) => {
     release(req.handle);
     return { msg: { id: req.id, type: 'released' }, transfer: [] };
-  }
-  if (req.type === 'value-norms') {
+  },
+  'value-norms': async (req) => {
     const norms = await keptNorms(req.handle);
     return { msg: { id: req.id, type: 'value-norms', ...(norms ? { valueNorms: norms } : { valueNormsNote: NO_VALUES }) }, transfer: [] };
-  }
-  if (req.type === 'info') {
+  },
+  info: async (req) => {
     const { m, tok, stats } = await prepare(req.model);
     return { msg: { id: req.id, type: 'info', model: info(req.model, m, tok), stats }, transfer: [] };
-  }
-  if (req.type === 'probe-plan') {
+  },
+  'probe-plan': async (req) => {
     const { m, tok } = await prepare(req.model);
     return { msg: { id: req.id, type: 'probe-plan', plan: await planProbe(tok, m.plan.vocabRows, m.plan.positionRows, req.seed) }, transfer: [] };
-  }
-  if (req.type === 'effects') {
+  },
+  effects: async (req) => {
     const { m } = await prepare(req.model);
     const run = await measureHeadEffects(m, req.ids, req.heads); // the cut copy where the graph allows it
     return { msg: { id: req.id, type: 'effects', run }, transfer: run.deltas.map((d) => d.buffer as ArrayBuffer) };
-  }
+  },
+  explain: (req) => runModel(req),
+  'run-ids': (req) => runModel(req),
+};
+
+async function handle(req: WorkerRequest): Promise<Reply> {
   if (req.type === 'cancel-queued' || req.type === 'shutdown') throw new EngineError('bad-request', `${req.type} is handled before the queue`);
-  const { m, tok, stats } = await prepare(req.model);
-  let ids: number[];
-  let tokens;
-  let truncatedFrom: number | undefined;
-  if (req.type === 'explain') {
-    if (req.text.trim() === '') throw new EngineError('empty-text', 'Nothing to explain: the selection is empty or only whitespace. Select some text first.');
-    const t1 = performance.now();
-    tokens = await encodeText(tok, req.text);
-    stats.tokenizeMs = performance.now() - t1;
-    const n = tokens.length;
-    const positions = m.plan.positionRows ?? Infinity;
-    if (n > req.maxTokens && !req.truncate) {
-      throw new EngineError('too-many-tokens', `The selection is ${n} tokens; the limit is ${req.maxTokens}. Select less text, raise headlight.maxTokens, or explain the first ${Math.min(req.maxTokens, positions)} tokens.`, { tokens: n, maxTokens: req.maxTokens });
-    }
-    if (n > positions && !req.truncate) {
-      throw new EngineError('too-many-positions', `The selection is ${n} tokens, but ${path.basename(m.modelPath)} has only ${positions} positions. Select less text or explain the first ${positions} tokens.`, { tokens: n, positions });
-    }
-    const limit = Math.min(req.maxTokens, positions);
-    if (n > limit) {
-      truncatedFrom = n;
-      tokens = truncateKeepingTemplate(tokens, limit);
-    }
-    ids = tokens.map((t) => t.id);
-  } else {
-    ids = req.ids;
-    const vocab = m.plan.vocabRows ?? tok.idLimit;
-    if (!ids.length || ids.some((v) => !Number.isInteger(v) || v < 0 || v >= vocab)) {
-      throw new EngineError('bad-request', `runIds needs a non-empty list of integer ids in [0, ${vocab}).`);
-    }
-    if (m.plan.positionRows !== undefined && ids.length > m.plan.positionRows) {
-      throw new EngineError('too-many-positions', `${ids.length} ids, but the model has only ${m.plan.positionRows} positions.`, { tokens: ids.length, positions: m.plan.positionRows });
-    }
-    if (req.attentionMask && req.attentionMask.length !== ids.length) throw new EngineError('bad-request', 'attentionMask must have one entry per id.');
-    tokens = ids.map((id) => ({ id, text: tok.tokenizer.idToToken(id) ?? String(id), start: -1, end: -1, special: false }));
+  return (handlers[req.type] as (r: Queued) => Promise<Reply>)(req);
+}
+
+/** An explain's tokens (refused or truncated past the limits) and their ids. */
+async function explainInput(req: Extract<WorkerRequest, { type: 'explain' }>, m: LoadedModel, tok: LoadedTokenizer, stats: RunStats): Promise<{ ids: number[]; tokens: Token[]; truncatedFrom?: number }> {
+  if (req.text.trim() === '') throw new EngineError('empty-text', 'Nothing to explain: the selection is empty or only whitespace. Select some text first.');
+  const t1 = performance.now();
+  let tokens = await encodeText(tok, req.text);
+  stats.tokenizeMs = performance.now() - t1;
+  const n = tokens.length;
+  const positions = m.plan.positionRows ?? Infinity;
+  if (n > req.maxTokens && !req.truncate) {
+    throw new EngineError('too-many-tokens', `The selection is ${n} tokens; the limit is ${req.maxTokens}. Select less text, raise headlight.maxTokens, or explain the first ${Math.min(req.maxTokens, positions)} tokens.`, { tokens: n, maxTokens: req.maxTokens });
   }
-  const t2 = performance.now();
-  const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
+  if (n > positions && !req.truncate) {
+    throw new EngineError('too-many-positions', `The selection is ${n} tokens, but ${path.basename(m.modelPath)} has only ${positions} positions. Select less text or explain the first ${positions} tokens.`, { tokens: n, positions });
+  }
+  const limit = Math.min(req.maxTokens, positions);
+  let truncatedFrom: number | undefined;
+  if (n > limit) {
+    truncatedFrom = n;
+    tokens = truncateKeepingTemplate(tokens, limit);
+  }
+  return { ids: tokens.map((t) => t.id), tokens, truncatedFrom };
+}
+
+/** A run-ids request's ids, checked against the model, as tokens. */
+function idsInput(req: Extract<WorkerRequest, { type: 'run-ids' }>, m: LoadedModel, tok: LoadedTokenizer): { ids: number[]; tokens: Token[] } {
+  const ids = req.ids;
+  const vocab = m.plan.vocabRows ?? tok.idLimit;
+  if (!ids.length || ids.some((v) => !Number.isInteger(v) || v < 0 || v >= vocab)) {
+    throw new EngineError('bad-request', `runIds needs a non-empty list of integer ids in [0, ${vocab}).`);
+  }
+  if (m.plan.positionRows !== undefined && ids.length > m.plan.positionRows) {
+    throw new EngineError('too-many-positions', `${ids.length} ids, but the model has only ${m.plan.positionRows} positions.`, { tokens: ids.length, positions: m.plan.positionRows });
+  }
+  if (req.attentionMask && req.attentionMask.length !== ids.length) throw new EngineError('bad-request', 'attentionMask must have one entry per id.');
+  return { ids, tokens: ids.map((id) => ({ id, text: tok.tokenizer.idToToken(id) ?? String(id), start: -1, end: -1, special: false })) };
+}
+
+/**
+ * What a run fetches besides attention, and where it lands: an explain's predictions, value tensors, DLA inputs and
+ * the streams routes keep. `onExtra` fills the records as the run hands its outputs over.
+ */
+function extraFetches(req: RunRequest, m: LoadedModel) {
   // Predictions ride along with the explain's own run: reduced in the graph where the engine could append the
   // reduction (only [n, k] and [n] leave ORT), else from the logits read here; only summaries leave the worker.
   const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
@@ -204,40 +221,52 @@ async function handle(req: WorkerRequest): Promise<{ msg: WorkerResponse; transf
   const dlaNames = req.type === 'explain' && !why ? dlaFetches(m) : [];
   const routeNames = req.type === 'explain' ? routeFetches(m) : [];
   const extra = [...new Set([...next, ...valueNames.filter((v) => !m.plan.kernels.has(v)), ...dlaNames, ...routeNames])];
-  let predicted: Record<string, ort.Tensor> | undefined;
-  const fetchedValues: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-  const fetchedDla: Record<string, ort.Tensor> = {};
-  const pendingValues: Promise<void>[] = [];
+  const got = {
+    predicted: undefined as Record<string, ort.Tensor> | undefined,
+    values: {} as Record<string, { data: Float32Array; dims: readonly number[] }>,
+    dla: {} as Record<string, ort.Tensor>,
+    pendingValues: [] as Promise<void>[],
+  };
   const onExtra: OnExtra = (t, cap) => {
-    if (next.length) predicted = Object.fromEntries(next.map((nm) => [nm, t[nm]]));
-    for (const v of valueNames) if (t[v] && t[v].type === 'float32') fetchedValues[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
-    for (const v of [...dlaNames, ...routeNames]) if (t[v]) fetchedDla[v] = t[v];
+    if (next.length) got.predicted = Object.fromEntries(next.map((nm) => [nm, t[nm]]));
+    for (const v of valueNames) if (t[v] && t[v].type === 'float32') got.values[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
+    for (const v of [...dlaNames, ...routeNames]) if (t[v]) got.dla[v] = t[v];
     for (const v of kernelValues) {
       if (!cap) continue;
       const get = (name: string) => cap.tensors[name] ?? cap.inputs[name];
-      pendingValues.push(m.plan.kernels.get(v)!.values(get).then((r) => { if (r) fetchedValues[v] = r; }));
+      got.pendingValues.push(m.plan.kernels.get(v)!.values(get).then((r) => { if (r) got.values[v] = r; }));
     }
   };
+  return { why, layerSources, valueNames, routeNames, extra, got, onExtra };
+}
+
+/** An explain or a run of ids: attention (or a kept run's handle) with whatever rides along. */
+async function runModel(req: RunRequest): Promise<Reply> {
+  const { m, tok, stats } = await prepare(req.model);
+  const { ids, tokens, truncatedFrom } = req.type === 'explain' ? await explainInput(req, m, tok, stats) : { ...idsInput(req, m, tok), truncatedFrom: undefined };
+  const t2 = performance.now();
+  const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
+  const { why, layerSources, valueNames, routeNames, extra, got, onExtra } = extraFetches(req, m);
   let kept: { handle: number; bytes: number } | undefined;
   let attention;
   // A kept explain paints before its analysis: its value norms are measured after that, on request.
   const lateNorms = Boolean(req.keep && m.recompute && valueNames.length);
   if (req.keep && m.recompute) {
     const cap = await captureRun(m, ids, mask, extra, onExtra);
-    const ready = Promise.all(pendingValues).then(() => undefined);
+    const ready = Promise.all(got.pendingValues).then(() => undefined);
     ready.catch(() => undefined); // awaited by the value-norms request, which may never come
-    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: fetchedValues, ready } : undefined), bytes: cap.bytes };
+    kept = { handle: keep(m, cap, lateNorms ? { layerSources, fetched: got.values, ready } : undefined), bytes: cap.bytes };
     attention = { layers: m.layers, headsPerLayer: m.headsPerLayer, seq: ids.length, causal: m.causal, data: [] };
   } else {
     attention = await runAttention(m, ids, mask, extra, onExtra);
   }
   stats.runMs = performance.now() - t2;
-  const predictions = predicted ? await predict(tok, m, predicted, ids) : undefined;
-  if (!lateNorms) await Promise.all(pendingValues);
-  const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, fetchedValues) : undefined;
-  const dla = req.type === 'explain' ? await runDla(m, fetchedDla, ids, predictions, why) : undefined;
+  const predictions = got.predicted ? await predict(tok, m, got.predicted, ids) : undefined;
+  if (!lateNorms) await Promise.all(got.pendingValues);
+  const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, got.values) : undefined;
+  const dla = req.type === 'explain' ? await runDla(m, got.dla, ids, predictions, why) : undefined;
   const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
-    : keepRoutes(m, fetchedDla, ids, lateNorms && kept ? lateRouteNorms(kept.handle) : norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, fetchedValues);
+    : keepRoutes(m, got.dla, ids, lateNorms && kept ? lateRouteNorms(kept.handle) : norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, got.values);
   const result = {
     model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : lateNorms ? { valueNormsPending: true } : req.type === 'explain' ? { valueNormsNote: NO_VALUES } : {}),

@@ -1,6 +1,7 @@
 // CSV and JSON of every head's metrics and roles, built host-side from the session the panel shows.
 // No vscode import. NaN (a metric that cannot be measured on this text) is an empty CSV cell and a JSON null.
-import { directVsTotal, sessionWithEffects, type SessionData } from '../protocol';
+import type { SessionData } from '../protocol';
+import { directVsTotal, sessionWithEffects } from '../session/sessionMetrics';
 
 /** Measured head effects become the `effect` column like any metric. */
 const withEffects = (s: SessionData): SessionData => (s.effects ? sessionWithEffects(s, s.effects) : s);

@@ -40,9 +40,6 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   private readonly highlighter = new TokenHighlighter();
   private readonly disposables: vscode.Disposable[] = [this.highlighter];
   private readonly effects: EffectsRunner;
-  /** Export renders the panel was asked for, by id (answered by export/rendered). */
-  private readonly renders = new Map<number, { resolve: (v: Uint8Array | string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  private renderSeq = 0;
   private settingsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext, readonly source: SessionSource) {
@@ -227,14 +224,6 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       case 'effects/measure':
         if (this.panel?.session?.id === msg.sessionId) void this.measureEffects();
         break;
-      case 'export/rendered': {
-        const r = this.renders.get(msg.id);
-        if (!r) break;
-        this.renders.delete(msg.id);
-        clearTimeout(r.timer);
-        if (msg.ok) r.resolve(msg.data); else r.reject(new Error(msg.error));
-        break;
-      }
       default:
         break;
     }
@@ -244,7 +233,6 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     if (this.panel !== panel) return;
     this.lastState = panel.state ?? this.lastState;
     this.panel = undefined;
-    for (const [id, r] of this.renders) { clearTimeout(r.timer); r.reject(new Error('The panel was closed.')); this.renders.delete(id); }
     this.run?.cancel();
     this.highlighter.clear();
     this.content.clear();
@@ -284,12 +272,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   renderInPanel(format: RenderedFormat, timeoutMs = 60_000): Promise<Uint8Array | string> {
     const panel = this.panel;
     if (!panel) return Promise.reject(new Error('The Headlight panel is not open.'));
-    const id = ++this.renderSeq;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.renders.delete(id); reject(new Error(`the panel did not render the ${format.toUpperCase()} within ${timeoutMs / 1000} s`)); }, timeoutMs);
-      this.renders.set(id, { resolve, reject, timer });
-      panel.post({ type: 'export/render', id, format });
-    });
+    // The panel keeps the request until the page replies; closing it rejects with 'The panel was closed.'.
+    return panel.request('export/render', { format }, timeoutMs, () => new Error(`the panel did not render the ${format.toUpperCase()} within ${timeoutMs / 1000} s`))
+      .then((r) => r.data);
   }
 
   /** The one panel, created beside the editor or reused (retitled and revealed). */

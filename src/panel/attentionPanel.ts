@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
+import { answer, PendingRequests } from '../protocol/ipc';
 import {
-  parseWebviewMessage, PROTOCOL_VERSION, type HostNotification, type HostReply, type HostToWebview, type PanelState,
-  type RequestMap, type RequestMethod, type SessionData, type WebviewNotification,
-} from '../protocol';
+  HOST_REQUEST_RESULT_GUARDS, parseWebviewMessage, PROTOCOL_VERSION, type HostNotification, type HostRequestMap, type HostRequestMethod,
+  type HostToWebview, type RequestMap, type RequestMethod, type WebviewNotification,
+} from '../protocol/panel';
+import type { PanelState, SessionData } from '../protocol/wire';
 import { makeNonce, renderHtml } from './html';
 
 export const PANEL_VIEW_TYPE = 'headlight.attention';
@@ -28,6 +30,8 @@ export class AttentionPanel {
   private rebuilt = false;
   private queue: HostToWebview[] = [];
   private disposables: vscode.Disposable[] = [];
+  /** The host's requests to the page (export renders), by id until the page replies. */
+  private readonly asked = new PendingRequests<unknown>();
   state: PanelState | undefined;
   session: SessionData | undefined;
 
@@ -72,6 +76,15 @@ export class AttentionPanel {
     this.send(msg);
   }
 
+  /**
+   * Ask the page (queued like any message until it is ready); the reply's result must pass the method's guard.
+   * Rejects with `timeoutError()` after `timeoutMs`, or when the panel closes first.
+   */
+  request<M extends HostRequestMethod>(method: M, params: HostRequestMap[M]['params'], timeoutMs: number, timeoutError: () => Error): Promise<HostRequestMap[M]['result']> {
+    const check = (r: unknown) => HOST_REQUEST_RESULT_GUARDS[method](r, params);
+    return this.asked.open(undefined, (id) => this.send({ type: 'request', id, method, params }), { timeoutMs, timeoutError, check }) as Promise<HostRequestMap[M]['result']>;
+  }
+
   private send(msg: HostToWebview): void {
     if (!this.ready) { this.queue.push(msg); return; }
     void this.panel.webview.postMessage(msg);
@@ -97,10 +110,10 @@ export class AttentionPanel {
         break;
       }
       case 'request':
-        this.handlers.onRequest(this, msg.method, msg.params as never).then(
-          (result) => this.send({ type: 'reply', id: msg.id, ok: true, result } satisfies HostReply),
-          (err: unknown) => this.send({ type: 'reply', id: msg.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
-        );
+        answer(msg.id, () => this.handlers.onRequest(this, msg.method, msg.params as never), (reply) => this.send(reply));
+        break;
+      case 'reply':
+        this.asked.settle(msg);
         break;
       case 'state/changed':
         this.state = msg.state;
@@ -119,6 +132,7 @@ export class AttentionPanel {
   }
 
   dispose(): void {
+    this.asked.rejectAll(() => new Error('The panel was closed.'));
     this.handlers.onDispose(this);
     for (const d of this.disposables.splice(0)) d.dispose();
   }

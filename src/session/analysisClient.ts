@@ -6,14 +6,14 @@ import { Worker } from 'node:worker_threads';
 import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
+import { PendingRequests } from '../protocol/ipc';
 import { buffersOf, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
-
-type Pending = { resolve: (m: AnalysisResponse) => void; reject: (e: Error) => void };
 
 export class AnalysisClient {
   private worker?: Worker;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests<AnalysisResponse>(() => {
+    if (this.pending.size === 0) this.worker?.unref(); // an idle worker must not keep the process alive
+  });
 
   constructor(private readonly workerPath?: string) {}
 
@@ -85,10 +85,8 @@ export class AnalysisClient {
   }
 
   private send(req: AnalysisRequest, transfer: AttentionSet | ArrayBuffer[]): Promise<AnalysisResponse> {
-    const id = this.nextId++;
     const w = this.ensure();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return this.pending.open(undefined, (id) => {
       w.ref();
       w.postMessage({ ...req, id }, Array.isArray(transfer) ? transfer : buffersOf(transfer));
     });
@@ -102,17 +100,13 @@ export class AnalysisClient {
     const w = new Worker(file, { execArgv: file.endsWith('.ts') ? ['--require', 'tsx/cjs'] : undefined });
     this.worker = w;
     w.on('message', (m: AnalysisResponse) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) w.unref(); // an idle worker must not keep the process alive
-      if (m.type === 'error') p.reject(new Error(`Analysis failed: ${m.message}`));
-      else p.resolve(m);
+      if (m.type === 'error') this.pending.reject(m.id, new Error(`Analysis failed: ${m.message}`));
+      else this.pending.resolve(m.id, m);
     });
     const fail = (why: string) => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      for (const [id, p] of this.pending) { this.pending.delete(id); p.reject(new Error(`The analysis worker stopped (${why}).`)); }
+      this.pending.rejectAll(() => new Error(`The analysis worker stopped (${why}).`));
     };
     w.on('error', (e) => fail(e.message));
     w.on('exit', (c) => fail(`exit code ${c}`));
@@ -122,7 +116,7 @@ export class AnalysisClient {
   async dispose(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    for (const [id, p] of this.pending) { this.pending.delete(id); p.reject(new Error('The analysis worker was shut down.')); }
+    this.pending.rejectAll(() => new Error('The analysis worker was shut down.'));
     if (w) await w.terminate();
   }
 }

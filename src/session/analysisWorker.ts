@@ -58,80 +58,87 @@ function cachedPathway(c: { shape: StreamShape; sums: LayerSums[] }, token: numb
   return b.result();
 }
 
-port.on('message', (req: AnalysisRequest) => {
-  const reply = (msg: AnalysisResponse, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
-  try {
-    if (req.type === 'analyze') {
-      const t0 = performance.now();
-      const reports = analyzeHeads(req.attention, req.tokens, { probe: req.probe, syntax: req.syntax });
-      const thumbnails: Uint8Array[] = [];
-      const a = req.attention;
-      for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
-      reply({ id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 },
-        [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)]);
-    } else if (req.type === 'syntax') {
-      // Async (a grammar loads on first use): answered when the parse is done; errors answer like the rest.
-      buildSyntax(req.tokens, req.context).then(
-        (syntax) => reply({ id: req.id, type: 'syntax-built', syntax }),
-        (e: unknown) => reply({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e) }),
-      );
-    } else if (req.type === 'score-probe') {
-      const scores = scoreRepeatProbe(req.attention, req.ids, req.T);
-      reply({ id: req.id, type: 'probe-scored', attention: req.attention, scores }, buffersOf(req.attention));
-    } else if (req.type === 'stream-begin') {
-      const { shape, job } = req;
-      const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
-      if (job.kind === 'analyze') s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe, syntax: job.syntax });
-      else if (job.kind === 'flow') {
-        if (!Number.isInteger(job.token) || job.token < 0 || job.token >= shape.seq) throw new RangeError(`token ${job.token} outside 0..${shape.seq - 1}`);
-        if (job.flowCache !== undefined && !job.valueNorms && flowCacheFits(shape)) s.sums = [];
-        else s.pathway = new PathwayBuilder(shape, job.token);
-      }
-      streams.set(req.stream, s);
-      reply({ id: req.id, type: 'stream-ok' });
-    } else if (req.type === 'stream-heads') {
-      const s = streams.get(req.stream);
-      if (!s) throw new RangeError(`no stream ${req.stream}`);
-      try {
-        req.heads.forEach(([l, h], i) => feed(s, l, h, req.data[i]));
-      } catch (e) {
-        streams.delete(req.stream);
-        throw e;
-      }
-      reply({ id: req.id, type: 'stream-ok' });
-    } else if (req.type === 'stream-end') {
-      const s = streams.get(req.stream);
-      streams.delete(req.stream);
-      if (!s) throw new RangeError(`no stream ${req.stream}`);
-      if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
-      if (s.job.kind === 'analyze') {
-        reply({ id: req.id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
-      } else if (s.job.kind === 'value-thumbs') {
-        reply({ id: req.id, type: 'stream-thumbs', thumbnails: s.thumbnails }, s.thumbnails.map((t) => t.buffer as ArrayBuffer));
-      } else if (s.sums) {
-        const cache = { shape: s.shape, sums: s.sums };
-        flowCaches.delete(s.job.flowCache!);
-        flowCaches.set(s.job.flowCache!, cache);
-        while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
-        const r = flowReply(req.id, cachedPathway(cache, s.job.token));
-        reply(r.msg, r.transfer);
-      } else {
-        const r = flowReply(req.id, s.pathway!.result());
-        reply(r.msg, r.transfer);
-      }
-    } else if (req.type === 'flow-cached') {
-      const c = flowCaches.get(req.key);
-      if (!c) reply({ id: req.id, type: 'flow-miss' });
-      else {
-        const r = flowReply(req.id, cachedPathway(c, req.token));
-        reply(r.msg, r.transfer);
-      }
-    } else if (req.type === 'flow-drop') {
-      flowCaches.delete(req.key);
-      reply({ id: req.id, type: 'stream-ok' });
-    }
-  } catch (e) {
-    const attention = req.type === 'analyze' || req.type === 'score-probe' ? req.attention : undefined;
-    reply({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention }, attention ? buffersOf(attention) : []);
+type Reply = { msg: AnalysisResponse; transfer?: ArrayBuffer[] };
+
+/** A stream's end: the analysis, the thumbnails or the pathway (kept as a Flow cache when it was built as one). */
+function endStream(id: number, stream: number): Reply {
+  const s = streams.get(stream);
+  streams.delete(stream);
+  if (!s) throw new RangeError(`no stream ${stream}`);
+  if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
+  if (s.job.kind === 'analyze') {
+    return { msg: { id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer) };
   }
+  if (s.job.kind === 'value-thumbs') return { msg: { id, type: 'stream-thumbs', thumbnails: s.thumbnails }, transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer) };
+  if (!s.sums) return flowReply(id, s.pathway!.result());
+  const cache = { shape: s.shape, sums: s.sums };
+  flowCaches.delete(s.job.flowCache!);
+  flowCaches.set(s.job.flowCache!, cache);
+  while (flowCaches.size > MAX_FLOW_CACHES) flowCaches.delete(flowCaches.keys().next().value as number);
+  return flowReply(id, cachedPathway(cache, s.job.token));
+}
+
+/** One handler per request type (a type without one does not compile); only `syntax` answers later. */
+const handlers: { [T in AnalysisRequest['type']]: (req: Extract<AnalysisRequest, { type: T }>) => Reply | Promise<Reply> } = {
+  'analyze': (req) => {
+    const t0 = performance.now();
+    const reports = analyzeHeads(req.attention, req.tokens, { probe: req.probe, syntax: req.syntax });
+    const thumbnails: Uint8Array[] = [];
+    const a = req.attention;
+    for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
+    return { msg: { id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 }, transfer: [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)] };
+  },
+  // Async (a grammar loads on first use): answered when the parse is done; errors answer like the rest.
+  'syntax': async (req) => ({ msg: { id: req.id, type: 'syntax-built', syntax: await buildSyntax(req.tokens, req.context) } }),
+  'score-probe': (req) => ({ msg: { id: req.id, type: 'probe-scored', attention: req.attention, scores: scoreRepeatProbe(req.attention, req.ids, req.T) }, transfer: buffersOf(req.attention) }),
+  'stream-begin': (req) => {
+    const { shape, job } = req;
+    const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
+    if (job.kind === 'analyze') s.analyzer = headAnalyzer(shape, job.tokens, { probe: job.probe, syntax: job.syntax });
+    else if (job.kind === 'flow') {
+      if (!Number.isInteger(job.token) || job.token < 0 || job.token >= shape.seq) throw new RangeError(`token ${job.token} outside 0..${shape.seq - 1}`);
+      if (job.flowCache !== undefined && !job.valueNorms && flowCacheFits(shape)) s.sums = [];
+      else s.pathway = new PathwayBuilder(shape, job.token);
+    }
+    streams.set(req.stream, s);
+    return { msg: { id: req.id, type: 'stream-ok' } };
+  },
+  'stream-heads': (req) => {
+    const s = streams.get(req.stream);
+    if (!s) throw new RangeError(`no stream ${req.stream}`);
+    try {
+      req.heads.forEach(([l, h], i) => feed(s, l, h, req.data[i]));
+    } catch (e) {
+      streams.delete(req.stream);
+      throw e;
+    }
+    return { msg: { id: req.id, type: 'stream-ok' } };
+  },
+  'stream-end': (req) => endStream(req.id, req.stream),
+  'flow-cached': (req) => {
+    const c = flowCaches.get(req.key);
+    return c ? flowReply(req.id, cachedPathway(c, req.token)) : { msg: { id: req.id, type: 'flow-miss' } };
+  },
+  'flow-drop': (req) => {
+    flowCaches.delete(req.key);
+    return { msg: { id: req.id, type: 'stream-ok' } };
+  },
+};
+
+port.on('message', (req: AnalysisRequest) => {
+  const reply = (r: Reply) => port.postMessage(r.msg, r.transfer ?? []);
+  const fail = (e: unknown) => {
+    const attention = req.type === 'analyze' || req.type === 'score-probe' ? req.attention : undefined;
+    reply({ msg: { id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention }, transfer: attention ? buffersOf(attention) : [] });
+  };
+  let out: Reply | Promise<Reply>;
+  try {
+    out = (handlers[req.type] as (r: AnalysisRequest) => Reply | Promise<Reply>)(req);
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  // Synchronous answers go at once, as before: only the syntax parse answers later.
+  if (out instanceof Promise) out.then(reply, fail);
+  else reply(out);
 });

@@ -2,7 +2,8 @@
 // sentence naming where it writes most ("writes +2.10 onto ` Potter` after `Harry`").
 import type { EngineResult } from '../engine';
 import type { Token } from '../engine/types';
-import { sessionWithDla, type SessionData, type WireDla } from '../protocol';
+import type { SessionData, WireDla } from '../protocol';
+import { sessionWithDla } from './sessionMetrics';
 
 const fmt = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
 

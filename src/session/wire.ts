@@ -1,4 +1,4 @@
-// Turns the engine's result and the analysis' reports into what the webview draws (src/protocol.ts).
+// Turns the engine's result and the analysis' reports into what the webview draws (src/protocol/wire.ts).
 // No vscode import: the CLI, the benchmark and the webview test harness build the same sessions.
 import type { AttentionSet, Predictions, Token } from '../engine/types';
 import type { SyntaxInfo } from '../analysis/syntax/types';

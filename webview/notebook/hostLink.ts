@@ -1,5 +1,6 @@
 // The renderer's side of the messages with the extension host (src/notebook/messages.ts): one link per notebook
 // webview, requests matched to replies by id (the host's replies reach every output of the notebook).
+import { PendingRequests } from '../../src/protocol/ipc';
 import { parseHostToRenderer, type HostToRenderer, type RendererToHost } from '../../src/notebook/messages';
 import type { RendererContext } from './rendererApi';
 
@@ -12,18 +13,15 @@ export class HostError extends Error {
 }
 
 export class HostLink {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (m: Reply) => void; reject: (e: Error) => void }>();
+  private readonly pending = new PendingRequests<Reply>();
 
   private constructor(private readonly ctx: Required<Pick<RendererContext, 'postMessage' | 'onDidReceiveMessage'>>) {
     ctx.onDidReceiveMessage((raw) => {
       const msg = parseHostToRenderer(raw);
       if (!msg) { console.warn('Headlight: dropped a malformed message from the extension host'); return; }
-      const p = this.pending.get(msg.id);
-      if (!p) return; // another notebook's, or an output that is gone
-      this.pending.delete(msg.id);
-      if (msg.type === 'error') p.reject(new HostError(msg.message, msg.expired === true));
-      else p.resolve(msg);
+      // An id nothing waits for is another notebook's, or an output's that is gone: the table ignores it.
+      if (msg.type === 'error') this.pending.reject(msg.id, new HostError(msg.message, msg.expired === true));
+      else this.pending.resolve(msg.id, msg);
     });
   }
 
@@ -34,13 +32,9 @@ export class HostLink {
   }
 
   ask<T extends Reply['type']>(msg: Ask, expect: T): Promise<Extract<Reply, { type: T }>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, {
-        resolve: (m) => (m.type === expect ? resolve(m as Extract<Reply, { type: T }>) : reject(new Error(`the extension answered ${m.type} to ${msg.type}`))),
-        reject,
-      });
-      this.ctx.postMessage({ ...msg, id });
+    return this.pending.open(undefined, (id) => this.ctx.postMessage({ ...msg, id })).then((m) => {
+      if (m.type !== expect) throw new Error(`the extension answered ${m.type} to ${msg.type}`);
+      return m as Extract<Reply, { type: T }>;
     });
   }
 }

@@ -6,7 +6,7 @@ import { oversizeMessage, parseOutput, type InlineAttention, type NotebookOutput
 import { decodeFlow, decodeMatrix, decodeSession } from '../../src/notebook/messages';
 import { App } from '../app';
 import { h } from '../dom';
-import { answerFor } from './hostShim';
+import { answerFor } from './channelShim';
 import { HostError, type HostLink } from './hostLink';
 import { checkHeads, headBytes, inlineBytes } from './decode';
 

@@ -3,7 +3,7 @@
 // attends to). Hover redraws only the hover layer; the base layer is dimmed with CSS opacity, not redrawn.
 import type { HeadMatrix, PanelState, SessionData, WireEffects } from '../../src/protocol';
 import { h } from '../dom';
-import { notify } from '../host';
+import { notify } from '../channel';
 import { describeSelection, hoverKeys, selectArcs } from '../arcmath';
 import { checkbox, radios, select, setOptions, type Select } from '../controls';
 import type { MatrixCache } from '../matrices';

@@ -2,7 +2,7 @@
 // moves, stays), per-layer entropy and distance of both overlaid, the token alignment (by source characters
 // when the tokenizers differ, and the view says so), and both head catalogs with their roles.
 import { loadedPlotly, plotly } from '../chartsLoader';
-import { sessionWithEffects } from '../../src/protocol';
+import { sessionWithEffects } from '../../src/session/sessionMetrics';
 import type { CompareDiff, SessionData } from '../../src/protocol';
 import { h } from '../dom';
 import { hex, rgba, type Theme } from '../theme';
@@ -83,7 +83,7 @@ export class CompareView {
     this.renderEffects(a, b, diff);
     this.titleA.textContent = `A: ${labels.a}`;
     this.titleB.textContent = `B: ${labels.b}`;
-    this.headsA.setSession(a.effects ? sessionWithEffects(a, a.effects) : a); this.headsB.setSession(b.effects ? sessionWithEffects(b, b.effects) : b);
+    this.headsA.setSession(a.effects ? sessionWithEffects(a, a.effects, t) : a); this.headsB.setSession(b.effects ? sessionWithEffects(b, b.effects, t) : b);
     this.headsA.render(); this.headsB.render();
     this.drawn = false;
     requestAnimationFrame(() => void this.renderCharts());

@@ -3,7 +3,7 @@
 // columns = tokens) sits above the token text, which is shaded by the input-side share.
 import type { FlowData, SessionData } from '../../src/protocol';
 import { h } from '../dom';
-import { request } from '../host';
+import { request } from '../channel';
 import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
 import { t } from '../strings';

@@ -1,13 +1,14 @@
 // Heads: a catalog of every head (layers × heads), each a thumbnail of its attention with role badges and
 // key scores. Sort by a metric, filter by role; hover/focus shows the role evidence (as text), click opens
 // the head in Arcs.
-import { directVsTotal, type SessionData, type WireEffects, type WireHead } from '../../src/protocol';
+import type { SessionData, WireEffects, WireHead } from '../../src/protocol';
+import { directVsTotal } from '../../src/session/sessionMetrics';
 import { h } from '../dom';
 import { select, setOptions, type Select } from '../controls';
 import { roleHint, ROLE_ORDER, roleColour } from '../roles';
 import { mix, rgba, type Theme } from '../theme';
 import { t } from '../strings';
-import { request } from '../host';
+import { request } from '../channel';
 
 export interface HeadsContext {
   theme(): Theme;
@@ -149,7 +150,7 @@ export class HeadsView {
     const scores = h('div', { class: 'hl-scores' }, `${label.replace(/ \(.*\)$/, '')} ${fmt(hd.metrics[key])} · ${second}`);
     // Where removing the head and its direct write disagree, the cell says so (the evidence says how).
     const k = hd.layer * s.model.headsPerLayer + hd.head;
-    if (s.dla && this.effects && directVsTotal(s.dla, this.effects, k, hd.id, hd.layer === s.model.layers - 1)) badges.append(h('span', { class: 'hl-badge hl-badge-note', title: t('heads.directTotal.title') }, t('heads.directTotal')));
+    if (s.dla && this.effects && directVsTotal(s.dla, this.effects, k, hd.id, hd.layer === s.model.layers - 1, t)) badges.append(h('span', { class: 'hl-badge hl-badge-note', title: t('heads.directTotal.title') }, t('heads.directTotal')));
     const aria = `${hd.id}: ${roles.length ? roles.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(', ') : 'no role'}; ${label} ${fmt(hd.metrics[key])}. Open in Arcs.`;
     return h('button', { class: 'hl-cell', 'data-layer': hd.layer, 'data-head': hd.head, 'aria-label': aria, type: 'button' },
       c, h('div', { class: 'hl-cell-body' }, h('div', { class: 'hl-cell-id' }, hd.id), badges, scores));
@@ -163,7 +164,7 @@ export class HeadsView {
     const k = layer * s.model.headsPerLayer + head;
     const effect = this.effects?.sentences[k];
     const direct = s.dla?.sentences[k];
-    const gap = s.dla && this.effects ? directVsTotal(s.dla, this.effects, k, hd.id, hd.layer === s.model.layers - 1) : undefined;
+    const gap = s.dla && this.effects ? directVsTotal(s.dla, this.effects, k, hd.id, hd.layer === s.model.layers - 1, t) : undefined;
     const line = (label: string, text: string) => h('div', { class: 'hl-evidence-line' }, h('span', { class: 'hl-evidence-role' }, label), text);
     const effectLine = [
       ...(direct ? [line(`${t('heads.dla.label')}: `, direct)] : []),

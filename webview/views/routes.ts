@@ -4,9 +4,10 @@
 // tokens the route touches. Attention edges are drawn in their head's colour and click open the head in Arcs;
 // residual steps are vertical, an MLP step is a square on the way. The threshold slider filters what was
 // traced (routesAt) and asks again below it. The edges are listed as buttons too, for keyboards and readers.
-import { routesAt, ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RouteEdge, type RouteGraph, type SessionData } from '../../src/protocol';
+import { routesAt } from '../../src/session/routesAt';
+import { ROUTES_MIN_THRESHOLD, ROUTES_THRESHOLD, type RouteEdge, type RouteGraph, type SessionData } from '../../src/protocol';
 import { h } from '../dom';
-import { request } from '../host';
+import { request } from '../channel';
 import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
 import { t } from '../strings';

@@ -2,7 +2,7 @@
 // two-layer toy whose distances are known, and the threshold filter (routesAt) — no model involved.
 import { strict as assert } from 'node:assert';
 import { attentionShares, mlpShares, proximity, traceRoutes, type AttentionRow, type MlpRow, type RouteSteps } from '../../../src/analysis/routes';
-import { routesAt } from '../../../src/protocol';
+import { routesAt } from '../../../src/session/routesAt';
 
 const dist = (a: number[], b: number[]) => Math.hypot(...a.map((v, i) => v - b[i]));
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);

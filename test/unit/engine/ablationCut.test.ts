@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModel, type LoadedModel } from '../../../src/engine/session';
+import { loadModel, type LoadedModel } from '../../../src/engine/modelCache';
 import { cutState, measureHeadEffects } from '../../../src/engine/ablationCut';
 import { measureEffects } from '../../../src/engine/effects';
 

@@ -9,7 +9,7 @@ import { onnx } from 'onnx-proto';
 import { EngineClient, EngineError, headView, type ModelRef } from '../../../src/engine';
 import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
 import { listProviders, resolveProviders } from '../../../src/engine/providers';
-import { loadModel, releaseModel, runSession } from '../../../src/engine/session';
+import { loadModel, releaseModel, runSession } from '../../../src/engine/modelCache';
 import { floatTensor, intTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
 import { rejectsWith } from '../../fixtures/engine-asserts';
 

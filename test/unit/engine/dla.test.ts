@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModel, type LoadedModel } from '../../../src/engine/session';
+import { loadModel, type LoadedModel } from '../../../src/engine/modelCache';
 import { computeDla, decompose, decompositionFetches, type DlaPlan } from '../../../src/engine/dla';
 import { fetchAll } from '../../fixtures/dlaFetch';
 import { EngineClient } from '../../../src/engine';

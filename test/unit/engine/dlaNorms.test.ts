@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { buildTiny, floatTensor, node, rng } from '../../fixtures/onnx-builder';
-import { loadModel } from '../../../src/engine/session';
+import { loadModel } from '../../../src/engine/modelCache';
 import { decompose, decompositionFetches, type DlaPlan, type Fetched } from '../../../src/engine/dla';
 import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
 import { decodeModel, elemTypes } from '../../../src/engine/onnx-graph';

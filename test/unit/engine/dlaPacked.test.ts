@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { EngineClient } from '../../../src/engine';
 import { decompose, decompositionFetches, prepareUnembedding, type DlaPlan } from '../../../src/engine/dla';
-import { loadModel, releaseModel } from '../../../src/engine/session';
+import { loadModel, releaseModel } from '../../../src/engine/modelCache';
 import { buildTwin, type TwinSpec } from '../../fixtures/twins';
 import { fetchAll } from '../../fixtures/dlaFetch';
 

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/session';
+import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/modelCache';
 import { buildTwin, exposeOutputs, specName, twinFeeds, TWINS, type Twin, type TwinSpec } from '../../fixtures/twins';
 import { HALF, QUANTIZED, QUANTIZED_ACC4 } from '../../fixtures/twins/catalog';
 import { halfToFloat32 } from '../../../src/core/half';

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { predictionsFrom, TOP_K } from '../../../src/engine/predictions';
 import { nextTokenFetches, planNextToken, predictionsFromOutputs } from '../../../src/engine/nextTokenGraph';
-import { loadModel, releaseModel, runSession } from '../../../src/engine/session';
+import { loadModel, releaseModel, runSession } from '../../../src/engine/modelCache';
 import type { GraphPlan } from '../../../src/engine/onnx-graph';
 import { floatTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/session';
+import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/modelCache';
 import { planRecompute } from '../../../src/engine/recompute-graph';
 import { buildTiny } from '../../fixtures/onnx-builder';
 

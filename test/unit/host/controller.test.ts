@@ -313,24 +313,30 @@ describe('host: the controller', () => {
     assert.equal(page().of('compare/data').length, 1, 'the shown comparison stays');
   });
 
-  it('export: the panel draws the view and answers by message; a failed draw or a closed panel rejects', async () => {
+  it('export: the host asks the page for the drawing and the page replies; a malformed or failed draw or a closed panel rejects', async () => {
     await assert.rejects(controller.renderInPanel('png'), /not open/);
     controller.showExternalSession('dump.json', session(0, 'one two'), new FakeDump(), 'headlight-dump:/d/dump.json');
+    const asked = (match: (m: Msg) => boolean = () => true) => next('request', (m) => m.method === 'export/render' && match(m));
     const svg = controller.renderInPanel('svg');
-    const ask = await next('export/render');
-    assert.equal(ask.format, 'svg');
-    page().send({ type: 'export/rendered', id: ask.id, format: 'svg', ok: true, data: '<svg/>', width: 10, height: 10 });
+    const ask = await asked();
+    assert.deepEqual(ask.params, { format: 'svg' });
+    page().send({ type: 'reply', id: ask.id, ok: true, result: { data: '<svg/>', width: 10, height: 10 } });
     assert.equal(await svg, '<svg/>');
 
     const png = controller.renderInPanel('png');
-    const ask2 = await next('export/render', (m) => m.id !== ask.id);
-    page().send({ type: 'export/rendered', id: ask2.id, format: 'png', ok: true, data: 'not bytes', width: 10, height: 10 });
+    const ask2 = await asked((m) => m.id !== ask.id);
+    page().send({ type: 'reply', id: ask2.id, ok: true, result: { data: 'not bytes', width: 10, height: 10 } });
+    await assert.rejects(png, /malformed reply/, 'a PNG arrives as bytes');
+
+    const lost = controller.renderInPanel('png');
+    const ask3 = await asked((m) => m.id > ask2.id);
+    page().send({ type: 'reply', id: String(ask3.id), ok: false, error: 'the canvas was lost' });
     assert.ok(fake.logged.some((l) => l.level === 'warn' && l.text.includes('Dropped a malformed message')), 'the panel logs what it drops');
-    page().send({ type: 'export/rendered', id: ask2.id, format: 'png', ok: false, error: 'the canvas was lost' });
-    await assert.rejects(png, /the canvas was lost/);
+    page().send({ type: 'reply', id: ask3.id, ok: false, error: 'the canvas was lost' });
+    await assert.rejects(lost, /the canvas was lost/);
 
     const closing = controller.renderInPanel('png');
-    await next('export/render', (m) => m.id > ask2.id);
+    await asked((m) => m.id > ask3.id);
     fake.panels[0].dispose();
     await assert.rejects(closing, /closed/);
   });

@@ -2,9 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage, PROTOCOL_VERSION, ROLE_NAMES,
-  HOST_MESSAGE_TYPES, WEBVIEW_MESSAGE_TYPES, type HostToWebview, type WebviewToHost,
-} from '../../../src/protocol';
+  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage, PROTOCOL_VERSION,
+  HOST_MESSAGE_TYPES, HOST_REQUEST_METHODS, HOST_REQUEST_PARAM_GUARDS, HOST_REQUEST_RESULT_GUARDS, REQUEST_METHODS, REQUEST_PARAM_GUARDS, WEBVIEW_MESSAGE_TYPES,
+  type HostRequestMap, type HostToWebview, type RequestMap, type WebviewToHost,
+} from '../../../src/protocol/panel';
+import { ROLE_NAMES } from '../../../src/protocol/wire';
 import { ROLE_COLOUR_VAR, ROLE_HINT } from '../../../webview/roleTable';
 
 describe('protocol guards', () => {
@@ -84,25 +86,49 @@ describe('protocol guards: compare and export', () => {
   const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
   const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
 
-  it('accepts export messages from the webview and drops malformed ones', () => {
-    const png = { type: 'export/rendered', id: 1, format: 'png', ok: true, data: new Uint8Array([137, 80]), width: 10, height: 5 };
-    const svg = { type: 'export/rendered', id: 2, format: 'svg', ok: true, data: '<svg/>', width: 10, height: 5 };
-    const err = { type: 'export/rendered', id: 3, format: 'png', ok: false, error: 'hidden' };
-    for (const m of [png, svg, err, { type: 'export/start', format: 'html' }, { type: 'export/start', format: 'csv' }]) assert.deepEqual(parseWebviewMessage(m), m);
+  it('accepts export messages and the webview\'s replies to export/render, and drops malformed ones', () => {
+    const good = [
+      { type: 'export/start', format: 'html' }, { type: 'export/start', format: 'csv' },
+      { type: 'reply', id: 1, ok: true, result: { data: new Uint8Array([137, 80]), width: 10, height: 5 } },
+      { type: 'reply', id: 3, ok: false, error: 'hidden' },
+    ];
+    for (const m of good) assert.deepEqual(parseWebviewMessage(m), m);
     const bad: unknown[] = [
       { type: 'export/start', format: 'exe' },
-      { ...png, data: 'iVBOR' }, { ...svg, data: new Uint8Array(1) }, { ...png, width: 0 }, { ...png, id: '1' },
-      { ...png, format: 'html' }, { ...err, error: 3 },
+      { type: 'reply', id: '1', ok: true, result: {} }, { type: 'reply', id: 1, ok: false, error: 3 }, { type: 'reply', id: 1, ok: 'yes' },
+      // The old notification is no message any more: the answer is a reply.
+      { type: 'export/rendered', id: 1, format: 'svg', ok: true, data: '<svg/>', width: 10, height: 5 },
     ];
     for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
   });
 
-  it('validates compare/data and export/render from the host', () => {
+  it('checks what a rendered export carries against the format asked for', () => {
+    const check = HOST_REQUEST_RESULT_GUARDS['export/render'];
+    const png = { data: new Uint8Array([137, 80]), width: 10, height: 5 };
+    const svg = { data: '<svg/>', width: 10, height: 5 };
+    assert.equal(check(png, { format: 'png' }), true);
+    assert.equal(check(svg, { format: 'svg' }), true);
+    for (const [r, format] of [[{ ...png, data: 'iVBOR' }, 'png'], [{ ...svg, data: new Uint8Array(1) }, 'svg'], [{ ...png, width: 0 }, 'png'],
+      [{ ...svg, height: 1.5 }, 'svg'], [png, 'svg'], [null, 'png'], ['<svg/>', 'svg']] as const) {
+      assert.equal(check(r, { format: format as 'png' | 'svg' }), false, JSON.stringify(r));
+    }
+  });
+
+  it('validates compare/data and the export/render request from the host', () => {
     assert.ok(parseHostMessage({ type: 'compare/data', a: session, b: session, diff, state }));
     assert.equal(parseHostMessage({ type: 'compare/data', a: session, b: {}, diff, state }), undefined);
     assert.equal(parseHostMessage({ type: 'compare/data', a: session, b: session, diff: { changes: [] }, state }), undefined);
-    assert.ok(parseHostMessage({ type: 'export/render', id: 4, format: 'svg' }));
-    assert.equal(parseHostMessage({ type: 'export/render', id: 4, format: 'csv' }), undefined);
+    assert.ok(parseHostMessage({ type: 'request', id: 4, method: 'export/render', params: { format: 'svg' } }));
+    for (const bad of [
+      { type: 'request', id: 4, method: 'export/render', params: { format: 'csv' } },
+      { type: 'request', id: 4, method: 'export/render' },
+      { type: 'request', id: '4', method: 'export/render', params: { format: 'png' } },
+      // A webview request method is not one the host may send, and prototype keys are not methods.
+      { type: 'request', id: 4, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
+      { type: 'request', id: 4, method: 'constructor', params: {} },
+      { type: 'export/render', id: 4, format: 'svg' },
+    ]) assert.equal(parseHostMessage(bad), undefined, JSON.stringify(bad));
+    assert.equal(parseWebviewMessage({ type: 'request', id: 4, method: 'export/render', params: { format: 'svg' } }), undefined);
   });
 });
 
@@ -111,7 +137,7 @@ describe('protocol: one description, no drift', () => {
   const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
   const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
   // One well-formed message per type. `satisfies` makes a new message type fail to build until it has a
-  // sample here, and the guard tables in src/protocol.ts fail to build until it has a guard.
+  // sample here, and the guard tables in src/protocol/panel.ts fail to build until it has a guard.
   const webviewSamples = {
     'webview/ready': { type: 'webview/ready', protocol: PROTOCOL_VERSION },
     'state/changed': { type: 'state/changed', state },
@@ -121,8 +147,8 @@ describe('protocol: one description, no drift', () => {
     'log': { type: 'log', level: 'info', message: 'm' },
     'export/start': { type: 'export/start', format: 'png' },
     'effects/measure': { type: 'effects/measure', sessionId: 1 },
-    'export/rendered': { type: 'export/rendered', id: 1, format: 'svg', ok: true, data: '<svg/>', width: 1, height: 1 },
     'request': { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
+    'reply': { type: 'reply', id: 1, ok: true, result: { data: '<svg/>', width: 1, height: 1 } },
   } satisfies { [K in WebviewToHost['type']]: Extract<WebviewToHost, { type: K }> };
   const hostSamples = {
     'session/loading': { type: 'session/loading', title: 't', message: 'm' },
@@ -133,7 +159,7 @@ describe('protocol: one description, no drift', () => {
     'head/focus': { type: 'head/focus', layer: 0, head: 0 },
     'reply': { type: 'reply', id: 1, ok: true, result: null },
     'compare/data': { type: 'compare/data', a: session as never, b: session as never, diff, state },
-    'export/render': { type: 'export/render', id: 1, format: 'png' },
+    'request': { type: 'request', id: 1, method: 'export/render', params: { format: 'png' } },
     'session/effects': { type: 'session/effects', sessionId: 1, status: 'done', effects: { method: 'm', meanDelta: new Float32Array(1), perToken: [new Float32Array(2)], sentences: ['s'], ms: 1 } },
   } satisfies { [K in HostToWebview['type']]: Extract<HostToWebview, { type: K }> };
 
@@ -151,10 +177,41 @@ describe('protocol: one description, no drift', () => {
     }
   });
 
-  it('depends on nothing: src/protocol.ts imports no module', () => {
-    const src = fs.readFileSync(path.resolve(__dirname, '../../../src/protocol.ts'), 'utf8');
-    assert.deepEqual(src.match(/^\s*(import|export)\b[^;]*\bfrom\s+['"][^'"]+['"]/gm) ?? [], []);
-    assert.doesNotMatch(src, /\brequire\(/);
+  // One sample of params per request method, each direction; `satisfies` makes a new method fail to build here too.
+  const webviewParams = {
+    'head/matrix': { sessionId: 1, layer: 0, head: 2 },
+    'flow/rollout': { sessionId: 1, token: 4, weighting: 'value' },
+    'routes/trace': { sessionId: 1, token: 4, threshold: 0.04 },
+    'heads/valueThumbnails': { sessionId: 1 },
+  } satisfies { [M in keyof RequestMap]: RequestMap[M]['params'] };
+  const hostParams = { 'export/render': { format: 'svg' } } satisfies { [M in keyof HostRequestMap]: HostRequestMap[M]['params'] };
+
+  it('has a params guard for every request method in each direction, each accepting its sample inside the envelope', () => {
+    assert.deepEqual([...REQUEST_METHODS].sort(), Object.keys(webviewParams).sort());
+    assert.deepEqual([...HOST_REQUEST_METHODS].sort(), Object.keys(hostParams).sort());
+    for (const [method, params] of Object.entries(webviewParams)) {
+      assert.equal(REQUEST_PARAM_GUARDS[method as keyof RequestMap](params), true, method);
+      const m = { type: 'request', id: 2, method, params };
+      assert.deepEqual(parseWebviewMessage(m), m, method);
+      assert.equal(parseWebviewMessage({ ...m, params: undefined }), undefined, `${method} without params`);
+    }
+    for (const [method, params] of Object.entries(hostParams)) {
+      assert.equal(HOST_REQUEST_PARAM_GUARDS[method as keyof HostRequestMap](params), true, method);
+      const m = { type: 'request', id: 2, method, params };
+      assert.deepEqual(parseHostMessage(m), m, method);
+      assert.equal(parseHostMessage({ ...m, params: {} }), undefined, `${method} with empty params`);
+    }
+  });
+
+  it('depends on nothing outside itself: src/protocol/ imports only its own files, and no Node or DOM module', () => {
+    const dir = path.resolve(__dirname, '../../../src/protocol');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.deepEqual(files.sort(), ['index.ts', 'ipc.ts', 'panel.ts', 'strings.ts', 'wire.ts']);
+    for (const f of files) {
+      const src = fs.readFileSync(path.join(dir, f), 'utf8');
+      for (const m of src.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]/gm)) assert.match(m[1], /^\.\/[a-z]+$/i, `${f} imports ${m[1]}`);
+      assert.doesNotMatch(src, /\brequire\(/, f);
+    }
   });
 
   it('owns the role names the webview colours and explains, and no two coloured roles share a colour', () => {

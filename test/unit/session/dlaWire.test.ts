@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { directVsTotal, sessionWithDla, type SessionData, type WireDla, type WireEffects } from '../../../src/protocol';
+import type { SessionData, WireDla, WireEffects } from '../../../src/protocol';
+import { directVsTotal, sessionWithDla } from '../../../src/session/sessionMetrics';
 import { toWireDla } from '../../../src/session/dlaWire';
 import { SessionPipeline } from '../../../src/session/pipeline';
 import { toWireEffects } from '../../../src/session/effectsWire';

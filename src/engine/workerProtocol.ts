@@ -86,7 +86,7 @@ export type WorkerResponse =
   /** `cut`: why the ablations reran the whole (gated) graph instead of a cut copy (ablationCut.ts); absent when cut. */
   | { id: number; type: 'effects'; run: EffectRun & { cut?: string } }
   | { id: number; type: 'heads'; data: Float32Array[] }
-  | { id: number; type: 'routes'; graph: import('../protocol').RouteGraph }
+  | { id: number; type: 'routes'; graph: import('../protocol/wire').RouteGraph }
   | { id: number; type: 'released' }
   | { id: number; type: 'value-norms'; valueNorms?: WorkerResult['valueNorms']; valueNormsNote?: string }
   | { id: number; type: 'error'; error: EngineErrorShape };

@@ -1,9 +1,11 @@
-// webview/host.ts for the notebook renderer (scripts/build.mjs swaps it in): the panel's views ask for head
+// webview/channel.ts for the notebook renderer (scripts/build.mjs swaps it in): the panel's views ask for head
 // matrices and rollouts through `request`, and here each output answers for its own sessions (from the attention
 // in the output, or from the extension host over renderer messaging). There is no editor to link tokens to and
 // no panel state to save, so notifications are dropped (logs go to the console).
-import type * as Panel from '../host';
-import type { HostNotification, RequestMap, RequestMethod, WebviewNotification, PanelState } from '../../src/protocol';
+import type * as Panel from '../channel';
+import type { RequestHandlers } from '../../src/protocol/ipc';
+import type { HostNotification, HostRequestMap, RequestMap, RequestMethod, WebviewNotification } from '../../src/protocol/panel';
+import type { PanelState } from '../../src/protocol/wire';
 
 export interface SessionAnswers {
   matrix(layer: number, head: number): Promise<RequestMap['head/matrix']['result']>;
@@ -22,22 +24,24 @@ export function notify(msg: WebviewNotification): void {
   if (msg.type === 'log') console[msg.level === 'info' ? 'log' : msg.level](`Headlight: ${msg.message}`);
 }
 
+/** Each request method against an output's answers (a method without an entry does not compile). */
+const answering: { [M in RequestMethod]: (s: SessionAnswers, params: RequestMap[M]['params']) => Promise<RequestMap[M]['result']> } = {
+  'head/matrix': (s, p) => s.matrix(p.layer, p.head),
+  'flow/rollout': (s, p) => s.flow(p.token, p.weighting),
+  // An output carries no residual stream to trace, nor value norms (so its Heads view never asks for those).
+  'routes/trace': () => Promise.reject(new Error('a notebook output has no routes')),
+  'heads/valueThumbnails': () => Promise.reject(new Error('a notebook output has no value-weighted thumbnails')),
+};
+
 export function request<M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
   const s = sessions.get(params.sessionId);
   if (!s) return Promise.reject(new Error('this output is no longer shown'));
-  if (method === 'head/matrix') {
-    const p = params as RequestMap['head/matrix']['params'];
-    return s.matrix(p.layer, p.head) as Promise<RequestMap[M]['result']>;
-  }
-  // An output carries no value norms, so its Heads view never asks for value-weighted thumbnails.
-  if (method === 'heads/valueThumbnails') return Promise.reject(new Error('a notebook output has no value-weighted thumbnails'));
-  const p = params as RequestMap['flow/rollout']['params'];
-  return s.flow(p.token, p.weighting) as Promise<RequestMap[M]['result']>;
+  return (answering[method] as (s: SessionAnswers, p: RequestMap[M]['params']) => Promise<RequestMap[M]['result']>)(s, params);
 }
 
 export function saveState(_state: PanelState): void { /* a notebook output's view state lives with the output (renderer.ts) */ }
 export function savedState(): unknown { return undefined; }
-export function listen(_on: (msg: HostNotification) => void): void { /* no panel host: outputs talk to the extension themselves */ }
+export function listen(_on: (msg: HostNotification) => void, _answers: RequestHandlers<HostRequestMap>): void { /* no panel host: outputs talk to the extension themselves */ }
 
 const _sameApi: typeof Panel = { notify, request, saveState, savedState, listen };
 void _sameApi;
