@@ -3,10 +3,10 @@
 // drop-and-log guard for anything malformed coming in.
 import { answer, PendingRequests, type RequestHandlers } from '../src/protocol/ipc';
 import {
-  parseHostMessage, PROTOCOL_VERSION,
+  parseHostMessage,
   type HostNotification, type HostRequestMap, type RequestMap, type RequestMethod, type WebviewNotification,
 } from '../src/protocol/panel';
-import type { PanelState } from '../src/protocol/wire';
+import { PROTOCOL_VERSION, type PanelState } from '../src/protocol/wire';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { answer, PendingRequests } from '../protocol/ipc';
 import {
-  HOST_REQUEST_RESULT_GUARDS, parseWebviewMessage, PROTOCOL_VERSION, type HostNotification, type HostRequestMap, type HostRequestMethod,
+  HOST_REQUEST_RESULT_GUARDS, parseWebviewMessage, type HostNotification, type HostRequestMap, type HostRequestMethod,
   type HostToWebview, type RequestMap, type RequestMethod, type WebviewNotification,
 } from '../protocol/panel';
-import type { PanelState, SessionData } from '../protocol/wire';
+import { PROTOCOL_VERSION, type PanelState, type SessionData } from '../protocol/wire';
 import { makeNonce, renderHtml } from './html';
 
 export const PANEL_VIEW_TYPE = 'headlight.attention';

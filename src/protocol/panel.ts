@@ -9,13 +9,11 @@ import {
   type Fields, type IpcRequest, type NotificationGuards, type ParamGuards, type ReplyEnvelope, type RequestEnvelope, type ResultGuards,
 } from './ipc';
 import {
-  EXPORT_FORMATS, ROUTES_MIN_THRESHOLD, VIEW_NAMES,
+  EXPORT_FORMATS, PROTOCOL_VERSION, ROUTES_MIN_THRESHOLD, VIEW_NAMES,
   type CompareDiff, type ExportFormat, type FlowData, type HeadMatrix, type PanelState, type RenderedFormat, type RouteGraph,
   type SessionData, type ViewName, type WireEffects, type WireHead,
 } from './wire';
 
-/** Sent by the page in `webview/ready`; the host rebuilds a page built for another version. */
-export const PROTOCOL_VERSION = 1;
 
 // ---- host → webview notifications ----
 export type HostNotification =

@@ -1,7 +1,6 @@
 // The data that crosses between host and webview: sessions, heads, roles, comparisons, routes, and the panel's
 // small state. Plain types and constant lists only, free of Node and DOM APIs (compiled into both bundles).
 // Big numeric payloads travel as typed arrays (structured clone), never as JSON lists of numbers.
-import type { PROTOCOL_VERSION } from './panel';
 
 /**
  * Every head role the analysis can award, in the order the panel lists them: the one typed source of
@@ -15,6 +14,9 @@ export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'fi
   // rare-token (the rarest visible token, Voita et al. 2019).
   'ast-parent', 'bracket-pair', 'def-use', 'block-opener', 'determiner-noun', 'adjective-noun', 'keyword', 'sentiment', 'rare-token'] as const;
 export type RoleName = typeof ROLE_NAMES[number];
+
+/** The panel's state format, sent by the page in webview/ready and stored in PanelState (a stale page is rebuilt once). */
+export const PROTOCOL_VERSION = 1;
 
 /** What Export view… writes: PNG of the current view, SVG of Arcs, head tables, a standalone HTML report. */
 export type ExportFormat = 'png' | 'svg' | 'csv' | 'json' | 'html';

@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage, PROTOCOL_VERSION,
+  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage,
   HOST_MESSAGE_TYPES, HOST_REQUEST_METHODS, HOST_REQUEST_PARAM_GUARDS, HOST_REQUEST_RESULT_GUARDS, REQUEST_METHODS, REQUEST_PARAM_GUARDS, WEBVIEW_MESSAGE_TYPES,
   type HostRequestMap, type HostToWebview, type RequestMap, type WebviewToHost,
 } from '../../../src/protocol/panel';
+import { PROTOCOL_VERSION } from '../../../src/protocol/wire';
 import { ROLE_NAMES } from '../../../src/protocol/wire';
 import { ROLE_COLOUR_VAR, ROLE_HINT } from '../../../webview/roleTable';
 
