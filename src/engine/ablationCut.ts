@@ -229,7 +229,7 @@ async function makeCutState(model: LoadedModel): Promise<CutState | { refused: s
   const dla = model.dla;
   if (!dla || 'refused' in dla) return { refused: dla && 'refused' in dla ? dla.refused : 'no residual plan' };
   const order = model.attention.map((_, l) => attentionSourceIndex(model, l));
-  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: (dla as DlaPlan).layers[k] }));
+  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: dla.layers[k] }));
   if (layers.some((x) => !x.res?.mid || !x.dl)) return { refused: 'a layer\'s attention output was not found joining the residual stream' };
   const bytes = readModelBytes(model.modelPath);
   const proto = decodeModel(bytes, path.basename(model.modelPath));

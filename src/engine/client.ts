@@ -196,7 +196,7 @@ export class EngineClient {
 
   private send(body: Body, opts: RunOptions): Promise<WorkerResponse> {
     const id = this.nextId++;
-    const req = { ...body, id } as WorkerRequest;
+    const req = { ...body, id };
     return new Promise<WorkerResponse>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(new EngineError('cancelled', 'The request was cancelled before it started.'));
       const onAbort = () => this.cancel(id, 'The request was cancelled.');

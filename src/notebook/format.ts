@@ -88,7 +88,7 @@ export function parseOutput(v: unknown): NotebookOutput {
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isCount)) {
     throw new OutputError(`"shape" must be [layers, heads, tokens] (three positive integers); got ${JSON.stringify(shape)?.slice(0, 80)}.`);
   }
-  const [L, H, n] = shape as number[];
+  const [L, H, n] = shape;
   if (n !== toks.tokens.length) throw new OutputError(`The attention covers ${n} tokens but the output lists ${toks.tokens.length}: every token needs one row and one column.`);
   if (n > MAX_TOKENS) throw new OutputError(`${n} tokens is more than Headlight draws (${MAX_TOKENS}); send a shorter text.`);
   if (L * H * n * n > MAX_WEIGHTS) {

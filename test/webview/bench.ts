@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       const reports = analyzeHeads(attention, tok.tokens);
       const cut = text.slice(0, Math.max(...tok.tokens.map((t) => t.end)));
       const session = toSessionData({ id: n, title: `bench-${n}`, text: cut, model: { name: 'synthetic-12x12', kind: 'causal', layers: L, headsPerLayer: H }, tokens: tok.tokens, attention, reports });
-      rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention } as EngineResult));
+      rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention }));
       process.stderr.write(`webview: ${n} tokens done\n`);
     }
     // 4,096 tokens: synthetic heads would need 9.7 GB, so this row is the real thing — the long-context

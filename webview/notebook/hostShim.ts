@@ -27,12 +27,12 @@ export function request<M extends RequestMethod>(method: M, params: RequestMap[M
   if (!s) return Promise.reject(new Error('this output is no longer shown'));
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
-    return s.matrix(p.layer, p.head) as Promise<RequestMap[M]['result']>;
+    return s.matrix(p.layer, p.head);
   }
   // An output carries no value norms, so its Heads view never asks for value-weighted thumbnails.
   if (method === 'heads/valueThumbnails') return Promise.reject(new Error('a notebook output has no value-weighted thumbnails'));
   const p = params as RequestMap['flow/rollout']['params'];
-  return s.flow(p.token, p.weighting) as Promise<RequestMap[M]['result']>;
+  return s.flow(p.token, p.weighting);
 }
 
 export function saveState(_state: PanelState): void { /* a notebook output's view state lives with the output (renderer.ts) */ }

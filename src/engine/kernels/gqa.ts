@@ -4,7 +4,7 @@
 // and head sinks. The kernel's own `output_qk` (qk_output = 2) is its softmax, so the slice IS the kernel —
 // with num_heads = count, kv_num_heads = kv and the same attributes — fed the kept pre-rotary query and key of
 // those heads: rotary, windows and caps are applied exactly as in the model.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
 import { halfToFloat32 } from '../half';
 import { inlined, isRunTensor, staticWidth, graphInputBehind, type KernelContext } from './context';
@@ -46,7 +46,7 @@ export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, 
     const q = get(query);
     const [, S, W] = dimsOf(q);
     const d = W / groups;
-    return { q, S, d, k: packed ? q : get(key!), kFirst: packed ? N : 0, kGroups: packed ? N + 2 * K : K };
+    return { q, S, d, k: packed ? q : get(key), kFirst: packed ? N : 0, kGroups: packed ? N + 2 * K : K };
   };
 
   return {
@@ -95,7 +95,7 @@ export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, 
     async values(get) {
       if (!packed && !value) return undefined;
       const { S, d } = qkv(get);
-      const v = packed ? get(query) : get(value!);
+      const v = packed ? get(query) : get(value);
       const vGroups = packed ? N + 2 * K : K;
       const data = headMajor(v.data as TypedData, S, vGroups, d, packed ? N + K : 0, K);
       return { data: v.type === 'float16' ? halfToFloat32(data as Uint16Array) : Float32Array.from(data as Float32Array), dims: [K, S, d] };

@@ -148,7 +148,7 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
         const want = reference(A, ctx, c.topK);
         for (const [k, v] of Object.entries(want.metrics)) close(got.metrics[k as keyof typeof want.metrics], v, `head ${h} ${k}`);
         for (const [k, v] of Object.entries(want.stats)) {
-          const g = got[k as keyof typeof want.stats] as RowStat;
+          const g = got[k as keyof typeof want.stats];
           assert.equal(g.rows, v.rows, `head ${h} ${k}.rows`);
           assert.equal(g.argHits, v.argHits, `head ${h} ${k}.argHits`);
           close(g.corrected, v.corrected, `head ${h} ${k}.corrected`);
