@@ -226,4 +226,4 @@ async function main(): Promise<void> {
   if (args.includes('--json')) process.stdout.write(JSON.stringify({ rows }));
 }
 
-if (require.main === module) main().catch((e) => { console.error(e?.stack ?? e); process.exit(1); });
+if (require.main === module) main().catch((e: unknown) => { console.error((e instanceof Error && e.stack) || e); process.exit(1); });

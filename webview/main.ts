@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState, type SessionData, type ViewName } from '../src/protocol';
+import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState } from '../src/protocol';
 import { listen, notify, saveState, savedState } from './host';
 import { App } from './app';
 import { setStrings } from './strings';

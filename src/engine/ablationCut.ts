@@ -19,7 +19,6 @@ import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectR
 import { decodeModel, elemTypes, readModelBytes, type GraphPlan } from './onnx-graph';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
 import { indexGraph } from './weights';
-import type { DlaPlan } from './dla';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;

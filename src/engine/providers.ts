@@ -21,10 +21,13 @@ function describeAvailable(): string {
   return listProviders().map((b) => (b.bundled ? b.name : `${b.name} (its libraries are installed separately)`)).join(', ');
 }
 
+// The setting comes from the user's settings.json: its type is checked, not assumed.
+const isNameList = (x: unknown): x is string[] => Array.isArray(x) && x.every((p) => typeof p === 'string');
+
 /** Normalise a user's list (trim, lower-case, no duplicates); default ['cpu']; unknown names refused. */
 export function resolveProviders(list: readonly string[] | undefined): string[] {
   if (list === undefined || list === null) return [...DEFAULT_PROVIDERS];
-  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+  if (!isNameList(list)) {
     throw new EngineError('bad-request', `executionProviders must be a list of names such as ["cpu"] or ["cuda", "cpu"], got ${JSON.stringify(list)}.`);
   }
   const names = [...new Set(list.map((p) => p.trim().toLowerCase()).filter((p) => p !== ''))];

@@ -104,7 +104,7 @@ export async function measureBoot(browser: Browser, count: number): Promise<{ bo
   const files: number[] = [];
   for (let i = 0; i < count; i++) {
     const panel = await Panel.open(browser, 'dark');
-    await panel.page.waitForFunction(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd! > 0);
+    await panel.page.waitForFunction(() => ((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd ?? 0) > 0);
     const t = await panel.page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const before = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.startTime < nav.loadEventStart);
@@ -175,4 +175,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ webview: rows, boot, table: table + bootLine, scaling }));
 }
 
-main().catch((e) => { process.stderr.write(String(e?.stack ?? e)); process.exit(1); });
+main().catch((e: unknown) => { process.stderr.write(String((e instanceof Error && e.stack) || e)); process.exit(1); });

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineClient, headView, listBundledModels, type BundledModel } from '../../../src/engine';
+import { EngineClient, headView, listBundledModels } from '../../../src/engine';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TEXT = 'line one\r\n\tfunction f(x) { return x; } // 👩‍💻 café שלום\n';

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { buildTiny, floatTensor, node, rng } from '../../fixtures/onnx-builder';
 import { loadModel } from '../../../src/engine/session';
-import { decompose, decompositionFetches, type DlaPlan, type Fetched } from '../../../src/engine/dla';
+import { decompose, decompositionFetches, type Fetched } from '../../../src/engine/dla';
 import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
 import { decodeModel, elemTypes } from '../../../src/engine/onnx-graph';
 

@@ -5,7 +5,7 @@
 // unfused twin with the dequantized float weights.
 import { strict as assert } from 'node:assert';
 import { EngineClient } from '../../../src/engine';
-import { decompose, decompositionFetches, prepareUnembedding, type DlaPlan } from '../../../src/engine/dla';
+import { decompose, decompositionFetches, prepareUnembedding } from '../../../src/engine/dla';
 import { loadModel, releaseModel } from '../../../src/engine/session';
 import { buildTwin, type TwinSpec } from '../../fixtures/twins';
 import { fetchAll } from '../../fixtures/dlaFetch';
