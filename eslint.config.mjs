@@ -4,13 +4,17 @@
 // Formatting is Prettier's (.prettierrc.json): eslint-config-prettier, last, turns off every rule it would fight.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     // Generated or fetched: bundles, the code-server install, bench results, test screenshots, the bundled models.
-    ignores: ['node_modules/', 'dist/', 'out/', '.code-server/', '.e2e/', '.demo/', 'bench/results/', 'scripts/models/work/', 'test/**/artifacts/', 'media/', 'python/', 'samples/', '.scratch/', 'scratch/'],
+    ignores: [
+      'node_modules/', 'dist/', 'out/', '.code-server/', '.e2e/', '.demo/', 'bench/results/', 'scripts/models/work/', 'test/**/artifacts/',
+      'media/', 'python/', 'samples/', '.scratch/', 'scratch/',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -30,7 +34,11 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       // `typeof import('…')` stays allowed: it types the lazy require() of a module loaded on first use.
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // A leading underscore marks a parameter or binding kept on purpose (a signature to honour, a field left out of a rest).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

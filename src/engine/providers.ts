@@ -36,10 +36,12 @@ export function resolveProviders(list: readonly string[] | undefined): string[] 
   const missing = names.filter((p) => !known.has(p));
   const leftOut = unpackagedProviders(names, process.platform, ortBinaryDir());
   if (leftOut.length) {
-    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
+    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). ` +
+      `Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
   }
   if (missing.length) {
-    throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
+    throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. ` +
+      `Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
   }
   return names;
 }
@@ -75,7 +77,8 @@ function ortBinaryDir(): string | undefined {
 
 /** A listed provider that still failed to start (missing CUDA libraries, no GPU adapter …). */
 export function providerFailure(providers: readonly string[], why: string): EngineError {
-  return new EngineError('provider-unavailable', `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`, { requested: providers.join(','), available: listProviders().map((b) => b.name).join(',') });
+  return new EngineError('provider-unavailable', `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. ` +
+    `Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`, { requested: providers.join(','), available: listProviders().map((b) => b.name).join(',') });
 }
 
 /**

@@ -58,7 +58,8 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 export function oversizeMessage(bytes: number): string | undefined {
   if (bytes <= MAX_OUTPUT_BYTES) return undefined;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
-  return `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`;
+  return `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. ` +
+    `Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`;
 }
 
 function numbering(v: unknown, count: number, what: string): number[] | undefined {
