@@ -30,6 +30,8 @@ export default defineConfig(
       '@typescript-eslint/require-await': 'off',
       // Promise.all over `cond ? undefined : promise` is how a few lookups skip an item; undefined settles at once.
       '@typescript-eslint/await-thenable': ['error', { allowMixedPromiseArrays: true }],
+      // A promise returned from inside try/catch/finally without `await` escapes its catch and finally: an error lost.
+      '@typescript-eslint/return-await': ['error', 'error-handling-correctness-only'],
       'prefer-const': ['error', { destructuring: 'all' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       // `typeof import('…')` stays allowed: it types the lazy require() of a module loaded on first use.
