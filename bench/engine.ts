@@ -115,7 +115,7 @@ if (require.main === module) {
   const run = mode === 'floor' ? floorChild(job.model.modelPath, job.sizes, job.reps)
     : mode === 'effects' ? effectsChild(job.model, job.sizes, job.reps, job.corpus ?? '')
       : explainChild(job.model, job.sizes, job.reps, job.corpus ?? '');
-  run.catch((e) => { process.stderr.write(String(e?.stack ?? e)); process.exit(1); });
+  run.catch((e: unknown) => { process.stderr.write(String((e instanceof Error && e.stack) || e)); process.exit(1); });
 }
 
 export function summarise(model: string, floor: { times: Record<number, number[]>; peakRssMb: number },

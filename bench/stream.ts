@@ -28,7 +28,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function explainRun(m: LoadedModel, ids: number[], extra: string[], onExtra: (t: Record<string, ort.Tensor>) => void): Promise<{ cap?: Captured; attention?: Float32Array[] }> {
   if (m.recompute) return { cap: await captureRun(m, ids, undefined, extra, onExtra) };
   const out = await runSession(m, ids, [...m.attention, ...extra]);
-  onExtra(out as Record<string, ort.Tensor>);
+  onExtra(out);
   return { attention: m.attention.map((a) => out[a].data as Float32Array) };
 }
 const done = (r: { cap?: Captured }) => { if (r.cap) disposeCaptured(r.cap); };
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
         paired.push(await floorOf(plain, ids));
         fresh();
         const t = performance.now();
-        const res = await measureHeadEffects(m, ids, heads as [number, number][]);
+        const res = await measureHeadEffects(m, ids, heads);
         ms.push(performance.now() - t);
         if (res.cut) console.error(`whole graph: ${res.cut}`);
       }
@@ -226,4 +226,4 @@ async function main(): Promise<void> {
   if (args.includes('--json')) process.stdout.write(JSON.stringify({ rows }));
 }
 
-if (require.main === module) main().catch((e) => { console.error(e?.stack ?? e); process.exit(1); });
+if (require.main === module) main().catch((e: unknown) => { console.error((e instanceof Error && e.stack) || e); process.exit(1); });

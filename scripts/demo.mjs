@@ -18,7 +18,8 @@ export function demoMode({ platform, hasApt, hasCode }) {
     mode: 'none',
     message: platform === 'linux'
       ? 'npm run demo needs either Debian/Ubuntu packages (apt, for code-server) or VS Code with its `code` command on PATH. Install VS Code (https://code.visualstudio.com) and run `npm run demo` again.'
-      : `npm run demo needs VS Code with its \`code\` command on PATH on ${platform === 'darwin' ? 'macOS' : platform === 'win32' ? 'Windows' : platform}. Install VS Code (https://code.visualstudio.com)${platform === 'darwin' ? ', run "Shell Command: Install \'code\' command in PATH" from its command palette' : ''} and run \`npm run demo\` again.`,
+      : `npm run demo needs VS Code with its \`code\` command on PATH on ${platform === 'darwin' ? 'macOS' : platform === 'win32' ? 'Windows' : platform}. ` +
+        `Install VS Code (https://code.visualstudio.com)${platform === 'darwin' ? ', run "Shell Command: Install \'code\' command in PATH" from its command palette' : ''} and run \`npm run demo\` again.`,
   };
 }
 

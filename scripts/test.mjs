@@ -1,4 +1,4 @@
-// `npm test`: build, typecheck, then the unit, webview, package, bench and end-to-end suites in turn, with
+// `npm test`: build, typecheck, lint (ESLint and Prettier's check), then the unit, webview, package, bench and end-to-end suites in turn, with
 // each stage's time and a closing "N passed, N failed" line over all suites. Stops at the first failing
 // stage. It installs nothing on the system: a stage this machine cannot run is skipped out loud — its name and
 // why, at the start and in the closing line — never silently:
@@ -15,6 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { missingPackages, missingSentence, packagesOf, SYSTEM_PACKAGES } from './systemDeps.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,6 +61,8 @@ async function findBrowser(missing) {
 const stages = [
   ['build', 'npm', ['run', '-s', 'build']],
   ['typecheck', 'npm', ['run', '-s', 'typecheck']],
+  // ESLint (zero warnings) and Prettier's check: seconds, so a style or lint failure stops the run before the suites.
+  ['lint', 'npm', ['run', '-s', 'lint:ci']],
   ['unit', 'npm', ['run', '-s', 'test:unit']],
   ['webview', 'npm', ['run', '-s', 'test:webview']],
   ['package', 'npm', ['run', '-s', 'test:package']],
@@ -95,7 +98,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       p.stdout.on('data', (d) => {
         process.stdout.write(d);
         // mocha's spec reporter: "  123 passing (4s)", "  2 failing", "  1 pending" (colour codes stripped)
-        for (const line of String(d).replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+        for (const line of stripVTControlCharacters(String(d)).split('\n')) {
           const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(line);
           if (m) { if (m[2] === 'passing') passed += Number(m[1]); else if (m[2] === 'failing') failed += Number(m[1]); else pending += Number(m[1]); }
         }

@@ -7,13 +7,12 @@ import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
-import type { VscodeRadio } from '@vscode-elements/elements/dist/vscode-radio/vscode-radio.js';
 import { h } from './dom';
 
 export type Select = VscodeSingleSelect;
 
 export function select(label: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): { el: HTMLElement; control: Select } {
-  const control = document.createElement('vscode-single-select') as Select;
+  const control = document.createElement('vscode-single-select');
   control.setAttribute('aria-label', label);
   setOptions(control, options, value);
   control.addEventListener('change', () => onChange(control.value));
@@ -33,7 +32,7 @@ export function setOptions(control: Select, options: { value: string; label: str
 }
 
 export function checkbox(label: string, checked: boolean, onChange: (v: boolean) => void, swatch?: string): VscodeCheckbox {
-  const c = document.createElement('vscode-checkbox') as VscodeCheckbox;
+  const c = document.createElement('vscode-checkbox');
   c.checked = checked;
   c.setAttribute('aria-label', label);
   if (swatch) {
@@ -50,7 +49,7 @@ export function radios(name: string, label: string, options: { value: string; la
   const group = document.createElement('vscode-radio-group');
   group.setAttribute('aria-label', label);
   const items = options.map((o) => {
-    const r = document.createElement('vscode-radio') as VscodeRadio;
+    const r = document.createElement('vscode-radio');
     r.name = name;
     r.value = o.value;
     r.label = o.label;

@@ -1,7 +1,7 @@
 // The webview's strings: the table the host passed in the bootstrap (translated), else the protocol's English.
 import { formatString, WEBVIEW_STRINGS, type WebviewStringKey } from '../src/protocol/strings';
 
-let table: Record<string, string> = { ...WEBVIEW_STRINGS };
+const table: Record<string, string> = { ...WEBVIEW_STRINGS };
 
 export function setStrings(passed: unknown): void {
   if (typeof passed !== 'object' || passed === null) return;

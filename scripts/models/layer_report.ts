@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    pipeline.dispose();
+    await pipeline.dispose();
   }
 }
 void main();

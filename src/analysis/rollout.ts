@@ -66,7 +66,7 @@ export class PathwayBuilder {
     this.alpha = options.residual ?? 0.5;
     this.v = new Float64Array(n);
     this.v[token] = 1;
-    this.perLayer = new Array(shape.layers);
+    this.perLayer = new Array<Float64Array>(shape.layers);
     this.layer = shape.layers - 1;
     this.beginLayer();
   }

@@ -130,7 +130,7 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
     sinkSum += s;
 
     // The largest non-sink key: the row's argmax, else its runner-up, else a scan (two sinks on top).
-    let am = argmax[i], clear = 0;
+    let am = argmax[i], clear: number;
     if (sink[am] === 0) {
       clear = second[i] <= 0 || A[base + am] > CLEAR_ARGMAX_RATIO * second[i] ? 1 : 0;
     } else if (argmax2[i] >= 0 && sink[argmax2[i]] === 0) {

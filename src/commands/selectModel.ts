@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { pickModel, type PickedModel } from '../host/modelPicker';
 
-const KEYS = ['model', 'modelPath', 'tokenizerPath'] as const;
-type Key = typeof KEYS[number];
+type Key = 'model' | 'modelPath' | 'tokenizerPath';
 
 interface ScopeItem extends vscode.QuickPickItem { target: vscode.ConfigurationTarget }
 

@@ -70,7 +70,7 @@ export function readHeader(fd: number, file: string): SafetensorsHeader {
   for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
-        metadata = Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+        metadata = Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string'));
       }
       continue;
     }

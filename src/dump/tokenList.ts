@@ -33,7 +33,7 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
     if (t.special !== undefined && typeof t.special !== 'boolean') throw invalid(file, `token ${i} has a non-boolean "special"`, { token: i });
     const id = (t.id as number | undefined) ?? -1;
     // Special tokens (BOS/CLS/SEP…) cover no text: whatever offsets the tokenizer gave them, they get -1.
-    if (t.special === true) return { id, text: (t.text as string | undefined) ?? `[special ${i}]`, start: -1, end: -1, special: true };
+    if (t.special === true) return { id, text: t.text ?? `[special ${i}]`, start: -1, end: -1, special: true };
     const { start, end } = t;
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
       throw invalid(file, `token ${i} needs integer "start" and "end" (UTF-16 offsets into "text"), or "special": true`, { token: i });
@@ -45,5 +45,5 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
     // The engine's contract: an ordinary token's text is what it covers (not the tokenizer's "Ġthe" form).
     return { id, text: text.slice(s, e), start: s, end: e, special: false };
   });
-  return { text, tokens, ...(o.model !== undefined ? { model: o.model as string } : {}), ...(o.causal !== undefined ? { causal: o.causal as boolean } : {}), ...(o.language !== undefined ? { language: o.language as string } : {}) };
+  return { text, tokens, ...(o.model !== undefined ? { model: o.model } : {}), ...(o.causal !== undefined ? { causal: o.causal } : {}), ...(o.language !== undefined ? { language: o.language } : {}) };
 }

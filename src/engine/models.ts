@@ -36,7 +36,7 @@ function checkpointModel(ck: string, modelPath: string): string | undefined {
 
 export function listBundledModels(extensionRoot: string): BundledModel[] {
   const root = modelsRoot(extensionRoot);
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch {
@@ -55,7 +55,7 @@ export function listBundledModels(extensionRoot: string): BundledModel[] {
     }
     const ckRoot = path.join(dir, 'checkpoints');
     const modelPath = path.join(dir, 'model.onnx');
-    let checkpoints: BundledModel['checkpoints'] = [];
+    let checkpoints: BundledModel['checkpoints'];
     try {
       checkpoints = fs.readdirSync(ckRoot)
         .map((d) => ({ ck: path.join(ckRoot, d), step: Number(/^step-(\d+)$/.exec(d)?.[1] ?? NaN) }))
@@ -90,12 +90,15 @@ export interface BundledChoice extends ModelRef {
  * The one listing of bundled models every picker, setting and command uses: each model in name order,
  * followed by its checkpoints in step order. package.json's `headlight.model` enum is tested against it.
  */
+/** A count from a card.json (read from disk, so of any type), or '?' when it has none. */
+const shown = (v: unknown): string => (typeof v === 'number' ? String(v) : '?');
+
 export function listBundledChoices(extensionRoot: string): BundledChoice[] {
   const out: BundledChoice[] = [];
   for (const m of listBundledModels(extensionRoot)) {
     const c = m.card ?? {};
     out.push({ name: m.name, modelPath: m.modelPath, tokenizerPath: m.tokenizerPath,
-      description: `${String(c.kind ?? '')} · ${String(c.layers ?? '?')} layers × ${String(c.headsPerLayer ?? '?')} heads` });
+      description: `${typeof c.kind === 'string' ? c.kind : ''} · ${shown(c.layers)} layers × ${shown(c.headsPerLayer)} heads` });
     for (const ck of m.checkpoints) {
       out.push({ name: `${m.name}@step-${ck.step}`, modelPath: ck.modelPath, tokenizerPath: ck.tokenizerPath,
         description: `training checkpoint, step ${ck.step.toLocaleString('en-US')}` });
@@ -119,7 +122,7 @@ export function findBundledChoice(extensionRoot: string, wanted: string): Bundle
 export function resolveModelRef(modelDirOrPaths: string | ModelRef): ModelRef {
   if (typeof modelDirOrPaths !== 'string') return modelDirOrPaths;
   const p = path.resolve(modelDirOrPaths);
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = fs.statSync(p).isDirectory();
   } catch {

@@ -95,14 +95,14 @@ export function nbitsColumnReader(node: onnx.INodeProto, constants: Map<string, 
       const row = perColumn(t, i);
       if (row === undefined) { inits.push(t); return; }
       const raw = new Uint8Array(cols.length * row);
-      cols.forEach((c, k) => raw.set(t.rawData!.subarray(c * row, (c + 1) * row), k * row));
+      cols.forEach((c, k) => raw.set(t.rawData.subarray(c * row, (c + 1) * row), k * row));
       const dims = (t.dims ?? []).map(num);
       dims[0] = dims.length === 1 ? dims[0] / N * cols.length : cols.length;
       inits.push(onnx.TensorProto.create({ ...t, dims, rawData: raw }));
     });
     const sub = onnx.NodeProto.create({
       ...node, input: ['x', ...inits.map((t) => t.name ?? '')],
-      attribute: (node.attribute ?? []).map((a) => (a.name === 'N' ? onnx.AttributeProto.create({ name: 'N', i: cols.length, type: onnx.AttributeProto.AttributeType.INT }) : a)) as onnx.AttributeProto[],
+      attribute: (node.attribute ?? []).map((a) => (a.name === 'N' ? onnx.AttributeProto.create({ name: 'N', i: cols.length, type: onnx.AttributeProto.AttributeType.INT }) : a)),
     });
     // Inputs by position: keep empty slots for omitted optional ones.
     sub.input = ['x', ...parts.map((t, i) => (t ? `w${i}` : ''))];

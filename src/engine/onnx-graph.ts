@@ -255,7 +255,9 @@ function checkPastLength(inputs: InputSpec[], label: string): void {
   for (const spec of inputs) {
     const len = spec.dims[spec.dims.length - 2];
     if (spec.role === 'past' && typeof len === 'number' && len > 0) {
-      throw new EngineError('unsupported-input', `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`, { input: spec.name, past: len });
+      throw new EngineError('unsupported-input', `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. ` +
+        `Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. ` +
+        `Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`, { input: spec.name, past: len });
     }
   }
 }

@@ -21,10 +21,13 @@ function describeAvailable(): string {
   return listProviders().map((b) => (b.bundled ? b.name : `${b.name} (its libraries are installed separately)`)).join(', ');
 }
 
+// The setting comes from the user's settings.json: its type is checked, not assumed.
+const isNameList = (x: unknown): x is string[] => Array.isArray(x) && x.every((p) => typeof p === 'string');
+
 /** Normalise a user's list (trim, lower-case, no duplicates); default ['cpu']; unknown names refused. */
 export function resolveProviders(list: readonly string[] | undefined): string[] {
   if (list === undefined || list === null) return [...DEFAULT_PROVIDERS];
-  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+  if (!isNameList(list)) {
     throw new EngineError('bad-request', `executionProviders must be a list of names such as ["cpu"] or ["cuda", "cpu"], got ${JSON.stringify(list)}.`);
   }
   const names = [...new Set(list.map((p) => p.trim().toLowerCase()).filter((p) => p !== ''))];
@@ -33,10 +36,12 @@ export function resolveProviders(list: readonly string[] | undefined): string[] 
   const missing = names.filter((p) => !known.has(p));
   const leftOut = unpackagedProviders(names, process.platform, ortBinaryDir());
   if (leftOut.length) {
-    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
+    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). ` +
+      `Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
   }
   if (missing.length) {
-    throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
+    throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. ` +
+      `Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
   }
   return names;
 }
@@ -72,7 +77,8 @@ function ortBinaryDir(): string | undefined {
 
 /** A listed provider that still failed to start (missing CUDA libraries, no GPU adapter …). */
 export function providerFailure(providers: readonly string[], why: string): EngineError {
-  return new EngineError('provider-unavailable', `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`, { requested: providers.join(','), available: listProviders().map((b) => b.name).join(',') });
+  return new EngineError('provider-unavailable', `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. ` +
+    `Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`, { requested: providers.join(','), available: listProviders().map((b) => b.name).join(',') });
 }
 
 /**

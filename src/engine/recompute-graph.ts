@@ -131,7 +131,6 @@ function sliceOne(
   if (!q || !k || inits.has(q) || inits.has(k)) return { refused: 'the score MatMul multiplies by a constant' };
 
   // 2. The core: nodes that lie on a path from the MatMul's output to the Softmax's output.
-  const byIndex = new Map<number, onnx.INodeProto>();
   const downstream = new Set<string>(matmul.node.output ?? []);
   const onPath: number[] = [];
   for (let i = matmul.index + 1; i <= softmax.index; i++) {

@@ -35,7 +35,7 @@ export async function runAttention(model: LoadedModel, ids: number[], mask?: num
     }
   } else {
     const outs = await runSession(model, ids, [...model.attention, ...extra], mask);
-    if (extra.length) onExtra?.(Object.fromEntries(extra.map((e) => [e, outs[e] as ort.Tensor])));
+    if (extra.length) onExtra?.(Object.fromEntries(extra.map((e) => [e, outs[e]])));
     data = model.attention.map((name) => checkLayer(model.headsPerLayer, name, outs[name], n));
   }
   return { layers: data.length, headsPerLayer: model.headsPerLayer, seq: n, causal: model.causal, data };
@@ -175,7 +175,7 @@ export async function runSliceHeads(model: LoadedModel, cap: Captured, layer: nu
     if (d[1] !== H) return undefined;
     const per = d[2] * d[3];
     const data = (t.data as Float32Array).subarray(h0 * per, (h0 + count) * per);
-    return new ort.Tensor(t.type as 'float32', data as Float32Array, [1, count, d[2], d[3]]);
+    return new ort.Tensor(t.type as 'float32', data, [1, count, d[2], d[3]]);
   };
   const q = part(slice.q, false);
   const k = part(slice.k, true);

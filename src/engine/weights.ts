@@ -4,7 +4,7 @@
 // constant folding), or as a small constant expression (Gemma's RMSNorm reads 1 + w). Quantised weights
 // (MatMulNBits) are dequantised by the runtime (nbits.ts): W_O whole, a packed unembedding column by column
 // (residual.ts). Initializers' bytes (float16, external data) are read by initializers.ts.
-import { onnx } from 'onnx-proto';
+import type { onnx } from 'onnx-proto';
 import { constantIndex, readFloat } from './initializers';
 
 type Long = { toNumber(): number };

@@ -294,7 +294,7 @@ async function predict(tok: LoadedTokenizer, m: LoadedModel, t: Record<string, o
     const logits = t[m.plan.logitsOutput!];
     const V = Number(logits.dims[logits.dims.length - 1]);
     const raw = logits.data as ArrayLike<number>;
-    p = predictionsFrom(logits.type === 'float16' ? halfToFloat32(raw as unknown as Uint16Array) : raw, n, V, ids);
+    p = predictionsFrom(logits.type === 'float16' ? halfToFloat32(raw) : raw, n, V, ids);
   }
   for (const x of Object.values(t)) x.dispose?.();
   const uniq = [...new Set(p.topIds)];

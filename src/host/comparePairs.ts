@@ -20,7 +20,8 @@ function readOrEmpty(file: string): string {
 export function comparePairs(models: BundledModel[]): ComparePair[] {
   const out: ComparePair[] = [];
   const size = (m: BundledModel) => Number(m.card?.layers ?? 0) * Number(m.card?.headsPerLayer ?? 0);
-  const shape = (m: BundledModel) => `${String(m.card?.layers ?? '?')} × ${String(m.card?.headsPerLayer ?? '?')} heads`;
+  const shownCount = (v: unknown): string => (typeof v === 'number' ? String(v) : '?'); // card.json is read from disk
+  const shape = (m: BundledModel) => `${shownCount(m.card?.layers)} × ${shownCount(m.card?.headsPerLayer)} heads`;
   const tokenizer = new Map(models.map((m) => [m.name, readOrEmpty(m.tokenizerPath)]));
   const bySize = [...models].sort((a, b) => size(a) - size(b) || a.name.localeCompare(b.name));
   for (let i = 0; i < bySize.length; i++) {

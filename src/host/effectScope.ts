@@ -23,7 +23,7 @@ export async function pickEffectScope(s: SessionData): Promise<EffectScope | und
     { label: vscode.l10n.t('All {0} heads', L * H), description: byDla ? vscode.l10n.t('largest |DLA| first, streamed into the catalog') : vscode.l10n.t('layer by layer'), detail: measured ? vscode.l10n.t('{0} already measured are kept', measured) : undefined, scope: { kind: 'all' } },
     ...(byDla ? [{ label: vscode.l10n.t('The {0} heads with the largest |DLA|', TOP_DLA), description: vscode.l10n.t('the heads that write most directly onto the logits'), scope: { kind: 'top', count: TOP_DLA } as EffectScope }] : []),
     { label: '', kind: vscode.QuickPickItemKind.Separator },
-    ...Array.from({ length: L }, (_, l) => ({ label: vscode.l10n.t('Layer {0}', l), description: vscode.l10n.t('{0} heads', H), scope: { kind: 'layer', layer: l } as EffectScope })),
+    ...Array.from({ length: L }, (_, l): ScopeItem => ({ label: vscode.l10n.t('Layer {0}', l), description: vscode.l10n.t('{0} heads', H), scope: { kind: 'layer', layer: l } })),
   ];
   const roles = [...new Set(s.heads.flatMap((hd) => hd.roles.map((r) => r.name)))];
   if (roles.length) {

@@ -58,7 +58,8 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 export function oversizeMessage(bytes: number): string | undefined {
   if (bytes <= MAX_OUTPUT_BYTES) return undefined;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
-  return `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`;
+  return `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. ` +
+    `Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`;
 }
 
 function numbering(v: unknown, count: number, what: string): number[] | undefined {
@@ -88,7 +89,7 @@ export function parseOutput(v: unknown): NotebookOutput {
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isCount)) {
     throw new OutputError(`"shape" must be [layers, heads, tokens] (three positive integers); got ${JSON.stringify(shape)?.slice(0, 80)}.`);
   }
-  const [L, H, n] = shape as number[];
+  const [L, H, n] = shape;
   if (n !== toks.tokens.length) throw new OutputError(`The attention covers ${n} tokens but the output lists ${toks.tokens.length}: every token needs one row and one column.`);
   if (n > MAX_TOKENS) throw new OutputError(`${n} tokens is more than Headlight draws (${MAX_TOKENS}); send a shorter text.`);
   if (L * H * n * n > MAX_WEIGHTS) {

@@ -31,7 +31,7 @@ const flowCaches = new Map<number, { shape: StreamShape; sums: LayerSums[] }>();
 
 function flowReply(id: number, p: Pathway): { msg: AnalysisResponse; transfer: ArrayBuffer[] } {
   const layers = p.perLayer.map((v) => Float32Array.from(v));
-  return { msg: { id, type: 'stream-flow', token: p.token, layers }, transfer: layers.map((v) => v.buffer as ArrayBuffer) };
+  return { msg: { id, type: 'stream-flow', token: p.token, layers }, transfer: layers.map((v) => v.buffer) };
 }
 
 function feed(s: Stream, layer: number, head: number, A: Float32Array): void {

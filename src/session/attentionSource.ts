@@ -79,7 +79,7 @@ export class KeptSource implements AttentionSource {
       checkHead({ ...this.shape, head: () => new Float32Array(0) }, p.layer, p.head); // same RangeError as a session in memory
       const [A] = await this.engine.heads(this.handle, [[p.layer, p.head]]);
       const reader: HeadReader = { layers, headsPerLayer, seq, causal, head: () => A };
-      return headMatrix(reader, p.layer, p.head) as RequestMap[M]['result'];
+      return headMatrix(reader, p.layer, p.head);
     }
     if (method === 'heads/valueThumbnails') {
       if (!this.valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
@@ -87,7 +87,7 @@ export class KeptSource implements AttentionSource {
       this.valueThumbs ??= this.stream({ kind: 'value-thumbs', thumbSize: THUMB_SIZE, valueNorms: this.valueNorms }, (s) => this.analysis.streamThumbnails(s))
         .then((thumbnails) => ({ thumbSize: THUMB_SIZE, thumbnails }));
       this.valueThumbs.catch(() => (this.valueThumbs = undefined)); // failed or cancelled: made again when asked again
-      return this.valueThumbs as Promise<RequestMap[M]['result']>;
+      return this.valueThumbs;
     }
     const p = params as RequestMap['flow/rollout']['params'];
     if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);

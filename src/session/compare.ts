@@ -2,7 +2,7 @@
 // appear, vanish, stay or move between them, per-layer metric means, and an alignment of the two token
 // lists by the source characters they cover. Pure: no vscode, no DOM — unit-tested in plain Node and
 // shared by the host (builds the diff) and the webview (renders it).
-import type { AlignedSpan, CompareDiff, HeadRef, LayerSeries, RoleChange, SessionData, TokenAlignment, WireHead, WireToken } from '../protocol';
+import type { AlignedSpan, CompareDiff, HeadRef, RoleChange, SessionData, TokenAlignment, WireHead, WireToken } from '../protocol';
 // The diff's wire types belong to the protocol (the panel draws them); re-exported for the diff's callers.
 export type { AlignedSpan, CompareDiff, HeadRef, LayerSeries, RoleChange, RoleChangeKind, TokenAlignment } from '../protocol';
 

@@ -1,7 +1,7 @@
 // selection text → engine (worker) → analysis → SessionData. No vscode import: the extension, the CLI,
 // the benchmark and the webview harness all build sessions through this one path.
 import * as fs from 'node:fs';
-import { EngineClient, type EngineResult, type ModelRef } from '../engine';
+import type { EngineClient, EngineResult, ModelRef } from '../engine';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 import type { EffectRun, ProbePlan } from '../engine';
@@ -334,7 +334,7 @@ export class SessionPipeline {
       const stop = () => reject(new EngineError('cancelled', 'The request was cancelled.'));
       if (signal.aborted) stop();
       signal.addEventListener('abort', stop, { once: true });
-      void p!.finally(() => signal.removeEventListener('abort', stop));
+      void p.finally(() => signal.removeEventListener('abort', stop));
     })]);
   }
 

@@ -13,7 +13,7 @@ export function withRoutes<S extends AttentionSource>(source: S, engine: EngineC
     const p = params as RequestMap['routes/trace']['params'];
     if (!Number.isInteger(p.token) || p.token < 0 || p.token >= seq) throw new RangeError(`No token ${p.token} in this explanation.`);
     if (result.routes === undefined) throw new Error(result.routesNote ?? 'Routes are not available for this explanation.');
-    return await engine.routes(result.routes, p.token, p.threshold) as RequestMap[M]['result'];
+    return await engine.routes(result.routes, p.token, p.threshold);
   };
   return source;
 }

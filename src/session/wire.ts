@@ -42,7 +42,7 @@ export function wireHeads(reports: HeadReport[]): WireHead[] {
   return reports.map((r) => ({
     layer: r.layer, head: r.head, id: r.id,
     metrics: { ...r.metrics },
-    notes: Object.fromEntries(Object.entries(r.notes).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
+    notes: Object.fromEntries(Object.entries(r.notes).filter(([, v]) => typeof v === 'string')),
     roles: r.roles.map((role) => ({
       name: role.name, score: role.score, threshold: role.threshold, evidence: role.evidence.sentence, source: role.source,
       ...(role.offset !== undefined ? { offset: role.offset } : {}),
@@ -215,14 +215,14 @@ export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | 
   if (method === 'routes/trace') throw new Error(ROUTES_NEED_A_RUN);
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];
-    return headMatrix(att, p.layer, p.head) as RequestMap[M]['result'];
+    return headMatrix(att, p.layer, p.head);
   }
-  if (method === 'heads/valueThumbnails') return valueThumbnailsOf(asReader(att), valueNorms) as RequestMap[M]['result'];
+  if (method === 'heads/valueThumbnails') return valueThumbnailsOf(asReader(att), valueNorms);
   const p = params as RequestMap['flow/rollout']['params'];
   if (!Number.isInteger(p.token) || p.token < 0 || p.token >= att.seq) throw new RangeError(`No token ${p.token} in this explanation.`);
   if (p.weighting === 'value') {
     if (!valueNorms) throw new Error(noValueNorms('Flow can only follow the attention weights'));
-    return flowData(valueWeightedReader(asReader(att), valueNorms), p.token) as RequestMap[M]['result'];
+    return flowData(valueWeightedReader(asReader(att), valueNorms), p.token);
   }
-  return flowData(att, p.token) as RequestMap[M]['result'];
+  return flowData(att, p.token);
 }

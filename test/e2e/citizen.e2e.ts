@@ -55,10 +55,10 @@ async function pick(page: Page, filter: string, row: RegExp): Promise<void> {
 async function openDialog(page: Page, file: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   // Settled: the dialog shows its default folder (the workspace) and has listed it; typing earlier races its own fill-in.
-  await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').endsWith('/workspace/'), undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '').endsWith('/workspace/'), undefined, { timeout: 20_000 });
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'my-models' }).first().waitFor({ timeout: 20_000 });
   await input.fill(file);
-  await page.waitForFunction((f) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === f, file, { timeout: 10_000 });
+  await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });
   // The dialog lists the typed path's folder; once the file is there, OK accepts exactly what was typed.
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(file) }).first().waitFor({ timeout: 15_000 });
   await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();

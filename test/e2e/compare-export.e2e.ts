@@ -26,11 +26,11 @@ async function exportVia(page: Page, formatLabel: RegExp | null, file: string): 
   // and a file name with this format's extension) before typing, or its own fill-in would overwrite ours.
   await input.waitFor({ timeout: 10_000 });
   await page.waitForFunction((ext) => {
-    const v = (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '';
+    const v = document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '';
     return v.startsWith('/') && v.endsWith(ext);
   }, path.extname(file), { timeout: 20_000 });
   await input.fill(file);
-  await page.waitForFunction((f) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === f, file, { timeout: 10_000 });
+  await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });
   await page.keyboard.press('Enter');
   const name = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await waitForToast(page, new RegExp(`exported .* to ${name}`), 60_000);

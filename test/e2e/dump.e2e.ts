@@ -28,10 +28,10 @@ describe('opening an attention dump in a real VS Code', function () {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
     // The dialog fills in its starting folder asynchronously; typing before that gets overwritten.
-    await page.waitForFunction(() => /\/workspace\/?$/.test((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? ''), undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => /\/workspace\/?$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? ''), undefined, { timeout: 20_000 });
     const file = path.join(ed.workspace, 'dump', 'attention.safetensors');
     await input.fill(file);
-    await page.waitForFunction((f) => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value === f, file, { timeout: 10_000 });
+    await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });
     // Typing a path in another folder makes the dialog list that folder; an Enter before the listing is
     // in only updates the list. Wait for the file's own row, then accept.
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'attention.safetensors' }).first().waitFor({ timeout: 20_000 });

@@ -131,11 +131,11 @@ export async function startCodeServer(port: number, userData: string, extensions
     '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check', ...(disableTrust ? ['--disable-workspace-trust'] : []),
     '--disable-getting-started-override', '--ignore-last-opened', workspace], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   const logFile = fs.createWriteStream(path.join(runDir, 'code-server.log'));
-  cs.stdout!.pipe(logFile); cs.stderr!.pipe(logFile);
+  cs.stdout.pipe(logFile); cs.stderr.pipe(logFile);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('code-server did not start within 60 s')), 60_000);
     const onData = (d: Buffer) => { if (/HTTP server listening/.test(String(d))) { clearTimeout(timer); resolve(); } };
-    cs.stdout!.on('data', onData); cs.stderr!.on('data', onData);
+    cs.stdout.on('data', onData); cs.stderr.on('data', onData);
     cs.once('exit', (c) => { clearTimeout(timer); reject(new Error(`code-server exited with ${c}`)); });
   });
   return cs;

@@ -61,7 +61,7 @@ describe('the Headlight panel in a real VS Code', function () {
     const before = await decorationRects(page);
     // "Q" of the first "Quill": character 8 of the selection, token 9 after BOS.
     await frame.locator('.hl-view-arcs [data-i="9"]').hover();
-    const want = (await charRect(page, 'Harriet Quill mended', 8, 9))!;
+    const want = (await charRect(page, 'Harriet Quill mended', 8, 9));
     const match = await until(`a decoration covering the token's characters ${JSON.stringify(want)} (before: ${before.length} rects)`,
       async () => (await decorationRects(page)).find((r) => Math.abs(r.x - want.x) < 2 && Math.abs(r.w - want.w) < 2 && Math.abs(r.y - want.y) < 4), 10_000);
     assert.ok(match);
@@ -70,7 +70,7 @@ describe('the Headlight panel in a real VS Code', function () {
 
   it('moving the editor cursor into the explained range highlights that token in the panel', async () => {
     const { page } = ed;
-    const r = (await charRect(page, 'Harriet Quill mended', 14, 15))!; // "m" of "mended" → token 15
+    const r = (await charRect(page, 'Harriet Quill mended', 14, 15)); // "m" of "mended" → token 15
     await page.mouse.click(r.x + 1, r.y + r.h / 2); // just inside the left edge: the caret lands before "m"
     const tok = webview(page).locator('.hl-view-arcs [data-i="15"]');
     await tok.and(webview(page).locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { startEditor, openFile, selectText, webview, screenshot, explainFromContextMenu, waitForToast, painted, type Editor } from '../e2e/harness';
+import { startEditor, openFile, webview, screenshot, explainFromContextMenu, waitForToast, painted, type Editor } from '../e2e/harness';
 
 // Document text is untrusted: HTML, script, URLs and template strings in a selection must reach the
 // panel as literal text only — no element, no attribute, no script run — and the host stays responsive.

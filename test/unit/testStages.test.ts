@@ -8,17 +8,17 @@ import { pathToFileURL } from 'node:url';
 // installs them (scripts/install-system-deps.sh, which .ci/run and the demo run).
 const ROOT = path.resolve(__dirname, '..', '..');
 type Facts = { platform: string; hasApt: boolean; browser: boolean; missing?: Record<string, string[]> };
-const load = async () => (await import(pathToFileURL(path.join(ROOT, 'scripts', 'test.mjs')).href)) as { skipReason(stage: string, f: Facts): string | null };
+const load = async () => (await import(pathToFileURL(path.join(ROOT, 'scripts', 'test.mjs')).href)) as { skipReason: (stage: string, f: Facts) => string | null };
 const deps = async () => (await import(pathToFileURL(path.join(ROOT, 'scripts', 'systemDeps.mjs')).href)) as {
   SYSTEM_PACKAGES: { groups: Record<string, { packages: string[]; why: string }>; stages: Record<string, string[]> };
-  packagesOf(names: string[]): string[];
+  packagesOf: (names: string[]) => string[];
 };
 
 describe('npm test stages per platform', () => {
   it('Debian with every package: every stage but electron (code-server is the in-editor suite there)', async () => {
     const { skipReason } = await load();
     const f = { platform: 'linux', hasApt: true, browser: true, missing: {} };
-    for (const s of ['build', 'typecheck', 'unit', 'webview', 'package', 'bench', 'e2e']) assert.equal(skipReason(s, f), null, s);
+    for (const s of ['build', 'typecheck', 'lint', 'unit', 'webview', 'package', 'bench', 'e2e']) assert.equal(skipReason(s, f), null, s);
     assert.match(skipReason('electron', f)!, /code-server/);
   });
 

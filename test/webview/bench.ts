@@ -104,7 +104,7 @@ export async function measureBoot(browser: Browser, count: number): Promise<{ bo
   const files: number[] = [];
   for (let i = 0; i < count; i++) {
     const panel = await Panel.open(browser, 'dark');
-    await panel.page.waitForFunction(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd! > 0);
+    await panel.page.waitForFunction(() => ((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd ?? 0) > 0);
     const t = await panel.page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const before = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.startTime < nav.loadEventStart);
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       const reports = analyzeHeads(attention, tok.tokens);
       const cut = text.slice(0, Math.max(...tok.tokens.map((t) => t.end)));
       const session = toSessionData({ id: n, title: `bench-${n}`, text: cut, model: { name: 'synthetic-12x12', kind: 'causal', layers: L, headsPerLayer: H }, tokens: tok.tokens, attention, reports });
-      rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention } as EngineResult));
+      rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention }));
       process.stderr.write(`webview: ${n} tokens done\n`);
     }
     // 4,096 tokens: synthetic heads would need 9.7 GB, so this row is the real thing — the long-context
@@ -175,4 +175,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ webview: rows, boot, table: table + bootLine, scaling }));
 }
 
-main().catch((e) => { process.stderr.write(String(e?.stack ?? e)); process.exit(1); });
+main().catch((e: unknown) => { process.stderr.write(String((e instanceof Error && e.stack) || e)); process.exit(1); });

@@ -67,7 +67,7 @@ describe('webview: predictions and head effects', function () {
     await panel.send({ type: 'session/effects', sessionId: 1, status: 'measuring', message: 'Measuring what removing each head does…' });
     await panel.page.waitForSelector('.hl-banner-loading');
     await panel.send({ type: 'session/effects', sessionId: 1, status: 'done', effects });
-    await panel.page.waitForFunction(() => (document.querySelector('.hl-toolbar button') as HTMLButtonElement | null)?.disabled === true);
+    await panel.page.waitForFunction(() => document.querySelector<HTMLButtonElement>('.hl-toolbar button')?.disabled === true);
     await panel.page.locator('vscode-tab-header[data-view=heads]').click();
     await panel.page.waitForSelector('.hl-cell');
     const sortOptions = await panel.page.locator('.hl-view-heads vscode-single-select').first().evaluate((el) => Array.from(el.querySelectorAll('vscode-option')).map((o) => o.getAttribute('value')));

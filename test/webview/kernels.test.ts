@@ -16,7 +16,15 @@ describe('webview: a fused-kernel export (GroupQueryAttention, 4-bit) in the pan
   it('shows the induction heads in Heads and draws a recomputed head in Arcs', async () => {
     const twin = buildTwin({ base: 'headlight-small', kernel: 'gqa', packed: true, past: 'symbolic', weights: 'int4' });
     const text = joinedSamples();
-    const built = await fx.pipeline().build({ id: 1, title: 'samples', text, model: { modelPath: twin.modelPath, tokenizerPath: twin.tokenizerPath, name: 'small-gqa-int4' }, maxTokens: 256, truncate: true, keep: true });
+    const built = await fx.pipeline().build({
+      id: 1,
+      title: 'samples',
+      text,
+      model: { modelPath: twin.modelPath, tokenizerPath: twin.tokenizerPath, name: 'small-gqa-int4' },
+      maxTokens: 256,
+      truncate: true,
+      keep: true,
+    });
     const panel = await Panel.open(fx.browser(), 'dark');
     try {
       assert.equal(built.result.attention.data.length, 0, 'kept: no head is materialised beyond a chunk');

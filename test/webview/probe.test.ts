@@ -13,7 +13,12 @@ describe('webview: a short-context model in the panel', function () {
 
   it('bytes-l3h4-p64: 31 tokens, its induction head L1H3 with the probe in the evidence', async () => {
     const dir = path.join(ROOT, 'test/fixtures/answer-key/bytes-l3h4-p64');
-    const b = await fx.pipeline().build({ id: 1, title: 'river.txt', text: 'The river had risen overnight,', model: { modelPath: path.join(dir, 'model.onnx'), tokenizerPath: path.join(dir, 'tokenizer.json'), name: 'bytes-l3h4-p64' } });
+    const b = await fx.pipeline().build({
+      id: 1,
+      title: 'river.txt',
+      text: 'The river had risen overnight,',
+      model: { modelPath: path.join(dir, 'model.onnx'), tokenizerPath: path.join(dir, 'tokenizer.json'), name: 'bytes-l3h4-p64' },
+    });
     const panel = await Panel.open(fx.browser(), 'light');
     try {
       await panel.load(b.session, b.source, defaultPanelState('file:///river.txt', [0, 0, 0, 30], 'bytes-l3h4-p64'));

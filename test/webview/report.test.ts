@@ -29,7 +29,7 @@ describe('standalone HTML report in headless Chromium', function () {
     assert.doesNotMatch(html, /https?:\/\//);
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await ctx.newPage();
-    const requests: string[] = [], errors: string[] = [], violations: string[] = [];
+    const requests: string[] = [], errors: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     page.on('pageerror', (e) => errors.push(String(e)));

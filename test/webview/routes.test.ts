@@ -96,7 +96,7 @@ describe('webview: direct logit attribution and routes', function () {
     const states = (await panel.posted()).filter((m) => m.type === 'state/changed') as (Posted & { state: PanelState })[];
     const last = states[states.length - 1].state;
     assert.deepEqual([last.view, last.layer, last.head, last.mode], ['arcs', layer, head, 'head']);
-    assert.deepEqual(await panel.consoleErrors, []);
+    assert.deepEqual(panel.consoleErrors, []);
     // For the README: the route behind the prediction of the last "Quill"'s first piece, which the induction heads copy.
     await panel.page.locator('vscode-tab-header[data-view=routes]').click();
     const toks = mini.session.tokens;

@@ -86,9 +86,9 @@ export class ArcsView {
     const inc = checkbox(t('arcs.incoming'), s.showIncoming, (v) => this.ctx.update({ showIncoming: v }));
     this.layerSel = layer.control; this.headSel = head.control; this.topSel = top.control; this.thrSel = thr.control;
     this.modeSet = mode.set;
-    this.incoming = inc as unknown as HTMLElement & { checked: boolean };
+    this.incoming = inc;
     // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
-    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => { this.shade = v; this.paintShade(); }) as unknown as HTMLElement & { checked: boolean; disabled: boolean };
+    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => { this.shade = v; this.paintShade(); });
     const weight = radios('hl-weighting', t('arcs.weights'), [{ value: 'attention', label: t('arcs.weights.attention') }, { value: 'value', label: t('arcs.weights.value') }], s.weighting ?? 'attention',
       (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }));
     this.weightSet = weight.set;

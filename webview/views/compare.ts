@@ -48,8 +48,8 @@ export class CompareView {
     const bodyA = h('div'), bodyB = h('div');
     this.colA.append(this.titleA, bodyA);
     this.colB.append(this.titleB, bodyB);
-    this.headsA = new HeadsView(bodyA, { theme: ctx.theme, open: noop });
-    this.headsB = new HeadsView(bodyB, { theme: ctx.theme, open: noop });
+    this.headsA = new HeadsView(bodyA, { theme: () => ctx.theme(), open: noop });
+    this.headsB = new HeadsView(bodyB, { theme: () => ctx.theme(), open: noop });
     this.el.append(
       this.summary, this.changes, this.kept, this.effects,
       h('h3', { class: 'hl-compare-head' }, t('compare.perLayer')), this.layerTable, ...this.charts.map((c) => c.el),

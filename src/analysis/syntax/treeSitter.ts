@@ -38,7 +38,7 @@ function loadRuntime(): Promise<typeof TS> {
   if (!runtime) {
     runtime = (async () => {
       const dir = wasmDir();
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use of a language, not with the extension
       const mod = require('@vscode/tree-sitter-wasm') as typeof TS;
       await mod.Parser.init({ locateFile: (file: string) => path.join(dir, file) });
       return mod;

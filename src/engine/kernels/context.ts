@@ -1,5 +1,5 @@
 // What every kernel plan reads off the graph: constants, producers, graph inputs, declared shapes.
-import { onnx } from 'onnx-proto';
+import type { onnx } from 'onnx-proto';
 import { constantIndex, inlineConstant, readConstant, readFloat } from '../initializers';
 import { nbitsShape } from '../nbits';
 import { num } from './sliceGraph';

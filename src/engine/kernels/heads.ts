@@ -13,7 +13,7 @@ export function takeHeads<A extends TypedData>(data: A, outer: number, heads: nu
   const out = new Ctor(outer * count * inner);
   for (let o = 0; o < outer; o++) {
     const from = (o * heads + h0) * inner;
-    (out as unknown as { set(a: ArrayLike<unknown>, at: number): void }).set(data.subarray(from, from + count * inner) as ArrayLike<unknown>, o * count * inner);
+    (out as unknown as { set(a: ArrayLike<unknown>, at: number): void }).set(data.subarray(from, from + count * inner), o * count * inner);
   }
   return out;
 }
@@ -26,7 +26,7 @@ export function headMajor<A extends TypedData>(data: A, S: number, heads: number
   for (let h = 0; h < count; h++) {
     for (let s = 0; s < S; s++) {
       const from = (s * heads + h0 + h) * d;
-      set.set(data.subarray(from, from + d) as ArrayLike<unknown>, (h * S + s) * d);
+      set.set(data.subarray(from, from + d), (h * S + s) * d);
     }
   }
   return out;

@@ -18,7 +18,7 @@ export const info = (name: string, elemType: number): onnx.ValueInfoProto =>
 
 export const attrInt = (name: string, i: number): onnx.AttributeProto => onnx.AttributeProto.create({ name, i, type: onnx.AttributeProto.AttributeType.INT });
 export const attrInts = (name: string, ints: number[]): onnx.AttributeProto => onnx.AttributeProto.create({ name, ints, type: onnx.AttributeProto.AttributeType.INTS });
-export const attrTensor = (name: string, t: onnx.ITensorProto): onnx.AttributeProto => onnx.AttributeProto.create({ name, t: t as onnx.TensorProto, type: onnx.AttributeProto.AttributeType.TENSOR });
+export const attrTensor = (name: string, t: onnx.ITensorProto): onnx.AttributeProto => onnx.AttributeProto.create({ name, t: t, type: onnx.AttributeProto.AttributeType.TENSOR });
 
 export const node = (opType: string, input: string[], output: string[], attribute: onnx.AttributeProto[] = [], domain = ''): onnx.NodeProto =>
   onnx.NodeProto.create({ opType, input, output, attribute, domain, name: output.find(Boolean) ?? opType });

@@ -4,7 +4,7 @@
 // the roles use, on random Dirichlet heads with repeated tokens, specials, punctuation and brackets.
 import { strict as assert } from 'node:assert';
 import { buildContext, type TextContext } from '../../../src/analysis/context';
-import { CLEAR_ARGMAX_RATIO, LOCAL_WINDOW, measureHead, Scratch, type RowStat } from '../../../src/analysis/measure';
+import { CLEAR_ARGMAX_RATIO, LOCAL_WINDOW, measureHead, Scratch } from '../../../src/analysis/measure';
 import { repeatTargets, type TargetLists } from '../../../src/analysis/tokenClasses';
 import type { Token } from '../../../src/engine/types';
 import { buildHead, dirichletHead, mulberry32, type Rng } from './support/synth';
@@ -48,12 +48,12 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
     const m = causal ? i + 1 : n;
     const w = Array.from({ length: m }, (_, j) => at(i, j));
     sumA += w.reduce((a, b) => a + b, 0);
-    if (m >= 2) ent += -w.reduce((acc, a) => acc + (a > 0 ? a * Math.log(a) : 0), 0) / Math.log(m), entRows++;
+    if (m >= 2) { ent += -w.reduce((acc, a) => acc + (a > 0 ? a * Math.log(a) : 0), 0) / Math.log(m); entRows++; }
     dist += w.reduce((acc, a, j) => acc + a * Math.abs(i - j), 0);
     if (ctx.nonSpecial[i] === 1) {
       let num = 0, den = 0;
       w.forEach((a, j) => { if (ctx.nonSpecial[j] === 1) { num += a * Math.abs(ctx.starts[i] - ctx.starts[j]); den += a; } });
-      if (den > 0) chr += num / den, chrRows++;
+      if (den > 0) { chr += num / den; chrRows++; }
     }
     const pm = w.reduce((acc, a, j) => acc + (ctx.punct[j] === 1 ? a : 0), 0);
     punct += pm;
@@ -148,7 +148,7 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
         const want = reference(A, ctx, c.topK);
         for (const [k, v] of Object.entries(want.metrics)) close(got.metrics[k as keyof typeof want.metrics], v, `head ${h} ${k}`);
         for (const [k, v] of Object.entries(want.stats)) {
-          const g = got[k as keyof typeof want.stats] as RowStat;
+          const g = got[k as keyof typeof want.stats];
           assert.equal(g.rows, v.rows, `head ${h} ${k}.rows`);
           assert.equal(g.argHits, v.argHits, `head ${h} ${k}.argHits`);
           close(g.corrected, v.corrected, `head ${h} ${k}.corrected`);

@@ -30,7 +30,7 @@ describe('analysis: planted roles are found, and nothing else', () => {
           expected.splice(expected.indexOf('bracket-matching'), 1);
         }
         reports.forEach((r, k) => {
-          assert.deepEqual(r.roles.map((x) => x.name), [expected[k]], `${expected[k]} head got [${r.roles.map((x) => x.name)}]: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`);
+          assert.deepEqual(r.roles.map((x) => x.name), [expected[k]], `${expected[k]} head got [${r.roles.map((x) => x.name).join(',')}]: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`);
           const role = r.roles[0];
           assert.ok(role.score >= role.threshold && role.score <= 1);
           if (role.name !== 'broad') {

@@ -80,7 +80,7 @@ describe('analysis: sink-aware roles', () => {
           const reports = analyzeHeads(attentionSet([heads], n, causal), tokens);
           reports.forEach((r, k) => {
             const names = r.roles.map((x) => x.name);
-            assert.deepEqual(content(names), [ps[k].role], `s=${s} ${ps[k].role}: got [${names}] ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.rest ? +c.rest.score.toFixed(2) : null]))}`);
+            assert.deepEqual(content(names), [ps[k].role], `s=${s} ${ps[k].role}: got [${names.join(',')}] ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.rest ? +c.rest.score.toFixed(2) : null]))}`);
             assert.ok(!names.includes('punctuation') || ps[k].role === 'punctuation', '[SEP] is a sink, never punctuation');
           });
         }

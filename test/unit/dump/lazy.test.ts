@@ -29,7 +29,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Records every fs.readSync (fd, length, position) while `fn` runs. */
 function spyReads<T>(fn: () => T): { result: T; reads: { length: number; position: number }[] } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, whose readSync the spy replaces
   const nodeFs = require('node:fs') as typeof fs;
   const original = nodeFs.readSync;
   const reads: { length: number; position: number }[] = [];

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineClient, headView, listBundledModels, type BundledModel } from '../../../src/engine';
+import { EngineClient, headView, listBundledModels } from '../../../src/engine';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TEXT = 'line one\r\n\tfunction f(x) { return x; } // 👩‍💻 café שלום\n';
@@ -22,8 +22,8 @@ describe('engine: bundled models', function () {
     it(`${name}: kind, shape and spans agree with its card`, async function () {
       const m = byName.get(name);
       assert.ok(m, `bundled model ${name} is missing from media/models`);
-      const card = (m as BundledModel).card as { layers?: number; headsPerLayer?: number; kind?: string; vocabSize?: number };
-      const r = await client.explain(TEXT, m!);
+      const card = m.card as { layers?: number; headsPerLayer?: number; kind?: string; vocabSize?: number };
+      const r = await client.explain(TEXT, m);
       assert.equal(r.model.kind, exp.kind);
       if (card.kind) assert.equal(r.model.kind, card.kind);
       if (card.layers) assert.equal(r.model.layers, card.layers);
@@ -54,7 +54,7 @@ describe('engine: bundled models', function () {
     assert.ok(m, 'bundled model planted is missing from media/models');
     assert.ok(fs.existsSync(refFile!), 'media/models/planted/reference.json is missing');
     const ref = JSON.parse(fs.readFileSync(refFile!, 'utf8')) as { inputIds: number[]; attention: number[][][][] };
-    const r = await client.runIds(ref.inputIds, m!);
+    const r = await client.runIds(ref.inputIds, m);
     const n = ref.inputIds.length;
     assert.equal(r.attention.layers, ref.attention.length);
     let worst = 0;
@@ -68,9 +68,9 @@ describe('engine: bundled models', function () {
     const m = byName.get('headlight-small');
     assert.ok(m, 'bundled model headlight-small is missing from media/models');
     assert.ok(m.checkpoints.length > 0, 'headlight-small ships its checkpoints');
-    const steps = m!.checkpoints.map((c) => c.step);
+    const steps = m.checkpoints.map((c) => c.step);
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
-    const r = await client.runIds([1, 2, 3, 1, 2, 3], m!.checkpoints[0]);
-    assert.equal(r.attention.layers, (m!.card as { layers: number }).layers);
+    const r = await client.runIds([1, 2, 3, 1, 2, 3], m.checkpoints[0]);
+    assert.equal(r.attention.layers, (m.card as { layers: number }).layers);
   });
 });

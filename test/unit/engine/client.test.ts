@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineClient, headView, type ModelRef } from '../../../src/engine';
-import { buildFused, buildTiny, makeWeights, referenceAttention, type TinyOptions } from '../../fixtures/onnx-builder';
+import { buildFused, buildTiny, type makeWeights, referenceAttention, type TinyOptions } from '../../fixtures/onnx-builder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
 import { rejectsWith } from '../../fixtures/engine-asserts';
 

@@ -26,7 +26,7 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
       const file = path.join(DIR, name, 'model.onnx');
       m = await loadModel(file, name);
       assert.ok(m.dla && !('refused' in m.dla), `no DLA plan: ${m.dla && 'refused' in m.dla ? m.dla.refused : 'none'}`);
-      plan = m.dla as DlaPlan;
+      plan = m.dla;
     });
     after(async () => { await m?.session.release(); });
 

@@ -8,7 +8,7 @@ import { WEBVIEW_STRINGS } from '../../../src/protocol';
 // capabilities, marketplace fields, and the English bundle every %key% points into.
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const raw = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
-const pkg = JSON.parse(raw) as any;
+const pkg = JSON.parse(raw);
 const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
 const text = (v: string) => (/^%(.+)%$/.exec(v) ? nls[/^%(.+)%$/.exec(v)![1]] : v);
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { unpackagedProviders } from '../../../src/engine/providers';
 import { SUPPORTED_TARGETS, unsupportedPlatformMessage } from '../../../src/host/platform';
 
 describe('platform support message at activation', () => {
@@ -23,8 +24,6 @@ describe('platform support message at activation', () => {
 });
 
 describe('execution providers a platform package leaves out', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { unpackagedProviders } = require('../../../src/engine/providers') as typeof import('../../../src/engine/providers');
   const win = 'ort-bin';
   it('dml on Windows without DirectML.dll beside onnxruntime.dll is named, with the file', () => {
     assert.deepEqual(unpackagedProviders(['dml', 'cpu'], 'win32', win, () => false), [{ name: 'dml', file: 'DirectML.dll', size: '18 MB' }]);

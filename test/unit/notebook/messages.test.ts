@@ -11,7 +11,7 @@ import type { SessionData } from '../../../src/protocol';
 const session: SessionData = {
   id: 3, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 2 },
   tokens: [{ text: 'a', start: 0, end: 1, special: false }, { text: 'b', start: 1, end: 2, special: false, syntax: 'NOUN' }],
-  heads: [0, 1].map((h) => ({ layer: 0, head: h, id: `L0H${h}`, metrics: { entropy: h ? NaN : 0.25, sink: 1 }, notes: (h ? { entropy: 'why' } : {}) as Record<string, string>, roles: [] })),
+  heads: [0, 1].map((h): SessionData['heads'][number] => ({ layer: 0, head: h, id: `L0H${h}`, metrics: { entropy: h ? NaN : 0.25, sink: 1 }, notes: h ? { entropy: 'why' } : {}, roles: [] })),
   metrics: [{ key: 'entropy', label: 'Entropy', definition: 'd' }], thumbSize: 2, thumbnails: [Uint8Array.of(1, 2, 3, 4), Uint8Array.of(5, 6, 7, 255)],
 };
 

@@ -53,7 +53,7 @@ describe('session: direct logit attribution on the wire', function () {
       assert.ok(b.session.dla, b.session.dlaNote);
       const e = toWireEffects(await pipeline.measureEffects(model, b.result), b.reports, b.result.tokens, text, 4);
       const flagged = b.session.heads.filter((hd) => directVsTotal(b.session.dla!, e, hd.layer * 4 + hd.head, hd.id, hd.layer === 1)).map((hd) => hd.id);
-      assert.ok(['L0H1', 'L0H3'].every((id) => flagged.includes(id)), `flagged: ${flagged}`);
+      assert.ok(['L0H1', 'L0H3'].every((id) => flagged.includes(id)), `flagged: ${flagged.join(',')}`);
       assert.ok(!flagged.includes('L1H3'), 'the induction head writes its effect directly');
     } finally {
       await pipeline.dispose();

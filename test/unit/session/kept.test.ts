@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineClient, type ModelRef } from '../../../src/engine';
 import { SessionPipeline, type BuiltSession } from '../../../src/session/pipeline';
-import { chunkHeads, KeptSource, STREAM_CHUNK_BYTES } from '../../../src/session/attentionSource';
+import { chunkHeads, type KeptSource, STREAM_CHUNK_BYTES } from '../../../src/session/attentionSource';
 import { streamOrder } from '../../../src/session/analysisProtocol';
 
 const ROOT = path.join(__dirname, '..', '..', '..');

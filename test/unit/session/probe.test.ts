@@ -53,7 +53,7 @@ describe('session: the repeat probe fits the model and never blocks an explain',
         assert.equal(p.status, 'measured', p.note);
         assert.equal(p.plan?.T, T);
         assert.equal(p.plan?.ids.length, 1 + 2 * T);
-        assert.ok(p.plan!.ids.length <= positions);
+        assert.ok(p.plan.ids.length <= positions);
         assert.deepEqual(p.plan?.bos, { id: 262, text: '<|endoftext|>', from: 'convention' });
         assert.match(p.note, new RegExp(`8 random ${T}-token sequences of ordinary tokens \\(the first: ids \\d+, \\d+, \\d+, \\d+, \\d+, \\d+, …\\), each repeated twice after \`<\\|endoftext\\|>\` \\(prepended by the family's convention; the tokenizer's template adds none\\), averaged`));
         // Every head was scored on the probe: the induction and duplicate candidates come from it.

@@ -62,7 +62,7 @@ describe('syntax roles from the command line', function () {
     const role = j.heads[0].roles.find((x) => x.name === 'ast-parent');
     assert.ok(role, JSON.stringify(j.heads[0].roles));
     assert.equal(role.relation?.accuracy, 1);
-    assert.ok(role.relation!.baseline < 0.5);
+    assert.ok(role.relation.baseline < 0.5);
     assert.deepEqual(j.heads[1].roles.filter((x) => x.name === 'ast-parent'), []);
     assert.ok(j.tokens.filter((t) => t.syntax).length > n / 2);
     // The gold edges it was scored against travel too, exactly the parse's.

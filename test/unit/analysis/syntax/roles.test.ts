@@ -64,7 +64,7 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
         assert.ok(role, `${name}: ${JSON.stringify(r.candidates.filter((c) => SYNTAX_ROLES.includes(c.name)))}`);
         assert.equal(role.relation?.accuracy, 1, name);
         assert.equal(role.relation?.count, want.count, `${name} dependents`);
-        assert.ok(Math.abs(role.relation!.baseline - want.baseline) < 1e-12, `${name} baseline ${role.relation!.baseline} vs ${want.baseline}`);
+        assert.ok(Math.abs(role.relation.baseline - want.baseline) < 1e-12, `${name} baseline ${role.relation.baseline} vs ${want.baseline}`);
         assert.ok(want.baseline < 0.9, `${name}: the relation is not a fixed offset here (${want.baseline})`);
         const ex = role.evidence.example!;
         assert.equal(gold[ex.query], ex.key);
@@ -124,7 +124,7 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
       assert.ok(role, JSON.stringify(detR.candidates));
       assert.equal(role.relation?.accuracy, 1);
       assert.equal(role.relation?.count, want.count);
-      assert.ok(Math.abs(role.relation!.baseline - want.baseline) < 1e-12);
+      assert.ok(Math.abs(role.relation.baseline - want.baseline) < 1e-12);
       const s = sentR.roles.find((x) => x.name === 'sentiment');
       assert.ok(s && s.score > 0.8, JSON.stringify(sentR.candidates.find((c) => c.name === 'sentiment')));
     });
