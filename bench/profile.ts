@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { getModel, captureRun, disposeCaptured, recomputeHeads } from '../src/engine/modelCache';
 import { encodeText, loadTokenizer } from '../src/engine/tokenize';
 import { predictionsFrom } from '../src/engine/predictions';

@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState, type SessionData, type ViewName } from '../src/protocol';
+import { isPanelState, VIEW_NAMES, type HostNotification, type PanelState } from '../src/protocol';
 import { listen, saveState, savedState } from './channel';
 import { App } from './app';
 import { setStrings } from './strings';
@@ -30,11 +30,11 @@ if (boot.loading) app.showLoading(boot.loading.title, boot.loading.message);
 listen((msg: HostNotification) => {
   switch (msg.type) {
     case 'session/loading': app.showLoading(msg.title, msg.message); break;
-    case 'session/data': app.showSession(msg.session as SessionData, msg.state); break;
+    case 'session/data': app.showSession(msg.session, msg.state); break;
     case 'session/heads': app.showHeads(msg.sessionId, msg.heads, msg.thumbnails, msg); break;
     case 'session/error': app.showError(msg.message, msg.detail); break;
     case 'editor/cursorToken': app.highlightToken(msg.index); break;
-    case 'head/focus': app.focusHead(msg.layer, msg.head, msg.view && VIEW_NAMES.includes(msg.view) ? msg.view as ViewName : undefined); break;
+    case 'head/focus': app.focusHead(msg.layer, msg.head, msg.view && VIEW_NAMES.includes(msg.view) ? msg.view : undefined); break;
     case 'compare/data': app.showCompare(msg.a, msg.b, msg.diff, msg.state); break;
     case 'session/effects': app.showEffects(msg.sessionId, msg.status, msg.effects, msg.message); break;
   }

@@ -17,7 +17,6 @@ import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectR
 import { decodeModel, readModelBytes } from './onnx-graph';
 import { CUT_START, CUT_X, FLOAT, info, planCut, type CutGraph } from './cutGraph';
 import { attentionSourceIndex, type LoadedModel } from './loaded-model';
-import type { DlaPlan } from './dla';
 
 export interface CutState {
   session: ort.InferenceSession;
@@ -45,7 +44,7 @@ async function makeCutState(model: LoadedModel): Promise<CutState | { refused: s
   const dla = model.dla;
   if (!dla || 'refused' in dla) return { refused: dla && 'refused' in dla ? dla.refused : 'no residual plan' };
   const order = model.attention.map((_, l) => attentionSourceIndex(model, l));
-  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: (dla as DlaPlan).layers[k] }));
+  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: (dla).layers[k] }));
   if (layers.some((x) => !x.res?.mid || !x.dl)) return { refused: 'a layer\'s attention output was not found joining the residual stream' };
   const bytes = readModelBytes(model.modelPath);
   const proto = decodeModel(bytes, path.basename(model.modelPath));

@@ -195,7 +195,7 @@ export class EngineClient {
 
   private send(body: Body, opts: RunOptions): Promise<WorkerResponse> {
     const id = this.pending.nextId();
-    const req = { ...body, id } as WorkerRequest;
+    const req = { ...body, id };
     if (opts.signal?.aborted) return Promise.reject(new EngineError('cancelled', 'The request was cancelled before it started.'));
     // Supersede before registering: cancelling a running request replays everything waiting, and this one must
     // not be posted twice.

@@ -34,7 +34,7 @@ export function planRoutes(g: GraphIndex, sources: string[], values: ValuePlan |
   const layers: RouteLayer[] = [];
   for (let k = 0; k < sources.length; k++) {
     const v = values?.values[k], wo = values?.wo[k], res = 'refused' in residual ? undefined : residual.layers[k];
-    if (v && wo && res?.mid === js[k].mid && values!.woCols[k] > 0) { layers.push({ kind: 'wo', values: v, wo, rows: wo.length / values!.woCols[k], ...(res.bias ? { bias: res.bias } : {}) }); continue; }
+    if (v && wo && res?.mid === js[k].mid && values.woCols[k] > 0) { layers.push({ kind: 'wo', values: v, wo, rows: wo.length / values.woCols[k], ...(res.bias ? { bias: res.bias } : {}) }); continue; }
     if (values?.values[k] && kernels.has(values.values[k])) return { refused: `layer ${k}'s fused attention kernel has no output projection to read its heads through` };
     const slice = planHeadSlice(g, sources[k], js[k].branch);
     if ('refused' in slice) return { refused: `layer ${k}'s output projection was not found, and ${slice.refused}` };

@@ -110,7 +110,7 @@ export class AttentionPanel {
         break;
       }
       case 'request':
-        answer(msg.id, () => this.handlers.onRequest(this, msg.method, msg.params as never), (reply) => this.send(reply));
+        answer(msg.id, () => this.handlers.onRequest(this, msg.method, msg.params), (reply) => this.send(reply));
         break;
       case 'reply':
         this.asked.settle(msg);

@@ -63,7 +63,7 @@ export function parseWith<T>(guards: Record<string, (v: Fields) => boolean>, v: 
 /** Answer one request: run it and send exactly one reply with its id (a thrown error becomes `ok: false`). */
 export function answer(id: number, run: () => Promise<unknown>, send: (reply: ReplyEnvelope) => void): void {
   let work: Promise<unknown>;
-  try { work = run(); } catch (e) { work = Promise.reject(e); }
+  try { work = run(); } catch (e) { work = Promise.reject(e instanceof Error ? e : new Error(String(e))); }
   work.then(
     (result) => send({ type: 'reply', id, ok: true, result }),
     (err: unknown) => send({ type: 'reply', id, ok: false, error: err instanceof Error ? err.message : String(err) }),

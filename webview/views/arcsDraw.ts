@@ -46,10 +46,10 @@ export function incomingOf(x: HeadArcs): NonNullable<HeadArcs['inc']> {
 }
 
 /** The area a hover draws on: token i, grown by every token its arcs reach (cleared before the next hover). */
-export function hoverBox(l: TokenLayout, i: number): { grow(j: number): void; rect(): [number, number, number, number] } {
+export function hoverBox(l: TokenLayout, i: number): { grow: (j: number) => void; rect: () => [number, number, number, number] } {
   let x0 = l.x[i] - l.w[i] / 2, y0 = l.y[i] - 2 * l.lineHeight, x1 = l.x[i] + l.w[i] / 2, y1 = l.y[i] + l.hgt[i];
   return {
-    grow(j) {
+    grow: (j) => {
       x0 = Math.min(x0, l.x[j] - l.w[j] / 2); x1 = Math.max(x1, l.x[j] + l.w[j] / 2);
       y0 = Math.min(y0, l.y[j] - 2.5 * l.lineHeight); y1 = Math.max(y1, l.y[j] + l.hgt[j]);
     },

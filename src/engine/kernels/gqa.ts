@@ -4,7 +4,7 @@
 // and head sinks. The kernel's own `output_qk` (qk_output = 2) is its softmax, so the slice IS the kernel —
 // with num_heads = count, kv_num_heads = kv and the same attributes — fed the kept pre-rotary query and key of
 // those heads: rotary, windows and caps are applied exactly as in the model.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
 import { halfToFloat32 } from '../../core/half';
 import { inlined, isRunTensor, staticWidth, graphInputBehind, type KernelContext } from './context';

@@ -3,8 +3,8 @@
 // additive attn_mask, scale, softcap, past KV. onnxruntime 1.30's CPU kernel returns the softmax as output 3
 // when qk_matmul_output_mode = 3 (measured: modes 0 and 1 give the raw scaled QKᵀ, 2 the masked scores — the
 // spec's table had 1 and 2 swapped, onnx/onnx#7913), so the slice is the kernel itself on a few heads.
-import * as ort from 'onnxruntime-node';
-import { onnx } from 'onnx-proto';
+import type * as ort from 'onnxruntime-node';
+import { type onnx } from 'onnx-proto';
 import { halfToFloat32 } from '../../core/half';
 import { graphInputBehind, inlined, isRunTensor, staticWidth, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';

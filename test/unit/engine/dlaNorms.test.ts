@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { buildTiny, floatTensor, node, rng } from '../../fixtures/onnx-builder';
 import { loadModel } from '../../../src/engine/modelCache';
-import { decompose, decompositionFetches, type DlaPlan, type Fetched } from '../../../src/engine/dla';
+import { decompose, decompositionFetches, type Fetched } from '../../../src/engine/dla';
 import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
 import { decodeModel, elemTypes } from '../../../src/engine/onnx-graph';
 
@@ -41,7 +41,7 @@ function withNorm(norm: Norm, head: 'tied-transpose' | 'untied-bias'): Uint8Arra
   } else {
     // Skip*: the last residual Add (x + proj) becomes the norm's input + skip.
     const add = nodes.find((n) => n.opType === 'Add' && n.output?.[0] === 'l1_out')!;
-    const [x, proj] = add.input!;
+    const [x, proj] = add.input;
     const simplified = norm === 'SkipSimplifiedLayerNormalization';
     added.push(onnx.NodeProto.create({ ...node(norm, simplified ? [x, proj, 'g'] : [x, proj, 'g', 'b'], ['normed']), domain: 'com.microsoft', attribute: [onnx.AttributeProto.create({ name: 'epsilon', f: 1e-5, type: onnx.AttributeProto.AttributeType.FLOAT })] }));
   }
@@ -83,7 +83,7 @@ describe('DLA: final norms and unembeddings as exports write them (the logits fr
       const m = await loadModel(file, file);
       try {
         assert.ok(m.dla && !('refused' in m.dla), m.dla && 'refused' in m.dla ? m.dla.refused : 'no plan');
-        const plan = m.dla as DlaPlan;
+        const plan = m.dla;
         assert.equal(plan.residual.norm.label, label);
         assert.equal(plan.residual.unembed.layout, head === 'tied-transpose' ? 'vd' : 'dv');
         if (head === 'untied-bias') assert.ok(plan.residual.unembed.bias);

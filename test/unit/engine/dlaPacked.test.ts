@@ -5,7 +5,7 @@
 // unfused twin with the dequantized float weights.
 import { strict as assert } from 'node:assert';
 import { EngineClient } from '../../../src/engine';
-import { decompose, decompositionFetches, prepareUnembedding, type DlaPlan } from '../../../src/engine/dla';
+import { decompose, decompositionFetches, prepareUnembedding } from '../../../src/engine/dla';
 import { loadModel, releaseModel } from '../../../src/engine/modelCache';
 import { buildTwin, type TwinSpec } from '../../fixtures/twins';
 import { fetchAll } from '../../fixtures/dlaFetch';
@@ -27,7 +27,7 @@ describe('DLA through a packed (MatMulNBits) unembedding', function () {
       const m = await loadModel(twin.modelPath, 'packed');
       try {
         assert.ok(m.dla && !('refused' in m.dla), `no DLA plan: ${m.dla && 'refused' in m.dla ? m.dla.refused : 'none'}`);
-        const plan = m.dla as DlaPlan;
+        const plan = m.dla;
         assert.equal(plan.residual.unembed.layout, 'columns', 'the LM head is read packed, column by column');
         const ids = Array.from({ length: 37 }, (_, i) => (i * 131 + 17) % Math.min(plan.residual.unembed.vocab, 2000));
         const { fetched, logits, vocab } = await fetchAll(m, decompositionFetches(plan), ids);

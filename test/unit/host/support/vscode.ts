@@ -5,7 +5,7 @@
 import Module from 'node:module';
 import { parseHostMessage, PROTOCOL_VERSION } from '../../../../src/protocol';
 
-const loader = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+const loader = Module as unknown as { _resolveFilename: (this: unknown, request: string, ...rest: unknown[]) => string };
 const resolveFilename = loader._resolveFilename;
 loader._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
   return request === 'vscode' ? __filename : resolveFilename.call(this, request, ...rest);
