@@ -13,7 +13,7 @@ import { encodeText, loadTokenizer } from '../src/engine/tokenize';
 import { predictionsFrom } from '../src/engine/predictions';
 import { nextTokenFetches, predictionsFromOutputs } from '../src/engine/nextTokenGraph';
 import { allValueNorms } from '../src/engine/values';
-import { attentionSourceIndex } from '../src/engine/loaded-model';
+import { attentionSourceIndex } from '../src/engine/loadedModel';
 import { headAnalyzer, LayerSums, PathwayBuilder } from '../src/analysis';
 import { measureHead, Scratch } from '../src/analysis/measure';
 import { measureRest } from '../src/analysis/sinkAware';

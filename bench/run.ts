@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { summarise, type EngineRow } from './engine';
 import type { StreamRow } from './stream';
 import { runAgainst } from './ab';
-import { ensureQwen05b } from './make-qwen05b';
+import { ensureQwen05b } from './makeQwen05b';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -52,7 +52,7 @@ function gpt2Small(): ModelJob | undefined {
  * The model size people actually run, the way they download it (issue 25): a Qwen2.5-0.5B-shaped export as the
  * onnxruntime-genai builder writes it (24 layers, 14 query heads over 2 KV heads, rotary inside
  * GroupQueryAttention, 4-bit MatMulNBits everywhere, vocabulary 32,768; random weights, ~350 MB), generated on
- * first use by bench/make-qwen05b.ts, never committed. Each 4,096-token run takes a minute or more here: three runs.
+ * first use by bench/makeQwen05b.ts, never committed. Each 4,096-token run takes a minute or more here: three runs.
  */
 function qwen05b(): ModelJob | undefined {
   try {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { feedTensor } from '../src/engine/feeds';
-import { decodeModel, planGraph, readModelBytes } from '../src/engine/onnx-graph';
+import { decodeModel, planGraph, readModelBytes } from '../src/engine/onnxGraph';
 
 interface ProfileEvent { cat: string; name: string; dur: number; args?: { op_name?: string; node_index?: string } }
 

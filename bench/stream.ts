@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { addCaptureOutputs } from '../src/engine/recompute-graph';
-import { decodeModel, elemTypes } from '../src/engine/onnx-graph';
+import { addCaptureOutputs } from '../src/engine/recomputeGraph';
+import { decodeModel, elemTypes } from '../src/engine/onnxGraph';
 import { feedTensor } from '../src/engine/feeds';
 import { loadModel, runSession, captureRun, disposeCaptured, type Captured, type LoadedModel } from '../src/engine/modelCache';
 import { computeDla, alternativesFrom } from '../src/engine/dla';
@@ -19,7 +19,7 @@ import { predictionsFrom } from '../src/engine/predictions';
 import { cutState, measureHeadEffects } from '../src/engine/ablationCut';
 import { measureEffects } from '../src/engine/effects';
 import { allValueNorms } from '../src/engine/values';
-import { attentionSourceIndex } from '../src/engine/loaded-model';
+import { attentionSourceIndex } from '../src/engine/loadedModel';
 import { keepRoutes, routeFetches, traceRoutesFor } from '../src/engine/routesKept';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -14,9 +14,9 @@ import { onnx } from 'onnx-proto';
 import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
-import { decodeModel, readModelBytes } from './onnx-graph';
+import { decodeModel, readModelBytes } from './onnxGraph';
 import { CUT_START, CUT_X, FLOAT, info, planCut, type CutGraph } from './cutGraph';
-import { attentionSourceIndex, type LoadedModel } from './loaded-model';
+import { attentionSourceIndex, type LoadedModel } from './loadedModel';
 
 export interface CutState {
   session: ort.InferenceSession;

@@ -6,7 +6,7 @@
 // (masks, rotary tables, shapes) are rebuilt from the graph inputs by the graph's own nodes; a graph where
 // something else crosses from one layer to the next is refused.
 import { onnx } from 'onnx-proto';
-import { elemTypes, type GraphPlan } from './onnx-graph';
+import { elemTypes, type GraphPlan } from './onnxGraph';
 import { indexGraph, type GraphIndex } from './weights';
 
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;

@@ -3,7 +3,7 @@
 // graph has none. One call from load.ts; a graph that breaks a walk is a refusal with its reason, never a
 // failed load.
 import type { onnx } from 'onnx-proto';
-import type { GraphPlan } from './onnx-graph';
+import type { GraphPlan } from './onnxGraph';
 import { planDla, type DlaPlan } from './dla';
 import { planResidual } from './residual';
 import { planRoutes, type RoutePlan } from './routesPlan';

@@ -3,7 +3,7 @@
 import type * as ort from 'onnxruntime-node';
 import { alternativesFrom, computeDla, type DlaPlan, type DlaResult, type Fetched } from './dla';
 import { halfToFloat32 } from '../core/half';
-import { attentionSourceIndex, type LoadedModel } from './loaded-model';
+import { attentionSourceIndex, type LoadedModel } from './loadedModel';
 import type { Predictions } from './types';
 
 /** The plan with its layers in the model's layer order (model.attention), or the reason there is none. */

@@ -7,8 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { addGates, type GatedGraph } from './gates';
-import { attentionSourceIndex, type LoadedModel } from './loaded-model';
-import { readModelBytes } from './onnx-graph';
+import { attentionSourceIndex, type LoadedModel } from './loadedModel';
+import { readModelBytes } from './onnxGraph';
 
 export interface GatedSession {
   session: ort.InferenceSession;
@@ -37,7 +37,7 @@ export interface EffectRun {
 const RUN_BYTES = 256 * 2 ** 20;
 
 /**
- * Each model's head-gated session, made on first use. Kept here, not on LoadedModel, so loaded-model.ts need not
+ * Each model's head-gated session, made on first use. Kept here, not on LoadedModel, so loadedModel.ts need not
  * import this file (which imports it): a WeakMap entry lives exactly as long as the model object, as the field did.
  */
 const gatedSessions = new WeakMap<LoadedModel, GatedSession>();

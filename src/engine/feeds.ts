@@ -3,8 +3,8 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../core/errors';
-import type { InputSpec } from './onnx-graph';
-import type { LoadedModel } from './loaded-model';
+import type { InputSpec } from './onnxGraph';
+import type { LoadedModel } from './loadedModel';
 
 export function feedTensor(spec: InputSpec, n: number, ids: number[], mask?: number[]): ort.Tensor {
   const intTensor = (values: number[], dims: number[]) =>

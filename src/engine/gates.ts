@@ -5,7 +5,7 @@
 // For causal LMs the graph also computes log p(actual next token) per position, so only [batch, seq]
 // numbers leave the runtime instead of [batch, seq, vocab] logits.
 import { onnx } from 'onnx-proto';
-import { decodeModel, elemTypes, type GraphPlan } from './onnx-graph';
+import { decodeModel, elemTypes, type GraphPlan } from './onnxGraph';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;

@@ -7,7 +7,7 @@
 // as costly as the layer's own mixing: meant for the small graphs that need it.
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { elemTypes } from './onnx-graph';
+import { elemTypes } from './onnxGraph';
 import type { GraphIndex } from './weights';
 
 export interface HeadSlice {

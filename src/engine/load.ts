@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
 import { EngineError } from '../core/errors';
-import { addGraphOutputs, appendMessage, decodeModel, elemTypes, planGraph, readModelBytes, type GraphPlan } from './onnx-graph';
-import { addCaptureOutputs, planRecompute, type RecomputePlan } from './recompute-graph';
+import { addGraphOutputs, appendMessage, decodeModel, elemTypes, planGraph, readModelBytes, type GraphPlan } from './onnxGraph';
+import { addCaptureOutputs, planRecompute, type RecomputePlan } from './recomputeGraph';
 import { sessionTuning, resolveProviders, providerFailure } from './providers';
-import type { LoadedModel, RecomputeState } from './loaded-model';
-import { probeAttention } from './load-probe';
+import type { LoadedModel, RecomputeState } from './loadedModel';
+import { probeAttention } from './loadProbe';
 import { planValues } from './values';
 import { SLICE_OPTIONS } from './recompute';
 import { exposeKernelProbabilities } from './kernels/expose';
@@ -21,7 +21,7 @@ export interface LoadOptions {
   recompute?: boolean;
   /** Normalised provider names (resolveProviders); default ['cpu']. */
   executionProviders?: readonly string[];
-  /** Override the tuned defaults (bench/engine-ratio.ts compares them). */
+  /** Override the tuned defaults (bench/engineRatio.ts compares them). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
   intraOpNumThreads?: number;
 }

@@ -1,5 +1,5 @@
 // Worker-side: ONNX Runtime sessions cached per model file. Loading (load.ts), the load probe
-// (load-probe.ts), input feeds (feeds.ts) and recompute (recompute.ts) live in files of their own; this
+// (loadProbe.ts), input feeds (feeds.ts) and recompute (recompute.ts) live in files of their own; this
 // module re-exports them so the worker, the benchmark and the tests have one entry point.
 // Kept free of worker_threads so the benchmark can drive it directly on one thread.
 import * as fs from 'node:fs';
@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { EngineError } from '../core/errors';
 import { resolveProviders } from './providers';
 import { loadModel, releaseModel } from './load';
-import type { LoadedModel } from './loaded-model';
+import type { LoadedModel } from './loadedModel';
 
-export { attentionHeads, checkLayer, type LoadedModel, type RecomputeState } from './loaded-model';
+export { attentionHeads, checkLayer, type LoadedModel, type RecomputeState } from './loadedModel';
 export { loadModel, releaseModel, type LoadOptions } from './load';
 export { runSession } from './feeds';
 export { captureRun, disposeCaptured, recomputeHeads, recomputeLayer, runAttention, runSlice, runSliceHeads, RECOMPUTE_RUN_BYTES, type Captured, type OnExtra } from './recompute';

@@ -9,7 +9,7 @@
 // appendMessage writes it into the room left after the model), so the user's graph is otherwise untouched. Ops whose signature changed across opsets are written for the
 // model's own opset (ReduceMax / ReduceLogSumExp take their axes as an input from opset 18).
 import { onnx } from 'onnx-proto';
-import type { GraphPlan } from './onnx-graph';
+import type { GraphPlan } from './onnxGraph';
 import { predictionsFromReduced, TOP_K, type PredictionArrays } from './predictions';
 
 /** Graph outputs the appended nodes produce (see planNextToken). */

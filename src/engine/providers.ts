@@ -82,7 +82,7 @@ export function providerFailure(providers: readonly string[], why: string): Engi
 }
 
 /**
- * Session options for these providers. CPU choice, measured with `bench/engine-ratio.ts --tune` on the
+ * Session options for these providers. CPU choice, measured with `bench/engineRatio.ts --tune` on the
  * GPT-2-small-shaped model (12 layers x 12 heads, attention outputs fetched), 2 cores, Node 20, ORT
  * 1.30, on a machine shared with other work (load average 3-8 throughout: never below 1.5). Medians
  * in seconds over 3 reps x rounds:

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../core/errors';
 import { feedTensor, runSession } from './feeds';
-import { checkLayer, type LoadedModel } from './loaded-model';
+import { checkLayer, type LoadedModel } from './loadedModel';
 import type { KernelPlan, TensorLookup } from './kernels/types';
 import type { WorkerAttention } from './workerProtocol';
 

@@ -4,7 +4,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { RouteGraph } from '../protocol';
 import { EngineError } from '../core/errors';
-import type { LoadedModel } from './loaded-model';
+import type { LoadedModel } from './loadedModel';
 import type { Captured } from './recompute';
 import { makeStash, routeFetches, routeRefusal, traceRoutes, type RouteStash } from './routesRun';
 

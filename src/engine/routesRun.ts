@@ -7,7 +7,7 @@ import { onnx } from 'onnx-proto';
 import { traceRoutes as trace, type AttentionRow, type MlpRow, type RouteSteps } from '../analysis/routes';
 import type { RouteGraph } from '../protocol';
 import { EngineError } from '../core/errors';
-import { attentionSourceIndex, type LoadedModel } from './loaded-model';
+import { attentionSourceIndex, type LoadedModel } from './loadedModel';
 import { headOutputs } from './headSlice';
 import type { RouteLayer, RoutePlan } from './routesPlan';
 import { feedTensor } from './feeds';

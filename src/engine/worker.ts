@@ -13,7 +13,7 @@ import { predictionsFrom } from './predictions';
 import { nextTokenFetches, predictionsFromOutputs } from './nextTokenGraph';
 import { halfToFloat32 } from '../core/half';
 import { allValueNorms, type ValueNorms } from './values';
-import { attentionSourceIndex } from './loaded-model';
+import { attentionSourceIndex } from './loadedModel';
 import { dlaFetches, runDla } from './dlaRun';
 import { dropRoutes, keepRoutes, routeFetches, routesRefusal, traceRoutesFor } from './routesKept';
 import type * as ort from 'onnxruntime-node';

@@ -1,4 +1,4 @@
-// Runs inside a downloaded VS Code's extension host (see scripts/test-electron.mjs).
+// Runs inside a downloaded VS Code's extension host (see scripts/testElectron.mjs).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { EngineClient, EngineError, type ModelRef } from '../../src/engine';
 import { SessionPipeline, type BuiltSession } from '../../src/session/pipeline';
-import { buildTiny } from '../fixtures/onnx-builder';
+import { buildTiny } from '../fixtures/onnxBuilder';
 import { byteLevelTokenizer, writeJson } from '../fixtures/tokenizers';
 
 /** The client's current worker (private: the tests watch the worker's own messages and exit). */

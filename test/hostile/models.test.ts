@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, EngineError, type EngineErrorCode, type ModelRef } from '../../src/engine';
-import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor } from '../fixtures/onnx-builder';
+import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor } from '../fixtures/onnxBuilder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../fixtures/tokenizers';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -55,7 +55,7 @@ describe('npm test stages per platform', () => {
     // The scripts behind npm test's stages (package.json: build, typecheck, test:*), and what they run in turn.
     // (bench/run.ts, behind the bench stage, installs its Python packages itself when they are missing: the
     // bench stage only runs when scripts/test.mjs found them installed, so it never gets there from npm test.)
-    const files = ['scripts/test.mjs', 'scripts/build.mjs', 'scripts/e2e.mjs', 'scripts/install-code-server.sh', 'scripts/test-electron.mjs'];
+    const files = ['scripts/test.mjs', 'scripts/build.mjs', 'scripts/e2e.mjs', 'scripts/install-code-server.sh', 'scripts/testElectron.mjs'];
     const runsSetup = /\b(spawn|spawnSync|execFile|execFileSync|exec|execSync)\(.*(install-system-deps|apt-get|\bapt\b)/;
     const shellRunsSetup = /^\s*(sudo\s+|\$SUDO\s+)?((bash|sh|source|\.)\s+.*install-system-deps\.sh|apt(-get)?\s+install)\b/;
     const offending = files.flatMap((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').map((l, i) => ({ l, at: `${f}:${i + 1}` }))

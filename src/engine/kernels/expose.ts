@@ -5,7 +5,7 @@
 // com.microsoft Attention has no such output.
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../../core/errors';
-import { decodeModel, elemTypes } from '../onnx-graph';
+import { decodeModel, elemTypes } from '../onnxGraph';
 import { attrInt, info } from './sliceGraph';
 import type { KernelPlan } from './types';
 

@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineClient, headView, type ModelRef } from '../../../src/engine';
-import { buildFused, buildTiny, type makeWeights, referenceAttention, type TinyOptions } from '../../fixtures/onnx-builder';
+import { buildFused, buildTiny, type makeWeights, referenceAttention, type TinyOptions } from '../../fixtures/onnxBuilder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
-import { rejectsWith } from '../../fixtures/engine-asserts';
+import { rejectsWith } from '../../fixtures/engineAsserts';
 
 const TOL = 1e-5;
 

@@ -7,11 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineClient, EngineError, headView, type ModelRef } from '../../../src/engine';
-import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
+import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnxGraph';
 import { listProviders, resolveProviders } from '../../../src/engine/providers';
 import { loadModel, releaseModel, runSession } from '../../../src/engine/modelCache';
-import { floatTensor, intTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
-import { rejectsWith } from '../../fixtures/engine-asserts';
+import { floatTensor, intTensor, node, rng, valueInfo } from '../../fixtures/onnxBuilder';
+import { rejectsWith } from '../../fixtures/engineAsserts';
 
 // Float32 ONNX Runtime vs float32 PyTorch: measured worst case 8.9e-7 over all fixtures.
 const TOL = 1e-5;

@@ -1,4 +1,4 @@
-// The final norm and the unembedding as users' exports write them: hand-built graphs (onnx-builder's GPT-2
+// The final norm and the unembedding as users' exports write them: hand-built graphs (onnxBuilder's GPT-2
 // stack) ending in LayerNormalization, SimplifiedLayerNormalization, RMSNormalization (opset 23),
 // com.microsoft Skip(Simplified)LayerNormalization (which also sums the last residual), a decomposed norm,
 // a tied head that reads the embedding table through Transpose and an untied head with a bias. For each, the
@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { buildTiny, floatTensor, node, rng } from '../../fixtures/onnx-builder';
+import { buildTiny, floatTensor, node, rng } from '../../fixtures/onnxBuilder';
 import { loadModel } from '../../../src/engine/modelCache';
 import { decompose, decompositionFetches, type Fetched } from '../../../src/engine/dla';
-import { addCaptureOutputs } from '../../../src/engine/recompute-graph';
-import { decodeModel, elemTypes } from '../../../src/engine/onnx-graph';
+import { addCaptureOutputs } from '../../../src/engine/recomputeGraph';
+import { decodeModel, elemTypes } from '../../../src/engine/onnxGraph';
 
 type Norm = 'LayerNormalization' | 'SimplifiedLayerNormalization' | 'RMSNormalization' | 'SkipLayerNormalization' | 'SkipSimplifiedLayerNormalization' | 'decomposed-rms';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, logProbs, predictionsFrom, type ModelRef } from '../../../src/engine';
-import { buildTiny, makeWeights, referenceRun, type TinyOptions } from '../../fixtures/onnx-builder';
+import { buildTiny, makeWeights, referenceRun, type TinyOptions } from '../../fixtures/onnxBuilder';
 import { byteLevelTokenizer, writeJson } from '../../fixtures/tokenizers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -75,7 +75,7 @@ describe('engine: fused attention kernels, on twins of trusted models', function
       const rec: LoadedModel = await loadModel(twin.modelPath, 'twin');
       try {
         if (spec.kernel === 'plain' && spec.weights?.startsWith('fp16')) {
-          // Unfused float16 scores: recompute is refused on purpose (recompute-graph.ts), the Softmax outputs are fetched.
+          // Unfused float16 scores: recompute is refused on purpose (recomputeGraph.ts), the Softmax outputs are fetched.
           assert.match(rec.recomputeRefusal ?? '', /reduced precision/);
           const x = ids(rec.plan.vocabRows ?? 100, 23);
           const want = await oracle(twin, x);

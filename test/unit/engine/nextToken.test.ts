@@ -10,8 +10,8 @@ import { onnx } from 'onnx-proto';
 import { predictionsFrom, TOP_K } from '../../../src/engine/predictions';
 import { nextTokenFetches, planNextToken, predictionsFromOutputs } from '../../../src/engine/nextTokenGraph';
 import { loadModel, releaseModel, runSession } from '../../../src/engine/modelCache';
-import type { GraphPlan } from '../../../src/engine/onnx-graph';
-import { floatTensor, node, rng, valueInfo } from '../../fixtures/onnx-builder';
+import type { GraphPlan } from '../../../src/engine/onnxGraph';
+import { floatTensor, node, rng, valueInfo } from '../../fixtures/onnxBuilder';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const T = onnx.TensorProto.DataType;

@@ -1,4 +1,4 @@
-// Bounded-memory mode (src/engine/recompute-graph.ts): attention recomputed from the captured score
+// Bounded-memory mode (src/engine/recomputeGraph.ts): attention recomputed from the captured score
 // inputs must equal the Softmax outputs of the full graph on every fixture we have — hand-built
 // GPT-2/BERT graphs (both mask styles, past-kv), the Llama/Qwen/Phi/Gemma exports, and the bundled
 // models — layer by layer and head by head.
@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/modelCache';
-import { planRecompute } from '../../../src/engine/recompute-graph';
-import { buildTiny } from '../../fixtures/onnx-builder';
+import { planRecompute } from '../../../src/engine/recomputeGraph';
+import { buildTiny } from '../../fixtures/onnxBuilder';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const TOL = 1e-5;

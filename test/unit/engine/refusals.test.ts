@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { EngineError, type EngineErrorCode } from '../../../src/core/errors';
-import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnx-graph';
-import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor, intTensor, node, rng } from '../../fixtures/onnx-builder';
+import { decodeModel, planGraph, readModelBytes } from '../../../src/engine/onnxGraph';
+import { buildFused, buildNoAttention, buildTiny, buildWithTensor, externalTensor, floatTensor, intTensor, node, rng } from '../../fixtures/onnxBuilder';
 
 function plan(file: string) {
   return planGraph(decodeModel(readModelBytes(file), path.basename(file)), path.dirname(file), path.basename(file));

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, EngineError, type ModelRef, type ProbePlan } from '../../../src/engine';
 import { PROBE_DRAWS, SessionPipeline } from '../../../src/session/pipeline';
-import { buildTiny } from '../../fixtures/onnx-builder';
+import { buildTiny } from '../../fixtures/onnxBuilder';
 import { byteLevelTokenizer, wordPieceTokenizer, writeJson } from '../../fixtures/tokenizers';
 
 /** ~30 GPT-2 tokens. */

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineClient, type ModelRef } from '../../../src/engine';
 import { SessionPipeline } from '../../../src/session/pipeline';
-import { buildTiny } from '../../fixtures/onnx-builder';
+import { buildTiny } from '../../fixtures/onnxBuilder';
 import { byteLevelTokenizer, writeJson } from '../../fixtures/tokenizers';
 
 const ROOT = path.join(__dirname, '..', '..', '..');

@@ -8,7 +8,7 @@ import { HALF, QUANTIZED, QUANTIZED_ACC4 } from '../../../fixtures/twins/catalog
 import { assertTwin, FP32, maxAbsDiff, type Tolerance } from '../../../fixtures/twins/compare';
 import { Graph, T } from '../../../fixtures/twins/graph';
 import { linearWeights, quantize } from '../../../fixtures/twins/weights';
-import { rng } from '../../../fixtures/onnx-builder';
+import { rng } from '../../../fixtures/onnxBuilder';
 
 /** accuracy_level 4 (int8 activations) against float activations: worst measured 4.4e-2 · max|logit|, 8.6e-2 in p. */
 const ACC4: Tolerance = { logits: 0.1, probs: 0.2 };

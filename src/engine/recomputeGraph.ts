@@ -5,7 +5,7 @@
 // the Softmax, so masking, scaling and normalising are exactly what the model does — no pattern of
 // "how attention is usually written" is assumed beyond "a MatMul feeds the Softmax's input".
 import { onnx } from 'onnx-proto';
-import { appendMessage, elemTypes } from './onnx-graph';
+import { appendMessage, elemTypes } from './onnxGraph';
 import type { KernelPlan } from './kernels/types';
 
 /** One attention source (a Softmax output) and the model that recomputes it from captured tensors. */

@@ -9,7 +9,7 @@
 // headlight-mini's (its 2,048 ids are a subset, like the GPT-2-small-shaped bench model's).
 //
 // Generated on first use into bench/results/qwen05b/ (git-ignored, ~360 MB), never committed.
-// CLI: npx tsx bench/make-qwen05b.ts [--force] [--check]   (--check: one 1,024-token run, NaN/Inf scan)
+// CLI: npx tsx bench/makeQwen05b.ts [--force] [--check]   (--check: one 1,024-token run, NaN/Inf scan)
 import { copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 

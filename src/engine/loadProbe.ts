@@ -2,7 +2,7 @@
 // bidirectional, and whether the recompute slices can be fed one head at a time.
 import { EngineError } from '../core/errors';
 import { runSession } from './feeds';
-import { attentionHeads, type LoadedModel } from './loaded-model';
+import { attentionHeads, type LoadedModel } from './loadedModel';
 import { captureRun, runSlice, runSliceHeads, type Captured } from './recompute';
 
 // Odd on purpose: a non-attention Softmax whose width is a round number (8 or 16 MoE experts, a

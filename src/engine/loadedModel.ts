@@ -1,8 +1,8 @@
 // What the worker holds for one loaded model, and the shape checks every run's attention goes through.
 import type * as ort from 'onnxruntime-node';
 import { EngineError } from '../core/errors';
-import type { GraphPlan } from './onnx-graph';
-import type { LayerSlice } from './recompute-graph';
+import type { GraphPlan } from './onnxGraph';
+import type { LayerSlice } from './recomputeGraph';
 import type { KernelPlan } from './kernels/types';
 
 export interface LoadedModel {
@@ -20,7 +20,7 @@ export interface LoadedModel {
   headsPerLayer: number;
   causal: boolean;
   /**
-   * Bounded-memory mode (recompute-graph.ts): the session fetches each layer's score inputs and a
+   * Bounded-memory mode (recomputeGraph.ts): the session fetches each layer's score inputs and a
    * per-layer slice session recomputes the probabilities on demand. Undefined: the session fetches
    * the probabilities themselves (`attention` outputs), and `recomputeRefusal` says why.
    */

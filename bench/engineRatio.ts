@@ -1,12 +1,12 @@
 // Cost of reading attention: plain ORT run vs the run that also fetches every Softmax output, at
 // 128/512/1,024 tokens, on the GPT-2-small-shaped model from bench/make-gpt2-small.py. Each mode
 // runs in its own child process so peak RSS is that mode's alone.
-//   npx tsx bench/engine-ratio.ts [model.onnx]   (CPU-heavy: run when the machine is quiet)
+//   npx tsx bench/engineRatio.ts [model.onnx]   (CPU-heavy: run when the machine is quiet)
 // --tune: session options instead (graphOptimizationLevel basic/extended/all x intraOpNumThreads
 // 1/2/ORT default) with attention outputs at 512 and 1,024 tokens, configs in a new random order
 // each round, every config in its own child process; writes results/engine-tune-<time>.json. The chosen
 // values live in src/engine/providers.ts (sessionTuning).
-//   npx tsx bench/engine-ratio.ts --tune [rounds] [model.onnx]   (writes results/engine-tune-<time>.json)
+//   npx tsx bench/engineRatio.ts --tune [rounds] [model.onnx]   (writes results/engine-tune-<time>.json)
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -113,7 +113,7 @@ function main(): void {
   for (const n of SIZES) console.log(`${String(n).padStart(6)}  ${(plain.times[n] / 1000).toFixed(3).padStart(8)}  ${(attn.times[n] / 1000).toFixed(3).padStart(17)}  ${(attn.times[n] / plain.times[n]).toFixed(2)}x`);
   console.log(`peak RSS: plain ${plain.peakRssMiB.toFixed(0)} MiB, with attention ${attn.peakRssMiB.toFixed(0)} MiB`);
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'engine-ratio.json'), JSON.stringify(results, null, 1));
+  fs.writeFileSync(path.join(__dirname, 'results', 'engineRatio.json'), JSON.stringify(results, null, 1));
 }
 
 main();

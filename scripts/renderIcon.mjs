@@ -1,5 +1,5 @@
 // Renders the marketplace icon (media/icon.png, 128×128) from media/headlight.svg with Debian's Chromium
-// through playwright-core, so the PNG is never drawn by hand: `node scripts/render-icon.mjs`.
+// through playwright-core, so the PNG is never drawn by hand: `node scripts/renderIcon.mjs`.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
