@@ -6,6 +6,7 @@ import { EXPORT_FORMATS, type ExportFormat } from '../protocol';
 import { headsCsv, headsJson } from '../export/tables';
 import { buildReport, collectReportData } from '../export/report';
 import { log } from '../host/log';
+import { untilAnalysed } from '../host/untilAnalysed';
 
 interface FormatItem extends vscode.QuickPickItem { format: ExportFormat }
 
@@ -29,10 +30,7 @@ export function exportView(controller: Controller) {
       void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: nothing to export yet — explain a selection first (Explain attention).'));
       return undefined;
     }
-    if (!comparing && controller.session?.analysing) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: the heads of this selection are still being analysed; export it in a moment.'));
-      return undefined;
-    }
+    if (!comparing && !(await untilAnalysed(controller, vscode.l10n.t('Headlight: exporting once the heads are analysed…')))) return undefined;
     let format = arg?.format && EXPORT_FORMATS.includes(arg.format) ? arg.format : undefined;
     if (!format) {
       const items: FormatItem[] = (comparing ? (['png'] as ExportFormat[]) : [...EXPORT_FORMATS]).map((f) => ({ label: FORMATS[f].label, description: `.${FORMATS[f].ext}`, detail: FORMATS[f].detail, format: f }));

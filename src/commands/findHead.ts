@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Controller } from '../host/controller';
+import { untilAnalysed } from '../host/untilAnalysed';
 import type { WireHead } from '../protocol';
 
 interface HeadItem extends vscode.QuickPickItem { head: WireHead }
@@ -21,11 +22,8 @@ export function headDetail(h: WireHead): string {
 export function findHead(controller: Controller) {
   return async (query?: string): Promise<WireHead | undefined> => {
     if (!controller.session) await controller.reopenLast();
+    if (!(await untilAnalysed(controller, vscode.l10n.t('Headlight: searching once the heads are analysed…')))) return undefined;
     const session = controller.session;
-    if (session?.analysing) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: the heads of this selection are still being analysed; search them in a moment.'));
-      return undefined;
-    }
     if (!session || session.heads.length === 0) {
       void vscode.window.showInformationMessage(session
         ? 'Headlight: this panel has no model attention to search (select a model, then explain again).'

@@ -38,6 +38,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   private run: vscode.CancellationTokenSource | undefined;
   private runSeq = 0;
   private readonly highlighter = new TokenHighlighter();
+  private explaining: Promise<void> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.highlighter];
   private readonly effects: EffectsRunner;
   private settingsTimer: NodeJS.Timeout | undefined;
@@ -72,7 +73,16 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   }
 
   /** Explain a range: open or reuse the panel beside the editor, then fill it. */
+  /** Settles when the explain in flight ends (analysed, failed, cancelled or superseded); at once when none runs. */
+  settled(): Promise<void> { return this.explaining ?? Promise.resolve(); }
+
   async explain(target: ExplainTarget, previous?: PanelState): Promise<void> {
+    const run = this.explainRange(target, previous);
+    this.explaining = run;
+    try { await run; } finally { if (this.explaining === run) this.explaining = undefined; }
+  }
+
+  private async explainRange(target: ExplainTarget, previous?: PanelState): Promise<void> {
     const { document: doc, range } = target;
     const text = doc.getText(range);
     if (text.trim().length === 0) {

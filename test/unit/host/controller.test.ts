@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { Controller, type ExplainTarget } from '../../../src/host/controller';
 import { compareModels } from '../../../src/commands/compareModels';
+import { untilAnalysed } from '../../../src/host/untilAnalysed';
 import { EngineSessionSource } from '../../../src/host/engineSource';
 import { AUTO_EFFECTS_MS, type BuildRequest, type CompareRequest, type SessionSource } from '../../../src/host/sessionSource';
 import type { ExternalSource } from '../../../src/host/panelContent';
@@ -173,6 +174,33 @@ describe('host: the controller', () => {
     assert.equal(heads.sessionId, b.id);
     assert.equal(page().of('session/data').length, 1);
     assert.equal(controller.session?.analysing, undefined, 'the panel\'s copy has the analysis');
+  });
+
+  it('Export or Find Head asked between first paint and analysis waits for it, and a cancel gives up waiting', async () => {
+    const done = controller.explain(target(doc, 0, 0, 0, 16));
+    const b = await source.nth(source.builds, 1);
+    b.onPreview!(session(b.id, b.text, 'fake-lm', { analysing: true }));
+    await next('session/data');
+    let answered = false;
+    const waiting = untilAnalysed(controller, 'exporting once analysed').finally(() => { answered = true; });
+    assert.deepEqual(fake.progress.map((p) => p.options.cancellable), [true]);
+    await new Promise<void>((resolve) => setImmediate(resolve)); // every pending callback has run: still waiting
+    assert.equal(answered, false, 'waits for the analysis');
+    b.resolve(session(b.id, b.text));
+    assert.equal(await waiting, true);
+    assert.equal(controller.session?.analysing, undefined);
+    await done;
+    assert.equal(await untilAnalysed(controller, 'no wait'), true, 'nothing to wait for: no second notification');
+    assert.equal(fake.progress.length, 1);
+    const again = controller.explain(target(doc, 1, 0, 1, 13));
+    const c = await source.nth(source.builds, 2);
+    c.onPreview!(session(c.id, c.text, 'fake-lm', { analysing: true }));
+    await next('session/data', (m) => m.session.id === c.id);
+    const gaveUp = untilAnalysed(controller, 'searching once analysed');
+    fake.progress[1].cts.cancel();
+    assert.equal(await gaveUp, false);
+    c.resolve(session(c.id, c.text));
+    await again;
   });
 
   it('a failed explain is reported in the panel and a message, and the next explain still works', async () => {
