@@ -200,15 +200,31 @@ export async function recomputeLayer(model: LoadedModel, cap: Captured, layer: n
 export const RECOMPUTE_RUN_BYTES = 128 * 2 ** 20;
 
 /**
+ * Where a head fits, runs stay under this: onnxruntime-node copies each output into a new ArrayBuffer, and
+ * buffers this small are handed back by the allocator once the analysis drops them, while larger ones are
+ * mapped fresh and page-faulted in every run (GPT-2-small shape, 1,024 tokens: 12,300 faults and 99 ms per
+ * layer as one 48 MB run, 36 faults and 86 ms as six 8 MB runs; an explain 49–104 k faults against 8–11 k).
+ * Two heads per run at 1,024 tokens lose nothing to one layer per run; heads over 8 MB (2,048 tokens and up)
+ * keep RECOMPUTE_RUN_BYTES.
+ */
+export const RECYCLED_RUN_BYTES = 8 * 2 ** 20;
+
+/** Heads per slice run at n×n floats per head (see RECYCLED_RUN_BYTES and RECOMPUTE_RUN_BYTES). */
+export function headsPerRun(nn: number): number {
+  const bytes = nn * 4;
+  return Math.max(1, Math.floor((bytes <= RECYCLED_RUN_BYTES ? RECYCLED_RUN_BYTES : RECOMPUTE_RUN_BYTES) / bytes));
+}
+
+/**
  * Heads of a captured run, one n×n Float32Array per [layer, head] in `list` order. Consecutive heads of
- * a layer are recomputed together (up to RECOMPUTE_RUN_BYTES per run: 2 heads at 4,096 tokens, whole
- * layers at 1,024 — several heads per run is ~2× faster per head than one at a time). The arrays of one
+ * a layer are recomputed together (headsPerRun: 2 heads at 1,024 and at 4,096 tokens, 8 at 512 and at
+ * 2,048 — several heads per run is ~2× faster per head than one at a time). The arrays of one
  * run are views into one buffer: transfer `new Set(arrays.map((a) => a.buffer))`.
  */
 export async function recomputeHeads(model: LoadedModel, cap: Captured, list: readonly (readonly [number, number])[]): Promise<Float32Array[]> {
   const n = cap.n;
   const nn = n * n;
-  const perRun = Math.max(1, Math.floor(RECOMPUTE_RUN_BYTES / (nn * 4)));
+  const perRun = headsPerRun(nn);
   const out: Float32Array[] = [];
   let wholeLayer: { layer: number; data: Float32Array } | undefined;
   for (let i = 0; i < list.length;) {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { captureRun, disposeCaptured, loadModel, recomputeHeads, releaseModel, runAttention, type LoadedModel } from '../../../src/engine/modelCache';
 import { planRecompute } from '../../../src/engine/recomputeGraph';
+import { headsPerRun, RECOMPUTE_RUN_BYTES, RECYCLED_RUN_BYTES } from '../../../src/engine/recompute';
 import { buildTiny } from '../../fixtures/onnxBuilder';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -95,6 +96,18 @@ describe('engine: attention recomputed from captured score inputs', function () 
       assert.equal(models[2].recompute?.perHead, false);
     } finally {
       for (const m of models) await releaseModel(m);
+    }
+  });
+
+  it('recomputes few heads per run while they fit the allocator\'s reused buffers, up to the cap beyond', () => {
+    // 512 and 1,024 tokens: 1 and 4 MB per head, so 8 and 2 heads per run stay within RECYCLED_RUN_BYTES.
+    assert.deepEqual([512, 1024].map((n) => headsPerRun(n * n)), [8, 2]);
+    // 2,048 and 4,096 tokens: 16 and 64 MB per head, never reused, so runs take up to RECOMPUTE_RUN_BYTES.
+    assert.deepEqual([2048, 4096].map((n) => headsPerRun(n * n)), [8, 2]);
+    assert.equal(headsPerRun(8192 * 8192), 1, 'a head over the cap still runs, alone');
+    for (const n of [16, 512, 1024, 1448, 2048, 4096]) {
+      const bytes = headsPerRun(n * n) * n * n * 4;
+      assert.ok(bytes <= (n * n * 4 <= RECYCLED_RUN_BYTES ? RECYCLED_RUN_BYTES : RECOMPUTE_RUN_BYTES), `${n} tokens: ${bytes} bytes per run`);
     }
   });
 
