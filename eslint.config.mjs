@@ -12,8 +12,20 @@ export default defineConfig(
   {
     // Generated or fetched: bundles, the code-server install, bench results, test screenshots, the bundled models.
     ignores: [
-      'node_modules/', 'dist/', 'out/', '.code-server/', '.e2e/', '.demo/', 'bench/results/', 'scripts/models/work/', 'test/**/artifacts/',
-      'media/', 'python/', 'samples/', '.scratch/', 'scratch/',
+      'node_modules/',
+      'dist/',
+      'out/',
+      '.code-server/',
+      '.e2e/',
+      '.demo/',
+      'bench/results/',
+      'scripts/models/work/',
+      'test/**/artifacts/',
+      'media/',
+      'python/',
+      'samples/',
+      '.scratch/',
+      'scratch/',
     ],
   },
   js.configs.recommended,

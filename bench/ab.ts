@@ -17,8 +17,14 @@ import type { ModelJob } from './run';
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 
-type ExplainRows = Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu?: number[] }>;
-interface Side { label: string; dir: string }
+type ExplainRows = Record<
+  number,
+  { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu?: number[] }
+>;
+interface Side {
+  label: string;
+  dir: string;
+}
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -53,12 +59,19 @@ function harness(dir: string): string {
 
 function child<T>(dir: string, mode: 'floor' | 'explain', job: ModelJob, sizes: number[], reps: number, corpus: string): T {
   const spec = JSON.stringify({ model: { modelPath: job.modelPath, tokenizerPath: job.tokenizerPath, name: job.name }, sizes, reps, corpus });
-  const out = execFileSync(process.execPath, [...process.execArgv, harness(dir), mode, spec],
-    { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+  const out = execFileSync(process.execPath, [...process.execArgv, harness(dir), mode, spec], {
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+  });
   return JSON.parse(out) as T;
 }
 
-interface Collected { explain: ExplainRows[]; peakRssMb: number[] }
+interface Collected {
+  explain: ExplainRows[];
+  peakRssMb: number[];
+}
 // cpu: the explain process's CPU time per explain (all threads), where both trees' children report it.
 const stages = ['firstPaint', 'explain', 'run', 'analysis', 'cpu'] as const;
 
@@ -69,13 +82,21 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
   const sizesArg = arg('sizes')?.split(',').map(Number);
   const other = prepareRef(ref);
   const thisRef = arg('this');
-  const here: Side = thisRef ? prepareRef(thisRef) : { label: `this checkout (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+changes' : ''})`, dir: ROOT };
+  const here: Side = thisRef
+    ? prepareRef(thisRef)
+    : {
+        label: `this checkout (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? '+changes' : ''})`,
+        dir: ROOT,
+      };
   if (here.dir === other.dir) throw new Error('--against and --this name the same commit');
   const report: unknown[] = [];
   for (const job of jobs) {
     const sizes = sizesArg ?? job.sizes;
     const floor: { times: Record<number, number[]>; peakRssMb: number[] } = { times: {}, peakRssMb: [] };
-    const got = new Map<Side, Collected>([[other, { explain: [], peakRssMb: [] }], [here, { explain: [], peakRssMb: [] }]]);
+    const got = new Map<Side, Collected>([
+      [other, { explain: [], peakRssMb: [] }],
+      [here, { explain: [], peakRssMb: [] }],
+    ]);
     for (let r = 0; r < rounds; r++) {
       process.stdout.write(`${job.name} at ${sizes.join('/')} tokens, round ${r + 1} of ${rounds}: floor`);
       const f = child<{ times: Record<number, number[]>; peakRssMb: number }>(ROOT, 'floor', job, sizes, reps, corpus);
@@ -90,7 +111,7 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
       }
       console.log(` (load ${os.loadavg()[0].toFixed(1)})`);
     }
-    const all = (side: Side, n: number, key: typeof stages[number]) => got.get(side)!.explain.flatMap((rows) => rows[n]?.[key] ?? []);
+    const all = (side: Side, n: number, key: (typeof stages)[number]) => got.get(side)!.explain.flatMap((rows) => rows[n]?.[key] ?? []);
     const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
     console.log(`\n${job.name}: medians over ${rounds} rounds × ${reps} reps (ms; ×floor in brackets); ratio = this / ref`);
     console.log(`  ${'tokens'.padStart(6)}  ${'stage'.padEnd(12)} ${'ref'.padStart(15)} ${'this'.padStart(15)}  ratio`);
@@ -99,19 +120,54 @@ export function runAgainst(ref: string, jobs: ModelJob[], corpus: string): void 
       const fl = median(floor.times[n]);
       console.log(`  ${String(n).padStart(6)}  ${'floor'.padEnd(12)} ${f0(fl).padStart(15)}`);
       for (const key of stages) {
-        const a = median(all(other, n, key)), b = median(all(here, n, key));
-        console.log(`  ${''.padStart(6)}  ${key.padEnd(12)} ${`${f0(a)} (${(a / fl).toFixed(2)})`.padStart(15)} ${`${f0(b)} (${(b / fl).toFixed(2)})`.padStart(15)}  ${(b / a).toFixed(2)}`);
+        const a = median(all(other, n, key)),
+          b = median(all(here, n, key));
+        console.log(
+          `  ${''.padStart(6)}  ${key.padEnd(12)} ${`${f0(a)} (${(a / fl).toFixed(2)})`.padStart(15)} ${`${f0(b)} (${(b / fl).toFixed(2)})`.padStart(15)}  ${(b / a).toFixed(2)}`,
+        );
         rows.push({ tokens: n, stage: key, floorMs: fl, refMs: a, thisMs: b, ref: all(other, n, key), this: all(here, n, key) });
       }
     }
     const rss = (s: Side) => median(got.get(s)!.peakRssMb);
     const fr = median(floor.peakRssMb);
-    console.log(`  peak RSS MB: floor ${f0(fr)}, ref ${f0(rss(other))} (×${(rss(other) / fr).toFixed(2)}), this ${f0(rss(here))} (×${(rss(here) / fr).toFixed(2)}), ratio ${(rss(here) / rss(other)).toFixed(2)}`);
-    report.push({ model: job.name, sizes, rounds, reps, rows, peakRssMb: { floor: floor.peakRssMb, ref: got.get(other)!.peakRssMb, this: got.get(here)!.peakRssMb } });
+    console.log(
+      `  peak RSS MB: floor ${f0(fr)}, ref ${f0(rss(other))} (×${(rss(other) / fr).toFixed(2)}), this ${f0(rss(here))} (×${(rss(here) / fr).toFixed(2)}), ratio ${(rss(here) / rss(other)).toFixed(2)}`,
+    );
+    report.push({
+      model: job.name,
+      sizes,
+      rounds,
+      reps,
+      rows,
+      peakRssMb: { floor: floor.peakRssMb, ref: got.get(other)!.peakRssMb, this: got.get(here)!.peakRssMb },
+    });
   }
   const sha = git(['rev-parse', '--short=12', `${ref}^{commit}`]);
   fs.mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, `ab-${sha}${thisRef ? `-${git(['rev-parse', '--short=12', `${thisRef}^{commit}`])}` : ''}-${jobs.map((j) => j.name).join('+')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ref: other.label, this: here.label, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), models: report }, null, 1));
-  console.log(`\nwrote ${path.relative(ROOT, file)} in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  const file = path.join(
+    RESULTS,
+    `ab-${sha}${thisRef ? `-${git(['rev-parse', '--short=12', `${thisRef}^{commit}`])}` : ''}-${jobs.map((j) => j.name).join('+')}.json`,
+  );
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        ref: other.label,
+        this: here.label,
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        load: os.loadavg(),
+        models: report,
+      },
+      null,
+      1,
+    ),
+  );
+  console.log(
+    `\nwrote ${path.relative(ROOT, file)} in ${((Date.now() - t0) / 1000).toFixed(0)} s (load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')})`,
+  );
 }

@@ -11,13 +11,24 @@ import { loadModel, runSession } from '../src/engine/modelCache';
 import { SessionPipeline } from '../src/session/pipeline';
 
 export interface EngineRow {
-  model: string; tokens: number;
-  floorMs: number; floorMin: number; floorMax: number;
-  attentionMs: number; attentionMin: number; attentionMax: number; ratio: number;
-  tokenizeMs: number; analysisMs: number; explainMs: number; explainMin: number; explainMax: number;
+  model: string;
+  tokens: number;
+  floorMs: number;
+  floorMin: number;
+  floorMax: number;
+  attentionMs: number;
+  attentionMin: number;
+  attentionMax: number;
+  ratio: number;
+  tokenizeMs: number;
+  analysisMs: number;
+  explainMs: number;
+  explainMin: number;
+  explainMax: number;
   /** Host side of first paint: the session the panel can draw (a long selection's preview, else the whole explain). */
   firstPaintMs: number;
-  peakRssMb: number; floorPeakRssMb: number;
+  peakRssMb: number;
+  floorPeakRssMb: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,10 +64,19 @@ async function floorChild(modelPath: string, sizes: number[], reps: number): Pro
 async function explainChild(model: ModelRef, sizes: number[], reps: number, corpus: string): Promise<void> {
   const client = new EngineClient({ workerPath: path.join(__dirname, '..', 'dist', 'engine-worker.js') });
   const pipeline = new SessionPipeline(client);
-  const out: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu: number[] }> = {};
+  const out: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[]; cpu: number[] }> =
+    {};
   for (const n of sizes) {
     const text = await textOfTokens(client, model, n, corpus);
-    const row = { tokens: n, explain: [] as number[], run: [] as number[], tokenize: [] as number[], analysis: [] as number[], firstPaint: [] as number[], cpu: [] as number[] };
+    const row = {
+      tokens: n,
+      explain: [] as number[],
+      run: [] as number[],
+      tokenize: [] as number[],
+      analysis: [] as number[],
+      firstPaint: [] as number[],
+      cpu: [] as number[],
+    };
     for (let r = 0; r <= reps; r++) {
       // CPU time of the whole process (every thread: ORT's, the workers'): what the explain costs when other
       // work shares the cores and wall time says more about the neighbours than about the code.
@@ -70,7 +90,10 @@ async function explainChild(model: ModelRef, sizes: number[], reps: number, corp
       const dt = performance.now() - t;
       row.firstPaint.push(Number.isNaN(preview) ? dt : preview);
       row.tokens = b.session.tokens.length;
-      if (r === 0) { row.firstPaint.pop(); continue; } // warm-up: session load and the model's repeat probe
+      if (r === 0) {
+        row.firstPaint.pop();
+        continue;
+      } // warm-up: session load and the model's repeat probe
       row.explain.push(dt);
       const c = process.cpuUsage(c0);
       row.cpu.push((c.user + c.system) / 1000);
@@ -112,26 +135,51 @@ async function effectsChild(model: ModelRef, sizes: number[], reps: number, corp
 if (require.main === module) {
   const [mode, spec] = process.argv.slice(2);
   const job = JSON.parse(spec) as { model: ModelRef; sizes: number[]; reps: number; corpus?: string };
-  const run = mode === 'floor' ? floorChild(job.model.modelPath, job.sizes, job.reps)
-    : mode === 'effects' ? effectsChild(job.model, job.sizes, job.reps, job.corpus ?? '')
-      : explainChild(job.model, job.sizes, job.reps, job.corpus ?? '');
-  run.catch((e: unknown) => { process.stderr.write(String((e instanceof Error && e.stack) || e)); process.exit(1); });
+  const run =
+    mode === 'floor'
+      ? floorChild(job.model.modelPath, job.sizes, job.reps)
+      : mode === 'effects'
+        ? effectsChild(job.model, job.sizes, job.reps, job.corpus ?? '')
+        : explainChild(job.model, job.sizes, job.reps, job.corpus ?? '');
+  run.catch((e: unknown) => {
+    process.stderr.write(String((e instanceof Error && e.stack) || e));
+    process.exit(1);
+  });
 }
 
-export function summarise(model: string, floor: { times: Record<number, number[]>; peakRssMb: number },
-  ex: { rows: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[] }>; peakRssMb: number }): EngineRow[] {
-  return Object.keys(floor.times).map(Number).map((n) => {
-    const f = floor.times[n];
-    const e = ex.rows[n];
-    const floorMs = median(f);
-    const attentionMs = median(e.run);
-    return {
-      model, tokens: e.tokens,
-      floorMs, floorMin: Math.min(...f), floorMax: Math.max(...f),
-      attentionMs, attentionMin: Math.min(...e.run), attentionMax: Math.max(...e.run), ratio: attentionMs / floorMs,
-      tokenizeMs: median(e.tokenize), analysisMs: median(e.analysis), firstPaintMs: median(e.firstPaint),
-      explainMs: median(e.explain), explainMin: Math.min(...e.explain), explainMax: Math.max(...e.explain),
-      peakRssMb: ex.peakRssMb, floorPeakRssMb: floor.peakRssMb,
-    };
-  });
+export function summarise(
+  model: string,
+  floor: { times: Record<number, number[]>; peakRssMb: number },
+  ex: {
+    rows: Record<number, { tokens: number; explain: number[]; run: number[]; tokenize: number[]; analysis: number[]; firstPaint: number[] }>;
+    peakRssMb: number;
+  },
+): EngineRow[] {
+  return Object.keys(floor.times)
+    .map(Number)
+    .map((n) => {
+      const f = floor.times[n];
+      const e = ex.rows[n];
+      const floorMs = median(f);
+      const attentionMs = median(e.run);
+      return {
+        model,
+        tokens: e.tokens,
+        floorMs,
+        floorMin: Math.min(...f),
+        floorMax: Math.max(...f),
+        attentionMs,
+        attentionMin: Math.min(...e.run),
+        attentionMax: Math.max(...e.run),
+        ratio: attentionMs / floorMs,
+        tokenizeMs: median(e.tokenize),
+        analysisMs: median(e.analysis),
+        firstPaintMs: median(e.firstPaint),
+        explainMs: median(e.explain),
+        explainMin: Math.min(...e.explain),
+        explainMax: Math.max(...e.explain),
+        peakRssMb: ex.peakRssMb,
+        floorPeakRssMb: floor.peakRssMb,
+      };
+    });
 }

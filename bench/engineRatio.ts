@@ -36,11 +36,19 @@ async function child(modelPath: string, mode: 'plain' | 'attention'): Promise<vo
     }
     times[n] = median(ts);
   }
-  process.stdout.write(JSON.stringify({ mode, loadMs, layers: m.layers, heads: m.headsPerLayer, outputs: fetch.length, times, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(
+    JSON.stringify({ mode, loadMs, layers: m.layers, heads: m.headsPerLayer, outputs: fetch.length, times, peakRssMiB: process.resourceUsage().maxRSS / 1024 }),
+  );
 }
 
 type Level = 'basic' | 'extended' | 'all';
-interface TuneRun { level: Level; threads: number; loadMs: number; load1: number; times: Record<number, number[]> }
+interface TuneRun {
+  level: Level;
+  threads: number;
+  loadMs: number;
+  load1: number;
+  times: Record<number, number[]>;
+}
 
 async function tuneChild(modelPath: string, level: Level, threads: number): Promise<void> {
   process.env.ORT_DISABLE_TELEMETRY = '1';
@@ -72,18 +80,26 @@ function tune(modelPath: string, rounds: number): void {
   for (let round = 0; round < rounds; round++) {
     const order = [...configs].sort(() => Math.random() - 0.5);
     for (const c of order) {
-      const r = JSON.parse(execFileSync(process.execPath, [...process.execArgv, __filename, modelPath], {
-        env: { ...process.env, HL_BENCH_CHILD: 'tune', HL_TUNE: `${c.level},${c.threads}` }, encoding: 'utf8', maxBuffer: 1 << 20,
-      })) as TuneRun;
+      const r = JSON.parse(
+        execFileSync(process.execPath, [...process.execArgv, __filename, modelPath], {
+          env: { ...process.env, HL_BENCH_CHILD: 'tune', HL_TUNE: `${c.level},${c.threads}` },
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        }),
+      ) as TuneRun;
       runs.push(r);
-      console.error(`round ${round + 1} ${c.level}/${c.threads || 'default'}: load1 ${r.load1.toFixed(2)}, 512: ${r.times[512].map((t) => t.toFixed(0)).join(' ')} ms, 1024: ${r.times[1024].map((t) => t.toFixed(0)).join(' ')} ms`);
+      console.error(
+        `round ${round + 1} ${c.level}/${c.threads || 'default'}: load1 ${r.load1.toFixed(2)}, 512: ${r.times[512].map((t) => t.toFixed(0)).join(' ')} ms, 1024: ${r.times[1024].map((t) => t.toFixed(0)).join(' ')} ms`,
+      );
     }
   }
   console.log('level     threads   load(s)  512 median(s)  1024 median(s)   (medians over every rep of every round)');
   for (const c of configs) {
     const mine = runs.filter((r) => r.level === c.level && r.threads === c.threads);
     const all = (n: number) => mine.flatMap((r) => r.times[n]);
-    console.log(`${c.level.padEnd(9)} ${String(c.threads || 'default').padEnd(8)} ${(median(mine.map((r) => r.loadMs)) / 1000).toFixed(1).padStart(7)}  ${(median(all(512)) / 1000).toFixed(3).padStart(13)}  ${(median(all(1024)) / 1000).toFixed(3).padStart(14)}`);
+    console.log(
+      `${c.level.padEnd(9)} ${String(c.threads || 'default').padEnd(8)} ${(median(mine.map((r) => r.loadMs)) / 1000).toFixed(1).padStart(7)}  ${(median(all(512)) / 1000).toFixed(3).padStart(13)}  ${(median(all(1024)) / 1000).toFixed(3).padStart(14)}`,
+    );
   }
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', `engine-tune-${Date.now()}.json`), JSON.stringify(runs, null, 1));
@@ -104,13 +120,25 @@ function main(): void {
     void child(modelPath, process.env.HL_BENCH_CHILD as 'plain' | 'attention');
     return;
   }
-  const results = (['plain', 'attention'] as const).map((mode) => JSON.parse(execFileSync(process.execPath, [...process.execArgv, __filename, modelPath], {
-    env: { ...process.env, HL_BENCH_CHILD: mode }, encoding: 'utf8', maxBuffer: 1 << 20,
-  })) as { mode: string; loadMs: number; layers: number; heads: number; outputs: number; times: Record<number, number>; peakRssMiB: number });
+  const results = (['plain', 'attention'] as const).map(
+    (mode) =>
+      JSON.parse(
+        execFileSync(process.execPath, [...process.execArgv, __filename, modelPath], {
+          env: { ...process.env, HL_BENCH_CHILD: mode },
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        }),
+      ) as { mode: string; loadMs: number; layers: number; heads: number; outputs: number; times: Record<number, number>; peakRssMiB: number },
+  );
   const [plain, attn] = results;
-  console.log(`model ${modelPath}: ${attn.layers} layers x ${attn.heads} heads; session load ${(plain.loadMs / 1000).toFixed(1)} s plain, ${(attn.loadMs / 1000).toFixed(1)} s with attention outputs (incl. probe)`);
+  console.log(
+    `model ${modelPath}: ${attn.layers} layers x ${attn.heads} heads; session load ${(plain.loadMs / 1000).toFixed(1)} s plain, ${(attn.loadMs / 1000).toFixed(1)} s with attention outputs (incl. probe)`,
+  );
   console.log('tokens  plain(s)  with-attention(s)  ratio');
-  for (const n of SIZES) console.log(`${String(n).padStart(6)}  ${(plain.times[n] / 1000).toFixed(3).padStart(8)}  ${(attn.times[n] / 1000).toFixed(3).padStart(17)}  ${(attn.times[n] / plain.times[n]).toFixed(2)}x`);
+  for (const n of SIZES)
+    console.log(
+      `${String(n).padStart(6)}  ${(plain.times[n] / 1000).toFixed(3).padStart(8)}  ${(attn.times[n] / 1000).toFixed(3).padStart(17)}  ${(attn.times[n] / plain.times[n]).toFixed(2)}x`,
+    );
   console.log(`peak RSS: plain ${plain.peakRssMiB.toFixed(0)} MiB, with attention ${attn.peakRssMiB.toFixed(0)} MiB`);
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results', 'engineRatio.json'), JSON.stringify(results, null, 1));

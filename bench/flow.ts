@@ -38,12 +38,23 @@ async function main(): Promise<void> {
   console.log(`explain of ${seq} tokens: ${built.ms.toFixed(0)} ms (the first on this model: session load and repeat probe included)`);
   const first = await timed(() => source.request('flow/rollout', { sessionId: 0, token: seq - 1, weighting: 'attention' }));
   const warm: { ms: number; cpu: number }[] = [];
-  for (let r = 0; r < reps; r++) warm.push(await timed(() => source.request('flow/rollout', { sessionId: 0, token: Math.floor((seq * (r + 1)) / (reps + 2)), weighting: 'attention' })));
+  for (let r = 0; r < reps; r++)
+    warm.push(await timed(() => source.request('flow/rollout', { sessionId: 0, token: Math.floor((seq * (r + 1)) / (reps + 2)), weighting: 'attention' })));
   source.dispose();
   await pipeline.dispose();
   console.log(`flow, first token of the run (streams every head, fills the cache): ${first.ms.toFixed(0)} ms wall, ${first.cpu.toFixed(0)} ms CPU`);
-  console.log(`flow, later tokens (warm: from the cache): median ${median(warm.map((w) => w.ms)).toFixed(0)} ms wall [${warm.map((w) => w.ms.toFixed(0)).join(', ')}], ${median(warm.map((w) => w.cpu)).toFixed(0)} ms CPU`);
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  console.log(
+    `flow, later tokens (warm: from the cache): median ${median(warm.map((w) => w.ms)).toFixed(0)} ms wall [${warm.map((w) => w.ms.toFixed(0)).join(', ')}], ${median(warm.map((w) => w.cpu)).toFixed(0)} ms CPU`,
+  );
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

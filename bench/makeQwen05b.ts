@@ -19,16 +19,31 @@ const ROOT = path.resolve(__dirname, '..');
 export const QWEN05B_DIR = path.join(ROOT, 'bench', 'results', 'qwen05b');
 
 export const QWEN05B = {
-  layers: 24, heads: 14, kvHeads: 2, headSize: 64, d: 896, ff: 4864, vocab: 32768, maxPositions: 32768,
-  ropeTheta: 1000000, eps: 1e-6, blockSize: 32, accuracyLevel: 4,
+  layers: 24,
+  heads: 14,
+  kvHeads: 2,
+  headSize: 64,
+  d: 896,
+  ff: 4864,
+  vocab: 32768,
+  maxPositions: 32768,
+  ropeTheta: 1000000,
+  eps: 1e-6,
+  blockSize: 32,
+  accuracyLevel: 4,
 } as const;
 
 /** xorshift128: fast seeded bytes (hundreds of MB of weights; Math.random is not reproducible). */
 function randomWords(seed: number): () => number {
-  let a = seed >>> 0 || 1, b = 0x9e3779b9, c = 0x243f6a88, d = 0xb7e15162;
+  let a = seed >>> 0 || 1,
+    b = 0x9e3779b9,
+    c = 0x243f6a88,
+    d = 0xb7e15162;
   return () => {
     const t = a ^ (a << 11);
-    a = b; b = c; c = d;
+    a = b;
+    b = c;
+    c = d;
     d = (d ^ (d >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
     return d;
   };
@@ -40,7 +55,8 @@ function randomWords(seed: number): () => number {
  */
 function nbits(g: Graph, next: () => number, x: string, scope: string, K: number, N: number, inStd: number, outStd: number): string {
   const { blockSize, accuracyLevel } = QWEN05B;
-  const blocks = Math.ceil(K / blockSize), blob = new Uint8Array(N * blocks * (blockSize / 2));
+  const blocks = Math.ceil(K / blockSize),
+    blob = new Uint8Array(N * blocks * (blockSize / 2));
   const words = new Uint32Array(blob.buffer, 0, blob.length >> 2);
   for (let i = 0; i < words.length; i++) words[i] = next();
   // codes uniform in 0…15 around zero point 8: E[(q − 8)²] = 21.5
@@ -49,7 +65,13 @@ function nbits(g: Graph, next: () => number, x: string, scope: string, K: number
   for (let i = 0; i < scales.length; i++) scales[i] = base * (0.75 + 0.5 * (next() / 4294967296));
   const name = scope.replace(/^\//, '').replace(/\//g, '.');
   const attrs: Attrs = { K, N, bits: 4, block_size: blockSize, accuracy_level: accuracyLevel };
-  return g.op1('MatMulNBits', `${scope}/MatMul_Quant`, [x, g.tensor(`${name}.MatMul.weight_Q4`, [N, blocks, blockSize / 2], T.UINT8, blob), g.f32(`${name}.MatMul.weight_scales`, [N * blocks], scales)], attrs, 'com.microsoft');
+  return g.op1(
+    'MatMulNBits',
+    `${scope}/MatMul_Quant`,
+    [x, g.tensor(`${name}.MatMul.weight_Q4`, [N, blocks, blockSize / 2], T.UINT8, blob), g.f32(`${name}.MatMul.weight_scales`, [N * blocks], scales)],
+    attrs,
+    'com.microsoft',
+  );
 }
 
 function uniform(next: () => number, n: number, lo: number, hi: number): Float32Array {
@@ -64,22 +86,38 @@ export function buildQwen05b(seed = 5): Uint8Array {
   const MS = 'com.microsoft';
   g.input('input_ids', T.INT64, ['batch_size', 'sequence_length']);
   g.input('attention_mask', T.INT64, ['batch_size', 'total_sequence_length']);
-  for (let l = 0; l < layers; l++) for (const kv of ['key', 'value']) g.input(`past_key_values.${l}.${kv}`, T.FLOAT, ['batch_size', kvHeads, 'past_sequence_length', headSize]);
+  for (let l = 0; l < layers; l++)
+    for (const kv of ['key', 'value']) g.input(`past_key_values.${l}.${kv}`, T.FLOAT, ['batch_size', kvHeads, 'past_sequence_length', headSize]);
   g.output('logits', T.FLOAT, ['batch_size', 'sequence_length', vocab]);
-  for (let l = 0; l < layers; l++) for (const kv of ['key', 'value']) g.output(`present.${l}.${kv}`, T.FLOAT, ['batch_size', kvHeads, 'total_sequence_length', headSize]);
+  for (let l = 0; l < layers; l++)
+    for (const kv of ['key', 'value']) g.output(`present.${l}.${kv}`, T.FLOAT, ['batch_size', kvHeads, 'total_sequence_length', headSize]);
 
   // attention-mask reformatting, once (the builder's attn_mask_reformat subgraph)
   const sum = g.reduce('ReduceSum', '/model/attn_mask_reformat/attn_mask_subgraph/ReduceSum', 'attention_mask', 1, 0);
-  const seqlensK = g.op1('Cast', '/model/attn_mask_reformat/attn_mask_subgraph/Sub/Cast', [g.op1('Sub', '/model/attn_mask_reformat/attn_mask_subgraph/Sub', [sum, g.i64([1], [])])], { to: T.INT32 });
+  const seqlensK = g.op1(
+    'Cast',
+    '/model/attn_mask_reformat/attn_mask_subgraph/Sub/Cast',
+    [g.op1('Sub', '/model/attn_mask_reformat/attn_mask_subgraph/Sub', [sum, g.i64([1], [])])],
+    { to: T.INT32 },
+  );
   const shape = g.op1('Shape', '/model/attn_mask_reformat/attn_mask_subgraph/Shape', ['attention_mask']);
-  const totalLen = g.op1('Cast', '/model/attn_mask_reformat/attn_mask_subgraph/Gather/Cast', [g.op1('Gather', '/model/attn_mask_reformat/attn_mask_subgraph/Gather', [shape, g.i64([1], [])], { axis: 0 })], { to: T.INT32 });
+  const totalLen = g.op1(
+    'Cast',
+    '/model/attn_mask_reformat/attn_mask_subgraph/Gather/Cast',
+    [g.op1('Gather', '/model/attn_mask_reformat/attn_mask_subgraph/Gather', [shape, g.i64([1], [])], { axis: 0 })],
+    { to: T.INT32 },
+  );
 
   // rotary caches [maxPositions, headSize/2]
-  const half = headSize / 2, cos = new Float32Array(maxPositions * half), sin = new Float32Array(maxPositions * half);
-  for (let p = 0; p < maxPositions; p++) for (let i = 0; i < half; i++) {
-    const a = p * ropeTheta ** (-(2 * i) / headSize);
-    cos[p * half + i] = Math.cos(a); sin[p * half + i] = Math.sin(a);
-  }
+  const half = headSize / 2,
+    cos = new Float32Array(maxPositions * half),
+    sin = new Float32Array(maxPositions * half);
+  for (let p = 0; p < maxPositions; p++)
+    for (let i = 0; i < half; i++) {
+      const a = p * ropeTheta ** (-(2 * i) / headSize);
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
   g.f32('cos_cache', [maxPositions, half], cos);
   g.f32('sin_cache', [maxPositions, half], sin);
 
@@ -87,7 +125,11 @@ export function buildQwen05b(seed = 5): Uint8Array {
   const emb = uniform(next, vocab * d, -Math.sqrt(3), Math.sqrt(3));
   let residual = g.op1('Gather', '/model/embed_tokens/Gather', [g.f32('model.embed_tokens.weight', [vocab, d], emb), 'input_ids']);
   const normW = (name: string) => g.f32(name, [d], uniform(next, d, 0.8, 1.2));
-  let h = g.op1('SimplifiedLayerNormalization', '/model/layers.0/input_layernorm/LayerNorm', [residual, normW('model.layers.0.input_layernorm.weight')], { axis: -1, epsilon: { f: eps }, stash_type: 1 });
+  let h = g.op1('SimplifiedLayerNormalization', '/model/layers.0/input_layernorm/LayerNorm', [residual, normW('model.layers.0.input_layernorm.weight')], {
+    axis: -1,
+    epsilon: { f: eps },
+    stash_type: 1,
+  });
   const qkvN = (heads + 2 * kvHeads) * headSize;
   for (let l = 0; l < layers; l++) {
     const p = `/model/layers.${l}`;
@@ -95,11 +137,31 @@ export function buildQwen05b(seed = 5): Uint8Array {
     let qkv = nbits(g, next, h, `${p}/attn/qkv_proj`, d, qkvN, 1, 1);
     qkv = g.op1('Add', `${p}/attn/qkv_proj/Add`, [qkv, g.f32(`model.layers.${l}.attn.qkv_proj.bias`, [qkvN], uniform(next, qkvN, -0.2, 0.2))]);
     const outs = [g.fresh(`${p}/attn/GroupQueryAttention/output_0`), `present.${l}.key`, `present.${l}.value`];
-    g.named('GroupQueryAttention', `${p}/attn/GroupQueryAttention`,
-      [qkv, '', '', `past_key_values.${l}.key`, `past_key_values.${l}.value`, seqlensK, totalLen, 'cos_cache', 'sin_cache'], outs,
-      { num_heads: heads, kv_num_heads: kvHeads, scale: { f: 1 / Math.sqrt(headSize) }, local_window_size: -1, do_rotary: 1, rotary_interleaved: 0, softcap: { f: 0 } }, MS);
+    g.named(
+      'GroupQueryAttention',
+      `${p}/attn/GroupQueryAttention`,
+      [qkv, '', '', `past_key_values.${l}.key`, `past_key_values.${l}.value`, seqlensK, totalLen, 'cos_cache', 'sin_cache'],
+      outs,
+      {
+        num_heads: heads,
+        kv_num_heads: kvHeads,
+        scale: { f: 1 / Math.sqrt(headSize) },
+        local_window_size: -1,
+        do_rotary: 1,
+        rotary_interleaved: 0,
+        softcap: { f: 0 },
+      },
+      MS,
+    );
     const o = nbits(g, next, outs[0], `${p}/attn/o_proj`, heads * headSize, d, 0.6, 0.5);
-    const [h2, , , res2] = g.op('SkipSimplifiedLayerNormalization', `${p}/post_attention_layernorm/SkipLayerNorm`, [residual, o, normW(`model.layers.${l}.post_attention_layernorm.weight`)], { epsilon: { f: eps } }, 4, MS);
+    const [h2, , , res2] = g.op(
+      'SkipSimplifiedLayerNormalization',
+      `${p}/post_attention_layernorm/SkipLayerNorm`,
+      [residual, o, normW(`model.layers.${l}.post_attention_layernorm.weight`)],
+      { epsilon: { f: eps } },
+      4,
+      MS,
+    );
     const gate = nbits(g, next, h2, `${p}/mlp/gate_proj`, d, ff, 1, 1);
     const up = nbits(g, next, h2, `${p}/mlp/up_proj`, d, ff, 1, 1);
     const act = g.op1('Mul', `${p}/mlp/act_fn/Mul`, [gate, g.op1('Sigmoid', `${p}/mlp/act_fn/Sigmoid`, [gate])]);
@@ -115,7 +177,8 @@ export function buildQwen05b(seed = 5): Uint8Array {
 
 /** The model and tokenizer paths, generating them on first use. */
 export function ensureQwen05b(opts: { force?: boolean; log?: (s: string) => void } = {}): { modelPath: string; tokenizerPath: string } {
-  const modelPath = path.join(QWEN05B_DIR, 'model.onnx'), tokenizerPath = path.join(QWEN05B_DIR, 'tokenizer.json');
+  const modelPath = path.join(QWEN05B_DIR, 'model.onnx'),
+    tokenizerPath = path.join(QWEN05B_DIR, 'tokenizer.json');
   if (!opts.force && existsSync(modelPath) && existsSync(tokenizerPath)) return { modelPath, tokenizerPath };
   mkdirSync(QWEN05B_DIR, { recursive: true });
   const t0 = Date.now();
@@ -134,15 +197,28 @@ export async function checkQwen05b(modelPath: string, n: number): Promise<{ ms: 
   const session = await ort.InferenceSession.create(modelPath);
   const { layers, kvHeads, headSize } = QWEN05B;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7919) % 2048)), [1, n]),
+    input_ids: new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7919) % 2048)),
+      [1, n],
+    ),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
   };
-  for (let l = 0; l < layers; l++) for (const kv of ['key', 'value']) feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headSize]);
+  for (let l = 0; l < layers; l++)
+    for (const kv of ['key', 'value']) feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headSize]);
   const t0 = Date.now();
   const logits = (await session.run(feeds, ['logits'])).logits.data as Float32Array;
   const ms = Date.now() - t0;
-  let nonFinite = 0, min = Infinity, max = -Infinity;
-  for (const v of logits) { if (!Number.isFinite(v)) nonFinite++; else { min = Math.min(min, v); max = Math.max(max, v); } }
+  let nonFinite = 0,
+    min = Infinity,
+    max = -Infinity;
+  for (const v of logits) {
+    if (!Number.isFinite(v)) nonFinite++;
+    else {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+  }
   await session.release();
   return { ms, nonFinite, min, max };
 }

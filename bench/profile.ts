@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   if (!fs.existsSync(modelPath)) throw new Error(`no model at ${modelPath}: run npm run bench once (it generates the bench models)`);
   const t0 = performance.now();
   const { model: m } = await getModel(modelPath);
-  console.log(`load ${(performance.now() - t0).toFixed(0)} ms: ${m.layers}×${m.headsPerLayer} heads, recompute ${m.recompute ? 'yes' : 'no'}, values ${m.values ? 'planned' : 'none'}`);
+  console.log(
+    `load ${(performance.now() - t0).toFixed(0)} ms: ${m.layers}×${m.headsPerLayer} heads, recompute ${m.recompute ? 'yes' : 'no'}, values ${m.values ? 'planned' : 'none'}`,
+  );
   const tok = loadTokenizer(tokenizerPath);
   let text = joinedSamples('\n');
   while (text.length < n * 8) text += '\n' + text;
@@ -74,10 +76,12 @@ async function main(): Promise<void> {
     const next = m.nextToken ? nextTokenFetches(m.nextToken) : logitsName ? [logitsName] : [];
     let got: Record<string, ort.Tensor> = {};
     const values: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
-    const cap = await time(label('explain run: captures + predictions + values'), () => captureRun(m, ids, undefined, [...next, ...valueNames], (t) => {
-      got = t;
-      for (const v of valueNames) values[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
-    }));
+    const cap = await time(label('explain run: captures + predictions + values'), () =>
+      captureRun(m, ids, undefined, [...next, ...valueNames], (t) => {
+        got = t;
+        for (const v of valueNames) values[v] = { data: t[v].data as Float32Array, dims: t[v].dims };
+      }),
+    );
     if (m.nextToken) {
       const r = m.nextToken;
       await time(label('predictions: from the reduced outputs'), () => predictionsFromOutputs(got, r, ids));
@@ -85,7 +89,9 @@ async function main(): Promise<void> {
       const logits = got[logitsName];
       await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits.data as Float32Array, n, Number(logits.dims[2]), ids));
     }
-    const norms = valueNames.length ? await time(label('value norms (ORT; after the first paint)'), () => allValueNorms(m.values!, layerSources, m.headsPerLayer, n, values)) : undefined;
+    const norms = valueNames.length
+      ? await time(label('value norms (ORT; after the first paint)'), () => allValueNorms(m.values!, layerSources, m.headsPerLayer, n, values))
+      : undefined;
     // The streamed analysis, stage by stage, one layer at a time; then what only a view's first use does.
     const ctx = await time(label('analysis: text context'), () => buildContext(tokens, m.causal));
     const scratch = new Scratch(n, 3);
@@ -101,25 +107,36 @@ async function main(): Promise<void> {
         await time(label('  of which measureRest (sink-aware)'), () => measureRest(A, ctx, scratch));
         await time(label('analysis: analyze() per head (measure + rest + roles)'), () => an.analyze(l, h, A));
         await time(label('thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE, undefined, m.causal));
-        if (norms) await time(label('first use: value-weighted thumbnail'), () => thumbnailOf(A, n, THUMB_SIZE, norms.data.subarray((l * m.headsPerLayer + h) * n, (l * m.headsPerLayer + h + 1) * n), m.causal));
+        if (norms)
+          await time(label('first use: value-weighted thumbnail'), () =>
+            thumbnailOf(A, n, THUMB_SIZE, norms.data.subarray((l * m.headsPerLayer + h) * n, (l * m.headsPerLayer + h + 1) * n), m.causal),
+          );
         await time(label('first use: Flow cache (LayerSums.add)'), () => sums[l].add(A));
       }
     }
-    await time(label('Flow: the last token\'s pathway from the cache'), () => {
+    await time(label("Flow: the last token's pathway from the cache"), () => {
       const b = new PathwayBuilder({ layers: m.layers, headsPerLayer: m.headsPerLayer, seq: n, causal: m.causal }, n - 1);
       for (let want = b.next(); want; want = b.next()) b.feedLayer(sums[want[0]]);
       return b.result();
     });
     disposeCaptured(cap);
   }
-  console.log(`\n${n} tokens (load average ${os.loadavg()[0].toFixed(1)}), ${path.relative(ROOT, modelPath)}; medians of ${reps} (sums over heads/layers per explain)`);
+  console.log(
+    `\n${n} tokens (load average ${os.loadavg()[0].toFixed(1)}), ${path.relative(ROOT, modelPath)}; medians of ${reps} (sums over heads/layers per explain)`,
+  );
   for (const r of rows) {
     if (r.stage.startsWith('warm-up')) continue;
     const per = r.ms.length / reps; // calls per explain
     const sum = (xs: number[]) => Array.from({ length: reps }, (_, k) => xs.slice(k * per, (k + 1) * per).reduce((a, b) => a + b, 0));
-    const totals = sum(r.ms), cpu = sum(r.cpu);
-    console.log(`  ${r.stage.padEnd(58)} ${median(totals).toFixed(0).padStart(7)} ms  [${Math.min(...totals).toFixed(0)}–${Math.max(...totals).toFixed(0)}]  cpu ${median(cpu).toFixed(0).padStart(6)} ms`);
+    const totals = sum(r.ms),
+      cpu = sum(r.cpu);
+    console.log(
+      `  ${r.stage.padEnd(58)} ${median(totals).toFixed(0).padStart(7)} ms  [${Math.min(...totals).toFixed(0)}–${Math.max(...totals).toFixed(0)}]  cpu ${median(cpu).toFixed(0).padStart(6)} ms`,
+    );
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -20,7 +20,13 @@ const SHOWN: { model: string; tokens: number; label: string }[] = [
   { model: 'qwen2.5-0.5b-shape-int4', tokens: 4096, label: 'Qwen2.5-0.5B shape (GQA, 4-bit), 4,096 tokens' },
 ];
 
-interface Results { date: string; cores: number; load: number[]; quick: boolean; engine: EngineRow[] }
+interface Results {
+  date: string;
+  cores: number;
+  load: number[];
+  quick: boolean;
+  engine: EngineRow[];
+}
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const gb = (mb: number) => `${(mb / 1024).toFixed(2)} GB`;
@@ -44,7 +50,8 @@ export function speedTable(r: Results): string {
 
 /** README text with the table between the markers replaced. */
 export function withSpeedTable(readme: string, table: string): string {
-  const a = readme.indexOf(START), b = readme.indexOf(END);
+  const a = readme.indexOf(START),
+    b = readme.indexOf(END);
   if (a < 0 || b < a) throw new Error('README.md has no speed-table markers');
   return `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`;
 }

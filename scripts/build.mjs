@@ -12,15 +12,23 @@ const production = process.argv.includes('--production');
 // Dependencies are bundled, native addons and the tree-sitter grammars stay files: scripts/bundleDeps.mjs.
 
 const node = {
-  bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, plugins: [nativeAddons, vendored],
-  sourcemap: !production, minify: production, logLevel: 'warning',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: nodeExternal,
+  plugins: [nativeAddons, vendored],
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
 };
 /**
  * In the renderer bundle, webview/channel.ts (acquireVsCodeApi, the panel's messages) becomes webview/notebook/channelShim.ts,
  * which exports the same API.
  */
 function notebookSwaps() {
-  const from = path.resolve('webview/channel.ts'), to = path.resolve('webview/notebook/channelShim.ts');
+  const from = path.resolve('webview/channel.ts'),
+    to = path.resolve('webview/notebook/channelShim.ts');
   return {
     name: 'notebook-swaps',
     setup(b) {
@@ -36,23 +44,43 @@ const configs = [
   { ...node, entryPoints: { 'analysis-worker': 'src/session/analysisWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: vendorEntries, outdir: 'dist', plugins: [], sourcemap: false },
   {
-    bundle: true, platform: 'browser', format: 'iife', target: 'chrome120',
-    entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist',
-    sourcemap: !production, minify: true, logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
+    sourcemap: !production,
+    minify: true,
+    logLevel: 'warning',
   },
   // The notebook renderer (webview/notebook/): an ES module VS Code imports in the notebook's webview. It reuses the
   // panel's shell and views; webview/channel.ts, which assumes the panel's page, is swapped for the renderer's own (see
   // notebookSwaps). The panel's stylesheet comes in as text, scoped under the output's root at run time.
   {
-    bundle: true, platform: 'browser', format: 'esm', target: 'chrome120',
-    entryPoints: { 'notebook-renderer': 'webview/notebook/renderer.ts' }, outdir: 'dist',
-    sourcemap: !production, minify: true, logLevel: 'warning', loader: { '.css': 'text' }, plugins: [notebookSwaps()],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'chrome120',
+    entryPoints: { 'notebook-renderer': 'webview/notebook/renderer.ts' },
+    outdir: 'dist',
+    sourcemap: !production,
+    minify: true,
+    logLevel: 'warning',
+    loader: { '.css': 'text' },
+    plugins: [notebookSwaps()],
   },
   // plotly apart: the panel loads it when a chart is first drawn, so opening the panel does not parse 1 MB.
   {
-    bundle: true, platform: 'browser', format: 'iife', target: 'chrome120',
-    entryPoints: { charts: 'webview/charts.ts' }, outdir: 'dist',
-    sourcemap: false, minify: true, logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: { charts: 'webview/charts.ts' },
+    outdir: 'dist',
+    sourcemap: false,
+    minify: true,
+    logLevel: 'warning',
   },
 ];
 // Every entry point must exist: a missing one is a broken tree, never a bundle to skip quietly.

@@ -51,8 +51,11 @@ export const vendored = {
 };
 
 /** Entry points of the vendor bundles (dist/vendor/<name>.js). */
-export const vendorEntries = Object.fromEntries(Object.entries(VENDOR).filter(([, f]) => f.endsWith('.js'))
-  .map(([pkg, f]) => [`vendor/${f.slice(0, -3)}`, require.resolve(pkg)]));
+export const vendorEntries = Object.fromEntries(
+  Object.entries(VENDOR)
+    .filter(([, f]) => f.endsWith('.js'))
+    .map(([pkg, f]) => [`vendor/${f.slice(0, -3)}`, require.resolve(pkg)]),
+);
 
 /** Copies the vendor files that need no bundling; returns their sources (for the notices). */
 export function copyVendorFiles(dist) {

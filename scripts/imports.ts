@@ -9,7 +9,10 @@ import * as path from 'node:path';
 import { check, cycles, folderGraph, graphOf, loopThrough, parseRooms, roomOf, simpleLoops } from '../test/unit/architecture/importGraph';
 
 // --root DIR reads another checkout (e.g. `git archive` of an older commit) against this checkout's table.
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const root = path.resolve(arg('--root') ?? path.join(__dirname, '..'));
 const g = graphOf(root);
 const folders = folderGraph(g);
@@ -17,20 +20,32 @@ const fileCycles = cycles(g.files, g.edges);
 const folderLoops = simpleLoops(folders.folders, folders.arrows);
 const doc = path.join(__dirname, '..', 'docs', 'ARCHITECTURE.md');
 let rooms: ReturnType<typeof parseRooms> = [];
-try { rooms = parseRooms(fs.readFileSync(doc, 'utf8')); } catch (e) { console.log(`no room table: ${(e as Error).message}`); }
+try {
+  rooms = parseRooms(fs.readFileSync(doc, 'utf8'));
+} catch (e) {
+  console.log(`no room table: ${(e as Error).message}`);
+}
 const verdict = rooms.length ? check(rooms, g) : undefined;
 // The room graph: distinct room → room arrows and their simple loops (a loop between rooms is allowed by no table
 // row alone, but two rows may each allow one half of it).
 const roomArrows = new Map<string, { from: string; to: string }>();
 for (const e of g.edges) {
-  const a = roomOf(rooms, e.from)?.name, b = roomOf(rooms, e.to)?.name;
+  const a = roomOf(rooms, e.from)?.name,
+    b = roomOf(rooms, e.to)?.name;
   if (a && b && a !== b) roomArrows.set(`${a}\0${b}`, { from: a, to: b });
 }
-const roomLoops = simpleLoops(rooms.map((r) => r.name), [...roomArrows.values()]);
-console.log(`files ${g.files.length}, rooms ${rooms.length}, file arrows ${g.edges.length}, folder arrows ${folders.arrows.length}, ` +
-  `file cycles ${fileCycles.length} (${fileCycles.reduce((n, c) => n + c.length, 0)} files), folder cycles ${folderLoops.length}` +
-  (verdict ? `, room arrows ${roomArrows.size}, room cycles ${roomLoops.length}, imports the room table forbids ${verdict.forbidden.length}, ` +
-    `files in no room ${verdict.unroomed.length}` : ''));
+const roomLoops = simpleLoops(
+  rooms.map((r) => r.name),
+  [...roomArrows.values()],
+);
+console.log(
+  `files ${g.files.length}, rooms ${rooms.length}, file arrows ${g.edges.length}, folder arrows ${folders.arrows.length}, ` +
+    `file cycles ${fileCycles.length} (${fileCycles.reduce((n, c) => n + c.length, 0)} files), folder cycles ${folderLoops.length}` +
+    (verdict
+      ? `, room arrows ${roomArrows.size}, room cycles ${roomLoops.length}, imports the room table forbids ${verdict.forbidden.length}, ` +
+        `files in no room ${verdict.unroomed.length}`
+      : ''),
+);
 if (process.argv.includes('--list')) {
   for (const a of [...folders.arrows].sort((x, y) => `${x.from} ${x.to}`.localeCompare(`${y.from} ${y.to}`))) console.log(`  ${a.from} → ${a.to}`);
   for (const c of fileCycles) console.log(`file cycle {${c.join(', ')}}, e.g. ${loopThrough(c, g.edges).join(' → ')}`);

@@ -35,7 +35,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const text = collect();
   if (process.argv.includes('--check')) {
     const now = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-    if (now !== text) { console.error('l10n/bundle.l10n.json is out of date: run node scripts/l10n.mjs'); process.exit(1); }
+    if (now !== text) {
+      console.error('l10n/bundle.l10n.json is out of date: run node scripts/l10n.mjs');
+      process.exit(1);
+    }
   } else {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, text);

@@ -19,13 +19,17 @@ function packagesOf(files) {
 }
 
 export function writeNotices(files, file) {
-  const entries = packagesOf(files).map((dir) => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    const licenseFile = fs.readdirSync(dir).find((f) => LICENSE_FILE.test(f));
-    const text = licenseFile ? fs.readFileSync(path.join(dir, licenseFile), 'utf8').trim() : `(the package ships no license file; its package.json declares ${pkg.license})`;
-    const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
-    return { name: pkg.name, text: `${pkg.name} ${pkg.version} — ${pkg.license}${repo ? ` — ${repo}` : ''}\n\n${text}\n` };
-  }).sort((a, b) => a.name.localeCompare(b.name));
+  const entries = packagesOf(files)
+    .map((dir) => {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      const licenseFile = fs.readdirSync(dir).find((f) => LICENSE_FILE.test(f));
+      const text = licenseFile
+        ? fs.readFileSync(path.join(dir, licenseFile), 'utf8').trim()
+        : `(the package ships no license file; its package.json declares ${pkg.license})`;
+      const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
+      return { name: pkg.name, text: `${pkg.name} ${pkg.version} — ${pkg.license}${repo ? ` — ${repo}` : ''}\n\n${text}\n` };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
   const head = 'Headlight bundles code from these npm packages into dist/ (scripts/build.mjs); their notices follow.\n';
   fs.writeFileSync(file, [head, ...entries.map((e) => e.text)].join(`\n${'-'.repeat(78)}\n\n`));
   return entries.length;

@@ -67,15 +67,32 @@ function packageOne(target) {
   fs.writeFileSync(ignore, fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8') + '\n' + nativesFor(target).join('\n') + '\n');
   const out = path.join(root, `headlight-${target}.vsix`);
   try {
-    execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--ignoreFile', ignore, '--out', out, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/@vscode/vsce/vsce'),
+        'package',
+        '--target',
+        target,
+        '--ignoreFile',
+        ignore,
+        '--out',
+        out,
+        '--allow-missing-repository',
+        '--skip-license',
+        '--no-rewrite-relative-links',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_yes: 'true' } },
+    );
   } finally {
     fs.rmSync(ignore, { force: true });
   }
   const written = fs.statSync(out).size;
   recompress(out);
   const size = fs.statSync(out).size;
-  console.log(`${path.basename(out)}: ${(size / 1e6).toFixed(1)} MB${size < written ? ` (vsce: ${(written / 1e6).toFixed(1)} MB)` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${path.basename(out)}: ${(size / 1e6).toFixed(1)} MB${size < written ? ` (vsce: ${(written / 1e6).toFixed(1)} MB)` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return out;
 }
 
@@ -84,8 +101,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const wanted = arg ? arg.slice('--target='.length) : `${process.platform}-${process.arch}`;
   const targets = wanted === 'all' ? Object.keys(TARGETS) : [wanted];
   for (const target of targets) {
-    if (UNSUPPORTED[target]) { console.error(`headlight: no package for ${target}: ${UNSUPPORTED[target]}`); process.exit(2); }
-    if (!TARGETS[target]) { console.error(`headlight: unsupported target ${target}; one of ${Object.keys(TARGETS).join(', ')} or all`); process.exit(2); }
+    if (UNSUPPORTED[target]) {
+      console.error(`headlight: no package for ${target}: ${UNSUPPORTED[target]}`);
+      process.exit(2);
+    }
+    if (!TARGETS[target]) {
+      console.error(`headlight: unsupported target ${target}; one of ${Object.keys(TARGETS).join(', ')} or all`);
+      process.exit(2);
+    }
   }
   for (const target of targets) packageOne(target);
 }

@@ -17,11 +17,13 @@ export const SETUP_COMMAND = 'bash scripts/install-system-deps.sh';
 /** The packages of the named groups or stages (every group when none is named), each once. */
 export function packagesOf(names = []) {
   const { groups, stages } = SYSTEM_PACKAGES;
-  const groupNames = names.length ? names.flatMap((n) => {
-    if (stages[n]) return stages[n];
-    if (groups[n]) return [n];
-    throw new Error(`no package group or stage "${n}" in scripts/system-packages.json`);
-  }) : Object.keys(groups);
+  const groupNames = names.length
+    ? names.flatMap((n) => {
+        if (stages[n]) return stages[n];
+        if (groups[n]) return [n];
+        throw new Error(`no package group or stage "${n}" in scripts/system-packages.json`);
+      })
+    : Object.keys(groups);
   return [...new Set(groupNames.flatMap((g) => groups[g].packages))];
 }
 
@@ -30,7 +32,12 @@ export function missingPackages(packages) {
   if (!packages.length) return [];
   const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Status}\\n', ...packages], { encoding: 'utf8' });
   if (r.error) return [...packages];
-  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]));
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' install ok installed'))
+      .map((l) => l.split(' ')[0]),
+  );
   return packages.filter((p) => !installed.has(p));
 }
 
@@ -43,7 +50,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     for (const p of missingPackages(packagesOf(names))) console.log(p);
   } else if (cmd === 'check') {
     const missing = missingPackages(packagesOf(names));
-    if (missing.length) { console.error(`${names.join(', ') || 'this'} needs ${missingSentence(missing)}.`); process.exit(1); }
+    if (missing.length) {
+      console.error(`${names.join(', ') || 'this'} needs ${missingSentence(missing)}.`);
+      process.exit(1);
+    }
   } else {
     console.error('usage: node scripts/systemDeps.mjs missing [GROUP|STAGE …] | check STAGE …');
     process.exit(2);

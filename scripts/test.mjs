@@ -32,12 +32,19 @@ export function skipReason(stage, { platform, hasApt: apt, browser, missing = {}
   switch (stage) {
     case 'webview':
       if (browser) return null;
-      return apt ? packages() ?? 'no Chromium found (set CHROMIUM_PATH)' : 'no Chromium, Chrome or Edge found (install Chrome or Edge, or set CHROMIUM_PATH)';
-    case 'package': return apt ? packages() : `${aptReason}: Debian's file, unzip and strace check the .vsix files and the network`;
-    case 'bench': return apt ? packages() : `${aptReason}: its GPT-2-sized model is generated with Debian's python3-torch`;
-    case 'e2e': return apt ? packages() : `${aptReason}: code-server and its native modules are installed with apt/dpkg (on macOS/Windows the electron stage runs the in-editor suite instead)`;
-    case 'electron': return platform === 'linux' ? 'Linux runs the in-editor suite in code-server (the e2e stage)' : null;
-    default: return null;
+      return apt ? (packages() ?? 'no Chromium found (set CHROMIUM_PATH)') : 'no Chromium, Chrome or Edge found (install Chrome or Edge, or set CHROMIUM_PATH)';
+    case 'package':
+      return apt ? packages() : `${aptReason}: Debian's file, unzip and strace check the .vsix files and the network`;
+    case 'bench':
+      return apt ? packages() : `${aptReason}: its GPT-2-sized model is generated with Debian's python3-torch`;
+    case 'e2e':
+      return apt
+        ? packages()
+        : `${aptReason}: code-server and its native modules are installed with apt/dpkg (on macOS/Windows the electron stage runs the in-editor suite instead)`;
+    case 'electron':
+      return platform === 'linux' ? 'Linux runs the in-editor suite in code-server (the e2e stage)' : null;
+    default:
+      return null;
   }
 }
 
@@ -53,7 +60,12 @@ async function findBrowser(missing) {
   if (hasApt) return !missing.webview?.length;
   const { chromium } = await import('playwright-core');
   for (const channel of ['chrome', 'msedge']) {
-    try { await (await chromium.launch({ channel, headless: true })).close(); return true; } catch { /* not installed */ }
+    try {
+      await (await chromium.launch({ channel, headless: true })).close();
+      return true;
+    } catch {
+      /* not installed */
+    }
   }
   return false;
 }
@@ -75,18 +87,27 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const missing = hasApt ? missingByStage() : {};
   const facts = { platform: process.platform, hasApt, missing, browser: await findBrowser(missing) };
   if (process.env.HEADLIGHT_SKIP_ELECTRON === '1') facts.skipElectron = true;
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const skipped = [];
   for (const [name] of stages) {
-    const why = only && !only.includes(name) ? 'not selected (--only)'
-      : name === 'electron' && facts.skipElectron && !skipReason(name, facts) ? 'HEADLIGHT_SKIP_ELECTRON=1' : skipReason(name, facts);
+    const why =
+      only && !only.includes(name)
+        ? 'not selected (--only)'
+        : name === 'electron' && facts.skipElectron && !skipReason(name, facts)
+          ? 'HEADLIGHT_SKIP_ELECTRON=1'
+          : skipReason(name, facts);
     if (why) skipped.push([name, why]);
   }
   for (const [name, why] of skipped) console.log(`npm test: skipping stage "${name}": ${why}`);
   if (missing.unit?.length && !skipped.some(([n]) => n === 'unit')) {
     console.log(`npm test: the unit stage's Python helper tests will say they are skipped: ${missingSentence(missing.unit)}`);
   }
-  let passed = 0, failed = 0, pending = 0;
+  let passed = 0,
+    failed = 0,
+    pending = 0;
   const t0 = Date.now();
   const times = [];
   const skippedLine = () => (skipped.length ? `; skipped: ${skipped.map(([n]) => n).join(', ')} (reasons above)` : '');
@@ -100,7 +121,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         // mocha's spec reporter: "  123 passing (4s)", "  2 failing", "  1 pending" (colour codes stripped)
         for (const line of stripVTControlCharacters(String(d)).split('\n')) {
           const m = /^\s+(\d+) (passing|failing|pending)\b/.exec(line);
-          if (m) { if (m[2] === 'passing') passed += Number(m[1]); else if (m[2] === 'failing') failed += Number(m[1]); else pending += Number(m[1]); }
+          if (m) {
+            if (m[2] === 'passing') passed += Number(m[1]);
+            else if (m[2] === 'failing') failed += Number(m[1]);
+            else pending += Number(m[1]);
+          }
         }
       });
       p.on('close', resolve);

@@ -8,8 +8,14 @@ import { runTests } from '@vscode/test-electron';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 await esbuild.build({
-  entryPoints: [path.join(root, 'test/electron/suite.ts')], outfile: path.join(root, 'out/electron/suite.js'),
-  bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'], logLevel: 'warning',
+  entryPoints: [path.join(root, 'test/electron/suite.ts')],
+  outfile: path.join(root, 'out/electron/suite.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'mocha'],
+  logLevel: 'warning',
 });
 try {
   await runTests({

@@ -31,10 +31,36 @@ const USAGE = `usage: headlight explain FILE [--model DIR] [--json OUT.json] [--
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { file: string; model?: string; json?: string; report?: string; attention: boolean; effects: boolean; routes?: number; routesThreshold: number; maxTokens?: number; truncate: boolean; dump?: string; language?: string } {
+function parse(argv: string[]): {
+  file: string;
+  model?: string;
+  json?: string;
+  report?: string;
+  attention: boolean;
+  effects: boolean;
+  routes?: number;
+  routesThreshold: number;
+  maxTokens?: number;
+  truncate: boolean;
+  dump?: string;
+  language?: string;
+} {
   const [cmd, ...rest] = argv;
   if (cmd !== 'explain') throw new UsageError(cmd ? `unknown command "${cmd}"` : 'missing command');
-  const out = { file: '', model: undefined as string | undefined, json: undefined as string | undefined, report: undefined as string | undefined, attention: false, effects: false, routes: undefined as number | undefined, routesThreshold: ROUTES_THRESHOLD, maxTokens: undefined as number | undefined, truncate: false, dump: undefined as string | undefined, language: undefined as string | undefined };
+  const out = {
+    file: '',
+    model: undefined as string | undefined,
+    json: undefined as string | undefined,
+    report: undefined as string | undefined,
+    attention: false,
+    effects: false,
+    routes: undefined as number | undefined,
+    routesThreshold: ROUTES_THRESHOLD,
+    maxTokens: undefined as number | undefined,
+    truncate: false,
+    dump: undefined as string | undefined,
+    language: undefined as string | undefined,
+  };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -55,8 +81,7 @@ function parse(argv: string[]): { file: string; model?: string; json?: string; r
       const x = Number(value());
       if (!(x >= ROUTES_MIN_THRESHOLD && x <= 1)) throw new UsageError(`--routes-threshold needs a share between ${ROUTES_MIN_THRESHOLD} and 1`);
       out.routesThreshold = x;
-    }
-    else if (a === '--truncate') out.truncate = true;
+    } else if (a === '--truncate') out.truncate = true;
     else if (a === '--dump') out.dump = value();
     else if (a === '--language') out.language = value();
     else if (a === '--max-tokens') {
@@ -110,16 +135,23 @@ async function explainText(args: Args, text: string): Promise<number> {
     pipeline = new SessionPipeline(defaultClient());
     const ref = resolveModelRef(modelDir);
     const built = await pipeline.build({
-      id: 1, title: path.basename(args.file), text, model: ref, maxTokens: args.maxTokens, truncate: args.truncate,
+      id: 1,
+      title: path.basename(args.file),
+      text,
+      model: ref,
+      maxTokens: args.maxTokens,
+      truncate: args.truncate,
       // The syntax roles: the file read by its extension (or --language), the whole file as the document.
-      syntax: { language: args.language ?? (args.file === '-' ? 'plaintext' : languageOfPath(args.file) ?? 'plaintext'), text, offset: 0 },
+      syntax: { language: args.language ?? (args.file === '-' ? 'plaintext' : (languageOfPath(args.file) ?? 'plaintext')), text, offset: 0 },
       keep: !args.attention, // --attention writes every weight, so it needs them all in memory anyway
     });
     const r = built.result;
     const routes = args.routes !== undefined ? await traceRoute(built, args.routes, args.routesThreshold) : undefined;
-    const effects = args.effects ? await pipeline.measureEffects(ref, r, {
-      onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
-    }) : undefined;
+    const effects = args.effects
+      ? await pipeline.measureEffects(ref, r, {
+          onProgress: (d, t) => process.stderr.write(`\rheadlight: head effects ${d}/${t}${d === t ? '\n' : ''}`),
+        })
+      : undefined;
     const wireEffects = effects ? toWireEffects(effects, built.reports, r.tokens, text, r.attention.headsPerLayer) : undefined;
     const out = explainJson(built, effects, wireEffects, routes);
     if (args.attention) addAttentionJson(out, r);
@@ -127,7 +159,10 @@ async function explainText(args: Args, text: string): Promise<number> {
     const json = JSON.stringify(out);
     if (args.json) fs.writeFileSync(args.json, json);
     else if (!args.report) process.stdout.write(json + '\n');
-    if (args.json) process.stderr.write(`headlight: ${r.tokens.length} tokens, ${r.attention.layers} layers × ${r.attention.headsPerLayer} heads (${r.model.kind}) → ${args.json}\n`);
+    if (args.json)
+      process.stderr.write(
+        `headlight: ${r.tokens.length} tokens, ${r.attention.layers} layers × ${r.attention.headsPerLayer} heads (${r.model.kind}) → ${args.json}\n`,
+      );
     return 0;
   } catch (e) {
     if (e instanceof EngineError) {
@@ -157,7 +192,12 @@ async function traceRoute(built: BuiltSession, at: number, threshold: number): P
 }
 
 /** The explain JSON: model, tokens, syntax, every head, direct logit attribution, routes, predictions, probe. */
-function explainJson(built: BuiltSession, effects: HeadEffects | undefined, wireEffects: WireEffects | undefined, routes: Record<string, unknown> | undefined): Record<string, unknown> {
+function explainJson(
+  built: BuiltSession,
+  effects: HeadEffects | undefined,
+  wireEffects: WireEffects | undefined,
+  routes: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const r = built.result;
   const { layers, headsPerLayer } = r.attention;
   const dla = built.session.dla;
@@ -173,17 +213,39 @@ function explainJson(built: BuiltSession, effects: HeadEffects | undefined, wire
     // Metrics that cannot be measured on this text are NaN, which JSON writes as null; `notes` says why.
     heads: built.reports.map((h, k) => ({ ...jsonHead(h), ...headMeasures(built, k, effects, wireEffects) })),
     // Direct logit attribution: how the norm was frozen and, per position, the alternative its logit difference is taken against.
-    ...(dla ? { dla: { norm: dla.norm, alternatives: dla.altText, definition: 'heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run\'s scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])' } } : { dlaNote: built.session.dlaNote ?? null }),
+    ...(dla
+      ? {
+          dla: {
+            norm: dla.norm,
+            alternatives: dla.altText,
+            definition:
+              "heads[].dla.perToken[i]: what the head writes straight onto the logit of token i + 1 at position i (final norm frozen at this run's scale); perTokenDiff[i]: onto logit(token i + 1) − logit(alternatives[i])",
+          },
+        }
+      : { dlaNote: built.session.dlaNote ?? null }),
     ...(routes ? { routes } : {}),
     ...(r.truncatedFrom !== undefined ? { truncatedFrom: r.truncatedFrom } : {}),
     // Causal LMs: per token, the model's next-token predictions (position i predicts token i + 1).
     ...(r.predictions ? { predictions: jsonPredictions(r) } : { predictionsNote: r.predictionsNote }),
     // The model-level repeat probe: what it drew (ordinary tokens, a length that fits the model), or why it did not run.
-    ...(built.probe ? { probe: {
-      status: built.probe.status, note: built.probe.note,
-      ...(built.probe.plan ? { T: built.probe.plan.T, ids: built.probe.plan.ids, bos: built.probe.plan.bos ?? null, positions: built.probe.plan.positions ?? null,
-        checked: built.probe.plan.draw.checked, rejected: built.probe.plan.draw.rejected } : {}),
-    } } : {}),
+    ...(built.probe
+      ? {
+          probe: {
+            status: built.probe.status,
+            note: built.probe.note,
+            ...(built.probe.plan
+              ? {
+                  T: built.probe.plan.T,
+                  ids: built.probe.plan.ids,
+                  bos: built.probe.plan.bos ?? null,
+                  positions: built.probe.plan.positions ?? null,
+                  checked: built.probe.plan.draw.checked,
+                  rejected: built.probe.plan.draw.rejected,
+                }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -193,21 +255,38 @@ function headMeasures(built: BuiltSession, k: number, effects: HeadEffects | und
   const { layers, seq } = built.result.attention;
   const dla = built.session.dla;
   return {
-    ...(effects ? (() => {
-      const e = effects.heads.find((x) => x.layer === h.layer && x.head === h.head); // measured in |DLA| order
-      return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
-    })() : {}),
-    ...(dla ? { dla: { mean: round(dla.mean[k]), meanAbs: round(dla.meanAbs[k]), perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round), perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round), evidence: dla.sentences[k] } } : {}),
+    ...(effects
+      ? (() => {
+          const e = effects.heads.find((x) => x.layer === h.layer && x.head === h.head); // measured in |DLA| order
+          return e ? { effect: { meanDelta: round(e.meanDelta), perToken: Array.from(e.perToken, round), method: effects.method } } : {};
+        })()
+      : {}),
+    ...(dla
+      ? {
+          dla: {
+            mean: round(dla.mean[k]),
+            meanAbs: round(dla.meanAbs[k]),
+            perToken: Array.from(dla.actual.subarray(k * seq, (k + 1) * seq), round),
+            perTokenDiff: Array.from(dla.diff.subarray(k * seq, (k + 1) * seq), round),
+            evidence: dla.sentences[k],
+          },
+        }
+      : {}),
     // Direct is not total: where the direct write and the measured effect disagree, the sentence that says so.
-    ...(dla && wireEffects && directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) ? { directVsTotal: directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) } : {}),
+    ...(dla && wireEffects && directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1)
+      ? { directVsTotal: directVsTotal(dla, wireEffects, k, h.id, h.layer === layers - 1) }
+      : {}),
   };
 }
 
 /** Per token: the model's top next tokens, the actual next token's probability, and its loss. */
 function jsonPredictions(r: EngineResult): Record<string, unknown>[] {
-  const p = r.predictions!, k = p.k;
+  const p = r.predictions!,
+    k = p.k;
   return r.tokens.map((_, i) => ({
-    top: Array.from({ length: k }, (_, t) => ({ id: p.topIds[i * k + t], text: p.topText[i * k + t], p: round(p.topP[i * k + t]) })), actualP: round(p.actualP[i]), loss: round(p.loss[i]),
+    top: Array.from({ length: k }, (_, t) => ({ id: p.topIds[i * k + t], text: p.topText[i * k + t], p: round(p.topP[i * k + t]) })),
+    actualP: round(p.actualP[i]),
+    loss: round(p.loss[i]),
   }));
 }
 
@@ -215,11 +294,22 @@ function jsonPredictions(r: EngineResult): Record<string, unknown>[] {
 function addAttentionJson(out: Record<string, unknown>, r: EngineResult): void {
   const { layers, headsPerLayer, seq } = r.attention;
   // Rounded to 6 decimals to keep the file readable.
-  out.attention = r.attention.data.map((d) => Array.from({ length: headsPerLayer }, (_, h) =>
-    Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round))));
+  out.attention = r.attention.data.map((d) =>
+    Array.from({ length: headsPerLayer }, (_, h) =>
+      Array.from({ length: seq }, (_, i) => Array.from(d.subarray((h * seq + i) * seq, (h * seq + i + 1) * seq), round)),
+    ),
+  );
   // ‖v_j W_O^h‖ per layer, head and key (value-weighted attention weights each edge by it), or why there are none.
   const vn = r.valueNorms;
-  out.valueNorms = vn ? { weighting: vn.weighting, norms: Array.from({ length: layers }, (_, l) => Array.from({ length: headsPerLayer }, (_, h) => Array.from(vn.data.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq), round))) }
+  out.valueNorms = vn
+    ? {
+        weighting: vn.weighting,
+        norms: Array.from({ length: layers }, (_, l) =>
+          Array.from({ length: headsPerLayer }, (_, h) =>
+            Array.from(vn.data.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq), round),
+          ),
+        ),
+      }
     : { note: r.valueNormsNote ?? null };
 }
 
@@ -230,29 +320,61 @@ async function writeReport(to: string, file: string, built: BuiltSession, wireEf
   const state = { ...defaultPanelState(file === '-' ? 'untitled:stdin' : `file://${absolute}`, [0, 0, 0, 0], built.result.model.name), layer: 0, head: 0 };
   const session = wireEffects ? { ...built.session, effects: wireEffects } : built.session;
   const data = await collectReportData(session, state, request);
-  const html = buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') });
+  const html = buildReport(data, {
+    js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'),
+    css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8'),
+  });
   fs.writeFileSync(to, html);
   process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${to}\n`);
 }
 
 /** Tokens for the JSON: id, text, span, and the syntax node type / word class the session carries. */
 function jsonTokens(tokens: { id: number; text: string; start: number; end: number; special: boolean }[], session: SessionData): Record<string, unknown>[] {
-  return tokens.map((t, i) => ({ id: t.id, text: t.text, start: t.start, end: t.end, special: t.special, ...(session.tokens[i]?.syntax ? { syntax: session.tokens[i].syntax } : {}) }));
+  return tokens.map((t, i) => ({
+    id: t.id,
+    text: t.text,
+    start: t.start,
+    end: t.end,
+    special: t.special,
+    ...(session.tokens[i]?.syntax ? { syntax: session.tokens[i].syntax } : {}),
+  }));
 }
 
 function jsonHead(h: HeadReport): Record<string, unknown> {
   return {
-    layer: h.layer, head: h.head, id: h.id, metrics: h.metrics, notes: h.notes,
-    roles: h.roles.map((role) => ({ name: role.name, score: role.score, threshold: role.threshold, source: role.source,
-      evidence: role.evidence.sentence, ...(role.offset !== undefined ? { offset: role.offset } : {}), ...(role.rest ? { rest: role.rest } : {}),
+    layer: h.layer,
+    head: h.head,
+    id: h.id,
+    metrics: h.metrics,
+    notes: h.notes,
+    roles: h.roles.map((role) => ({
+      name: role.name,
+      score: role.score,
+      threshold: role.threshold,
+      source: role.source,
+      evidence: role.evidence.sentence,
+      ...(role.offset !== undefined ? { offset: role.offset } : {}),
+      ...(role.rest ? { rest: role.rest } : {}),
       ...(role.relation ? { relation: role.relation } : {}),
-      ...(role.evidence.example ? { example: { query: role.evidence.example.query, key: role.evidence.example.key } } : {}) })),
-    // How close every other role came: its score against its threshold (a relation: accuracy vs the offset baseline).
-    candidates: h.candidates.filter((c) => !h.roles.some((r) => r.name === c.name)).map((c) => ({
-      name: c.name, score: c.score, threshold: c.threshold, measurable: c.measurable, source: c.source,
-      summary: c.relation ? `${c.name} ${c.relation.accuracy.toFixed(2)} vs ${c.relation.baseline.toFixed(2)}` : `${c.name} ${Number.isFinite(c.score) ? c.score.toFixed(2) : 'not measurable'} (threshold ${c.threshold.toFixed(2)})`,
-      ...(c.reason ? { reason: c.reason } : {}), ...(c.relation ? { relation: c.relation } : {}), ...(c.rest ? { rest: c.rest } : {}), ...(c.offset !== undefined ? { offset: c.offset } : {}),
+      ...(role.evidence.example ? { example: { query: role.evidence.example.query, key: role.evidence.example.key } } : {}),
     })),
+    // How close every other role came: its score against its threshold (a relation: accuracy vs the offset baseline).
+    candidates: h.candidates
+      .filter((c) => !h.roles.some((r) => r.name === c.name))
+      .map((c) => ({
+        name: c.name,
+        score: c.score,
+        threshold: c.threshold,
+        measurable: c.measurable,
+        source: c.source,
+        summary: c.relation
+          ? `${c.name} ${c.relation.accuracy.toFixed(2)} vs ${c.relation.baseline.toFixed(2)}`
+          : `${c.name} ${Number.isFinite(c.score) ? c.score.toFixed(2) : 'not measurable'} (threshold ${c.threshold.toFixed(2)})`,
+        ...(c.reason ? { reason: c.reason } : {}),
+        ...(c.relation ? { relation: c.relation } : {}),
+        ...(c.rest ? { rest: c.rest } : {}),
+        ...(c.offset !== undefined ? { offset: c.offset } : {}),
+      })),
   };
 }
 
@@ -283,10 +405,17 @@ async function explainDump(p: string, json: string | undefined, report: string |
       heads: reports.map(jsonHead),
     };
     if (report) {
-      const request = <M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> => Promise.resolve(answerPanelRequest(dump, method, params));
+      const request = <M extends RequestMethod>(method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> =>
+        Promise.resolve(answerPanelRequest(dump, method, params));
       const state = { ...defaultPanelState(`file://${path.resolve(dump.paths.attention)}`, [0, 0, 0, 0], dump.model), layer: 0, head: 0 };
       const data = await collectReportData(session, state, request);
-      fs.writeFileSync(report, buildReport(data, { js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'), css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8') }));
+      fs.writeFileSync(
+        report,
+        buildReport(data, {
+          js: fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8'),
+          css: fs.readFileSync(path.join(__dirname, 'webview.css'), 'utf8'),
+        }),
+      );
       process.stderr.write(`headlight: report with ${data.matrices.length} head matrices → ${report}\n`);
     }
     const text = JSON.stringify(out);

@@ -39,9 +39,14 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
     }),
   );
   const unsupported = unsupportedPlatformMessage(process.platform, process.arch);
-  if (unsupported) { log().error(unsupported); void vscode.window.showErrorMessage(unsupported); }
+  if (unsupported) {
+    log().error(unsupported);
+    void vscode.window.showErrorMessage(unsupported);
+  }
   log().info('Headlight activated');
   return { controller };
 }
 
-export function deactivate(): void { /* subscriptions dispose everything */ }
+export function deactivate(): void {
+  /* subscriptions dispose everything */
+}

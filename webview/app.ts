@@ -18,9 +18,20 @@ const viewLabel = (v: ViewName): string => t(`view.${v}`);
 const ARC_KEYS: (keyof PanelState)[] = ['layer', 'head', 'mode', 'topK', 'threshold', 'showIncoming', 'weighting'];
 
 /** Timings the views measured, read by the webview tests and the benchmark. */
-export interface PanelTimings { arcsFirstPaintMs: number; arcsFetchMs: number; headsRenderMs: number; layersRenderMs: number }
+export interface PanelTimings {
+  arcsFirstPaintMs: number;
+  arcsFetchMs: number;
+  headsRenderMs: number;
+  layersRenderMs: number;
+}
 
-interface Views { arcs: ArcsView; heads: HeadsView; layers: LayersView; flow: FlowView; routes: RoutesView }
+interface Views {
+  arcs: ArcsView;
+  heads: HeadsView;
+  layers: LayersView;
+  flow: FlowView;
+  routes: RoutesView;
+}
 
 /** The panel shell: a header (title, model, notices) and one tab per view; owns the panel state. */
 export class App {
@@ -47,7 +58,12 @@ export class App {
   /** The tab strip's views, built by `views()`. */
   private built: Views | undefined;
 
-  constructor(private readonly root: HTMLElement, state: PanelState | undefined, private readonly persist: (s: PanelState) => void, opts: { report?: boolean } = {}) {
+  constructor(
+    private readonly root: HTMLElement,
+    state: PanelState | undefined,
+    private readonly persist: (s: PanelState) => void,
+    opts: { report?: boolean } = {},
+  ) {
     this.state = state;
     this.compareHost.hidden = true;
     this.buildToolbar();
@@ -60,12 +76,19 @@ export class App {
     this.tabs.hidden = true;
     root.append(this.live, this.header, this.banner, this.compareHost);
     const buildLater = () => setTimeout(() => this.views(), 0);
-    if (document.readyState === 'complete') buildLater(); else window.addEventListener('load', buildLater, { once: true });
+    if (document.readyState === 'complete') buildLater();
+    else window.addEventListener('load', buildLater, { once: true });
     this.renderHeader('Headlight', t('panel.empty'));
     onThemeChange(() => {
       this.themeNow = undefined;
       const v = this.built;
-      if (v) { v.arcs.repaint(); v.heads.repaint(); v.layers.repaint(); v.flow.repaint(); v.routes.repaint(); }
+      if (v) {
+        v.arcs.repaint();
+        v.heads.repaint();
+        v.layers.repaint();
+        v.flow.repaint();
+        v.routes.repaint();
+      }
       this.compareView?.repaint();
     });
   }
@@ -97,7 +120,7 @@ export class App {
     const theme = () => this.theme;
     const open = (layer: number, head: number) => this.update({ layer, head, mode: 'head', view: 'arcs' });
     const arcs = new ArcsView(this.panels.get('arcs')!, { state: getState, update: (p) => this.update(p), theme });
-    const weighting = () => (this.state?.weighting === 'value' ? 'value' as const : 'attention' as const);
+    const weighting = () => (this.state?.weighting === 'value' ? ('value' as const) : ('attention' as const));
     const heads = new HeadsView(this.panels.get('heads')!, { theme, open, weighting });
     const layers = new LayersView(this.panels.get('layers')!, { theme, open });
     const flow = new FlowView(this.panels.get('flow')!, { theme, weighting });
@@ -109,7 +132,12 @@ export class App {
 
   get timings(): PanelTimings {
     const v = this.built;
-    return { arcsFirstPaintMs: v?.arcs.firstPaintMs ?? NaN, arcsFetchMs: v?.arcs.fetchMs ?? NaN, headsRenderMs: v?.heads.renderMs ?? NaN, layersRenderMs: v?.layers.renderMs ?? NaN };
+    return {
+      arcsFirstPaintMs: v?.arcs.firstPaintMs ?? NaN,
+      arcsFetchMs: v?.arcs.fetchMs ?? NaN,
+      headsRenderMs: v?.heads.renderMs ?? NaN,
+      layersRenderMs: v?.layers.renderMs ?? NaN,
+    };
   }
 
   private update(patch: Partial<PanelState>): void {
@@ -122,7 +150,10 @@ export class App {
     if (!this.session) return;
     const v = this.views();
     if (ARC_KEYS.some((k) => before[k] !== this.state![k])) void v.arcs.refresh();
-    if (before.weighting !== this.state.weighting) { v.heads.repaint(); v.flow.reweigh(); }
+    if (before.weighting !== this.state.weighting) {
+      v.heads.repaint();
+      v.flow.reweigh();
+    }
     if (before.view !== this.state.view) this.show(this.state.view);
   }
 
@@ -139,11 +170,15 @@ export class App {
 
   private buildToolbar(): void {
     const items: [ExportFormat, string, string][] = [
-      ['png', 'PNG', t('export.png.title')], ['svg', 'SVG', t('export.svg.title')],
-      ['csv', 'CSV', t('export.csv.title')], ['json', 'JSON', t('export.json.title')],
+      ['png', 'PNG', t('export.png.title')],
+      ['svg', 'SVG', t('export.svg.title')],
+      ['csv', 'CSV', t('export.csv.title')],
+      ['json', 'JSON', t('export.json.title')],
       ['html', t('export.html'), t('export.html.title')],
     ];
-    this.effectsButton.addEventListener('click', () => { if (this.session) notify({ type: 'effects/measure', sessionId: this.session.id }); });
+    this.effectsButton.addEventListener('click', () => {
+      if (this.session) notify({ type: 'effects/measure', sessionId: this.session.id });
+    });
     this.toolbar.append(this.effectsButton, h('span', { class: 'hl-toolbar-label' }, t('export.label')));
     for (const [format, label, title] of items) {
       const b = h('button', { class: 'hl-button', type: 'button', title, 'data-format': format }, label);
@@ -162,7 +197,8 @@ export class App {
     // Measured heads stay: the button stays for the rest until every head is measured.
     const all = this.session ? this.session.model.layers * this.session.model.headsPerLayer : 0;
     const complete = Boolean(this.session?.effects) && (this.session!.effects!.measured ?? all) >= all;
-    this.effectsButton.disabled = !this.session || this.session.analysing === true || complete || this.effectsNote?.kind === 'loading' || !this.session.model.layers;
+    this.effectsButton.disabled =
+      !this.session || this.session.analysing === true || complete || this.effectsNote?.kind === 'loading' || !this.session.model.layers;
   }
 
   /** Render the panel as shown for Export view…: PNG of the visible view (or the comparison), SVG of Arcs. */
@@ -198,9 +234,14 @@ export class App {
       this.compareHost.append(this.compareView.el);
     }
     const nChanges = diff.changes.length;
-    this.renderHeader(t('app.compare.title', diff.labels.a, diff.labels.b), nChanges === 1 ? t('app.compare.subtitle.one', a.title) : t('app.compare.subtitle', a.title, nChanges));
+    this.renderHeader(
+      t('app.compare.title', diff.labels.a, diff.labels.b),
+      nChanges === 1 ? t('app.compare.subtitle.one', a.title) : t('app.compare.subtitle', a.title, nChanges),
+    );
     this.setBanner(diff.alignment.identical ? undefined : diff.alignment.note, 'info');
-    this.announce(nChanges === 1 ? t('app.compare.announce.one', diff.labels.a, diff.labels.b) : t('app.compare.announce', diff.labels.a, diff.labels.b, nChanges));
+    this.announce(
+      nChanges === 1 ? t('app.compare.announce.one', diff.labels.a, diff.labels.b) : t('app.compare.announce', diff.labels.a, diff.labels.b, nChanges),
+    );
     this.compareView.show(a, b, diff);
     this.syncToolbar();
   }
@@ -240,7 +281,8 @@ export class App {
     this.effectsNote = undefined;
     this.session = session.effects ? sessionWithEffects(session, session.effects, t) : session;
     session = this.session;
-    const L = session.model.layers, H = session.model.headsPerLayer;
+    const L = session.model.layers,
+      H = session.model.headsPerLayer;
     this.state = { ...state, layer: state.layer < L ? state.layer : 0, head: state.head < H ? state.head : 0 };
     this.persist(this.state);
     const v = this.views(); // built with this state if the session came before the page's load
@@ -250,7 +292,9 @@ export class App {
     const shape = m.layers ? ` · ${m.layers} layers × ${m.headsPerLayer} heads · ${m.kind}` : '';
     this.renderHeader(session.title, `${m.name}${shape} · ${session.tokens.length.toLocaleString('en-US')} tokens`);
     this.sessionBanner(session);
-    this.announce(`${session.title}: ${session.tokens.length.toLocaleString('en-US')} tokens explained with ${m.name}${session.analysing ? '; analysing heads' : ''}.`);
+    this.announce(
+      `${session.title}: ${session.tokens.length.toLocaleString('en-US')} tokens explained with ${m.name}${session.analysing ? '; analysing heads' : ''}.`,
+    );
     v.arcs.setSession(session, new MatrixCache(session.id));
     if (session.effects) v.arcs.setEffects(session.effects);
     v.heads.setSession(session);
@@ -298,7 +342,10 @@ export class App {
   /** session/heads: the streamed analysis of the session on screen finished; nothing else is reset. */
   showHeads(sessionId: number, heads: SessionData['heads'], thumbnails: Uint8Array[], late: Pick<SessionData, 'valueNorms' | 'valueNormsNote'> = {}): void {
     if (this.comparing || !this.session || this.session.id !== sessionId) return;
-    const norms = { ...(late.valueNorms ? { valueNorms: late.valueNorms } : {}), ...(late.valueNormsNote !== undefined ? { valueNormsNote: late.valueNormsNote } : {}) };
+    const norms = {
+      ...(late.valueNorms ? { valueNorms: late.valueNorms } : {}),
+      ...(late.valueNormsNote !== undefined ? { valueNormsNote: late.valueNormsNote } : {}),
+    };
     this.session = { ...this.session, heads, thumbnails, analysing: undefined, ...norms };
     this.sessionBanner(this.session);
     this.announce(t('app.analysed', heads.length, heads.filter((x) => x.roles.length).length));
@@ -306,7 +353,10 @@ export class App {
     v.heads.setSession(this.session);
     v.layers.setSession(this.session);
     // Value norms are measured after the first paint: Arcs and Flow learn of them without losing their place.
-    if (Object.keys(norms).length) { v.arcs.lateValueNorms(this.session); v.flow.lateValueNorms(this.session); }
+    if (Object.keys(norms).length) {
+      v.arcs.lateValueNorms(this.session);
+      v.flow.lateValueNorms(this.session);
+    }
     if (this.state) this.show(this.state.view); // rebuilds the catalog or the charts if one is showing
     this.syncToolbar();
   }
@@ -322,12 +372,13 @@ export class App {
 
 /** What a truncated session left out, exactly: how many tokens, from which character of the selection, and which template tokens stayed. */
 export function truncationNote(session: Pick<SessionData, 'tokens' | 'truncatedFrom' | 'text'>): string {
-  const kept = session.tokens.length, total = session.truncatedFrom ?? kept;
+  const kept = session.tokens.length,
+    total = session.truncatedFrom ?? kept;
   let cutAt = 0;
   for (const t of session.tokens) if (!t.special && t.end > cutAt) cutAt = t.end;
   const specials = session.tokens.filter((t) => t.special).map((t) => t.text);
-  const where = cutAt < session.text.length ? ' ' + t('app.truncated.where', (cutAt + 1).toLocaleString('en-US'), session.text.length.toLocaleString('en-US')) : '';
+  const where =
+    cutAt < session.text.length ? ' ' + t('app.truncated.where', (cutAt + 1).toLocaleString('en-US'), session.text.length.toLocaleString('en-US')) : '';
   const tpl = specials.length ? ' ' + t('app.truncated.template', specials.join(' ')) : '';
   return t('app.truncated', kept.toLocaleString('en-US'), total.toLocaleString('en-US')) + where + tpl;
 }
-

@@ -37,8 +37,13 @@ export function rowTopK(data: Uint8Array, row: number, n: number, limit: number,
     if (b === 0) continue;
     if (m === k && b <= outBytes[m - 1]) continue;
     let p = m < k ? m++ : k - 1;
-    while (p > 0 && outBytes[p - 1] < b) { outBytes[p] = outBytes[p - 1]; outKeys[p] = outKeys[p - 1]; p--; }
-    outBytes[p] = b; outKeys[p] = j;
+    while (p > 0 && outBytes[p - 1] < b) {
+      outBytes[p] = outBytes[p - 1];
+      outKeys[p] = outKeys[p - 1];
+      p--;
+    }
+    outBytes[p] = b;
+    outKeys[p] = j;
   }
   return m;
 }
@@ -51,7 +56,9 @@ export function selectArcs(data: Uint8Array, n: number, causal: boolean, k: numb
   const bytes = new Uint8Array(n * kk);
   const rk = new Int32Array(kk);
   const rb = new Uint8Array(kk);
-  let shown = 0, hiddenByTopK = 0, hiddenByThreshold = 0;
+  let shown = 0,
+    hiddenByTopK = 0,
+    hiddenByThreshold = 0;
   for (let i = 0; i < n; i++) {
     const limit = causal ? i + 1 : n;
     let above = 0;
@@ -60,7 +67,12 @@ export function selectArcs(data: Uint8Array, n: number, causal: boolean, k: numb
     const m = rowTopK(data, i, n, limit, kk, rk, rb);
     let kept = 0;
     for (let t = 0; t < m; t++) {
-      if (rb[t] >= tb) { keys[shown] = rk[t]; bytes[shown] = rb[t]; shown++; kept++; }
+      if (rb[t] >= tb) {
+        keys[shown] = rk[t];
+        bytes[shown] = rb[t];
+        shown++;
+        kept++;
+      }
     }
     hiddenByTopK += above - kept;
     hiddenByThreshold += Math.min(kk, limit) - kept;
@@ -73,7 +85,12 @@ export function selectArcs(data: Uint8Array, n: number, causal: boolean, k: numb
 const fmt = (x: number) => x.toLocaleString('en-US');
 
 /** "showing 3,072 of 524,800 arcs; 412 above 0.1 hidden by top-3" */
-export function describeSelection(s: { total: number; shown: number; hiddenByTopK: number; hiddenByThreshold: number }, k: number, threshold: number, heads = 1): string {
+export function describeSelection(
+  s: { total: number; shown: number; hiddenByTopK: number; hiddenByThreshold: number },
+  k: number,
+  threshold: number,
+  heads = 1,
+): string {
   const parts = [`showing ${fmt(s.shown)} of ${fmt(s.total)} arcs${heads > 1 ? ` (${heads} heads)` : ''}`];
   if (s.hiddenByTopK > 0) parts.push(`${fmt(s.hiddenByTopK)} above ${threshold} hidden by top-${k}`);
   if (s.hiddenByThreshold > 0) parts.push(`${fmt(s.hiddenByThreshold)} of the top-${k} below ${threshold} hidden`);
@@ -98,7 +115,8 @@ export function hoverKeys(mats: Uint8Array[], n: number, row: number, causal: bo
     r = 0;
   }
   const k = Math.min(64, count, limit);
-  const keys = new Int32Array(k), bytes = new Uint8Array(k);
+  const keys = new Int32Array(k),
+    bytes = new Uint8Array(k);
   const m = rowTopK(data, r, n, limit, k, keys, bytes);
   const out: { index: number; weight: number }[] = [];
   for (let t = 0; t < m; t++) out.push({ index: keys[t], weight: bytes[t] / 255 });

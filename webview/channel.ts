@@ -4,7 +4,11 @@
 import { answer, PendingRequests, type RequestHandlers } from '../src/protocol/ipc';
 import {
   parseHostMessage,
-  type HostNotification, type HostRequestMap, type RequestMap, type RequestMethod, type WebviewNotification,
+  type HostNotification,
+  type HostRequestMap,
+  type RequestMap,
+  type RequestMethod,
+  type WebviewNotification,
 } from '../src/protocol/panel';
 import { PROTOCOL_VERSION, type PanelState } from '../src/protocol/wire';
 
@@ -48,7 +52,11 @@ export function listen(onNotification: (msg: HostNotification) => void, answers:
       // The guard matched params to method; the cast keeps this line right when HostRequestMap grows.
       const { id, method, params } = msg;
       const handle = answers[method] as (p: typeof params) => Promise<unknown>;
-      answer(id, () => handle(params), (reply) => api.postMessage(reply));
+      answer(
+        id,
+        () => handle(params),
+        (reply) => api.postMessage(reply),
+      );
     } else onNotification(msg);
   });
   notify({ type: 'webview/ready', protocol: PROTOCOL_VERSION });

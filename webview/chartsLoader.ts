@@ -27,12 +27,22 @@ export function plotly(): Promise<Plotly> {
   const ready = loadedPlotly();
   if (ready) return Promise.resolve(ready);
   loading ??= new Promise<Plotly>((resolve, reject) => {
-    if (!chartsSrc) { reject(new Error('the charts bundle is not available in this page')); return; }
+    if (!chartsSrc) {
+      reject(new Error('the charts bundle is not available in this page'));
+      return;
+    }
     const s = document.createElement('script');
     if (nonce) s.nonce = nonce;
     s.src = chartsSrc;
-    s.onload = () => { const p = loadedPlotly(); if (p) resolve(p); else reject(new Error('the charts bundle did not load')); };
-    s.onerror = () => { loading = undefined; reject(new Error('the charts bundle could not be loaded')); };
+    s.onload = () => {
+      const p = loadedPlotly();
+      if (p) resolve(p);
+      else reject(new Error('the charts bundle did not load'));
+    };
+    s.onerror = () => {
+      loading = undefined;
+      reject(new Error('the charts bundle could not be loaded'));
+    };
     document.head.append(s);
   });
   return loading;

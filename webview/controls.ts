@@ -11,7 +11,12 @@ import { h } from './dom';
 
 export type Select = VscodeSingleSelect;
 
-export function select(label: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): { el: HTMLElement; control: Select } {
+export function select(
+  label: string,
+  options: { value: string; label: string }[],
+  value: string,
+  onChange: (v: string) => void,
+): { el: HTMLElement; control: Select } {
   const control = document.createElement('vscode-single-select');
   control.setAttribute('aria-label', label);
   setOptions(control, options, value);
@@ -21,13 +26,15 @@ export function select(label: string, options: { value: string; label: string }[
 }
 
 export function setOptions(control: Select, options: { value: string; label: string }[], value: string): void {
-  control.replaceChildren(...options.map((o) => {
-    const opt = document.createElement('vscode-option');
-    opt.setAttribute('value', o.value);
-    opt.textContent = o.label;
-    if (o.value === value) opt.setAttribute('selected', '');
-    return opt;
-  }));
+  control.replaceChildren(
+    ...options.map((o) => {
+      const opt = document.createElement('vscode-option');
+      opt.setAttribute('value', o.value);
+      opt.textContent = o.label;
+      if (o.value === value) opt.setAttribute('selected', '');
+      return opt;
+    }),
+  );
   control.value = value;
 }
 
@@ -45,7 +52,13 @@ export function checkbox(label: string, checked: boolean, onChange: (v: boolean)
   return c;
 }
 
-export function radios(name: string, label: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): { el: HTMLElement; set: (v: string) => void } {
+export function radios(
+  name: string,
+  label: string,
+  options: { value: string; label: string }[],
+  value: string,
+  onChange: (v: string) => void,
+): { el: HTMLElement; set: (v: string) => void } {
   const group = document.createElement('vscode-radio-group');
   group.setAttribute('aria-label', label);
   const items = options.map((o) => {
@@ -55,9 +68,16 @@ export function radios(name: string, label: string, options: { value: string; la
     r.label = o.label;
     r.textContent = o.label;
     r.checked = o.value === value;
-    r.addEventListener('change', () => { if (r.checked) onChange(o.value); });
+    r.addEventListener('change', () => {
+      if (r.checked) onChange(o.value);
+    });
     group.append(r);
     return r;
   });
-  return { el: group, set: (v) => { for (const r of items) r.checked = r.value === v; } };
+  return {
+    el: group,
+    set: (v) => {
+      for (const r of items) r.checked = r.value === v;
+    },
+  };
 }

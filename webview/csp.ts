@@ -7,9 +7,17 @@ if (nonce) {
   const head = document.head;
   const append = head.appendChild.bind(head);
   const insert = head.insertBefore.bind(head);
-  const stamp = (n: Node) => { if (n instanceof HTMLStyleElement && !n.nonce) n.nonce = nonce; };
-  head.appendChild = <T extends Node>(n: T): T => { stamp(n); return append(n); };
-  head.insertBefore = <T extends Node>(n: T, ref: Node | null): T => { stamp(n); return insert(n, ref); };
+  const stamp = (n: Node) => {
+    if (n instanceof HTMLStyleElement && !n.nonce) n.nonce = nonce;
+  };
+  head.appendChild = <T extends Node>(n: T): T => {
+    stamp(n);
+    return append(n);
+  };
+  head.insertBefore = <T extends Node>(n: T, ref: Node | null): T => {
+    stamp(n);
+    return insert(n, ref);
+  };
 }
 
 export const pageNonce = nonce;

@@ -4,7 +4,10 @@
 import { plotly } from './chartsLoader';
 import { hex, type RGB } from './theme';
 
-export interface Rendered { width: number; height: number }
+export interface Rendered {
+  width: number;
+  height: number;
+}
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -33,17 +36,38 @@ function drawText(g: CanvasRenderingContext2D, node: Text, ox: number, oy: numbe
   g.globalAlpha = Math.max(0.15, Number(cs.opacity) || 1);
   g.textBaseline = 'alphabetic';
   const range = document.createRange();
-  let lineStart = 0, lineTop = NaN, lineLeft = 0, lineBottom = 0;
+  let lineStart = 0,
+    lineTop = NaN,
+    lineLeft = 0,
+    lineBottom = 0;
   const flush = (end: number) => {
     const piece = text.slice(lineStart, end).replace(/\s+$/, '');
-    if (piece.trim()) g.fillText(piece.replace(/^\s+/, (m) => (lineStart === 0 ? m : '')), lineLeft - ox, lineBottom - oy - (lineBottom - lineTop) * 0.22);
+    if (piece.trim())
+      g.fillText(
+        piece.replace(/^\s+/, (m) => (lineStart === 0 ? m : '')),
+        lineLeft - ox,
+        lineBottom - oy - (lineBottom - lineTop) * 0.22,
+      );
   };
   for (let i = 0; i < text.length; i++) {
-    range.setStart(node, i); range.setEnd(node, i + 1);
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
     const r = range.getClientRects()[0];
     if (!r) continue;
-    if (Number.isNaN(lineTop)) { lineTop = r.top; lineLeft = r.left; lineBottom = r.bottom; lineStart = i; continue; }
-    if (r.top >= lineBottom - 1) { flush(i); lineTop = r.top; lineLeft = r.left; lineBottom = r.bottom; lineStart = i; }
+    if (Number.isNaN(lineTop)) {
+      lineTop = r.top;
+      lineLeft = r.left;
+      lineBottom = r.bottom;
+      lineStart = i;
+      continue;
+    }
+    if (r.top >= lineBottom - 1) {
+      flush(i);
+      lineTop = r.top;
+      lineLeft = r.left;
+      lineBottom = r.bottom;
+      lineStart = i;
+    }
   }
   if (!Number.isNaN(lineTop)) flush(text.length);
   g.globalAlpha = 1;
@@ -52,29 +76,43 @@ function drawText(g: CanvasRenderingContext2D, node: Text, ox: number, oy: numbe
 /** PNG of one section of the panel as it is laid out now. */
 export async function sectionToPng(root: HTMLElement, bg: RGB): Promise<Rendered & { data: Uint8Array }> {
   const box = root.getBoundingClientRect();
-  const width = Math.ceil(box.width), height = Math.ceil(box.height);
+  const width = Math.ceil(box.width),
+    height = Math.ceil(box.height);
   if (width === 0 || height === 0) throw new Error('the view is not visible');
   const dpr = Math.min(2, window.devicePixelRatio || 1);
   const c = document.createElement('canvas');
-  c.width = Math.ceil(width * dpr); c.height = Math.ceil(height * dpr);
+  c.width = Math.ceil(width * dpr);
+  c.height = Math.ceil(height * dpr);
   const g = c.getContext('2d')!;
   g.scale(dpr, dpr);
   g.fillStyle = hex(bg);
   g.fillRect(0, 0, width, height);
-  const ox = box.left, oy = box.top;
+  const ox = box.left,
+    oy = box.top;
   const charts: HTMLElement[] = [];
   const walk = (el: Element) => {
     if (!visible(el)) return;
     const r = el.getBoundingClientRect();
-    if (el.classList.contains('js-plotly-plot')) { charts.push(el as HTMLElement); return; }
+    if (el.classList.contains('js-plotly-plot')) {
+      charts.push(el as HTMLElement);
+      return;
+    }
     const cs = getComputedStyle(el);
-    if (!transparent(cs.backgroundColor) && r.width && r.height) { g.fillStyle = cs.backgroundColor; g.fillRect(r.left - ox, r.top - oy, r.width, r.height); }
+    if (!transparent(cs.backgroundColor) && r.width && r.height) {
+      g.fillStyle = cs.backgroundColor;
+      g.fillRect(r.left - ox, r.top - oy, r.width, r.height);
+    }
     if (cs.borderTopStyle !== 'none' && parseFloat(cs.borderTopWidth) > 0 && !transparent(cs.borderTopColor) && el.tagName !== 'VSCODE-TAB-PANEL') {
-      g.strokeStyle = cs.borderTopColor; g.lineWidth = 1;
+      g.strokeStyle = cs.borderTopColor;
+      g.lineWidth = 1;
       g.strokeRect(r.left - ox + 0.5, r.top - oy + 0.5, r.width - 1, r.height - 1);
     }
     if (el instanceof HTMLCanvasElement) {
-      if (el.width && el.height) { g.globalAlpha = Number(cs.opacity) || 1; g.drawImage(el, r.left - ox, r.top - oy, r.width, r.height); g.globalAlpha = 1; }
+      if (el.width && el.height) {
+        g.globalAlpha = Number(cs.opacity) || 1;
+        g.drawImage(el, r.left - ox, r.top - oy, r.width, r.height);
+        g.globalAlpha = 1;
+      }
       return;
     }
     for (const n of el.childNodes) {
@@ -93,37 +131,71 @@ export async function sectionToPng(root: HTMLElement, bg: RGB): Promise<Rendered
   return { data: new Uint8Array(await blob.arrayBuffer()), width: c.width, height: c.height };
 }
 
-export interface SvgArc { from: number; to: number; weight: number; colour: RGB }
-export interface SvgToken { text: string; x: number; y: number; w: number; h: number; special: boolean }
+export interface SvgArc {
+  from: number;
+  to: number;
+  weight: number;
+  colour: RGB;
+}
+export interface SvgToken {
+  text: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  special: boolean;
+}
 
 /**
  * The Arcs view as SVG: tokens as text at their laid-out places, arcs as quadratic curves (the same
  * geometry as the canvas), stroke width and opacity by weight.
  */
-export function arcsSvg(tokens: SvgToken[], arcs: SvgArc[], size: { width: number; height: number; lineHeight: number }, theme: { fg: RGB; bg: RGB; muted: RGB }, title: string): string {
+export function arcsSvg(
+  tokens: SvgToken[],
+  arcs: SvgArc[],
+  size: { width: number; height: number; lineHeight: number },
+  theme: { fg: RGB; bg: RGB; muted: RGB },
+  title: string,
+): string {
   const el = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>) => {
     const e = document.createElementNS(SVG_NS, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
     return e;
   };
-  const W = Math.ceil(size.width), H = Math.ceil(size.height);
+  const W = Math.ceil(size.width),
+    H = Math.ceil(size.height);
   const svg = el('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
-  const t = el('title', {}); t.textContent = title; svg.append(t);
+  const t = el('title', {});
+  t.textContent = title;
+  svg.append(t);
   svg.append(el('rect', { x: 0, y: 0, width: W, height: H, fill: hex(theme.bg) }));
   const g = el('g', { fill: 'none', 'stroke-linecap': 'round' });
   for (const a of arcs) {
-    const A = tokens[a.from], B = tokens[a.to];
+    const A = tokens[a.from],
+      B = tokens[a.to];
     if (!A || !B) continue;
-    const xa = A.x, ya = A.y + 1, xb = B.x, yb = B.y + 1;
-    const d = a.from === a.to ? `M ${xa + 3} ${ya - 3} a 3 3 0 1 0 -6 0 a 3 3 0 1 0 6 0`
-      : `M ${xa.toFixed(1)} ${ya.toFixed(1)} Q ${((xa + xb) / 2).toFixed(1)} ${(Math.min(ya, yb) - Math.min(4 + 0.2 * Math.hypot(xb - xa, yb - ya), 1.8 * size.lineHeight)).toFixed(1)} ${xb.toFixed(1)} ${yb.toFixed(1)}`;
+    const xa = A.x,
+      ya = A.y + 1,
+      xb = B.x,
+      yb = B.y + 1;
+    const d =
+      a.from === a.to
+        ? `M ${xa + 3} ${ya - 3} a 3 3 0 1 0 -6 0 a 3 3 0 1 0 6 0`
+        : `M ${xa.toFixed(1)} ${ya.toFixed(1)} Q ${((xa + xb) / 2).toFixed(1)} ${(Math.min(ya, yb) - Math.min(4 + 0.2 * Math.hypot(xb - xa, yb - ya), 1.8 * size.lineHeight)).toFixed(1)} ${xb.toFixed(1)} ${yb.toFixed(1)}`;
     g.append(el('path', { d, stroke: hex(a.colour), 'stroke-opacity': (0.1 + 0.75 * a.weight).toFixed(3), 'stroke-width': (0.5 + 2.5 * a.weight).toFixed(2) }));
   }
   svg.append(g);
-  const txt = el('g', { 'font-family': getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace', 'font-size': Math.round(size.lineHeight * 0.62), fill: hex(theme.fg) });
+  const txt = el('g', {
+    'font-family': getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace',
+    'font-size': Math.round(size.lineHeight * 0.62),
+    fill: hex(theme.fg),
+  });
   for (const tk of tokens) {
     const e = el('text', { x: (tk.x - tk.w / 2).toFixed(1), y: (tk.y + tk.h * 0.78).toFixed(1), 'xml:space': 'preserve' });
-    if (tk.special) { e.setAttribute('fill', hex(theme.muted)); e.setAttribute('font-style', 'italic'); }
+    if (tk.special) {
+      e.setAttribute('fill', hex(theme.muted));
+      e.setAttribute('font-style', 'italic');
+    }
     e.textContent = tk.text;
     txt.append(e);
   }

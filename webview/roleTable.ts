@@ -35,14 +35,14 @@ export const ROLE_COLOUR_VAR: Record<RoleName, { variable: string; fallback: RGB
 /** Each role's legend text: its key in the webview's string table (typed, so a role without one does not build). */
 export const ROLE_HINT: Record<RoleName, WebviewStringKey> = {
   'previous-token': 'role.previous-token',
-  'induction': 'role.induction',
+  induction: 'role.induction',
   'duplicate-token': 'role.duplicate-token',
   'first-token-sink': 'role.first-token-sink',
-  'self': 'role.self',
-  'positional': 'role.positional',
-  'local': 'role.local',
-  'broad': 'role.broad',
-  'punctuation': 'role.punctuation',
+  self: 'role.self',
+  positional: 'role.positional',
+  local: 'role.local',
+  broad: 'role.broad',
+  punctuation: 'role.punctuation',
   'bracket-matching': 'role.bracket-matching',
   'ast-parent': 'role.ast-parent',
   'bracket-pair': 'role.bracket-pair',
@@ -50,11 +50,10 @@ export const ROLE_HINT: Record<RoleName, WebviewStringKey> = {
   'block-opener': 'role.block-opener',
   'determiner-noun': 'role.determiner-noun',
   'adjective-noun': 'role.adjective-noun',
-  'keyword': 'role.keyword',
-  'sentiment': 'role.sentiment',
+  keyword: 'role.keyword',
+  sentiment: 'role.sentiment',
   'rare-token': 'role.rare-token',
 };
 
 /** A role's legend text in the display language (the host passes the table translated). */
 export const roleHint = (r: RoleName): string => t(ROLE_HINT[r]);
-

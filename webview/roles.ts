@@ -11,8 +11,8 @@ export function roleColour(name: RoleName, theme: Theme): RGB {
   const spec = ROLE_COLOUR_VAR[name];
   if (!spec || spec === 'muted') return theme.muted;
   let m = cache.get(theme);
-  if (!m) cache.set(theme, m = new Map<RoleName, RGB>());
+  if (!m) cache.set(theme, (m = new Map<RoleName, RGB>()));
   let c = m.get(name);
-  if (!c) m.set(name, c = cssColor(spec.variable, spec.fallback));
+  if (!c) m.set(name, (c = cssColor(spec.variable, spec.fallback)));
   return c;
 }

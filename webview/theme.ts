@@ -3,8 +3,22 @@
 
 export type RGB = [number, number, number];
 
-const CHART_VARS = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
-const FALLBACK: RGB[] = [[55, 148, 255], [209, 134, 22], [137, 209, 133], [176, 128, 209], [241, 76, 76], [204, 167, 0]];
+const CHART_VARS = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
+const FALLBACK: RGB[] = [
+  [55, 148, 255],
+  [209, 134, 22],
+  [137, 209, 133],
+  [176, 128, 209],
+  [241, 76, 76],
+  [204, 167, 0],
+];
 
 let probe: HTMLElement | undefined;
 
@@ -34,12 +48,14 @@ let themeProbes: Map<string, HTMLElement> | undefined;
 
 function themeColors(): Map<string, HTMLElement> {
   if (!themeProbes) {
-    themeProbes = new Map(THEME_VARS.map((v) => {
-      const el = document.createElement('span');
-      el.className = 'hl-color-probe';
-      el.style.color = `var(${v})`;
-      return [v, el];
-    }));
+    themeProbes = new Map(
+      THEME_VARS.map((v) => {
+        const el = document.createElement('span');
+        el.className = 'hl-color-probe';
+        el.style.color = `var(${v})`;
+        return [v, el];
+      }),
+    );
     document.body.append(...themeProbes.values());
   }
   return themeProbes;
@@ -86,7 +102,10 @@ export function mix(a: RGB, b: RGB, t: number): RGB {
 /** Calls back when VS Code changes theme (it rewrites the body class and the html style). */
 export function onThemeChange(cb: () => void): void {
   let t = 0;
-  const obs = new MutationObserver(() => { clearTimeout(t); t = window.setTimeout(cb, 30); });
+  const obs = new MutationObserver(() => {
+    clearTimeout(t);
+    t = window.setTimeout(cb, 30);
+  });
   obs.observe(document.body, { attributes: true, attributeFilter: ['class'] });
   obs.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
 }

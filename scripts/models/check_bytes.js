@@ -33,18 +33,30 @@ async function main() {
   if (dl > 1e-3) throw new Error(`logits differ from PyTorch by ${dl}`);
   let da = 0;
   names.forEach((name, layer) => {
-    const t = out[name], H = t.dims[1], a = t.data;
+    const t = out[name],
+      H = t.dims[1],
+      a = t.data;
     for (let h = 0; h < H; h++) {
       const A = (i, j) => a[(h * n + i) * n + j];
-      let prev = 0, sum = 0, first = 0;
+      let prev = 0,
+        sum = 0,
+        first = 0;
       for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) sum += A(i, j);
-      for (let i = 1; i < n; i++) { prev += A(i, i - 1); first += A(i, 0); }
+      for (let i = 1; i < n; i++) {
+        prev += A(i, i - 1);
+        first += A(i, 0);
+      }
       const want = sel.heads.find((x) => x.id === `L${layer}H${h}`);
       da = Math.max(da, Math.abs(prev / sum - want.previous), Math.abs(first / (n - 1) - want.firstToken));
     }
   });
   if (da > 1e-3) throw new Error(`attention scores differ from the card by ${da}`);
-  console.log(`${path.basename(dir)}: ${names.length} Softmax nodes; tokenizer ids match; logits within ${dl.toExponential(1)}, selection scores within ${da.toExponential(1)} of PyTorch`);
+  console.log(
+    `${path.basename(dir)}: ${names.length} Softmax nodes; tokenizer ids match; logits within ${dl.toExponential(1)}, selection scores within ${da.toExponential(1)} of PyTorch`,
+  );
 }
 
-main().catch((e) => { console.error(e.message); process.exit(1); });
+main().catch((e) => {
+  console.error(e.message);
+  process.exit(1);
+});

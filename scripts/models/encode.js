@@ -18,4 +18,7 @@ async function main() {
   fs.writeFileSync(outPath, Buffer.from(out.buffer));
   console.log(`encode: ${chunks.length} chunks -> ${out.length} tokens -> ${outPath}`);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

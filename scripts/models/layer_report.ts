@@ -21,7 +21,10 @@ function roleList(reports: HeadReport[]): string {
 }
 
 async function main(): Promise<void> {
-  const lengths = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const lengths = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const pipeline = new SessionPipeline(new EngineClient());
   const models = listBundledModels(ROOT).filter((m) => m.name.startsWith('headlight-'));
   let id = 0;
@@ -35,21 +38,26 @@ async function main(): Promise<void> {
         const ref: ModelRef = { modelPath: m.modelPath, tokenizerPath: m.tokenizerPath, name: m.name };
         const b = await pipeline.build({ id: ++id, title: m.name, text: TEXT, model: ref, maxTokens: n, truncate: true });
         for (const l of summarizeLayers(b.reports)) {
-          const roles = Object.entries(l.roleCounts).map(([k, c]) => `${k} ×${c}`).join(', ') || '—';
+          const roles =
+            Object.entries(l.roleCounts)
+              .map(([k, c]) => `${k} ×${c}`)
+              .join(', ') || '—';
           console.log(`| ${m.name} | ${l.layer} | ${f2(l.metrics.distance.mean)} | ${f2(l.metrics.entropy.mean)} | ${f2(l.metrics.sink.mean)} | ${roles} |`);
         }
         const mean = (k: 'entropy' | 'distance' | 'sink') => b.reports.reduce((s, r) => s + r.metrics[k], 0) / b.reports.length;
         const distinct = new Set(b.reports.flatMap((r) => r.roles.map((x) => x.name)));
         const loss = b.result.predictions ? [...b.result.predictions.loss].filter(Number.isFinite) : [];
         const meanLoss = loss.reduce((x, y) => x + y, 0) / loss.length;
-        overall.push(`| ${m.name} | ${b.reports.length} | ${f2(mean('entropy'))} | ${f2(mean('distance'))} | ${f2(mean('sink'))} | ${f2(meanLoss)} | ${distinct.size} (${[...distinct].sort().join(', ')}) |`);
+        overall.push(
+          `| ${m.name} | ${b.reports.length} | ${f2(mean('entropy'))} | ${f2(mean('distance'))} | ${f2(mean('sink'))} | ${f2(meanLoss)} | ${distinct.size} (${[...distinct].sort().join(', ')}) |`,
+        );
       }
       console.log(`\n### ${n} tokens: all heads\n`);
       console.log('| model | heads | mean entropy | mean distance | mean first-token mass | next-token loss (nats) | distinct roles |');
       console.log('|---|---|---|---|---|---|---|');
       for (const o of overall) console.log(o);
     }
-    console.log('\n### Checkpoints: roles Headlight finds (256 tokens), and the repeat probe\'s best induction head\n');
+    console.log("\n### Checkpoints: roles Headlight finds (256 tokens), and the repeat probe's best induction head\n");
     console.log('| checkpoint | roles | best probe induction |');
     console.log('|---|---|---|');
     for (const m of models) {

@@ -13,8 +13,12 @@ function exposeSoftmax(bytes) {
   const model = onnx.ModelProto.decode(bytes);
   const names = model.graph.node.filter((n) => n.opType === 'Softmax').map((n) => n.output[0]);
   for (const name of names) {
-    model.graph.output.push(onnx.ValueInfoProto.create({
-      name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    model.graph.output.push(
+      onnx.ValueInfoProto.create({
+        name,
+        type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } },
+      }),
+    );
   }
   return { bytes: onnx.ModelProto.encode(model).finish(), names };
 }
@@ -24,7 +28,8 @@ async function attention(modelPath, card, seqs) {
   let names = card.attentionOutputs;
   if (!names) ({ bytes, names } = exposeSoftmax(bytes));
   const session = await ort.InferenceSession.create(bytes);
-  const n = seqs.length, T = seqs[0].length;
+  const n = seqs.length,
+    T = seqs[0].length;
   const feeds = {};
   const ids = new ort.Tensor('int64', BigInt64Array.from(seqs.flat().map(BigInt)), [n, T]);
   feeds.input_ids = ids;
@@ -37,7 +42,8 @@ async function attention(modelPath, card, seqs) {
 function scores(atts, L) {
   const res = [];
   atts.forEach((t, layer) => {
-    const [n, H, T] = t.dims; const a = t.data;
+    const [n, H, T] = t.dims;
+    const a = t.data;
     const at = (b, h, i, j) => a[((b * H + h) * T + i) * T + j];
     for (let h = 0; h < H; h++) {
       const s = { 'previous-token': 0, induction: 0, 'duplicate-token': 0, 'first-token-sink': 0, self: 0 };
@@ -61,7 +67,10 @@ function scores(atts, L) {
 async function main() {
   const args = process.argv.slice(2);
   const [modelPath, cardPath] = args;
-  const opt = (k) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
+  const opt = (k) => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const card = JSON.parse(fs.readFileSync(cardPath, 'utf8'));
   const atts = await attention(modelPath, card, card.probe.sequences);
   const res = scores(atts, card.probe.repeatLength);
@@ -71,17 +80,30 @@ async function main() {
     if (c) for (const k of Object.keys(r.scores)) worst = Math.max(worst, Math.abs(c.scores[k] - r.scores[k]));
   }
   console.log(`${modelPath}: ${atts.length} layers x ${atts[0].dims[1]} heads; max |card - onnx| score = ${worst.toExponential(2)}`);
-  if (worst > 2e-4) { console.error('card scores do not match the ONNX file (> 2e-4)'); process.exit(1); }
+  if (worst > 2e-4) {
+    console.error('card scores do not match the ONNX file (> 2e-4)');
+    process.exit(1);
+  }
   const refPath = opt('--reference');
   if (refPath) {
     const ref = JSON.parse(fs.readFileSync(refPath, 'utf8'));
     const [a] = [await attention(modelPath, card, [ref.inputIds])];
     let d = 0;
-    a.forEach((t, l) => ref.attention[l].flat(2).forEach((v, k) => { d = Math.max(d, Math.abs(v - t.data[k])); }));
+    a.forEach((t, l) =>
+      ref.attention[l].flat(2).forEach((v, k) => {
+        d = Math.max(d, Math.abs(v - t.data[k]));
+      }),
+    );
     console.log(`reference parity: max |pytorch - onnx| attention = ${d.toExponential(2)}`);
-    if (d > 1e-4) { console.error('parity FAILED'); process.exit(1); }
+    if (d > 1e-4) {
+      console.error('parity FAILED');
+      process.exit(1);
+    }
   }
   const outPath = opt('--out');
   if (outPath) fs.writeFileSync(outPath, JSON.stringify(res, null, 1));
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

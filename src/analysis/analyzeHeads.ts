@@ -41,7 +41,11 @@ export interface HeadAnalyzer {
 }
 
 /** The per-text state (context, scratch buffers) shared by every head; lets callers walk heads at their own pace. */
-export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' | 'seq' | 'causal'>, tokens: Token[], options: AnalyzeOptions = {}): HeadAnalyzer {
+export function headAnalyzer(
+  shape: Pick<HeadReader, 'layers' | 'headsPerLayer' | 'seq' | 'causal'>,
+  tokens: Token[],
+  options: AnalyzeOptions = {},
+): HeadAnalyzer {
   const n = shape.seq;
   if (tokens.length !== n) throw new RangeError(`${tokens.length} tokens but attention covers ${n}`);
   if (options.probe && options.probe.length !== shape.layers * shape.headsPerLayer) {
@@ -52,7 +56,11 @@ export function headAnalyzer(shape: Pick<HeadReader, 'layers' | 'headsPerLayer' 
   // Where a parse exists, bracket-matching reads the parse's pairs instead of the text heuristic (which stays
   // for prose and unknown languages): `"(" in a string` is no opener to a parser.
   const parsed = options.syntax?.mode === 'code' ? options.syntax.relations.find((r) => r.name === 'bracket-pair') : undefined;
-  if (parsed) ctx.brackets = toTargetLists(n, Array.from(parsed.gold, (g, i) => (g >= 0 && g < i - 1 ? [g] : [])));
+  if (parsed)
+    ctx.brackets = toTargetLists(
+      n,
+      Array.from(parsed.gold, (g, i) => (g >= 0 && g < i - 1 ? [g] : [])),
+    );
   const scratch = new Scratch(n, topK);
   const syntax = options.syntax ? prepareSyntax(options.syntax, ctx) : undefined;
   return {

@@ -57,7 +57,8 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
     punct[i] = isPunctuationToken(t, i) ? 1 : 0;
     punctBefore[i + 1] = punctBefore[i] + punct[i];
   }
-  let startsMonotone = true, last = -Infinity;
+  let startsMonotone = true,
+    last = -Infinity;
   for (let i = 0; i < n; i++) {
     if (nonSpecial[i] === 1) {
       if (starts[i] < last) startsMonotone = false;
@@ -75,12 +76,34 @@ export function buildContext(tokens: Token[], causal: boolean): TextContext {
   const sink = new Uint8Array(n);
   for (let i = 0; i < n; i++) sink[i] = i === 0 || special[i] ? 1 : 0;
   const sinkIdx = Int32Array.from(Array.from(sink).flatMap((v, i) => (v === 1 ? [i] : [])));
-  return { n, causal, tokens, nonSpecial, starts, startsMonotone, specialIdx, punctIdx, punct, punctBefore, dup, ind, tlDup: tl.dup, tlInd: tl.ind, tlShared, indAfterDup, brackets: matchBrackets(tokens), sink, sinkIdx };
+  return {
+    n,
+    causal,
+    tokens,
+    nonSpecial,
+    starts,
+    startsMonotone,
+    specialIdx,
+    punctIdx,
+    punct,
+    punctBefore,
+    dup,
+    ind,
+    tlDup: tl.dup,
+    tlInd: tl.ind,
+    tlShared,
+    indAfterDup,
+    brackets: matchBrackets(tokens),
+    sink,
+    sinkIdx,
+  };
 }
 
 /** Row i of `a` equals row i of `b` with `shift` added to every key. */
 function sameRow(a: TargetLists, b: TargetLists, i: number, shift = 0): boolean {
-  const a0 = a.start[i], len = a.start[i + 1] - a0, b0 = b.start[i];
+  const a0 = a.start[i],
+    len = a.start[i + 1] - a0,
+    b0 = b.start[i];
   if (b.start[i + 1] - b0 !== len) return false;
   for (let p = 0; p < len; p++) if (a.idx[a0 + p] !== b.idx[b0 + p] + shift) return false;
   return true;

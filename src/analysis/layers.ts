@@ -14,7 +14,10 @@ export function summarizeLayers(reports: HeadReport[]): LayerSummary[] {
     const heads = byLayer.get(layer) ?? [];
     const metrics = {} as Record<MetricKey, Aggregate>;
     for (const { key } of METRICS) {
-      let sum = 0, count = 0, min = Infinity, max = -Infinity;
+      let sum = 0,
+        count = 0,
+        min = Infinity,
+        max = -Infinity;
       for (const h of heads) {
         const v = h.metrics[key];
         if (Number.isNaN(v)) continue; // not measurable on this input; see the head's notes

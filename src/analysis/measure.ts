@@ -62,9 +62,27 @@ export interface HeadMeasure {
 
 // Slots of Scratch.row: one row's Σa, entropy −Σa·ln a, Σa·|i−j|, Σa·ns·|s_i−s_j|, Σa·ns, punctuation
 // mass, largest weight, its key, the runner-up's key.
-const ROW_S = 0, ROW_H = 1, ROW_D = 2, ROW_CD = 3, ROW_CW = 4, ROW_PM = 5, ROW_MX = 6, ROW_AM = 7, ROW_A1 = 8, ROW_SLOTS = 9;
+const ROW_S = 0,
+  ROW_H = 1,
+  ROW_D = 2,
+  ROW_CD = 3,
+  ROW_CW = 4,
+  ROW_PM = 5,
+  ROW_MX = 6,
+  ROW_AM = 7,
+  ROW_A1 = 8,
+  ROW_SLOTS = 9;
 // Slots of Scratch.sums: the per-head sums over rows that the metrics divide.
-const SUM_A = 0, SUM_ENT = 1, SUM_ENT_ROWS = 2, SUM_DIST = 3, SUM_CHAR = 4, SUM_CHAR_ROWS = 5, SUM_PUNCT = 6, SUM_MAX = 7, SUM_TOP = 8, SUM_SLOTS = 9;
+const SUM_A = 0,
+  SUM_ENT = 1,
+  SUM_ENT_ROWS = 2,
+  SUM_DIST = 3,
+  SUM_CHAR = 4,
+  SUM_CHAR_ROWS = 5,
+  SUM_PUNCT = 6,
+  SUM_MAX = 7,
+  SUM_TOP = 8,
+  SUM_SLOTS = 9;
 
 /** Reusable buffers so a head's pass allocates nothing per row. */
 export class Scratch {
@@ -139,9 +157,12 @@ export function meanCorrected(s: RowStat): number {
  * sum, whose pattern row is the same list): one gather where there were two.
  */
 function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, stat: RowStat, tl?: Float64Array, w = 0): number {
-  const s0 = T.start[i], s1 = T.start[i + 1];
+  const s0 = T.start[i],
+    s1 = T.start[i + 1];
   if (s1 === s0) return -1;
-  let o = 0, cnt = 0, hit = false;
+  let o = 0,
+    cnt = 0,
+    hit = false;
   if (tl) {
     let t = tl[w];
     for (let p = s0; p < s1; p++) {
@@ -179,16 +200,39 @@ function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m:
  * abs: d = i·Σa − Σa·j and cd = s_i·Σa·ns − Σa·ns·s on the left, mirrored on the right. Writes the
  * row's sums to `out` (ROW_*) and its 3 largest weights, descending, to `top`.
  */
-function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, end: number, starts: Float64Array, specials: Int32Array, punctIdx: Int32Array, punctBefore: Int32Array, top: Float64Array, out: Float64Array): void {
+function scanRowFast(
+  A: Float32Array,
+  bits: Int32Array,
+  i: number,
+  n: number,
+  end: number,
+  starts: Float64Array,
+  specials: Int32Array,
+  punctIdx: Int32Array,
+  punctBefore: Int32Array,
+  top: Float64Array,
+  out: Float64Array,
+): void {
   const base = i * n;
   const si = starts[i];
-  let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
+  let s = 0,
+    h = 0,
+    d = 0,
+    cd = 0,
+    cw = 0,
+    pm = 0;
   // The 3 largest weights in locals t0 ≥ t1 ≥ t2 (an array with a shifting insert cost ~10% more).
-  let t0 = -1, t1 = -1, t2 = -1, am = 0, a1 = -1;
+  let t0 = -1,
+    t1 = -1,
+    t2 = -1,
+    am = 0,
+    a1 = -1;
   for (let half = 0; half < 2; half++) {
     const j0 = half === 0 ? 0 : i + 1;
     const j1 = half === 0 ? i + 1 : end;
-    let hs = 0, hj = 0, hc = 0;
+    let hs = 0,
+      hj = 0,
+      hc = 0;
     for (let j = j0; j < j1; j++) {
       const a = A[base + j];
       hs += a;
@@ -225,7 +269,11 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
     // the ones in [j0, j1); four partial sums so the adds don't wait on each other (the gather was
     // bound by one add chain: ~8 ms of 144 heads when half the tokens are punctuation).
     const q1 = punctBefore[j1];
-    let q = punctBefore[j0], p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    let q = punctBefore[j0],
+      p0 = 0,
+      p1 = 0,
+      p2 = 0,
+      p3 = 0;
     for (; q + 3 < q1; q += 4) {
       p0 += A[base + punctIdx[q]];
       p1 += A[base + punctIdx[q + 1]];
@@ -233,7 +281,7 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
       p3 += A[base + punctIdx[q + 3]];
     }
     for (; q < q1; q++) p0 += A[base + punctIdx[q]];
-    pm += (p0 + p1) + (p2 + p3);
+    pm += p0 + p1 + (p2 + p3);
     s += hs;
     cw += hw;
     if (half === 0) {
@@ -245,8 +293,18 @@ function scanRowFast(A: Float32Array, bits: Int32Array, i: number, n: number, en
     }
     if (j1 >= end) break;
   }
-  top[0] = t0; top[1] = t1; top[2] = t2;
-  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am; out[ROW_A1] = a1;
+  top[0] = t0;
+  top[1] = t1;
+  top[2] = t2;
+  out[ROW_S] = s;
+  out[ROW_H] = h;
+  out[ROW_D] = d;
+  out[ROW_CD] = cd;
+  out[ROW_CW] = cw;
+  out[ROW_PM] = pm;
+  out[ROW_MX] = t0;
+  out[ROW_AM] = am;
+  out[ROW_A1] = a1;
 }
 
 /** One row, any span order (the straightforward sums); same outputs as scanRowFast. */
@@ -254,8 +312,17 @@ function scanRowGeneral(A: Float32Array, bits: Int32Array, i: number, n: number,
   const { nonSpecial, starts, punct } = ctx;
   const base = i * n;
   const si = starts[i];
-  let s = 0, h = 0, d = 0, cd = 0, cw = 0, pm = 0;
-  let t0 = -1, t1 = -1, t2 = -1, am = 0, a1 = -1;
+  let s = 0,
+    h = 0,
+    d = 0,
+    cd = 0,
+    cw = 0,
+    pm = 0;
+  let t0 = -1,
+    t1 = -1,
+    t2 = -1,
+    am = 0,
+    a1 = -1;
   for (let j = 0; j < end; j++) {
     const a = A[base + j];
     s += a;
@@ -281,8 +348,18 @@ function scanRowGeneral(A: Float32Array, bits: Int32Array, i: number, n: number,
       } else t2 = a;
     }
   }
-  top[0] = t0; top[1] = t1; top[2] = t2;
-  out[ROW_S] = s; out[ROW_H] = h; out[ROW_D] = d; out[ROW_CD] = cd; out[ROW_CW] = cw; out[ROW_PM] = pm; out[ROW_MX] = t0; out[ROW_AM] = am; out[ROW_A1] = a1;
+  top[0] = t0;
+  top[1] = t1;
+  top[2] = t2;
+  out[ROW_S] = s;
+  out[ROW_H] = h;
+  out[ROW_D] = d;
+  out[ROW_CD] = cd;
+  out[ROW_CW] = cw;
+  out[ROW_PM] = pm;
+  out[ROW_MX] = t0;
+  out[ROW_AM] = am;
+  out[ROW_A1] = a1;
 }
 
 /** The k > 3 largest weights of a row, descending, into `top` (only for a caller's topK above 3). */
@@ -344,16 +421,30 @@ function mainPass(A: Float32Array, ctx: TextContext, scratch: Scratch, kUser: nu
 
 /** The targeted reads' accumulators for one head. */
 class TargetAcc {
-  previous = newStat(); sink = newStat(); self = newStat(); local = newStat();
-  punct = newStat(); dup = newStat(); ind = newStat(); bracket = newStat();
-  sinkOnDup = newStat(); sinkOnInd = newStat(); sinkOnBracket = newStat();
+  previous = newStat();
+  sink = newStat();
+  self = newStat();
+  local = newStat();
+  punct = newStat();
+  dup = newStat();
+  ind = newStat();
+  bracket = newStat();
+  sinkOnDup = newStat();
+  sinkOnInd = newStat();
+  sinkOnBracket = newStat();
   offsetMass = new Float64Array(2 * LOCAL_WINDOW + 1);
-  sinkSum = 0; selfSum = 0; prevSum = 0;
-  dupMass = 0; dupRows = 0; indMass = 0; indRows = 0;
+  sinkSum = 0;
+  selfSum = 0;
+  prevSum = 0;
+  dupMass = 0;
+  dupRows = 0;
+  indMass = 0;
+  indRows = 0;
   /** TransformerLens running sums Σ A ⊙ P: [TL_DUP] duplicate, [TL_IND] induction. */
   tl = new Float64Array(2);
   /** dupIndMass's row results (−1 = no targets), as targetMass returns them. */
-  rowDup = 0; rowInd = 0;
+  rowDup = 0;
+  rowInd = 0;
 }
 
 /**
@@ -361,20 +452,29 @@ class TargetAcc {
  * duplicate targets + 1 (ctx.indAfterDup): one walk, adjacent reads. Same sums in the same order.
  */
 function dupIndMass(A: Float32Array, base: number, T: TargetLists, i: number, m: number, am: number, acc: TargetAcc, tl: Float64Array | undefined): void {
-  const s0 = T.start[i], s1 = T.start[i + 1];
+  const s0 = T.start[i],
+    s1 = T.start[i + 1];
   if (s1 === s0) {
     acc.rowDup = -1;
     acc.rowInd = -1;
     return;
   }
-  let od = 0, cd = 0, hd = false, oi = 0, ci = 0, hi = false;
-  let td = tl ? tl[TL_DUP] : 0, ti = tl ? tl[TL_IND] : 0;
+  let od = 0,
+    cd = 0,
+    hd = false,
+    oi = 0,
+    ci = 0,
+    hi = false;
+  let td = tl ? tl[TL_DUP] : 0,
+    ti = tl ? tl[TL_IND] : 0;
   for (let p = s0; p < s1; p++) {
     const j = T.idx[p];
-    const a = A[base + j], b = A[base + j + 1];
+    const a = A[base + j],
+      b = A[base + j + 1];
     td += a;
     ti += b;
-    if (j < m) { // visible to this query
+    if (j < m) {
+      // visible to this query
       od += a;
       cd++;
       if (j === am) hd = true;
@@ -394,7 +494,8 @@ function dupIndMass(A: Float32Array, base: number, T: TargetLists, i: number, m:
   acc.rowDup = od;
   acc.rowInd = oi;
 }
-const TL_DUP = 0, TL_IND = 1;
+const TL_DUP = 0,
+  TL_IND = 1;
 
 /** Row i's targeted reads (previous, self, sink, window, copies, brackets): O(few) per row. */
 function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, clearI: number, rowPunctI: number, hist: Int32Array, acc: TargetAcc): void {
@@ -456,8 +557,16 @@ function targetRow(A: Float32Array, ctx: TextContext, i: number, am: number, cle
     od = targetMass(A, base, ctx.dup, i, m, am, acc.dup, tlShared, TL_DUP);
     oi = targetMass(A, base, ctx.ind, i, m, am, acc.ind, tlShared, TL_IND);
   }
-  if (od >= 0) { acc.dupMass += od; acc.dupRows++; if (i >= 1) addRow(acc.sinkOnDup, A[base], b1, am === 0); }
-  if (oi >= 0) { acc.indMass += oi; acc.indRows++; if (i >= 1) addRow(acc.sinkOnInd, A[base], b1, am === 0); }
+  if (od >= 0) {
+    acc.dupMass += od;
+    acc.dupRows++;
+    if (i >= 1) addRow(acc.sinkOnDup, A[base], b1, am === 0);
+  }
+  if (oi >= 0) {
+    acc.indMass += oi;
+    acc.indRows++;
+    if (i >= 1) addRow(acc.sinkOnInd, A[base], b1, am === 0);
+  }
   if (targetMass(A, base, ctx.brackets, i, m, am, acc.bracket) >= 0 && i >= 1) addRow(acc.sinkOnBracket, A[base], b1, am === 0);
 }
 
@@ -481,7 +590,9 @@ export function measureHead(A: Float32Array, ctx: TextContext, scratch: Scratch,
   targetPass(A, ctx, scratch, acc);
 
   const sums = scratch.sums;
-  const entRows = sums[SUM_ENT_ROWS], charRows = sums[SUM_CHAR_ROWS], sumA = sums[SUM_A];
+  const entRows = sums[SUM_ENT_ROWS],
+    charRows = sums[SUM_CHAR_ROWS],
+    sumA = sums[SUM_A];
   const { dupRows, indRows, prevSum } = acc;
   const entropy = entRows > 0 ? sums[SUM_ENT] / entRows : NaN;
   const notes: HeadMeasure['notes'] = {};
@@ -515,8 +626,23 @@ export function measureHead(A: Float32Array, ctx: TextContext, scratch: Scratch,
     probePrevious: NaN,
   };
   return {
-    metrics, notes, previous: acc.previous, sink: acc.sink, self: acc.self, local: acc.local, offsetMass: acc.offsetMass, punct: acc.punct,
-    dup: acc.dup, ind: acc.ind, bracket: acc.bracket, sinkOnDup: acc.sinkOnDup, sinkOnInd: acc.sinkOnInd, sinkOnBracket: acc.sinkOnBracket,
-    entropy, argmax: scratch.argmax, clear: scratch.clear, offsetHist: scratch.offsetHist,
+    metrics,
+    notes,
+    previous: acc.previous,
+    sink: acc.sink,
+    self: acc.self,
+    local: acc.local,
+    offsetMass: acc.offsetMass,
+    punct: acc.punct,
+    dup: acc.dup,
+    ind: acc.ind,
+    bracket: acc.bracket,
+    sinkOnDup: acc.sinkOnDup,
+    sinkOnInd: acc.sinkOnInd,
+    sinkOnBracket: acc.sinkOnBracket,
+    entropy,
+    argmax: scratch.argmax,
+    clear: scratch.clear,
+    offsetHist: scratch.offsetHist,
   };
 }

@@ -86,7 +86,14 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
   for (let layer = 0; layer < att.layers; layer++) {
     for (let head = 0; head < att.headsPerLayer; head++) {
       const A = att.head(layer, head);
-      let ind = 0, dup = 0, indC = 0, dupC = 0, prev = 0, sum = 0, prevX = 0, col0 = 0;
+      let ind = 0,
+        dup = 0,
+        indC = 0,
+        dupC = 0,
+        prev = 0,
+        sum = 0,
+        prevX = 0,
+        col0 = 0;
       for (let i = 0; i < n; i++) {
         const end = att.causal ? i + 1 : n;
         for (let j = 0; j < end; j++) sum += A[i * n + j];
@@ -95,7 +102,8 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
         col0 += A[i * n];
       }
       const sumX = sum - col0;
-      const indX = newRestStat(), dupX = newRestStat();
+      const indX = newRestStat(),
+        dupX = newRestStat();
       let rest = 0;
       for (let i = o + T; i < n; i++) {
         const m = att.causal ? i + 1 : n;
@@ -114,8 +122,19 @@ export function scoreRepeatProbe(attention: AttentionSet | HeadReader, ids: Arra
         addProbeRest(dupX, ad, r, m - 1, i - T);
       }
       out.push({
-        layer, head, induction: ind / T, duplicate: dup / T, previous: prev / sum, inductionCorrected: indC / T, duplicateCorrected: dupC / T, rows: T, T,
-        inductionRest: restScore(indX), duplicateRest: restScore(dupX), previousRest: sumX > 0 ? prevX / sumX : NaN, restMass: rest / T,
+        layer,
+        head,
+        induction: ind / T,
+        duplicate: dup / T,
+        previous: prev / sum,
+        inductionCorrected: indC / T,
+        duplicateCorrected: dupC / T,
+        rows: T,
+        T,
+        inductionRest: restScore(indX),
+        duplicateRest: restScore(dupX),
+        previousRest: sumX > 0 ? prevX / sumX : NaN,
+        restMass: rest / T,
       });
     }
   }

@@ -27,7 +27,15 @@ export interface Pathway {
  * and LayerSums: sharing it is what makes their pathways bit-identical. The head sums are float32 (heads add
  * up to at most H; the pathway itself is float64): half the memory, so a 4,096-token Flow cache fits.
  */
-function addRows(A: Float32Array, n: number, causal: boolean, rows: readonly number[] | undefined, acc: Float32Array, rowSum: Float64Array, packed = false): void {
+function addRows(
+  A: Float32Array,
+  n: number,
+  causal: boolean,
+  rows: readonly number[] | undefined,
+  acc: Float32Array,
+  rowSum: Float64Array,
+  packed = false,
+): void {
   const m = rows ? rows.length : n;
   for (let k = 0; k < m; k++) {
     const r = rows ? rows[k] : k;
@@ -60,7 +68,11 @@ export class PathwayBuilder {
   private rowSum = new Float64Array(0);
   private readonly alpha: number;
 
-  constructor(private readonly shape: Pick<HeadReader, 'layers' | 'headsPerLayer' | 'seq' | 'causal'>, readonly token: number, options: RolloutOptions = {}) {
+  constructor(
+    private readonly shape: Pick<HeadReader, 'layers' | 'headsPerLayer' | 'seq' | 'causal'>,
+    readonly token: number,
+    options: RolloutOptions = {},
+  ) {
     const n = shape.seq;
     if (!Number.isInteger(token) || token < 0 || token >= n) throw new RangeError(`token ${token} outside 0..${n - 1}`);
     this.alpha = options.residual ?? 0.5;
@@ -152,7 +164,12 @@ export class LayerSums {
   readonly rowSum: Float64Array;
   private heads = 0;
 
-  constructor(readonly layer: number, private readonly n: number, private readonly causal: boolean, private readonly headsPerLayer: number) {
+  constructor(
+    readonly layer: number,
+    private readonly n: number,
+    private readonly causal: boolean,
+    private readonly headsPerLayer: number,
+  ) {
     this.sum = new Float32Array(LayerSums.entries(n, causal));
     this.rowSum = new Float64Array(n);
   }
@@ -162,7 +179,9 @@ export class LayerSums {
     return causal ? (n * (n + 1)) / 2 : n * n;
   }
 
-  get complete(): boolean { return this.heads === this.headsPerLayer; }
+  get complete(): boolean {
+    return this.heads === this.headsPerLayer;
+  }
 
   /** Row r's sums over its visible keys (r + 1 of them in a causal layer, else n). */
   row(r: number): Float32Array {

@@ -32,7 +32,11 @@ export interface AttentionRow {
 }
 
 /** Distances of one MLP update at one row: ‖y‖, ‖y − x‖ (= ‖m‖) and ‖y − m‖ (= ‖x‖). */
-export interface MlpRow { y: number; residual: number; mlp: number }
+export interface MlpRow {
+  y: number;
+  residual: number;
+  mlp: number;
+}
 
 export interface RouteSteps {
   layers: number;
@@ -47,16 +51,21 @@ export interface RouteSteps {
 export const proximity = (y: number, dist: number): number => (Number.isFinite(dist) ? Math.max(0, y - dist) : 0);
 
 /** A term's positive projection on y, max(0, ⟨c, y⟩), from ‖y‖, ‖c‖ and ‖y − c‖. */
-export const projection = (y: number, c: number, dist: number): number => (Number.isFinite(dist) && Number.isFinite(c) ? Math.max(0, (y * y + c * c - dist * dist) / 2) : 0);
+export const projection = (y: number, c: number, dist: number): number =>
+  Number.isFinite(dist) && Number.isFinite(c) ? Math.max(0, (y * y + c * c - dist * dist) / 2) : 0;
 
 /** Shares of an attention row: [residual, bias, ...terms] proximities normalised to sum 1 (projections when no proximity is positive). */
 export function attentionShares(r: AttentionRow): { residual: number; bias: number; terms: Float64Array } {
   for (const score of [proximity, null]) {
     const of = (dist: number, norm: number) => (score ? score(r.y, dist) : projection(r.y, norm, dist));
-    const pr = of(r.residual, r.residualNorm), pb = of(r.bias, r.biasNorm);
+    const pr = of(r.residual, r.residualNorm),
+      pb = of(r.bias, r.biasNorm);
     const terms = new Float64Array(r.terms.length);
     let total = pr + pb;
-    for (let k = 0; k < terms.length; k++) { terms[k] = of(r.terms[k], r.termNorms[k]); total += terms[k]; }
+    for (let k = 0; k < terms.length; k++) {
+      terms[k] = of(r.terms[k], r.termNorms[k]);
+      total += terms[k];
+    }
     if (total <= 0) continue;
     for (let k = 0; k < terms.length; k++) terms[k] /= total;
     return { residual: pr / total, bias: pb / total, terms };
@@ -66,8 +75,12 @@ export function attentionShares(r: AttentionRow): { residual: number; bias: numb
 
 /** Shares of an MLP row (terms x and m, with ‖y − x‖ = ‖m‖ and ‖y − m‖ = ‖x‖), projections when neither proximity is positive. */
 export function mlpShares(r: MlpRow): { residual: number; mlp: number } {
-  let pr = proximity(r.y, r.residual), pm = proximity(r.y, r.mlp);
-  if (pr + pm <= 0) { pr = projection(r.y, r.mlp, r.residual); pm = projection(r.y, r.residual, r.mlp); }
+  let pr = proximity(r.y, r.residual),
+    pm = proximity(r.y, r.mlp);
+  if (pr + pm <= 0) {
+    pr = projection(r.y, r.mlp, r.residual);
+    pm = projection(r.y, r.residual, r.mlp);
+  }
   const total = pr + pm;
   return total > 0 ? { residual: pr / total, mlp: pm / total } : { residual: 0, mlp: 0 };
 }
@@ -86,8 +99,14 @@ export async function traceRoutes(token: number, steps: RouteSteps, threshold: n
     const mlp = await steps.mlp(l, rows);
     rows.forEach((i, k) => {
       const s = mlpShares(mlp[k]);
-      if (s.residual >= threshold) { edges.push({ layer: l, kind: 'mlp-residual', head: -1, from: i, to: i, weight: s.residual }); mids.add(i); }
-      if (s.mlp >= threshold) { edges.push({ layer: l, kind: 'mlp', head: -1, from: i, to: i, weight: s.mlp }); mids.add(i); }
+      if (s.residual >= threshold) {
+        edges.push({ layer: l, kind: 'mlp-residual', head: -1, from: i, to: i, weight: s.residual });
+        mids.add(i);
+      }
+      if (s.mlp >= threshold) {
+        edges.push({ layer: l, kind: 'mlp', head: -1, from: i, to: i, weight: s.mlp });
+        mids.add(i);
+      }
     });
     // Attention step: the stream after attention ← the layer's input at the same position and at the keys.
     const midRows = [...mids].sort((a, b) => a - b);
@@ -96,11 +115,17 @@ export async function traceRoutes(token: number, steps: RouteSteps, threshold: n
     midRows.forEach((i, k) => {
       const r = att[k];
       const s = attentionShares(r);
-      if (s.residual >= threshold) { edges.push({ layer: l, kind: 'attention-residual', head: -1, from: i, to: i, weight: s.residual }); inputs.add(i); }
+      if (s.residual >= threshold) {
+        edges.push({ layer: l, kind: 'attention-residual', head: -1, from: i, to: i, weight: s.residual });
+        inputs.add(i);
+      }
       for (let h = 0; h < steps.heads; h++) {
         for (let j = 0; j < r.keys; j++) {
           const w = s.terms[h * r.keys + j];
-          if (w >= threshold) { edges.push({ layer: l, kind: 'head', head: h, from: j, to: i, weight: w }); inputs.add(j); }
+          if (w >= threshold) {
+            edges.push({ layer: l, kind: 'head', head: h, from: j, to: i, weight: w });
+            inputs.add(j);
+          }
         }
       }
     });

@@ -71,8 +71,21 @@ export function restScore(s: RestStat): number {
 }
 
 /** Mass on a target list of row i, sinks skipped; adds the row when the target is defined and not everything. */
-function restTargets(A: Float32Array, base: number, T: { start: Int32Array; idx: Int32Array }, i: number, m: number, mRest: number, r: number, sink: Uint8Array, am: number, stat: RestStat): boolean {
-  let o = 0, cnt = 0, hit = false;
+function restTargets(
+  A: Float32Array,
+  base: number,
+  T: { start: Int32Array; idx: Int32Array },
+  i: number,
+  m: number,
+  mRest: number,
+  r: number,
+  sink: Uint8Array,
+  am: number,
+  stat: RestStat,
+): boolean {
+  let o = 0,
+    cnt = 0,
+    hit = false;
   for (let p = T.start[i]; p < T.start[i + 1]; p++) {
     const j = T.idx[p];
     if (j >= m || sink[j] === 1) continue;
@@ -87,11 +100,17 @@ function restTargets(A: Float32Array, base: number, T: { start: Int32Array; idx:
 
 /** Largest and runner-up non-sink weights of a row by a scan (only when the two largest overall are both sinks). */
 function scanNonSink(A: Float32Array, base: number, end: number, sink: Uint8Array): [number, number, number] {
-  let t0 = -1, t1 = -1, am = -1;
+  let t0 = -1,
+    t1 = -1,
+    am = -1;
   for (let j = 0; j < end; j++) {
     if (sink[j] === 1) continue;
     const a = A[base + j];
-    if (a > t0) { t1 = t0; t0 = a; am = j; } else if (a > t1) t1 = a;
+    if (a > t0) {
+      t1 = t0;
+      t0 = a;
+      am = j;
+    } else if (a > t1) t1 = a;
   }
   return [am, t0, t1];
 }
@@ -106,16 +125,28 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
   const { sink, sinkIdx } = ctx;
   const { argmax, argmax2, second, third, rowSum, rowPunct } = scratch;
   const out: RestMeasure = {
-    rows: 0, restMass: 0, sinkMass: 0, previous: newRestStat(), self: newRestStat(), local: newRestStat(), punct: newRestStat(),
-    dup: newRestStat(), ind: newRestStat(), bracket: newRestStat(), offsetMass: new Float64Array(2 * LOCAL_WINDOW + 1),
-    argmax: new Int32Array(n).fill(-1), clear: new Uint8Array(n),
+    rows: 0,
+    restMass: 0,
+    sinkMass: 0,
+    previous: newRestStat(),
+    self: newRestStat(),
+    local: newRestStat(),
+    punct: newRestStat(),
+    dup: newRestStat(),
+    ind: newRestStat(),
+    bracket: newRestStat(),
+    offsetMass: new Float64Array(2 * LOCAL_WINDOW + 1),
+    argmax: new Int32Array(n).fill(-1),
+    clear: new Uint8Array(n),
   };
-  let restSum = 0, sinkSum = 0;
+  let restSum = 0,
+    sinkSum = 0;
   for (let i = 0; i < n; i++) {
     if (sink[i] === 1) continue;
     const m = causal ? i + 1 : n;
     const base = i * n;
-    let s = 0, ks = 0;
+    let s = 0,
+      ks = 0;
     for (let q = 0; q < sinkIdx.length; q++) {
       const j = sinkIdx[q];
       if (j >= m) break;
@@ -130,7 +161,8 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
     sinkSum += s;
 
     // The largest non-sink key: the row's argmax, else its runner-up, else a scan (two sinks on top).
-    let am = argmax[i], clear: number;
+    let am = argmax[i],
+      clear: number;
     if (sink[am] === 0) {
       clear = second[i] <= 0 || A[base + am] > CLEAR_ARGMAX_RATIO * second[i] ? 1 : 0;
     } else if (argmax2[i] >= 0 && sink[argmax2[i]] === 0) {
@@ -151,7 +183,8 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
 
     const lo = Math.max(0, i - LOCAL_WINDOW);
     const hi = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
-    let w = 0, cnt = 0;
+    let w = 0,
+      cnt = 0;
     for (let j = lo; j <= hi; j++) {
       if (sink[j] === 1) continue;
       w += A[base + j];

@@ -21,7 +21,10 @@ export function valueWeighted(A: Float32Array, n: number, norms: ArrayLike<numbe
 export function valueWeightedReader(r: HeadReader, norms: Float32Array): HeadReader {
   const { layers, headsPerLayer, seq, causal } = r;
   return {
-    layers, headsPerLayer, seq, causal,
+    layers,
+    headsPerLayer,
+    seq,
+    causal,
     head: (l, h) => valueWeighted(r.head(l, h), seq, norms.subarray((l * headsPerLayer + h) * seq, (l * headsPerLayer + h + 1) * seq)),
   };
 }

@@ -8,17 +8,27 @@ import type { NamedModel } from '../host/sessionSource';
 import { compareSessions } from '../session/compare';
 import { log } from '../host/log';
 
-interface PairItem extends vscode.QuickPickItem { a?: string; b?: string; custom?: boolean }
+interface PairItem extends vscode.QuickPickItem {
+  a?: string;
+  b?: string;
+  custom?: boolean;
+}
 
 /** The suggested pairs (host/comparePairs.ts) as picker items, then "Choose two models…". */
 export function suggestedPairs(extensionPath: string): PairItem[] {
   const fmt = (s: number) => s.toLocaleString('en-US');
-  const items: PairItem[] = comparePairs(listBundledModels(extensionPath)).map((p) => p.kind === 'scale'
-    ? { label: `${p.a} vs ${p.b}`, description: vscode.l10n.t('scale: {0} → {1}, same tokenizer', p.shapeA, p.shapeB), a: p.a, b: p.b }
-    : p.kind === 'training'
-      ? { label: `${p.model} @ step ${fmt(p.stepA)} vs final`, description: `step ${fmt(p.stepA)} → step ${fmt(p.stepB)}`, a: p.a, b: p.b }
-      : { label: `${p.model} @ step ${fmt(p.stepA)} vs step ${fmt(p.stepB)}`, a: p.a, b: p.b });
-  items.push({ label: `$(list-selection) ${vscode.l10n.t('Choose two models…')}`, description: vscode.l10n.t('any two models: bundled, checkpoints, your ONNX files or model folders (different tokenizers are aligned by characters)'), custom: true });
+  const items: PairItem[] = comparePairs(listBundledModels(extensionPath)).map((p) =>
+    p.kind === 'scale'
+      ? { label: `${p.a} vs ${p.b}`, description: vscode.l10n.t('scale: {0} → {1}, same tokenizer', p.shapeA, p.shapeB), a: p.a, b: p.b }
+      : p.kind === 'training'
+        ? { label: `${p.model} @ step ${fmt(p.stepA)} vs final`, description: `step ${fmt(p.stepA)} → step ${fmt(p.stepB)}`, a: p.a, b: p.b }
+        : { label: `${p.model} @ step ${fmt(p.stepA)} vs step ${fmt(p.stepB)}`, a: p.a, b: p.b },
+  );
+  items.push({
+    label: `$(list-selection) ${vscode.l10n.t('Choose two models…')}`,
+    description: vscode.l10n.t('any two models: bundled, checkpoints, your ONNX files or model folders (different tokenizers are aligned by characters)'),
+    custom: true,
+  });
   return items;
 }
 
@@ -43,9 +53,13 @@ export function compareModels(controller: Controller, extensionPath: string) {
     }
     let ra: NamedModel | undefined, rb: NamedModel | undefined;
     if (arg?.a && arg.b) {
-      ra = resolve(extensionPath, arg.a); rb = resolve(extensionPath, arg.b);
+      ra = resolve(extensionPath, arg.a);
+      rb = resolve(extensionPath, arg.b);
     } else {
-      const pick = await vscode.window.showQuickPick(suggestedPairs(extensionPath), { title: vscode.l10n.t('Headlight: Compare Models'), placeHolder: vscode.l10n.t('Two models or two checkpoints to run the selection through') });
+      const pick = await vscode.window.showQuickPick(suggestedPairs(extensionPath), {
+        title: vscode.l10n.t('Headlight: Compare Models'),
+        placeHolder: vscode.l10n.t('Two models or two checkpoints to run the selection through'),
+      });
       if (!pick) return;
       if (pick.custom) {
         // The same picker as Select Model…: bundled models, checkpoints, an ONNX file or a model folder.
@@ -53,7 +67,10 @@ export function compareModels(controller: Controller, extensionPath: string) {
         if (!ra) return;
         rb = await pickModel(extensionPath, { title: vscode.l10n.t('Headlight: compare {0} with — model B', ra.name), exclude: ra.name });
         if (!rb) return;
-      } else { ra = resolve(extensionPath, pick.a!); rb = resolve(extensionPath, pick.b!); }
+      } else {
+        ra = resolve(extensionPath, pick.a!);
+        rb = resolve(extensionPath, pick.b!);
+      }
     }
     if (!ra || !rb) {
       void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: no bundled model named "{0}".', String(!ra ? arg?.a : arg?.b)));

@@ -8,13 +8,15 @@ import { buildReport, collectReportData } from '../export/report';
 import { log } from '../host/log';
 import { untilAnalysed } from '../host/untilAnalysed';
 
-interface FormatItem extends vscode.QuickPickItem { format: ExportFormat }
+interface FormatItem extends vscode.QuickPickItem {
+  format: ExportFormat;
+}
 
 const FORMATS: Record<ExportFormat, { label: string; detail: string; ext: string; filter: string }> = {
   png: { label: 'PNG image', detail: 'the view the panel shows now', ext: 'png', filter: 'PNG image' },
   svg: { label: 'SVG of Arcs', detail: 'the arcs of the shown head(s) with the tokens, as a vector drawing', ext: 'svg', filter: 'SVG drawing' },
   csv: { label: 'CSV of heads', detail: 'every head: roles, evidence and metrics (one row per head)', ext: 'csv', filter: 'CSV' },
-  json: { label: 'JSON of heads', detail: 'tokens, every head\'s metrics and roles (unmeasurable metrics are null)', ext: 'json', filter: 'JSON' },
+  json: { label: 'JSON of heads', detail: "tokens, every head's metrics and roles (unmeasurable metrics are null)", ext: 'json', filter: 'JSON' },
   html: { label: 'HTML report', detail: 'one offline file: the interactive panel with tokens, catalog, charts and arcs', ext: 'html', filter: 'HTML' },
 };
 
@@ -33,8 +35,16 @@ export function exportView(controller: Controller) {
     if (!comparing && !(await untilAnalysed(controller, vscode.l10n.t('Headlight: exporting once the heads are analysed…')))) return undefined;
     let format = arg?.format && EXPORT_FORMATS.includes(arg.format) ? arg.format : undefined;
     if (!format) {
-      const items: FormatItem[] = (comparing ? (['png'] as ExportFormat[]) : [...EXPORT_FORMATS]).map((f) => ({ label: FORMATS[f].label, description: `.${FORMATS[f].ext}`, detail: FORMATS[f].detail, format: f }));
-      const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Headlight: export view'), placeHolder: comparing ? 'A comparison exports as PNG' : 'Choose a format' });
+      const items: FormatItem[] = (comparing ? (['png'] as ExportFormat[]) : [...EXPORT_FORMATS]).map((f) => ({
+        label: FORMATS[f].label,
+        description: `.${FORMATS[f].ext}`,
+        detail: FORMATS[f].detail,
+        format: f,
+      }));
+      const pick = await vscode.window.showQuickPick(items, {
+        title: vscode.l10n.t('Headlight: export view'),
+        placeHolder: comparing ? 'A comparison exports as PNG' : 'Choose a format',
+      });
       if (!pick) return undefined;
       format = pick.format;
     }
@@ -45,10 +55,15 @@ export function exportView(controller: Controller) {
     const f = FORMATS[format];
     let uri = typeof arg?.uri === 'string' ? vscode.Uri.parse(arg.uri) : arg?.uri;
     if (!uri) {
-      const base = (controller.session?.title ?? 'headlight-compare').replace(/^Attention: /, '').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'headlight';
+      const base =
+        (controller.session?.title ?? 'headlight-compare')
+          .replace(/^Attention: /, '')
+          .replace(/[^\w.-]+/g, '-')
+          .replace(/^-+|-+$/g, '') || 'headlight';
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       uri = await vscode.window.showSaveDialog({
-        title: vscode.l10n.t('Headlight: save {0}', f.label), saveLabel: vscode.l10n.t('Export'),
+        title: vscode.l10n.t('Headlight: save {0}', f.label),
+        saveLabel: vscode.l10n.t('Export'),
         defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}.${f.ext}`) : undefined,
         filters: { [f.filter]: [f.ext] },
       });

@@ -3,7 +3,9 @@ import type { Controller } from '../host/controller';
 import { untilAnalysed } from '../host/untilAnalysed';
 import type { WireHead } from '../protocol';
 
-interface HeadItem extends vscode.QuickPickItem { head: WireHead }
+interface HeadItem extends vscode.QuickPickItem {
+  head: WireHead;
+}
 
 /** A short "key scores" line for a head: its roles' scores first, then entropy and distance. */
 export function headDetail(h: WireHead): string {
@@ -25,9 +27,11 @@ export function findHead(controller: Controller) {
     if (!(await untilAnalysed(controller, vscode.l10n.t('Headlight: searching once the heads are analysed…')))) return undefined;
     const session = controller.session;
     if (!session || session.heads.length === 0) {
-      void vscode.window.showInformationMessage(session
-        ? 'Headlight: this panel has no model attention to search (select a model, then explain again).'
-        : 'Headlight: explain a selection first (right-click → Explain attention), then search its heads.');
+      void vscode.window.showInformationMessage(
+        session
+          ? 'Headlight: this panel has no model attention to search (select a model, then explain again).'
+          : 'Headlight: explain a selection first (right-click → Explain attention), then search its heads.',
+      );
       return undefined;
     }
     const qp = vscode.window.createQuickPick<HeadItem>();
@@ -43,7 +47,10 @@ export function findHead(controller: Controller) {
     }));
     if (query) qp.value = query;
     const picked = await new Promise<WireHead | undefined>((resolve) => {
-      qp.onDidAccept(() => { resolve(qp.selectedItems[0]?.head); qp.hide(); });
+      qp.onDidAccept(() => {
+        resolve(qp.selectedItems[0]?.head);
+        qp.hide();
+      });
       qp.onDidHide(() => resolve(undefined));
       qp.show();
     });

@@ -32,8 +32,11 @@ export function openDump(controller: Controller) {
     if (!uri) {
       const picked = await vscode.window.showOpenDialog({
         title: vscode.l10n.t('Open attention dump (a folder with attention.safetensors + tokens.json, or a .safetensors file)'),
-        canSelectFiles: true, canSelectFolders: true, canSelectMany: false,
-        filters: { 'Attention dump': ['safetensors'] }, openLabel: 'Open dump',
+        canSelectFiles: true,
+        canSelectFolders: true,
+        canSelectMany: false,
+        filters: { 'Attention dump': ['safetensors'] },
+        openLabel: 'Open dump',
       });
       uri = picked?.[0];
     }
@@ -43,27 +46,37 @@ export function openDump(controller: Controller) {
     const name = fsPath.split(/[\\/]/).filter(Boolean).pop() ?? fsPath;
     try {
       const t0 = performance.now();
-      const built = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification, cancellable: true, title: vscode.l10n.t('Headlight: reading attention dump {0}', name),
-      }, async (progress, token) => {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
-        let last = 0;
-        try {
-          return await buildDumpSessionAsync(fsPath, {
-            id: 0, title: vscode.l10n.t('Attention dump: {0}', name), signal: ac.signal, syntax: true,
-            onProgress: (p) => {
-              const pct = (100 * p.done) / p.total;
-              progress.report({ message: `head ${p.done} of ${p.total}`, increment: pct - last });
-              last = pct;
-            },
-          });
-        } finally {
-          sub.dispose();
-        }
-      });
+      const built = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          cancellable: true,
+          title: vscode.l10n.t('Headlight: reading attention dump {0}', name),
+        },
+        async (progress, token) => {
+          const ac = new AbortController();
+          const sub = token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          try {
+            return await buildDumpSessionAsync(fsPath, {
+              id: 0,
+              title: vscode.l10n.t('Attention dump: {0}', name),
+              signal: ac.signal,
+              syntax: true,
+              onProgress: (p) => {
+                const pct = (100 * p.done) / p.total;
+                progress.report({ message: `head ${p.done} of ${p.total}`, increment: pct - last });
+                last = pct;
+              },
+            });
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
       const d = built.dump;
-      log().info(`Dump ${fsPath}: ${d.layers}×${d.headsPerLayer} heads, ${d.seq} tokens, ${d.dtype} ${d.layout}, ${d.headReads} head reads, ${(performance.now() - t0).toFixed(0)} ms`);
+      log().info(
+        `Dump ${fsPath}: ${d.layers}×${d.headsPerLayer} heads, ${d.seq} tokens, ${d.dtype} ${d.layout}, ${d.headReads} head reads, ${(performance.now() - t0).toFixed(0)} ms`,
+      );
       controller.showExternalSession(built.session.title, built.session, dumpRequests(d), `${DUMP_SCHEME}:${uri.path}`);
     } catch (err) {
       if (isEngineError(err) && err.code === 'cancelled') return;

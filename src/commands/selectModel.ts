@@ -3,7 +3,9 @@ import { pickModel, type PickedModel } from '../host/modelPicker';
 
 type Key = 'model' | 'modelPath' | 'tokenizerPath';
 
-interface ScopeItem extends vscode.QuickPickItem { target: vscode.ConfigurationTarget }
+interface ScopeItem extends vscode.QuickPickItem {
+  target: vscode.ConfigurationTarget;
+}
 
 /**
  * `headlight.selectModel` — pick a model (the same picker as Compare Models…), ask where to save it
@@ -28,7 +30,10 @@ export function selectModel(context: vscode.ExtensionContext) {
 function workspaceOverrides(keys: readonly Key[]): Key[] {
   const out: Key[] = [];
   for (const k of keys) {
-    const scopes = [vscode.workspace.getConfiguration('headlight').inspect(k), ...(vscode.workspace.workspaceFolders ?? []).map((f) => vscode.workspace.getConfiguration('headlight', f.uri).inspect(k))];
+    const scopes = [
+      vscode.workspace.getConfiguration('headlight').inspect(k),
+      ...(vscode.workspace.workspaceFolders ?? []).map((f) => vscode.workspace.getConfiguration('headlight', f.uri).inspect(k)),
+    ];
     if (scopes.some((i) => i?.workspaceValue !== undefined || i?.workspaceFolderValue !== undefined)) out.push(k);
   }
   return out;
@@ -45,23 +50,30 @@ async function chooseTarget(pick: PickedModel): Promise<vscode.ConfigurationTarg
   const userPaths = !pick.bundled;
   const items: ScopeItem[] = [
     {
-      label: vscode.l10n.t('This workspace'), target: vscode.ConfigurationTarget.Workspace,
-      description: vscode.l10n.t('saved in this workspace\'s settings'),
-      detail: userPaths && !vscode.workspace.isTrusted ? vscode.l10n.t('Ignored until you trust this workspace: model paths are restricted settings.') : undefined,
+      label: vscode.l10n.t('This workspace'),
+      target: vscode.ConfigurationTarget.Workspace,
+      description: vscode.l10n.t("saved in this workspace's settings"),
+      detail:
+        userPaths && !vscode.workspace.isTrusted ? vscode.l10n.t('Ignored until you trust this workspace: model paths are restricted settings.') : undefined,
     },
     {
-      label: vscode.l10n.t('All workspaces'), target: vscode.ConfigurationTarget.Global,
+      label: vscode.l10n.t('All workspaces'),
+      target: vscode.ConfigurationTarget.Global,
       description: vscode.l10n.t('saved in your user settings'),
-      detail: over.length ? vscode.l10n.t('Also removes this workspace\'s {0}, which would override it.', over.join(', ')) : undefined,
+      detail: over.length ? vscode.l10n.t("Also removes this workspace's {0}, which would override it.", over.join(', ')) : undefined,
     },
   ];
-  const scope = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Headlight: use {0} in…', pick.name), placeHolder: vscode.l10n.t('Where to save the model choice') });
+  const scope = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('Headlight: use {0} in…', pick.name),
+    placeHolder: vscode.l10n.t('Where to save the model choice'),
+  });
   return scope?.target;
 }
 
 async function save(pick: PickedModel, target: vscode.ConfigurationTarget): Promise<void> {
   const cfg = vscode.workspace.getConfiguration('headlight');
-  const Global = vscode.ConfigurationTarget.Global, Workspace = vscode.ConfigurationTarget.Workspace;
+  const Global = vscode.ConfigurationTarget.Global,
+    Workspace = vscode.ConfigurationTarget.Workspace;
   const hasWorkspace = Boolean(vscode.workspace.workspaceFolders?.length);
   const clear = async (k: Key, t: vscode.ConfigurationTarget) => {
     const i = cfg.inspect(k);
@@ -88,12 +100,18 @@ async function save(pick: PickedModel, target: vscode.ConfigurationTarget): Prom
         await clear(k, Workspace);
       }
     }
-    if (target === Global && hasWorkspace) { await clear('model', Workspace); await clearFolders('model'); }
+    if (target === Global && hasWorkspace) {
+      await clear('model', Workspace);
+      await clearFolders('model');
+    }
     return;
   }
   await cfg.update('modelPath', pick.modelPath, target);
   await cfg.update('tokenizerPath', pick.tokenizerPath, target);
   if (target === Global && hasWorkspace) {
-    for (const k of ['modelPath', 'tokenizerPath'] as const) { await clear(k, Workspace); await clearFolders(k); }
+    for (const k of ['modelPath', 'tokenizerPath'] as const) {
+      await clear(k, Workspace);
+      await clearFolders(k);
+    }
   }
 }

@@ -85,9 +85,16 @@ export class AttentionDump implements HeadReader {
       const file = paths.attention;
       const header = readHeader(fd, file);
       const { layers, heads, q, k, blocks, layout } = layout_(header.tensors, file);
-      if (q !== k) throw new EngineError('dump-mismatch', `${file}: attention is ${q} queries × ${k} keys; Headlight needs self-attention over one token list (q = k)`, { q, k });
+      if (q !== k)
+        throw new EngineError('dump-mismatch', `${file}: attention is ${q} queries × ${k} keys; Headlight needs self-attention over one token list (q = k)`, {
+          q,
+          k,
+        });
       if (toks.tokens.length !== q) {
-        throw new EngineError('dump-mismatch', `${paths.tokens} lists ${toks.tokens.length} tokens but ${path.basename(file)} covers ${q}`, { tokens: toks.tokens.length, seq: q });
+        throw new EngineError('dump-mismatch', `${paths.tokens} lists ${toks.tokens.length} tokens but ${path.basename(file)} covers ${q}`, {
+          tokens: toks.tokens.length,
+          seq: q,
+        });
       }
       if (layers === 0 || heads === 0 || q === 0) throw new EngineError('dump-invalid', `${file}: attention of shape ${layers}×${heads}×${q}×${k} is empty`);
       this.fd = fd;
@@ -127,7 +134,11 @@ export class AttentionDump implements HeadReader {
     if (this.fd === undefined) throw new Error('the attention dump is closed');
     const key = layer * this.headsPerLayer + head;
     const hit = this.cache.get(key);
-    if (hit) { this.cache.delete(key); this.cache.set(key, hit); return hit; } // refresh LRU order
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    } // refresh LRU order
     const block = this.blocks[layer];
     const count = this.seq * this.seq;
     const bytes = new Uint8Array(count * DTYPE_BYTES[block.dtype]);
@@ -153,28 +164,60 @@ function squeeze(shape: number[], rank: number): number[] | undefined {
   return undefined;
 }
 
-function layout_(tensors: Map<string, TensorInfo>, file: string): { layers: number; heads: number; q: number; k: number; blocks: LayerBlock[]; layout: 'stacked' | 'per-layer' } {
+function layout_(
+  tensors: Map<string, TensorInfo>,
+  file: string,
+): { layers: number; heads: number; q: number; k: number; blocks: LayerBlock[]; layout: 'stacked' | 'per-layer' } {
   const one = tensors.get('attention');
   if (one) {
     const s = squeeze(one.shape, 4);
-    if (!s) throw new EngineError('dump-invalid', `${file}: tensor "attention" has shape [${one.shape.join(', ')}]; expected [layers, heads, q, k] (a leading batch of 1 is allowed)`, { file });
+    if (!s)
+      throw new EngineError(
+        'dump-invalid',
+        `${file}: tensor "attention" has shape [${one.shape.join(', ')}]; expected [layers, heads, q, k] (a leading batch of 1 is allowed)`,
+        { file },
+      );
     const [L, H, q, k] = s;
     const layerBytes = H * q * k * DTYPE_BYTES[one.dtype];
-    return { layers: L, heads: H, q, k, layout: 'stacked', blocks: Array.from({ length: L }, (_, l) => ({ dtype: one.dtype, offset: one.offset + l * layerBytes })) };
+    return {
+      layers: L,
+      heads: H,
+      q,
+      k,
+      layout: 'stacked',
+      blocks: Array.from({ length: L }, (_, l) => ({ dtype: one.dtype, offset: one.offset + l * layerBytes })),
+    };
   }
   const names = [...tensors.keys()].filter((n) => /^layer\.\d+$/.test(n));
   if (names.length === 0) {
-    throw new EngineError('dump-invalid', `${file}: no tensor "attention" and no "layer.0", "layer.1", … tensors (found: ${[...tensors.keys()].slice(0, 8).join(', ') || 'none'})`, { file });
+    throw new EngineError(
+      'dump-invalid',
+      `${file}: no tensor "attention" and no "layer.0", "layer.1", … tensors (found: ${[...tensors.keys()].slice(0, 8).join(', ') || 'none'})`,
+      { file },
+    );
   }
   const blocks: LayerBlock[] = [];
   let dims: number[] | undefined;
   for (let l = 0; l < names.length; l++) {
     const t = tensors.get(`layer.${l}`);
-    if (!t) throw new EngineError('dump-invalid', `${file}: has ${names.length} layer tensors but no "layer.${l}": layers must be numbered 0…${names.length - 1}`, { file, missing: l });
+    if (!t)
+      throw new EngineError('dump-invalid', `${file}: has ${names.length} layer tensors but no "layer.${l}": layers must be numbered 0…${names.length - 1}`, {
+        file,
+        missing: l,
+      });
     const s = squeeze(t.shape, 3);
-    if (!s) throw new EngineError('dump-invalid', `${file}: tensor "layer.${l}" has shape [${t.shape.join(', ')}]; expected [heads, q, k] (a leading batch of 1 is allowed)`, { file });
+    if (!s)
+      throw new EngineError(
+        'dump-invalid',
+        `${file}: tensor "layer.${l}" has shape [${t.shape.join(', ')}]; expected [heads, q, k] (a leading batch of 1 is allowed)`,
+        { file },
+      );
     if (dims && s.some((d, i) => d !== dims![i])) {
-      throw new EngineError('dump-mismatch', `${file}: "layer.${l}" is [${s.join(', ')}] but "layer.0" is [${dims.join(', ')}]; every layer needs the same heads and tokens`, { file, layer: l });
+      throw new EngineError(
+        'dump-mismatch',
+        `${file}: "layer.${l}" is [${s.join(', ')}] but "layer.0" is [${dims.join(', ')}]; every layer needs the same heads and tokens`,
+        { file, layer: l },
+      );
     }
     dims = s;
     blocks.push({ dtype: t.dtype, offset: t.offset });

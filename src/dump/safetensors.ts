@@ -44,12 +44,16 @@ export function readFully(fd: number, target: Uint8Array, position: number): voi
 
 export function readHeader(fd: number, file: string): SafetensorsHeader {
   const fileSize = fs.fstatSync(fd).size;
-  if (fileSize < 8) throw invalid(file, `truncated header: the file has ${fileSize} bytes, a safetensors file starts with an 8-byte header length`, { fileSize });
+  if (fileSize < 8)
+    throw invalid(file, `truncated header: the file has ${fileSize} bytes, a safetensors file starts with an 8-byte header length`, { fileSize });
   const lenBuf = new Uint8Array(8);
   readFully(fd, lenBuf, 0);
   const headerLen = new DataView(lenBuf.buffer).getBigUint64(0, true);
   if (headerLen > BigInt(fileSize - 8)) {
-    throw invalid(file, `header length ${headerLen} runs past the end of the file (${fileSize} bytes): the file is truncated or not safetensors`, { fileSize, headerLength: String(headerLen) });
+    throw invalid(file, `header length ${headerLen} runs past the end of the file (${fileSize} bytes): the file is truncated or not safetensors`, {
+      fileSize,
+      headerLength: String(headerLen),
+    });
   }
   const n = Number(headerLen);
   if (n > MAX_HEADER_BYTES) throw invalid(file, `header of ${n} bytes is larger than the ${MAX_HEADER_BYTES}-byte limit`, { headerLength: n });
@@ -89,12 +93,20 @@ export function readHeader(fd: number, file: string): SafetensorsHeader {
     }
     const [begin, end] = off as [number, number];
     if (end > dataSize) {
-      throw invalid(file, `tensor "${name}" data_offsets [${begin}, ${end}] lie outside the file: the data section has ${dataSize} bytes`, { tensor: name, end, dataSize });
+      throw invalid(file, `tensor "${name}" data_offsets [${begin}, ${end}] lie outside the file: the data section has ${dataSize} bytes`, {
+        tensor: name,
+        end,
+        dataSize,
+      });
     }
     const elements = shape.reduce((a, b) => a * b, 1);
     const expected = elements * DTYPE_BYTES[t.dtype];
     if (end - begin !== expected) {
-      throw invalid(file, `tensor "${name}" of shape [${shape.join(', ')}] ${t.dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`, { tensor: name, expected, actual: end - begin });
+      throw invalid(
+        file,
+        `tensor "${name}" of shape [${shape.join(', ')}] ${t.dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        { tensor: name, expected, actual: end - begin },
+      );
     }
     tensors.set(name, { name, dtype: t.dtype, shape, offset: dataStart + begin, byteLength: expected });
   }

@@ -23,7 +23,8 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
   if (!Array.isArray(o.tokens) || o.tokens.length === 0) throw invalid(file, '"tokens" must be a non-empty list');
   if (o.model !== undefined && typeof o.model !== 'string') throw invalid(file, '"model" must be a string when given');
   if (o.causal !== undefined && typeof o.causal !== 'boolean') throw invalid(file, '"causal" must be true or false when given');
-  if (o.language !== undefined && typeof o.language !== 'string') throw invalid(file, '"language" must be a string (a VS Code languageId such as "python") when given');
+  if (o.language !== undefined && typeof o.language !== 'string')
+    throw invalid(file, '"language" must be a string (a VS Code languageId such as "python") when given');
   const text = o.text;
   const tokens: Token[] = o.tokens.map((raw: unknown, i: number): Token => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, `token ${i} is not an object`, { token: i });
@@ -38,12 +39,24 @@ export function parseTokens(v: unknown, file = 'tokens.json'): DumpTokens {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
       throw invalid(file, `token ${i} needs integer "start" and "end" (UTF-16 offsets into "text"), or "special": true`, { token: i });
     }
-    const s = start as number, e = end as number;
+    const s = start as number,
+      e = end as number;
     if (s < 0 || e < s || e > text.length) {
-      throw invalid(file, `token ${i} span [${s}, ${e}) is out of range for a text of ${text.length} UTF-16 units`, { token: i, start: s, end: e, textLength: text.length });
+      throw invalid(file, `token ${i} span [${s}, ${e}) is out of range for a text of ${text.length} UTF-16 units`, {
+        token: i,
+        start: s,
+        end: e,
+        textLength: text.length,
+      });
     }
     // The engine's contract: an ordinary token's text is what it covers (not the tokenizer's "Ġthe" form).
     return { id, text: text.slice(s, e), start: s, end: e, special: false };
   });
-  return { text, tokens, ...(o.model !== undefined ? { model: o.model } : {}), ...(o.causal !== undefined ? { causal: o.causal } : {}), ...(o.language !== undefined ? { language: o.language } : {}) };
+  return {
+    text,
+    tokens,
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    ...(o.causal !== undefined ? { causal: o.causal } : {}),
+    ...(o.language !== undefined ? { language: o.language } : {}),
+  };
 }

@@ -16,18 +16,21 @@ export interface ExplainedRange {
 
 export class TokenHighlighter implements vscode.Disposable {
   private readonly focus = vscode.window.createTextEditorDecorationType({
-    borderWidth: '1px', borderStyle: 'solid',
+    borderWidth: '1px',
+    borderStyle: 'solid',
     borderColor: new vscode.ThemeColor('editor.findMatchBorder'),
     backgroundColor: new vscode.ThemeColor('editor.findMatchBackground'),
   });
-  private readonly weights = Array.from({ length: BUCKETS }, (_, b) => vscode.window.createTextEditorDecorationType({
-    // theme colour with opacity: opacity grows with the bucket
-    backgroundColor: new vscode.ThemeColor('editor.findMatchHighlightBackground'),
-    opacity: String(0.35 + (0.65 * (b + 1)) / BUCKETS),
-    borderRadius: '2px',
-    border: b === BUCKETS - 1 ? '1px dotted' : undefined,
-    borderColor: new vscode.ThemeColor('editor.findMatchHighlightBorder'),
-  }));
+  private readonly weights = Array.from({ length: BUCKETS }, (_, b) =>
+    vscode.window.createTextEditorDecorationType({
+      // theme colour with opacity: opacity grows with the bucket
+      backgroundColor: new vscode.ThemeColor('editor.findMatchHighlightBackground'),
+      opacity: String(0.35 + (0.65 * (b + 1)) / BUCKETS),
+      borderRadius: '2px',
+      border: b === BUCKETS - 1 ? '1px dotted' : undefined,
+      borderColor: new vscode.ThemeColor('editor.findMatchHighlightBorder'),
+    }),
+  );
 
   /** Last decorated ranges, per kind, for tests and for clearing. */
   lastFocus: vscode.Range | undefined;
@@ -36,7 +39,10 @@ export class TokenHighlighter implements vscode.Disposable {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === target.uri);
     if (!editor) return;
     this.clearEditor(editor);
-    if (query === null || editor.document.version !== target.version) { this.lastFocus = undefined; return; }
+    if (query === null || editor.document.version !== target.version) {
+      this.lastFocus = undefined;
+      return;
+    }
     const doc = editor.document;
     const toRange = (i: number): vscode.Range | undefined => {
       const s = target.spans[i];
@@ -44,7 +50,10 @@ export class TokenHighlighter implements vscode.Disposable {
       return new vscode.Range(doc.positionAt(target.baseOffset + s.start), doc.positionAt(target.baseOffset + s.end));
     };
     const focus = toRange(query);
-    if (!focus) { this.lastFocus = undefined; return; }
+    if (!focus) {
+      this.lastFocus = undefined;
+      return;
+    }
     const byBucket: vscode.Range[][] = Array.from({ length: BUCKETS }, () => []);
     for (const k of keys) {
       if (k.index === query) continue;

@@ -44,22 +44,37 @@ async function makeCutState(model: LoadedModel): Promise<CutState | { refused: s
   const dla = model.dla;
   if (!dla || 'refused' in dla) return { refused: dla && 'refused' in dla ? dla.refused : 'no residual plan' };
   const order = model.attention.map((_, l) => attentionSourceIndex(model, l));
-  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: (dla).layers[k] }));
-  if (layers.some((x) => !x.res?.mid || !x.dl)) return { refused: 'a layer\'s attention output was not found joining the residual stream' };
+  const layers = order.map((k) => ({ res: dla.residual.layers[k], dl: dla.layers[k] }));
+  if (layers.some((x) => !x.res?.mid || !x.dl)) return { refused: "a layer's attention output was not found joining the residual stream" };
   const bytes = readModelBytes(model.modelPath);
   const proto = decodeModel(bytes, path.basename(model.modelPath));
-  const cut = planCut(proto, model.plan, layers.map((x) => x.res.mid!), model.causal);
+  const cut = planCut(
+    proto,
+    model.plan,
+    layers.map((x) => x.res.mid!),
+    model.causal,
+  );
   if ('refused' in cut) return cut;
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(cut.bytes, {
-      logSeverityLevel: 3, executionProviders: [...model.executionProviders], graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      executionProviders: [...model.executionProviders],
+      graphOptimizationLevel: 'all',
       ...(model.plan.externalData ? { extra: { session: { model_external_initializers_file_folder_path: path.dirname(model.modelPath) } } } : {}),
     });
   } catch (e) {
     return { refused: `ONNX Runtime refused the cut copy: ${(e as Error).message.split('\n')[0]}` };
   }
-  return { session, graph: cut, merged: layers.map((x) => x.dl.merged), wo: layers.map((x) => x.dl.wo), rows: layers.map((x) => x.dl.rows), d: dla.residual.d, batches: true };
+  return {
+    session,
+    graph: cut,
+    merged: layers.map((x) => x.dl.merged),
+    wo: layers.map((x) => x.dl.wo),
+    rows: layers.map((x) => x.dl.rows),
+    d: dla.residual.d,
+    batches: true,
+  };
 }
 
 /** A tensor repeated `sets` times along its first (batch) axis. */
@@ -86,14 +101,27 @@ function graphFeeds(model: LoadedModel, ids: number[], sets: number): Record<str
 /** Head h's output through its rows of W_O, z_h W_O^h ([n × d]), on ONNX Runtime. */
 let matmul: Promise<ort.InferenceSession> | undefined;
 async function headOutput(z: Float32Array, rows: number, wo: Float32Array, d: number, n: number, h: number, dh: number): Promise<Float32Array> {
-  matmul ??= ort.InferenceSession.create(onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
-    graph: onnx.GraphProto.create({ name: 'head-output', node: [onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['z', 'w'], output: ['o'] })],
-      input: [info('z', FLOAT, ['n', 'k']), info('w', FLOAT, ['k', 'd'])], output: [info('o', FLOAT, ['n', 'd'])] }),
-  })).finish(), { logSeverityLevel: 3 });
+  matmul ??= ort.InferenceSession.create(
+    onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        producerName: 'headlight',
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: onnx.GraphProto.create({
+          name: 'head-output',
+          node: [onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['z', 'w'], output: ['o'] })],
+          input: [info('z', FLOAT, ['n', 'k']), info('w', FLOAT, ['k', 'd'])],
+          output: [info('o', FLOAT, ['n', 'd'])],
+        }),
+      }),
+    ).finish(),
+    { logSeverityLevel: 3 },
+  );
   const zh = new Float32Array(n * dh);
   for (let i = 0; i < n; i++) zh.set(z.subarray(i * rows + h * dh, i * rows + (h + 1) * dh), i * dh);
-  const r = await (await matmul).run({ z: new ort.Tensor('float32', zh, [n, dh]), w: new ort.Tensor('float32', wo.subarray(h * dh * d, (h + 1) * dh * d), [dh, d]) });
+  const r = await (
+    await matmul
+  ).run({ z: new ort.Tensor('float32', zh, [n, dh]), w: new ort.Tensor('float32', wo.subarray(h * dh * d, (h + 1) * dh * d), [dh, d]) });
   return r.o.data as Float32Array;
 }
 
@@ -113,7 +141,10 @@ async function runCut(model: LoadedModel, st: CutState, ids: number[], start: nu
     const t = out[fetch];
     return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
   } catch (e) {
-    throw new EngineError('inference-failed', `ONNX Runtime failed while ablating heads of ${path.basename(model.modelPath)} from layer ${start} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `ONNX Runtime failed while ablating heads of ${path.basename(model.modelPath)} from layer ${start} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -128,10 +159,17 @@ async function cleanRun(model: LoadedModel, st: CutState, ids: number[]): Promis
   try {
     outs = await model.session.run(feeds, [...new Set([...st.graph.cuts, ...st.merged])]);
   } catch (e) {
-    throw new EngineError('inference-failed', `ONNX Runtime failed on the clean run of ${path.basename(model.modelPath)} (${n} tokens): ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `ONNX Runtime failed on the clean run of ${path.basename(model.modelPath)} (${n} tokens): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
-  const f32 = (name: string) => { const t = outs[name]; return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>); };
-  const cuts = st.graph.cuts.map(f32), merged = st.merged.map(f32);
+  const f32 = (name: string) => {
+    const t = outs[name];
+    return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+  };
+  const cuts = st.graph.cuts.map(f32),
+    merged = st.merged.map(f32);
   // The clean output through the same last segment the ablations end in: their differences carry no graph-to-graph rounding.
   const L = cuts.length;
   const base = await runCut(model, st, ids, L - 1, cuts[L - 1], 1);
@@ -144,7 +182,9 @@ async function cleanRun(model: LoadedModel, st: CutState, ids: number[]): Promis
  * its own, consecutive heads of one layer batched along the batch axis. Same result shape as measureEffects.
  */
 export async function measureEffectsCut(model: LoadedModel, st: CutState, ids: number[], heads: [number, number][]): Promise<EffectRun> {
-  const n = ids.length, d = st.d, H = model.headsPerLayer;
+  const n = ids.length,
+    d = st.d,
+    H = model.headsPerLayer;
   const clean = await cleanRun(model, st, ids);
   const method: EffectMethod = st.graph.logp ? 'zero-ablation: Δ loss of the next token (nats)' : 'zero-ablation: 1 − cosine of the output per token';
   let batch = st.batches ? effectBatch(model, n) : 1;
@@ -195,4 +235,3 @@ export async function measureHeadEffects(model: LoadedModel, ids: number[], head
   if ('refused' in st) return { ...(await measureEffects(model, ids, heads)), cut: st.refused };
   return measureEffectsCut(model, st, ids, heads);
 }
-

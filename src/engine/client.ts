@@ -88,7 +88,8 @@ export class EngineClient {
       return Promise.reject(new EngineError('empty-text', 'Nothing to explain: the selection is empty or only whitespace. Select some text first.'));
     }
     const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) return Promise.reject(new EngineError('bad-request', `maxTokens must be a positive integer, got ${maxTokens}.`));
+    if (!Number.isInteger(maxTokens) || maxTokens < 1)
+      return Promise.reject(new EngineError('bad-request', `maxTokens must be a positive integer, got ${maxTokens}.`));
     return this.send({ type: 'explain', model, text, maxTokens, truncate: opts.truncate ?? false, keep: opts.keep }, opts).then((m) => this.toResult(m));
   }
 
@@ -120,7 +121,8 @@ export class EngineClient {
   /** A kept explain's value norms (when its result says `valueNormsPending`), or why there are none. */
   async valueNorms(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'valueNorms' | 'valueNormsNote'>> {
     const k = this.kept.get(handle);
-    if (!k || k.worker !== this.worker) throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+    if (!k || k.worker !== this.worker)
+      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
     const m = (await this.send({ type: 'value-norms', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'value-norms' }>;
     return { ...(m.valueNorms ? { valueNorms: m.valueNorms } : {}), ...(m.valueNormsNote ? { valueNormsNote: m.valueNormsNote } : {}) };
   }
@@ -254,7 +256,13 @@ export class EngineClient {
     const crashed = (why: string) => {
       if (w !== this.worker) return; // a worker we terminated on purpose
       this.worker = undefined;
-      this.pending.rejectAll(() => new EngineError('worker-crashed', `The engine worker stopped (${why}). The model may be too large for memory; try fewer tokens. The next request starts a new worker.`));
+      this.pending.rejectAll(
+        () =>
+          new EngineError(
+            'worker-crashed',
+            `The engine worker stopped (${why}). The model may be too large for memory; try fewer tokens. The next request starts a new worker.`,
+          ),
+      );
     };
     w.on('error', (e) => crashed(e.message));
     w.on('exit', (code) => crashed(`exit code ${code}`));
@@ -269,4 +277,3 @@ export class EngineClient {
     return { file, execArgv };
   }
 }
-

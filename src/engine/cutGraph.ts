@@ -31,11 +31,16 @@ export interface CutGraph {
 /** Ops that read only an activation's shape, never its values. */
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
-export const info = (name: string, elemType: number, dims?: (number | string)[]): onnx.ValueInfoProto => onnx.ValueInfoProto.create({
-  name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType, ...(dims ? { shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }) } : {}),
-  }) }),
-});
+export const info = (name: string, elemType: number, dims?: (number | string)[]): onnx.ValueInfoProto =>
+  onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType,
+        ...(dims ? { shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }) } : {}),
+      }),
+    }),
+  });
 const intAttr = (name: string, v: number) => onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
 
 /**
@@ -47,10 +52,10 @@ export function planCut(model: onnx.ModelProto, plan: GraphPlan, cuts: string[],
   // Initializers stay shared by name; Constant nodes are nodes the cut copy must hold (g.inits has both).
   const init = new Set((model.graph?.initializer ?? []).map((t) => t.name ?? ''));
   const L = cuts.length;
-  const out = plan.logitsOutput && causal ? plan.logitsOutput : plan.logitsOutput ?? plan.mainOutput;
+  const out = plan.logitsOutput && causal ? plan.logitsOutput : (plan.logitsOutput ?? plan.mainOutput);
   if (!out) return { refused: 'the model has no output to measure' };
   const at = cuts.map((c) => g.producer.get(c)?.index ?? -1);
-  if (at.some((i, l) => i < 0 || (l > 0 && i <= at[l - 1]))) return { refused: 'the layers\' residual streams are not in graph order' };
+  if (at.some((i, l) => i < 0 || (l > 0 && i <= at[l - 1]))) return { refused: "the layers' residual streams are not in graph order" };
   const seg = cutSegments(g, cuts, out);
   if ('refused' in seg) return seg;
   const outer = outerReads(g, init, cuts, seg);
@@ -62,7 +67,11 @@ export function planCut(model: onnx.ModelProto, plan: GraphPlan, cuts: string[],
   // Assemble: outer nodes, then one If per layer below the last, then the last segment inline, then log p.
   const body = layerBranches(g, cuts, seg.segments, outerNodes);
   const graph = model.graph!;
-  const inputs = [...(graph.input ?? []).filter((i) => g.graphInputs.has(i.name ?? '')) as onnx.ValueInfoProto[], info(CUT_X, FLOAT, ['headlight_sets', 'headlight_seq', 'headlight_d']), info(CUT_START, INT64, [])];
+  const inputs = [
+    ...((graph.input ?? []).filter((i) => g.graphInputs.has(i.name ?? '')) as onnx.ValueInfoProto[]),
+    info(CUT_X, FLOAT, ['headlight_sets', 'headlight_seq', 'headlight_d']),
+    info(CUT_START, INT64, []),
+  ];
   const outputs: onnx.ValueInfoProto[] = [];
   const result: CutGraph = { bytes: new Uint8Array(), cuts, nodes: body.nodes.length + body.inBranches };
   if (plan.logitsOutput && causal) {
@@ -75,8 +84,16 @@ export function planCut(model: onnx.ModelProto, plan: GraphPlan, cuts: string[],
     result.output = out;
   }
   const cutModel = onnx.ModelProto.create({
-    irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'headlight-cut',
-    graph: onnx.GraphProto.create({ name: 'headlight.cut', node: body.nodes, initializer: [...(graph.initializer ?? []) as onnx.TensorProto[], ...body.extraInits], input: inputs, output: outputs }),
+    irVersion: model.irVersion,
+    opsetImport: model.opsetImport,
+    producerName: 'headlight-cut',
+    graph: onnx.GraphProto.create({
+      name: 'headlight.cut',
+      node: body.nodes,
+      initializer: [...((graph.initializer ?? []) as onnx.TensorProto[]), ...body.extraInits],
+      input: inputs,
+      output: outputs,
+    }),
   });
   result.bytes = onnx.ModelProto.encode(cutModel).finish();
   return result;
@@ -126,14 +143,17 @@ function cutSegments(g: GraphIndex, cuts: string[], out: string): Segments | { r
   const segments: number[][] = [];
   const inSegment = new Map<number, number>();
   for (let l = 0; l < cuts.length; l++) {
-    const d = descendants(g, cuts[l]), a = ancestors(g, ends[l]);
+    const d = descendants(g, cuts[l]),
+      a = ancestors(g, ends[l]);
     const seg = [...d].filter((k) => a.has(k)).sort((x, y) => x - y);
     for (const k of seg) if (!inSegment.has(k)) inSegment.set(k, l);
     segments.push(seg.filter((k) => inSegment.get(k) === l));
   }
   // Everything after the first cut that the output needs must sit in a segment.
   const needed = ancestors(g, out);
-  for (const k of descendants(g, cuts[0])) if (needed.has(k) && !inSegment.has(k)) return { refused: `${g.nodes[k].opType} ${g.nodes[k].name || ''} reads a layer's stream outside the residual path (a parallel attention + MLP block?)` };
+  for (const k of descendants(g, cuts[0]))
+    if (needed.has(k) && !inSegment.has(k))
+      return { refused: `${g.nodes[k].opType} ${g.nodes[k].name || ''} reads a layer's stream outside the residual path (a parallel attention + MLP block?)` };
   return { segments, inSegment };
 }
 
@@ -163,10 +183,16 @@ function outerReads(g: GraphIndex, init: Set<string>, cuts: string[], { segments
  * The outer nodes: what the `outer` tensors are built from. Values computed from a layer's stream or the token
  * embeddings would mean a layer reads the input stream again (only shapes may be read), so they are refused.
  */
-function outerBuilders(g: GraphIndex, init: Set<string>, plan: GraphPlan, inSegment: Map<number, number>, outer: Set<string>): Set<number> | { refused: string } {
+function outerBuilders(
+  g: GraphIndex,
+  init: Set<string>,
+  plan: GraphPlan,
+  inSegment: Map<number, number>,
+  outer: Set<string>,
+): Set<number> | { refused: string } {
   const embeddings = new Set<string>();
   const idsName = plan.inputs.find((s) => s.role === 'ids')?.name;
-  for (const n of g.nodes) if (n.opType === 'Gather' && (n.input?.[1] === idsName)) embeddings.add(n.output?.[0] ?? '');
+  for (const n of g.nodes) if (n.opType === 'Gather' && n.input?.[1] === idsName) embeddings.add(n.output?.[0] ?? '');
   const outerNodes = new Set<number>();
   const stack = [...outer];
   const valueOf = new Set<string>(outer); // tensors whose values the outer nodes read
@@ -200,9 +226,11 @@ interface CutBody {
   inBranches: number;
 }
 
-const copyNode = (n: onnx.INodeProto, rename: Map<string, string>): onnx.NodeProto => onnx.NodeProto.create({
-  ...(n as onnx.NodeProto), input: (n.input ?? []).map((x) => rename.get(x) ?? x),
-});
+const copyNode = (n: onnx.INodeProto, rename: Map<string, string>): onnx.NodeProto =>
+  onnx.NodeProto.create({
+    ...(n as onnx.NodeProto),
+    input: (n.input ?? []).map((x) => rename.get(x) ?? x),
+  });
 
 /**
  * The cut copy's nodes: the outer nodes, then one If per layer below the last (its segment when CUT_START is
@@ -220,13 +248,29 @@ function layerBranches(g: GraphIndex, cuts: string[], segments: number[][], oute
     extraInits.push(onnx.TensorProto.create({ name: lk, dataType: INT64, dims: [], int64Data: [l] }));
     nodes.push(onnx.NodeProto.create({ opType: 'LessOrEqual', name: `headlight.cut.cond.${l}`, input: [CUT_START, lk], output: [`headlight.cut.run.${l}`] }));
     const next = `headlight.cut.y.${l + 1}`;
-    const thenG = onnx.GraphProto.create({ name: `headlight.cut.layer${l}`, node: segments[l].map((k) => copyNode(g.nodes[k], rename)), output: [info(cuts[l + 1], FLOAT)] });
-    const elseG = onnx.GraphProto.create({ name: `headlight.cut.skip${l}`, node: [onnx.NodeProto.create({ opType: 'Identity', name: `headlight.cut.keep.${l}`, input: [y], output: [`headlight.cut.kept.${l}`] })], output: [info(`headlight.cut.kept.${l}`, FLOAT)] });
+    const thenG = onnx.GraphProto.create({
+      name: `headlight.cut.layer${l}`,
+      node: segments[l].map((k) => copyNode(g.nodes[k], rename)),
+      output: [info(cuts[l + 1], FLOAT)],
+    });
+    const elseG = onnx.GraphProto.create({
+      name: `headlight.cut.skip${l}`,
+      node: [onnx.NodeProto.create({ opType: 'Identity', name: `headlight.cut.keep.${l}`, input: [y], output: [`headlight.cut.kept.${l}`] })],
+      output: [info(`headlight.cut.kept.${l}`, FLOAT)],
+    });
     inBranches += segments[l].length;
-    nodes.push(onnx.NodeProto.create({ opType: 'If', name: `headlight.cut.if.${l}`, input: [`headlight.cut.run.${l}`], output: [next], attribute: [
-      onnx.AttributeProto.create({ name: 'then_branch', g: thenG, type: onnx.AttributeProto.AttributeType.GRAPH }),
-      onnx.AttributeProto.create({ name: 'else_branch', g: elseG, type: onnx.AttributeProto.AttributeType.GRAPH }),
-    ] }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'If',
+        name: `headlight.cut.if.${l}`,
+        input: [`headlight.cut.run.${l}`],
+        output: [next],
+        attribute: [
+          onnx.AttributeProto.create({ name: 'then_branch', g: thenG, type: onnx.AttributeProto.AttributeType.GRAPH }),
+          onnx.AttributeProto.create({ name: 'else_branch', g: elseG, type: onnx.AttributeProto.AttributeType.GRAPH }),
+        ],
+      }),
+    );
     y = next;
   }
   nodes.push(...segments[L - 1].map((k) => copyNode(g.nodes[k], new Map([[cuts[L - 1], y]]))));
@@ -238,14 +282,39 @@ function appendLogp(body: CutBody, out: string, cast: boolean): void {
   const { nodes, extraInits } = body;
   let x = out;
   if (cast) {
-    nodes.push(onnx.NodeProto.create({ opType: 'Cast', name: 'headlight.cut.logits.cast', input: [out], output: ['headlight.cut.logits.f32'], attribute: [intAttr('to', FLOAT)] }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Cast',
+        name: 'headlight.cut.logits.cast',
+        input: [out],
+        output: ['headlight.cut.logits.f32'],
+        attribute: [intAttr('to', FLOAT)],
+      }),
+    );
     x = 'headlight.cut.logits.f32';
   }
   extraInits.push(onnx.TensorProto.create({ name: 'headlight.cut.axis2', dataType: INT64, dims: [1], int64Data: [2] }));
   nodes.push(
-    onnx.NodeProto.create({ opType: 'LogSoftmax', name: 'headlight.cut.logsoftmax', input: [x], output: ['headlight.cut.logprobs'], attribute: [intAttr('axis', -1)] }),
-    onnx.NodeProto.create({ opType: 'Unsqueeze', name: 'headlight.cut.targets.unsq', input: [CUT_TARGETS, 'headlight.cut.axis2'], output: ['headlight.cut.targets3'] }),
-    onnx.NodeProto.create({ opType: 'GatherElements', name: 'headlight.cut.gather', input: ['headlight.cut.logprobs', 'headlight.cut.targets3'], output: ['headlight.cut.logp3'], attribute: [intAttr('axis', 2)] }),
+    onnx.NodeProto.create({
+      opType: 'LogSoftmax',
+      name: 'headlight.cut.logsoftmax',
+      input: [x],
+      output: ['headlight.cut.logprobs'],
+      attribute: [intAttr('axis', -1)],
+    }),
+    onnx.NodeProto.create({
+      opType: 'Unsqueeze',
+      name: 'headlight.cut.targets.unsq',
+      input: [CUT_TARGETS, 'headlight.cut.axis2'],
+      output: ['headlight.cut.targets3'],
+    }),
+    onnx.NodeProto.create({
+      opType: 'GatherElements',
+      name: 'headlight.cut.gather',
+      input: ['headlight.cut.logprobs', 'headlight.cut.targets3'],
+      output: ['headlight.cut.logp3'],
+      attribute: [intAttr('axis', 2)],
+    }),
     onnx.NodeProto.create({ opType: 'Squeeze', name: 'headlight.cut.logp.sq', input: ['headlight.cut.logp3', 'headlight.cut.axis2'], output: [CUT_LOGP] }),
   );
 }

@@ -25,7 +25,9 @@ export function planDla(residual: ResidualPlan | { refused: string }, values: Va
   if ('refused' in residual) return { refused: `the path from the residual stream to the logits was not found (${residual.refused})` };
   const out: DlaPlan['layers'] = [];
   for (let l = 0; l < layers; l++) {
-    const wo = values?.wo[l], merged = values?.merged?.[l], cols = values?.woCols[l] ?? 0;
+    const wo = values?.wo[l],
+      merged = values?.merged?.[l],
+      cols = values?.woCols[l] ?? 0;
     if (!wo || !merged || cols !== residual.d) return { refused: `layer ${l}'s output projection (W_O, the matrix after the heads merge) was not found` };
     out.push({ merged, wo, rows: wo.length / cols });
   }
@@ -52,15 +54,22 @@ export function normInput(plan: ResidualPlan, fetched: Fetched, n: number): Floa
 
 /** 1/σ_i per token, frozen at the clean run: recomputed from the norm's input (float64) with its epsilon; 1 without a norm. */
 export function normScales(plan: ResidualPlan, x: Float64Array, n: number): Float64Array {
-  const d = plan.d, norm = plan.norm;
+  const d = plan.d,
+    norm = plan.norm;
   const s = new Float64Array(n).fill(1);
   if (norm.kind === 'none') return s;
   const centred = norm.kind === 'layernorm';
   for (let i = 0; i < n; i++) {
     let mu = 0;
-    if (centred) { for (let c = 0; c < d; c++) mu += x[i * d + c]; mu /= d; }
+    if (centred) {
+      for (let c = 0; c < d; c++) mu += x[i * d + c];
+      mu /= d;
+    }
     let xx = 0;
-    for (let c = 0; c < d; c++) { const xc = x[i * d + c] - mu; xx += xc * xc; }
+    for (let c = 0; c < d; c++) {
+      const xc = x[i * d + c] - mu;
+      xx += xc * xc;
+    }
     s[i] = norm.epsilonAfterRoot ? 1 / (Math.sqrt(xx / d) + norm.epsilon) : 1 / Math.sqrt(xx / d + norm.epsilon);
   }
   return s;
@@ -79,7 +88,8 @@ function packedColumn(plan: ResidualPlan, t: number): Float32Array {
 
 /** Column t of W_U (float64, length d). */
 export function unembedColumn(plan: ResidualPlan, t: number, out = new Float64Array(plan.d)): Float64Array {
-  const u = plan.unembed, d = plan.d;
+  const u = plan.unembed,
+    d = plan.d;
   if (u.layout === 'columns') out.set(packedColumn(plan, t));
   else if (u.layout === 'vd') for (let c = 0; c < d; c++) out[c] = u.data[t * d + c];
   else for (let c = 0; c < d; c++) out[c] = u.data[c * u.vocab + t];
@@ -91,15 +101,22 @@ export function unembedColumn(plan: ResidualPlan, t: number, out = new Float64Ar
  * w_a − w_b when `minus` is given (a logit difference); zeros where a position has no target (−1).
  */
 export function directions(plan: ResidualPlan, scales: Float64Array, targets: ArrayLike<number>, minus?: ArrayLike<number>): Float32Array {
-  const d = plan.d, n = targets.length, u = plan.unembed;
-  const gamma = plan.norm.gamma, centred = plan.norm.kind === 'layernorm';
+  const d = plan.d,
+    n = targets.length,
+    u = plan.unembed;
+  const gamma = plan.norm.gamma,
+    centred = plan.norm.kind === 'layernorm';
   const w = new Float64Array(n * d);
   const live = (i: number) => targets[i] >= 0 && (!minus || minus[i] >= 0);
   // W_U's columns for every position at once: a [d, V] matrix is read row by row (each row once, its n
   // entries close together), a [V, d] table token by token (each a contiguous row).
   const add = (ts: ArrayLike<number>, sign: number) => {
     if (u.layout === 'columns') {
-      for (let i = 0; i < n; i++) if (live(i)) { const col = packedColumn(plan, ts[i]); for (let c = 0; c < d; c++) w[i * d + c] += sign * col[c]; }
+      for (let i = 0; i < n; i++)
+        if (live(i)) {
+          const col = packedColumn(plan, ts[i]);
+          for (let c = 0; c < d; c++) w[i * d + c] += sign * col[c];
+        }
     } else if (u.layout === 'vd') {
       for (let i = 0; i < n; i++) if (live(i)) for (let c = 0, o = ts[i] * d; c < d; c++) w[i * d + c] += sign * u.data[o + c];
     } else {
@@ -115,7 +132,11 @@ export function directions(plan: ResidualPlan, scales: Float64Array, targets: Ar
   for (let i = 0; i < n; i++) {
     if (!live(i)) continue;
     let mean = 0;
-    for (let c = 0; c < d; c++) { const g = w[i * d + c] * (gamma ? gamma[c] : 1); w[i * d + c] = g; mean += g; }
+    for (let c = 0; c < d; c++) {
+      const g = w[i * d + c] * (gamma ? gamma[c] : 1);
+      w[i * d + c] = g;
+      mean += g;
+    }
     mean = centred ? mean / d : 0;
     for (let c = 0; c < d; c++) out[i * d + c] = scales[i] * (w[i * d + c] - mean);
   }
@@ -131,27 +152,45 @@ const INT64 = onnx.TensorProto.DataType.INT64;
  * one output projection's worth, on ONNX Runtime's threads.
  */
 function dlaGraph(): Uint8Array {
-  const info = (name: string, rank: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType: FLOAT, shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })) }),
-  }) }) });
-  const attr = (name: string, v: number | number[]) => Array.isArray(v)
-    ? onnx.AttributeProto.create({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS })
-    : onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
-  const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
-    graph: onnx.GraphProto.create({
-      name: 'dla',
-      node: [
-        node('Transpose', ['z'], 'zt', [attr('perm', [1, 0, 2])]),
-        node('MatMul', ['zt', 'w'], 'o'),
-        node('Mul', ['o', 'a'], 'oa'), node('ReduceSum', ['oa', 'axis'], 'ya', [attr('keepdims', 0)]),
-        node('Mul', ['o', 'b'], 'ob'), node('ReduceSum', ['ob', 'axis'], 'yb', [attr('keepdims', 0)]),
-      ],
-      initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-      input: [info('z', 3), info('w', 3), info('a', 2), info('b', 2)], output: [info('ya', 2), info('yb', 2)],
+  const info = (name: string, rank: number) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: onnx.TypeProto.create({
+        tensorType: onnx.TypeProto.Tensor.create({
+          elemType: FLOAT,
+          shape: onnx.TensorShapeProto.create({
+            dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })),
+          }),
+        }),
+      }),
+    });
+  const attr = (name: string, v: number | number[]) =>
+    Array.isArray(v)
+      ? onnx.AttributeProto.create({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS })
+      : onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
+  const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) =>
+    onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'headlight',
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: onnx.GraphProto.create({
+        name: 'dla',
+        node: [
+          node('Transpose', ['z'], 'zt', [attr('perm', [1, 0, 2])]),
+          node('MatMul', ['zt', 'w'], 'o'),
+          node('Mul', ['o', 'a'], 'oa'),
+          node('ReduceSum', ['oa', 'axis'], 'ya', [attr('keepdims', 0)]),
+          node('Mul', ['o', 'b'], 'ob'),
+          node('ReduceSum', ['ob', 'axis'], 'yb', [attr('keepdims', 0)]),
+        ],
+        initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
+        input: [info('z', 3), info('w', 3), info('a', 2), info('b', 2)],
+        output: [info('ya', 2), info('yb', 2)],
+      }),
     }),
-  })).finish();
+  ).finish();
 }
 
 let session: Promise<ort.InferenceSession> | undefined;
@@ -168,22 +207,32 @@ export type { DlaResult };
  */
 export async function computeDla(plan: DlaPlan, fetched: Fetched, ids: ArrayLike<number>, alternatives: Int32Array, headsPerLayer: number): Promise<DlaResult> {
   const t0 = performance.now();
-  const n = ids.length, d = plan.residual.d, H = headsPerLayer;
+  const n = ids.length,
+    d = plan.residual.d,
+    H = headsPerLayer;
   const targets = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? ids[i + 1] : -1));
   await prepareUnembedding(plan.residual, [...targets, ...alternatives]);
   const x = normInput(plan.residual, fetched, n);
   const s = normScales(plan.residual, x, n);
   const dirA = directions(plan.residual, s, targets);
-  const dirB = directions(plan.residual, s, targets, Int32Array.from(alternatives, (a, i) => (targets[i] < 0 ? -1 : a)));
+  const dirB = directions(
+    plan.residual,
+    s,
+    targets,
+    Int32Array.from(alternatives, (a, i) => (targets[i] < 0 ? -1 : a)),
+  );
   const L = plan.layers.length;
-  const actual = new Float32Array(L * H * n), diff = new Float32Array(L * H * n);
+  const actual = new Float32Array(L * H * n),
+    diff = new Float32Array(L * H * n);
   const sess = await dlaSession();
-  const a = new ort.Tensor('float32', dirA, [n, d]), b = new ort.Tensor('float32', dirB, [n, d]);
+  const a = new ort.Tensor('float32', dirA, [n, d]),
+    b = new ort.Tensor('float32', dirB, [n, d]);
   for (let l = 0; l < L; l++) {
     const { merged, wo, rows } = plan.layers[l];
     const z = fetched[merged];
     const dh = rows / H;
-    if (!z || z.data.length !== n * rows || !Number.isInteger(dh)) throw new Error(`layer ${l}'s merged head outputs ${merged} have ${z?.data.length} values, expected ${n} × ${rows}`);
+    if (!z || z.data.length !== n * rows || !Number.isInteger(dh))
+      throw new Error(`layer ${l}'s merged head outputs ${merged} have ${z?.data.length} values, expected ${n} × ${rows}`);
     const zf = z.data instanceof Float32Array ? z.data : Float32Array.from(z.data);
     const out = await sess.run({ z: new ort.Tensor('float32', zf, [n, H, dh]), w: new ort.Tensor('float32', wo, [H, dh, d]), a, b });
     actual.set(out.ya.data as Float32Array, l * H * n);
@@ -193,7 +242,10 @@ export async function computeDla(plan: DlaPlan, fetched: Fetched, ids: ArrayLike
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < n; i++) {
         const k = (l * H + h) * n + i;
-        if (targets[i] < 0) { actual[k] = NaN; diff[k] = NaN; } else if (alternatives[i] < 0) diff[k] = NaN;
+        if (targets[i] < 0) {
+          actual[k] = NaN;
+          diff[k] = NaN;
+        } else if (alternatives[i] < 0) diff[k] = NaN;
       }
     }
   }
@@ -207,7 +259,10 @@ export function alternativesFrom(topIds: Int32Array, k: number, ids: ArrayLike<n
   for (let i = 0; i + 1 < n; i++) {
     for (let r = 0; r < k; r++) {
       const t = topIds[i * k + r];
-      if (t !== ids[i + 1]) { out[i] = t; break; }
+      if (t !== ids[i + 1]) {
+        out[i] = t;
+        break;
+      }
     }
   }
   return out;
@@ -234,14 +289,20 @@ export function decompositionFetches(plan: DlaPlan): string[] {
  * decomposition is complete (the exact-decomposition test holds it to the exported logits).
  */
 export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<number>, headsPerLayer: number): Component[] {
-  const r = plan.residual, d = r.d, n = targets.length, H = headsPerLayer;
+  const r = plan.residual,
+    d = r.d,
+    n = targets.length,
+    H = headsPerLayer;
   const x = normInput(r, fetched, n);
   const s = normScales(r, x, n);
   const dirs = directions(r, s, targets);
   const dot = (get: (i: number, c: number) => number) => {
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      if (targets[i] < 0) { v[i] = NaN; continue; }
+      if (targets[i] < 0) {
+        v[i] = NaN;
+        continue;
+      }
       let acc = 0;
       for (let c = 0; c < d; c++) acc += get(i, c) * dirs[i * d + c];
       v[i] = acc;
@@ -253,7 +314,12 @@ export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<nu
     if (lf.constant) {
       const k = lf.constant;
       if (k.length !== d && k.length !== 1) throw new Error(`constant term ${lf.tensor} has ${k.length} values for a hidden size of ${d}`);
-      out.push({ kind: lf.kind === 'bias' && lf.label.startsWith('attention') ? 'attention bias' : 'bias', label: lf.label, layer: lf.layer, values: dot((_, c) => k[k.length === 1 ? 0 : c]) });
+      out.push({
+        kind: lf.kind === 'bias' && lf.label.startsWith('attention') ? 'attention bias' : 'bias',
+        label: lf.label,
+        layer: lf.layer,
+        values: dot((_, c) => k[k.length === 1 ? 0 : c]),
+      });
       continue;
     }
     const t = fetched[lf.tensor];
@@ -261,7 +327,12 @@ export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<nu
     const per = t.data.length === n * d;
     if (!per && t.data.length !== d) throw new Error(`term ${lf.tensor} has ${t.data.length} values, expected ${n} × ${d}`);
     if (lf.kind !== 'attention') {
-      out.push({ kind: lf.kind === 'embedding' ? 'embedding' : lf.kind === 'mlp' ? 'mlp' : 'other', label: lf.label, layer: lf.layer, values: dot((i, c) => t.data[per ? i * d + c : c]) });
+      out.push({
+        kind: lf.kind === 'embedding' ? 'embedding' : lf.kind === 'mlp' ? 'mlp' : 'other',
+        label: lf.label,
+        layer: lf.layer,
+        values: dot((i, c) => t.data[per ? i * d + c : c]),
+      });
       continue;
     }
     // Heads: z_h W_O^h from the merged input; what the projection holds beyond them is its own bias (Gemm's C).
@@ -282,13 +353,29 @@ export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<nu
     const inner = r.layers[lf.layer]?.innerBias;
     if (inner) out.push({ kind: 'attention bias', label: `attention bias L${lf.layer} (in the projection)`, layer: lf.layer, values: dot((_, c) => inner[c]) });
   }
-  const beta = r.norm.beta, ub = r.unembed.bias;
+  const beta = r.norm.beta,
+    ub = r.unembed.bias;
   const w = new Float64Array(d);
   if (beta) {
     const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) { if (targets[i] < 0) { v[i] = NaN; continue; } unembedColumn(r, targets[i], w); let a = 0; for (let c = 0; c < d; c++) a += beta[c] * w[c]; v[i] = a; }
+    for (let i = 0; i < n; i++) {
+      if (targets[i] < 0) {
+        v[i] = NaN;
+        continue;
+      }
+      unembedColumn(r, targets[i], w);
+      let a = 0;
+      for (let c = 0; c < d; c++) a += beta[c] * w[c];
+      v[i] = a;
+    }
     out.push({ kind: 'norm bias', label: 'final norm β', layer: -1, values: v });
   }
-  if (ub) out.push({ kind: 'unembedding bias', label: 'unembedding bias', layer: -1, values: Float64Array.from({ length: n }, (_, i) => (targets[i] < 0 ? NaN : ub[targets[i]])) });
+  if (ub)
+    out.push({
+      kind: 'unembedding bias',
+      label: 'unembedding bias',
+      layer: -1,
+      values: Float64Array.from({ length: n }, (_, i) => (targets[i] < 0 ? NaN : ub[targets[i]])),
+    });
   return out;
 }

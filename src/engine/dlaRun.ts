@@ -24,7 +24,13 @@ export function dlaFetches(m: LoadedModel): string[] {
 }
 
 /** `dla` from the explain's fetched tensors, or `dlaNote` saying why there is none. */
-export async function runDla(m: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], predictions: Predictions | undefined, noPredictions?: string): Promise<{ dla?: DlaResult; dlaNote?: string }> {
+export async function runDla(
+  m: LoadedModel,
+  fetched: Record<string, ort.Tensor>,
+  ids: number[],
+  predictions: Predictions | undefined,
+  noPredictions?: string,
+): Promise<{ dla?: DlaResult; dlaNote?: string }> {
   const plan = dlaPlanOf(m);
   if ('refused' in plan) return { dlaNote: `Direct logit attribution is not available: ${plan.refused}.` };
   if (!predictions) return { dlaNote: `Direct logit attribution is not available: ${noPredictions ?? 'the model made no next-token predictions'}.` };
@@ -32,7 +38,7 @@ export async function runDla(m: LoadedModel, fetched: Record<string, ort.Tensor>
   for (const name of plan.fetches) {
     const t = fetched[name];
     if (!t) return { dlaNote: `Direct logit attribution is not available: ${name} was not fetched.` };
-    f[name] = { data: t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : t.data as Float32Array, dims: t.dims };
+    f[name] = { data: t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : (t.data as Float32Array), dims: t.dims };
   }
   try {
     return { dla: await computeDla(plan, f, ids, alternativesFrom(predictions.topIds, predictions.k, ids), m.headsPerLayer) };

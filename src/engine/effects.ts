@@ -46,7 +46,10 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
   const made = gatedSessions.get(model);
   if (made) return made;
   if (!model.headAxes) {
-    throw new EngineError('effects-unavailable', `${path.basename(model.modelPath)} folds its heads into the batch axis, so a head cannot be gated on its own; head effects are not available for this export.`);
+    throw new EngineError(
+      'effects-unavailable',
+      `${path.basename(model.modelPath)} folds its heads into the batch axis, so a head cannot be gated on its own; head effects are not available for this export.`,
+    );
   }
   const bytes = readModelBytes(model.modelPath);
   const plan = model.plan;
@@ -56,11 +59,16 @@ async function gatedSession(model: LoadedModel): Promise<GatedSession> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(graph.bytes, {
-      logSeverityLevel: 3, executionProviders: [...model.executionProviders], graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      executionProviders: [...model.executionProviders],
+      graphOptimizationLevel: 'all',
       ...(plan.externalData ? { extra: { session: { model_external_initializers_file_folder_path: path.dirname(model.modelPath) } } } : {}),
     });
   } catch (e) {
-    throw new EngineError('effects-unavailable', `Head effects need a gated copy of ${path.basename(model.modelPath)}, which ONNX Runtime refused: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'effects-unavailable',
+      `Head effects need a gated copy of ${path.basename(model.modelPath)}, which ONNX Runtime refused: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const gated: GatedSession = { session, graph, batches: true };
   gatedSessions.set(model, gated);
@@ -73,7 +81,10 @@ function feeds(model: LoadedModel, g: GatedSession, ids: number[], heads: [numbe
   const out: Record<string, ort.Tensor> = {};
   for (const spec of model.plan.inputs) {
     const one = feedTensor(spec, n, ids);
-    if (sets === 1 || spec.role === 'use-cache-branch') { out[spec.name] = one; continue; }
+    if (sets === 1 || spec.role === 'use-cache-branch') {
+      out[spec.name] = one;
+      continue;
+    }
     const dims = [...one.dims];
     dims[0] = sets;
     const src = one.data as ArrayLike<number | bigint>;
@@ -89,7 +100,8 @@ function feeds(model: LoadedModel, g: GatedSession, ids: number[], heads: [numbe
     const gate = new Float32Array(sets * H).fill(1);
     heads.forEach(([hl, hh], b) => {
       if (hl !== l) return;
-      if (hh === -1) gate.fill(0, b * H, (b + 1) * H); // the whole layer
+      if (hh === -1)
+        gate.fill(0, b * H, (b + 1) * H); // the whole layer
       else gate[b * H + hh] = 0;
     });
     out[g.graph.gates[l]] = new ort.Tensor('float32', gate, [sets, ...axes, 1, 1]);
@@ -110,7 +122,10 @@ async function run(model: LoadedModel, g: GatedSession, ids: number[], heads: [n
     const t = outs[fetch];
     return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
   } catch (e) {
-    throw new EngineError('inference-failed', `ONNX Runtime failed while ablating heads of ${path.basename(model.modelPath)} on ${ids.length} tokens: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `ONNX Runtime failed while ablating heads of ${path.basename(model.modelPath)} on ${ids.length} tokens: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -119,8 +134,14 @@ export function cosineGap(a: Float32Array, b: Float32Array, n: number): Float32A
   const d = a.length / n;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    let ab = 0, aa = 0, bb = 0;
-    for (let c = i * d; c < (i + 1) * d; c++) { ab += a[c] * b[c]; aa += a[c] * a[c]; bb += b[c] * b[c]; }
+    let ab = 0,
+      aa = 0,
+      bb = 0;
+    for (let c = i * d; c < (i + 1) * d; c++) {
+      ab += a[c] * b[c];
+      aa += a[c] * a[c];
+      bb += b[c] * b[c];
+    }
     out[i] = aa > 0 && bb > 0 ? 1 - ab / Math.sqrt(aa * bb) : 0;
   }
   return out;

@@ -12,8 +12,23 @@ const INT64_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
  * the attention kernels, their present caches included); EmbedLayerNormalization's outputs have its word
  * table's type, but for mask_index (int32).
  */
-const MS_SAME_AS_INPUT = new Set(['MatMulNBits', 'RotaryEmbedding', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization',
-  'FastGelu', 'BiasGelu', 'Gelu', 'QuickGelu', 'BiasAdd', 'GemmFastGelu', 'GroupQueryAttention', 'MultiHeadAttention', 'Attention', 'BiasSplitGelu']);
+const MS_SAME_AS_INPUT = new Set([
+  'MatMulNBits',
+  'RotaryEmbedding',
+  'SkipLayerNormalization',
+  'SkipSimplifiedLayerNormalization',
+  'SimplifiedLayerNormalization',
+  'FastGelu',
+  'BiasGelu',
+  'Gelu',
+  'QuickGelu',
+  'BiasAdd',
+  'GemmFastGelu',
+  'GroupQueryAttention',
+  'MultiHeadAttention',
+  'Attention',
+  'BiasSplitGelu',
+]);
 
 /**
  * Element types of `names` (ONNX TensorProto.DataType), or undefined where the graph does not tell:

@@ -8,13 +8,27 @@ import type { LoadedModel } from './loadedModel';
 
 export function feedTensor(spec: InputSpec, n: number, ids: number[], mask?: number[]): ort.Tensor {
   const intTensor = (values: number[], dims: number[]) =>
-    spec.elemType === 6 ? new ort.Tensor('int32', Int32Array.from(values), dims) : new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+    spec.elemType === 6
+      ? new ort.Tensor('int32', Int32Array.from(values), dims)
+      : new ort.Tensor(
+          'int64',
+          BigInt64Array.from(values, (v) => BigInt(v)),
+          dims,
+        );
   switch (spec.role) {
-    case 'ids': return intTensor(ids, [1, n]);
-    case 'mask': return intTensor(mask ?? new Array<number>(n).fill(1), [1, n]);
-    case 'token-type': return intTensor(new Array<number>(n).fill(0), [1, n]);
-    case 'position': return intTensor(Array.from({ length: n }, (_, i) => i), [1, n]);
-    case 'use-cache-branch': return new ort.Tensor('bool', new Uint8Array([0]), [1]);
+    case 'ids':
+      return intTensor(ids, [1, n]);
+    case 'mask':
+      return intTensor(mask ?? new Array<number>(n).fill(1), [1, n]);
+    case 'token-type':
+      return intTensor(new Array<number>(n).fill(0), [1, n]);
+    case 'position':
+      return intTensor(
+        Array.from({ length: n }, (_, i) => i),
+        [1, n],
+      );
+    case 'use-cache-branch':
+      return new ort.Tensor('bool', new Uint8Array([0]), [1]);
     case 'past': {
       // Empty cache: batch 1, the symbolic sequence dim 0, fixed dims as exported.
       const dims = spec.dims.map((d, i) => (typeof d === 'number' ? d : /batch/i.test(d) || i === 0 ? 1 : 0));
@@ -32,7 +46,9 @@ export async function runSession(model: LoadedModel, ids: number[], fetch: strin
   try {
     return await model.session.run(feeds, fetch);
   } catch (e) {
-    throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 }
-

@@ -48,7 +48,8 @@ function readsOf(g: GraphIndex, inputs: string[]): FinalNorm['reads'] {
     const p = g.producer.get(name)?.node;
     if (p?.opType !== 'Add' || p.domain) return { name };
     const [a, b] = p.input ?? [];
-    const ca = weightOf(g, a), cb = weightOf(g, b);
+    const ca = weightOf(g, a),
+      cb = weightOf(g, b);
     if (!ca === !cb) return { name };
     return { name: ca ? b : a, bias: (ca ?? cb)!.data };
   });
@@ -70,7 +71,15 @@ export function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { ref
     const gamma = vec(p.input?.[1]);
     if (!gamma) return { refused: `the final ${op}'s scale is not a constant of the hidden size` };
     const kind: NormKind = op === 'LayerNormalization' ? 'layernorm' : 'rmsnorm';
-    return { kind, label: op, inputs: [p.input?.[0] ?? ''], reads: readsOf(g, [p.input?.[0] ?? '']), gamma, beta: kind === 'layernorm' ? vec(p.input?.[2]) : undefined, epsilon: attrF(p, 'epsilon', 1e-5) };
+    return {
+      kind,
+      label: op,
+      inputs: [p.input?.[0] ?? ''],
+      reads: readsOf(g, [p.input?.[0] ?? '']),
+      gamma,
+      beta: kind === 'layernorm' ? vec(p.input?.[2]) : undefined,
+      epsilon: attrF(p, 'epsilon', 1e-5),
+    };
   }
   if ((op === 'SkipLayerNormalization' || op === 'SkipSimplifiedLayerNormalization') && p.domain === 'com.microsoft') {
     const simplified = op === 'SkipSimplifiedLayerNormalization';
@@ -79,25 +88,54 @@ export function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { ref
     const beta = simplified ? undefined : vec(p.input?.[3]);
     const inputBias = vec(p.input?.[simplified ? 3 : 4]);
     const inputs = [p.input?.[0] ?? '', p.input?.[1] ?? ''];
-    return { kind: simplified ? 'rmsnorm' : 'layernorm', label: op, inputs, reads: readsOf(g, inputs), gamma, beta, inputBias, epsilon: attrF(p, 'epsilon', 1e-12) };
+    return {
+      kind: simplified ? 'rmsnorm' : 'layernorm',
+      label: op,
+      inputs,
+      reads: readsOf(g, inputs),
+      gamma,
+      beta,
+      inputBias,
+      epsilon: attrF(p, 'epsilon', 1e-12),
+    };
   }
   // Decomposed: [Add β] ← Mul γ ← normalised, where normalised is built from ReduceMean over x (or x²).
-  let t = h, beta: Float32Array | undefined, gamma: Float32Array | undefined;
+  let t = h,
+    beta: Float32Array | undefined,
+    gamma: Float32Array | undefined;
   const prodOf = (x: string) => g.producer.get(x)?.node;
   let q = prodOf(t);
   if (q?.opType === 'Add' && !q.domain) {
     const [a, b] = q.input ?? [];
-    const va = vec(a), vb = vec(b);
-    if (va || vb) { beta = va ?? vb; t = va ? b : a; q = prodOf(t); }
+    const va = vec(a),
+      vb = vec(b);
+    if (va || vb) {
+      beta = va ?? vb;
+      t = va ? b : a;
+      q = prodOf(t);
+    }
   }
   if (q?.opType === 'Mul' && !q.domain) {
     const [a, b] = q.input ?? [];
-    const va = vec(a), vb = vec(b);
-    if (va || vb) { gamma = va ?? vb; t = va ? b : a; }
+    const va = vec(a),
+      vb = vec(b);
+    if (va || vb) {
+      gamma = va ?? vb;
+      t = va ? b : a;
+    }
   }
   const found = decomposedInput(g, t);
   if (found) {
-    return { kind: found.centred ? 'layernorm' : 'rmsnorm', label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`, inputs: [found.x], reads: readsOf(g, [found.x]), gamma, beta, epsilon: found.eps, ...(found.afterRoot ? { epsilonAfterRoot: true } : {}) };
+    return {
+      kind: found.centred ? 'layernorm' : 'rmsnorm',
+      label: `decomposed ${found.centred ? 'LayerNorm' : 'RMSNorm'}`,
+      inputs: [found.x],
+      reads: readsOf(g, [found.x]),
+      gamma,
+      beta,
+      epsilon: found.eps,
+      ...(found.afterRoot ? { epsilonAfterRoot: true } : {}),
+    };
   }
   if (beta || gamma) return { refused: 'the unembedding reads a scaled tensor that is not a recognisable norm' };
   // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
@@ -116,7 +154,8 @@ function decomposedInput(g: GraphIndex, out: string): { x: string; centred: bool
   let frontier = [out];
   const means: onnx.INodeProto[] = [];
   // ε: a scalar added to the mean of squares (inside the root) or to the root itself.
-  let eps = 0, afterRoot = false;
+  let eps = 0,
+    afterRoot = false;
   for (let depth = 0; depth < 10 && frontier.length; depth++) {
     const next: string[] = [];
     for (const t of frontier) {
@@ -129,7 +168,10 @@ function decomposedInput(g: GraphIndex, out: string): { x: string; centred: bool
         const [a, b] = p.input ?? [];
         const c = weightOf(g, a) ?? weightOf(g, b);
         const other = g.producer.get(weightOf(g, a) ? b : a)?.node.opType;
-        if (c && c.data.length === 1 && (other === 'ReduceMean' || other === 'Sqrt')) { eps = c.data[0]; afterRoot = other === 'Sqrt'; }
+        if (c && c.data.length === 1 && (other === 'ReduceMean' || other === 'Sqrt')) {
+          eps = c.data[0];
+          afterRoot = other === 'Sqrt';
+        }
       }
       for (const i of p.input ?? []) if (i && !isConst(g, i)) next.push(i);
     }
@@ -137,7 +179,10 @@ function decomposedInput(g: GraphIndex, out: string): { x: string; centred: bool
   }
   const squareOf = (t: string): string | undefined => {
     const p = g.producer.get(t)?.node;
-    if (p?.opType === 'Pow') { const e = weightOf(g, p.input?.[1] ?? ''); return e && e.data.length === 1 && e.data[0] === 2 ? p.input?.[0] : undefined; }
+    if (p?.opType === 'Pow') {
+      const e = weightOf(g, p.input?.[1] ?? '');
+      return e && e.data.length === 1 && e.data[0] === 2 ? p.input?.[0] : undefined;
+    }
     if (p?.opType === 'Mul' && p.input?.[0] === p.input?.[1]) return p.input?.[0];
     return undefined;
   };

@@ -24,13 +24,20 @@ export interface GatedGraph {
   output?: string;
 }
 
-const tensorInfo = (name: string, elemType: number, dims: (number | string)[]): onnx.ValueInfoProto => onnx.ValueInfoProto.create({
-  name,
-  type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType,
-    shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: d }) : onnx.TensorShapeProto.Dimension.create({ dimParam: d }))) }),
-  }) }),
-});
+const tensorInfo = (name: string, elemType: number, dims: (number | string)[]): onnx.ValueInfoProto =>
+  onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType,
+        shape: onnx.TensorShapeProto.create({
+          dim: dims.map((d) =>
+            typeof d === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: d }) : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
+          ),
+        }),
+      }),
+    }),
+  });
 const int = (name: string, v: number): onnx.AttributeProto => onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
 
 /**
@@ -44,7 +51,10 @@ export function addGates(original: Uint8Array, plan: GraphPlan, attention: strin
   const model = decodeModel(original, 'model');
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const types = elemTypes(model, attention.map((p) => plan.kernels.get(p)?.output ?? p));
+  const types = elemTypes(
+    model,
+    attention.map((p) => plan.kernels.get(p)?.output ?? p),
+  );
   const gates: string[] = [];
   attention.forEach((probs, l) => {
     const gate = gateInputName(l);
@@ -59,12 +69,15 @@ export function addGates(original: Uint8Array, plan: GraphPlan, attention: strin
     let g = gate;
     const t = types[l];
     if (t !== undefined && t !== FLOAT) {
-      added.push(onnx.NodeProto.create({ opType: 'Cast', name: `headlight.gate.cast.${l}`, input: [gate], output: [`${gate}.cast`], attribute: [int('to', t)] }));
+      added.push(
+        onnx.NodeProto.create({ opType: 'Cast', name: `headlight.gate.cast.${l}`, input: [gate], output: [`${gate}.cast`], attribute: [int('to', t)] }),
+      );
       g = `${gate}.cast`;
     }
     if (kernel?.outputLayout === 'bsd') {
       // [B, S, H·dv] → [B, S, H, dv] × gate [sets, 1, H, 1] → [B, S, H·dv].
-      const init = (name: string, v: number[]) => (graph.initializer ??= []).push(onnx.TensorProto.create({ name, dataType: INT64, dims: [v.length], int64Data: v }));
+      const init = (name: string, v: number[]) =>
+        (graph.initializer ??= []).push(onnx.TensorProto.create({ name, dataType: INT64, dims: [v.length], int64Data: v }));
       init(`headlight.gate.heads.${l}`, [0, 0, heads, -1]);
       init(`headlight.gate.gshape.${l}`, [0, 1, heads, 1]);
       init(`headlight.gate.merge.${l}`, [0, 0, -1]);
@@ -89,7 +102,15 @@ export function addGates(original: Uint8Array, plan: GraphPlan, attention: strin
     const [lt] = elemTypes(model, [logits]);
     let x = logits;
     if (lt !== undefined && lt !== FLOAT) {
-      nodes.push(onnx.NodeProto.create({ opType: 'Cast', name: 'headlight.logits.cast', input: [logits], output: ['headlight.logits.f32'], attribute: [int('to', FLOAT)] }));
+      nodes.push(
+        onnx.NodeProto.create({
+          opType: 'Cast',
+          name: 'headlight.logits.cast',
+          input: [logits],
+          output: ['headlight.logits.f32'],
+          attribute: [int('to', FLOAT)],
+        }),
+      );
       x = 'headlight.logits.f32';
     }
     graph.input!.push(tensorInfo(TARGETS_INPUT, INT64, ['headlight_sets', 'headlight_seq']));
@@ -97,7 +118,13 @@ export function addGates(original: Uint8Array, plan: GraphPlan, attention: strin
     nodes.push(
       onnx.NodeProto.create({ opType: 'LogSoftmax', name: 'headlight.logsoftmax', input: [x], output: ['headlight.logprobs'], attribute: [int('axis', -1)] }),
       onnx.NodeProto.create({ opType: 'Unsqueeze', name: 'headlight.targets.unsq', input: [TARGETS_INPUT, 'headlight.axis2'], output: ['headlight.targets3'] }),
-      onnx.NodeProto.create({ opType: 'GatherElements', name: 'headlight.gather', input: ['headlight.logprobs', 'headlight.targets3'], output: ['headlight.logp3'], attribute: [int('axis', 2)] }),
+      onnx.NodeProto.create({
+        opType: 'GatherElements',
+        name: 'headlight.gather',
+        input: ['headlight.logprobs', 'headlight.targets3'],
+        output: ['headlight.logp3'],
+        attribute: [int('axis', 2)],
+      }),
       onnx.NodeProto.create({ opType: 'Squeeze', name: 'headlight.logp.sq', input: ['headlight.logp3', 'headlight.axis2'], output: [LOGP_OUTPUT] }),
     );
     graph.output!.push(tensorInfo(LOGP_OUTPUT, FLOAT, ['headlight_sets', 'headlight_seq']));

@@ -32,7 +32,10 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
   const onPath: number[] = [];
   for (let k = start + 1; k <= end; k++) {
     const n = g.nodes[k];
-    if ((n.input ?? []).some((x) => desc.has(x))) { for (const o of n.output ?? []) desc.add(o); onPath.push(k); }
+    if ((n.input ?? []).some((x) => desc.has(x))) {
+      for (const o of n.output ?? []) desc.add(o);
+      onPath.push(k);
+    }
   }
   // Keep the nodes that reach the branch.
   const need = new Set([branch]);
@@ -46,10 +49,22 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
   if (core.length > 60) return { refused: `${core.length} nodes between a layer's probabilities and its output` };
   const produced = new Set(core.flatMap((k) => g.nodes[k].output ?? []));
   const realInit = new Set((g.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
-  const captures: string[] = [], feeds: string[] = [], inits: onnx.TensorProto[] = [], constants: onnx.NodeProto[] = [];
+  const captures: string[] = [],
+    feeds: string[] = [],
+    inits: onnx.TensorProto[] = [],
+    constants: onnx.NodeProto[] = [];
   for (const k of core) {
     for (const x of g.nodes[k].input ?? []) {
-      if (!x || x === probs || produced.has(x) || captures.includes(x) || feeds.includes(x) || inits.some((t) => t.name === x) || constants.some((c) => c.output?.[0] === x)) continue;
+      if (
+        !x ||
+        x === probs ||
+        produced.has(x) ||
+        captures.includes(x) ||
+        feeds.includes(x) ||
+        inits.some((t) => t.name === x) ||
+        constants.some((c) => c.output?.[0] === x)
+      )
+        continue;
       const p = g.producer.get(x)?.node;
       if (realInit.has(x)) {
         const t = g.inits.get(x)!;
@@ -63,18 +78,32 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
   }
   const types = elemTypes(g.model, [probs, ...captures, ...feeds, branch]);
   if (types.some((t) => t === undefined)) return { refused: 'an element type inside the attention output is unknown' };
-  const info = (name: string, t: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: t }) }) });
+  const info = (name: string, t: number) =>
+    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: t }) }) });
   const nodes = [...constants, ...core.map((k) => g.nodes[k] as onnx.NodeProto)];
   let out = branch;
   if (types[types.length - 1] !== FLOAT) {
-    nodes.push(onnx.NodeProto.create({ opType: 'Cast', name: 'headlight.slice.out', input: [branch], output: ['headlight.slice.out'], attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })] }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Cast',
+        name: 'headlight.slice.out',
+        input: [branch],
+        output: ['headlight.slice.out'],
+        attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
+      }),
+    );
     out = 'headlight.slice.out';
   }
   const model = onnx.ModelProto.create({
-    irVersion: g.model.irVersion, opsetImport: g.model.opsetImport, producerName: 'headlight',
+    irVersion: g.model.irVersion,
+    opsetImport: g.model.opsetImport,
+    producerName: 'headlight',
     graph: onnx.GraphProto.create({
-      name: 'headlight.head-output', node: nodes, initializer: inits,
-      input: [probs, ...captures, ...feeds].map((nm, i) => info(nm, types[i]!)), output: [info(out, FLOAT)],
+      name: 'headlight.head-output',
+      node: nodes,
+      initializer: inits,
+      input: [probs, ...captures, ...feeds].map((nm, i) => info(nm, types[i]!)),
+      output: [info(out, FLOAT)],
     }),
   });
   return { probs, captures, feeds, bytes: onnx.ModelProto.encode(model).finish() };
@@ -86,7 +115,13 @@ const sessions = new WeakMap<HeadSlice, Promise<ort.InferenceSession>>();
  * u_hj for every head and key, [H × n × d]: the slice fed the identity through one head at a time, minus its
  * output at zero probabilities. `probDims` is the probabilities' run-time layout ([1, …head axes, n, n]).
  */
-export async function headOutputs(slice: HeadSlice, probDims: number[], H: number, n: number, tensors: Record<string, ort.Tensor>): Promise<{ data: Float32Array; d: number }> {
+export async function headOutputs(
+  slice: HeadSlice,
+  probDims: number[],
+  H: number,
+  n: number,
+  tensors: Record<string, ort.Tensor>,
+): Promise<{ data: Float32Array; d: number }> {
   let s = sessions.get(slice);
   if (!s) sessions.set(slice, (s = ort.InferenceSession.create(slice.bytes, { logSeverityLevel: 3 })));
   const session = await s;

@@ -64,13 +64,27 @@ export function readConstant(t: onnx.ITensorProto, modelDir?: string): ConstTens
   const raw = rawBytes(t, modelDir);
   let data: ConstTensor['data'] | undefined;
   switch (dataType) {
-    case T.FLOAT: data = raw ? view(raw, Float32Array) : Float32Array.from(t.floatData ?? []); break;
-    case T.FLOAT16: data = halfToFloat32(raw ? view(raw, Uint16Array) : (t.int32Data ?? [])); break;
-    case T.DOUBLE: data = raw ? view(raw, Float64Array) : Float64Array.from(t.doubleData ?? []); break;
-    case T.INT32: data = raw ? view(raw, Int32Array) : Int32Array.from(t.int32Data ?? []); break;
-    case T.INT64: data = raw ? Int32Array.from(view(raw, BigInt64Array), (v) => Number(v)) : Int32Array.from(t.int64Data ?? [], (v) => num(v)); break;
-    case T.UINT8: case T.INT8: case 21: case 22: // uint4, int4 data = raw ? view(raw, Uint8Array) : Uint8Array.from(t.int32Data ?? []); break;
-    default: return undefined;
+    case T.FLOAT:
+      data = raw ? view(raw, Float32Array) : Float32Array.from(t.floatData ?? []);
+      break;
+    case T.FLOAT16:
+      data = halfToFloat32(raw ? view(raw, Uint16Array) : (t.int32Data ?? []));
+      break;
+    case T.DOUBLE:
+      data = raw ? view(raw, Float64Array) : Float64Array.from(t.doubleData ?? []);
+      break;
+    case T.INT32:
+      data = raw ? view(raw, Int32Array) : Int32Array.from(t.int32Data ?? []);
+      break;
+    case T.INT64:
+      data = raw ? Int32Array.from(view(raw, BigInt64Array), (v) => Number(v)) : Int32Array.from(t.int64Data ?? [], (v) => num(v));
+      break;
+    case T.UINT8:
+    case T.INT8:
+    case 21:
+    case 22: // uint4, int4 data = raw ? view(raw, Uint8Array) : Uint8Array.from(t.int32Data ?? []); break;
+    default:
+      return undefined;
   }
   return { dims, dataType, data };
 }
@@ -89,5 +103,11 @@ export function readFloat(t: onnx.ITensorProto | undefined, modelDir?: string): 
  */
 export function inlineConstant(t: onnx.ITensorProto, name: string, modelDir?: string): onnx.TensorProto {
   const raw = rawBytes(t, modelDir);
-  return onnx.TensorProto.create({ ...t, name, externalData: [], dataLocation: onnx.TensorProto.DataLocation.DEFAULT, rawData: raw ? Uint8Array.from(raw) : t.rawData });
+  return onnx.TensorProto.create({
+    ...t,
+    name,
+    externalData: [],
+    dataLocation: onnx.TensorProto.DataLocation.DEFAULT,
+    rawData: raw ? Uint8Array.from(raw) : t.rawData,
+  });
 }

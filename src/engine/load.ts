@@ -77,20 +77,45 @@ async function prepare(abs: string, key: string, options: LoadOptions): Promise<
   const fail = (e: unknown): never => {
     const why = (e as Error).message.split('\n')[0];
     if (providers.some((p) => p !== 'cpu')) throw providerFailure(providers, why);
-    throw new EngineError('session-failed', `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`);
+    throw new EngineError(
+      'session-failed',
+      `ONNX Runtime could not load ${label}: ${why}. Check that the export finished and uses standard ONNX ops (opset 13–23).`,
+    );
   };
   const values = await planValues(proto, plan.attentionOutputs, plan.kernels, path.dirname(abs));
   // Direct logit attribution (dla.ts), the cut ablations and routes: what they fetch rides along like the values.
   const stream = planStream(proto, plan, values, path.dirname(abs));
   // Next-token top-k and log-probabilities reduced in the graph (nextTokenGraph.ts): the logits never leave ORT.
   const next = plan.logitsOutput ? planNextToken(plan, elemTypes(proto, [plan.logitsOutput])[0]) : undefined;
-  const base = { key, modelPath: abs, plan, originalOutputs, layers: 0, headsPerLayer: 0, causal: false, executionProviders: providers, values, ...stream, nextToken: next?.outputs };
+  const base = {
+    key,
+    modelPath: abs,
+    plan,
+    originalOutputs,
+    layers: 0,
+    headsPerLayer: 0,
+    causal: false,
+    executionProviders: providers,
+    values,
+    ...stream,
+    nextToken: next?.outputs,
+  };
   // The value tensors become graph outputs too (fetched with an explain for value-weighted attention): n·d each.
   // (A fused kernel's values are read off its kept inputs instead: kernels/.)
   const valueNames = [...new Set([...values.values.filter((v) => v && !plan.kernels.has(v)), ...streamSessionOutputs(stream)])];
   return {
-    label, bytes, proto, plan, originalOutputs, providers, sessionOptions: sessionOptionsFor(options, providers, plan.externalData, abs), fail,
-    base, valueNames, valueTypes: elemTypes(proto, valueNames), withNextToken: (b) => (next ? appendMessage(b, next.addition) : b),
+    label,
+    bytes,
+    proto,
+    plan,
+    originalOutputs,
+    providers,
+    sessionOptions: sessionOptionsFor(options, providers, plan.externalData, abs),
+    fail,
+    base,
+    valueNames,
+    valueTypes: elemTypes(proto, valueNames),
+    withNextToken: (b) => (next ? appendMessage(b, next.addition) : b),
   };
 }
 
@@ -101,7 +126,7 @@ function sessionOptionsFor(options: LoadOptions, providers: string[], externalDa
     executionProviders: providers,
     graphOptimizationLevel: options.graphOptimizationLevel ?? tuning.graphOptimizationLevel,
     enableMemPattern: tuning.enableMemPattern,
-    ...(options.intraOpNumThreads ?? tuning.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads ?? tuning.intraOpNumThreads } : {}),
+    ...((options.intraOpNumThreads ?? tuning.intraOpNumThreads) ? { intraOpNumThreads: options.intraOpNumThreads ?? tuning.intraOpNumThreads } : {}),
     // Loaded from a buffer, ORT does not know where the model lives; external data is resolved here
     // (planGraph already proved every location stays inside this folder).
     ...(externalData ? { extra: { session: { model_external_initializers_file_folder_path: path.dirname(abs) } } } : {}),
@@ -130,14 +155,22 @@ async function loadRecompute(m: Prepared, rp: RecomputePlan): Promise<LoadedMode
     let cut = 0;
     for (const source of plan.attentionOutputs) {
       const kernel = plan.kernels.get(source);
-      if (kernel) { slices.push({ kind: 'kernel', source, kernel }); continue; }
+      if (kernel) {
+        slices.push({ kind: 'kernel', source, kernel });
+        continue;
+      }
       const slice = rp.layers[cut++];
       const key = Buffer.from(slice.bytes).toString('base64');
       let s = byBytes.get(key);
       if (!s) byBytes.set(key, (s = await ort.InferenceSession.create(slice.bytes, SLICE_OPTIONS)));
       slices.push({ kind: 'cut', source, slice, session: s });
     }
-    const model: LoadedModel = { ...m.base, session, attention: plan.attentionOutputs, recompute: { captures: rp.captures, slices, perHead: false, kernelSessions } };
+    const model: LoadedModel = {
+      ...m.base,
+      session,
+      attention: plan.attentionOutputs,
+      recompute: { captures: rp.captures, slices, perHead: false, kernelSessions },
+    };
     await probeAttention(model, m.label);
     return model;
   } catch (e) {
@@ -146,7 +179,10 @@ async function loadRecompute(m: Prepared, rp: RecomputePlan): Promise<LoadedMode
     // probabilities instead would fail the same way, so the runtime's reason is the message.
     if (e instanceof EngineError && e.code === 'inference-failed' && e.message.startsWith('ONNX Runtime failed while running')) {
       await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
-      throw new EngineError('inference-failed', `${e.message}. The model itself does not run on this ONNX Runtime (${m.providers.join(', ')}), so there is no attention to read.`);
+      throw new EngineError(
+        'inference-failed',
+        `${e.message}. The model itself does not run on this ONNX Runtime (${m.providers.join(', ')}), so there is no attention to read.`,
+      );
     }
     const refusal = `recompute failed: ${(e as Error).message.split('\n')[0]}`;
     await releaseSessions([session, ...slices.map((s) => (s.kind === 'cut' ? s.session : undefined))], kernelSessions);
@@ -163,7 +199,14 @@ async function loadFetching(m: Prepared, refusal: string | undefined): Promise<L
   const { plan, label, originalOutputs, valueNames, valueTypes } = m;
   const withValues = (b: Uint8Array, existing: string[]): Uint8Array => {
     const ok = valueNames.filter((_, i) => valueTypes[i] !== undefined);
-    return m.withNextToken(addCaptureOutputs(b, ok, ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!), existing));
+    return m.withNextToken(
+      addCaptureOutputs(
+        b,
+        ok,
+        ok.map((nm) => valueTypes[valueNames.indexOf(nm)]!),
+        existing,
+      ),
+    );
   };
   let fallback = m.bytes as Uint8Array;
   let typed = m.proto;
@@ -190,7 +233,10 @@ async function loadFetching(m: Prepared, refusal: string | undefined): Promise<L
     // A fused kernel's own probabilities failing too usually fails for the reason recompute did: say both.
     if (plan.kernels.size && refusal && e instanceof EngineError && e.code === 'inference-failed') {
       await session.release().catch(() => undefined);
-      throw new EngineError('inference-failed', `${label}: reading its fused attention failed (${refusal}), and so did fetching the kernels' own probabilities: ${e.message}`);
+      throw new EngineError(
+        'inference-failed',
+        `${label}: reading its fused attention failed (${refusal}), and so did fetching the kernels' own probabilities: ${e.message}`,
+      );
     }
     throw e;
   }
@@ -205,4 +251,3 @@ async function releaseSessions(sessions: (ort.InferenceSession | undefined)[], k
   const kernel = await Promise.all([...(kernelSessions?.values() ?? [])].map((p) => p.catch(() => undefined)));
   await Promise.all([...new Set([...sessions, ...kernel])].map((s) => s?.release().catch(() => undefined)));
 }
-

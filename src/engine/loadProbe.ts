@@ -28,7 +28,13 @@ export async function probeAttention(model: LoadedModel, label: string): Promise
   }
   const shaped = model.attention.filter((name) => outs[name] && attentionHeads(outs[name].dims, n) !== undefined);
   if (!shaped.length) {
-    throw new EngineError('no-attention', `${label}: the Softmax outputs Headlight found are not [batch, heads, query, key] attention at run time (shapes ${model.attention.slice(0, 3).map((a) => `[${outs[a]?.dims.join(', ')}]`).join(', ')}). Export the model with plain softmax attention or with attention outputs.`);
+    throw new EngineError(
+      'no-attention',
+      `${label}: the Softmax outputs Headlight found are not [batch, heads, query, key] attention at run time (shapes ${model.attention
+        .slice(0, 3)
+        .map((a) => `[${outs[a]?.dims.join(', ')}]`)
+        .join(', ')}). Export the model with plain softmax attention or with attention outputs.`,
+    );
   }
   // Every layer must have the query-head count of the first (a stray Softmax elsewhere, e.g. a
   // router over n experts that happens to be n wide, would otherwise break the [head][q][k] layout).
@@ -38,7 +44,12 @@ export async function probeAttention(model: LoadedModel, label: string): Promise
   for (const name of usable) {
     const d = outs[name].data;
     for (let h = 0; h < heads && causal; h++) {
-      for (let i = 0; i < n && causal; i++) for (let j = i + 1; j < n; j++) if (Math.abs(d[h * n * n + i * n + j]) > 1e-7) { causal = false; break; }
+      for (let i = 0; i < n && causal; i++)
+        for (let j = i + 1; j < n; j++)
+          if (Math.abs(d[h * n * n + i * n + j]) > 1e-7) {
+            causal = false;
+            break;
+          }
     }
   }
   if (model.recompute) {
@@ -46,7 +57,13 @@ export async function probeAttention(model: LoadedModel, label: string): Promise
     model.recompute.slices = model.recompute.slices.filter((s) => keep.has(s.source));
   }
   const dims = outs[usable[0]].dims;
-  Object.assign(model, { attention: usable, layers: usable.length, headsPerLayer: heads, causal, headAxes: dims.length >= 4 ? dims.slice(1, -2).map(Number) : undefined });
+  Object.assign(model, {
+    attention: usable,
+    layers: usable.length,
+    headsPerLayer: heads,
+    causal,
+    headAxes: dims.length >= 4 ? dims.slice(1, -2).map(Number) : undefined,
+  });
   if (model.recompute && captured) model.recompute.perHead = await perHeadWorks(model, captured, outs, n);
 }
 
@@ -66,4 +83,3 @@ async function perHeadWorks(model: LoadedModel, cap: Captured, outs: Record<stri
     return false; // e.g. a Reshape in the slice that names the head count
   }
 }
-

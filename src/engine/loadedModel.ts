@@ -40,8 +40,7 @@ export interface LoadedModel {
 
 /** How one layer's probabilities are recomputed: a slice cut out of the graph, or a copy of its fused kernel. */
 export type SliceEntry =
-  | { kind: 'cut'; source: string; slice: LayerSlice; session: ort.InferenceSession }
-  | { kind: 'kernel'; source: string; kernel: KernelPlan };
+  { kind: 'cut'; source: string; slice: LayerSlice; session: ort.InferenceSession } | { kind: 'kernel'; source: string; kernel: KernelPlan };
 
 export interface RecomputeState {
   captures: string[];
@@ -79,7 +78,6 @@ export function checkLayer(heads: number, name: string, t: { dims: readonly numb
   // Own the whole buffer so it can be transferred (ORT may hand out views into a larger one).
   return f.byteOffset === 0 && f.byteLength === f.buffer.byteLength && f.buffer instanceof ArrayBuffer ? f : f.slice();
 }
-
 
 /** Index into plan.attentionOutputs of the tensor behind model.attention[layer] (a float32 cast copy names its source). */
 export function attentionSourceIndex(model: LoadedModel, layer: number): number {

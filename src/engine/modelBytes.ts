@@ -21,10 +21,16 @@ export function readModelBytes(modelPath: string, spare = 0): Buffer {
   } catch {
     throw new EngineError('file-not-found', `Model file not found: ${modelPath}. Point the model setting at an existing .onnx file.`, { path: modelPath });
   }
-  if (!st.isFile()) throw new EngineError('file-not-found', `${modelPath} is not a file. Give the path of the .onnx file itself (or a folder holding model.onnx).`);
-  if (st.size === 0) throw new EngineError('empty-file', `The model file ${modelPath} is empty (0 bytes); the download or export probably failed. Export it again.`);
+  if (!st.isFile())
+    throw new EngineError('file-not-found', `${modelPath} is not a file. Give the path of the .onnx file itself (or a folder holding model.onnx).`);
+  if (st.size === 0)
+    throw new EngineError('empty-file', `The model file ${modelPath} is empty (0 bytes); the download or export probably failed. Export it again.`);
   if (st.size > MAX_MODEL_BYTES) {
-    throw new EngineError('model-too-large', `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`, { bytes: st.size });
+    throw new EngineError(
+      'model-too-large',
+      `${modelPath} is ${(st.size / 2 ** 30).toFixed(1)} GiB; a single ONNX protobuf is limited to 2 GiB. Export with external data (torch.onnx.export(..., external_data=True) or onnx.save(..., save_as_external_data=True)).`,
+      { bytes: st.size },
+    );
   }
   if (!spare) return fs.readFileSync(modelPath);
   const buf = Buffer.allocUnsafe(st.size + spare);
@@ -65,7 +71,10 @@ export function decodeModel(bytes: Uint8Array, label: string): onnx.ModelProto {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     if (looksLikeOnnx) {
-      throw new EngineError('corrupt-model', `${label} starts like an ONNX model but cannot be decoded (${(e as Error).message}); it is probably truncated or damaged. Copy or export it again and compare its size with the original.`);
+      throw new EngineError(
+        'corrupt-model',
+        `${label} starts like an ONNX model but cannot be decoded (${(e as Error).message}); it is probably truncated or damaged. Copy or export it again and compare its size with the original.`,
+      );
     }
     throw notOnnx(bytes, label);
   }
@@ -75,7 +84,8 @@ export function decodeModel(bytes: Uint8Array, label: string): onnx.ModelProto {
     }
     throw notOnnx(bytes, label);
   }
-  if ((model.graph.node ?? []).length === 0) throw new EngineError('corrupt-model', `${label} decodes as ONNX but its graph has no nodes. Export the model again.`);
+  if ((model.graph.node ?? []).length === 0)
+    throw new EngineError('corrupt-model', `${label} decodes as ONNX but its graph has no nodes. Export the model again.`);
   return model;
 }
 
@@ -89,15 +99,36 @@ function notOnnx(bytes: Uint8Array, label: string): EngineError {
 }
 
 const ELEM_BITS: Record<number, number> = {
-  1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64, 15: 128, 16: 16,
-  17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4,
+  1: 32,
+  2: 8,
+  3: 8,
+  4: 16,
+  5: 16,
+  6: 32,
+  7: 64,
+  9: 8,
+  10: 16,
+  11: 64,
+  12: 32,
+  13: 64,
+  14: 64,
+  15: 128,
+  16: 16,
+  17: 8,
+  18: 8,
+  19: 8,
+  20: 8,
+  21: 4,
+  22: 4,
+  23: 4,
 };
 
 /** Every initializer must hold the bytes its dims declare; external data must stay inside the model's folder. */
 export function checkTensor(t: onnx.ITensorProto, modelDir: string, label: string): { external: boolean } {
   const dims = (t.dims ?? []).map(num);
   const name = t.name || '(unnamed)';
-  if (dims.some((d) => d < 0 || !Number.isFinite(d))) throw new EngineError('corrupt-model', `Tensor ${name} in ${label} has a negative dimension; the file is damaged. Export it again.`);
+  if (dims.some((d) => d < 0 || !Number.isFinite(d)))
+    throw new EngineError('corrupt-model', `Tensor ${name} in ${label} has a negative dimension; the file is damaged. Export it again.`);
   const count = dims.reduce((a, b) => a * b, 1);
   const bits = ELEM_BITS[t.dataType ?? 0];
   const bytes = bits === undefined ? undefined : Math.ceil((count * bits) / 8);
@@ -107,7 +138,11 @@ export function checkTensor(t: onnx.ITensorProto, modelDir: string, label: strin
     const resolved = path.resolve(modelDir, loc);
     const rel = path.relative(modelDir, resolved);
     if (!loc || path.isAbsolute(loc) || rel.startsWith('..') || path.isAbsolute(rel) || loc.includes('\0')) {
-      throw new EngineError('external-data-outside', `Tensor ${name} in ${label} points its external data at "${loc}", outside the model's folder. Headlight only reads external data files that sit beside the model (or below it). Re-save the model with onnx.save(..., save_as_external_data=True, location="model.onnx.data").`, { tensor: name, location: loc });
+      throw new EngineError(
+        'external-data-outside',
+        `Tensor ${name} in ${label} points its external data at "${loc}", outside the model's folder. Headlight only reads external data files that sit beside the model (or below it). Re-save the model with onnx.save(..., save_as_external_data=True, location="model.onnx.data").`,
+        { tensor: name, location: loc },
+      );
     }
     let st: fs.Stats;
     try {
@@ -115,26 +150,48 @@ export function checkTensor(t: onnx.ITensorProto, modelDir: string, label: strin
       const real = fs.realpathSync(resolved);
       const realRel = path.relative(fs.realpathSync(modelDir), real);
       if (realRel.startsWith('..') || path.isAbsolute(realRel)) {
-        throw new EngineError('external-data-outside', `Tensor ${name} in ${label}: external data "${loc}" is a link leading outside the model's folder. Copy the data file next to the model.`, { tensor: name, location: loc });
+        throw new EngineError(
+          'external-data-outside',
+          `Tensor ${name} in ${label}: external data "${loc}" is a link leading outside the model's folder. Copy the data file next to the model.`,
+          { tensor: name, location: loc },
+        );
       }
       st = fs.statSync(real);
     } catch (e) {
       if (e instanceof EngineError) throw e;
-      throw new EngineError('external-data-missing', `Tensor ${name} in ${label} needs the external data file "${loc}", which is not in ${modelDir}. Copy it next to the model file.`, { tensor: name, location: loc });
+      throw new EngineError(
+        'external-data-missing',
+        `Tensor ${name} in ${label} needs the external data file "${loc}", which is not in ${modelDir}. Copy it next to the model file.`,
+        { tensor: name, location: loc },
+      );
     }
     const offset = Number(kv.get('offset') ?? 0);
     const length = kv.has('length') ? Number(kv.get('length')) : bytes;
-    if (!Number.isFinite(offset) || offset < 0 || (length !== undefined && (!Number.isFinite(length) || offset + length > st.size)) || (bytes !== undefined && offset + bytes > st.size)) {
-      throw new EngineError('tensor-size-mismatch', `Tensor ${name} in ${label} declares ${bytes ?? length} bytes at offset ${offset} of "${loc}", but that file has only ${st.size} bytes. The data file is truncated or belongs to another export.`, { tensor: name });
+    if (
+      !Number.isFinite(offset) ||
+      offset < 0 ||
+      (length !== undefined && (!Number.isFinite(length) || offset + length > st.size)) ||
+      (bytes !== undefined && offset + bytes > st.size)
+    ) {
+      throw new EngineError(
+        'tensor-size-mismatch',
+        `Tensor ${name} in ${label} declares ${bytes ?? length} bytes at offset ${offset} of "${loc}", but that file has only ${st.size} bytes. The data file is truncated or belongs to another export.`,
+        { tensor: name },
+      );
     }
     return { external: true };
   }
   if (bytes === undefined) return { external: false }; // strings and unknown types: nothing to measure
   const raw = t.rawData?.length ?? 0;
-  const typed = (t.floatData?.length ?? 0) + (t.int32Data?.length ?? 0) + (t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0) + (t.uint64Data?.length ?? 0);
+  const typed =
+    (t.floatData?.length ?? 0) + (t.int32Data?.length ?? 0) + (t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0) + (t.uint64Data?.length ?? 0);
   const ok = raw > 0 ? raw === bytes : typed > 0 ? typed === count || typed === 2 * count || typed === Math.ceil(count / 2) : count === 0;
   if (!ok) {
-    throw new EngineError('tensor-size-mismatch', `Tensor ${name} in ${label} declares shape [${dims.join(', ')}] (${bytes} bytes) but holds ${raw || typed} ${raw ? 'bytes' : 'values'}. The file is damaged or was edited; export it again.`, { tensor: name, declaredBytes: bytes });
+    throw new EngineError(
+      'tensor-size-mismatch',
+      `Tensor ${name} in ${label} declares shape [${dims.join(', ')}] (${bytes} bytes) but holds ${raw || typed} ${raw ? 'bytes' : 'values'}. The file is damaged or was edited; export it again.`,
+      { tensor: name, declaredBytes: bytes },
+    );
   }
   return { external: false };
 }

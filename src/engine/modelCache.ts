@@ -12,7 +12,18 @@ import type { LoadedModel } from './loadedModel';
 export { attentionHeads, checkLayer, type LoadedModel, type RecomputeState } from './loadedModel';
 export { loadModel, releaseModel, type LoadOptions } from './load';
 export { runSession } from './feeds';
-export { captureRun, disposeCaptured, recomputeHeads, recomputeLayer, runAttention, runSlice, runSliceHeads, RECOMPUTE_RUN_BYTES, type Captured, type OnExtra } from './recompute';
+export {
+  captureRun,
+  disposeCaptured,
+  recomputeHeads,
+  recomputeLayer,
+  runAttention,
+  runSlice,
+  runSliceHeads,
+  RECOMPUTE_RUN_BYTES,
+  type Captured,
+  type OnExtra,
+} from './recompute';
 
 const cache = new Map<string, LoadedModel>();
 

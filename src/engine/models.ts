@@ -38,7 +38,11 @@ export function listBundledModels(extensionRoot: string): BundledModel[] {
   const root = modelsRoot(extensionRoot);
   let names: string[];
   try {
-    names = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    names = fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }
@@ -57,7 +61,8 @@ export function listBundledModels(extensionRoot: string): BundledModel[] {
     const modelPath = path.join(dir, 'model.onnx');
     let checkpoints: BundledModel['checkpoints'];
     try {
-      checkpoints = fs.readdirSync(ckRoot)
+      checkpoints = fs
+        .readdirSync(ckRoot)
         .map((d) => ({ ck: path.join(ckRoot, d), step: Number(/^step-(\d+)$/.exec(d)?.[1] ?? NaN) }))
         .map((c) => ({ ...c, model: Number.isFinite(c.step) ? checkpointModel(c.ck, modelPath) : undefined }))
         .filter((c): c is { ck: string; step: number; model: string } => c.model !== undefined)
@@ -97,11 +102,19 @@ export function listBundledChoices(extensionRoot: string): BundledChoice[] {
   const out: BundledChoice[] = [];
   for (const m of listBundledModels(extensionRoot)) {
     const c = m.card ?? {};
-    out.push({ name: m.name, modelPath: m.modelPath, tokenizerPath: m.tokenizerPath,
-      description: `${typeof c.kind === 'string' ? c.kind : ''} · ${shown(c.layers)} layers × ${shown(c.headsPerLayer)} heads` });
+    out.push({
+      name: m.name,
+      modelPath: m.modelPath,
+      tokenizerPath: m.tokenizerPath,
+      description: `${typeof c.kind === 'string' ? c.kind : ''} · ${shown(c.layers)} layers × ${shown(c.headsPerLayer)} heads`,
+    });
     for (const ck of m.checkpoints) {
-      out.push({ name: `${m.name}@step-${ck.step}`, modelPath: ck.modelPath, tokenizerPath: ck.tokenizerPath,
-        description: `training checkpoint, step ${ck.step.toLocaleString('en-US')}` });
+      out.push({
+        name: `${m.name}@step-${ck.step}`,
+        modelPath: ck.modelPath,
+        tokenizerPath: ck.tokenizerPath,
+        description: `training checkpoint, step ${ck.step.toLocaleString('en-US')}`,
+      });
     }
   }
   return out;

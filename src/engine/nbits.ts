@@ -13,7 +13,8 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** K and N of a MatMulNBits node (its required attributes), or undefined. */
 export function nbitsShape(node: onnx.INodeProto): { K: number; N: number } | undefined {
   const attr = (name: string) => (node.attribute ?? []).find((a) => a.name === name);
-  const K = num(attr('K')?.i), N = num(attr('N')?.i);
+  const K = num(attr('K')?.i),
+    N = num(attr('N')?.i);
   return K > 0 && N > 0 ? { K, N } : undefined;
 }
 
@@ -21,7 +22,11 @@ export function nbitsShape(node: onnx.INodeProto): { K: number; N: number } | un
  * W [K × N] of `node`, whose constant inputs are in `constants` (initializers and Constant outputs by name;
  * external data is read from `modelDir`). Undefined when an input is not a constant.
  */
-export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, onnx.ITensorProto>, modelDir?: string): Promise<{ data: Float32Array; rows: number; cols: number } | undefined> {
+export async function nbitsWeight(
+  node: onnx.INodeProto,
+  constants: Map<string, onnx.ITensorProto>,
+  modelDir?: string,
+): Promise<{ data: Float32Array; rows: number; cols: number } | undefined> {
   const shape = nbitsShape(node);
   if (!shape) return undefined;
   const { K, N } = shape;
@@ -31,7 +36,10 @@ export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, 
   const inputs: string[] = ['x'];
   for (let i = 0; i < weights.length; i++) {
     const name = weights[i];
-    if (!name) { inputs.push(''); continue; }
+    if (!name) {
+      inputs.push('');
+      continue;
+    }
     const t = constants.get(name);
     if (!t) return undefined;
     inits.push(inlineConstant(t, `w${i}`, modelDir));
@@ -39,22 +47,50 @@ export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, 
   }
   while (inputs.length && inputs[inputs.length - 1] === '') inputs.pop();
   const scaleType = constants.get(weights[1] ?? '')?.dataType ?? FLOAT;
-  const info = (name: string, elemType: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
+  const info = (name: string, elemType: number) =>
+    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
   const nodes: onnx.NodeProto[] = [];
   let x = 'x';
   if (scaleType !== FLOAT) {
     // fp16 scales mean fp16 activations: feed the identity as float and cast (1 and 0 are exact in fp16).
-    nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: ['x'], output: ['xh'], attribute: [onnx.AttributeProto.create({ name: 'to', i: scaleType, type: onnx.AttributeProto.AttributeType.INT })] }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Cast',
+        input: ['x'],
+        output: ['xh'],
+        attribute: [onnx.AttributeProto.create({ name: 'to', i: scaleType, type: onnx.AttributeProto.AttributeType.INT })],
+      }),
+    );
     x = 'xh';
   }
-  nodes.push(onnx.NodeProto.create({ opType: 'MatMulNBits', domain: 'com.microsoft', input: [x, ...inputs.slice(1)], output: ['y'], attribute: node.attribute as onnx.AttributeProto[] }));
+  nodes.push(
+    onnx.NodeProto.create({
+      opType: 'MatMulNBits',
+      domain: 'com.microsoft',
+      input: [x, ...inputs.slice(1)],
+      output: ['y'],
+      attribute: node.attribute as onnx.AttributeProto[],
+    }),
+  );
   let y = 'y';
   if (scaleType !== FLOAT) {
-    nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: ['y'], output: ['yf'], attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })] }));
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Cast',
+        input: ['y'],
+        output: ['yf'],
+        attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
+      }),
+    );
     y = 'yf';
   }
   const model = onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    irVersion: 8,
+    producerName: 'headlight',
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [info('x', FLOAT)], output: [info(y, FLOAT)] }),
   });
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), { logSeverityLevel: 3 });
@@ -75,7 +111,11 @@ export async function nbitsWeight(node: onnx.INodeProto, constants: Map<string, 
  * into a smaller node (N = their count) that the runtime dequantises on the identity, as nbitsWeight does.
  * Holds a copy of the packed weights (an eighth of float32 at 4 bits). Undefined when an input is not a constant.
  */
-export function nbitsColumnReader(node: onnx.INodeProto, constants: Map<string, onnx.ITensorProto>, modelDir?: string): ((cols: number[]) => Promise<Float32Array>) | undefined {
+export function nbitsColumnReader(
+  node: onnx.INodeProto,
+  constants: Map<string, onnx.ITensorProto>,
+  modelDir?: string,
+): ((cols: number[]) => Promise<Float32Array>) | undefined {
   const shape = nbitsShape(node);
   if (!shape) return undefined;
   const { K, N } = shape;
@@ -87,22 +127,29 @@ export function nbitsColumnReader(node: onnx.INodeProto, constants: Map<string, 
   });
   if (parts.some((p) => p === null)) return undefined;
   // B, scales, zero points: one block of entries per output column; g_idx (per input row) is shared.
-  const perColumn = (t: onnx.TensorProto | undefined, i: number) => i !== 3 && t && t.rawData && t.rawData.length % N === 0 ? t.rawData.length / N : undefined;
+  const perColumn = (t: onnx.TensorProto | undefined, i: number) =>
+    i !== 3 && t && t.rawData && t.rawData.length % N === 0 ? t.rawData.length / N : undefined;
   return async (cols) => {
     const inits: onnx.TensorProto[] = [];
     parts.forEach((t, i) => {
       if (!t) return;
       const row = perColumn(t, i);
-      if (row === undefined) { inits.push(t); return; }
+      if (row === undefined) {
+        inits.push(t);
+        return;
+      }
       const raw = new Uint8Array(cols.length * row);
       cols.forEach((c, k) => raw.set(t.rawData.subarray(c * row, (c + 1) * row), k * row));
       const dims = (t.dims ?? []).map(num);
-      dims[0] = dims.length === 1 ? dims[0] / N * cols.length : cols.length;
+      dims[0] = dims.length === 1 ? (dims[0] / N) * cols.length : cols.length;
       inits.push(onnx.TensorProto.create({ ...t, dims, rawData: raw }));
     });
     const sub = onnx.NodeProto.create({
-      ...node, input: ['x', ...inits.map((t) => t.name ?? '')],
-      attribute: (node.attribute ?? []).map((a) => (a.name === 'N' ? onnx.AttributeProto.create({ name: 'N', i: cols.length, type: onnx.AttributeProto.AttributeType.INT }) : a)),
+      ...node,
+      input: ['x', ...inits.map((t) => t.name ?? '')],
+      attribute: (node.attribute ?? []).map((a) =>
+        a.name === 'N' ? onnx.AttributeProto.create({ name: 'N', i: cols.length, type: onnx.AttributeProto.AttributeType.INT }) : a,
+      ),
     });
     // Inputs by position: keep empty slots for omitted optional ones.
     sub.input = ['x', ...parts.map((t, i) => (t ? `w${i}` : ''))];

@@ -39,16 +39,19 @@ export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k
   const ids = plan.inputs.find((i) => i.role === 'ids');
   if (!logits || !ids || plan.opset < 11 || (logitsType !== T.FLOAT && logitsType !== T.FLOAT16)) return undefined;
   const outputs: NextTokenOutputs = { topLogP: `${P}topLogP`, topIds: `${P}topIds`, nextLogP: `${P}nextLogP`, vocab: `${P}vocab` };
-  const attr = (name: string, v: number | number[]) => Array.isArray(v)
-    ? onnx.AttributeProto.create({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS })
-    : onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
+  const attr = (name: string, v: number | number[]) =>
+    Array.isArray(v)
+      ? onnx.AttributeProto.create({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS })
+      : onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
   const node = (opType: string, input: string[], output: string[], attribute: onnx.AttributeProto[] = []) =>
     onnx.NodeProto.create({ opType, input, output, attribute, name: `${P}${output[0].slice(P.length)}` });
-  const int64 = (name: string, values: number[]) => onnx.TensorProto.create({ name: `${P}${name}`, dataType: T.INT64, dims: [values.length], int64Data: values });
+  const int64 = (name: string, values: number[]) =>
+    onnx.TensorProto.create({ name: `${P}${name}`, dataType: T.INT64, dims: [values.length], int64Data: values });
   // Reduce over the vocabulary, keeping the axis: [1, n, 1].
-  const reduce = (op: string, input: string, output: string) => plan.opset >= 18
-    ? node(op, [input, `${P}axisLast`], [output], [attr('keepdims', 1)])
-    : node(op, [input], [output], [attr('axes', [-1]), attr('keepdims', 1)]);
+  const reduce = (op: string, input: string, output: string) =>
+    plan.opset >= 18
+      ? node(op, [input, `${P}axisLast`], [output], [attr('keepdims', 1)])
+      : node(op, [input], [output], [attr('axes', [-1]), attr('keepdims', 1)]);
   const x = logitsType === T.FLOAT ? logits : `${P}logitsFloat`;
   const nodes: onnx.NodeProto[] = [
     ...(logitsType === T.FLOAT ? [] : [node('Cast', [logits], [x], [attr('to', T.FLOAT)])]),
@@ -73,14 +76,25 @@ export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k
     node('Sub', [`${P}nextLogit`, `${P}lse`], [outputs.nextLogP]),
   ];
   const initializer = [
-    int64('k', [k]), int64('one', [1]), int64('two', [2]), int64('end', [2 ** 53 - 1]), int64('col', [1, -1, 1]),
+    int64('k', [k]),
+    int64('one', [1]),
+    int64('two', [2]),
+    int64('end', [2 ** 53 - 1]),
+    int64('col', [1, -1, 1]),
     onnx.TensorProto.create({ name: `${P}pad`, dataType: T.INT64, dims: [1, 1], int64Data: [0] }),
     ...(plan.opset >= 18 ? [int64('axisLast', [-1])] : []),
   ];
-  const info = (name: string, elemType: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
-  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
-    graph: onnx.GraphProto.create({ node: nodes, initializer, output: [info(outputs.topLogP, T.FLOAT), info(outputs.topIds, T.INT64), info(outputs.nextLogP, T.FLOAT), info(outputs.vocab, T.INT64)] }),
-  })).finish();
+  const info = (name: string, elemType: number) =>
+    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
+  const extra = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      graph: onnx.GraphProto.create({
+        node: nodes,
+        initializer,
+        output: [info(outputs.topLogP, T.FLOAT), info(outputs.topIds, T.INT64), info(outputs.nextLogP, T.FLOAT), info(outputs.vocab, T.INT64)],
+      }),
+    }),
+  ).finish();
   return { outputs, addition: extra };
 }
 
@@ -90,8 +104,20 @@ export function nextTokenFetches(o: NextTokenOutputs): string[] {
 }
 
 /** The predictions of `ids` from the reduction's fetched outputs (top-k is min(k, V) wide). */
-export function predictionsFromOutputs(t: Record<string, { data: unknown; dims: readonly number[] }>, o: NextTokenOutputs, ids: ArrayLike<number>): PredictionArrays {
+export function predictionsFromOutputs(
+  t: Record<string, { data: unknown; dims: readonly number[] }>,
+  o: NextTokenOutputs,
+  ids: ArrayLike<number>,
+): PredictionArrays {
   const top = t[o.topLogP];
   const V = Number((t[o.vocab].data as BigInt64Array)[0]);
-  return predictionsFromReduced(top.data as Float32Array, t[o.topIds].data as BigInt64Array, t[o.nextLogP].data as Float32Array, ids.length, Number(top.dims[2]), ids, V);
+  return predictionsFromReduced(
+    top.data as Float32Array,
+    t[o.topIds].data as BigInt64Array,
+    t[o.nextLogP].data as Float32Array,
+    ids.length,
+    Number(top.dims[2]),
+    ids,
+    V,
+  );
 }

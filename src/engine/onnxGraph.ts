@@ -83,9 +83,14 @@ function classifyInputs(graph: onnx.IGraphProto, label: string): InputSpec[] {
     specs.push({ name: v.name ?? '', role: 'ids', elemType: v.type?.tensorType?.elemType ?? 7, dims: dimsOf(v) });
   }
   if (unknown.length) {
-    throw new EngineError('unsupported-input', `${label} has input(s) ${unknown.map((u) => `"${u.name}"`).join(', ')} that Headlight does not know how to fill. It feeds input_ids, attention_mask, token_type_ids, position_ids and empty past_key_values.*; export the model with only those inputs.`, { inputs: unknown.map((u) => u.name).join(',') });
+    throw new EngineError(
+      'unsupported-input',
+      `${label} has input(s) ${unknown.map((u) => `"${u.name}"`).join(', ')} that Headlight does not know how to fill. It feeds input_ids, attention_mask, token_type_ids, position_ids and empty past_key_values.*; export the model with only those inputs.`,
+      { inputs: unknown.map((u) => u.name).join(',') },
+    );
   }
-  if (!specs.some((s) => s.role === 'ids')) throw new EngineError('unsupported-input', `${label} has no input_ids input. Export a language model whose first input is input_ids.`);
+  if (!specs.some((s) => s.role === 'ids'))
+    throw new EngineError('unsupported-input', `${label} has no input_ids input. Export a language model whose first input is input_ids.`);
   return specs;
 }
 
@@ -97,22 +102,56 @@ const POSITION_OFFSET = new Set(['Add', 'Sub', 'Expand', 'Slice']);
 export function planGraph(model: onnx.ModelProto, modelDir: string, label: string): GraphPlan {
   const graph = model.graph!;
   const opset = Math.max(0, ...(model.opsetImport ?? []).filter((o) => !o.domain || o.domain === 'ai.onnx').map((o) => num(o.version)));
-  if (opset > 0 && opset < 13) throw new EngineError('unsupported-input', `${label} uses opset ${opset}; Headlight needs opset 13 or newer (Softmax over the last axis). Export again with opset_version=14 or later.`, { opset });
+  if (opset > 0 && opset < 13)
+    throw new EngineError(
+      'unsupported-input',
+      `${label} uses opset ${opset}; Headlight needs opset 13 or newer (Softmax over the last axis). Export again with opset_version=14 or later.`,
+      { opset },
+    );
   const nodes = graph.node ?? [];
   const { tables, externalData } = checkConstants(graph, modelDir, label);
   // Fused attention kernels first (refused here, with the reason, when they cannot be read): a kernel that
   // cannot be read usually also brings inputs of its own, and the kernel is the real reason.
   const kernels = findKernels(model, kernelContext(model, label, modelDir));
   const inputs = classifyInputs(graph, label);
-  fillPastHeadSize(inputs, kernels.map((k) => k.plan));
+  fillPastHeadSize(
+    inputs,
+    kernels.map((k) => k.plan),
+  );
   checkPastLength(inputs, label);
-  const { vocabRows, positionRows } = embeddingRows(nodes, tables, inputs, kernels.map((k) => k.plan));
+  const { vocabRows, positionRows } = embeddingRows(
+    nodes,
+    tables,
+    inputs,
+    kernels.map((k) => k.plan),
+  );
   // The user's own attention outputs win; else every attention Softmax, and the fused kernels.
   const declared = declaredAttention(graph);
-  if (declared) return { inputs, attentionOutputs: declared, rewritten: false, vocabRows, positionRows, externalData, opset, kernels: new Map(), ...outputsOf(graph, vocabRows, declared) };
+  if (declared)
+    return {
+      inputs,
+      attentionOutputs: declared,
+      rewritten: false,
+      vocabRows,
+      positionRows,
+      externalData,
+      opset,
+      kernels: new Map(),
+      ...outputsOf(graph, vocabRows, declared),
+    };
   const sources = attentionSources(graph, kernels, label);
   const kernelMap = new Map(kernels.map((k) => [k.plan.source, k.plan]));
-  return { inputs, attentionOutputs: sources, rewritten: true, vocabRows, positionRows, externalData, opset, kernels: kernelMap, ...outputsOf(graph, vocabRows, sources) };
+  return {
+    inputs,
+    attentionOutputs: sources,
+    rewritten: true,
+    vocabRows,
+    positionRows,
+    externalData,
+    opset,
+    kernels: kernelMap,
+    ...outputsOf(graph, vocabRows, sources),
+  };
 }
 
 /** Every initializer and Constant checked (checkTensor); their dims by name, and whether any is external. */
@@ -142,7 +181,12 @@ function checkConstants(graph: onnx.IGraphProto, modelDir: string, label: string
  * bucket table (indexed by clipped, log-bucketed distances) or a table indexed by anything else is not
  * a limit on the sequence.
  */
-function embeddingRows(nodes: onnx.INodeProto[], tables: Map<string, number[]>, inputs: InputSpec[], kernels: KernelPlan[]): { vocabRows?: number; positionRows?: number } {
+function embeddingRows(
+  nodes: onnx.INodeProto[],
+  tables: Map<string, number[]>,
+  inputs: InputSpec[],
+  kernels: KernelPlan[],
+): { vocabRows?: number; positionRows?: number } {
   let vocabRows: number | undefined;
   let positionRows: number | undefined;
   const producer = new Map<string, onnx.INodeProto>();
@@ -171,7 +215,8 @@ function embeddingRows(nodes: onnx.INodeProto[], tables: Map<string, number[]>, 
     if (n.opType !== 'Slice') continue;
     const dims = tables.get(n.input?.[0] ?? '');
     const ends = n.input?.[2] ?? '';
-    if (dims && dims.length === 2 && dims[0] >= 8 && ends && !tables.has(ends) && traceRole(ends) !== 'ids') positionRows = Math.max(positionRows ?? 0, dims[0]);
+    if (dims && dims.length === 2 && dims[0] >= 8 && ends && !tables.has(ends) && traceRole(ends) !== 'ids')
+      positionRows = Math.max(positionRows ?? 0, dims[0]);
   }
   for (const g of gathers) {
     if (g.role === 'ids') vocabRows = Math.max(vocabRows ?? 0, g.dims[0]);
@@ -182,7 +227,8 @@ function embeddingRows(nodes: onnx.INodeProto[], tables: Map<string, number[]>, 
   // and segment tables) and rotary caches read by a kernel bound the vocabulary and the length too.
   for (const n of nodes) {
     if (n.opType !== 'EmbedLayerNormalization') continue;
-    const word = tables.get(n.input?.[2] ?? ''), pos = tables.get(n.input?.[3] ?? '');
+    const word = tables.get(n.input?.[2] ?? ''),
+      pos = tables.get(n.input?.[3] ?? '');
     if (word?.length === 2) vocabRows = Math.max(vocabRows ?? 0, word[0]);
     if (pos?.length === 2) positionRows = Math.max(positionRows ?? 0, pos[0]);
   }
@@ -225,7 +271,10 @@ function attentionSources(graph: onnx.IGraphProto, kernels: { index: number; pla
   const kernelAt = new Map(kernels.map((k) => [k.index, k.plan.source]));
   nodes.forEach((n, i) => {
     const kernel = kernelAt.get(i);
-    if (kernel) { softmaxOuts.push(kernel); return; }
+    if (kernel) {
+      softmaxOuts.push(kernel);
+      return;
+    }
     if (n.opType !== 'Softmax') return;
     const out = n.output?.[0] ?? '';
     const rank = valueRank(valueInfo.get(out));
@@ -255,9 +304,13 @@ function checkPastLength(inputs: InputSpec[], label: string): void {
   for (const spec of inputs) {
     const len = spec.dims[spec.dims.length - 2];
     if (spec.role === 'past' && typeof len === 'number' && len > 0) {
-      throw new EngineError('unsupported-input', `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. ` +
-        `Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. ` +
-        `Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`, { input: spec.name, past: len });
+      throw new EngineError(
+        'unsupported-input',
+        `${label} declares its cache input "${spec.name}" with a fixed past length of ${len}. ` +
+          `Headlight runs the selection in one pass with an empty cache (length 0), which that declaration forbids, and a cache of ${len} would not match attention_mask. ` +
+          `Export with a dynamic past length (dynamic_axes in torch.onnx.export; the onnxruntime-genai builder's default).`,
+        { input: spec.name, past: len },
+      );
     }
   }
 }
@@ -307,21 +360,38 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
  * `castAll` is the fallback when a type was guessed wrong. Appended nodes come last, so the graph
  * stays topologically sorted.
  */
-export function addGraphOutputs(original: Uint8Array, sources: string[], types: (number | undefined)[], existing: string[], castAll = false): { bytes: Uint8Array; outputs: string[] } {
+export function addGraphOutputs(
+  original: Uint8Array,
+  sources: string[],
+  types: (number | undefined)[],
+  existing: string[],
+  castAll = false,
+): { bytes: Uint8Array; outputs: string[] } {
   const cast = sources.map((_, i) => castAll || (types[i] !== undefined && types[i] !== FLOAT));
   const outputs = sources.map((src, i) => (cast[i] ? attentionOutputName(i) : src));
   const declare = outputs.filter((o) => !existing.includes(o));
   const extra = onnx.ModelProto.encode(
     onnx.ModelProto.create({
       graph: onnx.GraphProto.create({
-        node: sources.flatMap((src, i) => (cast[i] ? [onnx.NodeProto.create({
-          opType: 'Cast', name: `headlight.cast.${i}`, input: [src], output: [outputs[i]],
-          attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
-        })] : [])),
-        output: declare.map((name) => onnx.ValueInfoProto.create({
-          name,
-          type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: FLOAT }) }),
-        })),
+        node: sources.flatMap((src, i) =>
+          cast[i]
+            ? [
+                onnx.NodeProto.create({
+                  opType: 'Cast',
+                  name: `headlight.cast.${i}`,
+                  input: [src],
+                  output: [outputs[i]],
+                  attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
+                }),
+              ]
+            : [],
+        ),
+        output: declare.map((name) =>
+          onnx.ValueInfoProto.create({
+            name,
+            type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: FLOAT }) }),
+          }),
+        ),
       }),
     }),
   ).finish();

@@ -29,7 +29,10 @@ export function logProbs(logits: ArrayLike<number>, rows: number, V: number, tar
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const t = targets[r];
-    if (t < 0 || t >= V) { out[r] = NaN; continue; }
+    if (t < 0 || t >= V) {
+      out[r] = NaN;
+      continue;
+    }
     const { max, lse } = logSumExp(logits, r * V, V);
     out[r] = logits[r * V + t] - max - lse;
   }
@@ -39,8 +42,12 @@ export function logProbs(logits: ArrayLike<number>, rows: number, V: number, tar
 /** Predictions for a selection of `ids` from its logits [n × V] (batch 1). */
 export function predictionsFrom(logits: ArrayLike<number>, n: number, V: number, ids: ArrayLike<number>, k = TOP_K): PredictionArrays {
   const kk = Math.min(k, V);
-  const topIds = new Int32Array(n * kk), topP = new Float32Array(n * kk), actualP = new Float32Array(n), loss = new Float32Array(n);
-  const bestV = new Float64Array(kk), bestI = new Int32Array(kk);
+  const topIds = new Int32Array(n * kk),
+    topP = new Float32Array(n * kk),
+    actualP = new Float32Array(n),
+    loss = new Float32Array(n);
+  const bestV = new Float64Array(kk),
+    bestI = new Int32Array(kk);
   for (let i = 0; i < n; i++) {
     const base = i * V;
     const { max, lse } = logSumExp(logits, base, V);
@@ -50,7 +57,11 @@ export function predictionsFrom(logits: ArrayLike<number>, n: number, V: number,
       const x = logits[base + v];
       if (x <= bestV[kk - 1]) continue;
       let p = kk - 1;
-      while (p > 0 && bestV[p - 1] < x) { bestV[p] = bestV[p - 1]; bestI[p] = bestI[p - 1]; p--; }
+      while (p > 0 && bestV[p - 1] < x) {
+        bestV[p] = bestV[p - 1];
+        bestI[p] = bestI[p - 1];
+        p--;
+      }
       bestV[p] = x;
       bestI[p] = v;
     }
@@ -76,8 +87,19 @@ export function predictionsFrom(logits: ArrayLike<number>, n: number, V: number,
  * The same arrays predictionsFrom makes from the logits themselves: NaN where nothing follows or where the
  * next id is no row of the logits.
  */
-export function predictionsFromReduced(topLogP: Float32Array, topIds: ArrayLike<number | bigint>, nextLogP: Float32Array, n: number, k: number, ids: ArrayLike<number>, V: number): PredictionArrays {
-  const out = new Int32Array(n * k), topP = new Float32Array(n * k), actualP = new Float32Array(n), loss = new Float32Array(n);
+export function predictionsFromReduced(
+  topLogP: Float32Array,
+  topIds: ArrayLike<number | bigint>,
+  nextLogP: Float32Array,
+  n: number,
+  k: number,
+  ids: ArrayLike<number>,
+  V: number,
+): PredictionArrays {
+  const out = new Int32Array(n * k),
+    topP = new Float32Array(n * k),
+    actualP = new Float32Array(n),
+    loss = new Float32Array(n);
   for (let t = 0; t < n * k; t++) {
     out[t] = Number(topIds[t]);
     topP[t] = Math.exp(topLogP[t]);

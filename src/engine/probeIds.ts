@@ -44,7 +44,9 @@ export interface ProbeBos {
 /** The BOS a text from this tokenizer starts with, or the one its family conventionally prepends; none for models without. */
 export async function probeBos(tok: LoadedTokenizer): Promise<ProbeBos | undefined> {
   const enc = await tok.tokenizer.encode('a');
-  const ids = enc.getIds(), special = enc.getSpecialTokensMask(), names = enc.getTokens();
+  const ids = enc.getIds(),
+    special = enc.getSpecialTokensMask(),
+    names = enc.getTokens();
   if (ids.length > 0 && special[0] === 1) return { id: ids[0], text: names[0], from: 'template' };
   const specials = [...tok.added].filter(([, a]) => a.special);
   for (const name of [...BOS_NAMES, ...EOS_AS_BOS]) {
@@ -86,7 +88,10 @@ export async function drawOrdinary(tok: LoadedTokenizer, limit: number, count: n
       cands.push(id);
     }
     const plain = cands.filter((id) => !tok.added.has(id) && id !== tok.unkId);
-    const decoded = await tok.tokenizer.decodeBatch(plain.map((id) => [id]), false);
+    const decoded = await tok.tokenizer.decodeBatch(
+      plain.map((id) => [id]),
+      false,
+    );
     const encs = await Promise.all(decoded.map((d) => (d.trim() === '' ? undefined : tok.tokenizer.encode(d, undefined, { addSpecialTokens: false }))));
     const verdict = new Map<number, Rejection | undefined>();
     plain.forEach((id, k) => verdict.set(id, classifyDecoded(id, decoded[k], encs[k]?.getIds() ?? [])));
@@ -127,7 +132,8 @@ export async function planProbe(tok: LoadedTokenizer, vocabRows: number | undefi
   let T = probeLength(positions, b);
   // Draw only below the tokenizer's own vocabulary: embedding rows past it are padding nobody trained.
   const limit = Math.min(tok.tokenizer.getVocabSize(false), tok.idLimit, vocabRows ?? Infinity);
-  const draw = T >= PROBE_MIN_T ? await drawOrdinary(tok, limit, T, seed) : { ids: [], checked: 0, rejected: { special: 0, 'not-printable': 0, 'not-produced': 0 } };
+  const draw =
+    T >= PROBE_MIN_T ? await drawOrdinary(tok, limit, T, seed) : { ids: [], checked: 0, rejected: { special: 0, 'not-printable': 0, 'not-produced': 0 } };
   let reason: string | undefined;
   if (T < PROBE_MIN_T) {
     reason = `the model has ${positions} positions: room for a ${T}-token repeat, and induction needs at least ${PROBE_MIN_T}`;

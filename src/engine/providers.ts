@@ -18,7 +18,9 @@ export function listProviders(): { name: string; bundled: boolean }[] {
 }
 
 function describeAvailable(): string {
-  return listProviders().map((b) => (b.bundled ? b.name : `${b.name} (its libraries are installed separately)`)).join(', ');
+  return listProviders()
+    .map((b) => (b.bundled ? b.name : `${b.name} (its libraries are installed separately)`))
+    .join(', ');
 }
 
 // The setting comes from the user's settings.json: its type is checked, not assumed.
@@ -36,12 +38,31 @@ export function resolveProviders(list: readonly string[] | undefined): string[] 
   const missing = names.filter((p) => !known.has(p));
   const leftOut = unpackagedProviders(names, process.platform, ortBinaryDir());
   if (leftOut.length) {
-    throw new EngineError('provider-unavailable', `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). ` +
-      `Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`, { requested: names.join(','), available: listProviders().map((b) => b.name).filter((n) => !leftOut.some((l) => l.name === n)).join(',') });
+    throw new EngineError(
+      'provider-unavailable',
+      `Execution provider "${leftOut[0].name}" needs ${leftOut[0].file}, which this Headlight package leaves out (GPU-only, ${leftOut[0].size}; onnxruntime only delay-loads it). ` +
+        `Set headlight.executionProviders to ["cpu"], or run Headlight from a source checkout (npm ci), whose onnxruntime-node carries it.`,
+      {
+        requested: names.join(','),
+        available: listProviders()
+          .map((b) => b.name)
+          .filter((n) => !leftOut.some((l) => l.name === n))
+          .join(','),
+      },
+    );
   }
   if (missing.length) {
-    throw new EngineError('provider-unavailable', `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. ` +
-      `Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`, { requested: names.join(','), available: listProviders().map((b) => b.name).join(',') });
+    throw new EngineError(
+      'provider-unavailable',
+      `Execution provider${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not available in ONNX Runtime on ${process.platform}-${process.arch}. ` +
+        `Available here: ${describeAvailable()}. Set headlight.executionProviders to ["cpu"] or to one of those.`,
+      {
+        requested: names.join(','),
+        available: listProviders()
+          .map((b) => b.name)
+          .join(','),
+      },
+    );
   }
   return names;
 }
@@ -56,7 +77,12 @@ const LEFT_OUT: Record<string, { platform: string; file: string; size: string }>
 };
 
 /** The requested providers whose library is not beside onnxruntime's binary in `binDir` (pure: `exists` is injectable). */
-export function unpackagedProviders(names: readonly string[], platform: string, binDir: string | undefined, exists: (p: string) => boolean = fs.existsSync): { name: string; file: string; size: string }[] {
+export function unpackagedProviders(
+  names: readonly string[],
+  platform: string,
+  binDir: string | undefined,
+  exists: (p: string) => boolean = fs.existsSync,
+): { name: string; file: string; size: string }[] {
   if (!binDir) return [];
   return names.flatMap((name) => {
     const l = LEFT_OUT[name];
@@ -77,8 +103,17 @@ function ortBinaryDir(): string | undefined {
 
 /** A listed provider that still failed to start (missing CUDA libraries, no GPU adapter …). */
 export function providerFailure(providers: readonly string[], why: string): EngineError {
-  return new EngineError('provider-unavailable', `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. ` +
-    `Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`, { requested: providers.join(','), available: listProviders().map((b) => b.name).join(',') });
+  return new EngineError(
+    'provider-unavailable',
+    `ONNX Runtime could not start the execution provider${providers.length > 1 ? 's' : ''} ${providers.join(', ')}: ${why}. Available on ${process.platform}-${process.arch}: ${describeAvailable()}. ` +
+      `Install the provider's runtime (e.g. the CUDA build of onnxruntime-node and CUDA/cuDNN) or set headlight.executionProviders to ["cpu"].`,
+    {
+      requested: providers.join(','),
+      available: listProviders()
+        .map((b) => b.name)
+        .join(','),
+    },
+  );
 }
 
 /**
@@ -106,7 +141,11 @@ export function providerFailure(providers: readonly string[], why: string): Engi
  * core). The numbers are noisy by necessity; re-run the bench on a quiet machine before changing it.
  * Other providers get the same level; their threading is their own.
  */
-export function sessionTuning(providers: readonly string[]): { graphOptimizationLevel: 'basic' | 'extended' | 'all'; intraOpNumThreads?: number; enableMemPattern: boolean } {
+export function sessionTuning(providers: readonly string[]): {
+  graphOptimizationLevel: 'basic' | 'extended' | 'all';
+  intraOpNumThreads?: number;
+  enableMemPattern: boolean;
+} {
   void providers;
   // No memory pattern: with one, ORT's second run at a given length asks the arena for the whole planned
   // block at once, which the first run's freed pieces cannot hold, so the arena grows by it — 0.9 GB more on

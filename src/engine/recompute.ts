@@ -16,7 +16,12 @@ import type { WorkerAttention } from './workerProtocol';
  * worker, which measures each chunk of heads while the slices recompute the next: on two cores, two ORT
  * threads beside it cost 1.4–1.7 CPU-s per 1,024-token explain (spinning, stragglers) against 1.0–1.2 for one.
  */
-export const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: 'all', enableCpuMemArena: true, intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) };
+export const SLICE_OPTIONS: ort.InferenceSession.SessionOptions = {
+  logSeverityLevel: 3,
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: true,
+  intraOpNumThreads: Math.max(1, os.availableParallelism() - 1),
+};
 
 /**
  * Run ids and return one Float32Array per layer, [head][query][key], ready to transfer. `extra` outputs
@@ -67,7 +72,10 @@ export async function captureRun(model: LoadedModel, ids: number[], mask?: numbe
   try {
     outs = await model.session.run(inputs, [...rec.captures, ...extra]);
   } catch (e) {
-    throw new EngineError('inference-failed', `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `ONNX Runtime failed while running ${path.basename(model.modelPath)} on ${n} tokens: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const tensors = { ...outs } as Record<string, ort.Tensor>;
   const fetched = Object.fromEntries(extra.map((e) => [e, tensors[e]]));
@@ -86,7 +94,12 @@ export function disposeCaptured(cap: Captured): void {
  * Layer `layer` of a captured run through its slice: [1, heads, n, n] (or the graph's own head layout).
  * `override` replaces captured tensors by name (runSliceHeads feeds some heads of Q and Kᵀ).
  */
-export async function runSlice(model: LoadedModel, cap: Captured, layer: number, override: Record<string, ort.Tensor> = {}): Promise<{ dims: readonly number[]; data: Float32Array }> {
+export async function runSlice(
+  model: LoadedModel,
+  cap: Captured,
+  layer: number,
+  override: Record<string, ort.Tensor> = {},
+): Promise<{ dims: readonly number[]; data: Float32Array }> {
   const entry = model.recompute!.slices[layer];
   if (entry.kind === 'kernel') {
     const { H } = entry.kernel.counts(lookup(cap));
@@ -99,7 +112,10 @@ export async function runSlice(model: LoadedModel, cap: Captured, layer: number,
   try {
     out = await session.run(feeds, [slice.output]);
   } catch (e) {
-    throw new EngineError('inference-failed', `Recomputing attention of layer ${layer} (${slice.source}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`);
+    throw new EngineError(
+      'inference-failed',
+      `Recomputing attention of layer ${layer} (${slice.source}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const t = out[slice.output];
   return { dims: t.dims, data: t.data as Float32Array };
@@ -146,10 +162,17 @@ async function runKernelHeads(model: LoadedModel, cap: Captured, kernel: KernelP
     try {
       t = (await (await session).run(run.feeds, ['out'])).out;
     } catch (e) {
-      throw new EngineError('inference-failed', `Recomputing attention of layer ${layer} (${kernel.label}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`);
+      throw new EngineError(
+        'inference-failed',
+        `Recomputing attention of layer ${layer} (${kernel.label}) failed on ${cap.n} tokens: ${(e as Error).message.split('\n')[0]}`,
+      );
     }
     const data = t.data as Float32Array;
-    if (data.length !== c.count * nn) throw new EngineError('inference-failed', `${kernel.label}: its probabilities came back as [${t.dims.join(', ')}], not [1, ${c.count}, ${cap.n}, ${cap.n}].`);
+    if (data.length !== c.count * nn)
+      throw new EngineError(
+        'inference-failed',
+        `${kernel.label}: its probabilities came back as [${t.dims.join(', ')}], not [1, ${c.count}, ${cap.n}, ${cap.n}].`,
+      );
     run.post?.(data, c.count, cap.n, cap.n);
     out.set(data, done * nn);
     t.dispose?.();
@@ -191,7 +214,11 @@ export async function recomputeLayer(model: LoadedModel, cap: Captured, layer: n
   const n = cap.n;
   if (!model.recompute?.perHead) return checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n);
   const out = new Float32Array(model.headsPerLayer * n * n);
-  const heads = await recomputeHeads(model, cap, Array.from({ length: model.headsPerLayer }, (_, h) => [layer, h] as const));
+  const heads = await recomputeHeads(
+    model,
+    cap,
+    Array.from({ length: model.headsPerLayer }, (_, h) => [layer, h] as const),
+  );
   heads.forEach((a, h) => out.set(a, h * n * n));
   return out;
 }
@@ -238,11 +265,11 @@ export async function recomputeHeads(model: LoadedModel, cap: Captured, list: re
       i += count;
     } else {
       // Whole layer (grouped GQA layouts): computed once for all requested heads of the layer.
-      if (wholeLayer?.layer !== layer) wholeLayer = { layer, data: checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n) };
+      if (wholeLayer?.layer !== layer)
+        wholeLayer = { layer, data: checkLayer(model.headsPerLayer, model.attention[layer], await runSlice(model, cap, layer), n) };
       out.push(wholeLayer.data.slice(h0 * nn, (h0 + 1) * nn));
       i += 1;
     }
   }
   return out;
 }
-

@@ -39,8 +39,23 @@ export interface RecomputePlan {
 }
 
 /** Ops that do real work on activations: a slice never contains one (besides its MatMul and Softmax). */
-const HEAVY = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Einsum', 'Softmax', 'LogSoftmax', 'LayerNormalization',
-  'SimplifiedLayerNormalization', 'RMSNormalization', 'BatchNormalization', 'InstanceNormalization', 'MatMulInteger', 'QLinearMatMul', 'Attention']);
+const HEAVY = new Set([
+  'MatMul',
+  'Gemm',
+  'Conv',
+  'ConvTranspose',
+  'Einsum',
+  'Softmax',
+  'LogSoftmax',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'RMSNormalization',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'MatMulInteger',
+  'QLinearMatMul',
+  'Attention',
+]);
 /** Ops with subgraphs: never followed into. */
 const CONTROL = new Set(['If', 'Loop', 'Scan']);
 /** Initializers up to this size are copied into a slice; larger ones stay in the main graph (their consumer is captured). */
@@ -63,13 +78,19 @@ function tensorBytes(t: onnx.ITensorProto): number {
  * A recompute plan for `sources` (the Softmax outputs the engine found, in layer order), or a reason
  * why this graph cannot be sliced (then the engine fetches the probabilities themselves).
  */
-export function planRecompute(model: onnx.ModelProto, allSources: string[], kernelMap: ReadonlyMap<string, KernelPlan> = new Map()): RecomputePlan | { refused: string } {
+export function planRecompute(
+  model: onnx.ModelProto,
+  allSources: string[],
+  kernelMap: ReadonlyMap<string, KernelPlan> = new Map(),
+): RecomputePlan | { refused: string } {
   const graph = model.graph!;
   const sources = allSources.filter((s) => !kernelMap.has(s));
   const kernels = allSources.filter((s) => kernelMap.has(s)).map((s) => kernelMap.get(s)!);
   const nodes = graph.node ?? [];
   const producer = new Map<string, { node: onnx.INodeProto; index: number }>();
-  nodes.forEach((n, index) => { for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index }); });
+  nodes.forEach((n, index) => {
+    for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index });
+  });
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((nm) => !inits.has(nm)));
 
@@ -97,7 +118,9 @@ export function planRecompute(model: onnx.ModelProto, allSources: string[], kern
   // rounds back to fp16 depends on the graph around them, so a cut-out block differs from the whole
   // graph by fp16 rounding (~1e-3). Exact equality matters more than memory here.
   const qk = new Set(layers.flatMap((l) => [l.q, l.k]));
-  const low = captures.find((nm, i) => qk.has(nm) && types[i] !== undefined && types[i] !== onnx.TensorProto.DataType.FLOAT && types[i] !== onnx.TensorProto.DataType.DOUBLE);
+  const low = captures.find(
+    (nm, i) => qk.has(nm) && types[i] !== undefined && types[i] !== onnx.TensorProto.DataType.FLOAT && types[i] !== onnx.TensorProto.DataType.DOUBLE,
+  );
   if (low) return { refused: `scores are computed in reduced precision (${low}); their rounding cannot be reproduced outside the graph` };
   const unknown = captures.filter((_, i) => types[i] === undefined);
   if (unknown.length) return { refused: `element type of ${unknown.slice(0, 3).join(', ')} is unknown` };
@@ -105,9 +128,12 @@ export function planRecompute(model: onnx.ModelProto, allSources: string[], kern
 }
 
 function sliceOne(
-  model: onnx.ModelProto, source: string,
+  model: onnx.ModelProto,
+  source: string,
   producer: Map<string, { node: onnx.INodeProto; index: number }>,
-  inits: Map<string, onnx.ITensorProto>, graphInputs: Set<string>, shared: Set<string>,
+  inits: Map<string, onnx.ITensorProto>,
+  graphInputs: Set<string>,
+  shared: Set<string>,
 ): (LayerSlice & { coreInputs: string[] }) | { refused: string } {
   const softmax = producer.get(source);
   if (!softmax || softmax.node.opType !== 'Softmax') return { refused: 'not a Softmax output' };
@@ -120,7 +146,10 @@ function sliceOne(
     for (const t of frontier) {
       const p = producer.get(t);
       if (!p) continue;
-      if (p.node.opType === 'MatMul') { matmul = p; break; }
+      if (p.node.opType === 'MatMul') {
+        matmul = p;
+        break;
+      }
       if (HEAVY.has(p.node.opType ?? '') || CONTROL.has(p.node.opType ?? '') || p.node.domain) continue;
       next.push(...(p.node.input ?? []).filter(Boolean));
     }
@@ -179,12 +208,21 @@ function sliceOne(
       else return { refused: `large constant ${t} read directly by the attention scores` };
       continue;
     }
-    if (graphInputs.has(t)) { feeds.add(t); continue; }
-    if (shared.has(t)) { captures.add(t); continue; }
+    if (graphInputs.has(t)) {
+      feeds.add(t);
+      continue;
+    }
+    if (shared.has(t)) {
+      captures.add(t);
+      continue;
+    }
     const p = producer.get(t);
     if (!p) return { refused: `no producer for ${t}` };
     const op = p.node.opType ?? '';
-    const readsLargeInit = (p.node.input ?? []).some((x) => { const c = inits.get(x); return c !== undefined && tensorBytes(c) > SMALL_INIT_BYTES; });
+    const readsLargeInit = (p.node.input ?? []).some((x) => {
+      const c = inits.get(x);
+      return c !== undefined && tensorBytes(c) > SMALL_INIT_BYTES;
+    });
     const readsActivations = op === 'Shape' || op === 'Size';
     if (HEAVY.has(op) || CONTROL.has(op) || p.node.domain || readsLargeInit || (readsActivations && !graphInputs.has(p.node.input?.[0] ?? ''))) {
       captures.add(t); // computed in the main run; the slice reads the result
@@ -210,10 +248,15 @@ function sliceOne(
   const output = needsCast ? `${source}.headlight.float` : source;
   const sliceNodes = [...inSlice].sort((a, b) => a - b).map((i) => (model.graph!.node ?? [])[i]);
   if (needsCast) {
-    sliceNodes.push(onnx.NodeProto.create({
-      opType: 'Cast', name: 'headlight.slice.cast', input: [source], output: [output],
-      attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
-    }));
+    sliceNodes.push(
+      onnx.NodeProto.create({
+        opType: 'Cast',
+        name: 'headlight.slice.cast',
+        input: [source],
+        output: [output],
+        attribute: [onnx.AttributeProto.create({ name: 'to', i: FLOAT, type: onnx.AttributeProto.AttributeType.INT })],
+      }),
+    );
   }
   // Canonical names (in0…, t0…, out): layers whose blocks are the same computation get byte-identical
   // slices, and the engine runs them all on one session (one memory arena instead of one per layer).
@@ -226,10 +269,16 @@ function sliceOne(
     if (r === undefined) rename.set(nm, (r = `t${rename.size}`));
     return r;
   };
-  const nodesOut = sliceNodes.map((n, i) => onnx.NodeProto.create({
-    opType: n.opType, domain: n.domain, attribute: n.attribute as onnx.AttributeProto[], name: `n${i}`,
-    input: (n.input ?? []).map(nameOf), output: (n.output ?? []).map(nameOf),
-  }));
+  const nodesOut = sliceNodes.map((n, i) =>
+    onnx.NodeProto.create({
+      opType: n.opType,
+      domain: n.domain,
+      attribute: n.attribute as onnx.AttributeProto[],
+      name: `n${i}`,
+      input: (n.input ?? []).map(nameOf),
+      output: (n.output ?? []).map(nameOf),
+    }),
+  );
   const sliceGraph = onnx.GraphProto.create({
     name: 'headlight.slice',
     node: nodesOut,
@@ -238,10 +287,20 @@ function sliceOne(
     output: [valueInfo('out', FLOAT)],
   });
   const sliceModel = onnx.ModelProto.create({
-    irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'headlight', graph: sliceGraph,
+    irVersion: model.irVersion,
+    opsetImport: model.opsetImport,
+    producerName: 'headlight',
+    graph: sliceGraph,
   });
   return {
-    source, q, k, captures: captureList, inputs, output: 'out', nodes: sliceNodes.length, coreInputs,
+    source,
+    q,
+    k,
+    captures: captureList,
+    inputs,
+    output: 'out',
+    nodes: sliceNodes.length,
+    coreInputs,
     bytes: onnx.ModelProto.encode(sliceModel).finish(),
   };
 }
@@ -252,12 +311,19 @@ function sliceOne(
  * addGraphOutputs, so the user's graph is otherwise untouched.
  */
 export function addCaptureOutputs(original: Uint8Array, names: string[], types: number[], existing: string[]): Uint8Array {
-  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({
-    graph: onnx.GraphProto.create({
-      output: names.filter((nm) => !existing.includes(nm)).map((name) => onnx.ValueInfoProto.create({
-        name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: types[names.indexOf(name)] }) }),
-      })),
+  const extra = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      graph: onnx.GraphProto.create({
+        output: names
+          .filter((nm) => !existing.includes(nm))
+          .map((name) =>
+            onnx.ValueInfoProto.create({
+              name,
+              type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: types[names.indexOf(name)] }) }),
+            }),
+          ),
+      }),
     }),
-  })).finish();
+  ).finish();
   return appendMessage(original, extra);
 }

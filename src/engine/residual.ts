@@ -78,11 +78,19 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
     const op = p.opType ?? '';
     if (op === 'MatMulNBits' && p.domain === 'com.microsoft') return packedUnembedding(g, p, bias, vocabRows);
     if (p.domain && op !== 'FusedMatMul') return { refused: `the logits come from a ${p.domain}.${op} node` };
-    if (MOVE.has(op)) { t = p.input?.[0] ?? ''; continue; }
+    if (MOVE.has(op)) {
+      t = p.input?.[0] ?? '';
+      continue;
+    }
     if (op === 'Add') {
       const [a, b] = p.input ?? [];
-      const ca = weightOf(g, a), cb = weightOf(g, b);
-      if (ca || cb) { bias = (ca ?? cb)!.data; t = ca ? b : a; continue; }
+      const ca = weightOf(g, a),
+        cb = weightOf(g, b);
+      if (ca || cb) {
+        bias = (ca ?? cb)!.data;
+        t = ca ? b : a;
+        continue;
+      }
       return { refused: 'the logits are a sum of two computed tensors' };
     }
     if (op === 'MatMul' || op === 'Gemm') {
@@ -95,7 +103,8 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
       if (!w || w.dims.length !== 2) return { refused: 'the unembedding weight is not a constant matrix in the graph' };
       const vd = Boolean(tied) !== transB; // a Transpose and Gemm's transB cancel out
       const [d, vocab] = vd ? [w.dims[1], w.dims[0]] : w.dims;
-      if (vocabRows !== undefined && vocab !== vocabRows && vocab < vocabRows) return { refused: `the unembedding has ${vocab} columns for ${vocabRows} token ids` };
+      if (vocabRows !== undefined && vocab !== vocabRows && vocab < vocabRows)
+        return { refused: `the unembedding has ${vocab} columns for ${vocabRows} token ids` };
       const c = op === 'Gemm' ? p.input?.[2] : undefined;
       if (c) {
         const cb = weightOf(g, c);
@@ -104,7 +113,11 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
       }
       if (bias && bias.length !== vocab) return { refused: 'the unembedding bias is not one value per token' };
       let input = p.input?.[0] ?? '';
-      for (let k = 0; k < 4; k++) { const q = g.producer.get(input)?.node; if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? ''; else break; }
+      for (let k = 0; k < 4; k++) {
+        const q = g.producer.get(input)?.node;
+        if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? '';
+        else break;
+      }
       return { data: w.data, layout: vd ? 'vd' : 'dv', d, vocab, ...(bias ? { bias } : {}), input };
     }
     return { refused: `the logits come from a ${op} node, not a matrix product` };
@@ -113,7 +126,12 @@ function findUnembedding(g: GraphIndex, logits: string, vocabRows: number | unde
 }
 
 /** A 4/8-bit MatMulNBits LM head (the onnxruntime-genai builder's): its columns read on demand. */
-function packedUnembedding(g: GraphIndex, p: onnx.INodeProto, bias: Float32Array | undefined, vocabRows: number | undefined): Unembedding | { refused: string } {
+function packedUnembedding(
+  g: GraphIndex,
+  p: onnx.INodeProto,
+  bias: Float32Array | undefined,
+  vocabRows: number | undefined,
+): Unembedding | { refused: string } {
   const shape = nbitsShape(p);
   const read = nbitsColumnReader(p, g.inits, g.dir);
   if (!shape || !read) return { refused: 'the unembedding is a MatMulNBits whose packed weights are not constants in the graph' };
@@ -133,7 +151,11 @@ function packedUnembedding(g: GraphIndex, p: onnx.INodeProto, bias: Float32Array
     want.forEach((t, k) => columns.set(t, data.subarray(k * d, (k + 1) * d)));
   };
   let input = p.input?.[0] ?? '';
-  for (let k = 0; k < 4; k++) { const q = g.producer.get(input)?.node; if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? ''; else break; }
+  for (let k = 0; k < 4; k++) {
+    const q = g.producer.get(input)?.node;
+    if (q && MOVE.has(q.opType ?? '')) input = q.input?.[0] ?? '';
+    else break;
+  }
   return { data: new Float32Array(0), layout: 'columns', columns, load, d, vocab, ...(bias ? { bias } : {}), input };
 }
 
@@ -151,13 +173,20 @@ function joinOf(g: GraphIndex, proj: string, projNode: onnx.INodeProto | undefin
     if (next.length !== 1) return { proj };
     const n = next[0];
     if (n.domain) return { proj };
-    if (MOVE.has(n.opType ?? '')) { t = n.output?.[0] ?? ''; continue; }
+    if (MOVE.has(n.opType ?? '')) {
+      t = n.output?.[0] ?? '';
+      continue;
+    }
     if (n.opType !== 'Add') return { proj };
-    const other = n.input?.[0] === t ? n.input?.[1] ?? '' : n.input?.[0] ?? '';
+    const other = n.input?.[0] === t ? (n.input?.[1] ?? '') : (n.input?.[0] ?? '');
     const c = weightOf(g, other);
-    if (c) { // the projection's bias
+    if (c) {
+      // the projection's bias
       const prev = bias;
-      bias = Float32Array.from({ length: Math.max(c.data.length, prev?.length ?? 0) }, (_, i) => (prev ? prev[prev.length === 1 ? 0 : i] : 0) + c.data[c.data.length === 1 ? 0 : i]);
+      bias = Float32Array.from(
+        { length: Math.max(c.data.length, prev?.length ?? 0) },
+        (_, i) => (prev ? prev[prev.length === 1 ? 0 : i] : 0) + c.data[c.data.length === 1 ? 0 : i],
+      );
       t = n.output?.[0] ?? '';
       continue;
     }
@@ -175,18 +204,35 @@ function isEmbedding(g: GraphIndex, t: string, ids: string | undefined): 'token'
     if (op === 'Gather') {
       // The table itself, maybe shared (Identity) or stored in half precision (Cast).
       let tn = p.input?.[0] ?? '';
-      for (let k = 0; k < 3 && !g.inits.has(tn); k++) { const q = g.producer.get(tn)?.node; if (q?.opType === 'Identity' || q?.opType === 'Cast') tn = q.input?.[0] ?? ''; else break; }
+      for (let k = 0; k < 3 && !g.inits.has(tn); k++) {
+        const q = g.producer.get(tn)?.node;
+        if (q?.opType === 'Identity' || q?.opType === 'Cast') tn = q.input?.[0] ?? '';
+        else break;
+      }
       const table = g.inits.get(tn);
       if (!table || (table.dims ?? []).length !== 2) return undefined;
       let idx = p.input?.[1] ?? '';
-      for (let k = 0; k < 6; k++) { const q = g.producer.get(idx)?.node; if (q && MOVE.has(q.opType ?? '')) idx = q.input?.[0] ?? ''; else break; }
+      for (let k = 0; k < 6; k++) {
+        const q = g.producer.get(idx)?.node;
+        if (q && MOVE.has(q.opType ?? '')) idx = q.input?.[0] ?? '';
+        else break;
+      }
       return idx === ids ? 'token' : 'position';
     }
-    if (MOVE.has(op)) { t = p.input?.[0] ?? ''; continue; }
+    if (MOVE.has(op)) {
+      t = p.input?.[0] ?? '';
+      continue;
+    }
     if (op === 'Mul' || op === 'Div') {
       const [a, b] = p.input ?? [];
-      if (isConst(g, b)) { t = a; continue; }
-      if (isConst(g, a) && op === 'Mul') { t = b; continue; }
+      if (isConst(g, b)) {
+        t = a;
+        continue;
+      }
+      if (isConst(g, a) && op === 'Mul') {
+        t = b;
+        continue;
+      }
     }
     return undefined;
   }
@@ -201,11 +247,20 @@ function expandLeaves(g: GraphIndex, roots: string[], limit: number): { tensor: 
     if (out.length > limit) return undefined;
     const t = stack.pop()!;
     const c = weightOf(g, t);
-    if (c) { out.push({ tensor: t, constant: c.data, at: -1 }); continue; }
+    if (c) {
+      out.push({ tensor: t, constant: c.data, at: -1 });
+      continue;
+    }
     const p = g.producer.get(t);
-    if (p && !p.node.domain && (p.node.opType === 'Add' || p.node.opType === 'Sum')) { stack.push(...(p.node.input ?? []).filter(Boolean)); continue; }
+    if (p && !p.node.domain && (p.node.opType === 'Add' || p.node.opType === 'Sum')) {
+      stack.push(...(p.node.input ?? []).filter(Boolean));
+      continue;
+    }
     // Identity, Cast, Reshape… between the stream and the norm (an exported last_hidden_state): the same values.
-    if (p && !p.node.domain && MOVE.has(p.node.opType ?? '')) { stack.push(p.node.input?.[0] ?? ''); continue; }
+    if (p && !p.node.domain && MOVE.has(p.node.opType ?? '')) {
+      stack.push(p.node.input?.[0] ?? '');
+      continue;
+    }
     out.push({ tensor: t, at: p?.index ?? -1 });
   }
   return out.sort((a, b) => a.at - b.at);
@@ -215,7 +270,13 @@ function expandLeaves(g: GraphIndex, roots: string[], limit: number): { tensor: 
  * The residual plan of a causal LM, or why there is none. `attention` lists the layers' probability tensors
  * (their graph position orders the terms into layers); `values` gives each layer's output projection.
  */
-export function planResidual(model: onnx.ModelProto, logits: string | undefined, attention: string[], values: ValuePlan | undefined, opts: { vocabRows?: number; ids?: string; dir?: string } = {}): ResidualPlan | { refused: string } {
+export function planResidual(
+  model: onnx.ModelProto,
+  logits: string | undefined,
+  attention: string[],
+  values: ValuePlan | undefined,
+  opts: { vocabRows?: number; ids?: string; dir?: string } = {},
+): ResidualPlan | { refused: string } {
   const { vocabRows, ids, dir } = opts;
   if (!logits) return { refused: 'the model has no language-model head output (logits)' };
   const g = indexGraph(model, dir);
@@ -229,12 +290,14 @@ export function planResidual(model: onnx.ModelProto, logits: string | undefined,
   });
   // Terms of the stream: bounded so a graph whose norm input is not a residual sum cannot make us walk it all.
   const terms = expandLeaves(g, norm.inputs, 16 * (attention.length + 4));
-  if (!terms) return { refused: 'the final norm\'s input is not a sum of a bounded number of terms' };
+  if (!terms) return { refused: "the final norm's input is not a sum of a bounded number of terms" };
   const softmaxAt = attention.map((a) => g.producer.get(a)?.index ?? -1);
   const layerOf = (t: string) => {
     const at = g.producer.get(t)?.index ?? -1;
     let l = -1;
-    softmaxAt.forEach((s, k) => { if (s >= 0 && s < at) l = Math.max(l, k); });
+    softmaxAt.forEach((s, k) => {
+      if (s >= 0 && s < at) l = Math.max(l, k);
+    });
     return l;
   };
   const projLayer = new Map(layers.map((x, l) => [x.proj ?? '', l]));
@@ -286,7 +349,8 @@ export function attentionJoins(g: GraphIndex, sources: string[]): (AttentionJoin
       if (!ins.some((x) => desc.has(x))) continue;
       if (n.opType === 'Add' && !n.domain) {
         const [a, b] = ins;
-        const da = desc.has(a), db = desc.has(b);
+        const da = desc.has(a),
+          db = desc.has(b);
         const other = da ? b : a;
         if (da !== db && !isConst(g, other)) return { input: other, mid: n.output?.[0] ?? '', branch: da ? a : b };
       }
@@ -300,7 +364,9 @@ export function attentionJoins(g: GraphIndex, sources: string[]): (AttentionJoin
 export function finalStream(g: GraphIndex, lastMid: string): string {
   let t = lastMid;
   for (let step = 0; step < 4; step++) {
-    const adds = (g.consumers.get(t) ?? []).filter((n) => n.opType === 'Add' && !n.domain && !isConst(g, n.input?.[0] === t ? n.input?.[1] ?? '' : n.input?.[0] ?? ''));
+    const adds = (g.consumers.get(t) ?? []).filter(
+      (n) => n.opType === 'Add' && !n.domain && !isConst(g, n.input?.[0] === t ? (n.input?.[1] ?? '') : (n.input?.[0] ?? '')),
+    );
     if (adds.length !== 1) return t;
     t = adds[0].output?.[0] ?? t;
   }

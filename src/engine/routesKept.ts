@@ -25,7 +25,14 @@ export function routesRefusal(m: LoadedModel): string {
 }
 
 /** Keep what routes need from this explain; `{ routes: id }` or `{ routesNote }`. */
-export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tensor>, ids: number[], valueNorms: Float32Array | undefined | (() => Promise<Float32Array | undefined>), source: Source, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): { routes?: number; routesNote?: string } {
+export function keepRoutes(
+  model: LoadedModel,
+  fetched: Record<string, ort.Tensor>,
+  ids: number[],
+  valueNorms: Float32Array | undefined | (() => Promise<Float32Array | undefined>),
+  source: Source,
+  values: Record<string, { data: Float32Array; dims: readonly number[] }> = {},
+): { routes?: number; routesNote?: string } {
   const n = ids.length;
   latest = undefined;
   try {
@@ -35,11 +42,12 @@ export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tenso
       const probe = makeStash(model, fetched, n, new Float32Array(model.layers * model.headsPerLayer * n), values);
       if ('refused' in probe) return { routesNote: `Routes are not available: ${probe.refused}.` };
       let made: Promise<RouteStash> | undefined;
-      stash = () => (made ??= valueNorms().then((norms) => {
-        const s = makeStash(model, fetched, n, norms, values);
-        if ('refused' in s) throw new EngineError('inference-failed', `Routes are not available: ${s.refused}.`);
-        return s;
-      }));
+      stash = () =>
+        (made ??= valueNorms().then((norms) => {
+          const s = makeStash(model, fetched, n, norms, values);
+          if ('refused' in s) throw new EngineError('inference-failed', `Routes are not available: ${s.refused}.`);
+          return s;
+        }));
     } else {
       const s = makeStash(model, fetched, n, valueNorms, values);
       if ('refused' in s) return { routesNote: `Routes are not available: ${s.refused}.` };
@@ -49,7 +57,10 @@ export function keepRoutes(model: LoadedModel, fetched: Record<string, ort.Tenso
     if ('attention' in source) {
       // The attention leaves for the host (transferred): keep a copy, when it is small enough.
       const bytes = source.attention.reduce((a, x) => a + x.byteLength, 0);
-      if (bytes > ROUTE_ATTENTION_BYTES) return { routesNote: `Routes are not available: keeping this model's attention for them would take ${(bytes / 2 ** 20).toFixed(0)} MB; explain a shorter selection.` };
+      if (bytes > ROUTE_ATTENTION_BYTES)
+        return {
+          routesNote: `Routes are not available: keeping this model's attention for them would take ${(bytes / 2 ** 20).toFixed(0)} MB; explain a shorter selection.`,
+        };
       src = { attention: source.attention.map((a) => a.slice()) };
     }
     latest = { id: nextId++, model, stash, source: src, ids };
@@ -64,8 +75,14 @@ export function dropRoutes(handle: number): void {
   if (latest && 'handle' in latest.source && latest.source.handle === handle) latest = undefined;
 }
 
-export async function traceRoutesFor(id: number, token: number, threshold: number, kept: (handle: number) => { model: LoadedModel; cap: Captured } | undefined): Promise<RouteGraph> {
-  if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 1) throw new EngineError('bad-request', `A route threshold is a share in (0, 1], got ${threshold}.`);
+export async function traceRoutesFor(
+  id: number,
+  token: number,
+  threshold: number,
+  kept: (handle: number) => { model: LoadedModel; cap: Captured } | undefined,
+): Promise<RouteGraph> {
+  if (!Number.isFinite(threshold) || threshold <= 0 || threshold > 1)
+    throw new EngineError('bad-request', `A route threshold is a share in (0, 1], got ${threshold}.`);
   const l = latest;
   if (!l || l.id !== id) throw new EngineError('expired', 'Routes are traced for the newest explanation only; explain the selection again.');
   const stash = typeof l.stash === 'function' ? await l.stash() : l.stash;

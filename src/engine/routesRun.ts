@@ -55,16 +55,24 @@ export function routeRefusal(m: LoadedModel): string | undefined {
   return 'refused' in p ? p.refused : undefined;
 }
 
-const f32 = (t: ort.Tensor): Float32Array => (t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
+const f32 = (t: ort.Tensor): Float32Array =>
+  t.type === 'float16' ? halfToFloat32(t.data as Uint16Array) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
 
 /**
  * The stash from an explain's fetched tensors and value norms ([L × H × n]), or why none is kept. `values`: the
  * values the worker already read as float32 (a fused kernel's come only from there).
  */
-export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n: number, valueNorms: Float32Array | undefined, values: Record<string, { data: Float32Array; dims: readonly number[] }> = {}): RouteStash | { refused: string } {
+export function makeStash(
+  m: LoadedModel,
+  fetched: Record<string, ort.Tensor>,
+  n: number,
+  valueNorms: Float32Array | undefined,
+  values: Record<string, { data: Float32Array; dims: readonly number[] }> = {},
+): RouteStash | { refused: string } {
   const p = planOf(m);
   if ('refused' in p) return p;
-  const H = m.headsPerLayer, L = m.layers;
+  const H = m.headsPerLayer,
+    L = m.layers;
   const need = (name: string) => {
     const t = fetched[name];
     if (!t) throw new EngineError('inference-failed', `routes: ${name} was not fetched`);
@@ -73,7 +81,8 @@ export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n
   const final = f32(need(p.final));
   const d = final.length / n;
   const bytes = 4 * n * d * (3 * L + 1);
-  if (bytes > ROUTE_STASH_BYTES) return { refused: `keeping the streams for routes would take ${(bytes / 2 ** 20).toFixed(0)} MB at ${n} tokens; explain a shorter selection` };
+  if (bytes > ROUTE_STASH_BYTES)
+    return { refused: `keeping the streams for routes would take ${(bytes / 2 ** 20).toFixed(0)} MB at ${n} tokens; explain a shorter selection` };
   const valueData = p.layers.map((ly) => {
     if (ly.kind !== 'wo') return undefined;
     const read = values[ly.values];
@@ -82,19 +91,28 @@ export function makeStash(m: LoadedModel, fetched: Record<string, ort.Tensor>, n
     const dh = dims[dims.length - 1];
     const v = read ? read.data : f32(t!);
     const kv = v.length / (n * dh);
-    if (!Number.isInteger(kv) || H % kv !== 0) throw new EngineError('inference-failed', `routes: the values ${ly.values} have ${kv} heads for ${H} query heads`);
+    if (!Number.isInteger(kv) || H % kv !== 0)
+      throw new EngineError('inference-failed', `routes: the values ${ly.values} have ${kv} heads for ${H} query heads`);
     if (kv === H) return v;
     // Grouped-query values: query head h reads value head h / (H / kv) (HF's repeat_kv order).
-    const out = new Float32Array(H * n * dh), per = H / kv;
+    const out = new Float32Array(H * n * dh),
+      per = H / kv;
     for (let h = 0; h < H; h++) out.set(v.subarray(Math.floor(h / per) * n * dh, (Math.floor(h / per) + 1) * n * dh), h * n * dh);
     return out;
   });
-  if (p.layers.some((ly) => ly.kind === 'wo') && !valueNorms) return { refused: 'the values\' norms through W_O were not computed' };
+  if (p.layers.some((ly) => ly.kind === 'wo') && !valueNorms) return { refused: "the values' norms through W_O were not computed" };
   const captures: Record<string, ort.Tensor> = {};
   for (const ly of p.layers) if (ly.kind === 'slice') for (const nm of ly.slice.captures) captures[nm] = need(nm);
   return {
-    n, d, final, layers: p.layers, values: valueData, captures, outputs: p.layers.map(() => undefined),
-    inputs: p.inputs.map((nm) => f32(need(nm))), mids: p.mids.map((nm) => f32(need(nm))),
+    n,
+    d,
+    final,
+    layers: p.layers,
+    values: valueData,
+    captures,
+    outputs: p.layers.map(() => undefined),
+    inputs: p.inputs.map((nm) => f32(need(nm))),
+    mids: p.mids.map((nm) => f32(need(nm))),
     norms: p.layers.map((ly, l) => (ly.kind === 'wo' ? valueNorms!.subarray(l * H * n, (l + 1) * H * n) : undefined)),
   };
 }
@@ -103,21 +121,50 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 let dotSession: Promise<ort.InferenceSession> | undefined;
 /** ⟨W_O^h y_r, v_j^h⟩ for every head h, key j and row r: v [H, n, dh], w [H, dh, d], y [m, d] → [H, n, m]. */
 function dots(): Promise<ort.InferenceSession> {
-  const info = (name: string, rank: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType: FLOAT, shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })) }),
-  }) }) });
-  const node = (opType: string, input: string[], output: string, perm?: number[]) => onnx.NodeProto.create({ opType, input, output: [output], name: output,
-    attribute: perm ? [onnx.AttributeProto.create({ name: 'perm', ints: perm, type: onnx.AttributeProto.AttributeType.INTS })] : [] });
-  return (dotSession ??= ort.InferenceSession.create(onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
-    graph: onnx.GraphProto.create({ name: 'route-dots', node: [node('Transpose', ['y'], 'yt', [1, 0]), node('MatMul', ['w', 'yt'], 'u'), node('MatMul', ['v', 'u'], 'out')],
-      input: [info('v', 3), info('w', 3), info('y', 2)], output: [info('out', 3)] }),
-  })).finish(), { logSeverityLevel: 3 }));
+  const info = (name: string, rank: number) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: onnx.TypeProto.create({
+        tensorType: onnx.TypeProto.Tensor.create({
+          elemType: FLOAT,
+          shape: onnx.TensorShapeProto.create({
+            dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })),
+          }),
+        }),
+      }),
+    });
+  const node = (opType: string, input: string[], output: string, perm?: number[]) =>
+    onnx.NodeProto.create({
+      opType,
+      input,
+      output: [output],
+      name: output,
+      attribute: perm ? [onnx.AttributeProto.create({ name: 'perm', ints: perm, type: onnx.AttributeProto.AttributeType.INTS })] : [],
+    });
+  return (dotSession ??= ort.InferenceSession.create(
+    onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        producerName: 'headlight',
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: onnx.GraphProto.create({
+          name: 'route-dots',
+          node: [node('Transpose', ['y'], 'yt', [1, 0]), node('MatMul', ['w', 'yt'], 'u'), node('MatMul', ['v', 'u'], 'out')],
+          input: [info('v', 3), info('w', 3), info('y', 2)],
+          output: [info('out', 3)],
+        }),
+      }),
+    ).finish(),
+    { logSeverityLevel: 3 },
+  ));
 }
 
 const norm2 = (a: ArrayLike<number>, o: number, d: number, b?: ArrayLike<number>, ob = 0): number => {
   let s = 0;
-  for (let c = 0; c < d; c++) { const x = a[o + c] - (b ? b[ob + c] : 0); s += x * x; }
+  for (let c = 0; c < d; c++) {
+    const x = a[o + c] - (b ? b[ob + c] : 0);
+    s += x * x;
+  }
   return s;
 };
 
@@ -125,15 +172,30 @@ const norm2 = (a: ArrayLike<number>, o: number, d: number, b?: ArrayLike<number>
 export type AttentionFrom = { kind: 'kept'; cap: Captured } | { kind: 'memory'; attention: Float32Array[] };
 
 /** The route behind `token`'s prediction. */
-export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: RouteStash, token: number, threshold: number, ids: number[]): Promise<RouteGraph> {
+export async function traceRoutes(
+  m: LoadedModel,
+  from: AttentionFrom,
+  stash: RouteStash,
+  token: number,
+  threshold: number,
+  ids: number[],
+): Promise<RouteGraph> {
   const t0 = performance.now();
-  const { n, d } = stash, H = m.headsPerLayer, L = m.layers;
+  const { n, d } = stash,
+    H = m.headsPerLayer,
+    L = m.layers;
   if (!Number.isInteger(token) || token < 0 || token >= n) throw new EngineError('bad-request', `No token ${token} in a ${n}-token explanation.`);
   let layerCache: { layer: number; heads: Float32Array[] } | undefined;
   const attentionOf = async (l: number) => {
     if (layerCache?.layer !== l) {
-      const heads = from.kind === 'kept' ? await recomputeHeads(m, from.cap, Array.from({ length: H }, (_, h) => [l, h] as const))
-        : Array.from({ length: H }, (_, h) => from.attention[l].subarray(h * n * n, (h + 1) * n * n));
+      const heads =
+        from.kind === 'kept'
+          ? await recomputeHeads(
+              m,
+              from.cap,
+              Array.from({ length: H }, (_, h) => [l, h] as const),
+            )
+          : Array.from({ length: H }, (_, h) => from.attention[l].subarray(h * n * n, (h + 1) * n * n));
       layerCache = { layer: l, heads };
     }
     return layerCache.heads;
@@ -143,8 +205,12 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
     const ly = stash.layers[l];
     if (ly.kind === 'wo') {
       const dh = ly.rows / H;
-      const out = await (await dots()).run({
-        v: new ort.Tensor('float32', stash.values[l]!, [H, n, dh]), w: new ort.Tensor('float32', ly.wo, [H, dh, d]), y: new ort.Tensor('float32', Y, [m_, d]),
+      const out = await (
+        await dots()
+      ).run({
+        v: new ort.Tensor('float32', stash.values[l]!, [H, n, dh]),
+        w: new ort.Tensor('float32', ly.wo, [H, dh, d]),
+        y: new ort.Tensor('float32', Y, [m_, d]),
       });
       return { dot: out.out.data as Float32Array, norms: stash.norms[l]! };
     }
@@ -156,26 +222,36 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
       if (r.d !== d) throw new EngineError('inference-failed', `routes: layer ${l}'s head outputs have ${r.d} features, the stream ${d}`);
       stash.outputs[l] = u = r.data;
     }
-    const dot = new Float32Array(H * n * m_), norms = new Float32Array(H * n);
+    const dot = new Float32Array(H * n * m_),
+      norms = new Float32Array(H * n);
     for (let h = 0; h < H; h++) {
       for (let j = 0; j < n; j++) {
         const o = (h * n + j) * d;
         norms[h * n + j] = Math.sqrt(norm2(u, o, d));
-        for (let r = 0; r < m_; r++) { let s = 0; for (let c = 0; c < d; c++) s += u[o + c] * Y[r * d + c]; dot[(h * n + j) * m_ + r] = s; }
+        for (let r = 0; r < m_; r++) {
+          let s = 0;
+          for (let c = 0; c < d; c++) s += u[o + c] * Y[r * d + c];
+          dot[(h * n + j) * m_ + r] = s;
+        }
       }
     }
     return { dot, norms };
   };
   const steps: RouteSteps = {
-    layers: L, heads: H,
-    mlp: async (l, rows) => rows.map((i): MlpRow => {
-      const y = l + 1 < L ? stash.inputs[l + 1] : stash.final, x = stash.mids[l];
-      return { y: Math.sqrt(norm2(y, i * d, d)), residual: Math.sqrt(norm2(y, i * d, d, x, i * d)), mlp: Math.sqrt(norm2(x, i * d, d)) };
-    }),
+    layers: L,
+    heads: H,
+    mlp: async (l, rows) =>
+      rows.map((i): MlpRow => {
+        const y = l + 1 < L ? stash.inputs[l + 1] : stash.final,
+          x = stash.mids[l];
+        return { y: Math.sqrt(norm2(y, i * d, d)), residual: Math.sqrt(norm2(y, i * d, d, x, i * d)), mlp: Math.sqrt(norm2(x, i * d, d)) };
+      }),
     attention: async (l, rows): Promise<AttentionRow[]> => {
       if (!rows.length) return [];
       const A = await attentionOf(l);
-      const m_ = rows.length, y = stash.mids[l], x = stash.inputs[l];
+      const m_ = rows.length,
+        y = stash.mids[l],
+        x = stash.inputs[l];
       const ly = stash.layers[l];
       const b = ly.kind === 'wo' ? ly.bias : undefined;
       const Y = new Float32Array(m_ * d);
@@ -183,7 +259,8 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
       const { dot, norms } = await termsOf(l, Y, m_);
       return rows.map((i, r): AttentionRow => {
         const yy = norm2(y, i * d, d);
-        const terms = new Float64Array(H * n), termNorms = new Float64Array(H * n);
+        const terms = new Float64Array(H * n),
+          termNorms = new Float64Array(H * n);
         for (let h = 0; h < H; h++) {
           const a = A[h];
           for (let j = 0; j < n; j++) {
@@ -193,9 +270,27 @@ export async function traceRoutes(m: LoadedModel, from: AttentionFrom, stash: Ro
             terms[h * n + j] = al === 0 ? Math.sqrt(yy) : Math.sqrt(Math.max(0, yy - 2 * al * dot[(h * n + j) * m_ + r] + al * al * u * u));
           }
         }
-        let bias = NaN, biasNorm = NaN;
-        if (b) { let s = 0; for (let c = 0; c < d; c++) { const z = y[i * d + c] - b[c]; s += z * z; } bias = Math.sqrt(s); biasNorm = Math.sqrt(norm2(b, 0, d)); }
-        return { y: Math.sqrt(yy), residual: Math.sqrt(norm2(y, i * d, d, x, i * d)), bias, terms, keys: n, residualNorm: Math.sqrt(norm2(x, i * d, d)), biasNorm, termNorms };
+        let bias = NaN,
+          biasNorm = NaN;
+        if (b) {
+          let s = 0;
+          for (let c = 0; c < d; c++) {
+            const z = y[i * d + c] - b[c];
+            s += z * z;
+          }
+          bias = Math.sqrt(s);
+          biasNorm = Math.sqrt(norm2(b, 0, d));
+        }
+        return {
+          y: Math.sqrt(yy),
+          residual: Math.sqrt(norm2(y, i * d, d, x, i * d)),
+          bias,
+          terms,
+          keys: n,
+          residualNorm: Math.sqrt(norm2(x, i * d, d)),
+          biasNorm,
+          termNorms,
+        };
       });
     },
   };

@@ -23,27 +23,43 @@ export function loadTokenizer(file: string): LoadedTokenizer {
   try {
     st = fs.statSync(file);
   } catch {
-    throw new EngineError('file-not-found', `Tokenizer file not found: ${file}. Put the model's tokenizer.json next to model.onnx or set headlight.tokenizerPath.`, { path: file });
+    throw new EngineError(
+      'file-not-found',
+      `Tokenizer file not found: ${file}. Put the model's tokenizer.json next to model.onnx or set headlight.tokenizerPath.`,
+      { path: file },
+    );
   }
   if (!st.isFile() || st.size === 0 || st.size > MAX_TOKENIZER_BYTES) {
-    throw new EngineError('tokenizer-invalid', `${file} is ${st.isFile() ? `${st.size} bytes` : 'not a file'}; expected a Hugging Face tokenizer.json (saved with tokenizer.save() or save_pretrained()).`);
+    throw new EngineError(
+      'tokenizer-invalid',
+      `${file} is ${st.isFile() ? `${st.size} bytes` : 'not a file'}; expected a Hugging Face tokenizer.json (saved with tokenizer.save() or save_pretrained()).`,
+    );
   }
   // Parse it ourselves first: a clear message for broken JSON, and the native parser only sees plausible input.
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new EngineError('tokenizer-invalid', `${file} is not valid JSON (${(e as Error).message}). Save the tokenizer again with tokenizer.save("tokenizer.json").`);
+    throw new EngineError(
+      'tokenizer-invalid',
+      `${file} is not valid JSON (${(e as Error).message}). Save the tokenizer again with tokenizer.save("tokenizer.json").`,
+    );
   }
   const model = (json as { model?: { type?: unknown; vocab?: unknown; unk_token?: unknown } } | null)?.model;
   if (typeof json !== 'object' || json === null || typeof model !== 'object' || model === null || !model.vocab) {
-    throw new EngineError('tokenizer-invalid', `${file} is JSON but not a Hugging Face tokenizer.json (no "model" with a "vocab"). A vocab.json or config.json is not enough: save the fast tokenizer with tokenizer.save("tokenizer.json").`);
+    throw new EngineError(
+      'tokenizer-invalid',
+      `${file} is JSON but not a Hugging Face tokenizer.json (no "model" with a "vocab"). A vocab.json or config.json is not enough: save the fast tokenizer with tokenizer.save("tokenizer.json").`,
+    );
   }
   let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromFile(file);
   } catch (e) {
-    throw new EngineError('tokenizer-invalid', `The tokenizers library rejected ${file}: ${(e as Error).message}. Save it again with a current transformers/tokenizers version.`);
+    throw new EngineError(
+      'tokenizer-invalid',
+      `The tokenizers library rejected ${file}: ${(e as Error).message}. Save it again with a current transformers/tokenizers version.`,
+    );
   }
   const vocab = tokenizer.getVocab(true);
   let idLimit = 0;

@@ -36,7 +36,12 @@ const MOVE = new Set(['Transpose', 'Reshape', 'Flatten', 'Identity', 'Cast']);
  * The value tensors and output projections of `attention` (probability tensors in layer order, or the
  * attention names of fused kernels, whose merged output is where the walk to W_O starts).
  */
-export async function planValues(model: onnx.ModelProto, attention: string[], kernels: ReadonlyMap<string, KernelPlan> = new Map(), modelDir?: string): Promise<ValuePlan> {
+export async function planValues(
+  model: onnx.ModelProto,
+  attention: string[],
+  kernels: ReadonlyMap<string, KernelPlan> = new Map(),
+  modelDir?: string,
+): Promise<ValuePlan> {
   // One reader of constant weights (weights.ts): Identity, Cast (float16), Transpose (no constant folding).
   const g = indexGraph(model, modelDir);
   const consumers = g.consumers;
@@ -58,12 +63,18 @@ export async function planValues(model: onnx.ModelProto, attention: string[], ke
       plan.values.push(mm?.input?.[1] ?? '');
       at = mm?.output?.[0];
     }
-    let wo: Float32Array | undefined, cols = 0, merged = '', proj = '';
+    let wo: Float32Array | undefined,
+      cols = 0,
+      merged = '',
+      proj = '';
     for (let step = 0; at && step < 6 && !wo; step++) {
       const next: onnx.INodeProto[] = consumers.get(at) ?? [];
       if (next.length !== 1) break;
       const n = next[0];
-      if (MOVE.has(n.opType ?? '')) { at = n.output?.[0]; continue; }
+      if (MOVE.has(n.opType ?? '')) {
+        at = n.output?.[0];
+        continue;
+      }
       if (n.opType === 'MatMul' || n.opType === 'Gemm') {
         // Rows must be the input features (heads · d_head); matmulWeight reads Gemm's transB layout.
         const w = matmulWeight(g, n);
@@ -92,31 +103,45 @@ const INT64 = onnx.TensorProto.DataType.INT64;
  * key instead of dh·d. Output [H, n]. Symbolic dims, so one session serves every layer and length.
  */
 function normGraph(withWo: boolean): Uint8Array {
-  const info = (name: string, rank: number) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType: FLOAT, shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `d${k}` })) }),
-  }) }) });
-  const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
+  const info = (name: string, rank: number) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: onnx.TypeProto.create({
+        tensorType: onnx.TypeProto.Tensor.create({
+          elemType: FLOAT,
+          shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `d${k}` })) }),
+        }),
+      }),
+    });
+  const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) =>
+    onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
   const nodes = withWo
     ? [
-      node('Transpose', ['w'], 'wT', [onnx.AttributeProto.create({ name: 'perm', ints: [0, 2, 1], type: onnx.AttributeProto.AttributeType.INTS })]),
-      node('MatMul', ['w', 'wT'], 'G'),
-      node('MatMul', ['v', 'G'], 'vG'),
-      node('Mul', ['v', 'vG'], 'sq'),
-    ]
+        node('Transpose', ['w'], 'wT', [onnx.AttributeProto.create({ name: 'perm', ints: [0, 2, 1], type: onnx.AttributeProto.AttributeType.INTS })]),
+        node('MatMul', ['w', 'wT'], 'G'),
+        node('MatMul', ['v', 'G'], 'vG'),
+        node('Mul', ['v', 'vG'], 'sq'),
+      ]
     : [node('Mul', ['v', 'v'], 'sq')];
   nodes.push(
     node('ReduceSum', ['sq', 'axis'], 's', [onnx.AttributeProto.create({ name: 'keepdims', i: 0, type: onnx.AttributeProto.AttributeType.INT })]),
     node('Relu', ['s'], 's0'), // float rounding can leave a tiny negative vᵀGv
     node('Sqrt', ['s0'], 'out'),
   );
-  return onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
-    graph: onnx.GraphProto.create({
-      name: 'value-norms', node: nodes,
-      initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-      input: [info('v', 3), ...(withWo ? [info('w', 3)] : [])], output: [info('out', 2)],
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'headlight',
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: onnx.GraphProto.create({
+        name: 'value-norms',
+        node: nodes,
+        initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
+        input: [info('v', 3), ...(withWo ? [info('w', 3)] : [])],
+        output: [info('out', 2)],
+      }),
     }),
-  })).finish();
+  ).finish();
 }
 
 const sessions = new Map<boolean, Promise<ort.InferenceSession>>();
@@ -149,7 +174,13 @@ export interface ValueNorms {
  * Norms for every layer from the fetched value tensors (`fetched[name]` = data and dims). Undefined when a
  * layer's value tensor is missing or not [.., n, d_head] with a head count that maps onto the query heads.
  */
-export async function allValueNorms(plan: ValuePlan, layerSources: number[], H: number, n: number, fetched: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<ValueNorms | undefined> {
+export async function allValueNorms(
+  plan: ValuePlan,
+  layerSources: number[],
+  H: number,
+  n: number,
+  fetched: Record<string, { data: Float32Array; dims: readonly number[] }>,
+): Promise<ValueNorms | undefined> {
   const out = new Float32Array(layerSources.length * H * n);
   let withWo = 0;
   for (let l = 0; l < layerSources.length; l++) {
@@ -163,11 +194,14 @@ export async function allValueNorms(plan: ValuePlan, layerSources: number[], H: 
     if (hv < 1 || H % hv !== 0) return undefined;
     // Grouped-query values ([kv, n, dh]): query head h reads value head h / (H / kv), as HF's repeat_kv lays them out.
     const per = H / hv;
-    const v = per === 1 ? t.data : (() => {
-      const r = new Float32Array(H * n * dh);
-      for (let h = 0; h < H; h++) r.set(t.data.subarray(Math.floor(h / per) * n * dh, (Math.floor(h / per) + 1) * n * dh), h * n * dh);
-      return r;
-    })();
+    const v =
+      per === 1
+        ? t.data
+        : (() => {
+            const r = new Float32Array(H * n * dh);
+            for (let h = 0; h < H; h++) r.set(t.data.subarray(Math.floor(h / per) * n * dh, (Math.floor(h / per) + 1) * n * dh), h * n * dh);
+            return r;
+          })();
     const wo = plan.wo[k];
     if (wo && wo.length === H * dh * plan.woCols[k]) withWo++;
     out.set(await valueNorms(v, H, n, dh, wo, plan.woCols[k]), l * H * n);

@@ -30,7 +30,12 @@ export function indexGraph(model: onnx.ModelProto, dir?: string): GraphIndex {
   const consumers = new Map<string, onnx.INodeProto[]>();
   nodes.forEach((n, index) => {
     for (const o of n.output ?? []) if (o) producer.set(o, { node: n, index });
-    for (const i of n.input ?? []) if (i) { const c = consumers.get(i); if (c) c.push(n); else consumers.set(i, [n]); }
+    for (const i of n.input ?? [])
+      if (i) {
+        const c = consumers.get(i);
+        if (c) c.push(n);
+        else consumers.set(i, [n]);
+      }
   });
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((nm) => !inits.has(nm)));
   return { model, nodes, inits, producer, consumers, graphInputs, dir };
@@ -54,7 +59,10 @@ function transpose2(data: Float32Array, rows: number, cols: number): Float32Arra
 
 /** Ops a constant expression may use: elementwise on broadcastable operands (a scalar or same shape). */
 const ELEMENTWISE: Record<string, (a: number, b: number) => number> = {
-  Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b,
+  Add: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
+  Div: (a, b) => a / b,
 };
 
 /**
@@ -88,13 +96,15 @@ export function weightOf(g: GraphIndex, name: string, depth = 0): Weight | undef
   }
   const f = ELEMENTWISE[op];
   if (f) {
-    const a = first(), b = weightOf(g, p.input?.[1] ?? '', depth + 1);
+    const a = first(),
+      b = weightOf(g, p.input?.[1] ?? '', depth + 1);
     if (!a || !b) return undefined;
     const [big, small, swap] = a.data.length >= b.data.length ? [a, b, false] : [b, a, true];
     if (small.data.length !== 1 && small.data.length !== big.data.length) return undefined;
     const out = new Float32Array(big.data.length);
     for (let i = 0; i < out.length; i++) {
-      const x = big.data[i], y = small.data.length === 1 ? small.data[0] : small.data[i];
+      const x = big.data[i],
+        y = small.data.length === 1 ? small.data[0] : small.data[i];
       out[i] = swap ? f(y, x) : f(x, y);
     }
     return { data: out, dims: big.dims };

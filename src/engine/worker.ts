@@ -57,7 +57,11 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
   const { model: m, cached } = await getModel(ref.modelPath, { executionProviders: ref.executionProviders });
   const tok = getTokenizer(ref.tokenizerPath);
   if (m.plan.vocabRows !== undefined && tok.idLimit > m.plan.vocabRows) {
-    throw new EngineError('tokenizer-vocab-mismatch', `${path.basename(ref.tokenizerPath)} can produce ids up to ${tok.idLimit - 1}, but the model's embedding has only ${m.plan.vocabRows} rows: this tokenizer belongs to another model. Use the tokenizer.json exported with this model.`, { tokenizerVocab: tok.idLimit, modelVocab: m.plan.vocabRows });
+    throw new EngineError(
+      'tokenizer-vocab-mismatch',
+      `${path.basename(ref.tokenizerPath)} can produce ids up to ${tok.idLimit - 1}, but the model's embedding has only ${m.plan.vocabRows} rows: this tokenizer belongs to another model. Use the tokenizer.json exported with this model.`,
+      { tokenizerVocab: tok.idLimit, modelVocab: m.plan.vocabRows },
+    );
   }
   return { m, tok, stats: { sessionCached: cached, loadMs: performance.now() - t0, tokenizeMs: 0, runMs: 0 } };
 }
@@ -68,10 +72,15 @@ async function prepare(ref: ModelRef): Promise<{ m: LoadedModel; tok: LoadedToke
  */
 const MAX_KEPT = 3;
 /** The value tensors a kept explain fetched, until its `value-norms` request turns them into norms (kept then). */
-interface KeptValues { layerSources: number[]; fetched: Record<string, { data: Float32Array; dims: readonly number[] }>; ready: Promise<void>; norms?: Promise<ValueNorms | undefined> }
+interface KeptValues {
+  layerSources: number[];
+  fetched: Record<string, { data: Float32Array; dims: readonly number[] }>;
+  ready: Promise<void>;
+  norms?: Promise<ValueNorms | undefined>;
+}
 const kept = new Map<number, { model: LoadedModel; cap: Captured; values?: KeptValues }>();
 let nextHandle = 1;
-const NO_VALUES = 'the value tensor each layer\'s probabilities multiply could not be read off this graph';
+const NO_VALUES = "the value tensor each layer's probabilities multiply could not be read off this graph";
 
 function keep(model: LoadedModel, cap: Captured, values?: KeptValues): number {
   const handle = nextHandle++;
@@ -91,7 +100,8 @@ const lateRouteNorms = (handle: number) => async (): Promise<Float32Array | unde
 /** A kept explain's value norms, measured on the first ask (its `value-norms` request, or routes) from the values it kept. */
 function keptNorms(handle: number): Promise<ValueNorms | undefined> {
   const k = keptRun(handle);
-  if (!k) throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+  if (!k)
+    throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
   const v = k.values;
   if (v && !v.norms) {
     v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
@@ -166,7 +176,12 @@ async function handle(req: WorkerRequest): Promise<Reply> {
 }
 
 /** An explain's tokens (refused or truncated past the limits) and their ids. */
-async function explainInput(req: Extract<WorkerRequest, { type: 'explain' }>, m: LoadedModel, tok: LoadedTokenizer, stats: RunStats): Promise<{ ids: number[]; tokens: Token[]; truncatedFrom?: number }> {
+async function explainInput(
+  req: Extract<WorkerRequest, { type: 'explain' }>,
+  m: LoadedModel,
+  tok: LoadedTokenizer,
+  stats: RunStats,
+): Promise<{ ids: number[]; tokens: Token[]; truncatedFrom?: number }> {
   if (req.text.trim() === '') throw new EngineError('empty-text', 'Nothing to explain: the selection is empty or only whitespace. Select some text first.');
   const t1 = performance.now();
   let tokens = await encodeText(tok, req.text);
@@ -174,10 +189,18 @@ async function explainInput(req: Extract<WorkerRequest, { type: 'explain' }>, m:
   const n = tokens.length;
   const positions = m.plan.positionRows ?? Infinity;
   if (n > req.maxTokens && !req.truncate) {
-    throw new EngineError('too-many-tokens', `The selection is ${n} tokens; the limit is ${req.maxTokens}. Select less text, raise headlight.maxTokens, or explain the first ${Math.min(req.maxTokens, positions)} tokens.`, { tokens: n, maxTokens: req.maxTokens });
+    throw new EngineError(
+      'too-many-tokens',
+      `The selection is ${n} tokens; the limit is ${req.maxTokens}. Select less text, raise headlight.maxTokens, or explain the first ${Math.min(req.maxTokens, positions)} tokens.`,
+      { tokens: n, maxTokens: req.maxTokens },
+    );
   }
   if (n > positions && !req.truncate) {
-    throw new EngineError('too-many-positions', `The selection is ${n} tokens, but ${path.basename(m.modelPath)} has only ${positions} positions. Select less text or explain the first ${positions} tokens.`, { tokens: n, positions });
+    throw new EngineError(
+      'too-many-positions',
+      `The selection is ${n} tokens, but ${path.basename(m.modelPath)} has only ${positions} positions. Select less text or explain the first ${positions} tokens.`,
+      { tokens: n, positions },
+    );
   }
   const limit = Math.min(req.maxTokens, positions);
   let truncatedFrom: number | undefined;
@@ -196,7 +219,10 @@ function idsInput(req: Extract<WorkerRequest, { type: 'run-ids' }>, m: LoadedMod
     throw new EngineError('bad-request', `runIds needs a non-empty list of integer ids in [0, ${vocab}).`);
   }
   if (m.plan.positionRows !== undefined && ids.length > m.plan.positionRows) {
-    throw new EngineError('too-many-positions', `${ids.length} ids, but the model has only ${m.plan.positionRows} positions.`, { tokens: ids.length, positions: m.plan.positionRows });
+    throw new EngineError('too-many-positions', `${ids.length} ids, but the model has only ${m.plan.positionRows} positions.`, {
+      tokens: ids.length,
+      positions: m.plan.positionRows,
+    });
   }
   if (req.attentionMask && req.attentionMask.length !== ids.length) throw new EngineError('bad-request', 'attentionMask must have one entry per id.');
   return { ids, tokens: ids.map((id) => ({ id, text: tok.tokenizer.idToToken(id) ?? String(id), start: -1, end: -1, special: false })) };
@@ -209,10 +235,20 @@ function idsInput(req: Extract<WorkerRequest, { type: 'run-ids' }>, m: LoadedMod
 function extraFetches(req: RunRequest, m: LoadedModel) {
   // Predictions ride along with the explain's own run: reduced in the graph where the engine could append the
   // reduction (only [n, k] and [n] leave ORT), else from the logits read here; only summaries leave the worker.
-  const why = req.type !== 'explain' ? undefined : !m.causal ? 'a bidirectional model sees every token at once, so it makes no next-token predictions' : !m.plan.logitsOutput ? 'the model has no language-model head output (logits)' : undefined;
+  const why =
+    req.type !== 'explain'
+      ? undefined
+      : !m.causal
+        ? 'a bidirectional model sees every token at once, so it makes no next-token predictions'
+        : !m.plan.logitsOutput
+          ? 'the model has no language-model head output (logits)'
+          : undefined;
   // Value-weighted attention rides along too: each layer's value tensor (values.ts).
   const layerSources = m.attention.map((_, l) => attentionSourceIndex(m, l));
-  const valueNames = req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k]) ? [...new Set(layerSources.map((k) => m.values!.values[k]))] : [];
+  const valueNames =
+    req.type === 'explain' && m.values && layerSources.every((k) => k >= 0 && m.values!.values[k])
+      ? [...new Set(layerSources.map((k) => m.values!.values[k]))]
+      : [];
   const next = req.type === 'explain' && !why ? predictionOutputs(m) : [];
   // A fused kernel's values are not a tensor of the run: its plan reads them off the kept inputs.
   const kernelValues = valueNames.filter((v) => m.plan.kernels.has(v));
@@ -234,7 +270,14 @@ function extraFetches(req: RunRequest, m: LoadedModel) {
     for (const v of kernelValues) {
       if (!cap) continue;
       const get = (name: string) => cap.tensors[name] ?? cap.inputs[name];
-      got.pendingValues.push(m.plan.kernels.get(v)!.values(get).then((r) => { if (r) got.values[v] = r; }));
+      got.pendingValues.push(
+        m.plan.kernels
+          .get(v)!
+          .values(get)
+          .then((r) => {
+            if (r) got.values[v] = r;
+          }),
+      );
     }
   };
   return { why, layerSources, valueNames, routeNames, extra, got, onExtra };
@@ -243,7 +286,8 @@ function extraFetches(req: RunRequest, m: LoadedModel) {
 /** An explain or a run of ids: attention (or a kept run's handle) with whatever rides along. */
 async function runModel(req: RunRequest): Promise<Reply> {
   const { m, tok, stats } = await prepare(req.model);
-  const { ids, tokens, truncatedFrom } = req.type === 'explain' ? await explainInput(req, m, tok, stats) : { ...idsInput(req, m, tok), truncatedFrom: undefined };
+  const { ids, tokens, truncatedFrom } =
+    req.type === 'explain' ? await explainInput(req, m, tok, stats) : { ...idsInput(req, m, tok), truncatedFrom: undefined };
   const t2 = performance.now();
   const mask = req.type === 'run-ids' ? req.attentionMask : undefined;
   const { why, layerSources, valueNames, routeNames, extra, got, onExtra } = extraFetches(req, m);
@@ -265,10 +309,27 @@ async function runModel(req: RunRequest): Promise<Reply> {
   if (!lateNorms) await Promise.all(got.pendingValues);
   const norms = valueNames.length && !lateNorms ? await allValueNorms(m.values!, layerSources, m.headsPerLayer, ids.length, got.values) : undefined;
   const dla = req.type === 'explain' ? await runDla(m, got.dla, ids, predictions, why) : undefined;
-  const routes = req.type !== 'explain' ? {} : !routeNames.length ? { routesNote: routesRefusal(m) }
-    : keepRoutes(m, got.dla, ids, lateNorms && kept ? lateRouteNorms(kept.handle) : norms?.weighting === 'value·W_O' ? norms.data : undefined, kept ? { handle: kept.handle } : { attention: attention.data }, got.values);
+  const routes =
+    req.type !== 'explain'
+      ? {}
+      : !routeNames.length
+        ? { routesNote: routesRefusal(m) }
+        : keepRoutes(
+            m,
+            got.dla,
+            ids,
+            lateNorms && kept ? lateRouteNorms(kept.handle) : norms?.weighting === 'value·W_O' ? norms.data : undefined,
+            kept ? { handle: kept.handle } : { attention: attention.data },
+            got.values,
+          );
   const result = {
-    model: info(req.model, m, tok), tokens, attention, truncatedFrom, stats, ...(kept ? { kept } : {}), ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
+    model: info(req.model, m, tok),
+    tokens,
+    attention,
+    truncatedFrom,
+    stats,
+    ...(kept ? { kept } : {}),
+    ...(predictions ? { predictions } : why ? { predictionsNote: why } : {}),
     ...(norms ? { valueNorms: norms } : lateNorms ? { valueNormsPending: true } : req.type === 'explain' ? { valueNormsNote: NO_VALUES } : {}),
     ...dla,
     ...routes,
@@ -298,7 +359,10 @@ async function predict(tok: LoadedTokenizer, m: LoadedModel, t: Record<string, o
   }
   for (const x of Object.values(t)) x.dispose?.();
   const uniq = [...new Set(p.topIds)];
-  const texts = await tok.tokenizer.decodeBatch(uniq.map((id) => [id]), false);
+  const texts = await tok.tokenizer.decodeBatch(
+    uniq.map((id) => [id]),
+    false,
+  );
   const text = new Map(uniq.map((id, k) => [id, texts[k]]));
   return { k: p.k, topIds: p.topIds, topP: p.topP, topText: Array.from(p.topIds, (id) => text.get(id) ?? String(id)), actualP: p.actualP, loss: p.loss };
 }
@@ -317,7 +381,8 @@ async function pump(): Promise<void> {
       const { msg, transfer } = await handle(req);
       parentPort!.postMessage(msg, transfer);
     } catch (e) {
-      const error = e instanceof EngineError ? e.toJSON() : { code: 'inference-failed' as const, message: `Engine failure: ${(e as Error)?.message ?? String(e)}` };
+      const error =
+        e instanceof EngineError ? e.toJSON() : { code: 'inference-failed' as const, message: `Engine failure: ${(e as Error)?.message ?? String(e)}` };
       parentPort!.postMessage({ id: req.id, type: 'error', error } satisfies WorkerResponse);
     }
     // Let pending control messages (cancel-queued, shutdown) in before the next request starts.

@@ -6,7 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROUTES_THRESHOLD, type FlowData, type HeadMatrix, type PanelState, type RequestMap, type RequestMethod, type RouteGraph, type SessionData } from '../protocol';
+import {
+  ROUTES_THRESHOLD,
+  type FlowData,
+  type HeadMatrix,
+  type PanelState,
+  type RequestMap,
+  type RequestMethod,
+  type RouteGraph,
+  type SessionData,
+} from '../protocol';
 import { escapeJsonForScript, inlineJson } from '../core/inlineJson';
 import { REPORT_THEME } from './theme';
 
@@ -33,7 +42,11 @@ export function reportRouteTokens(n: number): number[] {
 }
 
 /** dist/webview.js and dist/webview.css; charts = dist/charts.js (plotly), read from beside the bundle when not given. */
-export interface ReportAssets { js: string; css: string; charts?: string }
+export interface ReportAssets {
+  js: string;
+  css: string;
+  charts?: string;
+}
 
 function chartsBeside(): string {
   for (const f of [path.join(__dirname, 'charts.js'), path.join(__dirname, '..', '..', 'dist', 'charts.js')]) {
@@ -91,7 +104,8 @@ export function decodeTyped(s: string): unknown {
   return JSON.parse(s, (_k, x: { __ta?: string; b64?: string; __num?: string }) => {
     if (x && typeof x === 'object' && typeof x.b64 === 'string' && x.__ta) {
       const b = Buffer.from(x.b64, 'base64');
-      const copy = new Uint8Array(b.length); copy.set(b);
+      const copy = new Uint8Array(b.length);
+      copy.set(b);
       return x.__ta === 'u8' ? copy : new Float32Array(copy.buffer);
     }
     if (x && typeof x === 'object' && typeof x.__num === 'string') return Number(x.__num);
@@ -149,7 +163,11 @@ const STUB = `(function () {
 export function inlineScript(js: string): string {
   // "://" occurs only inside strings, templates and comments (in a regex literal it is written ":\/\/"),
   // where ":\/\/" means the same characters: XML namespace URIs still work, and the file names no URL.
-  return js.replace(/\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--').replace(/:\/\//g, ':\\/\\/');
+  return js
+    .replace(/\/\/# sourceMappingURL=.*$/gm, '')
+    .replace(/<\/(script)/gi, '<\\/$1')
+    .replace(/<!--/g, '<\\!--')
+    .replace(/:\/\//g, ':\\/\\/');
 }
 
 export function inlineStyle(css: string): string {
@@ -164,9 +182,12 @@ const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 export function buildReport(data: ReportData, assets: ReportAssets, nonce = makeReportNonce()): string {
   const csp = ["default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src 'nonce-${nonce}'`, 'img-src data: blob:'].join('; ');
-  const vars = Object.entries(REPORT_THEME).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
-  const payload = escapeJsonForScript(encodeTyped({ session: data.session, state: data.state, matrices: data.matrices, flows: data.flows, routes: data.routes ?? [] }))
-    .replace(/:\/\//g, ':\\/\\/'); // "\/" is "/" in JSON: URLs in the user's text stay text, the file names none
+  const vars = Object.entries(REPORT_THEME)
+    .map(([k, v]) => `--vscode-${k}: ${v};`)
+    .join(' ');
+  const payload = escapeJsonForScript(
+    encodeTyped({ session: data.session, state: data.state, matrices: data.matrices, flows: data.flows, routes: data.routes ?? [] }),
+  ).replace(/:\/\//g, ':\\/\\/'); // "\/" is "/" in JSON: URLs in the user's text stay text, the file names none
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

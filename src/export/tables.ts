@@ -26,13 +26,19 @@ export function headsCsv(session: SessionData): string {
   const rows: string[] = [['layer', 'head', 'id', 'roles', 'evidence', ...extra, ...keys].map(csvField).join(',')];
   for (const hd of s.heads) {
     const k = hd.layer * s.model.headsPerLayer + hd.head;
-    rows.push([
-      hd.layer, hd.head, hd.id,
-      hd.roles.map((r) => `${r.name} ${r.score.toFixed(3)}`).join('; '),
-      hd.roles.map((r) => `${r.name}: ${r.evidence}`).join(' | '),
-      ...(s.dla ? [s.dla.sentences[k], s.effects ? directVsTotal(s.dla, s.effects, k, hd.id, hd.layer === s.model.layers - 1) ?? '' : ''] : []),
-      ...keys.map((k) => hd.metrics[k]),
-    ].map(csvField).join(','));
+    rows.push(
+      [
+        hd.layer,
+        hd.head,
+        hd.id,
+        hd.roles.map((r) => `${r.name} ${r.score.toFixed(3)}`).join('; '),
+        hd.roles.map((r) => `${r.name}: ${r.evidence}`).join(' | '),
+        ...(s.dla ? [s.dla.sentences[k], s.effects ? (directVsTotal(s.dla, s.effects, k, hd.id, hd.layer === s.model.layers - 1) ?? '') : ''] : []),
+        ...keys.map((k) => hd.metrics[k]),
+      ]
+        .map(csvField)
+        .join(','),
+    );
   }
   return rows.join('\r\n') + '\r\n';
 }
@@ -45,9 +51,23 @@ export interface HeadsJson {
   text: string;
   tokens: SessionData['tokens'];
   metrics: SessionData['metrics'];
-  heads: { layer: number; head: number; id: string; metrics: Record<string, number | null>; notes: Record<string, string>; roles: SessionData['heads'][number]['roles'];
+  heads: {
+    layer: number;
+    head: number;
+    id: string;
+    metrics: Record<string, number | null>;
+    notes: Record<string, string>;
+    roles: SessionData['heads'][number]['roles'];
     /** Direct logit attribution per token (onto the next token's logit, and the difference to the best other token). */
-    dla?: { mean: number | null; meanAbs: number | null; perToken: (number | null)[]; perTokenDiff: (number | null)[]; evidence: string; directVsTotal?: string } }[];
+    dla?: {
+      mean: number | null;
+      meanAbs: number | null;
+      perToken: (number | null)[];
+      perTokenDiff: (number | null)[];
+      evidence: string;
+      directVsTotal?: string;
+    };
+  }[];
   /** The best other token per position, which dla.perTokenDiff is taken against; or why there is no DLA. */
   dla?: { norm: string; alternatives: string[] };
   dlaNote?: string;
@@ -57,11 +77,20 @@ export interface HeadsJson {
 export function headsJsonValue(session: SessionData): HeadsJson {
   const s = withEffects(session);
   return {
-    format: 'headlight-heads', version: 1, title: s.title, model: s.model, text: s.text, tokens: s.tokens, metrics: s.metrics,
+    format: 'headlight-heads',
+    version: 1,
+    title: s.title,
+    model: s.model,
+    text: s.text,
+    tokens: s.tokens,
+    metrics: s.metrics,
     heads: s.heads.map((hd) => ({
-      layer: hd.layer, head: hd.head, id: hd.id,
+      layer: hd.layer,
+      head: hd.head,
+      id: hd.id,
       metrics: Object.fromEntries(Object.entries(hd.metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : null])),
-      notes: hd.notes, roles: hd.roles,
+      notes: hd.notes,
+      roles: hd.roles,
       ...(s.dla ? { dla: dlaOfHead(s, hd.layer * s.model.headsPerLayer + hd.head, hd.id) } : {}),
     })),
     ...(s.dla ? { dla: { norm: s.dla.norm, alternatives: s.dla.altText } } : s.dlaNote ? { dlaNote: s.dlaNote } : {}),
@@ -72,12 +101,16 @@ export function headsJsonValue(session: SessionData): HeadsJson {
 const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function dlaOfHead(s: SessionData, k: number, id: string): NonNullable<HeadsJson['heads'][number]['dla']> {
-  const d = s.dla!, n = s.tokens.length;
+  const d = s.dla!,
+    n = s.tokens.length;
   const gap = s.effects ? directVsTotal(d, s.effects, k, id, Math.floor(k / s.model.headsPerLayer) === s.model.layers - 1) : undefined;
   return {
-    mean: num(d.mean[k]), meanAbs: num(d.meanAbs[k]),
-    perToken: Array.from(d.actual.subarray(k * n, (k + 1) * n), num), perTokenDiff: Array.from(d.diff.subarray(k * n, (k + 1) * n), num),
-    evidence: d.sentences[k], ...(gap ? { directVsTotal: gap } : {}),
+    mean: num(d.mean[k]),
+    meanAbs: num(d.meanAbs[k]),
+    perToken: Array.from(d.actual.subarray(k * n, (k + 1) * n), num),
+    perTokenDiff: Array.from(d.diff.subarray(k * n, (k + 1) * n), num),
+    evidence: d.sentences[k],
+    ...(gap ? { directVsTotal: gap } : {}),
   };
 }
 

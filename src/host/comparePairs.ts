@@ -35,10 +35,18 @@ export function comparePairs(models: BundledModel[]): ComparePair[] {
   for (const m of models) {
     const ck = m.checkpoints;
     if (ck.length < 2) continue;
-    const first = ck[0], last = ck[ck.length - 1];
+    const first = ck[0],
+      last = ck[ck.length - 1];
     out.push({ kind: 'training', model: m.name, a: `${m.name}@step-${first.step}`, b: `${m.name}@step-${last.step}`, stepA: first.step, stepB: last.step });
     for (let i = 0; i + 1 < ck.length; i++) {
-      out.push({ kind: 'step', model: m.name, a: `${m.name}@step-${ck[i].step}`, b: `${m.name}@step-${ck[i + 1].step}`, stepA: ck[i].step, stepB: ck[i + 1].step });
+      out.push({
+        kind: 'step',
+        model: m.name,
+        a: `${m.name}@step-${ck[i].step}`,
+        b: `${m.name}@step-${ck[i + 1].step}`,
+        stepA: ck[i].step,
+        stepB: ck[i + 1].step,
+      });
     }
   }
   return out;

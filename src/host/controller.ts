@@ -1,5 +1,14 @@
 import * as vscode from 'vscode';
-import { defaultPanelState, type CompareDiff, type PanelState, type RenderedFormat, type RequestMap, type RequestMethod, type SessionData, type WebviewNotification } from '../protocol';
+import {
+  defaultPanelState,
+  type CompareDiff,
+  type PanelState,
+  type RenderedFormat,
+  type RequestMap,
+  type RequestMethod,
+  type SessionData,
+  type WebviewNotification,
+} from '../protocol';
 import { AttentionPanel, type PanelHandlers } from '../panel/attentionPanel';
 import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighter';
 import { log } from './log';
@@ -28,7 +37,9 @@ export interface ExplainTarget {
 export class Controller implements vscode.Disposable, PanelHandlers {
   private panelNow: AttentionPanel | undefined;
   /** The one panel; setting it tells VS Code (context key `headlight.panelOpen`) so Find Head and Export show in the palette. */
-  get panel(): AttentionPanel | undefined { return this.panelNow; }
+  get panel(): AttentionPanel | undefined {
+    return this.panelNow;
+  }
   set panel(p: AttentionPanel | undefined) {
     if (Boolean(p) !== Boolean(this.panelNow)) void vscode.commands.executeCommand('setContext', PANEL_OPEN_CONTEXT, Boolean(p));
     this.panelNow = p;
@@ -43,43 +54,70 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   private readonly effects: EffectsRunner;
   private settingsTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly context: vscode.ExtensionContext, readonly source: SessionSource) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly source: SessionSource,
+  ) {
     this.effects = new EffectsRunner(source, (panel, id) => this.panel === panel && panel.session?.id === id);
     this.disposables.push(
       vscode.window.onDidChangeTextEditorSelection((e) => this.onEditorSelection(e)),
       // A new model choice re-explains what the panel shows, so the user sees the effect at once.
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (this.panel?.state && this.content.value.kind !== 'dump' && ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) => e.affectsConfiguration(k))) {
+        if (
+          this.panel?.state &&
+          this.content.value.kind !== 'dump' &&
+          ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) =>
+            e.affectsConfiguration(k),
+          )
+        ) {
           // Select Model writes up to four keys one after another: explain once, after the last of them.
           clearTimeout(this.settingsTimer);
-          this.settingsTimer = setTimeout(() => { if (this.panel?.state && this.content.value.kind !== 'dump') void this.explainState(this.panel.state); }, 150);
+          this.settingsTimer = setTimeout(() => {
+            if (this.panel?.state && this.content.value.kind !== 'dump') void this.explainState(this.panel.state);
+          }, 150);
         }
       }),
       { dispose: () => clearTimeout(this.settingsTimer) },
     );
   }
 
-  get extensionUri(): vscode.Uri { return this.context.extensionUri; }
+  get extensionUri(): vscode.Uri {
+    return this.context.extensionUri;
+  }
   /** True while the panel shows a comparison (compare/data) rather than one session. */
-  get comparing(): boolean { return this.content.value.kind === 'compare'; }
+  get comparing(): boolean {
+    return this.content.value.kind === 'compare';
+  }
   /** The editor range of the session shown, for linking editor and panel (none for a dump or a comparison). */
-  get explained(): ExplainedRange | undefined { const c = this.content.value; return c.kind === 'session' ? c.explained : undefined; }
-  get highlightedRange(): vscode.Range | undefined { return this.highlighter.lastFocus; }
+  get explained(): ExplainedRange | undefined {
+    const c = this.content.value;
+    return c.kind === 'session' ? c.explained : undefined;
+  }
+  get highlightedRange(): vscode.Range | undefined {
+    return this.highlighter.lastFocus;
+  }
 
   static title(doc: vscode.TextDocument, range: vscode.Range): string {
     const name = doc.uri.path.split('/').pop() || doc.uri.toString();
-    const a = range.start.line + 1, b = range.end.line + 1;
+    const a = range.start.line + 1,
+      b = range.end.line + 1;
     return `Attention: ${name}:${a === b ? a : `${a}–${b}`}`;
   }
 
   /** Explain a range: open or reuse the panel beside the editor, then fill it. */
   /** Settles when the explain in flight ends (analysed, failed, cancelled or superseded); at once when none runs. */
-  settled(): Promise<void> { return this.explaining ?? Promise.resolve(); }
+  settled(): Promise<void> {
+    return this.explaining ?? Promise.resolve();
+  }
 
   async explain(target: ExplainTarget, previous?: PanelState): Promise<void> {
     const run = this.explainRange(target, previous);
     this.explaining = run;
-    try { await run; } finally { if (this.explaining === run) this.explaining = undefined; }
+    try {
+      await run;
+    } finally {
+      if (this.explaining === run) this.explaining = undefined;
+    }
   }
 
   private async explainRange(target: ExplainTarget, previous?: PanelState): Promise<void> {
@@ -91,7 +129,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     }
     const title = Controller.title(doc, range);
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
-    const state: PanelState = { ...(previous ?? this.panel?.state ?? defaultPanelState('', rangeTuple)), source: { uri: doc.uri.toString(), range: rangeTuple } };
+    const state: PanelState = {
+      ...(previous ?? this.panel?.state ?? defaultPanelState('', rangeTuple)),
+      source: { uri: doc.uri.toString(), range: rangeTuple },
+    };
     const panel = this.showPanel(title, state);
     panel.post({ type: 'session/loading', title, message: `Explaining ${text.length} characters…` });
 
@@ -104,7 +145,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       let previewed = false;
       const show = (session: SessionData) => {
         this.content.session({
-          uri: doc.uri.toString(), baseOffset: doc.offsetAt(range.start), version: doc.version,
+          uri: doc.uri.toString(),
+          baseOffset: doc.offsetAt(range.start),
+          version: doc.version,
           spans: session.tokens.map((t) => ({ start: t.start, end: t.end })),
         });
         panel.post({ type: 'session/data', session, state: { ...state, model: session.model.name } });
@@ -121,10 +164,12 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       if (cts.token.isCancellationRequested || seq !== this.runSeq) return; // superseded
       // After a first paint only the analysis is new: the panel keeps whatever the user did meanwhile.
       if (previewed && panel.session?.id === session.id) {
-        const late = { ...(session.valueNorms ? { valueNorms: session.valueNorms } : {}), ...(session.valueNormsNote !== undefined ? { valueNormsNote: session.valueNormsNote } : {}) };
+        const late = {
+          ...(session.valueNorms ? { valueNorms: session.valueNorms } : {}),
+          ...(session.valueNormsNote !== undefined ? { valueNormsNote: session.valueNormsNote } : {}),
+        };
         panel.post({ type: 'session/heads', sessionId: session.id, heads: session.heads, thumbnails: session.thumbnails, ...late });
-      }
-      else show(session);
+      } else show(session);
       // Cheap (a small model, a short selection): measure what each head does right away.
       const est = this.source.effectsEstimateMs?.(session.id);
       if (est !== undefined && est <= AUTO_EFFECTS_MS) void this.measureEffects(true);
@@ -135,7 +180,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
-      log().error('Explain failed:', err instanceof Error ? err.stack ?? message : message);
+      log().error('Explain failed:', err instanceof Error ? (err.stack ?? message) : message);
       panel.post({ type: 'session/error', message });
       void vscode.window.showErrorMessage(vscode.l10n.t('Headlight: {0}', message), 'Select another model').then((a) => {
         if (a) void vscode.commands.executeCommand('headlight.selectModel');
@@ -155,7 +200,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const session = panel?.session;
     const kind = this.content.value.kind;
     if (!panel || !session || kind === 'compare' || kind === 'dump' || !this.source.measureEffects) {
-      if (!auto) void vscode.window.showInformationMessage(vscode.l10n.t('Headlight: explain a selection first; head effects are measured on the panel\'s text and model.'));
+      if (!auto)
+        void vscode.window.showInformationMessage(
+          vscode.l10n.t("Headlight: explain a selection first; head effects are measured on the panel's text and model."),
+        );
       return;
     }
     return this.effects.measure(panel, session, auto, scope);
@@ -163,11 +211,13 @@ export class Controller implements vscode.Disposable, PanelHandlers {
 
   /** Explain the range a panel state points at (reload, settings change, Find head with no panel). */
   async explainState(state: PanelState): Promise<void> {
-    if (state.source.uri.startsWith('headlight-dump:')) { // an external session: its command reopens it
+    if (state.source.uri.startsWith('headlight-dump:')) {
+      // an external session: its command reopens it
       await vscode.commands.executeCommand('headlight.openDump', vscode.Uri.parse(state.source.uri));
       return;
     }
-    if (state.source.uri.startsWith('headlight-notebook:')) { // a notebook output: found again in its notebook
+    if (state.source.uri.startsWith('headlight-notebook:')) {
+      // a notebook output: found again in its notebook
       await vscode.commands.executeCommand('headlight.openNotebookOutput', state.source.uri);
       return;
     }
@@ -185,7 +235,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
    */
   async restore(webviewPanel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
     this.panel?.panel.dispose();
-    const panel = this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state, log());
+    const panel = (this.panel = new AttentionPanel(webviewPanel, this.extensionUri, this, state, log()));
     if (!state) {
       panel.post({ type: 'session/error', message: vscode.l10n.t('Select text and run “Explain Attention” to fill this panel.') });
       return;
@@ -195,10 +245,15 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       panel.post({ type: 'session/loading', title: webviewPanel.title, message: vscode.l10n.t('Restored; explains again when shown.') });
       await new Promise<void>((resolve) => {
         const subs = [
-          webviewPanel.onDidChangeViewState((e) => { if (e.webviewPanel.visible) done(); }),
+          webviewPanel.onDidChangeViewState((e) => {
+            if (e.webviewPanel.visible) done();
+          }),
           webviewPanel.onDidDispose(() => done()),
         ];
-        const done = () => { for (const s of subs) s.dispose(); resolve(); };
+        const done = () => {
+          for (const s of subs) s.dispose();
+          resolve();
+        };
       });
       if (this.panel !== panel) return; // closed, or replaced by another explain meanwhile
       if (panel.session) return; // something already filled it
@@ -207,7 +262,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       log().info(`Restored panel for ${state.source.uri}: explaining again.`);
       await this.explainState(state);
     } catch (err) {
-      panel.post({ type: 'session/error', message: vscode.l10n.t('Could not reopen {0}: {1}', state.source.uri, err instanceof Error ? err.message : String(err)) });
+      panel.post({
+        type: 'session/error',
+        message: vscode.l10n.t('Could not reopen {0}: {1}', state.source.uri, err instanceof Error ? err.message : String(err)),
+      });
     }
   }
 
@@ -273,7 +331,10 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     this.content.compare();
     const { range, document: doc } = source;
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
-    const state: PanelState = { ...(this.panel?.state ?? defaultPanelState(doc.uri.toString(), rangeTuple)), source: { uri: doc.uri.toString(), range: rangeTuple } };
+    const state: PanelState = {
+      ...(this.panel?.state ?? defaultPanelState(doc.uri.toString(), rangeTuple)),
+      source: { uri: doc.uri.toString(), range: rangeTuple },
+    };
     const panel = this.showPanel(title, state);
     panel.post({ type: 'compare/data', a: { ...a, id: ++this.runSeq }, b: { ...b, id: ++this.runSeq }, diff, state });
   }
@@ -283,7 +344,8 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     const panel = this.panel;
     if (!panel) return Promise.reject(new Error('The Headlight panel is not open.'));
     // The panel keeps the request until the page replies; closing it rejects with 'The panel was closed.'.
-    return panel.request('export/render', { format }, timeoutMs, () => new Error(`the panel did not render the ${format.toUpperCase()} within ${timeoutMs / 1000} s`))
+    return panel
+      .request('export/render', { format }, timeoutMs, () => new Error(`the panel did not render the ${format.toUpperCase()} within ${timeoutMs / 1000} s`))
       .then((r) => r.data);
   }
 
@@ -307,7 +369,9 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   }
 
   /** The session shown now, for Find head and Export. */
-  get session(): SessionData | undefined { return this.comparing ? undefined : this.panel?.session; }
+  get session(): SessionData | undefined {
+    return this.comparing ? undefined : this.panel?.session;
+  }
 
   focusHead(layer: number, head: number): void {
     this.panel?.reveal();

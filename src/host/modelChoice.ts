@@ -31,7 +31,13 @@ const warned = new Set<string>();
 function warnNotShipped(name: string): void {
   if (warned.has(name)) return;
   warned.add(name);
-  void vscode.window.showWarningMessage(vscode.l10n.t('headlight.model is "{0}", which this version of Headlight does not ship; explaining with {1}. Choose another with "Headlight: Select Model…".', name, DEFAULT_MODEL));
+  void vscode.window.showWarningMessage(
+    vscode.l10n.t(
+      'headlight.model is "{0}", which this version of Headlight does not ship; explaining with {1}. Choose another with "Headlight: Select Model…".',
+      name,
+      DEFAULT_MODEL,
+    ),
+  );
 }
 
 /** A bundled model or checkpoint by its `headlight.model` name (`name@step-N`); undefined when not shipped. */

@@ -3,14 +3,23 @@
 // tested on every machine with path.win32.
 import * as path from 'node:path';
 
-export interface ModelPaths { modelPath: string; tokenizerPath: string; name: string }
+export interface ModelPaths {
+  modelPath: string;
+  tokenizerPath: string;
+  name: string;
+}
 
 /**
  * Relative paths (e.g. in a repository's .vscode/settings.json) are relative to the first workspace
  * folder; absolute ones are normalised (forward slashes become backslashes on Windows); a root-relative path lands on the
  * workspace's drive. The tokenizer defaults to tokenizer.json beside the model. Empty modelPath: undefined.
  */
-export function resolveModelPaths(modelPath: string, tokenizerPath: string, workspaceRoot: string | undefined, p: path.PlatformPath = path): ModelPaths | undefined {
+export function resolveModelPaths(
+  modelPath: string,
+  tokenizerPath: string,
+  workspaceRoot: string | undefined,
+  p: path.PlatformPath = path,
+): ModelPaths | undefined {
   const resolve = (v: string) => {
     const t = v.trim();
     if (!t) return '';

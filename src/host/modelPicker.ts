@@ -10,7 +10,12 @@ export interface PickedModel extends ModelRef {
   bundled?: string;
 }
 
-interface Item extends vscode.QuickPickItem { bundled?: string; modelPath?: string; tokenizerPath?: string; browse?: 'file' | 'folder' }
+interface Item extends vscode.QuickPickItem {
+  bundled?: string;
+  modelPath?: string;
+  tokenizerPath?: string;
+  browse?: 'file' | 'folder';
+}
 
 /**
  * The one model picker, used by Select Model… and by Compare Models… for each side: every bundled model
@@ -23,10 +28,21 @@ export async function pickModel(extensionPath: string, opts: { title: string; cu
     .map((c) => ({ label: c.name, description: c.description, detail: c.name === opts.current ? vscode.l10n.t('current') : undefined, bundled: c.name }));
   items.push(
     { label: '', kind: vscode.QuickPickItemKind.Separator },
-    { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, description: vscode.l10n.t('an ONNX file of your own (GPT-2, BERT or Llama style) and its tokenizer.json'), browse: 'file' },
-    { label: `$(folder) ${vscode.l10n.t('Model folder…')}`, description: vscode.l10n.t('a folder with model.onnx and tokenizer.json, e.g. a training checkpoint'), browse: 'folder' },
+    {
+      label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`,
+      description: vscode.l10n.t('an ONNX file of your own (GPT-2, BERT or Llama style) and its tokenizer.json'),
+      browse: 'file',
+    },
+    {
+      label: `$(folder) ${vscode.l10n.t('Model folder…')}`,
+      description: vscode.l10n.t('a folder with model.onnx and tokenizer.json, e.g. a training checkpoint'),
+      browse: 'folder',
+    },
   );
-  const pick = await vscode.window.showQuickPick(items, { title: opts.title, placeHolder: opts.current ? vscode.l10n.t('Current: {0}', opts.current) : undefined });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: opts.title,
+    placeHolder: opts.current ? vscode.l10n.t('Current: {0}', opts.current) : undefined,
+  });
   if (!pick) return undefined;
   if (pick.bundled) {
     const c = listBundledChoices(extensionPath).find((x) => x.name === pick.bundled)!;
@@ -36,7 +52,11 @@ export async function pickModel(extensionPath: string, opts: { title: string; cu
 }
 
 async function browseFile(): Promise<PickedModel | undefined> {
-  const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { [vscode.l10n.t('ONNX model')]: ['onnx'] }, title: vscode.l10n.t('Headlight: choose an ONNX model') });
+  const files = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { [vscode.l10n.t('ONNX model')]: ['onnx'] },
+    title: vscode.l10n.t('Headlight: choose an ONNX model'),
+  });
   if (!files?.[0]) return undefined;
   const modelPath = files[0].fsPath;
   const tokenizerPath = await tokenizerFor(path.dirname(modelPath));
@@ -46,7 +66,12 @@ async function browseFile(): Promise<PickedModel | undefined> {
 }
 
 async function browseFolder(): Promise<PickedModel | undefined> {
-  const dirs = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: false, canSelectFolders: true, title: vscode.l10n.t('Headlight: choose a folder with model.onnx') });
+  const dirs = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    canSelectFiles: false,
+    canSelectFolders: true,
+    title: vscode.l10n.t('Headlight: choose a folder with model.onnx'),
+  });
   if (!dirs?.[0]) return undefined;
   const dir = dirs[0].fsPath;
   const modelPath = path.join(dir, 'model.onnx');
@@ -62,6 +87,10 @@ async function browseFolder(): Promise<PickedModel | undefined> {
 async function tokenizerFor(dir: string): Promise<string | undefined> {
   const beside = path.join(dir, 'tokenizer.json');
   if (fs.existsSync(beside)) return beside;
-  const tok = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'tokenizer.json': ['json'] }, title: vscode.l10n.t('Headlight: choose its tokenizer.json') });
+  const tok = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { 'tokenizer.json': ['json'] },
+    title: vscode.l10n.t('Headlight: choose its tokenizer.json'),
+  });
   return tok?.[0]?.fsPath;
 }

@@ -16,10 +16,7 @@ export interface ExternalSource {
  * - `compare`: two sessions side by side (Compare Models…): it carries all it draws, so no requests follow.
  */
 export type PanelContent =
-  | { kind: 'empty' }
-  | { kind: 'session'; explained: ExplainedRange }
-  | { kind: 'dump'; sessionId: number; source: ExternalSource }
-  | { kind: 'compare' };
+  { kind: 'empty' } | { kind: 'session'; explained: ExplainedRange } | { kind: 'dump'; sessionId: number; source: ExternalSource } | { kind: 'compare' };
 
 const EMPTY: PanelContent = { kind: 'empty' };
 
@@ -27,22 +24,34 @@ const EMPTY: PanelContent = { kind: 'empty' };
 export class ShownContent {
   private now: PanelContent = EMPTY;
 
-  get value(): PanelContent { return this.now; }
+  get value(): PanelContent {
+    return this.now;
+  }
 
   /**
    * An explain starts. A dump's source is let go of at once; a session or a comparison stays what the panel
    * shows (under its loading message) until the new session arrives.
    */
-  explainStarted(): void { if (this.now.kind === 'dump') this.set(EMPTY); }
+  explainStarted(): void {
+    if (this.now.kind === 'dump') this.set(EMPTY);
+  }
 
-  session(explained: ExplainedRange): void { this.set({ kind: 'session', explained }); }
+  session(explained: ExplainedRange): void {
+    this.set({ kind: 'session', explained });
+  }
 
-  dump(sessionId: number, source: ExternalSource): void { this.set({ kind: 'dump', sessionId, source }); }
+  dump(sessionId: number, source: ExternalSource): void {
+    this.set({ kind: 'dump', sessionId, source });
+  }
 
-  compare(): void { this.set({ kind: 'compare' }); }
+  compare(): void {
+    this.set({ kind: 'compare' });
+  }
 
   /** The panel closed, or the controller is disposed. */
-  clear(): void { this.set(EMPTY); }
+  clear(): void {
+    this.set(EMPTY);
+  }
 
   private set(next: PanelContent): void {
     if (this.now.kind === 'dump' && this.now !== next) this.now.source.dispose();

@@ -42,7 +42,12 @@ export interface SessionSource {
    * (default every head, largest |DLA| first); `onPartial` gets every head measured so far after each group.
    * Heads measured by earlier calls on the same session stay in the result.
    */
-  measureEffects?(sessionId: number, token: vscode.CancellationToken, onProgress: (done: number, total: number) => void, opts?: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void }): Promise<WireEffects>;
+  measureEffects?(
+    sessionId: number,
+    token: vscode.CancellationToken,
+    onProgress: (done: number, total: number) => void,
+    opts?: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void },
+  ): Promise<WireEffects>;
   /**
    * Compare Models…: the text through model A, then model B (never both at once: two models would double the
    * peak memory), each with its head effects when they are cheap to measure; the sessions only, nothing is kept

@@ -8,10 +8,16 @@ import type { Controller } from './controller';
 export async function untilAnalysed(controller: Controller, title: string): Promise<boolean> {
   if (!controller.session?.analysing) return true;
   const settled = controller.settled();
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_progress, token) =>
-    new Promise<void>((resolve) => {
-      const sub = token.onCancellationRequested(() => resolve());
-      void settled.finally(() => { sub.dispose(); resolve(); });
-    }));
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    (_progress, token) =>
+      new Promise<void>((resolve) => {
+        const sub = token.onCancellationRequested(() => resolve());
+        void settled.finally(() => {
+          sub.dispose();
+          resolve();
+        });
+      }),
+  );
   return !controller.session?.analysing;
 }

@@ -12,7 +12,19 @@ import { THUMB_SIZE, toSessionData } from '../session/wire';
 import type { AttentionDump } from '../dump/attentionDump';
 import type { AttentionSet } from '../core/attention';
 import type { SessionData } from '../protocol';
-import { expectedBytes, headName, headOf, headProblem, oversizeMessage, OutputError, parseOutput, rowTolerance, type DumpPointer, type InlineAttention, type NotebookOutput } from './format';
+import {
+  expectedBytes,
+  headName,
+  headOf,
+  headProblem,
+  oversizeMessage,
+  OutputError,
+  parseOutput,
+  rowTolerance,
+  type DumpPointer,
+  type InlineAttention,
+  type NotebookOutput,
+} from './format';
 
 export interface AnalysedOutput {
   /** sha-1 of the output's JSON text: names it in later requests. */
@@ -62,19 +74,25 @@ export function inlineBytes(o: NotebookOutput, a: InlineAttention): Uint8Array {
       raw = zlib.inflateSync(packed, { maxOutputLength: want + 1 });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      throw new OutputError(/larger than|maxOutputLength|Cannot create a Buffer/i.test(msg)
-        ? `"attention.data" decompresses to more than the ${want} bytes its shape needs.` : `"attention.data" is not zlib data (${msg}).`);
+      throw new OutputError(
+        /larger than|maxOutputLength|Cannot create a Buffer/i.test(msg)
+          ? `"attention.data" decompresses to more than the ${want} bytes its shape needs.`
+          : `"attention.data" is not zlib data (${msg}).`,
+      );
     }
   } else raw = packed;
   if (raw.length !== want) {
-    throw new OutputError(`"attention.data" holds ${raw.length} bytes; ${o.layers} layers × ${o.headsPerLayer} heads × ${o.seq} tokens in ${a.dtype} (${a.layout}) is ${want} bytes.`);
+    throw new OutputError(
+      `"attention.data" holds ${raw.length} bytes; ${o.layers} layers × ${o.headsPerLayer} heads × ${o.seq} tokens in ${a.dtype} (${a.layout}) is ${want} bytes.`,
+    );
   }
   return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
 }
 
 /** The decoded attention as the analysis takes it: every head checked (finite, in [0, 1], rows summing to 1). */
 export function attentionOf(o: NotebookOutput, a: InlineAttention, raw: Uint8Array): AttentionSet {
-  const n = o.seq, H = o.headsPerLayer;
+  const n = o.seq,
+    H = o.headsPerLayer;
   const data = Array.from({ length: o.layers }, () => new Float32Array(H * n * n));
   for (let l = 0; l < o.layers; l++) for (let h = 0; h < H; h++) headOf(raw, o, a, l, h, data[l].subarray(h * n * n, (h + 1) * n * n));
   // As the dump reader decides (src/dump/attentionDump.ts): when the output does not say, a decoder's layer-0 head 0
@@ -116,7 +134,14 @@ export async function analyseOutput(text: string, opts: AnalyseOptions): Promise
   const syntax = await opts.analysis.syntax(o.tokens, { language: o.language ?? 'plaintext', text: o.text, offset: 0 });
   const r = await opts.analysis.analyze(attention, o.tokens, undefined, THUMB_SIZE, syntax);
   const session = toSessionData({
-    id: opts.id, title: opts.title, text: o.text, tokens: o.tokens, attention: r.attention, reports: r.reports, thumbnails: r.thumbnails, syntax,
+    id: opts.id,
+    title: opts.title,
+    text: o.text,
+    tokens: o.tokens,
+    attention: r.attention,
+    reports: r.reports,
+    thumbnails: r.thumbnails,
+    syntax,
     model: { name: modelName, kind: r.attention.causal ? 'causal' : 'bidirectional', layers: o.layers, headsPerLayer: o.headsPerLayer },
   });
   return { key, output: o, session: numbered(o, session), attention: r.attention };
@@ -125,14 +150,18 @@ export async function analyseOutput(text: string, opts: AnalyseOptions): Promise
 async function analyseDump(key: string, o: NotebookOutput, d: DumpPointer, opts: AnalyseOptions): Promise<AnalysedOutput> {
   const file = opts.resolveDump(d);
   if (!fs.existsSync(file)) {
-    throw new OutputError(`The attention of this output is in a dump file that is not there: ${d.path}${d.absolutePath ? ` (written at ${d.absolutePath})` : ''}. Run the cell again, or put the dump back beside the notebook.`);
+    throw new OutputError(
+      `The attention of this output is in a dump file that is not there: ${d.path}${d.absolutePath ? ` (written at ${d.absolutePath})` : ''}. Run the cell again, or put the dump back beside the notebook.`,
+    );
   }
   const built = await buildDumpSessionAsync(file, { id: opts.id, title: opts.title, syntax: true, ...(opts.signal ? { signal: opts.signal } : {}) });
   const dump = built.dump;
   // The output keeps the tokens (the renderer shows them without the host); a dump rewritten since disagrees.
   if (dump.layers !== o.layers || dump.headsPerLayer !== o.headsPerLayer || dump.seq !== o.seq || dump.text !== o.text) {
     dump.close();
-    throw new OutputError(`The dump at ${path.basename(file)} no longer matches this output (it holds ${dump.layers} × ${dump.headsPerLayer} heads over ${dump.seq} tokens; the output says ${o.layers} × ${o.headsPerLayer} over ${o.seq}). Run the cell again.`);
+    throw new OutputError(
+      `The dump at ${path.basename(file)} no longer matches this output (it holds ${dump.layers} × ${dump.headsPerLayer} heads over ${dump.seq} tokens; the output says ${o.layers} × ${o.headsPerLayer} over ${o.seq}). Run the cell again.`,
+    );
   }
   return { key, output: o, session: numbered(o, built.session), attention: dump, dumpPath: file };
 }

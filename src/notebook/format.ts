@@ -58,14 +58,18 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 export function oversizeMessage(bytes: number): string | undefined {
   if (bytes <= MAX_OUTPUT_BYTES) return undefined;
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
-  return `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. ` +
-    `Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`;
+  return (
+    `This Headlight output is ${mb(bytes)}; outputs up to ${mb(MAX_OUTPUT_BYTES)} are read inline. ` +
+    `Write larger attention to a dump file instead: headlight.show(..., dump="attention-dump") puts the attention beside the notebook and keeps only its path in the output (docs/notebooks.md).`
+  );
 }
 
 function numbering(v: unknown, count: number, what: string): number[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.length !== count || !v.every((x) => Number.isSafeInteger(x) && x >= 0) || new Set(v).size !== v.length) {
-    throw new OutputError(`"${what}" must list ${count} distinct model ${what === 'layers' ? 'layer' : 'head'} numbers, one per ${what === 'layers' ? 'layer' : 'head'} sent`);
+    throw new OutputError(
+      `"${what}" must list ${count} distinct model ${what === 'layers' ? 'layer' : 'head'} numbers, one per ${what === 'layers' ? 'layer' : 'head'} sent`,
+    );
   }
   return v as number[];
 }
@@ -73,9 +77,12 @@ function numbering(v: unknown, count: number, what: string): number[] | undefine
 /** Reads an output's JSON (already parsed) into its parts, checking everything that can be checked before decoding. */
 export function parseOutput(v: unknown): NotebookOutput {
   if (!isObj(v)) throw new OutputError('A Headlight output is a JSON object with "text", "tokens" and "attention" (or "dump").');
-  if (v.version !== undefined && (!Number.isSafeInteger(v.version) || (v.version as number) < 1)) throw new OutputError('"version" must be a positive integer.');
+  if (v.version !== undefined && (!Number.isSafeInteger(v.version) || (v.version as number) < 1))
+    throw new OutputError('"version" must be a positive integer.');
   if (typeof v.version === 'number' && v.version > FORMAT_VERSION) {
-    throw new OutputError(`This output was written in format ${v.version} by a newer headlight helper; this Headlight reads format ${FORMAT_VERSION}. Update the Headlight extension.`);
+    throw new OutputError(
+      `This output was written in format ${v.version} by a newer headlight helper; this Headlight reads format ${FORMAT_VERSION}. Update the Headlight extension.`,
+    );
   }
   let toks: DumpTokens;
   try {
@@ -83,30 +90,40 @@ export function parseOutput(v: unknown): NotebookOutput {
   } catch (e) {
     throw new OutputError(e instanceof Error ? e.message : String(e));
   }
-  const hasAtt = v.attention !== undefined, hasDump = v.dump !== undefined;
-  if (hasAtt === hasDump) throw new OutputError('A Headlight output carries either "attention" (inline) or "dump" (a file beside the notebook), exactly one of them.');
+  const hasAtt = v.attention !== undefined,
+    hasDump = v.dump !== undefined;
+  if (hasAtt === hasDump)
+    throw new OutputError('A Headlight output carries either "attention" (inline) or "dump" (a file beside the notebook), exactly one of them.');
   const shape = v.shape;
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isCount)) {
     throw new OutputError(`"shape" must be [layers, heads, tokens] (three positive integers); got ${JSON.stringify(shape)?.slice(0, 80)}.`);
   }
   const [L, H, n] = shape;
-  if (n !== toks.tokens.length) throw new OutputError(`The attention covers ${n} tokens but the output lists ${toks.tokens.length}: every token needs one row and one column.`);
+  if (n !== toks.tokens.length)
+    throw new OutputError(`The attention covers ${n} tokens but the output lists ${toks.tokens.length}: every token needs one row and one column.`);
   if (n > MAX_TOKENS) throw new OutputError(`${n} tokens is more than Headlight draws (${MAX_TOKENS}); send a shorter text.`);
   if (L * H * n * n > MAX_WEIGHTS) {
-    throw new OutputError(`${L} layers × ${H} heads × ${n}² = ${(L * H * n * n).toExponential(2)} weights is more than one output can hold (${MAX_WEIGHTS.toExponential(2)}); send fewer layers (headlight.show(..., layers=[…])) or a shorter text.`);
+    throw new OutputError(
+      `${L} layers × ${H} heads × ${n}² = ${(L * H * n * n).toExponential(2)} weights is more than one output can hold (${MAX_WEIGHTS.toExponential(2)}); send fewer layers (headlight.show(..., layers=[…])) or a shorter text.`,
+    );
   }
   const out: NotebookOutput = { ...toks, layers: L, headsPerLayer: H, seq: n };
-  const ln = numbering(v.layers, L, 'layers'), hn = numbering(v.heads, H, 'heads');
+  const ln = numbering(v.layers, L, 'layers'),
+    hn = numbering(v.heads, H, 'heads');
   if (ln) out.layerNumbers = ln;
   if (hn) out.headNumbers = hn;
   if (hasAtt) {
     const a = v.attention;
     if (!isObj(a)) throw new OutputError('"attention" must be an object {"dtype", "layout", "compression", "data"}.');
-    if (a.dtype !== 'float16' && a.dtype !== 'log8') throw new OutputError(`"attention.dtype" must be "float16" or "log8"; got ${JSON.stringify(a.dtype)?.slice(0, 40)}.`);
-    if (a.layout !== 'full' && a.layout !== 'lower') throw new OutputError(`"attention.layout" must be "full" or "lower"; got ${JSON.stringify(a.layout)?.slice(0, 40)}.`);
-    if (a.compression !== 'zlib' && a.compression !== 'none') throw new OutputError(`"attention.compression" must be "zlib" or "none"; got ${JSON.stringify(a.compression)?.slice(0, 40)}.`);
+    if (a.dtype !== 'float16' && a.dtype !== 'log8')
+      throw new OutputError(`"attention.dtype" must be "float16" or "log8"; got ${JSON.stringify(a.dtype)?.slice(0, 40)}.`);
+    if (a.layout !== 'full' && a.layout !== 'lower')
+      throw new OutputError(`"attention.layout" must be "full" or "lower"; got ${JSON.stringify(a.layout)?.slice(0, 40)}.`);
+    if (a.compression !== 'zlib' && a.compression !== 'none')
+      throw new OutputError(`"attention.compression" must be "zlib" or "none"; got ${JSON.stringify(a.compression)?.slice(0, 40)}.`);
     if (typeof a.data !== 'string') throw new OutputError('"attention.data" must be a base64 string.');
-    if (a.layout === 'lower' && toks.causal === false) throw new OutputError('"layout": "lower" stores only keys up to each query (a causal model), but the output says "causal": false.');
+    if (a.layout === 'lower' && toks.causal === false)
+      throw new OutputError('"layout": "lower" stores only keys up to each query (a causal model), but the output says "causal": false.');
     out.attention = { dtype: a.dtype, layout: a.layout, compression: a.compression, data: a.data };
     // A lower-triangle layout is causal by construction; the analysis needs to know it.
     if (a.layout === 'lower') out.causal = true;
@@ -145,15 +162,24 @@ export function log8Table(): Float32Array {
 }
 
 /** One head's n × n matrix (row-major [query][key]) out of the decoded bytes. */
-export function headOf(raw: Uint8Array, o: Pick<NotebookOutput, 'headsPerLayer' | 'seq'>, a: Pick<InlineAttention, 'dtype' | 'layout'>, layer: number, head: number, out = new Float32Array(o.seq * o.seq)): Float32Array {
-  const n = o.seq, per = storedPerHead(n, a.layout);
+export function headOf(
+  raw: Uint8Array,
+  o: Pick<NotebookOutput, 'headsPerLayer' | 'seq'>,
+  a: Pick<InlineAttention, 'dtype' | 'layout'>,
+  layer: number,
+  head: number,
+  out = new Float32Array(o.seq * o.seq),
+): Float32Array {
+  const n = o.seq,
+    per = storedPerHead(n, a.layout);
   const first = (layer * o.headsPerLayer + head) * per;
   const table = a.dtype === 'float16' ? halfTable() : log8Table();
   // float16 is little-endian (what numpy writes on every platform Headlight runs on, and what the helper forces).
   const f16 = a.dtype === 'float16';
   let k = first;
   for (let i = 0; i < n; i++) {
-    const row = i * n, end = a.layout === 'lower' ? i + 1 : n;
+    const row = i * n,
+      end = a.layout === 'lower' ? i + 1 : n;
     let sum = 0;
     for (let j = 0; j < end; j++, k++) sum += out[row + j] = f16 ? table[raw[2 * k] | (raw[2 * k + 1] << 8)] : table[raw[k]];
     for (let j = end; j < n; j++) out[row + j] = 0;
@@ -191,12 +217,16 @@ export function headProblem(A: Float32Array, o: NotebookOutput, layer: number, h
     let sum = 0;
     for (let j = 0; j < n; j++) {
       const w = A[i * n + j];
-      if (!Number.isFinite(w)) return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): weight ${j} is ${w}. Attention weights must be finite numbers; check the model ran without overflow (NaN often means a fully masked row).`;
-      if (w < 0 || w > 1 + tolerance) return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): weight ${j} is ${w}, outside [0, 1]. Send attention probabilities (after the softmax), not scores.`;
-      if (o.causal && j > i && w !== 0) return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): it gives weight ${w} to the later token ${j}, but the output says the model is causal.`;
+      if (!Number.isFinite(w))
+        return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): weight ${j} is ${w}. Attention weights must be finite numbers; check the model ran without overflow (NaN often means a fully masked row).`;
+      if (w < 0 || w > 1 + tolerance)
+        return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): weight ${j} is ${w}, outside [0, 1]. Send attention probabilities (after the softmax), not scores.`;
+      if (o.causal && j > i && w !== 0)
+        return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): it gives weight ${w} to the later token ${j}, but the output says the model is causal.`;
       sum += w;
     }
-    if (Math.abs(sum - 1) > tolerance) return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): the weights sum to ${sum.toFixed(4)}; each query's attention must sum to 1 (± ${tolerance}). Send attention probabilities (after the softmax), one row per query.`;
+    if (Math.abs(sum - 1) > tolerance)
+      return `${headName(o, layer, head)}, row ${i} (token ${tok(i)}): the weights sum to ${sum.toFixed(4)}; each query's attention must sum to 1 (± ${tolerance}). Send attention probabilities (after the softmax), one row per query.`;
   }
   return undefined;
 }

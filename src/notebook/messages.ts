@@ -42,19 +42,25 @@ type Fields = Record<string, unknown>;
 type Guards<U extends { type: string }> = { [K in U['type']]: (v: Fields) => boolean };
 
 const toHost: Guards<RendererToHost> = {
-  'analyse': (v) => isIndex(v.id) && isStr(v.payload),
-  'matrix': (v) => isIndex(v.id) && isStr(v.key) && isIndex(v.layer) && isIndex(v.head),
-  'flow': (v) => isIndex(v.id) && isStr(v.key) && isIndex(v.token),
+  analyse: (v) => isIndex(v.id) && isStr(v.payload),
+  matrix: (v) => isIndex(v.id) && isStr(v.key) && isIndex(v.layer) && isIndex(v.head),
+  flow: (v) => isIndex(v.id) && isStr(v.key) && isIndex(v.token),
   'open-panel': (v) => isIndex(v.id) && isStr(v.payload),
 };
 
 const toRenderer: Guards<HostToRenderer> = {
-  'analysed': (v) => isIndex(v.id) && isStr(v.key) && isObj(v.session) && Array.isArray(v.session.tokens) && Array.isArray(v.session.heads)
-    && isObj(v.session.model) && isStr(v.session.thumbnails),
-  'matrix': (v) => isIndex(v.id) && isIndex(v.layer) && isIndex(v.head) && isIndex(v.seq) && isStr(v.data),
-  'flow': (v) => isIndex(v.id) && isIndex(v.token) && Array.isArray(v.layers) && v.layers.every(isStr),
-  'opened': (v) => isIndex(v.id),
-  'error': (v) => isIndex(v.id) && isStr(v.message) && (v.expired === undefined || typeof v.expired === 'boolean'),
+  analysed: (v) =>
+    isIndex(v.id) &&
+    isStr(v.key) &&
+    isObj(v.session) &&
+    Array.isArray(v.session.tokens) &&
+    Array.isArray(v.session.heads) &&
+    isObj(v.session.model) &&
+    isStr(v.session.thumbnails),
+  matrix: (v) => isIndex(v.id) && isIndex(v.layer) && isIndex(v.head) && isIndex(v.seq) && isStr(v.data),
+  flow: (v) => isIndex(v.id) && isIndex(v.token) && Array.isArray(v.layers) && v.layers.every(isStr),
+  opened: (v) => isIndex(v.id),
+  error: (v) => isIndex(v.id) && isStr(v.message) && (v.expired === undefined || typeof v.expired === 'boolean'),
 };
 
 export const RENDERER_MESSAGE_TYPES = Object.keys(toHost) as RendererToHost['type'][];
@@ -90,15 +96,25 @@ export function fromBase64(b64: string): Uint8Array {
 }
 
 const f32ToBase64 = (a: Float32Array) => toBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-const f32FromBase64 = (s: string) => { const b = fromBase64(s); return new Float32Array(b.buffer, 0, b.length >> 2); };
+const f32FromBase64 = (s: string) => {
+  const b = fromBase64(s);
+  return new Float32Array(b.buffer, 0, b.length >> 2);
+};
 
 /** SessionData → JSON-safe. Notebook sessions carry no predictions, value norms or effects (no model ran). */
 export function encodeSession(s: SessionData): WireSession {
   const { thumbnails, heads, predictions: _p, valueNorms: _v, valueThumbnails: _t, effects: _e, ...rest } = s;
   const all = new Uint8Array(thumbnails.reduce((n, t) => n + t.length, 0));
   let at = 0;
-  for (const t of thumbnails) { all.set(t, at); at += t.length; }
-  return { ...rest, thumbnails: toBase64(all), heads: heads.map((hd) => ({ ...hd, metrics: Object.fromEntries(Object.entries(hd.metrics).map(([k, x]) => [k, Number.isNaN(x) ? null : x])) })) };
+  for (const t of thumbnails) {
+    all.set(t, at);
+    at += t.length;
+  }
+  return {
+    ...rest,
+    thumbnails: toBase64(all),
+    heads: heads.map((hd) => ({ ...hd, metrics: Object.fromEntries(Object.entries(hd.metrics).map(([k, x]) => [k, Number.isNaN(x) ? null : x])) })),
+  };
 }
 
 export function decodeSession(w: WireSession): SessionData {

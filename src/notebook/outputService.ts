@@ -22,7 +22,10 @@ export class OutputService {
   /** By output key, oldest first; a failed analysis is dropped so the next request tries again. */
   private readonly kept = new Map<string, Promise<AnalysedOutput>>();
 
-  constructor(private readonly analysis: AnalysisClient, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(
+    private readonly analysis: AnalysisClient,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
   /** The reply to one message (errors become `error` replies: the caller only posts what this returns). */
   async answer(msg: RendererToHost, nb: NotebookContext): Promise<HostToRenderer> {
@@ -32,11 +35,13 @@ export class OutputService {
           const a = await this.analysed(msg.payload, nb);
           return { type: 'analysed', id: msg.id, key: a.key, session: encodeSession(a.session) };
         }
-        case 'matrix': case 'flow': {
+        case 'matrix':
+        case 'flow': {
           const a = await this.kept.get(msg.key)?.catch(() => undefined);
           if (!a) return { type: 'error', id: msg.id, message: 'This output is no longer held by the extension; it is analysed again.', expired: true };
           this.touch(msg.key);
-          return msg.type === 'matrix' ? encodeMatrix(msg.id, headMatrix(a.attention, msg.layer, msg.head))
+          return msg.type === 'matrix'
+            ? encodeMatrix(msg.id, headMatrix(a.attention, msg.layer, msg.head))
             : encodeFlow(msg.id, answerPanelRequest(a.attention, 'flow/rollout', { sessionId: 0, token: msg.token }));
         }
         case 'open-panel':
@@ -52,11 +57,22 @@ export class OutputService {
   analysed(text: string, nb: NotebookContext): Promise<AnalysedOutput> {
     const key = outputKey(text);
     const have = this.kept.get(key);
-    if (have) { this.touch(key); return have; }
+    if (have) {
+      this.touch(key);
+      return have;
+    }
     const t0 = performance.now();
     const p = analyseOutput(text, { id: 0, title: `${nb.name}: attention`, analysis: this.analysis, resolveDump: (d) => nb.resolveDump(d) });
-    p.then((a) => this.log(`Notebook output ${a.key.slice(0, 8)} of ${nb.name}: ${a.output.layers}×${a.output.headsPerLayer} heads, ${a.output.seq} tokens${a.dumpPath ? ' (dump file)' : ''}, analysed in ${(performance.now() - t0).toFixed(0)} ms`),
-      (e: unknown) => { this.kept.delete(key); this.log(`Notebook output of ${nb.name} refused: ${e instanceof Error ? e.message : String(e)}`); });
+    p.then(
+      (a) =>
+        this.log(
+          `Notebook output ${a.key.slice(0, 8)} of ${nb.name}: ${a.output.layers}×${a.output.headsPerLayer} heads, ${a.output.seq} tokens${a.dumpPath ? ' (dump file)' : ''}, analysed in ${(performance.now() - t0).toFixed(0)} ms`,
+        ),
+      (e: unknown) => {
+        this.kept.delete(key);
+        this.log(`Notebook output of ${nb.name} refused: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
     this.kept.set(key, p);
     while (this.kept.size > KEEP) {
       const [oldest, q] = this.kept.entries().next().value as [string, Promise<AnalysedOutput>];
@@ -68,7 +84,10 @@ export class OutputService {
 
   private touch(key: string): void {
     const p = this.kept.get(key);
-    if (p) { this.kept.delete(key); this.kept.set(key, p); }
+    if (p) {
+      this.kept.delete(key);
+      this.kept.set(key, p);
+    }
   }
 
   dispose(): void {

@@ -61,7 +61,7 @@ export class NotebookRendererHost implements vscode.Disposable {
   async reopen(stateUri: string): Promise<void> {
     const [nbPart, key] = stateUri.slice(NOTEBOOK_OUTPUT_SCHEME.length + 1).split('#');
     const uri = vscode.Uri.parse(decodeURIComponent(nbPart));
-    const doc = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString()) ?? await vscode.workspace.openNotebookDocument(uri);
+    const doc = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString()) ?? (await vscode.workspace.openNotebookDocument(uri));
     const decoder = new TextDecoder();
     for (const cell of doc.getCells()) {
       for (const item of cell.outputs.flatMap((o) => o.items)) {
@@ -72,7 +72,9 @@ export class NotebookRendererHost implements vscode.Disposable {
         return;
       }
     }
-    throw new Error(vscode.l10n.t('The notebook output shown here is no longer in {0}; open it again from the notebook.', uri.path.split('/').pop() ?? uri.toString()));
+    throw new Error(
+      vscode.l10n.t('The notebook output shown here is no longer in {0}; open it again from the notebook.', uri.path.split('/').pop() ?? uri.toString()),
+    );
   }
 
   dispose(): void {
@@ -87,11 +89,17 @@ export class NotebookRendererHost implements vscode.Disposable {
  * workspace only files inside the notebook's folder are read (an output cannot point Headlight at any file).
  */
 function resolveDump(notebook: vscode.Uri, d: DumpPointer): string {
-  if (notebook.scheme !== 'file') throw new OutputError(`This output's attention is in a dump file (${d.path}), and only notebooks on this machine's disk can read one.`);
+  if (notebook.scheme !== 'file')
+    throw new OutputError(`This output's attention is in a dump file (${d.path}), and only notebooks on this machine's disk can read one.`);
   const base = path.dirname(notebook.fsPath);
-  const inside = (p: string) => { const r = path.relative(base, p); return r === '' || (!r.startsWith('..') && !path.isAbsolute(r)); };
-  const candidates = [path.resolve(base, d.path), ...(d.absolutePath ? [path.resolve(d.absolutePath)] : [])]
-    .filter((p) => vscode.workspace.isTrusted || inside(p));
-  if (!candidates.length) throw new OutputError(`This output's dump file (${d.path}) is outside the notebook's folder; Headlight reads such files only in a trusted workspace.`);
+  const inside = (p: string) => {
+    const r = path.relative(base, p);
+    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+  };
+  const candidates = [path.resolve(base, d.path), ...(d.absolutePath ? [path.resolve(d.absolutePath)] : [])].filter(
+    (p) => vscode.workspace.isTrusted || inside(p),
+  );
+  if (!candidates.length)
+    throw new OutputError(`This output's dump file (${d.path}) is outside the notebook's folder; Headlight reads such files only in a trusted workspace.`);
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0];
 }

@@ -1,8 +1,15 @@
 import * as vscode from 'vscode';
 import { answer, PendingRequests } from '../protocol/ipc';
 import {
-  HOST_REQUEST_RESULT_GUARDS, parseWebviewMessage, type HostNotification, type HostRequestMap, type HostRequestMethod,
-  type HostToWebview, type RequestMap, type RequestMethod, type WebviewNotification,
+  HOST_REQUEST_RESULT_GUARDS,
+  parseWebviewMessage,
+  type HostNotification,
+  type HostRequestMap,
+  type HostRequestMethod,
+  type HostToWebview,
+  type RequestMap,
+  type RequestMethod,
+  type WebviewNotification,
 } from '../protocol/panel';
 import { PROTOCOL_VERSION, type PanelState, type SessionData } from '../protocol/wire';
 import { makeNonce, renderHtml } from './html';
@@ -36,11 +43,16 @@ export class AttentionPanel {
   session: SessionData | undefined;
 
   static create(extensionUri: vscode.Uri, handlers: PanelHandlers, title: string, state: PanelState, column: vscode.ViewColumn, log: PanelLog): AttentionPanel {
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: column, preserveFocus: true }, {
-      enableScripts: true,
-      retainContextWhenHidden: true, // the panel holds drawn canvases; rebuilding on every tab switch would flicker
-      localResourceRoots: AttentionPanel.resourceRoots(extensionUri),
-    });
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      title,
+      { viewColumn: column, preserveFocus: true },
+      {
+        enableScripts: true,
+        retainContextWhenHidden: true, // the panel holds drawn canvases; rebuilding on every tab switch would flicker
+        localResourceRoots: AttentionPanel.resourceRoots(extensionUri),
+      },
+    );
     return new AttentionPanel(panel, extensionUri, handlers, state, log);
   }
 
@@ -48,8 +60,13 @@ export class AttentionPanel {
     return [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')];
   }
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri,
-    private readonly handlers: PanelHandlers, state: PanelState | undefined, private readonly log: PanelLog) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly handlers: PanelHandlers,
+    state: PanelState | undefined,
+    private readonly log: PanelLog,
+  ) {
     this.state = state;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'headlight.svg');
     panel.webview.options = { enableScripts: true, localResourceRoots: AttentionPanel.resourceRoots(extensionUri) };
@@ -67,10 +84,16 @@ export class AttentionPanel {
   }
 
   post(msg: HostNotification): void {
-    if (msg.type === 'session/data') { this.session = msg.session; this.state = msg.state; }
+    if (msg.type === 'session/data') {
+      this.session = msg.session;
+      this.state = msg.state;
+    }
     if (msg.type === 'session/effects' && msg.effects && this.session?.id === msg.sessionId) this.session = { ...this.session, effects: msg.effects }; // exports and reports carry them
     if (msg.type === 'session/heads' && this.session?.id === msg.sessionId) {
-      const late = { ...(msg.valueNorms ? { valueNorms: msg.valueNorms } : {}), ...(msg.valueNormsNote !== undefined ? { valueNormsNote: msg.valueNormsNote } : {}) };
+      const late = {
+        ...(msg.valueNorms ? { valueNorms: msg.valueNorms } : {}),
+        ...(msg.valueNormsNote !== undefined ? { valueNormsNote: msg.valueNormsNote } : {}),
+      };
       this.session = { ...this.session, heads: msg.heads, thumbnails: msg.thumbnails, analysing: undefined, ...late };
     }
     this.send(msg);
@@ -80,13 +103,23 @@ export class AttentionPanel {
    * Ask the page (queued like any message until it is ready); the reply's result must pass the method's guard.
    * Rejects with `timeoutError()` after `timeoutMs`, or when the panel closes first.
    */
-  request<M extends HostRequestMethod>(method: M, params: HostRequestMap[M]['params'], timeoutMs: number, timeoutError: () => Error): Promise<HostRequestMap[M]['result']> {
+  request<M extends HostRequestMethod>(
+    method: M,
+    params: HostRequestMap[M]['params'],
+    timeoutMs: number,
+    timeoutError: () => Error,
+  ): Promise<HostRequestMap[M]['result']> {
     const check = (r: unknown) => HOST_REQUEST_RESULT_GUARDS[method](r, params);
-    return this.asked.open(undefined, (id) => this.send({ type: 'request', id, method, params }), { timeoutMs, timeoutError, check }) as Promise<HostRequestMap[M]['result']>;
+    return this.asked.open(undefined, (id) => this.send({ type: 'request', id, method, params }), { timeoutMs, timeoutError, check }) as Promise<
+      HostRequestMap[M]['result']
+    >;
   }
 
   private send(msg: HostToWebview): void {
-    if (!this.ready) { this.queue.push(msg); return; }
+    if (!this.ready) {
+      this.queue.push(msg);
+      return;
+    }
     void this.panel.webview.postMessage(msg);
   }
 
@@ -101,16 +134,24 @@ export class AttentionPanel {
         if (msg.protocol !== PROTOCOL_VERSION) {
           // A page built for another protocol (an update under a live panel): rebuild it once from this build.
           this.log.warn(`The panel spoke protocol ${msg.protocol}, this build ${PROTOCOL_VERSION}: ${this.rebuilt ? 'giving up' : 'rebuilding the page'}.`);
-          if (!this.rebuilt) { this.rebuilt = true; this.render({ state: this.state }); }
+          if (!this.rebuilt) {
+            this.rebuilt = true;
+            this.render({ state: this.state });
+          }
           break;
         }
         this.ready = true;
-        const pending = this.queue; this.queue = [];
+        const pending = this.queue;
+        this.queue = [];
         for (const m of pending) void this.panel.webview.postMessage(m);
         break;
       }
       case 'request':
-        answer(msg.id, () => this.handlers.onRequest(this, msg.method, msg.params), (reply) => this.send(reply));
+        answer(
+          msg.id,
+          () => this.handlers.onRequest(this, msg.method, msg.params),
+          (reply) => this.send(reply),
+        );
         break;
       case 'reply':
         this.asked.settle(msg);

@@ -21,7 +21,8 @@ export function makeNonce(): string {
  */
 export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri, nonce: string, boot: Bootstrap): string {
   return panelPage({
-    cspSource: webview.cspSource, nonce,
+    cspSource: webview.cspSource,
+    nonce,
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
     chartsUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'charts.js')).toString(),
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css')).toString(),

@@ -19,9 +19,7 @@ export type RequestEnvelope<T extends RequestTable> = {
   [M in keyof T & string]: { type: 'request'; id: number; method: M; params: T[M]['params'] };
 }[keyof T & string];
 
-export type ReplyEnvelope =
-  | { type: 'reply'; id: number; ok: true; result: unknown }
-  | { type: 'reply'; id: number; ok: false; error: string };
+export type ReplyEnvelope = { type: 'reply'; id: number; ok: true; result: unknown } | { type: 'reply'; id: number; ok: false; error: string };
 
 /** What a message carries besides `type`, once `type` has been checked. */
 export type Fields = Record<string, unknown>;
@@ -63,7 +61,11 @@ export function parseWith<T>(guards: Record<string, (v: Fields) => boolean>, v: 
 /** Answer one request: run it and send exactly one reply with its id (a thrown error becomes `ok: false`). */
 export function answer(id: number, run: () => Promise<unknown>, send: (reply: ReplyEnvelope) => void): void {
   let work: Promise<unknown>;
-  try { work = run(); } catch (e) { work = Promise.reject(e instanceof Error ? e : new Error(String(e))); }
+  try {
+    work = run();
+  } catch (e) {
+    work = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
   work.then(
     (result) => send({ type: 'reply', id, ok: true, result }),
     (err: unknown) => send({ type: 'reply', id, ok: false, error: err instanceof Error ? err.message : String(err) }),
@@ -130,9 +132,10 @@ export class PendingRequests<T = unknown, M = undefined> {
     const id = opts.id ?? this.nextId();
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => opts.onAbort?.(id);
-      const timer = opts.timeoutMs !== undefined
-        ? setTimeout(() => this.reject(id, opts.timeoutError?.() ?? new Error(`no reply within ${opts.timeoutMs} ms`)), opts.timeoutMs)
-        : undefined;
+      const timer =
+        opts.timeoutMs !== undefined
+          ? setTimeout(() => this.reject(id, opts.timeoutError?.() ?? new Error(`no reply within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+          : undefined;
       const cleanup = () => {
         if (timer !== undefined) clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);

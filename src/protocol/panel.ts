@@ -5,15 +5,36 @@
 // test/unit/host/protocolGuards.typetest.ts), and each side drops and logs what does not parse.
 // Imports only its own folder: compiled into both bundles, free of Node and DOM APIs.
 import {
-  isInt, isObj, isReply, parseWith, requestGuard,
-  type Fields, type IpcRequest, type NotificationGuards, type ParamGuards, type ReplyEnvelope, type RequestEnvelope, type ResultGuards,
+  isInt,
+  isObj,
+  isReply,
+  parseWith,
+  requestGuard,
+  type Fields,
+  type IpcRequest,
+  type NotificationGuards,
+  type ParamGuards,
+  type ReplyEnvelope,
+  type RequestEnvelope,
+  type ResultGuards,
 } from './ipc';
 import {
-  EXPORT_FORMATS, PROTOCOL_VERSION, ROUTES_MIN_THRESHOLD, VIEW_NAMES,
-  type CompareDiff, type ExportFormat, type FlowData, type HeadMatrix, type PanelState, type RenderedFormat, type RouteGraph,
-  type SessionData, type ViewName, type WireEffects, type WireHead,
+  EXPORT_FORMATS,
+  PROTOCOL_VERSION,
+  ROUTES_MIN_THRESHOLD,
+  VIEW_NAMES,
+  type CompareDiff,
+  type ExportFormat,
+  type FlowData,
+  type HeadMatrix,
+  type PanelState,
+  type RenderedFormat,
+  type RouteGraph,
+  type SessionData,
+  type ViewName,
+  type WireEffects,
+  type WireHead,
 } from './wire';
-
 
 // ---- host → webview notifications ----
 export type HostNotification =
@@ -59,7 +80,11 @@ export type RequestMethod = keyof RequestMap;
 
 // ---- host → webview requests ----
 /** What a rendered export carries: PNG bytes or SVG text, and the drawing's size in pixels. */
-export interface RenderedView { data: Uint8Array | string; width: number; height: number }
+export interface RenderedView {
+  data: Uint8Array | string;
+  width: number;
+  height: number;
+}
 export type HostRequestMap = {
   /** Render the current view for Export view…: PNG bytes or SVG text. */
   'export/render': IpcRequest<{ format: RenderedFormat }, RenderedView>;
@@ -84,20 +109,29 @@ export const MAX_RENDER_BYTES = 64 * 1024 * 1024;
 export function isPanelState(v: unknown): v is PanelState {
   if (!isObj(v) || v.version !== PROTOCOL_VERSION || !isObj(v.source)) return false;
   const r = v.source.range;
-  return typeof v.source.uri === 'string'
-    && Array.isArray(r) && r.length === 4 && r.every((x) => isInt(x) && x >= 0)
-    && (v.model === undefined || typeof v.model === 'string')
-    && VIEW_NAMES.includes(v.view as ViewName)
-    && isInt(v.layer) && isInt(v.head) && (v.mode === 'head' || v.mode === 'layer')
-    && isInt(v.topK) && typeof v.threshold === 'number' && typeof v.showIncoming === 'boolean'
-    && (v.weighting === undefined || v.weighting === 'attention' || v.weighting === 'value');
+  return (
+    typeof v.source.uri === 'string' &&
+    Array.isArray(r) &&
+    r.length === 4 &&
+    r.every((x) => isInt(x) && x >= 0) &&
+    (v.model === undefined || typeof v.model === 'string') &&
+    VIEW_NAMES.includes(v.view as ViewName) &&
+    isInt(v.layer) &&
+    isInt(v.head) &&
+    (v.mode === 'head' || v.mode === 'layer') &&
+    isInt(v.topK) &&
+    typeof v.threshold === 'number' &&
+    typeof v.showIncoming === 'boolean' &&
+    (v.weighting === undefined || v.weighting === 'attention' || v.weighting === 'value')
+  );
 }
 
 /** The params of each webview request, as the host checks them. */
 export const REQUEST_PARAM_GUARDS: ParamGuards<RequestMap> = {
   'head/matrix': (p) => isInt(p.sessionId) && isInt(p.layer) && isInt(p.head),
   'flow/rollout': (p) => isInt(p.sessionId) && isInt(p.token) && (p.weighting === undefined || p.weighting === 'attention' || p.weighting === 'value'),
-  'routes/trace': (p) => isInt(p.sessionId) && isInt(p.token) && p.token >= 0 && typeof p.threshold === 'number' && p.threshold >= ROUTES_MIN_THRESHOLD && p.threshold <= 1,
+  'routes/trace': (p) =>
+    isInt(p.sessionId) && isInt(p.token) && p.token >= 0 && typeof p.threshold === 'number' && p.threshold >= ROUTES_MIN_THRESHOLD && p.threshold <= 1,
   'heads/valueThumbnails': (p) => isInt(p.sessionId),
 };
 
@@ -109,42 +143,63 @@ export const HOST_REQUEST_PARAM_GUARDS: ParamGuards<HostRequestMap> = {
 /** The result of each host request, as the host checks the webview's reply. */
 export const HOST_REQUEST_RESULT_GUARDS: ResultGuards<HostRequestMap> = {
   // PNG arrives as bytes, SVG as text; both capped.
-  'export/render': (r, p) => isObj(r) && (p.format === 'png' ? r.data instanceof Uint8Array && r.data.length <= MAX_RENDER_BYTES
-    : typeof r.data === 'string' && r.data.length <= MAX_RENDER_BYTES) && isInt(r.width) && isInt(r.height) && r.width > 0 && r.height > 0,
+  'export/render': (r, p) =>
+    isObj(r) &&
+    (p.format === 'png'
+      ? r.data instanceof Uint8Array && r.data.length <= MAX_RENDER_BYTES
+      : typeof r.data === 'string' && r.data.length <= MAX_RENDER_BYTES) &&
+    isInt(r.width) &&
+    isInt(r.height) &&
+    r.width > 0 &&
+    r.height > 0,
 };
 
 const webviewGuards: NotificationGuards<WebviewToHost> = {
   'webview/ready': (v) => isInt(v.protocol),
   'state/changed': (v) => isPanelState(v.state),
-  'token/hover': (v) => isIndexOrNull(v.index) && Array.isArray(v.keys) && v.keys.length <= 64
-    && v.keys.every((k) => isObj(k) && isInt(k.index) && k.index >= 0 && typeof k.weight === 'number'),
+  'token/hover': (v) =>
+    isIndexOrNull(v.index) &&
+    Array.isArray(v.keys) &&
+    v.keys.length <= 64 &&
+    v.keys.every((k) => isObj(k) && isInt(k.index) && k.index >= 0 && typeof k.weight === 'number'),
   'token/reveal': (v) => isInt(v.index) && v.index >= 0,
   'command/run': (v) => v.command === 'selectModel' || v.command === 'exportView' || v.command === 'findHead',
-  'log': (v) => (v.level === 'info' || v.level === 'warn' || v.level === 'error') && typeof v.message === 'string',
+  log: (v) => (v.level === 'info' || v.level === 'warn' || v.level === 'error') && typeof v.message === 'string',
   'export/start': (v) => EXPORT_FORMATS.includes(v.format as ExportFormat),
   'effects/measure': (v) => isInt(v.sessionId),
-  'request': requestGuard(REQUEST_PARAM_GUARDS),
-  'reply': isReply,
+  request: requestGuard(REQUEST_PARAM_GUARDS),
+  reply: isReply,
 };
 
-const isEffects = (e: Fields) => e.meanDelta instanceof Float32Array && Array.isArray(e.perToken)
-  && e.perToken.every((t) => t instanceof Float32Array) && Array.isArray(e.sentences) && typeof e.method === 'string';
+const isEffects = (e: Fields) =>
+  e.meanDelta instanceof Float32Array &&
+  Array.isArray(e.perToken) &&
+  e.perToken.every((t) => t instanceof Float32Array) &&
+  Array.isArray(e.sentences) &&
+  typeof e.method === 'string';
 
 const hostGuards: NotificationGuards<HostToWebview> = {
   'session/loading': (v) => typeof v.title === 'string' && typeof v.message === 'string',
   'session/data': (v) => isObj(v.session) && Array.isArray(v.session.tokens) && isPanelState(v.state),
-  'session/heads': (v) => isInt(v.sessionId) && Array.isArray(v.heads) && Array.isArray(v.thumbnails) && v.thumbnails.every((t) => t instanceof Uint8Array)
-    && (v.valueNorms === undefined || (isObj(v.valueNorms) && v.valueNorms.data instanceof Float32Array && typeof v.valueNorms.weighting === 'string'))
-    && (v.valueNormsNote === undefined || typeof v.valueNormsNote === 'string'),
+  'session/heads': (v) =>
+    isInt(v.sessionId) &&
+    Array.isArray(v.heads) &&
+    Array.isArray(v.thumbnails) &&
+    v.thumbnails.every((t) => t instanceof Uint8Array) &&
+    (v.valueNorms === undefined || (isObj(v.valueNorms) && v.valueNorms.data instanceof Float32Array && typeof v.valueNorms.weighting === 'string')) &&
+    (v.valueNormsNote === undefined || typeof v.valueNormsNote === 'string'),
   'session/error': (v) => typeof v.message === 'string',
   'editor/cursorToken': (v) => isIndexOrNull(v.index),
   'head/focus': (v) => isInt(v.layer) && isInt(v.head) && (v.view === undefined || VIEW_NAMES.includes(v.view as ViewName)),
-  'compare/data': (v) => isSessionLike(v.a) && isSessionLike(v.b) && isObj(v.diff) && Array.isArray(v.diff.changes) && isObj(v.diff.alignment) && isPanelState(v.state),
-  'session/effects': (v) => isInt(v.sessionId) && (v.status === 'measuring' || v.status === 'done' || v.status === 'failed')
-    && (v.message === undefined || typeof v.message === 'string')
-    && (v.effects === undefined || (isObj(v.effects) && isEffects(v.effects))),
-  'request': requestGuard(HOST_REQUEST_PARAM_GUARDS),
-  'reply': isReply,
+  'compare/data': (v) =>
+    isSessionLike(v.a) && isSessionLike(v.b) && isObj(v.diff) && Array.isArray(v.diff.changes) && isObj(v.diff.alignment) && isPanelState(v.state),
+  'session/effects': (v) =>
+    isInt(v.sessionId) &&
+    (v.status === 'measuring' || v.status === 'done' || v.status === 'failed') &&
+    (v.message === undefined || typeof v.message === 'string') &&
+    (v.effects === undefined || (isObj(v.effects) && isEffects(v.effects))),
+  request: requestGuard(HOST_REQUEST_PARAM_GUARDS),
+  reply: isReply,
 };
 
 /** The message types each side accepts, and the request methods, for tests and logs. */
@@ -164,5 +219,16 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
 }
 
 export function defaultPanelState(uri: string, range: PanelState['source']['range'], model?: string): PanelState {
-  return { version: PROTOCOL_VERSION, source: { uri, range }, model, view: 'arcs', layer: 0, head: 0, mode: 'head', topK: 3, threshold: 0.1, showIncoming: false };
+  return {
+    version: PROTOCOL_VERSION,
+    source: { uri, range },
+    model,
+    view: 'arcs',
+    layer: 0,
+    head: 0,
+    mode: 'head',
+    topK: 3,
+    threshold: 0.1,
+    showIncoming: false,
+  };
 }

@@ -6,14 +6,33 @@
  * Every head role the analysis can award, in the order the panel lists them: the one typed source of
  * role names (src/analysis/types.ts takes its RoleName from here; the webview colours and explains each).
  */
-export const ROLE_NAMES = ['previous-token', 'induction', 'duplicate-token', 'first-token-sink', 'self', 'positional', 'local', 'broad', 'punctuation', 'bracket-matching',
+export const ROLE_NAMES = [
+  'previous-token',
+  'induction',
+  'duplicate-token',
+  'first-token-sink',
+  'self',
+  'positional',
+  'local',
+  'broad',
+  'punctuation',
+  'bracket-matching',
   // Syntax roles (src/analysis/roles/syntax.ts), given only when the text was parsed (code) or tagged (prose):
   // ast-parent (→ first token of its AST parent), bracket-pair (→ the opener the parse pairs it with),
   // def-use (identifier → its previous occurrence in scope), block-opener (→ the keyword opening its block),
   // determiner-noun / adjective-noun (prose noun phrases), keyword (content words), sentiment (AFINN words),
   // rare-token (the rarest visible token, Voita et al. 2019).
-  'ast-parent', 'bracket-pair', 'def-use', 'block-opener', 'determiner-noun', 'adjective-noun', 'keyword', 'sentiment', 'rare-token'] as const;
-export type RoleName = typeof ROLE_NAMES[number];
+  'ast-parent',
+  'bracket-pair',
+  'def-use',
+  'block-opener',
+  'determiner-noun',
+  'adjective-noun',
+  'keyword',
+  'sentiment',
+  'rare-token',
+] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
 
 /** The panel's state format, sent by the page in webview/ready and stored in PanelState (a stale page is rebuilt once). */
 export const PROTOCOL_VERSION = 1;
@@ -146,7 +165,12 @@ export interface SessionData {
 }
 
 // ---- Compare Models…: the diff of two sessions (built by src/session/compare.ts) ----
-export interface HeadRef { layer: number; head: number; id: string; score: number }
+export interface HeadRef {
+  layer: number;
+  head: number;
+  id: string;
+  score: number;
+}
 
 export type RoleChangeKind = 'appears' | 'vanishes' | 'moves' | 'kept';
 
@@ -180,7 +204,11 @@ export interface TokenAlignment {
   note: string;
 }
 
-export interface LayerSeries { key: string; a: number[]; b: number[] }
+export interface LayerSeries {
+  key: string;
+  a: number[];
+  b: number[];
+}
 
 export interface CompareDiff {
   labels: { a: string; b: string };

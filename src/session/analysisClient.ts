@@ -17,8 +17,13 @@ export class AnalysisClient {
 
   constructor(private readonly workerPath?: string) {}
 
-  async analyze(attention: AttentionSet, tokens: Token[], probe: ProbeHeadScore[] | undefined, thumbSize: number, syntax?: SyntaxInfo):
-    Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
+  async analyze(
+    attention: AttentionSet,
+    tokens: Token[],
+    probe: ProbeHeadScore[] | undefined,
+    thumbSize: number,
+    syntax?: SyntaxInfo,
+  ): Promise<{ attention: AttentionSet; reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {
     const r = await this.send({ id: 0, type: 'analyze', attention, tokens, probe, thumbSize, ...(syntax ? { syntax } : {}) }, attention);
     if (r.type !== 'analyzed') throw new Error('analysis worker answered out of turn');
     return r;

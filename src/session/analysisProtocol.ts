@@ -6,7 +6,12 @@ import { LayerSums } from '../analysis/rollout';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 
 /** Shape of the attention a stream will deliver (heads arrive one message at a time). */
-export interface StreamShape { layers: number; headsPerLayer: number; seq: number; causal: boolean }
+export interface StreamShape {
+  layers: number;
+  headsPerLayer: number;
+  seq: number;
+  causal: boolean;
+}
 
 /**
  * Streams: for kept (bounded-memory) runs the heads are recomputed by the engine and fed here a few at

@@ -1,7 +1,17 @@
 // Worker entry: the analysis (metrics, roles, repeat-probe scores) and the panel's thumbnails, off the
 // extension host's main thread — 144 heads at 1,024 tokens is ~10⁸ weights, about a second of work.
 import { parentPort } from 'node:worker_threads';
-import { analyzeHeads, headAnalyzer, LayerSums, PathwayBuilder, scoreRepeatProbe, valueWeighted, type HeadAnalyzer, type HeadReport, type Pathway } from '../analysis';
+import {
+  analyzeHeads,
+  headAnalyzer,
+  LayerSums,
+  PathwayBuilder,
+  scoreRepeatProbe,
+  valueWeighted,
+  type HeadAnalyzer,
+  type HeadReport,
+  type Pathway,
+} from '../analysis';
 import { buildSyntax } from '../analysis/syntax';
 import { headNorms, thumbnail, thumbnailOf } from './wire';
 import { buffersOf, flowCacheFits, streamOrder, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
@@ -36,7 +46,8 @@ function flowReply(id: number, p: Pathway): { msg: AnalysisResponse; transfer: A
 
 function feed(s: Stream, layer: number, head: number, A: Float32Array): void {
   const want = s.order[s.at];
-  if (!want || want[0] !== layer || want[1] !== head) throw new RangeError(`stream expected ${want ? `L${want[0]}H${want[1]}` : 'no more heads'}, got L${layer}H${head}`);
+  if (!want || want[0] !== layer || want[1] !== head)
+    throw new RangeError(`stream expected ${want ? `L${want[0]}H${want[1]}` : 'no more heads'}, got L${layer}H${head}`);
   s.at++;
   const job = s.job;
   if (job.kind === 'analyze') {
@@ -67,9 +78,13 @@ function endStream(id: number, stream: number): Reply {
   if (!s) throw new RangeError(`no stream ${stream}`);
   if (s.at !== s.order.length) throw new RangeError(`stream ended after ${s.at} of ${s.order.length} heads`);
   if (s.job.kind === 'analyze') {
-    return { msg: { id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 }, transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer) };
+    return {
+      msg: { id, type: 'stream-analyzed', reports: s.reports, thumbnails: s.thumbnails, ms: performance.now() - s.t0 },
+      transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer),
+    };
   }
-  if (s.job.kind === 'value-thumbs') return { msg: { id, type: 'stream-thumbs', thumbnails: s.thumbnails }, transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer) };
+  if (s.job.kind === 'value-thumbs')
+    return { msg: { id, type: 'stream-thumbs', thumbnails: s.thumbnails }, transfer: s.thumbnails.map((t) => t.buffer as ArrayBuffer) };
   if (!s.sums) return flowReply(id, s.pathway!.result());
   const cache = { shape: s.shape, sums: s.sums };
   flowCaches.delete(s.job.flowCache!);
@@ -80,17 +95,23 @@ function endStream(id: number, stream: number): Reply {
 
 /** One handler per request type (a type without one does not compile); only `syntax` answers later. */
 const handlers: { [T in AnalysisRequest['type']]: (req: Extract<AnalysisRequest, { type: T }>) => Reply | Promise<Reply> } = {
-  'analyze': (req) => {
+  analyze: (req) => {
     const t0 = performance.now();
     const reports = analyzeHeads(req.attention, req.tokens, { probe: req.probe, syntax: req.syntax });
     const thumbnails: Uint8Array[] = [];
     const a = req.attention;
     for (let l = 0; l < a.layers; l++) for (let h = 0; h < a.headsPerLayer; h++) thumbnails.push(thumbnail(a, l, h, req.thumbSize));
-    return { msg: { id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 }, transfer: [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)] };
+    return {
+      msg: { id: req.id, type: 'analyzed', attention: a, reports, thumbnails, ms: performance.now() - t0 },
+      transfer: [...buffersOf(a), ...thumbnails.map((t) => t.buffer as ArrayBuffer)],
+    };
   },
   // Async (a grammar loads on first use): answered when the parse is done; errors answer like the rest.
-  'syntax': async (req) => ({ msg: { id: req.id, type: 'syntax-built', syntax: await buildSyntax(req.tokens, req.context) } }),
-  'score-probe': (req) => ({ msg: { id: req.id, type: 'probe-scored', attention: req.attention, scores: scoreRepeatProbe(req.attention, req.ids, req.T) }, transfer: buffersOf(req.attention) }),
+  syntax: async (req) => ({ msg: { id: req.id, type: 'syntax-built', syntax: await buildSyntax(req.tokens, req.context) } }),
+  'score-probe': (req) => ({
+    msg: { id: req.id, type: 'probe-scored', attention: req.attention, scores: scoreRepeatProbe(req.attention, req.ids, req.T) },
+    transfer: buffersOf(req.attention),
+  }),
   'stream-begin': (req) => {
     const { shape, job } = req;
     const s: Stream = { order: streamOrder(shape, job.kind), at: 0, shape, job, t0: performance.now(), reports: [], thumbnails: [] };
@@ -129,7 +150,10 @@ port.on('message', (req: AnalysisRequest) => {
   const reply = (r: Reply) => port.postMessage(r.msg, r.transfer ?? []);
   const fail = (e: unknown) => {
     const attention = req.type === 'analyze' || req.type === 'score-probe' ? req.attention : undefined;
-    reply({ msg: { id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention }, transfer: attention ? buffersOf(attention) : [] });
+    reply({
+      msg: { id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), attention },
+      transfer: attention ? buffersOf(attention) : [],
+    });
   };
   let out: Reply | Promise<Reply>;
   try {

@@ -37,8 +37,15 @@ export function chunkHeads(order: [number, number][], seq: number, headsPerLayer
  * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
  * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES (plus the engine's arena) whatever the length.
  */
-export async function pumpHeads(engine: EngineClient, analysis: AnalysisClient, handle: number, shape: StreamShape, kind: StreamJob['kind'], stream: number,
-  opts: RunOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+export async function pumpHeads(
+  engine: EngineClient,
+  analysis: AnalysisClient,
+  handle: number,
+  shape: StreamShape,
+  kind: StreamJob['kind'],
+  stream: number,
+  opts: RunOptions & { onProgress?: (done: number, total: number) => void } = {},
+): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();
   const total = shape.layers * shape.headsPerLayer;
   let done = 0;
@@ -64,7 +71,13 @@ export class KeptSource implements AttentionSource {
   private static nextFlowKey = 1;
   private readonly flowKey = KeptSource.nextFlowKey++;
 
-  constructor(private readonly engine: EngineClient, private readonly analysis: AnalysisClient, readonly handle: number, readonly shape: StreamShape, private valueNorms?: Float32Array) {}
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly analysis: AnalysisClient,
+    readonly handle: number,
+    readonly shape: StreamShape,
+    private valueNorms?: Float32Array,
+  ) {}
 
   /** The run's value norms, when they are measured after the first paint (the pipeline's late request). */
   setValueNorms(norms: Float32Array | undefined): void {
@@ -84,8 +97,9 @@ export class KeptSource implements AttentionSource {
     if (method === 'heads/valueThumbnails') {
       if (!this.valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
       // Made once per run, on first use: every head streamed through the analysis worker again.
-      this.valueThumbs ??= this.stream({ kind: 'value-thumbs', thumbSize: THUMB_SIZE, valueNorms: this.valueNorms }, (s) => this.analysis.streamThumbnails(s))
-        .then((thumbnails) => ({ thumbSize: THUMB_SIZE, thumbnails }));
+      this.valueThumbs ??= this.stream({ kind: 'value-thumbs', thumbSize: THUMB_SIZE, valueNorms: this.valueNorms }, (s) =>
+        this.analysis.streamThumbnails(s),
+      ).then((thumbnails) => ({ thumbSize: THUMB_SIZE, thumbnails }));
       this.valueThumbs.catch(() => (this.valueThumbs = undefined)); // failed or cancelled: made again when asked again
       return this.valueThumbs;
     }
@@ -97,7 +111,9 @@ export class KeptSource implements AttentionSource {
     // recompute no head.
     const cached = value ? undefined : await this.analysis.cachedFlow(this.flowCacheKey, p.token);
     if (cached) return { token: cached.token, layers: cached.layers } as RequestMap[M]['result'];
-    const f = await this.stream({ kind: 'flow', token: p.token, ...(value ? { valueNorms: this.valueNorms } : { flowCache: this.flowCacheKey }) }, (s) => this.analysis.streamFlow(s));
+    const f = await this.stream({ kind: 'flow', token: p.token, ...(value ? { valueNorms: this.valueNorms } : { flowCache: this.flowCacheKey }) }, (s) =>
+      this.analysis.streamFlow(s),
+    );
     return { token: f.token, layers: f.layers } as RequestMap[M]['result'];
   }
 
@@ -116,7 +132,9 @@ export class KeptSource implements AttentionSource {
   }
 
   /** The analysis worker's flow-cache key for this run (the pipeline passes it to the streamed analysis). */
-  get flowCacheKey(): number { return this.flowKey; }
+  get flowCacheKey(): number {
+    return this.flowKey;
+  }
 
   dispose(): void {
     if (this.released) return;

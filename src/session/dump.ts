@@ -49,11 +49,20 @@ function* walk(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadRep
 }
 
 function finish(dump: AttentionDump, o: DumpBuildOptions, out: { reports: HeadReport[]; thumbnails: Uint8Array[] }): DumpSession {
-  const session = toSessionData({
-    id: o.id, title: o.title ?? `Attention dump: ${dump.model}`, text: dump.text,
-    model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
-    tokens: dump.tokens, attention: dump, reports: out.reports, thumbnails: out.thumbnails, ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}),
-  }, o.thumbSize ?? THUMB_SIZE);
+  const session = toSessionData(
+    {
+      id: o.id,
+      title: o.title ?? `Attention dump: ${dump.model}`,
+      text: dump.text,
+      model: { name: dump.model, kind: dump.causal ? 'causal' : 'bidirectional', layers: dump.layers, headsPerLayer: dump.headsPerLayer },
+      tokens: dump.tokens,
+      attention: dump,
+      reports: out.reports,
+      thumbnails: out.thumbnails,
+      ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}),
+    },
+    o.thumbSize ?? THUMB_SIZE,
+  );
   return { session, reports: out.reports, dump, ...(o.syntaxInfo ? { syntax: o.syntaxInfo } : {}) };
 }
 
@@ -62,7 +71,9 @@ export function buildDumpSession(p: string, o: DumpBuildOptions): DumpSession {
   const dump = AttentionDump.open(p, o);
   try {
     const out = { reports: [] as HeadReport[], thumbnails: [] as Uint8Array[] };
-    for (const _ of walk(dump, o, out)) { /* every head */ }
+    for (const _ of walk(dump, o, out)) {
+      /* every head */
+    }
     return finish(dump, o, out);
   } catch (e) {
     dump.close();
@@ -74,11 +85,15 @@ export function buildDumpSession(p: string, o: DumpBuildOptions): DumpSession {
  * The same build yielding to the event loop every `sliceMs` (the extension host must stay responsive
  * while a 1,024-head dump is analysed; each head is one sync read + O(n²) work), cancellable.
  */
-export async function buildDumpSessionAsync(p: string, o: DumpBuildOptions & { signal?: AbortSignal; onProgress?: (p: DumpProgress) => void; sliceMs?: number; syntax?: boolean }): Promise<DumpSession> {
+export async function buildDumpSessionAsync(
+  p: string,
+  o: DumpBuildOptions & { signal?: AbortSignal; onProgress?: (p: DumpProgress) => void; sliceMs?: number; syntax?: boolean },
+): Promise<DumpSession> {
   const dump = AttentionDump.open(p, o);
   try {
     // `syntax`: the panel's and the CLI's reading — tokens.json's "language" parsed with its grammar, else prose.
-    if (o.syntax && !o.syntaxInfo) o = { ...o, syntaxInfo: await buildSyntax(dump.tokens, { language: dump.language ?? 'plaintext', text: dump.text, offset: 0 }) };
+    if (o.syntax && !o.syntaxInfo)
+      o = { ...o, syntaxInfo: await buildSyntax(dump.tokens, { language: dump.language ?? 'plaintext', text: dump.text, offset: 0 }) };
     const out = { reports: [] as HeadReport[], thumbnails: [] as Uint8Array[] };
     const slice = o.sliceMs ?? 30;
     let t = performance.now();

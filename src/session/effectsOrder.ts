@@ -13,13 +13,22 @@ export type EffectScope =
 
 /** Mean |DLA| per head (layer-major), NaN where the explain has no DLA. */
 export function meanAbsDla(result: EngineResult): Float64Array {
-  const H = result.model.headsPerLayer, all = result.model.layers * H, n = result.tokens.length;
+  const H = result.model.headsPerLayer,
+    all = result.model.layers * H,
+    n = result.tokens.length;
   const out = new Float64Array(all).fill(NaN);
   const d = result.dla;
   if (!d) return out;
   for (let k = 0; k < all; k++) {
-    let s = 0, c = 0;
-    for (let i = 0; i < n; i++) { const v = d.actual[k * n + i]; if (Number.isFinite(v)) { s += Math.abs(v); c++; } }
+    let s = 0,
+      c = 0;
+    for (let i = 0; i < n; i++) {
+      const v = d.actual[k * n + i];
+      if (Number.isFinite(v)) {
+        s += Math.abs(v);
+        c++;
+      }
+    }
     out[k] = c ? s / c : NaN;
   }
   return out;
@@ -50,9 +59,12 @@ export function effectOrder(result: EngineResult): [number, number][] {
 export function scopeHeads(scope: EffectScope, result: EngineResult, reports: HeadReport[]): [number, number][] {
   const order = dlaOrder(result);
   switch (scope.kind) {
-    case 'all': return effectOrder(result);
-    case 'top': return order.slice(0, Math.max(0, scope.count));
-    case 'layer': return order.filter(([l]) => l === scope.layer);
+    case 'all':
+      return effectOrder(result);
+    case 'top':
+      return order.slice(0, Math.max(0, scope.count));
+    case 'layer':
+      return order.filter(([l]) => l === scope.layer);
     case 'role': {
       const held = new Set(reports.filter((r) => r.roles.some((x) => x.name === scope.role)).map((r) => `${r.layer}:${r.head}`));
       return order.filter(([l, h]) => held.has(`${l}:${h}`));

@@ -12,14 +12,22 @@ const fmt = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed
 /** Positions i whose next token (i + 1) repeats an earlier token of the text: where copying can help. */
 export function repeatPositions(tokens: Token[]): Uint8Array {
   const out = new Uint8Array(tokens.length);
-  const { dup } = repeatTargets(tokens.map((t) => t.id), tokens.map((t) => t.special));
+  const { dup } = repeatTargets(
+    tokens.map((t) => t.id),
+    tokens.map((t) => t.special),
+  );
   for (let j = 1; j < tokens.length; j++) if (dup.start[j + 1] > dup.start[j]) out[j - 1] = 1;
   return out;
 }
 
 function meanOver(d: Float32Array, mask?: Uint8Array): { mean: number; count: number } {
-  let s = 0, c = 0;
-  for (let i = 0; i < d.length; i++) if (Number.isFinite(d[i]) && (!mask || mask[i] === 1)) { s += d[i]; c++; }
+  let s = 0,
+    c = 0;
+  for (let i = 0; i < d.length; i++)
+    if (Number.isFinite(d[i]) && (!mask || mask[i] === 1)) {
+      s += d[i];
+      c++;
+    }
   return { mean: c ? s / c : NaN, count: c };
 }
 
@@ -55,6 +63,18 @@ export function toWireEffects(e: HeadEffects, reports: HeadReport[], tokens: Tok
   const meanDelta = new Float32Array(total).fill(NaN);
   const perToken: Float32Array[] = Array.from({ length: total }, () => new Float32Array(0));
   const sentences = new Array<string>(total).fill('');
-  e.heads.forEach((h, j) => { meanDelta[at(h)] = h.meanDelta; perToken[at(h)] = h.perToken; sentences[at(h)] = measured[j]; });
-  return { method: e.method, meanDelta, perToken, sentences, ms: e.ms, measured: e.heads.length, ...(e.cutNote ? { note: `Each ablation reran the whole graph: a cut copy starting at the head's layer could not be made (${e.cutNote}).` } : {}) };
+  e.heads.forEach((h, j) => {
+    meanDelta[at(h)] = h.meanDelta;
+    perToken[at(h)] = h.perToken;
+    sentences[at(h)] = measured[j];
+  });
+  return {
+    method: e.method,
+    meanDelta,
+    perToken,
+    sentences,
+    ms: e.ms,
+    measured: e.heads.length,
+    ...(e.cutNote ? { note: `Each ablation reran the whole graph: a cut copy starting at the head's layer could not be made (${e.cutNote}).` } : {}),
+  };
 }

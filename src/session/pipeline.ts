@@ -32,8 +32,13 @@ export interface ProbeOutcome {
 export function describeProbe(plan: ProbePlan, draws = 1): string {
   const r = plan.ids.slice(plan.bos ? 1 : 0, (plan.bos ? 1 : 0) + plan.T);
   const shown = r.slice(0, 6).join(', ') + (r.length > 6 ? ', …' : '');
-  const bos = plan.bos ? ` after \`${plan.bos.text}\`${plan.bos.from === 'convention' ? ' (prepended by the family\'s convention; the tokenizer\'s template adds none)' : ''}` : ' with no BOS (the tokenizer defines none)';
-  const what = draws > 1 ? `${draws} random ${plan.T}-token sequences of ordinary tokens (the first: ids ${shown}), each repeated twice${bos}, averaged` : `a random ${plan.T}-token sequence of ordinary tokens (ids ${shown}) repeated twice${bos}`;
+  const bos = plan.bos
+    ? ` after \`${plan.bos.text}\`${plan.bos.from === 'convention' ? " (prepended by the family's convention; the tokenizer's template adds none)" : ''}`
+    : ' with no BOS (the tokenizer defines none)';
+  const what =
+    draws > 1
+      ? `${draws} random ${plan.T}-token sequences of ordinary tokens (the first: ids ${shown}), each repeated twice${bos}, averaged`
+      : `a random ${plan.T}-token sequence of ordinary tokens (ids ${shown}) repeated twice${bos}`;
   return what;
 }
 
@@ -46,8 +51,15 @@ export function averageProbeScores(draws: ProbeHeadScore[][]): ProbeHeadScore[] 
     const out = { ...first };
     for (const key of Object.keys(first) as (keyof ProbeHeadScore)[]) {
       if (typeof first[key] !== 'number' || key === 'layer' || key === 'head' || key === 'T' || key === 'rows') continue;
-      let s = 0, c = 0;
-      for (const d of draws) { const v = d[k][key] as number; if (Number.isFinite(v)) { s += v; c++; } }
+      let s = 0,
+        c = 0;
+      for (const d of draws) {
+        const v = d[k][key] as number;
+        if (Number.isFinite(v)) {
+          s += v;
+          c++;
+        }
+      }
       (out as Record<string, unknown>)[key] = c ? s / c : NaN;
     }
     return out;
@@ -158,7 +170,10 @@ export class SessionPipeline {
   /** Analysis and thumbnails run in their own worker: never on the caller's (the extension host's) thread. */
   readonly analysis: AnalysisClient;
 
-  constructor(readonly engine: EngineClient, analysis?: AnalysisClient) {
+  constructor(
+    readonly engine: EngineClient,
+    analysis?: AnalysisClient,
+  ) {
     this.analysis = analysis ?? new AnalysisClient();
   }
 
@@ -185,24 +200,56 @@ export class SessionPipeline {
 
   private async buildOnce(o: BuildOptions): Promise<BuiltSession> {
     const t0 = performance.now();
-    const result = await this.engine.explain(o.text, o.model, { maxTokens: o.maxTokens, truncate: o.truncate, signal: o.signal, channel: o.channel, keep: o.keep });
+    const result = await this.engine.explain(o.text, o.model, {
+      maxTokens: o.maxTokens,
+      truncate: o.truncate,
+      signal: o.signal,
+      channel: o.channel,
+      keep: o.keep,
+    });
     const kept = result.kept;
     const { layers, headsPerLayer, seq, causal } = result.attention;
-    const keptSource = kept ? withRoutes(new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data), this.engine, result) : undefined;
+    const keptSource = kept
+      ? withRoutes(
+          new KeptSource(this.engine, this.analysis, kept.handle, { layers, headsPerLayer, seq, causal }, result.valueNorms?.data),
+          this.engine,
+          result,
+        )
+      : undefined;
     const model = { name: result.model.name, kind: result.model.kind, layers: result.model.layers, headsPerLayer: result.model.headsPerLayer };
     try {
       // A long selection paints before its analysis; so does any kept run whose model's repeat probe has not run
       // yet (the first explain on a model: eight probe runs must not stand between the run and the first paint).
       const probeDue = result.model.kind === 'causal' && !this.probed.has(modelFileKey(o.model.modelPath));
       if (keptSource && o.onPreview && (seq >= PREVIEW_FROM_TOKENS || probeDue)) {
-        o.onPreview(attachDla(previewSession({ id: o.id, title: o.title, text: o.text, model, tokens: result.tokens, truncatedFrom: result.truncatedFrom, predictions: result.predictions, predictionsNote: result.predictionsNote, valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote }), result), keptSource);
+        o.onPreview(
+          attachDla(
+            previewSession({
+              id: o.id,
+              title: o.title,
+              text: o.text,
+              model,
+              tokens: result.tokens,
+              truncatedFrom: result.truncatedFrom,
+              predictions: result.predictions,
+              predictionsNote: result.predictionsNote,
+              valueNorms: result.valueNorms,
+              valueNormsNote: result.valueNormsNote,
+            }),
+            result,
+          ),
+          keptSource,
+        );
       }
       // After the first paint: a kept run's value norms (asked now, so the engine measures them before the first heads).
       // Never a reason to fail the explain: value weighting is then unavailable, and the panel says why.
-      const lateNorms = kept && result.valueNormsPending ? this.engine.valueNorms(kept.handle, { signal: o.signal }).catch((e: unknown) => {
-        if (e instanceof EngineError && e.code === 'cancelled') throw e;
-        return { valueNormsNote: `measuring them failed (${e instanceof Error ? e.message : String(e)})` };
-      }) : undefined;
+      const lateNorms =
+        kept && result.valueNormsPending
+          ? this.engine.valueNorms(kept.handle, { signal: o.signal }).catch((e: unknown) => {
+              if (e instanceof EngineError && e.code === 'cancelled') throw e;
+              return { valueNormsNote: `measuring them failed (${e instanceof Error ? e.message : String(e)})` };
+            })
+          : undefined;
       lateNorms?.catch(() => undefined); // awaited below; a build that fails first must not leave it unhandled
       const t1 = performance.now();
       const outcome = await this.probe(o.model, result, o.signal);
@@ -223,7 +270,13 @@ export class SessionPipeline {
         // Streamed: the engine recomputes heads a chunk at a time and the analysis worker drops each after use.
         const shape = { layers, headsPerLayer, seq, causal };
         // Only what the first views show: value-weighted thumbnails and the Flow cache are made on first use (KeptSource).
-        const stream = await this.analysis.streamBegin(shape, { kind: 'analyze', tokens: result.tokens, probe, thumbSize: THUMB_SIZE, ...(syntax ? { syntax } : {}) });
+        const stream = await this.analysis.streamBegin(shape, {
+          kind: 'analyze',
+          tokens: result.tokens,
+          probe,
+          thumbSize: THUMB_SIZE,
+          ...(syntax ? { syntax } : {}),
+        });
         try {
           await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
         } catch (e) {
@@ -243,18 +296,39 @@ export class SessionPipeline {
         keptSource?.setValueNorms(result.valueNorms?.data);
       }
       const t3 = performance.now();
-      const session = attachDla(toSessionData({
-        id: o.id, title: o.title, text: o.text,
-        model, tokens: result.tokens, attention: result.attention, reports, truncatedFrom: result.truncatedFrom, thumbnails: analysed.thumbnails,
-        probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
-        predictions: result.predictions, predictionsNote: result.predictionsNote,
-        valueNorms: result.valueNorms, valueNormsNote: result.valueNormsNote, syntax,
-      }), result);
+      const session = attachDla(
+        toSessionData({
+          id: o.id,
+          title: o.title,
+          text: o.text,
+          model,
+          tokens: result.tokens,
+          attention: result.attention,
+          reports,
+          truncatedFrom: result.truncatedFrom,
+          thumbnails: analysed.thumbnails,
+          probeNote: outcome && outcome.status !== 'measured' ? outcome.note : undefined, // a measured probe speaks in the evidence
+          predictions: result.predictions,
+          predictionsNote: result.predictionsNote,
+          valueNorms: result.valueNorms,
+          valueNormsNote: result.valueNormsNote,
+          syntax,
+        }),
+        result,
+      );
       if (syntaxFailed) session.syntaxNote = syntaxFailed;
       const t4 = performance.now();
       // In memory: after the analysis, whose worker moved the attention there and back.
       const source: AttentionSource = keptSource ?? withRoutes(memorySource(result.attention, result.valueNorms?.data), this.engine, result);
-      return { session, result, reports, probe: outcome, source, timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 }, ...(syntax ? { syntax } : {}) };
+      return {
+        session,
+        result,
+        reports,
+        probe: outcome,
+        source,
+        timings: { engineMs: t1 - t0, probeMs: t2 - t1, analysisMs: t3 - t2, wireMs: t4 - t3 },
+        ...(syntax ? { syntax } : {}),
+      };
     } catch (e) {
       keptSource?.dispose();
       throw e;
@@ -300,8 +374,13 @@ export class SessionPipeline {
       if (run.cut) out.cutNote = run.cut;
       if (run.base && !out.baseLoss) out.baseLoss = Float32Array.from(run.base, (v) => -v);
       run.deltas.forEach((d, b) => {
-        let s = 0, c = 0;
-        for (let i = 0; i < n; i++) if (Number.isFinite(d[i])) { s += d[i]; c++; }
+        let s = 0,
+          c = 0;
+        for (let i = 0; i < n; i++)
+          if (Number.isFinite(d[i])) {
+            s += d[i];
+            c++;
+          }
         out.heads.push({ layer: group[b][0], head: group[b][1], meanDelta: c ? s / c : NaN, perToken: d });
       });
       opts.onProgress?.(Math.min(all.length, k + group.length), all.length);
@@ -326,23 +405,34 @@ export class SessionPipeline {
       p = this.runProbe(model);
       this.probes.set(key, p);
       // A failed probe is retried on the next explain; a model too small for one stays so.
-      void p.then((o) => { if (o.status === 'failed') this.probes.delete(key); else this.probed.add(key); });
+      void p.then((o) => {
+        if (o.status === 'failed') this.probes.delete(key);
+        else this.probed.add(key);
+      });
     }
     if (!signal) return p;
     // This build may be cancelled while the shared probe runs: stop waiting, the probe goes on for the next.
-    return Promise.race([p, new Promise<never>((_, reject) => {
-      const stop = () => reject(new EngineError('cancelled', 'The request was cancelled.'));
-      if (signal.aborted) stop();
-      signal.addEventListener('abort', stop, { once: true });
-      void p.finally(() => signal.removeEventListener('abort', stop));
-    })]);
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        const stop = () => reject(new EngineError('cancelled', 'The request was cancelled.'));
+        if (signal.aborted) stop();
+        signal.addEventListener('abort', stop, { once: true });
+        void p.finally(() => signal.removeEventListener('abort', stop));
+      }),
+    ]);
   }
 
   private async runProbe(model: ModelRef): Promise<ProbeOutcome> {
     let plan: ProbePlan | undefined;
     try {
       plan = await this.engine.probePlan(model, PROBE_SEED);
-      if (plan.reason) return { status: 'not-measurable', plan, note: `Induction and duplicate-token are not measurable on this model: ${plan.reason}. Roles come from the text alone.` };
+      if (plan.reason)
+        return {
+          status: 'not-measurable',
+          plan,
+          note: `Induction and duplicate-token are not measurable on this model: ${plan.reason}. Roles come from the text alone.`,
+        };
       // Several independent draws, averaged: one sequence's score spreads by ±0.1 on a real head (measured on
       // the answer-key models), enough to flip a head near the threshold with the seed.
       const draws: ProbeHeadScore[][] = [];
@@ -356,8 +446,12 @@ export class SessionPipeline {
       for (const s of scores) s.about = about;
       return { status: 'measured', scores, plan, note: `Model-level roles measured on ${about}.` };
     } catch (e) {
-      const why = e instanceof EngineError ? e.message : (e as Error)?.message ?? String(e);
-      return { status: 'failed', plan, note: `The model's repeat probe failed (${why}); roles come from the text alone, and the probe is tried again on the next explain.` };
+      const why = e instanceof EngineError ? e.message : ((e as Error)?.message ?? String(e));
+      return {
+        status: 'failed',
+        plan,
+        note: `The model's repeat probe failed (${why}); roles come from the text alone, and the probe is tried again on the next explain.`,
+      };
     }
   }
 }

@@ -13,9 +13,17 @@ export function routesAt(g: RouteGraph, threshold: number): RouteEdge[] {
   for (let l = g.layers - 1; l >= 0; l--) {
     const here = g.edges.filter((e) => e.layer === l && e.weight >= threshold);
     const mids = new Set<number>();
-    for (const e of here) if ((e.kind === 'mlp' || e.kind === 'mlp-residual') && active.has(e.to)) { kept.push(e); mids.add(e.from); }
+    for (const e of here)
+      if ((e.kind === 'mlp' || e.kind === 'mlp-residual') && active.has(e.to)) {
+        kept.push(e);
+        mids.add(e.from);
+      }
     const inputs = new Set<number>();
-    for (const e of here) if ((e.kind === 'head' || e.kind === 'attention-residual') && mids.has(e.to)) { kept.push(e); inputs.add(e.from); }
+    for (const e of here)
+      if ((e.kind === 'head' || e.kind === 'attention-residual') && mids.has(e.to)) {
+        kept.push(e);
+        inputs.add(e.from);
+      }
     active = inputs;
   }
   return kept;

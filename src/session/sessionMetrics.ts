@@ -11,7 +11,8 @@ export function sessionWithEffects(session: SessionData, effects: WireEffects, s
   const loss = effects.method.includes('loss');
   const info = { key: 'effect', label: say(loss ? 'metric.effect.loss' : 'metric.effect.cos'), definition: say('metric.effect.definition', effects.method) };
   return {
-    ...session, effects,
+    ...session,
+    effects,
     heads: session.heads.map((hd) => ({ ...hd, metrics: { ...hd.metrics, effect: effects.meanDelta[hd.layer * session.model.headsPerLayer + hd.head] } })),
     metrics: [...session.metrics.filter((m) => m.key !== 'effect'), info],
   };
@@ -25,8 +26,12 @@ export function sessionWithDla(session: SessionData, dla: WireDla, say: Say = sa
     { key: 'dlaAbs', label: say('metric.dlaAbs'), definition: say('metric.dlaAbs.definition') },
   ];
   return {
-    ...session, dla,
-    heads: session.heads.map((hd) => ({ ...hd, metrics: { ...hd.metrics, dla: dla.mean[hd.layer * H + hd.head], dlaAbs: dla.meanAbs[hd.layer * H + hd.head] } })),
+    ...session,
+    dla,
+    heads: session.heads.map((hd) => ({
+      ...hd,
+      metrics: { ...hd.metrics, dla: dla.mean[hd.layer * H + hd.head], dlaAbs: dla.meanAbs[hd.layer * H + hd.head] },
+    })),
     metrics: [...session.metrics.filter((m) => m.key !== 'dla' && m.key !== 'dlaAbs'), ...infos],
   };
 }
@@ -36,8 +41,13 @@ export const DIRECT_TOTAL_MIN = 0.1;
 
 /** Mean of one head's per-token values (finite ones). */
 function headMean(a: Float32Array, k: number, n: number): number {
-  let s = 0, c = 0;
-  for (let i = k * n; i < (k + 1) * n; i++) if (Number.isFinite(a[i])) { s += a[i]; c++; }
+  let s = 0,
+    c = 0;
+  for (let i = k * n; i < (k + 1) * n; i++)
+    if (Number.isFinite(a[i])) {
+      s += a[i];
+      c++;
+    }
   return c ? s / c : NaN;
 }
 
@@ -52,7 +62,9 @@ function headMean(a: Float32Array, k: number, n: number): number {
 export function directVsTotal(dla: WireDla, effects: WireEffects, index: number, id: string, lastLayer = false, say: Say = sayEnglish): string | undefined {
   if (!effects.method.includes('loss')) return undefined;
   const n = dla.actual.length / Math.max(1, dla.mean.length);
-  const direct = dla.mean[index], margin = headMean(dla.diff, index, n), total = effects.meanDelta[index];
+  const direct = dla.mean[index],
+    margin = headMean(dla.diff, index, n),
+    total = effects.meanDelta[index];
   if (!Number.isFinite(direct) || !Number.isFinite(total)) return undefined;
   const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)}`;
   const wrote = Number.isFinite(margin) ? say('directTotal.wrote.margin', sg(direct), sg(margin)) : say('directTotal.wrote', sg(direct));

@@ -8,7 +8,8 @@ import type { FlowData, HeadMatrix, MetricInfo, SessionData, WireHead, WireToken
 export const THUMB_SIZE = 48;
 
 /** Routes follow the residual stream of a model run: attention alone (a dump, a materialised run) has none. */
-export const ROUTES_NEED_A_RUN = 'Routes follow the model\'s residual stream, which only an explanation run in the panel keeps: attention alone (an attention dump) does not have it.';
+export const ROUTES_NEED_A_RUN =
+  "Routes follow the model's residual stream, which only an explanation run in the panel keeps: attention alone (an attention dump) does not have it.";
 
 export function wireTokens(tokens: Token[], syntax?: SyntaxInfo): WireToken[] {
   return tokens.map((t, i) => {
@@ -28,7 +29,9 @@ export function syntaxNote(syntax: SyntaxInfo): string | undefined {
 export function wireRelations(syntax: SyntaxInfo): NonNullable<SessionData['relations']> {
   return syntax.relations.flatMap((r) => {
     const edges: [number, number][] = [];
-    r.gold.forEach((g, d) => { if (g >= 0) edges.push([d, g]); });
+    r.gold.forEach((g, d) => {
+      if (g >= 0) edges.push([d, g]);
+    });
     return edges.length ? [{ name: r.name, edges }] : [];
   });
 }
@@ -40,13 +43,21 @@ export function syntaxSummary(syntax: SyntaxInfo): { mode: 'code' | 'prose'; lan
 
 export function wireHeads(reports: HeadReport[]): WireHead[] {
   return reports.map((r) => ({
-    layer: r.layer, head: r.head, id: r.id,
+    layer: r.layer,
+    head: r.head,
+    id: r.id,
     metrics: { ...r.metrics },
     notes: Object.fromEntries(Object.entries(r.notes).filter(([, v]) => typeof v === 'string')),
     roles: r.roles.map((role) => ({
-      name: role.name, score: role.score, threshold: role.threshold, evidence: role.evidence.sentence, source: role.source,
+      name: role.name,
+      score: role.score,
+      threshold: role.threshold,
+      evidence: role.evidence.sentence,
+      source: role.source,
       ...(role.offset !== undefined ? { offset: role.offset } : {}),
-      ...(role.evidence.example ? { example: { query: role.evidence.example.query, key: role.evidence.example.key, weight: role.evidence.example.weight } } : {}),
+      ...(role.evidence.example
+        ? { example: { query: role.evidence.example.query, key: role.evidence.example.key, weight: role.evidence.example.weight } }
+        : {}),
     })),
   }));
 }
@@ -161,9 +172,15 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
     throw new RangeError(`${thumbnails.length} thumbnails for ${att.layers * att.headsPerLayer} heads`);
   }
   return {
-    id: input.id, title: input.title, text: input.text, model: input.model,
-    tokens: wireTokens(input.tokens, input.syntax), heads: wireHeads(input.reports), metrics: METRIC_INFO,
-    thumbSize, thumbnails,
+    id: input.id,
+    title: input.title,
+    text: input.text,
+    model: input.model,
+    tokens: wireTokens(input.tokens, input.syntax),
+    heads: wireHeads(input.reports),
+    metrics: METRIC_INFO,
+    thumbSize,
+    thumbnails,
     ...(input.syntax && syntaxNote(input.syntax) ? { syntaxNote: syntaxNote(input.syntax) } : {}),
     ...(input.syntax ? { relations: wireRelations(input.syntax) } : {}),
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
@@ -172,10 +189,16 @@ export function toSessionData(input: SessionInput, thumbSize = THUMB_SIZE): Sess
   };
 }
 
-function wirePredictions(input: Pick<SessionInput, 'predictions' | 'predictionsNote' | 'valueNorms' | 'valueNormsNote' | 'valueThumbnails'>): Partial<SessionData> {
+function wirePredictions(
+  input: Pick<SessionInput, 'predictions' | 'predictionsNote' | 'valueNorms' | 'valueNormsNote' | 'valueThumbnails'>,
+): Partial<SessionData> {
   const p = input.predictions;
   return {
-    ...(p ? { predictions: { k: p.k, topText: p.topText, topP: p.topP, actualP: p.actualP, loss: p.loss } } : input.predictionsNote !== undefined ? { predictionsNote: input.predictionsNote } : {}),
+    ...(p
+      ? { predictions: { k: p.k, topText: p.topText, topP: p.topP, actualP: p.actualP, loss: p.loss } }
+      : input.predictionsNote !== undefined
+        ? { predictionsNote: input.predictionsNote }
+        : {}),
     ...(input.valueNorms ? { valueNorms: input.valueNorms } : input.valueNormsNote !== undefined ? { valueNormsNote: input.valueNormsNote } : {}),
     ...(input.valueThumbnails ? { valueThumbnails: input.valueThumbnails } : {}),
   };
@@ -184,8 +207,16 @@ function wirePredictions(input: Pick<SessionInput, 'predictions' | 'predictionsN
 /** A first-paint session: everything but the per-head analysis (heads and thumbnails follow). */
 export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails' | 'attention'>, thumbSize = THUMB_SIZE): SessionData {
   return {
-    id: input.id, title: input.title, text: input.text, model: input.model,
-    tokens: wireTokens(input.tokens), heads: [], metrics: METRIC_INFO, thumbSize, thumbnails: [], analysing: true,
+    id: input.id,
+    title: input.title,
+    text: input.text,
+    model: input.model,
+    tokens: wireTokens(input.tokens),
+    heads: [],
+    metrics: METRIC_INFO,
+    thumbSize,
+    thumbnails: [],
+    analysing: true,
     ...(input.truncatedFrom !== undefined ? { truncatedFrom: input.truncatedFrom } : {}),
     ...wirePredictions(input),
   };
@@ -195,13 +226,15 @@ export function previewSession(input: Omit<SessionInput, 'reports' | 'thumbnails
 export function valueThumbnailsOf(att: HeadReader, valueNorms: Float32Array | undefined, size = THUMB_SIZE): RequestMap['heads/valueThumbnails']['result'] {
   if (!valueNorms) throw new Error(noValueNorms('there are no value-weighted thumbnails'));
   const thumbnails: Uint8Array[] = [];
-  for (let l = 0; l < att.layers; l++) for (let h = 0; h < att.headsPerLayer; h++) thumbnails.push(thumbnailOf(att.head(l, h), att.seq, size, headNorms(valueNorms, att, l, h), att.causal));
+  for (let l = 0; l < att.layers; l++)
+    for (let h = 0; h < att.headsPerLayer; h++) thumbnails.push(thumbnailOf(att.head(l, h), att.seq, size, headNorms(valueNorms, att, l, h), att.causal));
   return { thumbSize: size, thumbnails };
 }
 
 /** One head's key norms out of the engine's [layers × heads × n]. */
 export function headNorms(all: Float32Array, shape: { headsPerLayer: number; seq: number }, layer: number, head: number): Float32Array {
-  const n = shape.seq, k = layer * shape.headsPerLayer + head;
+  const n = shape.seq,
+    k = layer * shape.headsPerLayer + head;
   return all.subarray(k * n, (k + 1) * n);
 }
 
@@ -211,7 +244,12 @@ export function noValueNorms(so: string): string {
 }
 
 /** The panel's requests, answered from any attention source (a live result or a dump's reader). */
-export function answerPanelRequest<M extends RequestMethod>(att: AttentionSet | HeadReader, method: M, params: RequestMap[M]['params'], valueNorms?: Float32Array): RequestMap[M]['result'] {
+export function answerPanelRequest<M extends RequestMethod>(
+  att: AttentionSet | HeadReader,
+  method: M,
+  params: RequestMap[M]['params'],
+  valueNorms?: Float32Array,
+): RequestMap[M]['result'] {
   if (method === 'routes/trace') throw new Error(ROUTES_NEED_A_RUN);
   if (method === 'head/matrix') {
     const p = params as RequestMap['head/matrix']['params'];

@@ -14,7 +14,7 @@ describe('npm run bench', function () {
 
   it('fits growth per doubling: linear = 2×, quadratic = 4×', () => {
     assert.ok(Math.abs(perDoubling([128, 256, 512, 1024].map((n) => ({ tokens: n, ms: 3 * n }))) - 2) < 1e-9);
-    assert.ok(Math.abs(perDoubling([128, 256, 512].map((n) => ({ tokens: n, ms: n * n / 7 }))) - 4) < 1e-9);
+    assert.ok(Math.abs(perDoubling([128, 256, 512].map((n) => ({ tokens: n, ms: (n * n) / 7 }))) - 4) < 1e-9);
   });
 
   it('--quick runs end to end and writes latest.json with the documented fields', () => {
@@ -31,10 +31,29 @@ describe('npm run bench', function () {
     for (const w of j.webview) for (const k of ['tokens', 'firstPaintMs', 'hoverP50Ms', 'hoverP95Ms', 'headsGridMs', 'heapMb']) assert.ok(k in w, k);
   });
 
-  it('the README\'s Speed table is the script\'s output between its markers', () => {
-    const row = (model: string, tokens: number, floorMs: number, firstPaintMs: number, explainMs: number) => ({ model, tokens, floorMs, firstPaintMs, explainMs, peakRssMb: 2048, floorPeakRssMb: 1536 });
-    const r = { date: '2026-01-02T03:04:05Z', cores: 2, load: [1.25, 1, 1], quick: false, engine: [row('gpt2-small-shape', 512, 800, 840, 960), row('gpt2-small-shape', 1023, 2000, 2100, 2500), row('long-context-8x8', 4096, 4000, 4000, 8000),
-      row('qwen2.5-0.5b-shape-int4', 1024, 20000, 21000, 24000), row('qwen2.5-0.5b-shape-int4', 4096, 90000, 95000, 150000)] };
+  it("the README's Speed table is the script's output between its markers", () => {
+    const row = (model: string, tokens: number, floorMs: number, firstPaintMs: number, explainMs: number) => ({
+      model,
+      tokens,
+      floorMs,
+      firstPaintMs,
+      explainMs,
+      peakRssMb: 2048,
+      floorPeakRssMb: 1536,
+    });
+    const r = {
+      date: '2026-01-02T03:04:05Z',
+      cores: 2,
+      load: [1.25, 1, 1],
+      quick: false,
+      engine: [
+        row('gpt2-small-shape', 512, 800, 840, 960),
+        row('gpt2-small-shape', 1023, 2000, 2100, 2500),
+        row('long-context-8x8', 4096, 4000, 4000, 8000),
+        row('qwen2.5-0.5b-shape-int4', 1024, 20000, 21000, 24000),
+        row('qwen2.5-0.5b-shape-int4', 4096, 90000, 95000, 150000),
+      ],
+    };
     const table = speedTable(r as unknown as Parameters<typeof speedTable>[0]);
     assert.match(table, /^Measured 2026-01-02 \(2 vCPUs, load average 1\.3 1\.0 1\.0 at the end/);
     assert.match(table, /\| GPT-2-small shape, 1,024 tokens \| 2\.00 s \| 2\.10 s \(1\.05×\) \| 2\.50 s \(1\.25×\) \| 2\.00 GB \(1\.50 GB, 1\.33×\) \|/);
@@ -47,7 +66,11 @@ describe('npm run bench', function () {
   });
 
   it('--against <ref> builds the ref in a worktree and runs both explain children interleaved', () => {
-    const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'bench', 'run.ts'), '--against', 'HEAD', '--only=headlight-mini', '--sizes=24', '--rounds=1', '--reps=1'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    const out = execFileSync(
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(ROOT, 'bench', 'run.ts'), '--against', 'HEAD', '--only=headlight-mini', '--sizes=24', '--rounds=1', '--reps=1'],
+      { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' },
+    );
     assert.match(out, /headlight-mini: medians over 1 rounds × 1 reps/);
     assert.match(out, /firstPaint .* \d+\.\d\d\n/);
     const file = /wrote (bench\/results\/ab-[0-9a-f]+-[\w.-]+\.json)/.exec(out)?.[1];

@@ -15,19 +15,29 @@ const CODE_SERVER_VSCODE = path.join(ROOT, '.code-server', 'node_modules', 'code
 /** Two of headlight-small's training checkpoints copied into the workspace: "the user's own" ONNX files. */
 function userModels(workspace: string): { a: string; b: string } {
   const out: Record<string, string> = {};
-  for (const [k, from] of [['a', 'step-00000'], ['b', 'step-03100']] as const) {
+  for (const [k, from] of [
+    ['a', 'step-00000'],
+    ['b', 'step-03100'],
+  ] as const) {
     const dir = path.join(workspace, 'my-models', k === 'a' ? 'early' : 'late');
     fs.mkdirSync(dir, { recursive: true });
     const src = path.join(SMALL, 'checkpoints', from);
     fs.copyFileSync(path.join(src, 'model.onnx'), path.join(dir, 'model.onnx'));
-    fs.copyFileSync(fs.existsSync(path.join(src, 'tokenizer.json')) ? path.join(src, 'tokenizer.json') : path.join(SMALL, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    fs.copyFileSync(
+      fs.existsSync(path.join(src, 'tokenizer.json')) ? path.join(src, 'tokenizer.json') : path.join(SMALL, 'tokenizer.json'),
+      path.join(dir, 'tokenizer.json'),
+    );
     out[k] = path.join(dir, 'model.onnx');
   }
   return out as { a: string; b: string };
 }
 
 function readJson(file: string): Record<string, unknown> {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>; } catch { return {}; }
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -39,7 +49,10 @@ async function explained(page: Page): Promise<void> {
   const frame = webview(page);
   await frame.locator('.hl-toolbar button[disabled]', { hasText: 'Measure head effects' }).waitFor({ timeout: 60_000 });
   await frame.locator('.hl-banner-loading').first().waitFor({ state: 'detached', timeout: 60_000 });
-  await page.locator('.notifications-toasts .notification-toast', { hasText: /Headlight: (explaining|measuring)/ }).first().waitFor({ state: 'detached', timeout: 60_000 });
+  await page
+    .locator('.notifications-toasts .notification-toast', { hasText: /Headlight: (explaining|measuring)/ })
+    .first()
+    .waitFor({ state: 'detached', timeout: 60_000 });
 }
 
 /** Type a filter into the open QuickPick and accept the first row once it is the one wanted. */
@@ -55,12 +68,17 @@ async function pick(page: Page, filter: string, row: RegExp): Promise<void> {
 async function openDialog(page: Page, file: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   // Settled: the dialog shows its default folder (the workspace) and has listed it; typing earlier races its own fill-in.
-  await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '').endsWith('/workspace/'), undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '').endsWith('/workspace/'), undefined, {
+    timeout: 20_000,
+  });
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'my-models' }).first().waitFor({ timeout: 20_000 });
   await input.fill(file);
   await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });
   // The dialog lists the typed path's folder; once the file is there, OK accepts exactly what was typed.
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(file) }).first().waitFor({ timeout: 15_000 });
+  await page
+    .locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(file) })
+    .first()
+    .waitFor({ timeout: 15_000 });
   await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
   await page.locator('.quick-input-widget .quick-input-title', { hasText: 'choose an ONNX model' }).waitFor({ state: 'hidden', timeout: 15_000 });
 }
@@ -101,16 +119,25 @@ describe('Headlight as a VS Code citizen', function () {
   let models: { a: string; b: string };
   // "All workspaces": User settings, and for machine-overridable keys in a remote window (code-server) the
   // remote machine's settings, which VS Code writes for ConfigurationTarget.Global there.
-  const userSettings = () => ({ ...readJson(path.join(ed.runDir, 'user-data', 'User', 'settings.json')), ...readJson(path.join(ed.runDir, 'user-data', 'Machine', 'settings.json')) });
+  const userSettings = () => ({
+    ...readJson(path.join(ed.runDir, 'user-data', 'User', 'settings.json')),
+    ...readJson(path.join(ed.runDir, 'user-data', 'Machine', 'settings.json')),
+  });
   const workspaceSettings = () => readJson(path.join(ed.workspace, '.vscode', 'settings.json'));
 
   before(async () => {
-    ed = await startEditor({ files: { 'repeats.txt': TEXT, 'other.txt': 'Another file, to hide the panel behind.\n' }, settings: { 'headlight.model': 'planted' } });
+    ed = await startEditor({
+      files: { 'repeats.txt': TEXT, 'other.txt': 'Another file, to hide the panel behind.\n' },
+      settings: { 'headlight.model': 'planted' },
+    });
     models = userModels(ed.workspace);
   });
-  after(async () => { await ed?.stop(); });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `citizen-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `citizen-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('binds Ctrl+K Ctrl+G, a chord no default VS Code binding uses, and shows Find Head only with a panel', async () => {
@@ -126,14 +153,20 @@ describe('Headlight as a VS Code citizen', function () {
     }
     const { page } = ed;
     const before = await paletteTitles(page);
-    assert.ok(before.some((t) => /Headlight: Explain Attention/.test(t)), before.join(' | '));
+    assert.ok(
+      before.some((t) => /Headlight: Explain Attention/.test(t)),
+      before.join(' | '),
+    );
     assert.ok(!before.some((t) => /Find Head|Export View/.test(t)), `no panel yet: ${before.join(' | ')}`);
     const frame = await explainByKeybinding(page);
     assert.equal((await frame.locator('.hl-view-arcs .hl-tok:not(.hl-tok-special)').allTextContents()).join(''), SELECTED);
     const after = await paletteTitles(page);
     assert.ok(after.some((t) => /Headlight: Find Head…/.test(t)) && after.some((t) => /Headlight: Export View…/.test(t)), after.join(' | '));
     // The panel's title bar carries Find Head, Compare and Export (while the panel is the active editor).
-    await page.locator('.tabs-container .tab', { hasText: /^Attention:/ }).first().click();
+    await page
+      .locator('.tabs-container .tab', { hasText: /^Attention:/ })
+      .first()
+      .click();
     await page.locator('.editor-actions .action-item a[aria-label*="Find Head"]').first().waitFor({ timeout: 10_000 });
     await painted(frame);
     await screenshot(page, 'citizen-keybinding-panel');
@@ -144,7 +177,10 @@ describe('Headlight as a VS Code citizen', function () {
     await explained(page);
     await runCommand(page, 'Headlight: Find Head…');
     await page.locator('.quick-input-widget input').fill('induction');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: /induction/ }).first().waitFor({ timeout: 15_000 });
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { hasText: /induction/ })
+      .first()
+      .waitFor({ timeout: 15_000 });
     await screenshot(page, 'citizen-find-head');
     await shotEditor(page, 'walkthrough-find-head');
     await page.keyboard.press('Escape');
@@ -170,7 +206,7 @@ describe('Headlight as a VS Code citizen', function () {
       const w = workspaceSettings();
       return w['headlight.model'] === 'tiny-bert' && w['headlight.modelPath'] === '';
     });
-    assert.equal(userSettings()['headlight.modelPath'], models.a, 'other workspaces keep the user\'s path');
+    assert.equal(userSettings()['headlight.modelPath'], models.a, "other workspaces keep the user's path");
     await frame.locator('.hl-header', { hasText: 'tiny-bert' }).waitFor({ timeout: 60_000 });
     await explained(page);
 
@@ -181,15 +217,21 @@ describe('Headlight as a VS Code citizen', function () {
     assert.match(await scope.innerText(), /removes this workspace's headlight\.(model|modelPath)/);
     await pick(page, 'All workspaces', /All workspaces/);
     await until('planted in user settings, no model path left anywhere', () => {
-      const u = userSettings(), w = workspaceSettings();
-      return u['headlight.model'] === 'planted' && u['headlight.modelPath'] === undefined && w['headlight.model'] === undefined && w['headlight.modelPath'] === undefined;
+      const u = userSettings(),
+        w = workspaceSettings();
+      return (
+        u['headlight.model'] === 'planted' &&
+        u['headlight.modelPath'] === undefined &&
+        w['headlight.model'] === undefined &&
+        w['headlight.modelPath'] === undefined
+      );
     });
     await frame.locator('.hl-header', { hasText: 'planted' }).waitFor({ timeout: 60_000 });
     await explained(page);
     await screenshot(page, 'citizen-select-model');
   });
 
-  it('compares two of the user\'s own ONNX files through the same picker as Select Model', async () => {
+  it("compares two of the user's own ONNX files through the same picker as Select Model", async () => {
     const { page } = ed;
     await runCommand(page, 'View: Close All Editor Groups');
     await openFile(page, 'repeats.txt');
@@ -203,7 +245,10 @@ describe('Headlight as a VS Code citizen', function () {
     const frame = webview(page);
     await frame.locator('.hl-title', { hasText: 'Compare: early vs late' }).waitFor({ timeout: 120_000 });
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
-    assert.ok(changes.some((c) => /appears at L\dH\d in late \(absent in early\)/.test(c)), changes.join('\n'));
+    assert.ok(
+      changes.some((c) => /appears at L\dH\d in late \(absent in early\)/.test(c)),
+      changes.join('\n'),
+    );
     assert.match(await frame.locator('.hl-compare-host').innerText(), /A: early · 4 × 4 heads[\s\S]*B: late · 4 × 4 heads/);
     assert.equal(await frame.locator('.hl-view-compare .hl-layers-table tbody tr').count(), 4, 'a table row per layer beside the charts');
     await painted(frame);
@@ -216,27 +261,47 @@ describe('Headlight as a VS Code citizen', function () {
     await runCommand(page, 'View: Close All Editor Groups');
     await explainByKeybinding(page);
     // Hide the panel behind another file opened in its group, then reload.
-    await page.locator('.tabs-container .tab', { hasText: /^Attention:/ }).first().click(); // its group is now the active one
+    await page
+      .locator('.tabs-container .tab', { hasText: /^Attention:/ })
+      .first()
+      .click(); // its group is now the active one
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'other.txt' }).first().click();
     await page.locator('.tabs-container .tab.active', { hasText: 'other.txt' }).first().waitFor({ timeout: 15_000 });
     await page.locator('.tabs-container .tab.active', { hasText: /^Attention:/ }).waitFor({ state: 'detached', timeout: 15_000 });
-    await page.evaluate(() => { (window as unknown as { __beforeReload?: boolean }).__beforeReload = true; });
+    await page.evaluate(() => {
+      (window as unknown as { __beforeReload?: boolean }).__beforeReload = true;
+    });
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForFunction(() => !(window as unknown as { __beforeReload?: boolean }).__beforeReload, undefined, { timeout: 60_000 });
     await waitForWorkbench(page);
     const log = (): string => {
       const found: { file: string; mtime: number }[] = [];
-      const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (/Headlight\.log$/.test(e.name)) found.push({ file: p, mtime: fs.statSync(p).mtimeMs }); } };
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (/Headlight\.log$/.test(e.name)) found.push({ file: p, mtime: fs.statSync(p).mtimeMs });
+        }
+      };
       walk(path.join(ed.runDir, 'user-data', 'logs'));
       return found.map((f) => fs.readFileSync(f.file, 'utf8')).join('\n');
     };
-    const explains = () => log().split('\n').filter((x) => /Restored panel .*: explaining again/.test(x)).length;
+    const explains = () =>
+      log()
+        .split('\n')
+        .filter((x) => /Restored panel .*: explaining again/.test(x)).length;
     // The panel is back as a tab, not shown, and no restore has run the model.
-    await page.locator('.tabs-container .tab', { hasText: /^Attention:/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('.tabs-container .tab', { hasText: /^Attention:/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('.tabs-container .tab.active', { hasText: /^Attention:/ }).count(), 0, 'the panel stays in the background');
     const before = explains();
     assert.equal(before, 0, log());
-    await page.locator('.tabs-container .tab', { hasText: /^Attention:/ }).first().click();
+    await page
+      .locator('.tabs-container .tab', { hasText: /^Attention:/ })
+      .first()
+      .click();
     await webview(page).locator('.hl-view-arcs .hl-tok').first().waitFor({ timeout: 60_000 });
     await until('the restore to explain once the panel is shown', () => explains() === 1);
     await screenshot(page, 'citizen-restored-visible');
@@ -250,7 +315,10 @@ describe('Headlight as a VS Code citizen', function () {
     await steps.first().waitFor({ timeout: 20_000 });
     const titles = await page.locator('.gettingStartedContainer .getting-started-step .step-title').allInnerTexts();
     for (const t of ['Open a sample text', 'Select text and explain it', 'Find a head by its role', 'Compare two models']) {
-      assert.ok(titles.some((x) => x.includes(t)), `${t} in ${titles.join(' | ')}`);
+      assert.ok(
+        titles.some((x) => x.includes(t)),
+        `${t} in ${titles.join(' | ')}`,
+      );
     }
     await page.locator('.gettingStartedContainer img[alt^="An editor holding the sample text"]').first().waitFor({ timeout: 20_000 });
     await screenshot(page, 'citizen-walkthrough');
@@ -261,15 +329,19 @@ describe('Headlight as a VS Code citizen', function () {
     await screenshot(page, 'citizen-walkthrough-sample');
     await shotEditor(page, 'walkthrough-open-sample');
   });
-
 });
 
 describe('Headlight in a high-contrast theme', function () {
   let ed: Editor;
-  before(async () => { ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted', 'workbench.colorTheme': 'Default High Contrast' } }); });
-  after(async () => { await ed?.stop(); });
+  before(async () => {
+    ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted', 'workbench.colorTheme': 'Default High Contrast' } });
+  });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `hc-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `hc-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('draws the panel, with a keyboard path from the Layers table to a head and only status messages live', async () => {

@@ -25,10 +25,14 @@ async function exportVia(page: Page, formatLabel: RegExp | null, file: string): 
   // The save dialog reuses the quick input: wait until it shows its default path (the workspace folder
   // and a file name with this format's extension) before typing, or its own fill-in would overwrite ours.
   await input.waitFor({ timeout: 10_000 });
-  await page.waitForFunction((ext) => {
-    const v = document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '';
-    return v.startsWith('/') && v.endsWith(ext);
-  }, path.extname(file), { timeout: 20_000 });
+  await page.waitForFunction(
+    (ext) => {
+      const v = document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? '';
+      return v.startsWith('/') && v.endsWith(ext);
+    },
+    path.extname(file),
+    { timeout: 20_000 },
+  );
   await input.fill(file);
   await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });
   await page.keyboard.press('Enter');
@@ -46,10 +50,15 @@ function pngSize(b: Buffer): { w: number; h: number } {
 
 describe('Compare models and Export view in a real VS Code', function () {
   let ed: Editor;
-  before(async () => { ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted' } }); });
-  after(async () => { await ed?.stop(); });
+  before(async () => {
+    ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted' } });
+  });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `compare-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `compare-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('compares headlight-small step 0 with the final checkpoint and shows the induction heads appearing', async () => {
@@ -63,7 +72,10 @@ describe('Compare models and Export view in a real VS Code', function () {
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
     // The card's induction heads (PyTorch): L2H0–L2H3 in the final model, none at step 0.
     for (const h of ['L2H0', 'L2H1', 'L2H2', 'L2H3']) {
-      assert.ok(changes.some((c) => new RegExp(`induction appears at ${h} between step 0 and step 4,000`).test(c)), changes.join('\n'));
+      assert.ok(
+        changes.some((c) => new RegExp(`induction appears at ${h} between step 0 and step 4,000`).test(c)),
+        changes.join('\n'),
+      );
     }
     assert.match(await frame.locator('.hl-title').innerText(), /Compare: headlight-small@step-0 vs headlight-small@step-4000/);
     assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 32, 'both catalogs: 2 × 16 heads');
@@ -84,7 +96,10 @@ describe('Compare models and Export view in a real VS Code', function () {
     await frame.locator('.hl-title', { hasText: 'Compare: headlight-mini vs headlight-small' }).waitFor({ timeout: 90_000 });
     assert.equal(await frame.locator('.hl-compare-cols button.hl-cell').count(), 8 + 16, 'both catalogs: 2 × 4 and 4 × 4 heads');
     const changes = await frame.locator('.hl-changes .hl-change').allInnerTexts();
-    assert.ok(changes.some((c) => /induction/.test(c)), changes.join('\n'));
+    assert.ok(
+      changes.some((c) => /induction/.test(c)),
+      changes.join('\n'),
+    );
     await painted(frame);
     await screenshot(page, 'compare-scale');
   });
@@ -112,8 +127,13 @@ describe('Compare models and Export view in a real VS Code', function () {
     const csv = (await exportVia(page, /CSV of heads/, path.join(dir, 'heads.csv'))).toString('utf8');
     assert.equal(csv.trim().split('\r\n').length, 17, 'header + 16 heads');
     assert.match(csv, /^layer,head,id,roles,evidence,/);
-    const json = JSON.parse((await exportVia(page, /JSON of heads/, path.join(dir, 'heads.json'))).toString('utf8')) as { heads: { id: string; roles: { name: string }[] }[] };
-    assert.deepEqual(json.heads.filter((x) => x.roles.some((r) => r.name === 'induction')).map((x) => x.id), ['L1H0']);
+    const json = JSON.parse((await exportVia(page, /JSON of heads/, path.join(dir, 'heads.json'))).toString('utf8')) as {
+      heads: { id: string; roles: { name: string }[] }[];
+    };
+    assert.deepEqual(
+      json.heads.filter((x) => x.roles.some((r) => r.name === 'induction')).map((x) => x.id),
+      ['L1H0'],
+    );
     const report = path.join(dir, 'report.html');
     const html = (await exportVia(page, /HTML report/, report)).toString('utf8');
     assert.doesNotMatch(html, /https?:\/\//);
@@ -123,11 +143,16 @@ describe('Compare models and Export view in a real VS Code', function () {
     const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const p = await browser.newPage();
-      const requests: string[] = [], errors: string[] = [];
+      const requests: string[] = [],
+        errors: string[] = [];
       p.on('request', (r) => requests.push(r.url()));
-      p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      p.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
       p.on('pageerror', (e) => errors.push(String(e)));
-      await p.addInitScript({ content: `document.addEventListener('securitypolicyviolation', (e) => { (window.__v = window.__v || []).push(e.violatedDirective); });` });
+      await p.addInitScript({
+        content: `document.addEventListener('securitypolicyviolation', (e) => { (window.__v = window.__v || []).push(e.violatedDirective); });`,
+      });
       await p.goto(`file://${report}`);
       await p.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor({ timeout: 20_000 });
       assert.equal(await p.locator('.hl-view-arcs .hl-tok').count(), SELECTED.length + 1);
@@ -136,7 +161,10 @@ describe('Compare models and Export view in a real VS Code', function () {
       assert.equal(await p.locator('.hl-view-heads button.hl-cell').count(), 16);
       assert.deepEqual(await p.evaluate(() => (window as unknown as { __v?: string[] }).__v ?? []), []);
       assert.deepEqual(errors, []);
-      assert.deepEqual(requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:')), [`file://${report}`]);
+      assert.deepEqual(
+        requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:')),
+        [`file://${report}`],
+      );
     } finally {
       await browser.close();
     }

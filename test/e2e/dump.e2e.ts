@@ -15,7 +15,9 @@ describe('opening an attention dump in a real VS Code', function () {
     fs.mkdirSync(path.join(ed.workspace, 'dump'));
     for (const f of ['attention.safetensors', 'tokens.json']) fs.copyFileSync(path.join(DUMP, f), path.join(ed.workspace, 'dump', f));
   });
-  after(async () => { await ed?.stop(); });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') await screenshot(ed.page, 'dump-failed').catch(() => undefined);
   });
@@ -28,7 +30,9 @@ describe('opening an attention dump in a real VS Code', function () {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor();
     // The dialog fills in its starting folder asynchronously; typing before that gets overwritten.
-    await page.waitForFunction(() => /\/workspace\/?$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? ''), undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => /\/workspace\/?$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value ?? ''), undefined, {
+      timeout: 20_000,
+    });
     const file = path.join(ed.workspace, 'dump', 'attention.safetensors');
     await input.fill(file);
     await page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === f, file, { timeout: 10_000 });

@@ -30,7 +30,10 @@ describe('Headlight in a real VS Code (code-server)', function () {
     await screenshot(page, 'selected');
     const sel = await page.locator('.monaco-editor .selected-text').count();
     assert.ok(sel > 0, 'the editor shows a selection');
-    await page.locator('.monaco-editor .view-lines').first().click({ button: 'right', position: await centreOfSelection(ed) });
+    await page
+      .locator('.monaco-editor .view-lines')
+      .first()
+      .click({ button: 'right', position: await centreOfSelection(ed) });
     const item = page.getByRole('menuitem', { name: 'Explain attention' });
     await item.waitFor({ timeout: 10_000 });
     await screenshot(page, 'context-menu');
@@ -52,7 +55,9 @@ describe('Headlight in a real VS Code (code-server)', function () {
     const { page } = ed;
     // Mark this window; after the reload the new document lacks the mark (the old workbench lingers for
     // a moment, so waiting for the workbench alone could find the old one).
-    await page.evaluate(() => { (window as unknown as { __beforeReload?: boolean }).__beforeReload = true; });
+    await page.evaluate(() => {
+      (window as unknown as { __beforeReload?: boolean }).__beforeReload = true;
+    });
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForFunction(() => !(window as unknown as { __beforeReload?: boolean }).__beforeReload, undefined, { timeout: 60_000 });
     await waitForWorkbench(page);
@@ -73,7 +78,10 @@ describe('Headlight in a real VS Code (code-server)', function () {
     const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0]);
     for (const title of ['Headlight: Explain attention', 'Headlight: Find head…', 'Headlight: Select model…', 'Headlight: Export view…']) {
       // Titles are Title Case in the palette (package.nls.json); compare without case.
-      assert.ok(labels.some((l) => l.toLowerCase().includes(title.toLowerCase())), `${title} in ${JSON.stringify(labels)}`);
+      assert.ok(
+        labels.some((l) => l.toLowerCase().includes(title.toLowerCase())),
+        `${title} in ${JSON.stringify(labels)}`,
+      );
     }
     await screenshot(page, 'palette');
     await page.keyboard.press('Escape');

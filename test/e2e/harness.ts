@@ -58,18 +58,33 @@ export function makeRun(prefix: string): { runDir: string; env: NodeJS.ProcessEn
   const extensions = path.join(runDir, 'extensions');
   for (const d of [home, path.join(userData, 'User'), extensions]) fs.mkdirSync(d, { recursive: true });
   const env = {
-    ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local/share'),
-    XDG_CACHE_HOME: path.join(home, '.cache'), ORT_DISABLE_TELEMETRY: '1',
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local/share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    ORT_DISABLE_TELEMETRY: '1',
   };
   return { runDir, env, userData, extensions };
 }
 
 export const BASE_SETTINGS = {
-  'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
-  'telemetry.telemetryLevel': 'off', 'workbench.startupEditor': 'none', 'workbench.enableExperiments': false,
-  'extensions.ignoreRecommendations': true, 'security.workspace.trust.enabled': false,
-  'workbench.tips.enabled': false, 'chat.commandCenter.enabled': false, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'window.commandCenter': false, 'git.enabled': false, 'git.openRepositoryInParentFolders': 'never', 'editor.minimap.enabled': false, 'files.hotExit': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'telemetry.telemetryLevel': 'off',
+  'workbench.startupEditor': 'none',
+  'workbench.enableExperiments': false,
+  'extensions.ignoreRecommendations': true,
+  'security.workspace.trust.enabled': false,
+  'workbench.tips.enabled': false,
+  'chat.commandCenter.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'window.commandCenter': false,
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'editor.minimap.enabled': false,
+  'files.hotExit': 'off',
 };
 
 /** Headlight in a fresh extensions dir: the repository, symlinked; or, with HEADLIGHT_E2E_VSIX=<file.vsix>, that
@@ -77,8 +92,15 @@ export const BASE_SETTINGS = {
  * what ships: the bundles and the files the .vsix holds, no node_modules JavaScript). */
 function installHeadlight(extensions: string, userData: string, env: NodeJS.ProcessEnv): void {
   const vsix = process.env.HEADLIGHT_E2E_VSIX;
-  if (!vsix) { fs.symlinkSync(ROOT, path.join(extensions, `${PKG.publisher}.${PKG.name}-${PKG.version}`)); return; }
-  const r = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', path.resolve(vsix)], { env, encoding: 'utf8', timeout: 120_000 });
+  if (!vsix) {
+    fs.symlinkSync(ROOT, path.join(extensions, `${PKG.publisher}.${PKG.name}-${PKG.version}`));
+    return;
+  }
+  const r = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', path.resolve(vsix)], {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(`${PKG.publisher}.${PKG.name}-${PKG.version}`));
   if (r.status !== 0 || installed.length !== 1) throw new Error(`code-server did not install ${vsix} (exit ${r.status}): ${r.stdout}${r.stderr}`);
 }
@@ -88,7 +110,9 @@ export async function startEditor(opts: EditorOptions = {}): Promise<Editor> {
   if (!fs.existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run `bash scripts/install-code-server.sh`.');
   const { runDir, env, userData, extensions } = makeRun('run');
   installHeadlight(extensions, userData, env);
-  const trust = opts.untrusted ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {};
+  const trust = opts.untrusted
+    ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' }
+    : {};
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...opts.settings, ...trust }, null, 1));
   const workspace = path.join(runDir, 'workspace');
   fs.mkdirSync(workspace);
@@ -96,27 +120,47 @@ export async function startEditor(opts: EditorOptions = {}): Promise<Editor> {
     fs.mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
     fs.writeFileSync(path.join(workspace, name), content);
   }
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const cs = await startCodeServer(port, userData, extensions, workspace, env, runDir, !opts.untrusted);
   let context: BrowserContext | undefined;
   try {
     context = await chromium.launchPersistentContext(path.join(runDir, 'chromium-profile'), {
-      executablePath: chromiumPath(), headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-      viewport: { width: 1500, height: 950 }, env,
+      executablePath: chromiumPath(),
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
+      viewport: { width: 1500, height: 950 },
+      env,
     });
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     const consoleErrors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
     await page.goto(url);
     await waitForWorkbench(page);
     await waitForHeadlight(page);
     const ctx = context;
     return {
-      url, workspace, runDir, page, context: ctx, consoleErrors,
-      async stop() { await ctx.close().catch(() => undefined); await stopProcessGroup(cs); },
+      url,
+      workspace,
+      runDir,
+      page,
+      context: ctx,
+      consoleErrors,
+      async stop() {
+        await ctx.close().catch(() => undefined);
+        await stopProcessGroup(cs);
+      },
     };
   } catch (e) {
     await context?.close().catch(() => undefined);
@@ -125,18 +169,53 @@ export async function startEditor(opts: EditorOptions = {}): Promise<Editor> {
   }
 }
 
-export async function startCodeServer(port: number, userData: string, extensions: string, workspace: string, env: NodeJS.ProcessEnv, runDir: string, disableTrust = true): Promise<ChildProcess> {
+export async function startCodeServer(
+  port: number,
+  userData: string,
+  extensions: string,
+  workspace: string,
+  env: NodeJS.ProcessEnv,
+  runDir: string,
+  disableTrust = true,
+): Promise<ChildProcess> {
   // detached: code-server forks a file watcher and the extension host, which outlive it unless the group is killed
-  const cs = spawn(CODE_SERVER, ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData,
-    '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check', ...(disableTrust ? ['--disable-workspace-trust'] : []),
-    '--disable-getting-started-override', '--ignore-last-opened', workspace], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  const cs = spawn(
+    CODE_SERVER,
+    [
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
+      '--disable-telemetry',
+      '--disable-update-check',
+      ...(disableTrust ? ['--disable-workspace-trust'] : []),
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      workspace,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env },
+  );
   const logFile = fs.createWriteStream(path.join(runDir, 'code-server.log'));
-  cs.stdout.pipe(logFile); cs.stderr.pipe(logFile);
+  cs.stdout.pipe(logFile);
+  cs.stderr.pipe(logFile);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('code-server did not start within 60 s')), 60_000);
-    const onData = (d: Buffer) => { if (/HTTP server listening/.test(String(d))) { clearTimeout(timer); resolve(); } };
-    cs.stdout.on('data', onData); cs.stderr.on('data', onData);
-    cs.once('exit', (c) => { clearTimeout(timer); reject(new Error(`code-server exited with ${c}`)); });
+    const onData = (d: Buffer) => {
+      if (/HTTP server listening/.test(String(d))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    cs.stdout.on('data', onData);
+    cs.stderr.on('data', onData);
+    cs.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited with ${c}`));
+    });
   });
   return cs;
 }
@@ -144,9 +223,19 @@ export async function startCodeServer(port: number, userData: string, extensions
 export async function stopProcessGroup(cs: ChildProcess): Promise<void> {
   if (cs.exitCode !== null || cs.signalCode !== null || !cs.pid) return;
   const exited = new Promise((r) => cs.once('exit', r));
-  try { process.kill(-cs.pid, 'SIGTERM'); } catch { /* already gone */ }
+  try {
+    process.kill(-cs.pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (cs.exitCode === null && cs.signalCode === null) { try { process.kill(-cs.pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (cs.exitCode === null && cs.signalCode === null) {
+    try {
+      process.kill(-cs.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 export async function waitForWorkbench(page: Page): Promise<void> {
@@ -163,7 +252,10 @@ export async function waitForHeadlight(page: Page): Promise<void> {
     await page.keyboard.press('F1');
     await input.waitFor({ timeout: 20_000 });
     await input.fill('>Headlight: Explain attention');
-    const found = await row.waitFor({ timeout: 2000 }).then(() => true, () => false);
+    const found = await row.waitFor({ timeout: 2000 }).then(
+      () => true,
+      () => false,
+    );
     await page.keyboard.press('Escape');
     if (found) return;
   }
@@ -202,27 +294,37 @@ export async function openFile(page: Page, name: string): Promise<void> {
  * (Monaco splits a line's text over several spans, so offsets are walked across text nodes).
  */
 export async function textRect(page: Page, needle: string, start = 0, end = needle.length): Promise<{ x: number; y: number; w: number; h: number }> {
-  const r = await page.locator('.editor-instance .monaco-editor .view-lines').first().evaluate((root, a) => {
-    for (const line of root.querySelectorAll('.view-line')) {
-      const text = (line.textContent ?? '').replace(/\u00a0/g, ' ');
-      const base = text.indexOf(a.needle);
-      if (base < 0) continue;
-      const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
-      const range = document.createRange();
-      let seen = 0, startSet = false;
-      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-        const len = n.textContent?.length ?? 0;
-        if (!startSet && base + a.start < seen + len) { range.setStart(n, base + a.start - seen); startSet = true; }
-        if (startSet && base + a.end <= seen + len) {
-          range.setEnd(n, base + a.end - seen);
-          const b = range.getBoundingClientRect();
-          return { x: b.x, y: b.y, w: b.width, h: b.height };
+  const r = await page
+    .locator('.editor-instance .monaco-editor .view-lines')
+    .first()
+    .evaluate(
+      (root, a) => {
+        for (const line of root.querySelectorAll('.view-line')) {
+          const text = (line.textContent ?? '').replace(/\u00a0/g, ' ');
+          const base = text.indexOf(a.needle);
+          if (base < 0) continue;
+          const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+          const range = document.createRange();
+          let seen = 0,
+            startSet = false;
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const len = n.textContent?.length ?? 0;
+            if (!startSet && base + a.start < seen + len) {
+              range.setStart(n, base + a.start - seen);
+              startSet = true;
+            }
+            if (startSet && base + a.end <= seen + len) {
+              range.setEnd(n, base + a.end - seen);
+              const b = range.getBoundingClientRect();
+              return { x: b.x, y: b.y, w: b.width, h: b.height };
+            }
+            seen += len;
+          }
         }
-        seen += len;
-      }
-    }
-    return null;
-  }, { needle, start, end });
+        return null;
+      },
+      { needle, start, end },
+    );
   if (!r) throw new Error(`text not visible in the editor: ${needle}`);
   return r;
 }
@@ -263,13 +365,22 @@ export function webview(page: Page): FrameLocator {
 }
 
 export function tail(file: string, lines = 40): string {
-  try { return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n'); } catch { return ''; }
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** Right-click the current selection and choose Explain attention from the editor context menu. */
 export async function explainFromContextMenu(page: Page): Promise<void> {
   // Inside the selection's first visible piece, near its start (a long selection runs past the viewport).
-  const pieces = await page.locator('.monaco-editor .selected-text').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).filter((b) => b.width > 4).map((b) => ({ x: b.x, y: b.y, w: b.width, h: b.height })));
+  const pieces = await page.locator('.monaco-editor .selected-text').evaluateAll((els) =>
+    els
+      .map((e) => e.getBoundingClientRect())
+      .filter((b) => b.width > 4)
+      .map((b) => ({ x: b.x, y: b.y, w: b.width, h: b.height })),
+  );
   const sel = pieces.sort((a, b) => a.y - b.y || a.x - b.x)[0];
   if (!sel) throw new Error('no visible selection to right-click');
   await page.mouse.click(sel.x + Math.min(20, sel.w / 2), sel.y + sel.h / 2, { button: 'right' });
@@ -283,7 +394,13 @@ export async function explainFromContextMenu(page: Page): Promise<void> {
   }
   await item.click();
   // A click that lands while the menu is still settling is sometimes dropped; the item is focused, so Enter does it.
-  if (!(await item.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false))) await page.keyboard.press('Enter');
+  if (
+    !(await item.waitFor({ state: 'hidden', timeout: 3000 }).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await page.keyboard.press('Enter');
 }
 
 /** Text of visible notification toasts. */

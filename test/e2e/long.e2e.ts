@@ -12,10 +12,15 @@ const tab = (frame: ReturnType<typeof webview>, label: string) => frame.locator(
 
 describe('a long selection in bounded memory (real VS Code)', function () {
   let ed: Editor;
-  before(async () => { ed = await startEditor({ files: { 'long.txt': (PROSE + '\n').repeat(8) }, settings: { 'headlight.model': 'tiny-bert' } }); });
-  after(async () => { await ed?.stop(); });
+  before(async () => {
+    ed = await startEditor({ files: { 'long.txt': (PROSE + '\n').repeat(8) }, settings: { 'headlight.model': 'tiny-bert' } });
+  });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `long-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `long-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('explains 810 tokens: arcs first, then the streamed catalog, then a rollout from the kept run', async () => {
@@ -23,9 +28,13 @@ describe('a long selection in bounded memory (real VS Code)', function () {
     await openFile(page, 'long.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+G'); // Explain Attention's chord
     const frame = webview(page);
-    await frame.locator('.hl-view-arcs .hl-status').filter({ hasText: /showing/ }).waitFor({ timeout: 60_000 });
+    await frame
+      .locator('.hl-view-arcs .hl-status')
+      .filter({ hasText: /showing/ })
+      .waitFor({ timeout: 60_000 });
     // tiny-bert computes its sinusoidal positions in the graph, so no position table limits the length.
     assert.match(await frame.locator('.hl-subtitle').innerText(), /tiny-bert · 2 layers × 4 heads · bidirectional · 810 tokens/);
     assert.equal(await frame.locator('.hl-view-arcs .hl-tok').count(), 810);
@@ -41,6 +50,9 @@ describe('a long selection in bounded memory (real VS Code)', function () {
     await tab(frame, 'Flow').click();
     await frame.locator('.hl-view-flow .hl-status', { hasText: /draws most on/ }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'long-flow');
-    assert.ok(await frame.locator('.hl-toolbar [data-format="csv"], .hl-toolbar button', { hasText: 'CSV' }).first().isEnabled(), 'exports are enabled once the heads are in');
+    assert.ok(
+      await frame.locator('.hl-toolbar [data-format="csv"], .hl-toolbar button', { hasText: 'CSV' }).first().isEnabled(),
+      'exports are enabled once the heads are in',
+    );
   });
 });

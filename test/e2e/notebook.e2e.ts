@@ -16,7 +16,10 @@ function outputs(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
 
-interface CliHead { id: string; roles: { name: string; score: number }[] }
+interface CliHead {
+  id: string;
+  roles: { name: string; score: number }[];
+}
 
 async function catalog(out: Locator): Promise<Record<string, string[]>> {
   await out.locator('vscode-tab-header', { hasText: 'Heads' }).click();
@@ -42,21 +45,36 @@ describe('Headlight in a notebook, in a real VS Code', function () {
     assert.equal(r.status, 0, r.stderr);
     const cli = JSON.parse(fs.readFileSync(cliJson, 'utf8')) as { heads: CliHead[] };
     // The catalog's badges, as the CLI's roles would be written (strongest first, score to two decimals).
-    expected = Object.fromEntries(cli.heads.map((h) => [h.id, h.roles.slice().sort((a, b) => b.score - a.score).map((x) => `${x.name} ${x.score.toFixed(2)}`)]));
+    expected = Object.fromEntries(
+      cli.heads.map((h) => [
+        h.id,
+        h.roles
+          .slice()
+          .sort((a, b) => b.score - a.score)
+          .map((x) => `${x.name} ${x.score.toFixed(2)}`),
+      ]),
+    );
   });
-  after(async () => { await ed?.stop(); });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `notebook-failed-${this.currentTest.title.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `notebook-failed-${this.currentTest.title.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   async function openNotebook(): Promise<FrameLocator> {
     const { page } = ed;
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'attention.ipynb' }).first();
-    await until('the executed notebook in the explorer', async () => {
-      if (await row.isVisible()) return true;
-      await runCommand(page, 'File: Refresh Explorer');
-      return false;
-    }, 30_000);
+    await until(
+      'the executed notebook in the explorer',
+      async () => {
+        if (await row.isVisible()) return true;
+        await runCommand(page, 'File: Refresh Explorer');
+        return false;
+      },
+      30_000,
+    );
     await row.click();
     await page.locator('.notebook-editor .cell-list-container > .monaco-list').first().waitFor({ timeout: 60_000 });
     return outputs(page);
@@ -71,18 +89,26 @@ describe('Headlight in a notebook, in a real VS Code', function () {
     const list = (await page.locator('.notebook-editor .cell-list-container > .monaco-list').first().boundingBox())!;
     await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
     // A reopened notebook comes back where it was scrolled to: start from the top.
-    await until('the notebook scrolled to its top', async () => {
-      if (await page.locator('.notebook-editor .monaco-list-row', { hasText: 'import pathlib' }).first().isVisible()) return true;
-      await page.mouse.wheel(0, -3000);
-      return false;
-    }, 30_000);
+    await until(
+      'the notebook scrolled to its top',
+      async () => {
+        if (await page.locator('.notebook-editor .monaco-list-row', { hasText: 'import pathlib' }).first().isVisible()) return true;
+        await page.mouse.wheel(0, -3000);
+        return false;
+      },
+      30_000,
+    );
     const out = frame.locator('.hl-nb').nth(i);
-    await until(`Headlight output ${i} on screen`, async () => {
-      const b = await out.isVisible() ? await out.boundingBox() : null;
-      if (b && b.y > list.y - 10 && b.y < list.y + list.height * within) return true;
-      await page.mouse.wheel(0, b && b.y < list.y ? -60 : within < 0.3 && b ? 100 : 200);
-      return false;
-    }, 60_000);
+    await until(
+      `Headlight output ${i} on screen`,
+      async () => {
+        const b = (await out.isVisible()) ? await out.boundingBox() : null;
+        if (b && b.y > list.y - 10 && b.y < list.y + list.height * within) return true;
+        await page.mouse.wheel(0, b && b.y < list.y ? -60 : within < 0.3 && b ? 100 : 200);
+        return false;
+      },
+      60_000,
+    );
     return out;
   }
 
@@ -125,13 +151,20 @@ describe('Headlight in a notebook, in a real VS Code', function () {
     // The panel is a second webview: the one whose page has the panel's header.
     const panel = ed.page.locator('iframe.webview.ready');
     let found: FrameLocator | undefined;
-    await until('the Headlight panel with the notebook output', async () => {
-      for (let i = 0; i < await panel.count(); i++) {
-        const f = panel.nth(i).contentFrame().frameLocator('#active-frame');
-        if (await f.locator('.hl-title', { hasText: 'attention.ipynb: attention' }).count()) { found = f; return true; }
-      }
-      return false;
-    }, 60_000);
+    await until(
+      'the Headlight panel with the notebook output',
+      async () => {
+        for (let i = 0; i < (await panel.count()); i++) {
+          const f = panel.nth(i).contentFrame().frameLocator('#active-frame');
+          if (await f.locator('.hl-title', { hasText: 'attention.ipynb: attention' }).count()) {
+            found = f;
+            return true;
+          }
+        }
+        return false;
+      },
+      60_000,
+    );
     await found!.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor({ timeout: 30_000 });
     assert.deepEqual(await catalog(found!.locator('body')), expected);
   });

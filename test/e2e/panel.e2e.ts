@@ -1,7 +1,20 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startEditor, openFile, selectText, textRect, webview, screenshot, runCommand, explainFromContextMenu, until, painted, ROOT, type Editor } from './harness';
+import {
+  startEditor,
+  openFile,
+  selectText,
+  textRect,
+  webview,
+  screenshot,
+  runCommand,
+  explainFromContextMenu,
+  until,
+  painted,
+  ROOT,
+  type Editor,
+} from './harness';
 import type { Page } from 'playwright-core';
 
 // The panel in a real VS Code with the planted model (heads whose roles are known by construction):
@@ -25,16 +38,28 @@ const charRect = (page: Page, needle: string, start: number, end: number) => tex
 
 /** Rectangles of editor decorations (our highlight types render as overlay divs). */
 async function decorationRects(page: Page) {
-  return page.locator('.editor-instance .monaco-editor').first().evaluate((ed) =>
-    [...ed.querySelectorAll('.view-overlays .cdr, .view-overlays [class*="ced-"]')].map((e) => { const b = e.getBoundingClientRect(); return { x: b.x, y: b.y, w: b.width, h: b.height, cls: e.className }; }));
+  return page
+    .locator('.editor-instance .monaco-editor')
+    .first()
+    .evaluate((ed) =>
+      [...ed.querySelectorAll('.view-overlays .cdr, .view-overlays [class*="ced-"]')].map((e) => {
+        const b = e.getBoundingClientRect();
+        return { x: b.x, y: b.y, w: b.width, h: b.height, cls: e.className };
+      }),
+    );
 }
 
 describe('the Headlight panel in a real VS Code', function () {
   let ed: Editor;
-  before(async () => { ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted' } }); });
-  after(async () => { await ed?.stop(); });
+  before(async () => {
+    ed = await startEditor({ files: { 'repeats.txt': TEXT }, settings: { 'headlight.model': 'planted' } });
+  });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `panel-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `panel-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('explains with the bundled planted model and draws arcs', async () => {
@@ -61,16 +86,19 @@ describe('the Headlight panel in a real VS Code', function () {
     const before = await decorationRects(page);
     // "Q" of the first "Quill": character 8 of the selection, token 9 after BOS.
     await frame.locator('.hl-view-arcs [data-i="9"]').hover();
-    const want = (await charRect(page, 'Harriet Quill mended', 8, 9));
-    const match = await until(`a decoration covering the token's characters ${JSON.stringify(want)} (before: ${before.length} rects)`,
-      async () => (await decorationRects(page)).find((r) => Math.abs(r.x - want.x) < 2 && Math.abs(r.w - want.w) < 2 && Math.abs(r.y - want.y) < 4), 10_000);
+    const want = await charRect(page, 'Harriet Quill mended', 8, 9);
+    const match = await until(
+      `a decoration covering the token's characters ${JSON.stringify(want)} (before: ${before.length} rects)`,
+      async () => (await decorationRects(page)).find((r) => Math.abs(r.x - want.x) < 2 && Math.abs(r.w - want.w) < 2 && Math.abs(r.y - want.y) < 4),
+      10_000,
+    );
     assert.ok(match);
     await screenshot(page, 'light-hover-decoration');
   });
 
   it('moving the editor cursor into the explained range highlights that token in the panel', async () => {
     const { page } = ed;
-    const r = (await charRect(page, 'Harriet Quill mended', 14, 15)); // "m" of "mended" → token 15
+    const r = await charRect(page, 'Harriet Quill mended', 14, 15); // "m" of "mended" → token 15
     await page.mouse.click(r.x + 1, r.y + r.h / 2); // just inside the left edge: the caret lands before "m"
     const tok = webview(page).locator('.hl-view-arcs [data-i="15"]');
     await tok.and(webview(page).locator('[aria-selected="true"]')).waitFor({ timeout: 10_000 });
@@ -92,8 +120,11 @@ describe('the Headlight panel in a real VS Code', function () {
     const { page } = ed;
     const frame = webview(page);
     await tab(frame, 'Heads').click();
-    const induction = (await frame.locator('.hl-view-heads button.hl-cell', { has: frame.locator('.hl-badge', { hasText: /^induction/ }) })
-      .evaluateAll((els) => els.map((e) => `L${e.getAttribute('data-layer')}H${e.getAttribute('data-head')}`))).sort();
+    const induction = (
+      await frame
+        .locator('.hl-view-heads button.hl-cell', { has: frame.locator('.hl-badge', { hasText: /^induction/ }) })
+        .evaluateAll((els) => els.map((e) => `L${e.getAttribute('data-layer')}H${e.getAttribute('data-head')}`))
+    ).sort();
     assert.deepEqual(induction, ['L1H0'], 'the planted induction head, and only it');
     await runCommand(page, 'Headlight: Find head…');
     await page.locator('.quick-input-widget input').fill('induction');
@@ -119,10 +150,19 @@ describe('the Headlight panel in a real VS Code', function () {
     await frame.locator('.hl-view-routes .hl-status', { hasText: new RegExp(`^Token ${q} `) }).waitFor({ timeout: 30_000 });
     await edges.first().waitFor({ timeout: 30_000 });
     const labels = await edges.allInnerTexts();
-    assert.ok(labels.some((l) => l.startsWith('L1H0:')), labels.join(' | '));
-    assert.ok(labels.some((l) => l.startsWith('L0H0:')), 'the previous-token head below it');
+    assert.ok(
+      labels.some((l) => l.startsWith('L1H0:')),
+      labels.join(' | '),
+    );
+    assert.ok(
+      labels.some((l) => l.startsWith('L0H0:')),
+      'the previous-token head below it',
+    );
     await screenshot(page, 'light-routes');
-    await edges.filter({ hasText: /^L1H0:/ }).first().click();
+    await edges
+      .filter({ hasText: /^L1H0:/ })
+      .first()
+      .click();
     await frame.locator('.hl-view-arcs .hl-status', { hasText: /^L1H0: showing/ }).waitFor({ timeout: 20_000 });
   });
 

@@ -142,9 +142,27 @@ describe('hostile: concurrency and faults', function () {
       // progress report): the first is then in its streamed analysis, with chunks still to come.
       let second: Promise<BuiltSession> | undefined;
       const secondProgress: number[] = [];
-      const first = pipeline.build({ id: 1, title: 'a', text, model: slow, keep: true, channel: 'panel', maxTokens: 2048, onProgress: () => {
-        second ??= pipeline.build({ id: 2, title: 'b', text: text + '!', model: slow, keep: true, channel: 'panel', maxTokens: 2048, onProgress: (done) => secondProgress.push(done) });
-      } });
+      const first = pipeline.build({
+        id: 1,
+        title: 'a',
+        text,
+        model: slow,
+        keep: true,
+        channel: 'panel',
+        maxTokens: 2048,
+        onProgress: () => {
+          second ??= pipeline.build({
+            id: 2,
+            title: 'b',
+            text: text + '!',
+            model: slow,
+            keep: true,
+            channel: 'panel',
+            maxTokens: 2048,
+            onProgress: (done) => secondProgress.push(done),
+          });
+        },
+      });
       first.catch(() => undefined);
       await assert.rejects(first, (e: unknown) => e instanceof EngineError && e.code === 'cancelled');
       assert.ok(second, 'the first build reached its streamed analysis');

@@ -16,15 +16,21 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     const big = 'The quick brown fox jumps over the lazy dog; {x: [1, 2, 3]} — ünïcödé 😀\n'.repeat(1400).slice(0, 100_000);
     ed = await startEditor({ files: { 'payload.html': PAYLOAD + '\n', 'big.txt': big, 'blank.txt': '\n    \n\t\n' } });
   });
-  after(async () => { await ed?.stop(); });
+  after(async () => {
+    await ed?.stop();
+  });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await screenshot(ed.page, `hostile-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed')
+      await screenshot(ed.page, `hostile-failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
   });
 
   it('renders HTML/script from the selection as literal text: no new elements or attributes, no script runs', async () => {
     const { page } = ed;
     const dialogs: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     await openFile(page, 'payload.html');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
@@ -40,7 +46,12 @@ describe('hostile: untrusted document text in a real VS Code', function () {
       const all = [...body.querySelectorAll('*')].filter((e) => !(e.id === 'headlight-bootstrap' || /\/dist\/webview\.js$/.test(e.getAttribute('src') ?? '')));
       return {
         title: document.title,
-        injected: all.filter((e) => ['IMG', 'SCRIPT', 'IFRAME', 'OBJECT', 'EMBED'].includes(e.tagName) || (e.tagName === 'A' && /javascript:/i.test(e.getAttribute('href') ?? ''))).map((e) => e.outerHTML.slice(0, 80)),
+        injected: all
+          .filter(
+            (e) =>
+              ['IMG', 'SCRIPT', 'IFRAME', 'OBJECT', 'EMBED'].includes(e.tagName) || (e.tagName === 'A' && /javascript:/i.test(e.getAttribute('href') ?? '')),
+          )
+          .map((e) => e.outerHTML.slice(0, 80)),
         svgWithOnload: all.filter((e) => e.tagName.toLowerCase() === 'svg' && e.hasAttribute('onload')).length,
         handlerAttrs: all.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}[${a.name}]`)),
         text: (body as HTMLElement).innerText,
@@ -52,10 +63,15 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     assert.deepEqual(report.handlerAttrs, []);
     assert.doesNotMatch(report.title, /PWNED/);
     assert.deepEqual(dialogs, []);
-    assert.deepEqual(report.scripts.sort(), ['_vscodeApiScript', 'headlight-bootstrap', 'webview.js'], "only VS Code's API shim, the bootstrap JSON and the bundle");
+    assert.deepEqual(
+      report.scripts.sort(),
+      ['_vscodeApiScript', 'headlight-bootstrap', 'webview.js'],
+      "only VS Code's API shim, the bootstrap JSON and the bundle",
+    );
     // The tokens show the payload as text (the token layout keeps the characters).
     const shown = (await frame.locator('.hl-view-arcs [data-i]').allTextContents()).join('');
-    for (const piece of ['<img src=x onerror=', '</script><script>', 'javascript:', '{{constructor.constructor']) assert.ok(shown.includes(piece), `shows ${piece}`);
+    for (const piece of ['<img src=x onerror=', '</script><script>', 'javascript:', '{{constructor.constructor'])
+      assert.ok(shown.includes(piece), `shows ${piece}`);
     assert.doesNotMatch(await page.title(), /PWNED/);
     await screenshot(page, 'hostile-payload');
   });
@@ -65,7 +81,8 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     await openFile(page, 'blank.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+G'); // Explain Attention's chord
     const msg = await waitForToast(page, /select some text/i);
     assert.match(msg, /empty or only whitespace/);
   });
@@ -75,7 +92,8 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     await openFile(page, 'big.txt');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+K'); await page.keyboard.press('Control+G'); // Explain Attention's chord
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+G'); // Explain Attention's chord
     // Meanwhile, another extension command that needs the host: Select model builds its QuickPick there. That
     // it answers at all is the check (how fast is the bench's business); a blocked host would run the wait
     // below into Playwright's timeout.
@@ -90,8 +108,13 @@ describe('hostile: untrusted document text in a real VS Code', function () {
     assert.match(msg, /Explain the first 1024 tokens/);
     await screenshot(page, 'hostile-cap');
     // Taking the offer explains the first 1,024 tokens and the panel says so (never a silent cut).
-    await page.locator('.notifications-toasts .notification-toast', { hasText: /tokens; the limit/ }).getByRole('button', { name: 'Explain the first 1024 tokens' }).click();
-    const banner = webview(page).locator('.hl-banner', { hasText: /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/ });
+    await page
+      .locator('.notifications-toasts .notification-toast', { hasText: /tokens; the limit/ })
+      .getByRole('button', { name: 'Explain the first 1024 tokens' })
+      .click();
+    const banner = webview(page).locator('.hl-banner', {
+      hasText: /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/,
+    });
     await banner.waitFor({ timeout: 60_000 });
     assert.equal(await webview(page).locator('.hl-view-arcs .hl-tok').count(), 1024);
   });

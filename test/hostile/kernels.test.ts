@@ -66,7 +66,12 @@ describe('hostile: fused attention kernels that cannot be read', function () {
   for (const u of CPU_UNSUPPORTED) {
     it(`${u.op} in a layout the CPU provider cannot run (${JSON.stringify(u.spec)}): the runtime's own reason`, () => {
       const twin = buildTwin(u.spec);
-      return refuses({ modelPath: twin.modelPath, tokenizerPath: twin.tokenizerPath }, 'inference-failed', u.op, new RegExp(`${u.ortSays.source}.*does not run on this ONNX Runtime`, 's'));
+      return refuses(
+        { modelPath: twin.modelPath, tokenizerPath: twin.tokenizerPath },
+        'inference-failed',
+        u.op,
+        new RegExp(`${u.ortSays.source}.*does not run on this ONNX Runtime`, 's'),
+      );
     });
   }
 });

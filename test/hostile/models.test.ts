@@ -56,17 +56,28 @@ describe('hostile: model and tokenizer files', function () {
     const bytes = Uint8Array.from({ length: 8192 }, (_, i) => ((i * 2654435761) >>> 24) | 1);
     return refuses({ modelPath: put('rand/model.onnx', bytes), tokenizerPath: tok }, 'not-onnx', /not an ONNX model/);
   });
-  it('a valid ONNX model with no attention', () => refuses({ modelPath: put('plain/model.onnx', buildNoAttention()), tokenizerPath: tok }, 'no-attention', /no attention/));
+  it('a valid ONNX model with no attention', () =>
+    refuses({ modelPath: put('plain/model.onnx', buildNoAttention()), tokenizerPath: tok }, 'no-attention', /no attention/));
   it('fused attention with no CPU kernel (com.microsoft.PackedAttention)', () =>
     refuses({ modelPath: put('fused/model.onnx', buildFused()), tokenizerPath: tok }, 'fused-attention', /com\.microsoft\.PackedAttention.*no CPU kernel/s));
   it('external data pointing outside the model folder (../../etc/passwd)', () =>
-    refuses({ modelPath: put('ext/model.onnx', buildWithTensor(externalTensor('wte', [10, 4], '../../etc/passwd'))), tokenizerPath: tok },
-      'external-data-outside', /\.\.\/\.\.\/etc\/passwd/));
+    refuses(
+      { modelPath: put('ext/model.onnx', buildWithTensor(externalTensor('wte', [10, 4], '../../etc/passwd'))), tokenizerPath: tok },
+      'external-data-outside',
+      /\.\.\/\.\.\/etc\/passwd/,
+    ));
   it('a tensor declaring 2 GB in a tiny file', () =>
-    refuses({ modelPath: put('huge/model.onnx', buildWithTensor(floatTensor('wte', [512, 1048576], new Float32Array(4)))), tokenizerPath: tok },
-      'tensor-size-mismatch', /\[512, 1048576\]/));
+    refuses(
+      { modelPath: put('huge/model.onnx', buildWithTensor(floatTensor('wte', [512, 1048576], new Float32Array(4)))), tokenizerPath: tok },
+      'tensor-size-mismatch',
+      /\[512, 1048576\]/,
+    ));
   it('a malformed tokenizer.json', () =>
-    refuses({ modelPath: good().modelPath, tokenizerPath: put('bad-tok/tokenizer.json', '{"model": {"type": "BPE", "vocab": ') }, 'tokenizer-invalid', /tokenizer/i));
+    refuses(
+      { modelPath: good().modelPath, tokenizerPath: put('bad-tok/tokenizer.json', '{"model": {"type": "BPE", "vocab": ') },
+      'tokenizer-invalid',
+      /tokenizer/i,
+    ));
   it('a tokenizer whose vocabulary is larger than the embedding', () => {
     const tiny = buildTiny({ kind: 'gpt2', vocab: 40 }).bytes; // 40 embedding rows, the byte-level fixture has 260+ ids
     return refuses({ modelPath: put('small-vocab/model.onnx', tiny), tokenizerPath: tok }, 'tokenizer-vocab-mismatch', /vocabulary|embedding/i);

@@ -8,7 +8,11 @@ import { EngineClient, EngineError } from '../../src/engine';
 import { SessionPipeline } from '../../src/session/pipeline';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'), name });
+const model = (name: string) => ({
+  modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+  name,
+});
 
 const TRICKY: Record<string, string> = {
   html: '<img src=x onerror="alert(1)"></script><script>alert(2)</script><svg onload=alert(3)> <a href="javascript:alert(4)">x</a> {{constructor.constructor(\'alert(5)\')()}} ${alert(6)}',
@@ -31,7 +35,10 @@ describe('hostile: document text', function () {
         const { session } = await pipeline.build({ id: 1, title: label, text, model: model(name) });
         let cursor = 0;
         for (const t of session.tokens) {
-          if (t.special) { assert.equal(t.start, -1); continue; }
+          if (t.special) {
+            assert.equal(t.start, -1);
+            continue;
+          }
           assert.ok(t.start >= cursor, `${label}: token "${t.text}" starts at ${t.start} before ${cursor}`);
           const gap = text.slice(cursor, t.start);
           // Byte-level BPE covers everything; WordPiece drops whitespace, control and zero-width format characters.
@@ -41,7 +48,10 @@ describe('hostile: document text', function () {
         }
         assert.match(text.slice(cursor), /^[\s\p{Cf}\p{Cc}\p{Mn}]*$/u);
         if (name === 'headlight-mini') {
-          const covered = session.tokens.filter((t) => !t.special).map((t) => text.slice(t.start, t.end)).join('');
+          const covered = session.tokens
+            .filter((t) => !t.special)
+            .map((t) => text.slice(t.start, t.end))
+            .join('');
           assert.equal(covered, text, 'byte-level tokens cover the text exactly');
         }
       });
@@ -50,8 +60,10 @@ describe('hostile: document text', function () {
 
   it('empty and whitespace-only selections get a clear message', async () => {
     for (const text of ['', '   ', '\n\t\r\n  ']) {
-      await assert.rejects(pipeline.build({ id: 1, title: 'x', text, model: model('headlight-mini') }),
-        (e: unknown) => e instanceof EngineError && e.code === 'empty-text' && /empty or only whitespace/.test(e.message));
+      await assert.rejects(
+        pipeline.build({ id: 1, title: 'x', text, model: model('headlight-mini') }),
+        (e: unknown) => e instanceof EngineError && e.code === 'empty-text' && /empty or only whitespace/.test(e.message),
+      );
     }
   });
 
@@ -67,13 +79,16 @@ describe('hostile: document text', function () {
     const onMessage = (m: { type: string }) => seen.push(m.type);
     worker.on('message', onMessage);
     try {
-      await assert.rejects(pipeline.build({ id: 1, title: 'big', text, model: model('headlight-mini'), maxTokens: 1024 }).finally(() => seen.push('settled')), (e: unknown) => {
-        assert.ok(e instanceof EngineError);
-        assert.equal(e.code, 'too-many-tokens');
-        assert.match(e.message, /The selection is \d+ tokens; the limit is 1024/);
-        assert.ok(Number(e.details?.tokens) > 20_000);
-        return true;
-      });
+      await assert.rejects(
+        pipeline.build({ id: 1, title: 'big', text, model: model('headlight-mini'), maxTokens: 1024 }).finally(() => seen.push('settled')),
+        (e: unknown) => {
+          assert.ok(e instanceof EngineError);
+          assert.equal(e.code, 'too-many-tokens');
+          assert.match(e.message, /The selection is \d+ tokens; the limit is 1024/);
+          assert.ok(Number(e.details?.tokens) > 20_000);
+          return true;
+        },
+      );
     } finally {
       worker.off('message', onMessage);
     }

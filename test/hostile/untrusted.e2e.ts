@@ -20,7 +20,10 @@ describe('hostile: untrusted workspaces', function () {
   it('in restricted mode the workspace model path is ignored and the bundled model explains', async () => {
     const ed = await startEditor({ files: FILES, untrusted: true });
     try {
-      await ed.page.locator('.statusbar-item', { hasText: /Restricted Mode/ }).first().waitFor({ timeout: 30_000 });
+      await ed.page
+        .locator('.statusbar-item', { hasText: /Restricted Mode/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
       await explainNotes(ed);
       const frame = webview(ed.page);
       await frame.locator('.hl-view-arcs [data-i]').first().waitFor({ timeout: 60_000 });
@@ -37,7 +40,10 @@ describe('hostile: untrusted workspaces', function () {
     const ed = await startEditor({ files: FILES });
     try {
       await explainNotes(ed);
-      const msg = await waitForToast(ed.page, /empty \(0 bytes\)/, 60_000).catch(async (e) => { await screenshot(ed.page, 'trusted-no-toast'); throw e; });
+      const msg = await waitForToast(ed.page, /empty \(0 bytes\)/, 60_000).catch(async (e) => {
+        await screenshot(ed.page, 'trusted-no-toast');
+        throw e;
+      });
       assert.match(msg, /empty \(0 bytes\)/);
       assert.match(msg, /Select another model/);
       await screenshot(ed.page, 'trusted-workspace-model');

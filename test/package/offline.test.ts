@@ -9,7 +9,11 @@ import * as path from 'node:path';
 // Unix socket or loopback. Linux only (Debian's strace; scripts/install-system-deps.sh installs it).
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export interface Peer { family: string; address: string; line: string }
+export interface Peer {
+  family: string;
+  address: string;
+  line: string;
+}
 
 /** Every socket address in strace's connect/sendto lines (AF_INET / AF_INET6 / AF_UNIX / others). */
 export function peers(trace: string): Peer[] {
@@ -18,7 +22,8 @@ export function peers(trace: string): Peer[] {
     if (!/\b(connect|sendto|sendmsg)\(/.test(line)) continue;
     for (const m of line.matchAll(/sa_family=(AF_[A-Z0-9]+)([^}]*)/g)) {
       const [, family, rest] = m;
-      const addr = /inet_addr\("([^"]+)"\)/.exec(rest)?.[1] ?? /inet_pton\(AF_INET6, "([^"]+)"/.exec(rest)?.[1] ?? /sun_path=("[^"]*"|@"[^"]*")/.exec(rest)?.[1] ?? '';
+      const addr =
+        /inet_addr\("([^"]+)"\)/.exec(rest)?.[1] ?? /inet_pton\(AF_INET6, "([^"]+)"/.exec(rest)?.[1] ?? /sun_path=("[^"]*"|@"[^"]*")/.exec(rest)?.[1] ?? '';
       out.push({ family, address: addr, line: line.trim() });
     }
   }
@@ -34,7 +39,12 @@ export function isLocal(p: Peer): boolean {
 
 function strace(args: string[], env: NodeJS.ProcessEnv, tmp: string, name: string): { status: number | null; stderr: string; trace: string } {
   const file = path.join(tmp, `${name}.strace`);
-  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,execve', '-o', file, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,execve', '-o', file, ...args], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.error) throw new Error(`strace could not run (${r.error.message}): run scripts/install-system-deps.sh (Debian package "strace")`);
   return { status: r.status, stderr: r.stderr, trace: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '' };
 }
@@ -51,38 +61,71 @@ function strace(args: string[], env: NodeJS.ProcessEnv, tmp: string, name: strin
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('the parser reads strace lines of each family', () => {
-    const ps = peers([
-      '12 connect(19, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("20.42.65.92")}, 16) = -1 ENETUNREACH',
-      '12 connect(20, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2603:1030::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ENETUNREACH',
-      '13 connect(5, {sa_family=AF_UNIX, sun_path=@"headlight-test"}, 110) = 0',
-      '13 sendto(6, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 1',
-      '13 sendto(6, "x", 1, MSG_NOSIGNAL, NULL, 0) = 1',
-      '14 connect(7, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
-    ].join('\n'));
-    assert.deepEqual(ps.map((p) => [p.family, p.address, isLocal(p)]), [
-      ['AF_INET', '20.42.65.92', false], ['AF_INET6', '2603:1030::1', false], ['AF_UNIX', '@"headlight-test"', true],
-      ['AF_INET', '127.0.0.53', true], ['AF_INET6', '::1', true],
-    ]);
+    const ps = peers(
+      [
+        '12 connect(19, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("20.42.65.92")}, 16) = -1 ENETUNREACH',
+        '12 connect(20, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2603:1030::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ENETUNREACH',
+        '13 connect(5, {sa_family=AF_UNIX, sun_path=@"headlight-test"}, 110) = 0',
+        '13 sendto(6, "x", 1, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 1',
+        '13 sendto(6, "x", 1, MSG_NOSIGNAL, NULL, 0) = 1',
+        '14 connect(7, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      ps.map((p) => [p.family, p.address, isLocal(p)]),
+      [
+        ['AF_INET', '20.42.65.92', false],
+        ['AF_INET6', '2603:1030::1', false],
+        ['AF_UNIX', '@"headlight-test"', true],
+        ['AF_INET', '127.0.0.53', true],
+        ['AF_INET6', '::1', true],
+      ],
+    );
   });
 
   it('control: a process that connects out is caught (TEST-NET-1 address, never reachable)', () => {
-    const r = strace([process.execPath, '-e', "const s = require('node:net').connect(9, '192.0.2.1'); s.on('error', () => process.exit(0)); s.on('connect', () => process.exit(0)); setTimeout(() => process.exit(0), 2000);"], env, tmp, 'control');
+    const r = strace(
+      [
+        process.execPath,
+        '-e',
+        "const s = require('node:net').connect(9, '192.0.2.1'); s.on('error', () => process.exit(0)); s.on('connect', () => process.exit(0)); setTimeout(() => process.exit(0), 2000);",
+      ],
+      env,
+      tmp,
+      'control',
+    );
     assert.match(r.trace, /execve\(/, 'strace traced the process');
     const remote = peers(r.trace).filter((p) => !isLocal(p));
-    assert.deepEqual(remote.map((p) => p.address), ['192.0.2.1']);
+    assert.deepEqual(
+      remote.map((p) => p.address),
+      ['192.0.2.1'],
+    );
   });
 
-  for (const [label, extra] of [['headlight-mini (default model)', []], ['tiny-bert, with --report', ['--model', path.join(ROOT, 'media', 'models', 'tiny-bert'), '--report', path.join(tmp, 'report.html')]]] as const) {
+  for (const [label, extra] of [
+    ['headlight-mini (default model)', []],
+    ['tiny-bert, with --report', ['--model', path.join(ROOT, 'media', 'models', 'tiny-bert'), '--report', path.join(tmp, 'report.html')]],
+  ] as const) {
     it(`headlight explain on ${label}: no socket but Unix and loopback`, () => {
       const out = path.join(tmp, `${label.split(' ')[0]}.json`);
-      const r = strace([process.execPath, path.join(ROOT, 'bin', 'headlight.js'), 'explain', path.join(ROOT, 'samples', 'prose.txt'), '--json', out, ...extra], env, tmp, label.split(' ')[0]);
+      const r = strace(
+        [process.execPath, path.join(ROOT, 'bin', 'headlight.js'), 'explain', path.join(ROOT, 'samples', 'prose.txt'), '--json', out, ...extra],
+        env,
+        tmp,
+        label.split(' ')[0],
+      );
       assert.equal(r.status, 0, r.stderr);
       assert.ok(JSON.parse(fs.readFileSync(out, 'utf8')).heads.length > 0, 'the explain ran');
       assert.match(r.trace, /execve\(/, 'strace traced the process');
       const all = peers(r.trace);
       const remote = all.filter((p) => !isLocal(p));
-      console.log(`      strace: ${r.trace.split('\n').filter(Boolean).length} lines, ${all.length} socket addresses (${[...new Set(all.map((p) => p.family))].join(', ') || 'none'}), ${remote.length} non-local`);
-      assert.deepEqual(remote.map((p) => p.line), []);
+      console.log(
+        `      strace: ${r.trace.split('\n').filter(Boolean).length} lines, ${all.length} socket addresses (${[...new Set(all.map((p) => p.family))].join(', ') || 'none'}), ${remote.length} non-local`,
+      );
+      assert.deepEqual(
+        remote.map((p) => p.line),
+        [],
+      );
     });
   }
 });

@@ -6,7 +6,11 @@ import * as fs from 'node:fs';
 
 const MACHINES: Record<number, string> = { 0x8664: 'x86-64', 0xaa64: 'arm64', 0x14c: 'i386', 0x1c4: 'arm' };
 
-export interface PeImports { machine: string; imports: string[]; delayImports: string[] }
+export interface PeImports {
+  machine: string;
+  imports: string[];
+  delayImports: string[];
+}
 
 export function peImports(b: Buffer): PeImports {
   if (b.readUInt16LE(0) !== 0x5a4d) throw new Error('not a PE file (no MZ header)');
@@ -46,7 +50,8 @@ export function peImports(b: Buffer): PeImports {
   const delay = dir(13);
   if (delay.rva) {
     for (let d = off(delay.rva); ; d += 32) {
-      const attrs = b.readUInt32LE(d), name = b.readUInt32LE(d + 4);
+      const attrs = b.readUInt32LE(d),
+        name = b.readUInt32LE(d + 4);
       if (!name) break;
       // attributes bit 0 set: RVAs (the modern format); clear: virtual addresses (subtract the image base).
       delayImports.push(cstr(off(attrs & 1 ? name : Number(BigInt(name) - imageBase))));

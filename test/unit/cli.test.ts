@@ -8,7 +8,8 @@ const PLANTED = path.join(ROOT, 'media', 'models', 'planted');
 
 interface CliJson {
   tokens: { id: number; text: string; start: number; end: number; special: boolean }[];
-  layers: number; headsPerLayer: number;
+  layers: number;
+  headsPerLayer: number;
   heads: { layer: number; head: number; id: string; roles: { name: string; score: number }[] }[];
   attention?: number[][][][];
 }
@@ -17,7 +18,10 @@ describe('headlight CLI', function () {
   this.timeout(60_000);
   const tmp = cliScratch('headlight-cli-');
 
-  for (const [name, positions, T] of [['bytes-l3h4-p64', 64, 31], ['bytes-l2h4-p128', 128, 63]] as const) {
+  for (const [name, positions, T] of [
+    ['bytes-l3h4-p64', 64, 31],
+    ['bytes-l2h4-p128', 128, 63],
+  ] as const) {
     it(`a ${positions}-position causal model (${name}) explains a 30-token selection; the JSON shows the probe it drew`, () => {
       const file = path.join(tmp, `${name}.txt`);
       fs.writeFileSync(file, 'The river had risen overnight,');
@@ -30,19 +34,28 @@ describe('headlight CLI', function () {
       assert.equal(j.probe.T, T);
       assert.equal(j.probe.ids.length, 1 + 2 * T);
       assert.equal(j.probe.bos.text, '<|bos|>');
-      assert.ok(j.probe.ids.slice(1).every((id) => id >= 0x21 && id <= 0x7e), 'printable ASCII bytes only');
-      assert.ok(j.heads.some((h) => h.roles.some((x) => x.name === 'induction')), 'its trained induction head is named');
+      assert.ok(
+        j.probe.ids.slice(1).every((id) => id >= 0x21 && id <= 0x7e),
+        'printable ASCII bytes only',
+      );
+      assert.ok(
+        j.heads.some((h) => h.roles.some((x) => x.name === 'induction')),
+        'its trained induction head is named',
+      );
     });
   }
 
-  it('--effects adds every head\'s effect and the predictions', () => {
+  it("--effects adds every head's effect and the predictions", () => {
     const file = path.join(tmp, 'eff.txt');
     fs.writeFileSync(file, 'the cat sat. the cat sat.');
     const out = path.join(tmp, 'eff.json');
     const r = run(['explain', file, '--model', PLANTED, '--effects', '--json', out]);
     assert.equal(r.status, 0, r.stderr);
     type Head = CliJson['heads'][number] & { effect: { meanDelta: number; perToken: (number | null)[]; method: string } };
-    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Omit<CliJson, 'heads'> & { heads: Head[]; predictions: { top: { id: number; text: string; p: number }[]; actualP: number | null; loss: number | null }[] };
+    const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Omit<CliJson, 'heads'> & {
+      heads: Head[];
+      predictions: { top: { id: number; text: string; p: number }[]; actualP: number | null; loss: number | null }[];
+    };
     assert.equal(j.predictions.length, j.tokens.length);
     assert.equal(j.predictions[0].top.length, 5);
     assert.equal(j.predictions.at(-1)!.loss, null, 'nothing follows the last token');
@@ -52,9 +65,14 @@ describe('headlight CLI', function () {
     }
     // The planted model: only L0H0 and L1H0 write to the residual, so only they can change the loss; removing
     // L0H0 (which the induction head reads) costs the most (PyTorch's numbers: test/unit/engine/effects.test.ts).
-    j.heads.forEach((h, k) => { if (k !== 0 && k !== 8) assert.ok(Math.abs(h.effect.meanDelta) < 1e-4, `${h.id} ${h.effect.meanDelta}`); });
+    j.heads.forEach((h, k) => {
+      if (k !== 0 && k !== 8) assert.ok(Math.abs(h.effect.meanDelta) < 1e-4, `${h.id} ${h.effect.meanDelta}`);
+    });
     assert.ok(j.heads[0].effect.meanDelta > 1, `L0H0 ${j.heads[0].effect.meanDelta}`);
-    assert.ok(j.heads[8].effect.perToken.some((v) => v !== null && Math.abs(v) > 1), 'L1H0 moves some tokens');
+    assert.ok(
+      j.heads[8].effect.perToken.some((v) => v !== null && Math.abs(v) > 1),
+      'L1H0 moves some tokens',
+    );
   });
 
   it('writes tokens with spans, attention and per-head roles matching the planted card', () => {
@@ -68,7 +86,13 @@ describe('headlight CLI', function () {
     assert.equal(j.layers, 2);
     assert.equal(j.headsPerLayer, 8);
     assert.equal(j.tokens[0].special, true);
-    assert.equal(j.tokens.filter((t) => !t.special).map((t) => text.slice(t.start, t.end)).join(''), text);
+    assert.equal(
+      j.tokens
+        .filter((t) => !t.special)
+        .map((t) => text.slice(t.start, t.end))
+        .join(''),
+      text,
+    );
     const n = j.tokens.length;
     assert.equal(j.attention!.length, 2);
     assert.equal(j.attention![1][7].length, n);

@@ -5,7 +5,10 @@ import { pathToFileURL } from 'node:url';
 // `npm run demo` picks its editor per machine (scripts/demo.mjs): code-server on Linux with apt, the
 // developer's VS Code (`code --extensionDevelopmentPath`) elsewhere, a clear message when neither exists.
 type Facts = { platform: string; hasApt: boolean; hasCode: boolean };
-const load = async () => (await import(pathToFileURL(path.resolve(__dirname, '..', '..', 'scripts', 'demo.mjs')).href)) as { demoMode: (f: Facts) => { mode: string; message?: string } };
+const load = async () =>
+  (await import(pathToFileURL(path.resolve(__dirname, '..', '..', 'scripts', 'demo.mjs')).href)) as {
+    demoMode: (f: Facts) => { mode: string; message?: string };
+  };
 
 describe('npm run demo: which editor', () => {
   it('Linux with apt keeps code-server (also when VS Code is installed)', async () => {

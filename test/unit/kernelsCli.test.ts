@@ -8,13 +8,23 @@ import * as path from 'node:path';
 import { buildTwin, type TwinSpec } from '../fixtures/twins';
 import { cliScratch, ROOT, runCli } from '../fixtures/cli';
 
-interface CliHead { id: string; roles: { name: string }[] }
+interface CliHead {
+  id: string;
+  roles: { name: string }[];
+}
 
 describe('cli: fused attention kernels', function () {
   this.timeout(120_000);
   const tmp = cliScratch('headlight-cli-kernels-');
   const text = path.join(ROOT, 'samples/repeats.txt');
-  const roles = (json: string) => (JSON.parse(fs.readFileSync(json, 'utf8')) as { heads: CliHead[] }).heads.map((h) => `${h.id}: ${h.roles.map((r) => r.name).sort().join(',')}`);
+  const roles = (json: string) =>
+    (JSON.parse(fs.readFileSync(json, 'utf8')) as { heads: CliHead[] }).heads.map(
+      (h) =>
+        `${h.id}: ${h.roles
+          .map((r) => r.name)
+          .sort()
+          .join(',')}`,
+    );
 
   for (const spec of [
     { base: 'headlight-small', kernel: 'gqa', packed: true, past: 'symbolic', weights: 'int4' },
@@ -33,7 +43,10 @@ describe('cli: fused attention kernels', function () {
       const plain = runCli(['explain', text, '--model', plainDir, '--json', b]);
       assert.equal(plain.status, 0, plain.stderr);
       assert.deepEqual(roles(a), roles(b));
-      assert.ok(roles(a).some((r) => r.includes('induction')), 'the trained induction heads are found through the kernel');
+      assert.ok(
+        roles(a).some((r) => r.includes('induction')),
+        'the trained induction heads are found through the kernel',
+      );
       assert.match(fs.readFileSync(report, 'utf8'), /<script nonce=/);
     });
   }

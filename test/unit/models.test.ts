@@ -10,14 +10,33 @@ import { Tokenizer } from 'tokenizers';
 const MODELS = path.join(__dirname, '..', '..', 'media', 'models');
 
 type ScoreName = 'previous-token' | 'induction' | 'duplicate-token' | 'first-token-sink' | 'self';
-interface HeadCard { layer: number; head: number; roles: string[]; scores: Record<ScoreName, number> }
-interface Card {
-  name: string; kind: 'causal' | 'bidirectional'; layers: number; headsPerLayer: number; vocabSize: number;
-  maxPositions: number; inputs: string[]; attentionOutputs: string[] | null; specialTokens: Record<string, string>;
-  tokenizer?: string; probe: { repeatLength: number; sequences: number[][] }; heads: HeadCard[];
-  checkpoints?: { label: string; step: number; path: string }[]; checkpoint?: string;
+interface HeadCard {
+  layer: number;
+  head: number;
+  roles: string[];
+  scores: Record<ScoreName, number>;
 }
-interface Reference { text: string; inputIds: number[]; attention: number[][][][] }
+interface Card {
+  name: string;
+  kind: 'causal' | 'bidirectional';
+  layers: number;
+  headsPerLayer: number;
+  vocabSize: number;
+  maxPositions: number;
+  inputs: string[];
+  attentionOutputs: string[] | null;
+  specialTokens: Record<string, string>;
+  tokenizer?: string;
+  probe: { repeatLength: number; sequences: number[][] };
+  heads: HeadCard[];
+  checkpoints?: { label: string; step: number; path: string }[];
+  checkpoint?: string;
+}
+interface Reference {
+  text: string;
+  inputIds: number[];
+  attention: number[][][][];
+}
 
 const readJson = <T>(p: string): T => JSON.parse(fs.readFileSync(p, 'utf8')) as T;
 
@@ -26,7 +45,12 @@ const BUNDLED = ['planted', 'headlight-mini', 'headlight-small', 'tiny-bert'];
 /** A bundled model's checkpoint folders (`checkpoints/step-N/`), in step order; none when it ships none. */
 function checkpointDirs(model: string): string[] {
   const ck = path.join(MODELS, model, 'checkpoints');
-  return fs.existsSync(ck) ? fs.readdirSync(ck).sort().map((d) => path.join(ck, d)) : [];
+  return fs.existsSync(ck)
+    ? fs
+        .readdirSync(ck)
+        .sort()
+        .map((d) => path.join(ck, d))
+    : [];
 }
 
 /** Model folders: the four bundled models plus every checkpoint shipped (only headlight-small has them). */
@@ -55,7 +79,12 @@ function exposeSoftmax(bytes: Uint8Array): { bytes: Uint8Array; names: string[] 
   return { bytes: onnx.ModelProto.encode(model).finish(), names };
 }
 
-interface Loaded { card: Card; session: ort.InferenceSession; attnNames: string[]; softmaxCount: number }
+interface Loaded {
+  card: Card;
+  session: ort.InferenceSession;
+  attnNames: string[];
+  softmaxCount: number;
+}
 const cache = new Map<string, Promise<Loaded>>();
 function load(dir: string): Promise<Loaded> {
   let p = cache.get(dir);
@@ -74,7 +103,8 @@ function load(dir: string): Promise<Loaded> {
 }
 
 async function run(m: Loaded, seqs: number[][], mask?: number[][]): Promise<{ logits: ort.Tensor; attn: ort.Tensor[] }> {
-  const n = seqs.length, T = seqs[0].length;
+  const n = seqs.length,
+    T = seqs[0].length;
   const i64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [n, T]);
   const feeds: Record<string, ort.Tensor> = { input_ids: i64(seqs) };
   if (m.card.inputs.includes('attention_mask')) feeds.attention_mask = i64(mask ?? seqs.map((r) => r.map(() => 1)));
@@ -136,7 +166,10 @@ describe('bundled models (media/models)', () => {
       if (card.attentionOutputs) {
         assert.deepEqual(m.session.outputNames, ['logits', ...card.attentionOutputs]);
       } else {
-        assert.deepEqual(m.session.outputNames.filter((n) => !m.attnNames.includes(n)), ['logits']);
+        assert.deepEqual(
+          m.session.outputNames.filter((n) => !m.attnNames.includes(n)),
+          ['logits'],
+        );
       }
       assert.equal(m.softmaxCount, card.layers, 'one Softmax node per layer');
       const tok = tokenizerFor(dir, card);
@@ -151,14 +184,20 @@ describe('bundled models (media/models)', () => {
       // Offsets come back and cover the text (special tokens have empty spans).
       const offsets = enc.getOffsets();
       const special = enc.getSpecialTokensMask();
-      const covered = offsets.filter((_, k) => special[k] === 0).map(([s, e]) => text.slice(s, e)).join('');
+      const covered = offsets
+        .filter((_, k) => special[k] === 0)
+        .map(([s, e]) => text.slice(s, e))
+        .join('');
       assert.equal(covered.replace(/ /g, '').toLowerCase(), text.replace(/ /g, '').toLowerCase());
       if (card.kind === 'causal') {
         assert.equal(ids[0], tok.tokenToId(card.specialTokens.bos), 'BOS prepended');
       } else {
         assert.equal(ids[0], tok.tokenToId('[CLS]'));
         assert.equal(ids[ids.length - 1], tok.tokenToId('[SEP]'));
-        assert.ok(Object.keys(tok.getVocab(false)).some((t) => t.startsWith('##')), '## continuing prefix');
+        assert.ok(
+          Object.keys(tok.getVocab(false)).some((t) => t.startsWith('##')),
+          '## continuing prefix',
+        );
       }
       // Each head's rows sum to 1.
       const a0 = attn[0].data as Float32Array;
@@ -178,14 +217,19 @@ describe('bundled models (media/models)', () => {
     assert.deepEqual(enc.getIds(), ref.inputIds);
     const { attn } = await run(m, [ref.inputIds]);
     let worst = 0;
-    attn.forEach((t, l) => ref.attention[l].flat(2).forEach((v, k) => { worst = Math.max(worst, Math.abs(v - (t.data as Float32Array)[k])); }));
+    attn.forEach((t, l) =>
+      ref.attention[l].flat(2).forEach((v, k) => {
+        worst = Math.max(worst, Math.abs(v - (t.data as Float32Array)[k]));
+      }),
+    );
     assert.ok(worst <= 1e-5, `max diff ${worst}`);
     // The planted patterns are near-hard: previous-token head (L0H0) puts >= 0.95 on i-1 for every i >= 1.
     const T = ref.inputIds.length;
     const a = attn[0].data as Float32Array;
     for (let i = 1; i < T; i++) assert.ok(a[i * T + i - 1] >= 0.95);
     // Induction head (L1H0): second "cat" (query at the second 'c') attends to 'a' after the first "c".
-    const q = ref.text.indexOf('c', 5) + 1, k = ref.text.indexOf('c') + 2;
+    const q = ref.text.indexOf('c', 5) + 1,
+      k = ref.text.indexOf('c') + 2;
     assert.ok((attn[1].data as Float32Array)[q * T + k] >= 0.95);
   });
 
@@ -219,8 +263,13 @@ describe('bundled models (media/models)', () => {
       assert.deepEqual(listed, checkpointDirs(m), m);
     }
     // The steps headlight-mini's training picked stay in its card, marked as not shipped.
-    const mini = readJson<Card & { trainingCheckpoints: { label: string; step: number }[]; trainingCheckpointsNote: string }>(path.join(MODELS, 'headlight-mini', 'card.json'));
-    assert.deepEqual(mini.trainingCheckpoints.map((c) => c.step), [0, 2700, 3000, 3972, 4500]);
+    const mini = readJson<Card & { trainingCheckpoints: { label: string; step: number }[]; trainingCheckpointsNote: string }>(
+      path.join(MODELS, 'headlight-mini', 'card.json'),
+    );
+    assert.deepEqual(
+      mini.trainingCheckpoints.map((c) => c.step),
+      [0, 2700, 3000, 3972, 4500],
+    );
     assert.match(mini.trainingCheckpointsNote, /not shipped/);
   });
 
@@ -244,8 +293,10 @@ describe('bundled models (media/models)', () => {
     const mask = padded.map((_, i) => (i < ids.length ? 1 : 0));
     const full = await run(m, [padded], [mask]);
     const short = await run(m, [ids]);
-    const T = padded.length, n = ids.length;
-    const a = full.attn[1].data as Float32Array, b = short.attn[1].data as Float32Array;
+    const T = padded.length,
+      n = ids.length;
+    const a = full.attn[1].data as Float32Array,
+      b = short.attn[1].data as Float32Array;
     for (let h = 0; h < m.card.headsPerLayer; h++) {
       for (let i = 0; i < n; i++) {
         for (let j = n; j < T; j++) assert.ok(a[(h * T + i) * T + j] < 1e-4, 'padded key gets no weight');
@@ -272,7 +323,10 @@ describe('bundled models (media/models)', () => {
       const ref = readJson<{ inputIds: number[]; attentionF32Base64: string[] }>(path.join(dir, 'reference.json'));
       const m = await load(dir);
       const weights = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx'))).graph?.initializer ?? [];
-      assert.ok(weights.some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16), 'weights are stored as float16');
+      assert.ok(
+        weights.some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16),
+        'weights are stored as float16',
+      );
       const { attn } = await run(m, [ref.inputIds]);
       assert.equal(attn.length, ref.attentionF32Base64.length);
       let worst = 0;
@@ -280,7 +334,9 @@ describe('bundled models (media/models)', () => {
         const b = Buffer.from(ref.attentionF32Base64[l], 'base64');
         const want = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
         assert.equal(want.length, (t.data as Float32Array).length);
-        want.forEach((v, k) => { worst = Math.max(worst, Math.abs(v - (t.data as Float32Array)[k])); });
+        want.forEach((v, k) => {
+          worst = Math.max(worst, Math.abs(v - (t.data as Float32Array)[k]));
+        });
       });
       console.log(`      max |float32 - float16| attention ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-3, `max diff ${worst}`);
@@ -288,8 +344,8 @@ describe('bundled models (media/models)', () => {
   }
 
   it('planted keeps float32 weights; every other model file is float16, and the ones converted from float32 have its reference', () => {
-    const isF16 = (file: string) => (onnx.ModelProto.decode(fs.readFileSync(file)).graph?.initializer ?? [])
-      .some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16);
+    const isF16 = (file: string) =>
+      (onnx.ModelProto.decode(fs.readFileSync(file)).graph?.initializer ?? []).some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16);
     for (const dir of modelDirs().filter((d) => fs.existsSync(path.join(d, 'model.onnx')))) {
       const label = path.relative(MODELS, dir);
       assert.equal(isF16(path.join(dir, 'model.onnx')), label !== 'planted', label);
@@ -303,7 +359,8 @@ describe('bundled models (media/models)', () => {
     const walk = (d: string): void => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p); else total += fs.statSync(p).size;
+        if (e.isDirectory()) walk(p);
+        else total += fs.statSync(p).size;
       }
     };
     walk(MODELS);

@@ -23,23 +23,42 @@ const SELF = path.relative(ROOT, __filename).split(path.sep).join('/');
 // on every machine the project supports.
 const ALLOWED: { path: string; why: string; files?: RegExp }[] = [
   { path: '/usr/bin/env', why: 'shebang lines (#!/usr/bin/env node|bash): the portable way to find an interpreter' },
-  { path: '/usr/bin/python3', why: "Debian's python3 with python3-torch/python3-onnx; the model, fixture and bench generators need it (not run by the tests unless a bench model is missing)" },
+  {
+    path: '/usr/bin/python3',
+    why: "Debian's python3 with python3-torch/python3-onnx; the model, fixture and bench generators need it (not run by the tests unless a bench model is missing)",
+  },
   { path: '/usr/bin/chromium', why: "Debian's Chromium, which playwright-core drives (scripts/install-system-deps.sh installs it)" },
   { path: '/usr/bin/chromium-browser', why: 'the name Ubuntu gives the same Chromium' },
   { path: '/dev/null', why: 'shell redirections in scripts' },
   { path: '/var/tmp', why: 'where scripts/test-isolated.sh puts its clone: outside every folder it hides', files: /^scripts\/test-isolated\.sh$/ },
   { path: '/tmp', why: 'scripts/test-isolated.sh hides /tmp behind an empty tmpfs', files: /^scripts\/test-isolated\.sh$/ },
-  { path: '/proc/self/fd', why: 'counts open file descriptors on Linux; the test skips itself where /proc does not exist', files: /^test\/unit\/dump\/malformed\.test\.ts$/ },
-  { path: '/dev/nvidiactl', why: "only tested for existence: whether an NVIDIA driver is loaded decides the outcome a cuda run must have (never opened)", files: /^test\/unit\/engine\/decoders\.test\.ts$/ },
+  {
+    path: '/proc/self/fd',
+    why: 'counts open file descriptors on Linux; the test skips itself where /proc does not exist',
+    files: /^test\/unit\/dump\/malformed\.test\.ts$/,
+  },
+  {
+    path: '/dev/nvidiactl',
+    why: 'only tested for existence: whether an NVIDIA driver is loaded decides the outcome a cuda run must have (never opened)',
+    files: /^test\/unit\/engine\/decoders\.test\.ts$/,
+  },
   { path: '/etc/passwd', why: 'hostile-input fixtures: a path the engine and protocol must refuse, never read', files: /^test\/(unit|hostile)\// },
-  { path: '/etc/hostname', why: 'a symlink target the engine must refuse as external data leaving the model folder', files: /^test\/unit\/engine\/refusals\.test\.ts$/ },
+  {
+    path: '/etc/hostname',
+    why: 'a symlink target the engine must refuse as external data leaving the model folder',
+    files: /^test\/unit\/engine\/refusals\.test\.ts$/,
+  },
   { path: '/usr/share/doc/nodejs/api', why: "training-corpus source: the Node.js docs Debian's nodejs package installs", files: /^scripts\/models\// },
   { path: '/usr/lib/python3.11', why: "training-corpus source: Python's standard library from Debian", files: /^scripts\/models\// },
   { path: '/usr/share/common-licenses', why: "training-corpus source: Debian's license texts", files: /^scripts\/models\// },
   { path: 'C:\\\\Users\\\\me', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
   { path: 'D:\\\\models', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
   { path: 'C:/Users/me', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
-  { path: '\\\\\\\\server\\\\share', why: 'Windows-shaped fixtures: a UNC path resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
+  {
+    path: '\\\\\\\\server\\\\share',
+    why: 'Windows-shaped fixtures: a UNC path resolved with path.win32, never opened',
+    files: /^test\/unit\/.*windows.*\.test\.ts$/,
+  },
   { path: 'C:\\\\models', why: 'Windows-shaped fixtures: strings resolved with path.win32, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
   { path: '/home/me/project', why: 'the same resolver with path.posix: a fixture string, never opened', files: /^test\/unit\/.*windows.*\.test\.ts$/ },
 ];
@@ -53,8 +72,11 @@ const WIN = /(?:^|[^A-Za-z0-9_\\])([A-Za-z]:(?:\\\\|\\|\/)[^\s'"`),;\]]*|\\\\\\\
 const REL = /['"`]((?:\.\.\/)+[^'"`\s]*)['"`]/g;
 
 function allowed(found: string, file: string): boolean {
-  return ALLOWED.some((a) => (found === a.path || found.startsWith(a.path + '/') || found.startsWith(a.path + '\\') || found.startsWith(a.path + '*'))
-    && (!a.files || a.files.test(file)));
+  return ALLOWED.some(
+    (a) =>
+      (found === a.path || found.startsWith(a.path + '/') || found.startsWith(a.path + '\\') || found.startsWith(a.path + '*')) &&
+      (!a.files || a.files.test(file)),
+  );
 }
 
 export function scan(file: string, text: string): string[] {
@@ -94,7 +116,9 @@ describe('no absolute paths or paths outside the repository in sources, tests an
   });
 
   it('every tracked source, test and script file is clean', () => {
-    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f && SCANNED.test(f) && f !== SELF && f !== 'package-lock.json');
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => f && SCANNED.test(f) && f !== SELF && f !== 'package-lock.json');
     assert.ok(files.length > 50, `only ${files.length} files listed`);
     const bad: string[] = [];
     for (const f of files) {

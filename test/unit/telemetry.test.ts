@@ -15,7 +15,13 @@ const MODEL = path.join(ROOT, 'media', 'models', 'planted', 'model.onnx');
 function freshHome(tmp: string, name: string): NodeJS.ProcessEnv {
   const home = path.join(tmp, name);
   fs.mkdirSync(home);
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, USERPROFILE: home, XDG_CACHE_HOME: path.join(home, '.cache'), LOCALAPPDATA: path.join(home, 'AppData') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    USERPROFILE: home,
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    LOCALAPPDATA: path.join(home, 'AppData'),
+  };
   delete env[TELEMETRY_ENV];
   // Measured: onnxruntime writes no store at all when it sees CI=true (as `.ci/run` sets it), which would make
   // the control below pass vacuously there. Both checks run as on a user's machine.
@@ -62,7 +68,12 @@ describe('no onnxruntime telemetry', function () {
   it('a real `headlight explain` through the CLI leaves no telemetry store in a fresh home', () => {
     const env = freshHome(tmp, 'cli');
     const out = path.join(tmp, 'cli.json');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'headlight.js'), 'explain', path.join(ROOT, 'samples', 'prose.txt'), '--json', out], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'headlight.js'), 'explain', path.join(ROOT, 'samples', 'prose.txt'), '--json', out], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(fs.statSync(out).size > 0);
     assert.ok(!fs.existsSync(telemetryStore(env)), `${telemetryStore(env)} exists`);

@@ -8,10 +8,18 @@ import * as path from 'node:path';
 // itself because a file is missing: a package or checkout that dropped a bundled model must fail, not stay green.
 const ROOT = path.resolve(__dirname, '..', '..');
 const SELF = path.relative(ROOT, __filename).split(path.sep).join('/');
-const tracked = (re: RegExp) => execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0')
-  .filter((f) => f && re.test(f) && f !== SELF && fs.existsSync(path.join(ROOT, f)));
-const hits = (files: string[], re: RegExp) => files.flatMap((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n')
-  .map((l, i) => (re.test(l) ? `${f}:${i + 1}: ${l.trim()}` : '')).filter(Boolean));
+const tracked = (re: RegExp) =>
+  execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter((f) => f && re.test(f) && f !== SELF && fs.existsSync(path.join(ROOT, f)));
+const hits = (files: string[], re: RegExp) =>
+  files.flatMap((f) =>
+    fs
+      .readFileSync(path.join(ROOT, f), 'utf8')
+      .split('\n')
+      .map((l, i) => (re.test(l) ? `${f}:${i + 1}: ${l.trim()}` : ''))
+      .filter(Boolean),
+  );
 
 describe('test hygiene', () => {
   it('the e2e and webview suites never sleep a fixed time', () => {
@@ -28,7 +36,10 @@ describe('test hygiene', () => {
     // (A file date in the future, `new Date(Date.now() + …)`, is not a timing. The webview suite prints the
     // page's timings, never asserting them: it is left to its own rule above.)
     const clock = hits(tracked(/^test\/(unit|hostile|e2e)\/.*\.(test|e2e)\.ts$/), /\b(Date|performance)\.now\(\)/);
-    assert.deepEqual(clock.filter((l) => !/new Date\(Date\.now\(\)/.test(l)), []);
+    assert.deepEqual(
+      clock.filter((l) => !/new Date\(Date\.now\(\)/.test(l)),
+      [],
+    );
   });
 
   it('no mocha config or test retries', () => {
@@ -39,6 +50,9 @@ describe('test hygiene', () => {
   it('no test skips itself on a missing file', () => {
     // A skip may depend on the platform (process.platform, or whether Linux's proc filesystem exists), never on a project file.
     const skips = hits(tracked(/^test\/.*\.ts$/), /existsSync\(.*(\?\s*(describe|it)\b|\.skip\b|this\.skip\(\))/);
-    assert.deepEqual(skips.filter((l) => !/existsSync\('\/proc\//.test(l)), []);
+    assert.deepEqual(
+      skips.filter((l) => !/existsSync\('\/proc\//.test(l)),
+      [],
+    );
   });
 });

@@ -8,11 +8,13 @@ import { pathToFileURL } from 'node:url';
 // installs them (scripts/install-system-deps.sh, which .ci/run and the demo run).
 const ROOT = path.resolve(__dirname, '..', '..');
 type Facts = { platform: string; hasApt: boolean; browser: boolean; missing?: Record<string, string[]> };
-const load = async () => (await import(pathToFileURL(path.join(ROOT, 'scripts', 'test.mjs')).href)) as { skipReason: (stage: string, f: Facts) => string | null };
-const deps = async () => (await import(pathToFileURL(path.join(ROOT, 'scripts', 'systemDeps.mjs')).href)) as {
-  SYSTEM_PACKAGES: { groups: Record<string, { packages: string[]; why: string }>; stages: Record<string, string[]> };
-  packagesOf: (names: string[]) => string[];
-};
+const load = async () =>
+  (await import(pathToFileURL(path.join(ROOT, 'scripts', 'test.mjs')).href)) as { skipReason: (stage: string, f: Facts) => string | null };
+const deps = async () =>
+  (await import(pathToFileURL(path.join(ROOT, 'scripts', 'systemDeps.mjs')).href)) as {
+    SYSTEM_PACKAGES: { groups: Record<string, { packages: string[]; why: string }>; stages: Record<string, string[]> };
+    packagesOf: (names: string[]) => string[];
+  };
 
 describe('npm test stages per platform', () => {
   it('Debian with every package: every stage but electron (code-server is the in-editor suite there)', async () => {
@@ -41,7 +43,8 @@ describe('npm test stages per platform', () => {
     for (const platform of ['darwin', 'win32']) {
       const f = { platform, hasApt: false, browser: true };
       for (const s of ['unit', 'webview', 'electron']) assert.equal(skipReason(s, f), null, `${platform} ${s}`);
-      for (const s of ['package', 'bench', 'e2e']) assert.match(skipReason(s, f)!, new RegExp(`needs Linux with apt \\(this is ${platform}\\)`), `${platform} ${s}`);
+      for (const s of ['package', 'bench', 'e2e'])
+        assert.match(skipReason(s, f)!, new RegExp(`needs Linux with apt \\(this is ${platform}\\)`), `${platform} ${s}`);
       assert.match(skipReason('webview', { ...f, browser: false })!, /Chrome or Edge/);
     }
   });
@@ -58,8 +61,14 @@ describe('npm test stages per platform', () => {
     const files = ['scripts/test.mjs', 'scripts/build.mjs', 'scripts/e2e.mjs', 'scripts/install-code-server.sh', 'scripts/testElectron.mjs'];
     const runsSetup = /\b(spawn|spawnSync|execFile|execFileSync|exec|execSync)\(.*(install-system-deps|apt-get|\bapt\b)/;
     const shellRunsSetup = /^\s*(sudo\s+|\$SUDO\s+)?((bash|sh|source|\.)\s+.*install-system-deps\.sh|apt(-get)?\s+install)\b/;
-    const offending = files.flatMap((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').map((l, i) => ({ l, at: `${f}:${i + 1}` }))
-      .filter(({ l }) => (runsSetup.test(l) || shellRunsSetup.test(l)) && !/^\s*(\/\/|#)/.test(l)).map(({ l, at }) => `${at}: ${l.trim()}`));
+    const offending = files.flatMap((f) =>
+      fs
+        .readFileSync(path.join(ROOT, f), 'utf8')
+        .split('\n')
+        .map((l, i) => ({ l, at: `${f}:${i + 1}` }))
+        .filter(({ l }) => (runsSetup.test(l) || shellRunsSetup.test(l)) && !/^\s*(\/\/|#)/.test(l))
+        .map(({ l, at }) => `${at}: ${l.trim()}`),
+    );
     assert.deepEqual(offending, []);
   });
 

@@ -24,7 +24,8 @@ import type { AttentionSource } from '../../src/session/attentionSource';
 import { perDoubling } from '../../bench/run';
 
 const ROOT = path.resolve(__dirname, '../..');
-const L = 12, H = 12;
+const L = 12,
+  H = 12;
 const quick = process.argv.includes('--quick');
 const SIZES = quick ? [128] : [128, 512, 1024, 2048];
 const HOVERS = quick ? 40 : 200;
@@ -58,17 +59,35 @@ function syntheticAttention(n: number): AttentionSet {
   return { layers: L, headsPerLayer: H, seq: n, causal: true, data };
 }
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+};
 
-type Row = { model: string; tokens: number; firstPaintMs: number; fetchMs: number; hoverP50Ms: number; hoverP95Ms: number; headsGridMs: number; heapMb: number };
+type Row = {
+  model: string;
+  tokens: number;
+  firstPaintMs: number;
+  fetchMs: number;
+  hoverP50Ms: number;
+  hoverP95Ms: number;
+  headsGridMs: number;
+  heapMb: number;
+};
 
 /** Open a panel on `session`, answer its requests from `source`, and time first paint, hovers and the Heads grid. */
 async function measure(browser: Browser, model: string, session: SessionData, source: EngineResult | AttentionSource): Promise<Row> {
   const panel = await Panel.open(browser, 'dark');
   const state = { ...defaultPanelState('file:///bench.txt', [0, 0, 0, 0], model), layer: 0, head: 0 };
   await panel.load(session, source, state);
-  await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { arcsFirstPaintMs?: number } }).headlightTimings().arcsFirstPaintMs ?? 0) > 0, undefined, { timeout: 300_000 });
-  const t = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings());
+  await panel.page.waitForFunction(
+    () => ((window as unknown as { headlightTimings(): { arcsFirstPaintMs?: number } }).headlightTimings().arcsFirstPaintMs ?? 0) > 0,
+    undefined,
+    { timeout: 300_000 },
+  );
+  const t = await panel.page.evaluate(() =>
+    (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings(),
+  );
   // Hovers: dispatch the same event the mouse does, time the synchronous handler (it draws the hover canvas).
   const hover = await panel.page.evaluate((count) => {
     const toks = [...document.querySelectorAll('.hl-view-arcs .hl-tok')] as HTMLElement[];
@@ -82,11 +101,24 @@ async function measure(browser: Browser, model: string, session: SessionData, so
     return out;
   }, HOVERS);
   await panel.page.locator('vscode-tab-header', { hasText: 'Heads' }).click();
-  await panel.page.waitForFunction(() => ((window as unknown as { headlightTimings(): { headsRenderMs?: number } }).headlightTimings().headsRenderMs ?? 0) > 0, undefined, { timeout: 60_000 });
+  await panel.page.waitForFunction(
+    () => ((window as unknown as { headlightTimings(): { headsRenderMs?: number } }).headlightTimings().headsRenderMs ?? 0) > 0,
+    undefined,
+    { timeout: 60_000 },
+  );
   const heads = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { headsRenderMs: number } }).headlightTimings().headsRenderMs);
   const heap = await panel.page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? NaN);
   await panel.close();
-  return { model, tokens: session.tokens.length, firstPaintMs: t.arcsFirstPaintMs - t.arcsFetchMs, fetchMs: t.arcsFetchMs, hoverP50Ms: pct(hover, 0.5), hoverP95Ms: pct(hover, 0.95), headsGridMs: heads, heapMb: heap / 1048576 };
+  return {
+    model,
+    tokens: session.tokens.length,
+    firstPaintMs: t.arcsFirstPaintMs - t.arcsFetchMs,
+    fetchMs: t.arcsFetchMs,
+    hoverP50Ms: pct(hover, 0.5),
+    hoverP95Ms: pct(hover, 0.95),
+    headsGridMs: heads,
+    heapMb: heap / 1048576,
+  };
 }
 
 /**
@@ -98,7 +130,10 @@ async function measure(browser: Browser, model: string, session: SessionData, so
  * Code serves them through its own resource loader, with its own latency); afterFilesMs — from there to
  * the load event, the page's own work (medians of each run's values).
  */
-export async function measureBoot(browser: Browser, count: number): Promise<{ bootMs: number; bootMinMs: number; bootMaxMs: number; domContentLoadedMs: number; filesMs: number; afterFilesMs: number; scriptKb: number }> {
+export async function measureBoot(
+  browser: Browser,
+  count: number,
+): Promise<{ bootMs: number; bootMinMs: number; bootMaxMs: number; domContentLoadedMs: number; filesMs: number; afterFilesMs: number; scriptKb: number }> {
   const load: number[] = [];
   const dcl: number[] = [];
   const files: number[] = [];
@@ -110,20 +145,35 @@ export async function measureBoot(browser: Browser, count: number): Promise<{ bo
       const before = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.startTime < nav.loadEventStart);
       return { load: nav.loadEventEnd, dcl: nav.domContentLoadedEventEnd, files: Math.max(nav.responseEnd, ...before.map((r) => r.responseEnd)) };
     });
-    load.push(t.load); dcl.push(t.dcl); files.push(t.files);
+    load.push(t.load);
+    dcl.push(t.dcl);
+    files.push(t.files);
     await panel.close();
   }
   const scriptKb = fs.statSync(path.join(ROOT, 'dist', 'webview.js')).size / 1024;
   return {
-    bootMs: pct(load, 0.5), bootMinMs: Math.min(...load), bootMaxMs: Math.max(...load), domContentLoadedMs: pct(dcl, 0.5),
-    filesMs: pct(files, 0.5), afterFilesMs: pct(load.map((l, i) => l - files[i]), 0.5), scriptKb,
+    bootMs: pct(load, 0.5),
+    bootMinMs: Math.min(...load),
+    bootMaxMs: Math.max(...load),
+    domContentLoadedMs: pct(dcl, 0.5),
+    filesMs: pct(files, 0.5),
+    afterFilesMs: pct(
+      load.map((l, i) => l - files[i]),
+      0.5,
+    ),
+    scriptKb,
   };
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--boot')) { // `npx tsx test/webview/bench.ts --boot`: the boot row alone
+  if (process.argv.includes('--boot')) {
+    // `npx tsx test/webview/bench.ts --boot`: the boot row alone
     const browser = await launch();
-    try { process.stdout.write(JSON.stringify(await measureBoot(browser, quick ? 3 : 9)) + '\n'); } finally { await browser.close(); }
+    try {
+      process.stdout.write(JSON.stringify(await measureBoot(browser, quick ? 3 : 9)) + '\n');
+    } finally {
+      await browser.close();
+    }
     return;
   }
   const corpus = joinedSamples('\n');
@@ -139,11 +189,23 @@ async function main(): Promise<void> {
     process.stderr.write(`webview: page boot ${boot.bootMs.toFixed(0)} ms\n`);
     for (const n of SIZES) {
       // Real tokens of real text (spans, specials) from the bundled tokenizer; 144 synthetic heads over them.
-      const tok = await client.explain(text, { modelPath: path.join(mini, 'model.onnx'), tokenizerPath: path.join(mini, 'tokenizer.json') }, { maxTokens: n, truncate: true });
+      const tok = await client.explain(
+        text,
+        { modelPath: path.join(mini, 'model.onnx'), tokenizerPath: path.join(mini, 'tokenizer.json') },
+        { maxTokens: n, truncate: true },
+      );
       const attention = syntheticAttention(tok.tokens.length);
       const reports = analyzeHeads(attention, tok.tokens);
       const cut = text.slice(0, Math.max(...tok.tokens.map((t) => t.end)));
-      const session = toSessionData({ id: n, title: `bench-${n}`, text: cut, model: { name: 'synthetic-12x12', kind: 'causal', layers: L, headsPerLayer: H }, tokens: tok.tokens, attention, reports });
+      const session = toSessionData({
+        id: n,
+        title: `bench-${n}`,
+        text: cut,
+        model: { name: 'synthetic-12x12', kind: 'causal', layers: L, headsPerLayer: H },
+        tokens: tok.tokens,
+        attention,
+        reports,
+      });
       rows.push(await measure(browser, 'synthetic-12x12', session, { ...tok, attention }));
       process.stderr.write(`webview: ${n} tokens done\n`);
     }
@@ -155,8 +217,15 @@ async function main(): Promise<void> {
       const pipeline = new SessionPipeline(client);
       let big = text;
       while (big.length < 6000) big += '\n' + text;
-      const built = await pipeline.build({ id: 4096, title: 'bench-4096', text: big, keep: true, maxTokens: 4096, truncate: true,
-        model: { modelPath: long, tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'), name: 'long-context-8x8' } });
+      const built = await pipeline.build({
+        id: 4096,
+        title: 'bench-4096',
+        text: big,
+        keep: true,
+        maxTokens: 4096,
+        truncate: true,
+        model: { modelPath: long, tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'), name: 'long-context-8x8' },
+      });
       rows.push(await measure(browser, 'long-context-8x8 (kept)', built.session, built.source));
       built.source.dispose();
       await pipeline.analysis.dispose();
@@ -167,12 +236,29 @@ async function main(): Promise<void> {
     await client.dispose();
   }
   const f = (x: number) => x.toFixed(x < 10 ? 2 : 0);
-  const table = ['model                     tokens  first paint ms (+matrix transport)  hover p50 ms  hover p95 ms  Heads grid ms  heap MB',
-    ...rows.map((r) => `${r.model.padEnd(24)}  ${String(r.tokens).padStart(6)}  ${`${f(r.firstPaintMs)} (+${f(r.fetchMs)})`.padEnd(33)} ${f(r.hoverP50Ms).padStart(12)}  ${f(r.hoverP95Ms).padStart(12)}  ${f(r.headsGridMs).padStart(13)}  ${f(r.heapMb).padStart(7)}`)].join('\n');
+  const table = [
+    'model                     tokens  first paint ms (+matrix transport)  hover p50 ms  hover p95 ms  Heads grid ms  heap MB',
+    ...rows.map(
+      (r) =>
+        `${r.model.padEnd(24)}  ${String(r.tokens).padStart(6)}  ${`${f(r.firstPaintMs)} (+${f(r.fetchMs)})`.padEnd(33)} ${f(r.hoverP50Ms).padStart(12)}  ${f(r.hoverP95Ms).padStart(12)}  ${f(r.headsGridMs).padStart(13)}  ${f(r.heapMb).padStart(7)}`,
+    ),
+  ].join('\n');
   const synth = rows.filter((r) => r.model === 'synthetic-12x12');
-  const scaling = synth.length < 2 ? [] : (['firstPaintMs', 'hoverP95Ms', 'headsGridMs'] as const).map((k) => ({ stage: `webview ${k}`, model: 'synthetic-12x12', perDoubling: perDoubling(synth.map((r) => ({ tokens: r.tokens, ms: r[k] }))) }));
-  const bootLine = boot ? `\npage boot (navigation → load, no session): ${f(boot.bootMs)} ms median (${f(boot.bootMinMs)}–${f(boot.bootMaxMs)}), DOMContentLoaded ${f(boot.domContentLoadedMs)} ms (files in by ${f(boot.filesMs)} ms, then ${f(boot.afterFilesMs)} ms of page work), ${f(boot.scriptKb)} KB of script at boot` : '';
+  const scaling =
+    synth.length < 2
+      ? []
+      : (['firstPaintMs', 'hoverP95Ms', 'headsGridMs'] as const).map((k) => ({
+          stage: `webview ${k}`,
+          model: 'synthetic-12x12',
+          perDoubling: perDoubling(synth.map((r) => ({ tokens: r.tokens, ms: r[k] }))),
+        }));
+  const bootLine = boot
+    ? `\npage boot (navigation → load, no session): ${f(boot.bootMs)} ms median (${f(boot.bootMinMs)}–${f(boot.bootMaxMs)}), DOMContentLoaded ${f(boot.domContentLoadedMs)} ms (files in by ${f(boot.filesMs)} ms, then ${f(boot.afterFilesMs)} ms of page work), ${f(boot.scriptKb)} KB of script at boot`
+    : '';
   process.stdout.write(JSON.stringify({ webview: rows, boot, table: table + bootLine, scaling }));
 }
 
-main().catch((e: unknown) => { process.stderr.write(String((e instanceof Error && e.stack) || e)); process.exit(1); });
+main().catch((e: unknown) => {
+  process.stderr.write(String((e instanceof Error && e.stack) || e));
+  process.exit(1);
+});

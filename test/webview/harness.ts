@@ -22,27 +22,77 @@ export type ThemeName = 'dark' | 'light';
 // same values the standalone report sets).
 export const THEMES: Record<ThemeName, Record<string, string>> = {
   dark: {
-    'font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '14px',
-    foreground: '#cccccc', descriptionForeground: '#9d9d9d', disabledForeground: '#cccccc80', 'editor-background': '#1f1f1f', 'editor-foreground': '#cccccc',
-    focusBorder: '#0078d4', 'panel-border': '#2b2b2b', 'widget-border': '#313131', 'editorWidget-background': '#202020', 'list-hoverBackground': '#2a2d2e',
-    'textLink-foreground': '#4daafc', 'textBlockQuote-background': '#2b2b2b', 'textBlockQuote-border': '#616161', errorForeground: '#f85149',
-    'editor-findMatchHighlightBackground': '#ea5c0055', 'editor-findMatchBorder': '#ea5c00', 'editorWhitespace-foreground': '#e3e4e229',
-    'badge-background': '#616161', 'badge-foreground': '#f8f8f8',
-    'charts-foreground': '#cccccc', 'charts-lines': '#cccccc80', 'charts-red': '#f14c4c', 'charts-blue': '#3794ff', 'charts-yellow': '#cca700',
-    'charts-orange': '#d18616', 'charts-green': '#89d185', 'charts-purple': '#b180d7',
-    'dropdown-background': '#313131', 'dropdown-border': '#3c3c3c', 'dropdown-foreground': '#cccccc', 'input-background': '#313131', 'input-foreground': '#cccccc',
-    'checkbox-background': '#313131', 'checkbox-border': '#3c3c3c', 'panelTitle-activeForeground': '#cccccc', 'panelTitle-activeBorder': '#0078d4', 'panelTitle-inactiveForeground': '#9d9d9d',
-    'list-activeSelectionBackground': '#04395e', 'list-focusOutline': '#0078d4', 'settings-headerForeground': '#ffffff', 'progressBar-background': '#0078d4',
-    'settings-dropdownBackground': '#313131', 'settings-dropdownBorder': '#3c3c3c', 'settings-dropdownForeground': '#cccccc', 'settings-dropdownListBorder': '#454545',
-    'settings-checkboxBackground': '#313131', 'settings-checkboxBorder': '#3c3c3c', 'settings-checkboxForeground': '#cccccc', 'checkbox-foreground': '#cccccc',
-    'list-activeSelectionForeground': '#ffffff', 'list-hoverForeground': '#cccccc', 'list-highlightForeground': '#2aaaff', 'widget-shadow': '#0000005c',
+    'font-family': 'system-ui, "Segoe UI", Ubuntu, sans-serif',
+    'font-size': '13px',
+    'editor-font-family': '"DejaVu Sans Mono", monospace',
+    'editor-font-size': '14px',
+    foreground: '#cccccc',
+    descriptionForeground: '#9d9d9d',
+    disabledForeground: '#cccccc80',
+    'editor-background': '#1f1f1f',
+    'editor-foreground': '#cccccc',
+    focusBorder: '#0078d4',
+    'panel-border': '#2b2b2b',
+    'widget-border': '#313131',
+    'editorWidget-background': '#202020',
+    'list-hoverBackground': '#2a2d2e',
+    'textLink-foreground': '#4daafc',
+    'textBlockQuote-background': '#2b2b2b',
+    'textBlockQuote-border': '#616161',
+    errorForeground: '#f85149',
+    'editor-findMatchHighlightBackground': '#ea5c0055',
+    'editor-findMatchBorder': '#ea5c00',
+    'editorWhitespace-foreground': '#e3e4e229',
+    'badge-background': '#616161',
+    'badge-foreground': '#f8f8f8',
+    'charts-foreground': '#cccccc',
+    'charts-lines': '#cccccc80',
+    'charts-red': '#f14c4c',
+    'charts-blue': '#3794ff',
+    'charts-yellow': '#cca700',
+    'charts-orange': '#d18616',
+    'charts-green': '#89d185',
+    'charts-purple': '#b180d7',
+    'dropdown-background': '#313131',
+    'dropdown-border': '#3c3c3c',
+    'dropdown-foreground': '#cccccc',
+    'input-background': '#313131',
+    'input-foreground': '#cccccc',
+    'checkbox-background': '#313131',
+    'checkbox-border': '#3c3c3c',
+    'panelTitle-activeForeground': '#cccccc',
+    'panelTitle-activeBorder': '#0078d4',
+    'panelTitle-inactiveForeground': '#9d9d9d',
+    'list-activeSelectionBackground': '#04395e',
+    'list-focusOutline': '#0078d4',
+    'settings-headerForeground': '#ffffff',
+    'progressBar-background': '#0078d4',
+    'settings-dropdownBackground': '#313131',
+    'settings-dropdownBorder': '#3c3c3c',
+    'settings-dropdownForeground': '#cccccc',
+    'settings-dropdownListBorder': '#454545',
+    'settings-checkboxBackground': '#313131',
+    'settings-checkboxBorder': '#3c3c3c',
+    'settings-checkboxForeground': '#cccccc',
+    'checkbox-foreground': '#cccccc',
+    'list-activeSelectionForeground': '#ffffff',
+    'list-hoverForeground': '#cccccc',
+    'list-highlightForeground': '#2aaaff',
+    'widget-shadow': '#0000005c',
   },
   light: REPORT_THEME,
 };
 
 /** The real page shell and CSP (src/panel/page.ts), with the extension's resource origin played by ORIGIN. */
 function pageHtml(state: PanelState, strings?: Record<string, string>): string {
-  return panelPage({ cspSource: ORIGIN, nonce: NONCE, scriptUri: `${ORIGIN}/dist/webview.js`, chartsUri: `${ORIGIN}/dist/charts.js`, styleUri: `${ORIGIN}/dist/webview.css`, boot: { state, ...(strings ? { strings } : {}) } });
+  return panelPage({
+    cspSource: ORIGIN,
+    nonce: NONCE,
+    scriptUri: `${ORIGIN}/dist/webview.js`,
+    chartsUri: `${ORIGIN}/dist/charts.js`,
+    styleUri: `${ORIGIN}/dist/webview.css`,
+    boot: { state, ...(strings ? { strings } : {}) },
+  });
 }
 
 /** Typed arrays cross into the page as base64 inside JSON. */
@@ -60,15 +110,16 @@ function initScript(arg: { theme: Record<string, string>; dark: boolean }): void
   const posted: unknown[] = [];
   const violations: string[] = [];
   let state: unknown;
-  const decode = (s: string): unknown => JSON.parse(s, (_k, x: { __ta?: string; b64?: string }) => {
-    if (x && typeof x === 'object' && x.__ta && typeof x.b64 === 'string') {
-      const bin = atob(x.b64);
-      const u8 = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
-      return x.__ta === 'u8' ? u8 : new Float32Array(u8.buffer);
-    }
-    return x;
-  });
+  const decode = (s: string): unknown =>
+    JSON.parse(s, (_k, x: { __ta?: string; b64?: string }) => {
+      if (x && typeof x === 'object' && x.__ta && typeof x.b64 === 'string') {
+        const bin = atob(x.b64);
+        const u8 = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+        return x.__ta === 'u8' ? u8 : new Float32Array(u8.buffer);
+      }
+      return x;
+    });
   w.__hl = { posted, violations, decode, deliver: (s: string) => window.postMessage(decode(s), '*'), state: () => state };
   w.acquireVsCodeApi = () => ({
     postMessage(msg: { type?: string }) {
@@ -78,7 +129,9 @@ function initScript(arg: { theme: Record<string, string>; dark: boolean }): void
       }
     },
     getState: () => state,
-    setState: (s: unknown) => { state = s; },
+    setState: (s: unknown) => {
+      state = s;
+    },
   });
   document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
   const apply = () => {
@@ -91,22 +144,37 @@ function initScript(arg: { theme: Record<string, string>; dark: boolean }): void
   document.addEventListener('DOMContentLoaded', apply);
 }
 
-export interface Posted { type: string; [k: string]: unknown }
+export interface Posted {
+  type: string;
+  [k: string]: unknown;
+}
 
 export class Panel {
   readonly consoleErrors: string[] = [];
-  private constructor(readonly page: Page, private sessions: Map<number, EngineResult | AttentionSource>) {}
+  private constructor(
+    readonly page: Page,
+    private sessions: Map<number, EngineResult | AttentionSource>,
+  ) {}
 
   /** `strings`: the webview string table the host would pass (translated); absent = English. */
-  static async open(browser: Browser, theme: ThemeName, state: PanelState = defaultPanelState('file:///sample.txt', [0, 0, 0, 0], 'headlight-mini'), strings?: Record<string, string>): Promise<Panel> {
+  static async open(
+    browser: Browser,
+    theme: ThemeName,
+    state: PanelState = defaultPanelState('file:///sample.txt', [0, 0, 0, 0], 'headlight-mini'),
+    strings?: Record<string, string>,
+  ): Promise<Panel> {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 820 }, deviceScaleFactor: 1, colorScheme: theme });
     const page = await ctx.newPage();
     const panel = new Panel(page, new Map());
-    page.on('console', (m) => { if (m.type() === 'error') panel.consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') panel.consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => panel.consoleErrors.push(`${String(e)} ${e.stack ?? ''}`));
     await page.exposeFunction('__hostRequest', (raw: string) => panel.answer(raw));
     // tsx (esbuild keepNames) wraps functions in __name(); functions shipped into the page need it defined.
-    await page.addInitScript({ content: `var __name = (f) => f;\n(${initScript.toString()})(${JSON.stringify({ theme: THEMES[theme], dark: theme === 'dark' })});` });
+    await page.addInitScript({
+      content: `var __name = (f) => f;\n(${initScript.toString()})(${JSON.stringify({ theme: THEMES[theme], dark: theme === 'dark' })});`,
+    });
     await page.route(`${ORIGIN}/**`, async (route) => {
       const url = new URL(route.request().url());
       if (url.pathname === '/' || url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: pageHtml(state, strings) });
@@ -138,7 +206,10 @@ export class Panel {
 
   async load(session: SessionData, result: EngineResult | AttentionSource, state: PanelState): Promise<void> {
     this.sessions.set(session.id, result);
-    await this.page.evaluate((s) => (window as unknown as { __hl: { deliver(s: string): void } }).__hl.deliver(s), encode({ type: 'session/data', session, state }));
+    await this.page.evaluate(
+      (s) => (window as unknown as { __hl: { deliver(s: string): void } }).__hl.deliver(s),
+      encode({ type: 'session/data', session, state }),
+    );
   }
 
   async send(msg: unknown): Promise<void> {
@@ -150,7 +221,9 @@ export class Panel {
   }
 
   async clearPosted(): Promise<void> {
-    await this.page.evaluate(() => { (window as unknown as { __hl: { posted: unknown[] } }).__hl.posted.length = 0; });
+    await this.page.evaluate(() => {
+      (window as unknown as { __hl: { posted: unknown[] } }).__hl.posted.length = 0;
+    });
   }
 
   violations(): Promise<string[]> {
@@ -180,7 +253,11 @@ export async function launch(): Promise<Browser> {
   if (exe) return chromium.launch({ executablePath: exe, headless: true, args });
   let last: unknown;
   for (const channel of ['chrome', 'msedge']) {
-    try { return await chromium.launch({ channel, headless: true, args }); } catch (e) { last = e; }
+    try {
+      return await chromium.launch({ channel, headless: true, args });
+    } catch (e) {
+      last = e;
+    }
   }
   throw new Error(`no browser for the webview tests: set CHROMIUM_PATH, or install Chromium (Debian), Chrome or Edge (${String(last)})`);
 }

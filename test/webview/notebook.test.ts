@@ -32,7 +32,10 @@ describe('notebook renderer in headless Chromium', function () {
   const service = new OutputService(analysis);
 
   before(async function () {
-    if (process.platform !== 'linux') { console.log('      skipped: the outputs are written by Debian\'s python3 with torch (Linux)'); this.skip(); }
+    if (process.platform !== 'linux') {
+      console.log("      skipped: the outputs are written by Debian's python3 with torch (Linux)");
+      this.skip();
+    }
     [good, ...hostile] = plantedOutputs([TEXT, ...Object.values(HOSTILE)]);
     browser = await launch();
   });
@@ -70,7 +73,14 @@ describe('notebook renderer in headless Chromium', function () {
       assert.equal(await cells.count(), 16);
       for (const hd of expected.heads) {
         const cell = out.locator(`.hl-view-heads .hl-cell[data-layer="${hd.layer}"][data-head="${hd.head}"]`);
-        assert.deepEqual(await cell.locator('.hl-badge').allTextContents(), hd.roles.slice().sort((a, b) => b.score - a.score).map((r) => `${r.name} ${r.score.toFixed(2)}`), hd.id);
+        assert.deepEqual(
+          await cell.locator('.hl-badge').allTextContents(),
+          hd.roles
+            .slice()
+            .sort((a, b) => b.score - a.score)
+            .map((r) => `${r.name} ${r.score.toFixed(2)}`),
+          hd.id,
+        );
       }
       // The planted answer key, by construction: L1H0 is the induction head, L0H0 the previous-token head.
       assert.deepEqual(await out.locator('.hl-cell[data-layer="1"][data-head="0"] .hl-badge').allTextContents(), ['induction 1.00']);
@@ -89,7 +99,10 @@ describe('notebook renderer in headless Chromium', function () {
       await nb.page.keyboard.press('Enter');
       await out.locator('.hl-nb-status', { hasText: 'Opened in the Headlight panel.' }).waitFor();
       assert.equal(nb.opened.length, 1);
-      assert.deepEqual((await nb.posted()).filter((t) => t !== 'flow'), ['analyse', 'open-panel']);
+      assert.deepEqual(
+        (await nb.posted()).filter((t) => t !== 'flow'),
+        ['analyse', 'open-panel'],
+      );
     });
   });
 
@@ -98,7 +111,10 @@ describe('notebook renderer in headless Chromium', function () {
       const out = await nb.render('alone', good);
       assert.equal(await out.locator('.hl-view-arcs [data-i]').count(), 48);
       await out.locator('.hl-view-arcs .hl-status', { hasText: /showing/ }).waitFor();
-      assert.match(await out.locator('.hl-banner').innerText(), /The roles, the head catalog and the Layers charts come from Headlight's analysis, which runs in the Headlight extension; it is not reachable from this view\. Arcs is drawn from the attention saved in this output\./);
+      assert.match(
+        await out.locator('.hl-banner').innerText(),
+        /The roles, the head catalog and the Layers charts come from Headlight's analysis, which runs in the Headlight extension; it is not reachable from this view\. Arcs is drawn from the attention saved in this output\./,
+      );
       assert.equal(await out.locator('.hl-nb-open').isVisible(), false);
       await nb.screenshot('notebook-alone-dark', out);
     });
@@ -112,14 +128,19 @@ describe('notebook renderer in headless Chromium', function () {
         await out.locator('.hl-nb-status', { hasText: /heads analysed/ }).waitFor();
         // Each character's first byte is a token covering it; the strip lays out the text exactly.
         const shown = (await out.locator('.hl-view-arcs .hl-tokens').innerText()).replace(/^<\|bos\|>/, '');
-        for (const piece of HOSTILE[names[k]].split(/[\r\n\t]+/).filter((p) => p.length > 3)) assert.ok(shown.replace(/\s+/g, ' ').includes(piece.replace(/\s+/g, ' ').trim()), `${names[k]}: shows ${JSON.stringify(piece)}`);
+        for (const piece of HOSTILE[names[k]].split(/[\r\n\t]+/).filter((p) => p.length > 3))
+          assert.ok(shown.replace(/\s+/g, ' ').includes(piece.replace(/\s+/g, ' ').trim()), `${names[k]}: shows ${JSON.stringify(piece)}`);
       }
       const report = await nb.page.evaluate(() => {
         const all = [...document.querySelectorAll('#cells *')];
         return {
           title: document.title,
-          injected: all.filter((e) => ['IMG', 'SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'A'].includes(e.tagName) || e.tagName.toLowerCase() === 'svg').map((e) => e.outerHTML.slice(0, 60)),
-          handlers: all.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value)).map((a) => `${e.tagName}[${a.name}]`)),
+          injected: all
+            .filter((e) => ['IMG', 'SCRIPT', 'IFRAME', 'OBJECT', 'EMBED', 'A'].includes(e.tagName) || e.tagName.toLowerCase() === 'svg')
+            .map((e) => e.outerHTML.slice(0, 60)),
+          handlers: all.flatMap((e) =>
+            [...e.attributes].filter((a) => /^on/i.test(a.name) || /javascript:/i.test(a.value)).map((a) => `${e.tagName}[${a.name}]`),
+          ),
           scripts: [...document.scripts].map((s) => s.src.split('/').pop()),
         };
       });
@@ -152,7 +173,10 @@ describe('notebook renderer in headless Chromium', function () {
         assert.match(await alert.innerText(), /^Headlight cannot show this output\./, id);
       }
       const huge = await nb.renderHuge('huge', 100);
-      assert.match(await huge.locator('.hl-nb-error').innerText(), /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file instead/);
+      assert.match(
+        await huge.locator('.hl-nb-error').innerText(),
+        /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file instead/,
+      );
       await nb.screenshot('notebook-malformed-dark');
       const after = await nb.render('after', good);
       await after.locator('.hl-nb-status', { hasText: '16 heads analysed, 14 with a role.' }).waitFor();
@@ -182,7 +206,14 @@ function tinyOutput(bits: number[]): unknown {
   const raw = Buffer.alloc(bits.length * 2);
   bits.forEach((b, i) => raw.writeUInt16LE(b, 2 * i));
   return {
-    version: 1, text: 'ab', tokens: [{ start: 0, end: 1 }, { start: 1, end: 2 }], shape: [1, 1, 2], causal: true,
+    version: 1,
+    text: 'ab',
+    tokens: [
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+    ],
+    shape: [1, 1, 2],
+    causal: true,
     attention: { dtype: 'float16', layout: 'lower', compression: 'none', data: raw.toString('base64') },
   };
 }

@@ -16,7 +16,10 @@ export const MIME = 'application/vnd.headlight.attention+json';
 const CSP = `default-src 'none'; script-src ${ORIGIN}; style-src ${ORIGIN} 'unsafe-inline'; img-src ${ORIGIN} data:; font-src ${ORIGIN}; connect-src 'none'`;
 
 function pageHtml(theme: ThemeName): string {
-  const vars = Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ').replace(/"/g, '&quot;');
+  const vars = Object.entries(THEMES[theme])
+    .map(([k, v]) => `--vscode-${k}: ${v};`)
+    .join(' ')
+    .replace(/"/g, '&quot;');
   return `<!doctype html><html style="${vars}"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"></head>
 <body class="vscode-${theme}" style="background: var(--vscode-editor-background); margin: 0 20px"><main id="cells"></main><script type="module" src="${ORIGIN}/boot.js"></script></body></html>`;
 }
@@ -54,19 +57,30 @@ export class NotebookPage {
   readonly opened: string[] = [];
   private constructor(readonly page: Page) {}
 
-  static async open(browser: Browser, opts: { theme?: ThemeName; service?: OutputService; resolveDump?: NotebookContext['resolveDump'] }): Promise<NotebookPage> {
+  static async open(
+    browser: Browser,
+    opts: { theme?: ThemeName; service?: OutputService; resolveDump?: NotebookContext['resolveDump'] },
+  ): Promise<NotebookPage> {
     const theme = opts.theme ?? 'dark';
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1, colorScheme: theme });
     const page = await ctx.newPage();
     const nb = new NotebookPage(page);
-    page.on('console', (m) => { if (m.type() === 'error') nb.errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') nb.errors.push(m.text());
+    });
     page.on('pageerror', (e) => nb.errors.push(`${String(e)} ${e.stack ?? ''}`));
     const service = opts.service;
     if (service) {
       const notebook: NotebookContext = {
         name: 'test.ipynb',
-        resolveDump: opts.resolveDump ?? (() => { throw new Error('no dumps in this page'); }),
-        openInPanel: async (a) => { nb.opened.push(a.key); },
+        resolveDump:
+          opts.resolveDump ??
+          (() => {
+            throw new Error('no dumps in this page');
+          }),
+        openInPanel: async (a) => {
+          nb.opened.push(a.key);
+        },
       };
       await page.exposeFunction('__toHost', async (raw: string) => {
         const msg = parseRendererMessage(JSON.parse(raw));
@@ -91,13 +105,20 @@ export class NotebookPage {
   /** Render one output item (its JSON text); resolves when the renderer's renderOutputItem does. */
   async render(id: string, payload: unknown): Promise<Locator> {
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    await this.page.evaluate(([i, t]) => (window as unknown as { __nb: { render(i: string, t: string): Promise<void> } }).__nb.render(i, t), [id, text] as const);
+    await this.page.evaluate(([i, t]) => (window as unknown as { __nb: { render(i: string, t: string): Promise<void> } }).__nb.render(i, t), [
+      id,
+      text,
+    ] as const);
     return this.output(id);
   }
 
   /** An output of `mb` megabytes of '{' (made in the page: nothing that size crosses the wire). */
   async renderHuge(id: string, mb: number): Promise<Locator> {
-    await this.page.evaluate(([i, n]) => (window as unknown as { __nb: { render(i: string, t: string, b: Uint8Array): Promise<void> } }).__nb.render(i, '', new Uint8Array(n).fill(123)), [id, mb * 1e6] as const);
+    await this.page.evaluate(
+      ([i, n]) =>
+        (window as unknown as { __nb: { render(i: string, t: string, b: Uint8Array): Promise<void> } }).__nb.render(i, '', new Uint8Array(n).fill(123)),
+      [id, mb * 1e6] as const,
+    );
     return this.output(id);
   }
 

@@ -11,12 +11,16 @@ import { launch, Panel, type Posted } from './harness';
 import { joinedSamples } from '../fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../..');
-const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
+const model = (name: string) => ({
+  modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+});
 const HOSTILE = 'Keep <img src=x onerror="document.title=\'pwned\'"> and </script><script>window.pwned=1</script> as text.\n';
 
 /** Independent of webview/arcmath.ts: sort each row and count, the slow obvious way. */
 function expectedArcs(data: Uint8Array, n: number, causal: boolean, k: number, threshold: number) {
-  let shown = 0, hiddenByTopK = 0;
+  let shown = 0,
+    hiddenByTopK = 0;
   for (let i = 0; i < n; i++) {
     const row = Array.from({ length: causal ? i + 1 : n }, (_, j) => ({ j, b: data[i * n + j] })).filter((x) => x.b > 0);
     row.sort((a, b) => b.b - a.b || a.j - b.j);
@@ -28,8 +32,11 @@ function expectedArcs(data: Uint8Array, n: number, causal: boolean, k: number, t
   return { shown, total: causal ? (n * (n + 1)) / 2 : n * n, hiddenByTopK };
 }
 function rowTop(data: Uint8Array, n: number, i: number, causal: boolean, count: number) {
-  return Array.from({ length: causal ? i + 1 : n }, (_, j) => ({ index: j, b: data[i * n + j] })).filter((x) => x.b > 0)
-    .sort((a, b) => b.b - a.b || a.index - b.index).slice(0, count).map((x) => ({ index: x.index, weight: x.b / 255 }));
+  return Array.from({ length: causal ? i + 1 : n }, (_, j) => ({ index: j, b: data[i * n + j] }))
+    .filter((x) => x.b > 0)
+    .sort((a, b) => b.b - a.b || a.index - b.index)
+    .slice(0, count)
+    .map((x) => ({ index: x.index, weight: x.b / 255 }));
 }
 const num = (s: string) => Number(s.replace(/,/g, ''));
 
@@ -95,13 +102,19 @@ describe('webview panel in headless Chromium', function () {
       await panel.clearPosted();
       const i = 20;
       await panel.page.locator(`.hl-view-arcs [data-i="${i}"]`).hover();
-      const hover = (await panel.posted()).filter((p) => p.type === 'token/hover').at(-1) as Posted & { index: number; keys: { index: number; weight: number }[] };
+      const hover = (await panel.posted()).filter((p) => p.type === 'token/hover').at(-1) as Posted & {
+        index: number;
+        keys: { index: number; weight: number }[];
+      };
       assert.equal(hover.index, i);
       const m = headMatrix(short.result.attention, 1, 1);
       const want = rowTop(m.data, short.session.tokens.length, i, true, 16);
-      assert.deepEqual(hover.keys.map((k) => k.index), want.map((k) => k.index));
+      assert.deepEqual(
+        hover.keys.map((k) => k.index),
+        want.map((k) => k.index),
+      );
       hover.keys.forEach((k, t) => assert.ok(Math.abs(k.weight - want[t].weight) < 1e-9));
-      assert.match(await panel.page.locator('.hl-view-arcs .hl-detail').textContent() ?? '', new RegExp(`^Token ${i} `));
+      assert.match((await panel.page.locator('.hl-view-arcs .hl-detail').textContent()) ?? '', new RegExp(`^Token ${i} `));
       await panel.screenshot('arcs-hover-dark');
     });
 
@@ -122,11 +135,11 @@ describe('webview panel in headless Chromium', function () {
       await panel.page.keyboard.press('Home');
       await panel.page.keyboard.press('ArrowRight');
       await panel.page.keyboard.press('ArrowRight');
-      assert.match(await strip.getAttribute('aria-activedescendant') ?? '', /-2$/);
+      assert.match((await strip.getAttribute('aria-activedescendant')) ?? '', /-2$/);
       const hovers = (await panel.posted()).filter((p) => p.type === 'token/hover').map((p) => p.index);
       assert.deepEqual(hovers, [0, 1, 2]);
       await panel.page.keyboard.press('End');
-      assert.match(await strip.getAttribute('aria-activedescendant') ?? '', new RegExp(`-${short.session.tokens.length - 1}$`));
+      assert.match((await strip.getAttribute('aria-activedescendant')) ?? '', new RegExp(`-${short.session.tokens.length - 1}$`));
       // Lock token 5 by clicking, then hover elsewhere: the lock holds.
       await panel.page.locator('.hl-view-arcs [data-i="5"]').click();
       await panel.clearPosted();
@@ -143,7 +156,12 @@ describe('webview panel in headless Chromium', function () {
     });
 
     it('hostile token text stays literal text and adds no element', async () => {
-      const counts = await panel.page.evaluate(() => ({ img: document.querySelectorAll('img').length, scripts: document.querySelectorAll('script').length, pwned: (window as unknown as { pwned?: number }).pwned ?? 0, title: document.title }));
+      const counts = await panel.page.evaluate(() => ({
+        img: document.querySelectorAll('img').length,
+        scripts: document.querySelectorAll('script').length,
+        pwned: (window as unknown as { pwned?: number }).pwned ?? 0,
+        title: document.title,
+      }));
       assert.deepEqual(counts, { img: 0, scripts: 2, pwned: 0, title: 'Headlight' });
       const text = await panel.page.locator('.hl-view-arcs .hl-tokens').textContent();
       assert.ok(text?.includes('<img src=x onerror="document.title=\'pwned\'">'));
@@ -168,7 +186,10 @@ describe('webview panel in headless Chromium', function () {
       await panel.clearPosted();
       await panel.page.locator('.hl-cell[data-layer="1"][data-head="2"]').click();
       const st = (await panel.posted()).filter((p) => p.type === 'state/changed').at(-1)?.state as PanelState;
-      assert.equal(st.layer, 1); assert.equal(st.head, 2); assert.equal(st.mode, 'head'); assert.equal(st.view, 'arcs');
+      assert.equal(st.layer, 1);
+      assert.equal(st.head, 2);
+      assert.equal(st.mode, 'head');
+      assert.equal(st.view, 'arcs');
       await panel.page.waitForFunction(() => document.querySelector('.hl-view-arcs .hl-status')?.textContent?.startsWith('L1H2'));
     });
 
@@ -182,7 +203,9 @@ describe('webview panel in headless Chromium', function () {
       const box = (await points.nth(1).boundingBox())!;
       await panel.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       await panel.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-      await panel.page.waitForFunction(() => (window as unknown as { __hl: { posted: { type: string }[] } }).__hl.posted.some((p) => p.type === 'state/changed'));
+      await panel.page.waitForFunction(() =>
+        (window as unknown as { __hl: { posted: { type: string }[] } }).__hl.posted.some((p) => p.type === 'state/changed'),
+      );
       const st = (await panel.posted()).filter((p) => p.type === 'state/changed').at(-1)?.state as PanelState;
       assert.deepEqual([st.layer, st.head, st.view], [1, 0, 'arcs']);
       assert.deepEqual(await panel.violations(), []);
@@ -212,12 +235,14 @@ describe('webview panel in headless Chromium', function () {
         await panel.load(bert.session, bert.result, stateFor({ mode: 'layer', layer: 1, topK: 2, threshold: 0.05 }));
         await panel.page.waitForSelector('.hl-stage[data-shown]');
         const n = bert.session.tokens.length;
-        let shown = 0, total = 0;
+        let shown = 0,
+          total = 0;
         for (let hh = 0; hh < bert.session.model.headsPerLayer; hh++) {
           const e = expectedArcs(headMatrix(bert.result.attention, 1, hh).data, n, false, 2, 0.05);
-          shown += e.shown; total += e.total;
+          shown += e.shown;
+          total += e.total;
         }
-        const status = await panel.page.locator('.hl-view-arcs .hl-status').textContent() ?? '';
+        const status = (await panel.page.locator('.hl-view-arcs .hl-status').textContent()) ?? '';
         assert.match(status, new RegExp(`showing ${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} arcs`));
         await panel.page.locator('.hl-view-arcs [data-i="6"]').hover();
         await panel.screenshot('arcs-light');
@@ -248,8 +273,11 @@ describe('webview panel in headless Chromium', function () {
         await panel.page.waitForSelector('.hl-stage[data-shown]');
         const weighting = panel.page.locator('.hl-view-arcs vscode-radio-group[aria-label=Weights]');
         assert.equal(await weighting.getAttribute('data-disabled'), '', 'no value weighting before the norms arrive');
-        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Analysing heads/);
-        assert.ok(await panel.page.locator('.hl-toolbar vscode-button, .hl-toolbar button').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled)), 'exports wait for the analysis');
+        assert.match((await panel.page.locator('.hl-banner').textContent()) ?? '', /Analysing heads/);
+        assert.ok(
+          await panel.page.locator('.hl-toolbar vscode-button, .hl-toolbar button').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled)),
+          'exports wait for the analysis',
+        );
         await panel.page.locator('[data-view=heads]').click();
         await panel.page.waitForFunction(() => document.querySelector('.hl-view-heads .hl-count')?.textContent?.startsWith('analysing'));
         assert.equal(await panel.page.locator('.hl-cell').count(), 0);
@@ -258,10 +286,21 @@ describe('webview panel in headless Chromium', function () {
         await panel.page.waitForSelector('.hl-cell');
         await panel.page.waitForFunction(() => !document.querySelector('.hl-view-arcs vscode-radio-group[aria-label=Weights]')?.hasAttribute('data-disabled'));
         assert.equal(await panel.page.locator('.hl-cell').count(), long.session.heads.length);
-        assert.equal(await panel.page.locator('.hl-banner').isHidden() || !/Analysing/.test(await panel.page.locator('.hl-banner').textContent() ?? ''), true);
-        assert.match(await panel.page.locator('.hl-banner').textContent() ?? '', /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/);
+        assert.equal(
+          (await panel.page.locator('.hl-banner').isHidden()) || !/Analysing/.test((await panel.page.locator('.hl-banner').textContent()) ?? ''),
+          true,
+        );
+        assert.match(
+          (await panel.page.locator('.hl-banner').textContent()) ?? '',
+          /Showing 1,024 of [\d,]+ tokens\. The selection.s text from character [\d,]+ of [\d,]+ on was cut/,
+        );
         // The user's place survived: still the Heads view, Arcs still on L1H2.
-        const st = await panel.page.evaluate(() => (window as unknown as { __hl: { posted: { type: string; state?: { view: string; layer: number; head: number } }[] } }).__hl.posted.filter((m) => m.type === 'state/changed').at(-1)?.state);
+        const st = await panel.page.evaluate(
+          () =>
+            (window as unknown as { __hl: { posted: { type: string; state?: { view: string; layer: number; head: number } }[] } }).__hl.posted
+              .filter((m) => m.type === 'state/changed')
+              .at(-1)?.state,
+        );
         assert.deepEqual([st?.view, st?.layer, st?.head], ['heads', 1, 2]);
         // A late session/heads for another session changes nothing.
         await panel.send({ type: 'session/heads', sessionId: 999, heads: [], thumbnails: [] });
@@ -280,7 +319,9 @@ describe('webview panel in headless Chromium', function () {
         assert.equal(long.session.tokens.length, 1024);
         await panel.load(long.session, long.result, stateFor({ layer: 0, head: 0, topK: 3, threshold: 0.1 }));
         await panel.page.waitForSelector('.hl-stage[data-shown]');
-        const t = await panel.page.evaluate(() => (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings());
+        const t = await panel.page.evaluate(() =>
+          (window as unknown as { headlightTimings(): { arcsFirstPaintMs: number; arcsFetchMs: number } }).headlightTimings(),
+        );
         const hover = await panel.page.evaluate(() => {
           const els = document.querySelectorAll<HTMLElement>('.hl-view-arcs .hl-tok');
           const times: number[] = [];
@@ -293,14 +334,25 @@ describe('webview panel in headless Chromium', function () {
           times.sort((a, b) => a - b);
           return { median: times[30], p95: times[57] };
         });
-        const parts = await panel.page.evaluate(() => ['hl:tokens-render', 'hl:tokens-layout', 'hl:arcs-select', 'hl:arcs-paint']
-          .map((n) => `${n.slice(3)} ${performance.getEntriesByName(n).map((e) => e.duration.toFixed(1)).join('/')}`).join(', '));
+        const parts = await panel.page.evaluate(() =>
+          ['hl:tokens-render', 'hl:tokens-layout', 'hl:arcs-select', 'hl:arcs-paint']
+            .map(
+              (n) =>
+                `${n.slice(3)} ${performance
+                  .getEntriesByName(n)
+                  .map((e) => e.duration.toFixed(1))
+                  .join('/')}`,
+            )
+            .join(', '),
+        );
         console.log(`      page work: ${parts}`);
         const m = headMatrix(long.result.attention, 0, 0);
         const exp = expectedArcs(m.data, 1024, true, 3, 0.1);
         assert.equal(Number(await panel.page.locator('.hl-stage').getAttribute('data-shown')), exp.shown);
-        assert.match(await panel.page.locator('.hl-view-arcs .hl-status').textContent() ?? '', /of 524,800 arcs/);
-        console.log(`      1,024 tokens: first paint ${t.arcsFirstPaintMs.toFixed(1)} ms (host reply ${t.arcsFetchMs.toFixed(1)} ms), hover redraw median ${hover.median.toFixed(2)} ms, p95 ${hover.p95.toFixed(2)} ms`);
+        assert.match((await panel.page.locator('.hl-view-arcs .hl-status').textContent()) ?? '', /of 524,800 arcs/);
+        console.log(
+          `      1,024 tokens: first paint ${t.arcsFirstPaintMs.toFixed(1)} ms (host reply ${t.arcsFetchMs.toFixed(1)} ms), hover redraw median ${hover.median.toFixed(2)} ms, p95 ${hover.p95.toFixed(2)} ms`,
+        );
         await panel.screenshot('arcs-1024-dark');
         // Timings are printed, never asserted: speed lives in `npm run bench` (a loaded machine failed a
         // 200 ms bound here while the same code met it alone).

@@ -23,11 +23,14 @@ describe('webview: a short-context model in the panel', function () {
     try {
       await panel.load(b.session, b.source, defaultPanelState('file:///river.txt', [0, 0, 0, 30], 'bytes-l3h4-p64'));
       await panel.page.waitForSelector('.hl-stage[data-shown]');
-      assert.match(await panel.page.locator('.hl-subtitle').textContent() ?? '', /bytes-l3h4-p64 · 3 layers × 4 heads · causal · 31 tokens/);
+      assert.match((await panel.page.locator('.hl-subtitle').textContent()) ?? '', /bytes-l3h4-p64 · 3 layers × 4 heads · causal · 31 tokens/);
       await panel.page.locator('vscode-tab-header[data-view=heads]').click();
       await panel.page.locator('.hl-cell[data-layer="1"][data-head="3"]').hover();
-      const ev = await panel.page.locator('.hl-evidence').textContent() ?? '';
-      assert.match(ev, /induction [\d.]+ \(threshold 0\.30, repeat probe\): on 8 random 31-token sequences of ordinary tokens \(the first: ids \d+, \d+, \d+, \d+, \d+, \d+, …\), each repeated twice after `<\|bos\|>`, averaged/);
+      const ev = (await panel.page.locator('.hl-evidence').textContent()) ?? '';
+      assert.match(
+        ev,
+        /induction [\d.]+ \(threshold 0\.30, repeat probe\): on 8 random 31-token sequences of ordinary tokens \(the first: ids \d+, \d+, \d+, \d+, \d+, \d+, …\), each repeated twice after `<\|bos\|>`, averaged/,
+      );
       await panel.screenshot('heads-p64-light');
     } finally {
       await panel.close();

@@ -8,7 +8,11 @@ import { Panel, panelFixture } from './harness';
 import { joinedSamples } from '../fixtures/samples';
 
 const ROOT = path.resolve(__dirname, '../..');
-const model = (name: string) => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'), name });
+const model = (name: string) => ({
+  modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+  name,
+});
 
 describe('webview: headlight-small in the Layers view', function () {
   this.timeout(120_000);

@@ -17,7 +17,9 @@ const sessions = new Map<number, SessionAnswers>();
 /** Answer the views' requests for `sessionId`; returns the function that stops answering. */
 export function answerFor(sessionId: number, answers: SessionAnswers): () => void {
   sessions.set(sessionId, answers);
-  return () => { if (sessions.get(sessionId) === answers) sessions.delete(sessionId); };
+  return () => {
+    if (sessions.get(sessionId) === answers) sessions.delete(sessionId);
+  };
 }
 
 export function notify(msg: WebviewNotification): void {
@@ -39,9 +41,15 @@ export function request<M extends RequestMethod>(method: M, params: RequestMap[M
   return (answering[method] as (s: SessionAnswers, p: RequestMap[M]['params']) => Promise<RequestMap[M]['result']>)(s, params);
 }
 
-export function saveState(_state: PanelState): void { /* a notebook output's view state lives with the output (renderer.ts) */ }
-export function savedState(): unknown { return undefined; }
-export function listen(_on: (msg: HostNotification) => void, _answers: RequestHandlers<HostRequestMap>): void { /* no panel host: outputs talk to the extension themselves */ }
+export function saveState(_state: PanelState): void {
+  /* a notebook output's view state lives with the output (renderer.ts) */
+}
+export function savedState(): unknown {
+  return undefined;
+}
+export function listen(_on: (msg: HostNotification) => void, _answers: RequestHandlers<HostRequestMap>): void {
+  /* no panel host: outputs talk to the extension themselves */
+}
 
 const _sameApi: typeof Panel = { notify, request, saveState, savedState, listen };
 void _sameApi;

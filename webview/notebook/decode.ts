@@ -39,14 +39,19 @@ export async function inlineBytes(o: NotebookOutput, a: InlineAttention, signal:
     }
     out.set(r.value, at);
     at += r.value.length;
-    if (signal.aborted) { void reader.cancel().catch(() => undefined); throw new DOMException('aborted', 'AbortError'); }
+    if (signal.aborted) {
+      void reader.cancel().catch(() => undefined);
+      throw new DOMException('aborted', 'AbortError');
+    }
   }
   if (at !== want) throw sizeError(o, a, at, want);
   return out;
 }
 
 function sizeError(o: NotebookOutput, a: InlineAttention, got: number, want: number): OutputError {
-  return new OutputError(`"attention.data" holds ${got} bytes; ${o.layers} layers × ${o.headsPerLayer} heads × ${o.seq} tokens in ${a.dtype} (${a.layout}) is ${want} bytes.`);
+  return new OutputError(
+    `"attention.data" holds ${got} bytes; ${o.layers} layers × ${o.headsPerLayer} heads × ${o.seq} tokens in ${a.dtype} (${a.layout}) is ${want} bytes.`,
+  );
 }
 
 /** Whether the model is causal (as the output says, else as layer 0 head 0 shows), after checking every head. */
@@ -57,7 +62,12 @@ export async function checkHeads(o: NotebookOutput, a: InlineAttention, raw: Uin
   if (causal === undefined) {
     headOf(raw, o, a, 0, 0, A);
     causal = true;
-    for (let i = 0; i < n && causal; i++) for (let j = i + 1; j < n; j++) if (A[i * n + j] !== 0) { causal = false; break; }
+    for (let i = 0; i < n && causal; i++)
+      for (let j = i + 1; j < n; j++)
+        if (A[i * n + j] !== 0) {
+          causal = false;
+          break;
+        }
   }
   const checked = { ...o, causal };
   for (let l = 0; l < o.layers; l++) {

@@ -6,10 +6,15 @@ import type { RendererContext } from './rendererApi';
 
 type Reply = Exclude<HostToRenderer, { type: 'error' }>;
 /** A request without its id (the link numbers them). */
-type Ask = RendererToHost extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+type Ask = RendererToHost extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class HostError extends Error {
-  constructor(message: string, readonly expired: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly expired: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export class HostLink {
@@ -18,7 +23,10 @@ export class HostLink {
   private constructor(private readonly ctx: Required<Pick<RendererContext, 'postMessage' | 'onDidReceiveMessage'>>) {
     ctx.onDidReceiveMessage((raw) => {
       const msg = parseHostToRenderer(raw);
-      if (!msg) { console.warn('Headlight: dropped a malformed message from the extension host'); return; }
+      if (!msg) {
+        console.warn('Headlight: dropped a malformed message from the extension host');
+        return;
+      }
       // An id nothing waits for is another notebook's, or an output's that is gone: the table ignores it.
       if (msg.type === 'error') this.pending.reject(msg.id, new HostError(msg.message, msg.expired === true));
       else this.pending.resolve(msg.id, msg);
@@ -32,9 +40,11 @@ export class HostLink {
   }
 
   ask<T extends Reply['type']>(msg: Ask, expect: T): Promise<Extract<Reply, { type: T }>> {
-    return this.pending.open(undefined, (id) => this.ctx.postMessage({ ...msg, id })).then((m) => {
-      if (m.type !== expect) throw new Error(`the extension answered ${m.type} to ${msg.type}`);
-      return m as Extract<Reply, { type: T }>;
-    });
+    return this.pending
+      .open(undefined, (id) => this.ctx.postMessage({ ...msg, id }))
+      .then((m) => {
+        if (m.type !== expect) throw new Error(`the extension answered ${m.type} to ${msg.type}`);
+        return m as Extract<Reply, { type: T }>;
+      });
   }
 }

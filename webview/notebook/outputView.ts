@@ -17,19 +17,27 @@ const states = new Map<string, PanelState>();
 /** How long the analysis may take before the output says the extension has not answered (144 heads at 1,024 tokens take ~1 s). */
 const SLOW_HOST_MS = 20_000;
 
-const NO_HOST = 'The roles, the head catalog and the Layers charts come from Headlight\'s analysis, which runs in the Headlight extension; it is not reachable from this view. Arcs is drawn from the attention saved in this output.';
+const NO_HOST =
+  "The roles, the head catalog and the Layers charts come from Headlight's analysis, which runs in the Headlight extension; it is not reachable from this view. Arcs is drawn from the attention saved in this output.";
 
 export class OutputView {
   readonly root = h('div', { class: 'hl-nb' });
   private readonly status = h('span', { class: 'hl-nb-status', role: 'status', 'aria-live': 'polite' });
-  private readonly openButton = h('button', { class: 'hl-button hl-nb-open', type: 'button', title: 'Show this output in the Headlight panel beside the notebook' }, 'Open in panel');
+  private readonly openButton = h(
+    'button',
+    { class: 'hl-button hl-nb-open', type: 'button', title: 'Show this output in the Headlight panel beside the notebook' },
+    'Open in panel',
+  );
   private readonly appRoot = h('div', { class: 'hl-nb-app' });
   private readonly sessionId = nextSessionId++;
   private app: App | undefined;
   private key: Promise<string> | undefined;
   private unlink: (() => void) | undefined;
 
-  constructor(private readonly outputId: string, private readonly link: HostLink | undefined) {
+  constructor(
+    private readonly outputId: string,
+    private readonly link: HostLink | undefined,
+  ) {
     this.openButton.hidden = !link;
     this.openButton.addEventListener('click', () => void this.openInPanel());
     this.root.append(h('div', { class: 'hl-nb-bar' }, this.openButton, this.status), this.appRoot);
@@ -64,7 +72,9 @@ export class OutputView {
     this.app = new App(this.appRoot, state, (s) => states.set(this.outputId, s), { report: true });
     const preview = previewSession(this.sessionId, o);
     if (!this.link) {
-      const notice = o.dump ? `This output's attention is in the dump file ${o.dump.path}, which only the Headlight extension reads: the tokens are shown; the arcs and the roles need the extension.` : NO_HOST;
+      const notice = o.dump
+        ? `This output's attention is in the dump file ${o.dump.path}, which only the Headlight extension reads: the tokens are shown; the arcs and the roles need the extension.`
+        : NO_HOST;
       this.app.showSession({ ...preview, notice }, state);
       this.say(o.dump ? 'Tokens only: the attention is in a dump file.' : 'Arcs from the saved attention; roles need the Headlight extension.');
       return;
@@ -72,7 +82,10 @@ export class OutputView {
     this.app.showSession({ ...preview, analysing: true }, state);
     this.say('Analysing every head in the Headlight extension…');
     // An extension host that never answers (it failed to start, or is busy) should not look like work in progress forever.
-    const slow = setTimeout(() => this.say('No answer from the Headlight extension yet (see its output channel, "Headlight"); Arcs is drawn from the saved attention meanwhile.'), SLOW_HOST_MS);
+    const slow = setTimeout(
+      () => this.say('No answer from the Headlight extension yet (see its output channel, "Headlight"); Arcs is drawn from the saved attention meanwhile.'),
+      SLOW_HOST_MS,
+    );
     try {
       const session = await this.analyse();
       if (signal.aborted) return;
@@ -112,9 +125,10 @@ export class OutputView {
   private answer(o: NotebookOutput, local: { a: InlineAttention; raw: Uint8Array } | undefined): void {
     this.unlink?.();
     this.unlink = answerFor(this.sessionId, {
-      matrix: (layer, head) => (local
-        ? Promise.resolve({ layer, head, seq: o.seq, data: headBytes(o, local.a, local.raw, layer, head) })
-        : this.withKey((key) => this.link!.ask({ type: 'matrix', key, layer, head }, 'matrix')).then(decodeMatrix)),
+      matrix: (layer, head) =>
+        local
+          ? Promise.resolve({ layer, head, seq: o.seq, data: headBytes(o, local.a, local.raw, layer, head) })
+          : this.withKey((key) => this.link!.ask({ type: 'matrix', key, layer, head }, 'matrix')).then(decodeMatrix),
       flow: (token) => this.withKey((key) => this.link!.ask({ type: 'flow', key, token }, 'flow')).then(decodeFlow),
     });
   }
@@ -154,9 +168,14 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** What the views can draw before (or without) the analysis: the tokens, the shape, no heads yet. */
 function previewSession(id: number, o: NotebookOutput): SessionData {
   return {
-    id, title: o.model ? `${o.model}: attention` : 'Attention', text: o.text,
+    id,
+    title: o.model ? `${o.model}: attention` : 'Attention',
+    text: o.text,
     model: { name: o.model ?? 'notebook output', kind: o.causal === false ? 'bidirectional' : 'causal', layers: o.layers, headsPerLayer: o.headsPerLayer },
     tokens: o.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end, special: t.special })),
-    heads: [], metrics: [], thumbSize: 48, thumbnails: [],
+    heads: [],
+    metrics: [],
+    thumbSize: 48,
+    thumbnails: [],
   };
 }

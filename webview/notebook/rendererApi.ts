@@ -1,7 +1,9 @@
 // The parts of VS Code's notebook renderer API (the `vscode-notebook-renderer` types, VS Code 1.100) this
 // renderer uses, written out here so the build needs no extra package.
 
-export interface Disposable { dispose(): void }
+export interface Disposable {
+  dispose(): void;
+}
 
 export interface OutputItem {
   readonly id: string;

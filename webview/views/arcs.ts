@@ -62,10 +62,16 @@ export class ArcsView {
   /** Of which: waiting for the host's matrices, and the page's own work (layout, selection, drawing). */
   fetchMs = NaN;
 
-  constructor(parent: HTMLElement, private readonly ctx: ArcsContext) {
+  constructor(
+    parent: HTMLElement,
+    private readonly ctx: ArcsContext,
+  ) {
     this.strip = new TokenStrip({
       label: t('arcs.tokens'),
-      onFocus: (i) => { this.fromCursor = false; this.setHover(i, true); },
+      onFocus: (i) => {
+        this.fromCursor = false;
+        this.setHover(i, true);
+      },
       onLayout: () => this.paintAll(),
     });
     this.buildControls();
@@ -73,28 +79,65 @@ export class ArcsView {
     parent.append(this.controls, this.shadeLegend, this.status, this.stage, this.detail);
   }
 
-  get tokens(): TokenStrip { return this.strip; }
+  get tokens(): TokenStrip {
+    return this.strip;
+  }
 
   private buildControls(): void {
     const s = this.ctx.state();
     const layer = select(t('arcs.layer'), [], '0', (v) => this.ctx.update({ layer: Number(v) }));
     const head = select(t('arcs.head'), [], '0', (v) => this.ctx.update({ head: Number(v) }));
-    const mode = radios('hl-mode', t('arcs.mode'), [{ value: 'head', label: t('arcs.mode.head') }, { value: 'layer', label: t('arcs.mode.layer') }], s.mode,
-      (v) => this.ctx.update({ mode: v as PanelState['mode'] }));
-    const top = select(t('arcs.topk'), TOPK_CHOICES.map((k) => ({ value: String(k), label: t('arcs.topk.option', k) })), String(s.topK), (v) => this.ctx.update({ topK: Number(v) }));
-    const thr = select(t('arcs.threshold'), THRESHOLD_CHOICES.map((w) => ({ value: String(w), label: w === 0 ? t('arcs.threshold.any') : `≥ ${w}` })), String(s.threshold), (v) => this.ctx.update({ threshold: Number(v) }));
+    const mode = radios(
+      'hl-mode',
+      t('arcs.mode'),
+      [
+        { value: 'head', label: t('arcs.mode.head') },
+        { value: 'layer', label: t('arcs.mode.layer') },
+      ],
+      s.mode,
+      (v) => this.ctx.update({ mode: v as PanelState['mode'] }),
+    );
+    const top = select(
+      t('arcs.topk'),
+      TOPK_CHOICES.map((k) => ({ value: String(k), label: t('arcs.topk.option', k) })),
+      String(s.topK),
+      (v) => this.ctx.update({ topK: Number(v) }),
+    );
+    const thr = select(
+      t('arcs.threshold'),
+      THRESHOLD_CHOICES.map((w) => ({ value: String(w), label: w === 0 ? t('arcs.threshold.any') : `≥ ${w}` })),
+      String(s.threshold),
+      (v) => this.ctx.update({ threshold: Number(v) }),
+    );
     const inc = checkbox(t('arcs.incoming'), s.showIncoming, (v) => this.ctx.update({ showIncoming: v }));
-    this.layerSel = layer.control; this.headSel = head.control; this.topSel = top.control; this.thrSel = thr.control;
+    this.layerSel = layer.control;
+    this.headSel = head.control;
+    this.topSel = top.control;
+    this.thrSel = thr.control;
     this.modeSet = mode.set;
     this.incoming = inc;
     // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
-    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => { this.shade = v; this.paintShade(); });
-    const weight = radios('hl-weighting', t('arcs.weights'), [{ value: 'attention', label: t('arcs.weights.attention') }, { value: 'value', label: t('arcs.weights.value') }], s.weighting ?? 'attention',
-      (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }));
+    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => {
+      this.shade = v;
+      this.paintShade();
+    });
+    const weight = radios(
+      'hl-weighting',
+      t('arcs.weights'),
+      [
+        { value: 'attention', label: t('arcs.weights.attention') },
+        { value: 'value', label: t('arcs.weights.value') },
+      ],
+      s.weighting ?? 'attention',
+      (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }),
+    );
     this.weightSet = weight.set;
     this.weightEl = weight.el;
     // Where the parse points, where the head looks: a relation's gold edges for the hovered token, dashed.
-    const rel = select(t('arcs.parse'), [{ value: 'none', label: t('arcs.parse.none') }], 'none', (v) => { this.relation = v; if (this.hover !== null) this.paintHover(); });
+    const rel = select(t('arcs.parse'), [{ value: 'none', label: t('arcs.parse.none') }], 'none', (v) => {
+      this.relation = v;
+      if (this.hover !== null) this.paintHover();
+    });
     this.relSel = rel.control;
     this.relField = rel.el;
     this.relField.hidden = true;
@@ -120,7 +163,10 @@ export class ArcsView {
       const el = this.strip.element(j);
       if (!el) continue;
       const loss = p && j > 0 ? p.loss[j - 1] : NaN;
-      if (!on || !Number.isFinite(loss) || max <= 0) { el.style.removeProperty('background-color'); continue; }
+      if (!on || !Number.isFinite(loss) || max <= 0) {
+        el.style.removeProperty('background-color');
+        continue;
+      }
       // Theme colour through a --vscode-* variable, mixed by share of the largest surprisal.
       el.style.backgroundColor = `color-mix(in srgb, var(--vscode-charts-red) ${Math.round((loss / max) * 60)}%, transparent)`;
     }
@@ -142,10 +188,19 @@ export class ArcsView {
     this.hiddenHeads.clear();
     this.firstPaintMs = NaN;
     const t0 = performance.now();
-    const L = session.model.layers, H = session.model.headsPerLayer;
+    const L = session.model.layers,
+      H = session.model.headsPerLayer;
     const s = this.ctx.state();
-    setOptions(this.layerSel, Array.from({ length: L }, (_, l) => ({ value: String(l), label: t('arcs.layer.option', l) })), String(s.layer));
-    setOptions(this.headSel, Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: t('arcs.head.option', hh, `L${s.layer}H${hh}`) })), String(s.head));
+    setOptions(
+      this.layerSel,
+      Array.from({ length: L }, (_, l) => ({ value: String(l), label: t('arcs.layer.option', l) })),
+      String(s.layer),
+    );
+    setOptions(
+      this.headSel,
+      Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: t('arcs.head.option', hh, `L${s.layer}H${hh}`) })),
+      String(s.head),
+    );
     const rels = session.relations ?? [];
     if (!rels.some((r) => r.name === this.relation)) this.relation = 'none';
     setOptions(this.relSel, [{ value: 'none', label: 'none' }, ...rels.map((r) => ({ value: r.name, label: `${r.name} (${r.edges.length})` }))], this.relation);
@@ -158,19 +213,27 @@ export class ArcsView {
     this.shadeBox.title = session.predictions ? t('arcs.shade.title') : t('arcs.noPredictions', session.predictionsNote ?? t('arcs.noPredictions.none'));
     this.paintShade();
     this.fetchMs = NaN;
-    void this.refresh().then(() => { this.firstPaintMs = performance.now() - t0; });
+    void this.refresh().then(() => {
+      this.firstPaintMs = performance.now() - t0;
+    });
   }
 
   /** Bring controls and drawing in line with the panel state (called after every state change). */
   async refresh(): Promise<void> {
-    const session = this.session, cache = this.cache;
+    const session = this.session,
+      cache = this.cache;
     if (!session || !cache || !session.model.layers) return;
     const s = this.ctx.state();
     const theme = this.ctx.theme();
     const H = session.model.headsPerLayer;
     this.layerSel.value = String(s.layer);
     this.headSel.value = String(s.head);
-    if (!TOPK_CHOICES.includes(s.topK)) setOptions(this.topSel, [...new Set([...TOPK_CHOICES, s.topK])].sort((a, b) => a - b).map((k) => ({ value: String(k), label: `top ${k}` })), String(s.topK));
+    if (!TOPK_CHOICES.includes(s.topK))
+      setOptions(
+        this.topSel,
+        [...new Set([...TOPK_CHOICES, s.topK])].sort((a, b) => a - b).map((k) => ({ value: String(k), label: `top ${k}` })),
+        String(s.topK),
+      );
     this.topSel.value = String(s.topK);
     this.thrSel.value = String(s.threshold);
     this.modeSet(s.mode);
@@ -178,15 +241,29 @@ export class ArcsView {
     const value = s.weighting === 'value' && Boolean(session.valueNorms);
     this.weightSet(value ? 'value' : 'attention');
     this.weightEl.title = session.valueNorms
-      ? t('arcs.value.title', session.valueNorms.weighting === 'value' ? '' : ' W_O^h', session.valueNorms.weighting === 'value' ? t('arcs.value.title.noWo') : '')
+      ? t(
+          'arcs.value.title',
+          session.valueNorms.weighting === 'value' ? '' : ' W_O^h',
+          session.valueNorms.weighting === 'value' ? t('arcs.value.title.noWo') : '',
+        )
       : t('arcs.value.unavailable', session.valueNormsNote ?? t('arcs.value.unavailable.none'));
     this.weightEl.toggleAttribute('data-disabled', !session.valueNorms);
     this.headSel.parentElement!.hidden = s.mode !== 'head';
     this.headBox.hidden = s.mode !== 'layer';
-    this.headBox.replaceChildren(...Array.from({ length: H }, (_, hh) => checkbox(`H${hh}`, !this.hiddenHeads.has(hh), (on) => {
-      if (on) this.hiddenHeads.delete(hh); else this.hiddenHeads.add(hh);
-      void this.refresh();
-    }, rgba(theme.palette[hh % theme.palette.length], 1))));
+    this.headBox.replaceChildren(
+      ...Array.from({ length: H }, (_, hh) =>
+        checkbox(
+          `H${hh}`,
+          !this.hiddenHeads.has(hh),
+          (on) => {
+            if (on) this.hiddenHeads.delete(hh);
+            else this.hiddenHeads.add(hh);
+            void this.refresh();
+          },
+          rgba(theme.palette[hh % theme.palette.length], 1),
+        ),
+      ),
+    );
 
     const wanted = s.mode === 'head' ? [s.head] : Array.from({ length: H }, (_, hh) => hh).filter((hh) => !this.hiddenHeads.has(hh));
     const gen = ++this.gen;
@@ -208,11 +285,18 @@ export class ArcsView {
       return { head: mat.head, mat, colour: theme.palette[mat.head % theme.palette.length], sel: selectArcs(mat.data, mat.seq, causal, s.topK, s.threshold) };
     });
     performance.measure('hl:arcs-select', 'hl:select-start');
-    const sum = this.heads.reduce((a, x) => ({
-      total: a.total + x.sel.total, shown: a.shown + x.sel.shown,
-      hiddenByTopK: a.hiddenByTopK + x.sel.hiddenByTopK, hiddenByThreshold: a.hiddenByThreshold + x.sel.hiddenByThreshold,
-    }), { total: 0, shown: 0, hiddenByTopK: 0, hiddenByThreshold: 0 });
-    const what = (s.mode === 'head' ? `L${s.layer}H${s.head}` : `layer ${s.layer}, ${this.heads.length} of ${H} heads`) + (norms ? ` (value-weighted: α·‖v${norms.weighting === 'value' ? '' : ' W_O'}‖)` : '');
+    const sum = this.heads.reduce(
+      (a, x) => ({
+        total: a.total + x.sel.total,
+        shown: a.shown + x.sel.shown,
+        hiddenByTopK: a.hiddenByTopK + x.sel.hiddenByTopK,
+        hiddenByThreshold: a.hiddenByThreshold + x.sel.hiddenByThreshold,
+      }),
+      { total: 0, shown: 0, hiddenByTopK: 0, hiddenByThreshold: 0 },
+    );
+    const what =
+      (s.mode === 'head' ? `L${s.layer}H${s.head}` : `layer ${s.layer}, ${this.heads.length} of ${H} heads`) +
+      (norms ? ` (value-weighted: α·‖v${norms.weighting === 'value' ? '' : ' W_O'}‖)` : '');
     this.status.textContent = `${what}: ${describeSelection(sum, s.topK, s.threshold)}`;
     this.stage.dataset.shown = String(sum.shown);
     this.paintAll();
@@ -232,16 +316,28 @@ export class ArcsView {
     this.paintHover();
     if (!tell || !this.session) return;
     const s = this.ctx.state();
-    const keys = i === null ? [] : hoverKeys(this.heads.map((x) => x.mat.data), this.session.tokens.length, i, this.session.model.kind === 'causal', Math.min(64, Math.max(16, s.topK)));
+    const keys =
+      i === null
+        ? []
+        : hoverKeys(
+            this.heads.map((x) => x.mat.data),
+            this.session.tokens.length,
+            i,
+            this.session.model.kind === 'causal',
+            Math.min(64, Math.max(16, s.topK)),
+          );
     notify({ type: 'token/hover', index: i, keys });
   }
 
   private sizeCanvas(c: HTMLCanvasElement, l: TokenLayout): CanvasRenderingContext2D {
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.ceil(l.width), hh = Math.ceil(l.height);
+    const w = Math.ceil(l.width),
+      hh = Math.ceil(l.height);
     if (c.width !== Math.ceil(w * dpr) || c.height !== Math.ceil(hh * dpr)) {
-      c.width = Math.ceil(w * dpr); c.height = Math.ceil(hh * dpr);
-      c.style.width = `${w}px`; c.style.height = `${hh}px`;
+      c.width = Math.ceil(w * dpr);
+      c.height = Math.ceil(hh * dpr);
+      c.style.width = `${w}px`;
+      c.style.height = `${hh}px`;
     }
     const g = c.getContext('2d')!;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -324,17 +420,29 @@ export class ArcsView {
     const session = this.session;
     if (!l || !session || !this.heads.length) throw new Error(t('arcs.nothingDrawn'));
     const tokens: SvgToken[] = session.tokens.map((t, i) => ({
-      text: t.special ? t.text : session.text.slice(t.start, t.end), x: l.x[i], y: l.y[i], w: l.w[i], h: l.hgt[i], special: t.special,
+      text: t.special ? t.text : session.text.slice(t.start, t.end),
+      x: l.x[i],
+      y: l.y[i],
+      w: l.w[i],
+      h: l.hgt[i],
+      special: t.special,
     }));
     const arcs: SvgArc[] = [];
     for (const x of this.heads) {
       const { off, keys, bytes } = x.sel;
-      for (let i = 0; i + 1 < off.length; i++) for (let t = off[i]; t < off[i + 1]; t++) arcs.push({ from: i, to: keys[t], weight: bytes[t] / 255, colour: x.colour });
+      for (let i = 0; i + 1 < off.length; i++)
+        for (let t = off[i]; t < off[i + 1]; t++) arcs.push({ from: i, to: keys[t], weight: bytes[t] / 255, colour: x.colour });
     }
     const s = this.ctx.state();
     const what = s.mode === 'head' ? `L${s.layer}H${s.head}` : `layer ${s.layer}`;
     const theme = this.ctx.theme();
-    const svg = arcsSvg(tokens, arcs, { width: l.width, height: l.height, lineHeight: l.lineHeight }, theme, `${session.title} — ${session.model.name} ${what}, top-${s.topK}, weight ≥ ${s.threshold}`);
+    const svg = arcsSvg(
+      tokens,
+      arcs,
+      { width: l.width, height: l.height, lineHeight: l.lineHeight },
+      theme,
+      `${session.title} — ${session.model.name} ${what}, top-${s.topK}, weight ≥ ${s.threshold}`,
+    );
     return { svg, width: Math.ceil(l.width), height: Math.ceil(l.height) };
   }
 
@@ -357,7 +465,10 @@ export function reweighMatrix(m: HeadMatrix, norms: Float32Array, headsPerLayer:
   const row = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < n; j++) { row[j] = m.data[i * n + j] * norms[off + j]; s += row[j]; }
+    for (let j = 0; j < n; j++) {
+      row[j] = m.data[i * n + j] * norms[off + j];
+      s += row[j];
+    }
     if (s <= 0) continue;
     for (let j = 0; j < n; j++) out[i * n + j] = Math.round((row[j] / s) * 255);
   }

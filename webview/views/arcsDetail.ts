@@ -23,7 +23,15 @@ export function predictionLine(s: SessionData, st: PanelState, e: WireEffects | 
   } else if (s.predictionsNote) parts.push(t('arcs.noPredictions', s.predictionsNote));
   if (e && st.mode === 'head') {
     const d = e.perToken[st.layer * s.model.headsPerLayer + st.head]?.[i];
-    if (d !== undefined && Number.isFinite(d)) parts.push(t('arcs.effect', `L${st.layer}H${st.head}`, e.method.includes('loss') ? t('arcs.effect.loss') : t('arcs.effect.output'), `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`));
+    if (d !== undefined && Number.isFinite(d))
+      parts.push(
+        t(
+          'arcs.effect',
+          `L${st.layer}H${st.head}`,
+          e.method.includes('loss') ? t('arcs.effect.loss') : t('arcs.effect.output'),
+          `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(d < 0.01 && d > -0.01 ? 4 : 2)}`,
+        ),
+      );
   }
   return parts.join(' · ');
 }
@@ -36,7 +44,8 @@ export function predictionLine(s: SessionData, st: PanelState, e: WireEffects | 
 export function dlaLine(s: SessionData, st: PanelState, i: number): string {
   const d = s.dla;
   if (!d || i + 1 >= s.tokens.length) return '';
-  const n = s.tokens.length, H = s.model.headsPerLayer;
+  const n = s.tokens.length,
+    H = s.model.headsPerLayer;
   const next = s.tokens[i + 1];
   const quote = (x: string) => '`' + x.replace(/\n/g, '\\n') + '`';
   const target = quote(next.special ? next.text : s.text.slice(next.start, next.end));
@@ -48,8 +57,10 @@ export function dlaLine(s: SessionData, st: PanelState, i: number): string {
     const vs = d.altText[i] && Number.isFinite(d.diff[k * n + i]) ? ' ' + t('arcs.dla.vs', signed(d.diff[k * n + i]), quote(d.altText[i])) : '';
     return t(v >= 0 ? 'arcs.dla.adds' : 'arcs.dla.takes', `L${st.layer}H${st.head}`, signed(v), target) + vs;
   }
-  const heads = Array.from({ length: H }, (_, h) => ({ h, v: d.actual[(st.layer * H + h) * n + i] })).filter((x) => Number.isFinite(x.v))
-    .sort((a, b) => Math.abs(b.v) - Math.abs(a.v)).slice(0, 3);
+  const heads = Array.from({ length: H }, (_, h) => ({ h, v: d.actual[(st.layer * H + h) * n + i] }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => Math.abs(b.v) - Math.abs(a.v))
+    .slice(0, 3);
   return heads.length ? t('arcs.dla.layer', target, heads.map((x) => `L${st.layer}H${x.h} ${signed(x.v)}`).join(', ')) : '';
 }
 

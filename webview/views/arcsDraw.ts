@@ -16,7 +16,10 @@ export interface HeadArcs {
 
 /** One arc from token a's top to token b's top, bowing upwards more for longer spans; a small loop for a == b. */
 export function arc(p: Path2D, l: TokenLayout, a: number, b: number): void {
-  const xa = l.x[a], ya = l.y[a] + 1, xb = l.x[b], yb = l.y[b] + 1;
+  const xa = l.x[a],
+    ya = l.y[a] + 1,
+    xb = l.x[b],
+    yb = l.y[b] + 1;
   if (a === b) {
     p.moveTo(xa + 3, ya);
     p.arc(xa, ya - 3, 3, 0, Math.PI * 2);
@@ -36,22 +39,30 @@ export function incomingOf(x: HeadArcs): NonNullable<HeadArcs['inc']> {
   for (let t = 0; t < x.sel.keys.length; t++) off[x.sel.keys[t] + 1]++;
   for (let j = 0; j < n; j++) off[j + 1] += off[j];
   const fill = off.slice(0, n);
-  const q = new Int32Array(x.sel.keys.length), b = new Uint8Array(x.sel.keys.length);
-  for (let i = 0; i < n; i++) for (let t = x.sel.off[i]; t < x.sel.off[i + 1]; t++) {
-    const p = fill[x.sel.keys[t]]++;
-    q[p] = i; b[p] = x.sel.bytes[t];
-  }
+  const q = new Int32Array(x.sel.keys.length),
+    b = new Uint8Array(x.sel.keys.length);
+  for (let i = 0; i < n; i++)
+    for (let t = x.sel.off[i]; t < x.sel.off[i + 1]; t++) {
+      const p = fill[x.sel.keys[t]]++;
+      q[p] = i;
+      b[p] = x.sel.bytes[t];
+    }
   x.inc = { off, q, b };
   return x.inc;
 }
 
 /** The area a hover draws on: token i, grown by every token its arcs reach (cleared before the next hover). */
 export function hoverBox(l: TokenLayout, i: number): { grow: (j: number) => void; rect: () => [number, number, number, number] } {
-  let x0 = l.x[i] - l.w[i] / 2, y0 = l.y[i] - 2 * l.lineHeight, x1 = l.x[i] + l.w[i] / 2, y1 = l.y[i] + l.hgt[i];
+  let x0 = l.x[i] - l.w[i] / 2,
+    y0 = l.y[i] - 2 * l.lineHeight,
+    x1 = l.x[i] + l.w[i] / 2,
+    y1 = l.y[i] + l.hgt[i];
   return {
     grow: (j) => {
-      x0 = Math.min(x0, l.x[j] - l.w[j] / 2); x1 = Math.max(x1, l.x[j] + l.w[j] / 2);
-      y0 = Math.min(y0, l.y[j] - 2.5 * l.lineHeight); y1 = Math.max(y1, l.y[j] + l.hgt[j]);
+      x0 = Math.min(x0, l.x[j] - l.w[j] / 2);
+      x1 = Math.max(x1, l.x[j] + l.w[j] / 2);
+      y0 = Math.min(y0, l.y[j] - 2.5 * l.lineHeight);
+      y1 = Math.max(y1, l.y[j] + l.hgt[j]);
     },
     rect: () => [x0, y0, x1 - x0, y1 - y0],
   };
@@ -61,7 +72,15 @@ export function hoverBox(l: TokenLayout, i: number): { grow: (j: number) => void
  * Token i's arcs of every shown head (its keys; with Incoming, the queries that attend to it), the other end
  * of each shaded behind its text. Returns a line per head naming its five strongest ends (with a session).
  */
-export function drawHoverArcs(g: CanvasRenderingContext2D, l: TokenLayout, heads: HeadArcs[], i: number, incoming: boolean, grow: (j: number) => void, session: SessionData | undefined): string[] {
+export function drawHoverArcs(
+  g: CanvasRenderingContext2D,
+  l: TokenLayout,
+  heads: HeadArcs[],
+  i: number,
+  incoming: boolean,
+  grow: (j: number) => void,
+  session: SessionData | undefined,
+): string[] {
   const lines: string[] = [];
   for (const x of heads) {
     const list: [number, number][] = [];
@@ -77,7 +96,8 @@ export function drawHoverArcs(g: CanvasRenderingContext2D, l: TokenLayout, heads
       g.fillStyle = rgba(x.colour, 0.12 + 0.5 * w);
       g.fillRect(l.x[j] - l.w[j] / 2, l.y[j], l.w[j], l.hgt[j]);
       const p = new Path2D();
-      if (incoming) arc(p, l, j, i); else arc(p, l, i, j);
+      if (incoming) arc(p, l, j, i);
+      else arc(p, l, i, j);
       g.strokeStyle = rgba(x.colour, 0.45 + 0.55 * w);
       g.lineWidth = 1 + 3 * w;
       g.stroke(p);
@@ -86,18 +106,35 @@ export function drawHoverArcs(g: CanvasRenderingContext2D, l: TokenLayout, heads
     if (session && list.length) {
       const toks = session.tokens;
       const txt = (j: number) => JSON.stringify(toks[j].special ? toks[j].text : session.text.slice(toks[j].start, toks[j].end));
-      lines.push(`H${x.head}: ${list.slice(0, 5).map(([j, b]) => `${txt(j)} ${(b / 255).toFixed(2)}`).join(', ')}`);
+      lines.push(
+        `H${x.head}: ${list
+          .slice(0, 5)
+          .map(([j, b]) => `${txt(j)} ${(b / 255).toFixed(2)}`)
+          .join(', ')}`,
+      );
     }
   }
   return lines;
 }
 
 /** A relation's gold edges at token i (its gold token; with Incoming, its dependents), dashed; returns those tokens. */
-export function drawParseEdges(g: CanvasRenderingContext2D, l: TokenLayout, edges: [number, number][], i: number, incoming: boolean, fg: RGB, grow: (j: number) => void): number[] {
+export function drawParseEdges(
+  g: CanvasRenderingContext2D,
+  l: TokenLayout,
+  edges: [number, number][],
+  i: number,
+  incoming: boolean,
+  fg: RGB,
+  grow: (j: number) => void,
+): number[] {
   const parse: number[] = [];
   for (const [d, k] of edges) if (incoming ? k === i : d === i) parse.push(incoming ? d : k);
   const p = new Path2D();
-  for (const j of parse) { if (incoming) arc(p, l, j, i); else arc(p, l, i, j); grow(j); }
+  for (const j of parse) {
+    if (incoming) arc(p, l, j, i);
+    else arc(p, l, i, j);
+    grow(j);
+  }
   g.setLineDash([5, 4]);
   g.strokeStyle = rgba(fg, 0.9);
   g.lineWidth = 1.5;

@@ -8,9 +8,13 @@ import { rgba, type Theme } from '../theme';
 import { TokenStrip } from './tokens';
 import { t } from '../strings';
 
-export interface FlowContext { theme(): Theme; weighting(): 'attention' | 'value' }
+export interface FlowContext {
+  theme(): Theme;
+  weighting(): 'attention' | 'value';
+}
 
-const ROW = 20, GUTTER = 72;
+const ROW = 20,
+  GUTTER = 72;
 
 export class FlowView {
   private session: SessionData | undefined;
@@ -23,7 +27,10 @@ export class FlowView {
   private pending = 0;
   private built = false;
 
-  constructor(parent: HTMLElement, private readonly ctx: FlowContext) {
+  constructor(
+    parent: HTMLElement,
+    private readonly ctx: FlowContext,
+  ) {
     this.strip = new TokenStrip({
       label: t('flow.tokens'),
       onFocus: (i) => {
@@ -34,9 +41,10 @@ export class FlowView {
       },
     });
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
-    new ResizeObserver(() => { if (this.data) this.paint(); }).observe(parent);
-    parent.append(h('p', { class: 'hl-summary' }, t('flow.summary')),
-      this.readout, this.canvas, this.strip.el);
+    new ResizeObserver(() => {
+      if (this.data) this.paint();
+    }).observe(parent);
+    parent.append(h('p', { class: 'hl-summary' }, t('flow.summary')), this.readout, this.canvas, this.strip.el);
   }
 
   /** The weighting changed: trace the same token again. */
@@ -102,16 +110,21 @@ export class FlowView {
   }
 
   private paint(): void {
-    const s = this.session, d = this.data;
+    const s = this.session,
+      d = this.data;
     if (!s || !d) return;
     const theme = this.ctx.theme();
-    const n = s.tokens.length, L = d.layers.length;
+    const n = s.tokens.length,
+      L = d.layers.length;
     const width = this.canvas.parentElement!.clientWidth;
     if (!width) return;
-    const rows = L + 1, height = rows * ROW + 18;
+    const rows = L + 1,
+      height = rows * ROW + 18;
     const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.ceil(width * dpr); this.canvas.height = Math.ceil(height * dpr);
-    this.canvas.style.width = `${width}px`; this.canvas.style.height = `${height}px`;
+    this.canvas.width = Math.ceil(width * dpr);
+    this.canvas.height = Math.ceil(height * dpr);
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
     const g = this.canvas.getContext('2d')!;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, width, height);
@@ -148,15 +161,19 @@ export class FlowView {
       const el = this.strip.element(j);
       if (el) el.style.backgroundColor = max > 0 && input[j] / max > 0.01 ? rgba(theme.accent, 0.6 * Math.sqrt(input[j] / max)) : '';
     }
-    const top = Array.from(input, (v, j) => [v, j] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    const top = Array.from(input, (v, j) => [v, j] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 5);
     this.readout.textContent = t('flow.top', d.token, this.label(d.token), top.map(([v, j]) => `${this.label(j)} ${(v * 100).toFixed(1)}%`).join(', '));
   }
 
   private hover(e: MouseEvent): void {
-    const s = this.session, d = this.data;
+    const s = this.session,
+      d = this.data;
     if (!s || !d) return;
     const r = this.canvas.getBoundingClientRect();
-    const n = s.tokens.length, L = d.layers.length;
+    const n = s.tokens.length,
+      L = d.layers.length;
     const j = Math.floor((e.clientX - r.left - GUTTER) / ((r.width - GUTTER) / n));
     const row = Math.floor((e.clientY - r.top) / ROW);
     if (j < 0 || j >= n || row < 1 || row > L) return;
@@ -164,5 +181,7 @@ export class FlowView {
     this.readout.textContent = t('flow.into', layer, j, this.label(j), (d.layers[layer][j] * 100).toFixed(1), d.token, this.label(d.token));
   }
 
-  repaint(): void { if (this.data) this.paint(); }
+  repaint(): void {
+    if (this.data) this.paint();
+  }
 }

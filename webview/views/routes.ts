@@ -17,10 +17,17 @@ export interface RoutesContext {
   open(layer: number, head: number): void;
 }
 
-const GUTTER = 72, TOP = 22;
+const GUTTER = 72,
+  TOP = 22;
 
 /** Canvas hit area of one drawn edge. */
-interface Drawn { edge: RouteEdge; x1: number; y1: number; x2: number; y2: number }
+interface Drawn {
+  edge: RouteEdge;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
 
 /** One paint's canvas and geometry: `levels` rows of LEVEL pixels (y of a level), a column per token (colX). */
 interface Frame {
@@ -41,7 +48,15 @@ export class RoutesView {
   private readonly canvas = h('canvas', { class: 'hl-routes-canvas', role: 'img' });
   private readonly readout = h('div', { class: 'hl-status', role: 'status', 'aria-live': 'polite' });
   private readonly list = h('div', { class: 'hl-routes-list', role: 'group', 'aria-label': t('routes.list') });
-  private readonly slider = h('input', { type: 'range', min: String(ROUTES_MIN_THRESHOLD), max: '0.5', step: '0.01', value: String(ROUTES_THRESHOLD), class: 'hl-routes-slider', 'aria-label': t('routes.threshold') });
+  private readonly slider = h('input', {
+    type: 'range',
+    min: String(ROUTES_MIN_THRESHOLD),
+    max: '0.5',
+    step: '0.01',
+    value: String(ROUTES_THRESHOLD),
+    class: 'hl-routes-slider',
+    'aria-label': t('routes.threshold'),
+  });
   private readonly sliderValue = h('span', { class: 'hl-routes-value' });
   private readonly strip: TokenStrip;
   private graph: RouteGraph | undefined;
@@ -52,7 +67,10 @@ export class RoutesView {
   private pending = 0;
   private built = false;
 
-  constructor(parent: HTMLElement, private readonly ctx: RoutesContext) {
+  constructor(
+    parent: HTMLElement,
+    private readonly ctx: RoutesContext,
+  ) {
     this.strip = new TokenStrip({
       label: t('routes.tokens'),
       onFocus: (i) => {
@@ -71,11 +89,18 @@ export class RoutesView {
       const b = (e.target as HTMLElement).closest<HTMLElement>('[data-head]');
       if (b) this.ctx.open(Number(b.dataset.layer), Number(b.dataset.head));
     });
-    new ResizeObserver(() => { if (this.graph) this.paint(); }).observe(parent);
+    new ResizeObserver(() => {
+      if (this.graph) this.paint();
+    }).observe(parent);
     this.sliderValue.textContent = this.threshold.toFixed(2);
-    parent.append(h('p', { class: 'hl-summary' }, t('routes.summary')),
+    parent.append(
+      h('p', { class: 'hl-summary' }, t('routes.summary')),
       h('label', { class: 'hl-field hl-routes-field' }, h('span', { class: 'hl-field-label' }, t('routes.threshold')), this.slider, this.sliderValue),
-      this.readout, this.canvas, this.strip.el, this.list);
+      this.readout,
+      this.canvas,
+      this.strip.el,
+      this.list,
+    );
   }
 
   setSession(s: SessionData): void {
@@ -93,7 +118,10 @@ export class RoutesView {
   ensure(preferred: number | null): void {
     const s = this.session;
     if (!s || !s.model.layers) return;
-    if (s.routesNote) { this.readout.textContent = s.routesNote; return; }
+    if (s.routesNote) {
+      this.readout.textContent = s.routesNote;
+      return;
+    }
     if (!this.built || (preferred !== null && preferred !== this.token)) {
       this.built = true;
       let tk = preferred ?? s.tokens.length - 2;
@@ -148,12 +176,16 @@ export class RoutesView {
   /** Columns: the tokens the route touches, in text order. */
   private columns(): number[] {
     const cols = new Set<number>([this.token]);
-    for (const e of this.edges) { cols.add(e.from); cols.add(e.to); }
+    for (const e of this.edges) {
+      cols.add(e.from);
+      cols.add(e.to);
+    }
     return [...cols].sort((a, b) => a - b);
   }
 
   private paint(): void {
-    const s = this.session, g = this.graph;
+    const s = this.session,
+      g = this.graph;
     if (!s || !g) return;
     const f = this.frame(g.layers);
     if (!f) return;
@@ -183,8 +215,10 @@ export class RoutesView {
     const colX = new Map(cols.map((j, k) => [j, GUTTER + (k + 0.5) * ((width - GUTTER) / cols.length)]));
     const height = TOP + levels * LEVEL + 28;
     const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.ceil(width * dpr); this.canvas.height = Math.ceil(height * dpr);
-    this.canvas.style.width = `${width}px`; this.canvas.style.height = `${height}px`;
+    this.canvas.width = Math.ceil(width * dpr);
+    this.canvas.height = Math.ceil(height * dpr);
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
     const c = this.canvas.getContext('2d')!;
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, width, height);
@@ -202,7 +236,13 @@ export class RoutesView {
       c.fillText(l === L ? t('routes.output') : t('routes.into', l), 4, y(2 * l));
       if (l < L && LEVEL >= 30) c.fillText(t('routes.afterAttention', l), 4, y(2 * l + 1));
     }
-    for (const k of colX.values()) { c.strokeStyle = rgba(theme.border, 0.35); c.beginPath(); c.moveTo(k, y(levels - 1)); c.lineTo(k, y(0)); c.stroke(); }
+    for (const k of colX.values()) {
+      c.strokeStyle = rgba(theme.border, 0.35);
+      c.beginPath();
+      c.moveTo(k, y(levels - 1));
+      c.lineTo(k, y(0));
+      c.stroke();
+    }
   }
 
   /** One edge, its width by its weight, remembered for hit tests. */
@@ -210,11 +250,16 @@ export class RoutesView {
     const line = (x1: number, y1: number, x2: number, y2: number, colour: string) => {
       c.strokeStyle = colour;
       c.lineWidth = 1 + 7 * e.weight;
-      c.beginPath(); c.moveTo(x1, y1); c.lineTo(x2, y2); c.stroke();
+      c.beginPath();
+      c.moveTo(x1, y1);
+      c.lineTo(x2, y2);
+      c.stroke();
       this.drawn.push({ edge: e, x1, y1, x2, y2 });
     };
-    const x1 = colX.get(e.from)!, x2 = colX.get(e.to)!;
-    if (e.kind === 'head') line(x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.55 + 0.45 * Math.min(1, e.weight * 3)));
+    const x1 = colX.get(e.from)!,
+      x2 = colX.get(e.to)!;
+    if (e.kind === 'head')
+      line(x1, y(2 * e.layer), x2, y(2 * e.layer + 1), rgba(theme.palette[e.head % theme.palette.length], 0.55 + 0.45 * Math.min(1, e.weight * 3)));
     else if (e.kind === 'attention-residual') line(x1 - 2, y(2 * e.layer), x2 - 2, y(2 * e.layer + 1), rgba(theme.muted, 0.35 + 0.6 * e.weight));
     else if (e.kind === 'mlp-residual') line(x1 - 2, y(2 * e.layer + 1), x2 - 2, y(2 * e.layer + 2), rgba(theme.muted, 0.35 + 0.6 * e.weight));
     else {
@@ -231,20 +276,27 @@ export class RoutesView {
     const nodes = new Set<string>([`${2 * L}:${this.token}`]);
     for (const e of this.edges) {
       const [a, b] = e.kind === 'head' || e.kind === 'attention-residual' ? [2 * e.layer, 2 * e.layer + 1] : [2 * e.layer + 1, 2 * e.layer + 2];
-      nodes.add(`${a}:${e.from}`); nodes.add(`${b}:${e.to}`);
+      nodes.add(`${a}:${e.from}`);
+      nodes.add(`${b}:${e.to}`);
     }
     for (const k of nodes) {
       const [lv, j] = k.split(':').map(Number);
       c.fillStyle = rgba(theme.fg, lv === 2 * L ? 1 : 0.75);
-      c.beginPath(); c.arc(colX.get(j)!, y(lv), lv === 2 * L ? 4.5 : 3, 0, Math.PI * 2); c.fill();
+      c.beginPath();
+      c.arc(colX.get(j)!, y(lv), lv === 2 * L ? 4.5 : 3, 0, Math.PI * 2);
+      c.fill();
     }
   }
 
   /** The strongest attention edges carry their head's name at their middle. */
   private drawHeadNames({ c, theme, colX, y }: Frame): void {
     c.textAlign = 'center';
-    for (const e of [...this.edges].filter((x) => x.kind === 'head').sort((a, b) => b.weight - a.weight).slice(0, 8)) {
-      const xm = (colX.get(e.from)! + colX.get(e.to)!) / 2, ym = (y(2 * e.layer) + y(2 * e.layer + 1)) / 2;
+    for (const e of [...this.edges]
+      .filter((x) => x.kind === 'head')
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, 8)) {
+      const xm = (colX.get(e.from)! + colX.get(e.to)!) / 2,
+        ym = (y(2 * e.layer) + y(2 * e.layer + 1)) / 2;
       const label = `L${e.layer}H${e.head}`;
       const w = c.measureText(label).width + 6;
       c.fillStyle = rgba(theme.bg, 0.85);
@@ -259,24 +311,35 @@ export class RoutesView {
     c.fillStyle = rgba(theme.fg, 0.9);
     c.textAlign = 'center';
     const step = Math.max(1, Math.ceil(cols.length / Math.max(1, Math.floor((width - GUTTER) / 56))));
-    cols.forEach((j, k) => { if (k % step === 0 || j === this.token) c.fillText(this.label(j).slice(0, 10), colX.get(j)!, y(0) + 18); });
+    cols.forEach((j, k) => {
+      if (k % step === 0 || j === this.token) c.fillText(this.label(j).slice(0, 10), colX.get(j)!, y(0) + 18);
+    });
     c.textAlign = 'start';
   }
 
   /** The attention edges, strongest first, as buttons that open their head in Arcs. */
   private renderList(heads: RouteEdge[]): void {
-    const rows = [...heads].sort((a, b) => b.weight - a.weight).slice(0, 40).map((e) =>
-      h('button', { type: 'button', class: 'hl-routes-edge', 'data-layer': e.layer, 'data-head': e.head, title: t('routes.open', `L${e.layer}H${e.head}`) },
-        t('routes.edge', `L${e.layer}H${e.head}`, e.from, this.label(e.from), e.to, this.label(e.to), (e.weight * 100).toFixed(0))));
+    const rows = [...heads]
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, 40)
+      .map((e) =>
+        h(
+          'button',
+          { type: 'button', class: 'hl-routes-edge', 'data-layer': e.layer, 'data-head': e.head, title: t('routes.open', `L${e.layer}H${e.head}`) },
+          t('routes.edge', `L${e.layer}H${e.head}`, e.from, this.label(e.from), e.to, this.label(e.to), (e.weight * 100).toFixed(0)),
+        ),
+      );
     this.list.replaceChildren(...rows);
   }
 
   private hit(e: MouseEvent): RouteEdge | undefined {
     const r = this.canvas.getBoundingClientRect();
-    const px = e.clientX - r.left, py = e.clientY - r.top;
+    const px = e.clientX - r.left,
+      py = e.clientY - r.top;
     let best: { d: number; edge: RouteEdge } | undefined;
     for (const d of this.drawn) {
-      const vx = d.x2 - d.x1, vy = d.y2 - d.y1;
+      const vx = d.x2 - d.x1,
+        vy = d.y2 - d.y1;
       const len = vx * vx + vy * vy || 1;
       const u = Math.max(0, Math.min(1, ((px - d.x1) * vx + (py - d.y1) * vy) / len));
       const dist = Math.hypot(px - (d.x1 + u * vx), py - (d.y1 + u * vy));
@@ -290,9 +353,13 @@ export class RoutesView {
     this.canvas.style.cursor = hit?.kind === 'head' ? 'pointer' : '';
     if (!hit) return;
     const pct = (hit.weight * 100).toFixed(0);
-    this.readout.textContent = hit.kind === 'head' ? t('routes.edge.head', `L${hit.layer}H${hit.head}`, hit.from, this.label(hit.from), hit.to, this.label(hit.to), pct)
-      : t(`routes.edge.${hit.kind}` as 'routes.edge.mlp', hit.layer, hit.to, this.label(hit.to), pct);
+    this.readout.textContent =
+      hit.kind === 'head'
+        ? t('routes.edge.head', `L${hit.layer}H${hit.head}`, hit.from, this.label(hit.from), hit.to, this.label(hit.to), pct)
+        : t(`routes.edge.${hit.kind}` as 'routes.edge.mlp', hit.layer, hit.to, this.label(hit.to), pct);
   }
 
-  repaint(): void { if (this.graph) this.paint(); }
+  repaint(): void {
+    if (this.graph) this.paint();
+  }
 }

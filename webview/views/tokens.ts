@@ -46,7 +46,9 @@ export class TokenStrip {
       const i = this.indexOf(e.target);
       if (i !== null && this.locked === null) this.move(i);
     });
-    this.el.addEventListener('mouseleave', () => { if (this.locked === null) this.move(null); });
+    this.el.addEventListener('mouseleave', () => {
+      if (this.locked === null) this.move(null);
+    });
     this.el.addEventListener('click', (e) => {
       const i = this.indexOf(e.target);
       if (i === null) return;
@@ -67,10 +69,18 @@ export class TokenStrip {
     this.resize.observe(this.el);
   }
 
-  get count(): number { return this.els.length; }
-  get focused(): number | null { return this.current; }
-  get isLocked(): boolean { return this.locked !== null; }
-  element(i: number): HTMLElement | undefined { return this.els[i]; }
+  get count(): number {
+    return this.els.length;
+  }
+  get focused(): number | null {
+    return this.current;
+  }
+  get isLocked(): boolean {
+    return this.locked !== null;
+  }
+  element(i: number): HTMLElement | undefined {
+    return this.els[i];
+  }
 
   private indexOf(target: EventTarget | null): number | null {
     const el = (target as HTMLElement | null)?.closest?.('[data-i]');
@@ -83,11 +93,22 @@ export class TokenStrip {
     const at = this.current ?? -1;
     let next: number | null | undefined;
     switch (e.key) {
-      case 'ArrowRight': case 'ArrowDown': next = Math.min(n - 1, at + 1); break;
-      case 'ArrowLeft': case 'ArrowUp': next = at < 0 ? 0 : Math.max(0, at - 1); break;
-      case 'Home': next = 0; break;
-      case 'End': next = n - 1; break;
-      case 'Enter': case ' ':
+      case 'ArrowRight':
+      case 'ArrowDown':
+        next = Math.min(n - 1, at + 1);
+        break;
+      case 'ArrowLeft':
+      case 'ArrowUp':
+        next = at < 0 ? 0 : Math.max(0, at - 1);
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = n - 1;
+        break;
+      case 'Enter':
+      case ' ':
         if (this.current !== null) {
           this.locked = this.locked === this.current ? null : this.current;
           this.el.classList.toggle('hl-locked', this.locked !== null);
@@ -101,7 +122,8 @@ export class TokenStrip {
         this.move(null);
         e.preventDefault();
         return;
-      default: return;
+      default:
+        return;
     }
     e.preventDefault();
     if (this.locked !== null) this.locked = next;
@@ -145,11 +167,18 @@ export class TokenStrip {
       // The source text between tokens (whitespace a tokenizer dropped) is kept so the layout wraps like the file.
       if (!t.special && t.start > cursor) frag.append(document.createTextNode(s.text.slice(cursor, t.start)));
       const label = t.special ? t.text : s.text.slice(t.start, t.end);
-      const el = h('span', {
-        class: t.special ? 'hl-tok hl-tok-special' : 'hl-tok', 'data-i': i, role: 'option', id: this.prefix + i,
-        'aria-selected': 'false',
-        'aria-label': tr('tokens.aria', i + 1, s.tokens.length, t.special ? tr('tokens.special', t.text) : JSON.stringify(label)),
-      }, label);
+      const el = h(
+        'span',
+        {
+          class: t.special ? 'hl-tok hl-tok-special' : 'hl-tok',
+          'data-i': i,
+          role: 'option',
+          id: this.prefix + i,
+          'aria-selected': 'false',
+          'aria-label': tr('tokens.aria', i + 1, s.tokens.length, t.special ? tr('tokens.special', t.text) : JSON.stringify(label)),
+        },
+        label,
+      );
       frag.append(el);
       this.els.push(el);
       if (!t.special) cursor = Math.max(cursor, t.end);
@@ -164,7 +193,10 @@ export class TokenStrip {
     const n = this.els.length;
     const box = this.el.getBoundingClientRect();
     if (box.width === 0) return undefined; // hidden tab: measured when shown (ResizeObserver)
-    const x = new Float32Array(n), y = new Float32Array(n), w = new Float32Array(n), hgt = new Float32Array(n);
+    const x = new Float32Array(n),
+      y = new Float32Array(n),
+      w = new Float32Array(n),
+      hgt = new Float32Array(n);
     let lh = 0;
     for (let i = 0; i < n; i++) {
       // A token that wraps has several client rects: anchor arcs on its first one.

@@ -9,7 +9,13 @@ export const bracketMatching: Detector = {
   decide(meas, rest, context) {
     const lists = context.text.brackets;
     const what = 'the matching opening bracket';
-    const d = withRest(massDecision('bracket-matching', meas.bracket, what, listOf(lists), MIN_ROWS, 'the text has too few matched brackets'), rest?.bracket, what, rest, context);
+    const d = withRest(
+      massDecision('bracket-matching', meas.bracket, what, listOf(lists), MIN_ROWS, 'the text has too few matched brackets'),
+      rest?.bracket,
+      what,
+      rest,
+      context,
+    );
     d.targetRows = { sinkMass: meas.sinkOnBracket, lists };
     return d;
   },

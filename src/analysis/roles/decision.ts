@@ -26,22 +26,39 @@ export const passes = (d: Decision): boolean => d.measurable && d.score >= d.thr
 export const notBelow = (d: Decision): boolean => d.measurable && !(d.score < d.threshold);
 
 /** Row i's targets in a per-row target list. */
-export const listOf = (T: TargetLists) => (i: number): number[] => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
+export const listOf =
+  (T: TargetLists) =>
+  (i: number): number[] =>
+    Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
 
 /** How many special-token sinks besides the first token an evidence sentence names. */
 const MAX_SINK_NAMES = 3;
 
 /** "the first token", or "the first token and `[SEP]`" when special tokens are sinks too. */
 export function describeSinks(ctx: TextContext): string {
-  const names = [...new Set(Array.from(ctx.sinkIdx).filter((i) => i > 0).map((i) => ctx.tokens[i].text))].slice(0, MAX_SINK_NAMES);
+  const names = [
+    ...new Set(
+      Array.from(ctx.sinkIdx)
+        .filter((i) => i > 0)
+        .map((i) => ctx.tokens[i].text),
+    ),
+  ].slice(0, MAX_SINK_NAMES);
   return names.length ? `the first token and ${names.map(show).join(', ')}` : 'the first token';
 }
 
 /** "parks 70% of its attention on the first token; of the rest (30% of each row on average)". */
-export const restPrefix = (r: RestMeasure, sinkWhat: string): string => `parks ${pct(r.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(r.restMass)} of each row on average)`;
+export const restPrefix = (r: RestMeasure, sinkWhat: string): string =>
+  `parks ${pct(r.sinkMass)} of its attention on ${sinkWhat}; of the rest (${pct(r.restMass)} of each row on average)`;
 
 /** A mass role on whole rows: chance-corrected mass on `what`, measurable over at least `minRows` rows. */
-export function massDecision(name: RoleName, stat: RowStat, what: string, targets: (i: number) => number[], minRows = MIN_ROWS, why = 'too few queries to measure'): Decision {
+export function massDecision(
+  name: RoleName,
+  stat: RowStat,
+  what: string,
+  targets: (i: number) => number[],
+  minRows = MIN_ROWS,
+  why = 'too few queries to measure',
+): Decision {
   const measurable = stat.rows >= minRows;
   const score = measurable ? clamp01(meanCorrected(stat)) : 0;
   const sentence = measurable

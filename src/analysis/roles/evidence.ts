@@ -12,9 +12,17 @@ import type { Decision } from './types';
 const SPANLESS_PENALTY = 1;
 
 /** Example edge: a query whose argmax is on the role's target, with the typical (closest to mean) target mass. */
-export function pickExample(A: Float32Array, ctx: TextContext, argmax: Int32Array, targets: (i: number) => number[], typical: number): EvidenceExample | undefined {
+export function pickExample(
+  A: Float32Array,
+  ctx: TextContext,
+  argmax: Int32Array,
+  targets: (i: number) => number[],
+  typical: number,
+): EvidenceExample | undefined {
   const n = ctx.n;
-  let best = -1, bestGap = Infinity, bestKey = -1;
+  let best = -1,
+    bestGap = Infinity,
+    bestKey = -1;
   for (let i = 0; i < n; i++) {
     const t = targets(i);
     if (t.length === 0 || !t.includes(argmax[i])) continue;

@@ -31,7 +31,13 @@ export const DETECTORS: readonly Detector[] = [
 ];
 
 /** Every role's candidate score for one head, and the awarded roles (strongest first). */
-export function decideRoles(A: Float32Array, ctx: TextContext, meas: HeadMeasure, probe?: ProbeHeadScore, rest?: RestMeasure): { roles: Role[]; candidates: RoleCandidate[] } {
+export function decideRoles(
+  A: Float32Array,
+  ctx: TextContext,
+  meas: HeadMeasure,
+  probe?: ProbeHeadScore,
+  rest?: RestMeasure,
+): { roles: Role[]; candidates: RoleCandidate[] } {
   const context: DetectorContext = { text: ctx, probe, sinkWhat: describeSinks(ctx) };
   const decided: [Detector, Decision][] = [];
   for (const detector of DETECTORS) {

@@ -9,12 +9,26 @@ import type { Decision, Detector, DetectorContext } from './types';
 
 export const previousToken: Detector = {
   name: 'previous-token',
-  decide: (meas, rest, context) => withRest(massDecision('previous-token', meas.previous, 'the previous token', (i) => (i >= 1 ? [i - 1] : [])), rest?.previous, 'the previous token', rest, context),
+  decide: (meas, rest, context) =>
+    withRest(
+      massDecision('previous-token', meas.previous, 'the previous token', (i) => (i >= 1 ? [i - 1] : [])),
+      rest?.previous,
+      'the previous token',
+      rest,
+      context,
+    ),
 };
 
 export const self: Detector = {
   name: 'self',
-  decide: (meas, rest, context) => withRest(massDecision('self', meas.self, 'the token itself', (i) => [i]), rest?.self, 'the token itself', rest, context),
+  decide: (meas, rest, context) =>
+    withRest(
+      massDecision('self', meas.self, 'the token itself', (i) => [i]),
+      rest?.self,
+      'the token itself',
+      rest,
+      context,
+    ),
 };
 
 /**
@@ -42,10 +56,15 @@ export const local: Detector = {
  */
 function oneOffsetCarriesTheWindow(own: Decision, _all: readonly Decision[], meas: HeadMeasure, rest: RestMeasure | undefined): void {
   const offsetMass = own.viaRest && rest ? rest.offsetMass : meas.offsetMass;
-  let total = 0, peak = 0, peakOff = 0;
+  let total = 0,
+    peak = 0,
+    peakOff = 0;
   for (let k = 0; k < offsetMass.length; k++) {
     total += offsetMass[k];
-    if (offsetMass[k] > peak) { peak = offsetMass[k]; peakOff = k - LOCAL_WINDOW; }
+    if (offsetMass[k] > peak) {
+      peak = offsetMass[k];
+      peakOff = k - LOCAL_WINDOW;
+    }
   }
   const share = total > 0 ? peak / total : 1;
   if (own.measurable && share > LOCAL_MAX_OFFSET_SHARE) {
@@ -62,7 +81,8 @@ function oneOffsetCarriesTheWindow(own: Decision, _all: readonly Decision[], mea
 export const positional: Detector = {
   name: 'positional',
   decide(meas, rest, context) {
-    const ctx = context.text, n = ctx.n;
+    const ctx = context.text,
+      n = ctx.n;
     let pos = offsetDecision(ctx, meas.offsetHist, undefined);
     if (rest && restEnough(rest.restMass) && !passes(pos)) {
       const hist = new Int32Array(Math.max(1, 2 * n - 1));
@@ -81,14 +101,19 @@ export const positional: Detector = {
 /** The positional decision on an argmax-offset histogram; with `sink`, over non-sink queries and keys only. */
 function offsetDecision(ctx: TextContext, hist: Int32Array, sink: Uint8Array | undefined): Decision {
   const { n, causal } = ctx;
-  let bestD = 0, bestC = -1;
+  let bestD = 0,
+    bestC = -1;
   for (let d = -(n - 1); d <= n - 1; d++) {
     if (d === 0 || d === -1 || (causal && d > 0)) continue; // self and previous-token are roles of their own
     const c = hist[d + n - 1];
-    if (c > bestC) { bestC = c; bestD = d; }
+    if (c > bestC) {
+      bestC = c;
+      bestD = d;
+    }
   }
   // Eligible rows for offset d: rows with ≥ 2 visible (non-sink) keys where i + d is one of them.
-  let rows = 0, chance = 0;
+  let rows = 0,
+    chance = 0;
   for (let i = 0; i < n; i++) {
     if (sink && sink[i] === 1) continue;
     const end = causal ? i + 1 : n;
@@ -106,7 +131,20 @@ function offsetDecision(ctx: TextContext, hist: Int32Array, sink: Uint8Array | u
   const sentence = measurable
     ? `its strongest ${sink ? 'non-sink ' : ''}key sits at offset ${bestD > 0 ? '+' : ''}${bestD} for ${pct(frac)} of ${rows} queries (chance: ${pct(chance)})`
     : `too few queries to measure a fixed offset (${rows}, need ${MIN_POSITIONAL_ROWS})`;
-  return { name: 'positional', score, threshold: POSITIONAL_THRESHOLD, measurable, reason: measurable ? undefined : sentence, source: 'text', offset: bestD, sentence, targets: (i) => { const j = i + bestD; return j >= 0 && j < n && (!causal || j <= i) ? [j] : []; } };
+  return {
+    name: 'positional',
+    score,
+    threshold: POSITIONAL_THRESHOLD,
+    measurable,
+    reason: measurable ? undefined : sentence,
+    source: 'text',
+    offset: bestD,
+    sentence,
+    targets: (i) => {
+      const j = i + bestD;
+      return j >= 0 && j < n && (!causal || j <= i) ? [j] : [];
+    },
+  };
 }
 
 /**
@@ -116,18 +154,25 @@ function offsetDecision(ctx: TextContext, hist: Int32Array, sink: Uint8Array | u
  */
 function offsetIsARepeatTarget(own: Decision, all: readonly Decision[], meas: HeadMeasure, rest: RestMeasure | undefined, context: DetectorContext): void {
   if (!passes(own) || own.offset === undefined) return;
-  const n = context.text.n, offset = own.offset;
-  const am = own.viaRest && rest ? rest.argmax : meas.argmax, clear = own.viaRest && rest ? rest.clear : meas.clear;
+  const n = context.text.n,
+    offset = own.offset;
+  const am = own.viaRest && rest ? rest.argmax : meas.argmax,
+    clear = own.viaRest && rest ? rest.clear : meas.clear;
   for (const d of all) {
     const t = d.onText ?? d;
     if (!t.targetRows || !notBelow(t) || t.veto || t.source !== 'text') continue;
     const T = t.targetRows.lists;
-    let hits = 0, onTarget = 0;
+    let hits = 0,
+      onTarget = 0;
     for (let i = 0; i < n; i++) {
       const j = i + offset;
       if (clear[i] !== 1 || am[i] !== j) continue;
       hits++;
-      for (let p = T.start[i]; p < T.start[i + 1]; p++) if (T.idx[p] === j) { onTarget++; break; }
+      for (let p = T.start[i]; p < T.start[i + 1]; p++)
+        if (T.idx[p] === j) {
+          onTarget++;
+          break;
+        }
     }
     if (hits > 0 && onTarget / hits >= POSITIONAL_REPEAT_SHARE) {
       own.veto = `its fixed offset ${offset} is where its ${d.name} target sits (${pct(onTarget / hits)} of the hits)`;
@@ -143,10 +188,18 @@ export const broad: Detector = {
     const measurable = Number.isFinite(meas.entropy);
     const score = measurable ? clamp01(meas.entropy) : 0;
     return {
-      name: 'broad', score, threshold: BROAD_THRESHOLD, measurable, reason: measurable ? undefined : 'every row has a single visible key', source: 'text',
-      sentence: `spreads its attention nearly evenly: mean normalised entropy ${score.toFixed(2)} (1 = uniform over the visible keys)`, targets: undefined,
+      name: 'broad',
+      score,
+      threshold: BROAD_THRESHOLD,
+      measurable,
+      reason: measurable ? undefined : 'every row has a single visible key',
+      source: 'text',
+      sentence: `spreads its attention nearly evenly: mean normalised entropy ${score.toFixed(2)} (1 = uniform over the visible keys)`,
+      targets: undefined,
       example: (A) => {
-        const { n, tokens } = context.text, i = n - 1, k = meas.argmax[i];
+        const { n, tokens } = context.text,
+          i = n - 1,
+          k = meas.argmax[i];
         return { query: i, key: k, queryText: tokens[i].text, keyText: tokens[k].text, weight: A[i * n + k] };
       },
     };

@@ -21,28 +21,47 @@ interface RepeatSpec {
 const repeatDetector = (s: RepeatSpec): Detector => ({ name: s.name, decide: (meas, rest, context) => repeatDecision(s, meas, rest, context) });
 
 export const duplicateToken = repeatDetector({
-  name: 'duplicate-token', what: 'earlier copies of the same token', key: 'dup', sinkKey: 'sinkOnDup',
+  name: 'duplicate-token',
+  what: 'earlier copies of the same token',
+  key: 'dup',
+  sinkKey: 'sinkOnDup',
   probe: { score: 'duplicateCorrected', raw: 'duplicate', rest: 'duplicateRest' },
 });
 
 export const induction = repeatDetector({
-  name: 'induction', what: 'the token after an earlier copy of itself', key: 'ind', sinkKey: 'sinkOnInd',
+  name: 'induction',
+  what: 'the token after an earlier copy of itself',
+  key: 'ind',
+  sinkKey: 'sinkOnInd',
   probe: { score: 'inductionCorrected', raw: 'induction', rest: 'inductionRest' },
 });
 
 function repeatDecision(s: RepeatSpec, meas: HeadMeasure, rest: RestMeasure | undefined, context: DetectorContext): Decision {
   const lists = context.text[s.key];
-  const d = withRest(massDecision(s.name, meas[s.key], s.what, listOf(lists), MIN_ROWS, 'the text repeats too few tokens to tell'), rest?.[s.key], s.what, rest, context);
+  const d = withRest(
+    massDecision(s.name, meas[s.key], s.what, listOf(lists), MIN_ROWS, 'the text repeats too few tokens to tell'),
+    rest?.[s.key],
+    s.what,
+    rest,
+    context,
+  );
   d.targetRows = { sinkMass: meas[s.sinkKey], lists };
   const probe = context.probe;
   if (probe === undefined) return d;
-  const raw = probe[s.probe.raw], score = clamp01(probe[s.probe.score]);
+  const raw = probe[s.probe.raw],
+    score = clamp01(probe[s.probe.score]);
   const here = d.measurable ? `; on this text it ${d.sentence}` : '; this text repeats too few tokens to check it here';
   const about = probe.about ?? `a random ${probe.T}-token sequence repeated twice`;
   const out: Decision = {
-    name: s.name, score, threshold: PROBE_THRESHOLD, measurable: true, source: 'probe',
+    name: s.name,
+    score,
+    threshold: PROBE_THRESHOLD,
+    measurable: true,
+    source: 'probe',
     sentence: `on ${about}, puts ${pct(raw)} of its attention on ${s.what} (chance-corrected ${score.toFixed(2)})${here}`,
-    targets: d.measurable ? d.targets : undefined, stat: d.stat, onText: d,
+    targets: d.measurable ? d.targets : undefined,
+    stat: d.stat,
+    onText: d,
   };
   withProbeRest(out, probe, probe[s.probe.rest], score, s.what, here, about);
   return out;

@@ -33,7 +33,12 @@ export interface PreparedRelation {
   partial: boolean;
 }
 
-interface PreparedMass { name: RoleName; what: string; idx: Int32Array; count: Int32Array }
+interface PreparedMass {
+  name: RoleName;
+  what: string;
+  idx: Int32Array;
+  count: Int32Array;
+}
 
 export interface PreparedSyntax {
   info: SyntaxInfo;
@@ -62,10 +67,13 @@ export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSynta
     for (let d = 0; d < n; d++) {
       const g = rel.gold[d];
       if (g < 0 || g === d) continue;
-      let q = d, k = g;
+      let q = d,
+        k = g;
       if (ctx.causal && g > d) {
         if (!rel.reversible) continue;
-        q = g; k = d; reversed = true;
+        q = g;
+        k = d;
+        reversed = true;
       }
       if (ctx.sink[q] === 1 || ctx.sink[k] === 1 || restKeys(ctx, q) < 2) continue;
       const had = byQuery.get(q);
@@ -74,14 +82,27 @@ export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSynta
     const queries = Int32Array.from([...byQuery.keys()].sort((a, b) => a - b));
     const gold = Int32Array.from(queries, (q) => byQuery.get(q)!);
     const offsets = new Map<number, number>();
-    let best = 0, bestOff = 0;
+    let best = 0,
+      bestOff = 0;
     queries.forEach((q, p) => {
       const o = gold[p] - q;
       const c = (offsets.get(o) ?? 0) + 1;
       offsets.set(o, c);
-      if (c > best || (c === best && Math.abs(o) < Math.abs(bestOff))) { best = c; bestOff = o; }
+      if (c > best || (c === best && Math.abs(o) < Math.abs(bestOff))) {
+        best = c;
+        bestOff = o;
+      }
     });
-    return { name: rel.name, what: reversed && rel.whatBack ? rel.whatBack : rel.what, queries, gold, baseline: queries.length ? best / queries.length : 0, baselineOffset: bestOff, reversed, partial: !!rel.partial };
+    return {
+      name: rel.name,
+      what: reversed && rel.whatBack ? rel.whatBack : rel.what,
+      queries,
+      gold,
+      baseline: queries.length ? best / queries.length : 0,
+      baselineOffset: bestOff,
+      reversed,
+      partial: !!rel.partial,
+    };
   });
   const masses = info.masses.map((m): PreparedMass => {
     const list: number[] = [];
@@ -113,9 +134,17 @@ export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSynta
     const tiedBy = new Map<number, number>();
     let mRest = 0;
     const all = !ctx.causal;
-    if (all) for (let j = 0; j < n; j++) if (ctx.sink[j] === 0) { mRest++; tiedBy.set(r[j], (tiedBy.get(r[j]) ?? 0) + 1); }
+    if (all)
+      for (let j = 0; j < n; j++)
+        if (ctx.sink[j] === 0) {
+          mRest++;
+          tiedBy.set(r[j], (tiedBy.get(r[j]) ?? 0) + 1);
+        }
     for (let i = 0; i < n; i++) {
-      if (!all && ctx.sink[i] === 0) { mRest++; tiedBy.set(r[i], (tiedBy.get(r[i]) ?? 0) + 1); }
+      if (!all && ctx.sink[i] === 0) {
+        mRest++;
+        tiedBy.set(r[i], (tiedBy.get(r[i]) ?? 0) + 1);
+      }
       if (!Number.isFinite(rarest[i])) continue;
       const tied = tiedBy.get(rarest[i]) ?? 0;
       // Every visible key is of the rarest rank (one repeated token): nothing to choose against.
@@ -126,16 +155,33 @@ export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSynta
   return { info, relations, masses, rarest, rareChance };
 }
 
-interface Decision { candidate: RoleCandidate; role?: Role }
+interface Decision {
+  candidate: RoleCandidate;
+  role?: Role;
+}
 
 function relationDecision(p: PreparedRelation, A: Float32Array, ctx: TextContext, rest: RestMeasure): Decision {
-  const base: RoleCandidate = { name: p.name, score: 0, threshold: Math.max(RELATION_ACCURACY, p.baseline + RELATION_MARGIN), measurable: false, source: 'text' };
+  const base: RoleCandidate = {
+    name: p.name,
+    score: 0,
+    threshold: Math.max(RELATION_ACCURACY, p.baseline + RELATION_MARGIN),
+    measurable: false,
+    source: 'text',
+  };
   const count = p.queries.length;
   if (count < MIN_RELATION_DEPENDENTS) return { candidate: { ...base, reason: `too few dependents in this text (${count}, need ${MIN_RELATION_DEPENDENTS})` } };
-  if (!restEnough(rest.restMass)) return { candidate: { ...base, reason: `keeps ${pct(rest.restMass)} of its attention off the sinks (need ${pct(MIN_REST_MASS)}) — too little to read a choice from` } };
-  let hits = 0, ex = -1;
+  if (!restEnough(rest.restMass))
+    return {
+      candidate: {
+        ...base,
+        reason: `keeps ${pct(rest.restMass)} of its attention off the sinks (need ${pct(MIN_REST_MASS)}) — too little to read a choice from`,
+      },
+    };
+  let hits = 0,
+    ex = -1;
   for (let p2 = 0; p2 < count; p2++) {
-    const q = p.queries[p2], g = p.gold[p2];
+    const q = p.queries[p2],
+      g = p.gold[p2];
     if (rest.argmax[q] !== g || rest.clear[q] !== 1) continue;
     hits++;
     // The example: prefer an edge that is not at the baseline offset (it shows what the offset cannot).
@@ -145,11 +191,16 @@ function relationDecision(p: PreparedRelation, A: Float32Array, ctx: TextContext
   const relation = { accuracy, baseline: p.baseline, baselineOffset: p.baselineOffset, count, ...(p.partial ? { partial: true } : {}) };
   const candidate: RoleCandidate = { ...base, score: accuracy, measurable: true, relation };
   if (accuracy < base.threshold) return { candidate };
-  const q = p.queries[ex], k = p.gold[ex];
+  const q = p.queries[ex],
+    k = p.gold[ex];
   const dir = p.reversed ? ' (read from the later token back, as the model is causal)' : '';
   const sentence = `its strongest non-sink key is ${p.what}${dir} for ${pct(accuracy)} of ${count} dependents (the best fixed offset, ${signed(p.baselineOffset)}, gets ${pct(p.baseline)})${p.partial ? '; the parse had errors, so only what parsed was scored' : ''} — e.g. ${show(ctx.tokens[q].text)} → ${show(ctx.tokens[k].text)}`;
   const role: Role = {
-    name: p.name, score: accuracy, threshold: base.threshold, source: 'text', relation,
+    name: p.name,
+    score: accuracy,
+    threshold: base.threshold,
+    source: 'text',
+    relation,
     evidence: { sentence, example: { query: q, key: k, queryText: ctx.tokens[q].text, keyText: ctx.tokens[k].text, weight: A[q * ctx.n + k] } },
   };
   return { candidate, role };
@@ -157,9 +208,18 @@ function relationDecision(p: PreparedRelation, A: Float32Array, ctx: TextContext
 
 function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: RestMeasure, rowSum: Float64Array): Decision {
   const n = ctx.n;
-  let rows = 0, corrected = 0, observed = 0, baseline = 0, argHits = 0;
-  let rRows = 0, rNum = 0, rWeight = 0, rObs = 0, rBase = 0;
-  let exQ = -1, exK = -1;
+  let rows = 0,
+    corrected = 0,
+    observed = 0,
+    baseline = 0,
+    argHits = 0;
+  let rRows = 0,
+    rNum = 0,
+    rWeight = 0,
+    rObs = 0,
+    rBase = 0;
+  let exQ = -1,
+    exK = -1;
   for (let i = 0; i < n; i++) {
     if (ctx.sink[i] === 1) continue;
     const end = ctx.causal ? i + 1 : n;
@@ -169,19 +229,33 @@ function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: 
     for (let p = 0; p < m.idx.length && m.idx[p] < end; p++) o += A[base + m.idx[p]];
     if (t > 0 && t < end) {
       const b = t / end;
-      rows++; corrected += (o - b) / (1 - b); observed += o; baseline += b;
+      rows++;
+      corrected += (o - b) / (1 - b);
+      observed += o;
+      baseline += b;
     }
-    let s = 0, ks = 0;
-    for (let q = 0; q < ctx.sinkIdx.length && ctx.sinkIdx[q] < end; q++) { s += A[base + ctx.sinkIdx[q]]; ks++; }
+    let s = 0,
+      ks = 0;
+    for (let q = 0; q < ctx.sinkIdx.length && ctx.sinkIdx[q] < end; q++) {
+      s += A[base + ctx.sinkIdx[q]];
+      ks++;
+    }
     const mRest = end - ks;
     if (t > 0 && t < mRest && mRest >= 2) {
       const r = rowSum[i] - s;
       const b = t / mRest;
-      rRows++; rNum += (o - b * r) / (1 - b); rWeight += r; rObs += o; rBase += b * r;
+      rRows++;
+      rNum += (o - b * r) / (1 - b);
+      rWeight += r;
+      rObs += o;
+      rBase += b * r;
       const am = rest.argmax[i];
       if (am >= 0 && m.count[am + 1] - m.count[am] === 1) {
         argHits++;
-        if (exQ < 0 || (exK === exQ && am !== i)) { exQ = i; exK = am; }
+        if (exQ < 0 || (exK === exQ && am !== i)) {
+          exQ = i;
+          exK = am;
+        }
       }
     }
   }
@@ -206,14 +280,29 @@ function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: 
   if (candidate.score < MASS_THRESHOLD) return { candidate };
   const example = exQ >= 0 ? { query: exQ, key: exK, queryText: ctx.tokens[exQ].text, keyText: ctx.tokens[exK].text, weight: A[exQ * n + exK] } : undefined;
   if (example) sentence += ` — e.g. ${show(example.queryText)} → ${show(example.keyText)}`;
-  return { candidate, role: { name: m.name, score: candidate.score, threshold: MASS_THRESHOLD, source: 'text', evidence: { sentence, example }, ...(candidate.rest ? { rest: candidate.rest } : {}) } };
+  return {
+    candidate,
+    role: {
+      name: m.name,
+      score: candidate.score,
+      threshold: MASS_THRESHOLD,
+      source: 'text',
+      evidence: { sentence, example },
+      ...(candidate.rest ? { rest: candidate.rest } : {}),
+    },
+  };
 }
 
 function rareDecision(rarest: Float64Array, rareChance: Float64Array, rarity: Float64Array, A: Float32Array, ctx: TextContext, rest: RestMeasure): Decision {
   const n = ctx.n;
   const base: RoleCandidate = { name: 'rare-token', score: 0, threshold: MASS_THRESHOLD, measurable: false, source: 'text' };
-  if (!restEnough(rest.restMass)) return { candidate: { ...base, reason: `keeps ${pct(rest.restMass)} of its attention off the sinks (need ${pct(MIN_REST_MASS)})` } };
-  let rows = 0, hits = 0, chance = 0, exQ = -1, exK = -1;
+  if (!restEnough(rest.restMass))
+    return { candidate: { ...base, reason: `keeps ${pct(rest.restMass)} of its attention off the sinks (need ${pct(MIN_REST_MASS)})` } };
+  let rows = 0,
+    hits = 0,
+    chance = 0,
+    exQ = -1,
+    exK = -1;
   for (let i = 0; i < n; i++) {
     const mx = rarest[i];
     if (!Number.isFinite(mx)) continue;
@@ -222,11 +311,15 @@ function rareDecision(rarest: Float64Array, rareChance: Float64Array, rarity: Fl
     const am = rest.argmax[i];
     if (am >= 0 && rest.clear[i] === 1 && rarity[am] === mx) {
       hits++;
-      if (exQ < 0 || (exQ === exK && am !== i)) { exQ = i; exK = am; }
+      if (exQ < 0 || (exQ === exK && am !== i)) {
+        exQ = i;
+        exK = am;
+      }
     }
   }
   if (rows < MIN_POSITIONAL_ROWS) return { candidate: { ...base, reason: `too few queries to measure (${rows}, need ${MIN_POSITIONAL_ROWS})` } };
-  const c = chance / rows, frac = hits / rows;
+  const c = chance / rows,
+    frac = hits / rows;
   const score = clamp01((frac - c) / (1 - c));
   const candidate: RoleCandidate = { ...base, score, measurable: true };
   if (score < MASS_THRESHOLD) return { candidate };
@@ -236,7 +329,13 @@ function rareDecision(rarest: Float64Array, rareChance: Float64Array, rarity: Fl
 }
 
 /** One head's syntax roles and candidates (appended to the role table's). */
-export function decideSyntaxRoles(A: Float32Array, ctx: TextContext, scratch: Scratch, rest: RestMeasure, prep: PreparedSyntax): { roles: Role[]; candidates: RoleCandidate[] } {
+export function decideSyntaxRoles(
+  A: Float32Array,
+  ctx: TextContext,
+  scratch: Scratch,
+  rest: RestMeasure,
+  prep: PreparedSyntax,
+): { roles: Role[]; candidates: RoleCandidate[] } {
   const decisions: Decision[] = [];
   for (const p of prep.relations) decisions.push(relationDecision(p, A, ctx, rest));
   for (const m of prep.masses) decisions.push(massDecision(m, A, ctx, rest, scratch.rowSum));

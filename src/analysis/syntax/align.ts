@@ -47,7 +47,9 @@ export function alignTokens(tokens: Token[]): Alignment {
     leads[i] = owner[t.start + k] === i ? 1 : 0;
   }
   return {
-    anchor, leads, length,
+    anchor,
+    leads,
+    length,
     tokenAt: (pos: number) => (pos >= 0 && pos < length ? owner[pos] : -1),
   };
 }

@@ -18,8 +18,31 @@ const QUOTES = new Set(['"', "'", '`', '"""', "'''"]);
 const IDENTIFIERS = new Set(['identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern']);
 const BLOCKS = new Set(['block', 'statement_block', 'class_body', 'switch_body']);
 const SCOPES: Record<'python' | 'js', Set<string>> = {
-  python: new Set(['module', 'function_definition', 'class_definition', 'lambda', 'list_comprehension', 'dictionary_comprehension', 'set_comprehension', 'generator_expression']),
-  js: new Set(['program', 'function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition', 'generator_function_declaration', 'generator_function', 'class_body', 'statement_block', 'for_statement', 'for_in_statement', 'catch_clause']),
+  python: new Set([
+    'module',
+    'function_definition',
+    'class_definition',
+    'lambda',
+    'list_comprehension',
+    'dictionary_comprehension',
+    'set_comprehension',
+    'generator_expression',
+  ]),
+  js: new Set([
+    'program',
+    'function_declaration',
+    'function_expression',
+    'function',
+    'arrow_function',
+    'method_definition',
+    'generator_function_declaration',
+    'generator_function',
+    'class_body',
+    'statement_block',
+    'for_statement',
+    'for_in_statement',
+    'catch_clause',
+  ]),
 };
 const KEYWORD = /^[a-z]+$/;
 
@@ -53,22 +76,34 @@ function flatten(root: Node, from: number, to: number, family: 'python' | 'js'):
   const stack: number[] = [];
   try {
     for (;;) {
-      const s = c.startIndex, e = c.endIndex;
+      const s = c.startIndex,
+        e = c.endIndex;
       const inside = e > from && s < to;
       if (inside) {
         const k = f.type.length;
         const t = c.nodeType;
         const par = stack.length ? stack[stack.length - 1] : -1;
-        f.type.push(t); f.start.push(s); f.end.push(e); f.named.push(c.nodeIsNamed);
-        f.bad.push(t === 'ERROR' || c.nodeIsMissing); f.parent.push(par); f.children.push([]);
+        f.type.push(t);
+        f.start.push(s);
+        f.end.push(e);
+        f.named.push(c.nodeIsNamed);
+        f.bad.push(t === 'ERROR' || c.nodeIsMissing);
+        f.parent.push(par);
+        f.children.push([]);
         f.attrField.push(family === 'python' && t === 'identifier' && par >= 0 && f.type[par] === 'attribute' && c.currentFieldName === 'attribute');
         if (par >= 0) f.children[par].push(k);
-        if (c.gotoFirstChild()) { stack.push(k); continue; }
+        if (c.gotoFirstChild()) {
+          stack.push(k);
+          continue;
+        }
       }
       // Next sibling, or up until there is one.
       let moved = false;
       while (!moved) {
-        if (c.gotoNextSibling()) { moved = true; break; }
+        if (c.gotoNextSibling()) {
+          moved = true;
+          break;
+        }
         if (!c.gotoParent()) return f;
         stack.pop();
       }
@@ -79,7 +114,12 @@ function flatten(root: Node, from: number, to: number, family: 'python' | 'js'):
 }
 
 /** Which relations lost an edge to an ERROR or MISSING node. */
-interface Dropped { parent: boolean; bracket: boolean; defUse: boolean; opener: boolean }
+interface Dropped {
+  parent: boolean;
+  bracket: boolean;
+  defUse: boolean;
+  opener: boolean;
+}
 
 /** The flattened parse seen from the explained text: node → token, and the edges dropped so far. */
 interface Scan {
@@ -96,7 +136,8 @@ interface Scan {
 export function codeRelations(root: Node, tokens: Token[], offset: number, family: 'python' | 'js', doc: string): CodeSyntax {
   const n = tokens.length;
   const al = alignTokens(tokens);
-  const from = offset, to = offset + al.length;
+  const from = offset,
+    to = offset + al.length;
   const scan: Scan = {
     f: flatten(root, from, to, family),
     tokenOf: (docPos) => al.tokenAt(docPos - offset),
@@ -135,7 +176,8 @@ export function codeRelations(root: Node, tokens: Token[], offset: number, famil
 function leaves(f: Flat, from: number, to: number): Int32Array {
   const leafAt = new Int32Array(to - from).fill(-1);
   for (let k = 0; k < f.type.length; k++) {
-    const lo = Math.max(f.start[k], from), hi = Math.min(f.end[k], to);
+    const lo = Math.max(f.start[k], from),
+      hi = Math.min(f.end[k], to);
     for (let x = lo; x < hi; x++) leafAt[x - from] = k;
   }
   return leafAt;
@@ -174,7 +216,10 @@ function parentToken({ f, tokenOf, dropped }: Scan, leaf: number, i: number): nu
   const D = f.start[leaf];
   while (p >= 0 && f.start[p] >= D) p = f.parent[p];
   if (p < 0) return -1;
-  if (broken(f, leaf, p)) { dropped.parent = true; return -1; }
+  if (broken(f, leaf, p)) {
+    dropped.parent = true;
+    return -1;
+  }
   const g = tokenOf(f.start[p]);
   return g >= 0 && g !== i ? g : -1;
 }
@@ -185,7 +230,10 @@ function openerToken({ f, tokenOf, dropped }: Scan, leaf: number, i: number): nu
     if (!BLOCKS.has(f.type[b])) continue;
     const kw = openerOf(f, b);
     if (kw < 0) return -1;
-    if (broken(f, leaf, b) || f.bad[kw]) { dropped.opener = true; return -1; }
+    if (broken(f, leaf, b) || f.bad[kw]) {
+      dropped.opener = true;
+      return -1;
+    }
     const g = tokenOf(f.start[kw]);
     return g >= 0 && g !== i ? g : -1;
   }
@@ -206,7 +254,8 @@ function pairBrackets({ f, tokenOf, dropped }: Scan, bracket: Int32Array): void 
     if (open < 0) continue;
     if (f.bad[k] || f.bad[open] || f.bad[par]) dropped.bracket = true;
     else {
-      const d = tokenOf(f.start[k]), g = tokenOf(f.start[open]);
+      const d = tokenOf(f.start[k]),
+        g = tokenOf(f.start[open]);
       if (d >= 0 && g >= 0 && g < d) bracket[d] = g;
     }
   }
@@ -220,7 +269,8 @@ function openerNode(f: Flat, k: number, par: number): number {
   let open = -1;
   if (QUOTES.has(t)) {
     // Quotes pair only as a string's first and last child.
-    const first = kids[0], last = kids[kids.length - 1];
+    const first = kids[0],
+      last = kids[kids.length - 1];
     if (first !== k && last === k && f.type[first] === t) open = first;
   } else if (want === 'string_start') {
     for (const ch of kids) if (f.start[ch] < f.start[k] && f.type[ch] === want) open = ch;
@@ -231,7 +281,13 @@ function openerNode(f: Flat, k: number, par: number): number {
       const ch = kids[q];
       if (f.start[ch] >= f.start[k]) continue;
       if (f.type[ch] === t) depth++;
-      else if (f.type[ch] === want) { if (depth === 0) { open = ch; break; } depth--; }
+      else if (f.type[ch] === want) {
+        if (depth === 0) {
+          open = ch;
+          break;
+        }
+        depth--;
+      }
     }
   }
   return open;
@@ -257,7 +313,8 @@ function linkDefUse({ f, tokenOf, dropped }: Scan, scopes: Set<string>, doc: str
     for (let q = list.length - 1; q >= 0; q--) {
       const prev = list[q];
       if (prev.scope === here || mine.has(prev.scope)) {
-        const pp = f.parent[k], qp = f.parent[prev.node];
+        const pp = f.parent[k],
+          qp = f.parent[prev.node];
         if ((pp >= 0 && f.bad[pp]) || (qp >= 0 && f.bad[qp])) dropped.defUse = true;
         else if (prev.token !== d) defUse[d] = prev.token;
         break;

@@ -44,10 +44,11 @@ function agrees(tokens: Token[], doc: string, offset: number): boolean {
 export async function buildSyntax(tokens: Token[], context: SyntaxContext = {}): Promise<SyntaxInfo> {
   const language = context.language ?? '';
   const rarity = rarityById(tokens);
-  let doc = context.text, offset = context.offset ?? 0;
+  let doc = context.text,
+    offset = context.offset ?? 0;
   let note: string | undefined;
   if (doc !== undefined && (offset < 0 || !agrees(tokens, doc, offset))) {
-    note = "the document no longer matches the explained text: only the selection was read";
+    note = 'the document no longer matches the explained text: only the selection was read';
     doc = undefined;
   }
   if (doc === undefined) {
@@ -67,7 +68,16 @@ export async function buildSyntax(tokens: Token[], context: SyntaxContext = {}):
         if (!tree) throw new Error(`tree-sitter returned no parse for ${language}`);
         const code = codeRelations(tree.rootNode, tokens, offset, p.family, doc);
         if (code.partial) note = [note, 'the parse has errors: relations cover the parts that parsed'].filter(Boolean).join('; ');
-        return { mode: 'code', language, relations: code.relations, masses: [], rarity, tokenSyntax: code.tokenSyntax, partial: code.partial, ...(note ? { note } : {}) };
+        return {
+          mode: 'code',
+          language,
+          relations: code.relations,
+          masses: [],
+          rarity,
+          tokenSyntax: code.tokenSyntax,
+          partial: code.partial,
+          ...(note ? { note } : {}),
+        };
       } finally {
         tree?.delete();
         p.parser.delete();
@@ -79,7 +89,16 @@ export async function buildSyntax(tokens: Token[], context: SyntaxContext = {}):
   const text = doc.slice(offset, offset + own.length);
   try {
     const prose = proseRelations(text, tokens);
-    return { mode: 'prose', language: 'prose', relations: prose.relations, masses: prose.masses, rarity, tokenSyntax: prose.tokenSyntax, partial: false, ...(note ? { note } : {}) };
+    return {
+      mode: 'prose',
+      language: 'prose',
+      relations: prose.relations,
+      masses: prose.masses,
+      rarity,
+      tokenSyntax: prose.tokenSyntax,
+      partial: false,
+      ...(note ? { note } : {}),
+    };
   } catch (e) {
     note = [note, `the English tagger failed (${e instanceof Error ? e.message : String(e)})`].filter(Boolean).join('; ');
     return { mode: 'prose', language: 'prose', relations: [], masses: [], rarity, tokenSyntax: tokens.map(() => null), partial: true, note };

@@ -10,9 +10,16 @@ import type { Token } from '../../core/attention';
 import { alignTokens } from './align';
 import type { MassTarget, Relation } from './types';
 
-export interface Word { start: number; end: number; text: string; pos: string }
+export interface Word {
+  start: number;
+  end: number;
+  text: string;
+  pos: string;
+}
 
-interface Tagger { tag(text: string): Word[] }
+interface Tagger {
+  tag(text: string): Word[];
+}
 let tagger: Tagger | undefined;
 let lexicon: Record<string, number> | undefined;
 
@@ -75,7 +82,13 @@ export interface ProseSyntax {
 /** The head noun after word k: the last noun of the first run of nouns, past modifiers (and a CCONJ between adjectives); −1 if none. */
 function headNounAfter(words: Word[], k: number): number {
   let j = k + 1;
-  while (j < words.length && (MODIFIERS.has(words[j].pos) || (words[j].pos === 'CCONJ' && j + 1 < words.length && words[j + 1].pos === 'ADJ') || (words[j].pos === 'PUNCT' && words[j].text === ',' && j + 1 < words.length && words[j + 1].pos === 'ADJ'))) j++;
+  while (
+    j < words.length &&
+    (MODIFIERS.has(words[j].pos) ||
+      (words[j].pos === 'CCONJ' && j + 1 < words.length && words[j + 1].pos === 'ADJ') ||
+      (words[j].pos === 'PUNCT' && words[j].text === ',' && j + 1 < words.length && words[j + 1].pos === 'ADJ'))
+  )
+    j++;
   if (j >= words.length || !NOUNS.has(words[j].pos)) return -1;
   while (j + 1 < words.length && NOUNS.has(words[j + 1].pos)) j++;
   return j;

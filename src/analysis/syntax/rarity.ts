@@ -10,6 +10,8 @@ import type { Token } from '../../core/attention';
 
 export function rarityById(tokens: Token[]): Float64Array {
   const r = new Float64Array(tokens.length);
-  tokens.forEach((t, i) => { r[i] = t.special || t.start < 0 ? NaN : t.id; });
+  tokens.forEach((t, i) => {
+    r[i] = t.special || t.start < 0 ? NaN : t.id;
+  });
   return r;
 }

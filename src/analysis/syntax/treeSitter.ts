@@ -17,9 +17,18 @@ export const GRAMMARS: Record<string, { file: string; family: 'python' | 'js' }>
 
 /** File extension → languageId, for the command line and dumps named by file. */
 export const EXTENSION_LANGUAGE: Record<string, string> = {
-  '.py': 'python', '.pyw': 'python', '.js': 'javascript', '.mjs': 'javascript', '.cjs': 'javascript', '.jsx': 'javascriptreact',
-  '.ts': 'typescript', '.mts': 'typescript', '.cts': 'typescript', '.tsx': 'typescriptreact',
-  '.txt': 'plaintext', '.md': 'markdown',
+  '.py': 'python',
+  '.pyw': 'python',
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.cjs': 'javascript',
+  '.jsx': 'javascriptreact',
+  '.ts': 'typescript',
+  '.mts': 'typescript',
+  '.cts': 'typescript',
+  '.tsx': 'typescriptreact',
+  '.txt': 'plaintext',
+  '.md': 'markdown',
 };
 
 export function languageOfPath(file: string): string | undefined {
@@ -43,7 +52,9 @@ function loadRuntime(): Promise<typeof TS> {
       await mod.Parser.init({ locateFile: (file: string) => path.join(dir, file) });
       return mod;
     })();
-    runtime.catch(() => { runtime = undefined; });
+    runtime.catch(() => {
+      runtime = undefined;
+    });
   }
   return runtime;
 }

@@ -25,7 +25,11 @@ export function kernelContext(model: onnx.ModelProto, label: string, modelDir: s
   const declared = new Map<string, (number | string)[]>();
   for (const v of [...(graph.input ?? []), ...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
     const dims = v.type?.tensorType?.shape?.dim;
-    if (v.name && dims) declared.set(v.name, dims.map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? num(d.dimValue) : '')));
+    if (v.name && dims)
+      declared.set(
+        v.name,
+        dims.map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? num(d.dimValue) : '')),
+      );
   }
   return { label, modelDir, opsets: model.opsetImport ?? [], constants, producer, graphInputs, declared };
 }
@@ -34,7 +38,10 @@ export function kernelContext(model: onnx.ModelProto, label: string, modelDir: s
 export const isRunTensor = (ctx: KernelContext, name: string | undefined): name is string => !!name && !ctx.constants.has(name) && !ctx.graphInputs.has(name);
 
 /** A constant copied into a slice model under another name. */
-export const inlined = (ctx: KernelContext) => (t: onnx.ITensorProto, as: string): onnx.TensorProto => inlineConstant(t, as, ctx.modelDir);
+export const inlined =
+  (ctx: KernelContext) =>
+  (t: onnx.ITensorProto, as: string): onnx.TensorProto =>
+    inlineConstant(t, as, ctx.modelDir);
 
 const THROUGH = new Set(['Cast', 'Identity']);
 
@@ -51,8 +58,21 @@ export function floatConst(ctx: KernelContext, name: string | undefined): { dims
 }
 
 /** Ops whose output keeps the first input's last dimension. */
-const SAME_LAST = new Set(['Cast', 'Identity', 'RotaryEmbedding', 'Relu', 'Neg', 'Sigmoid', 'Tanh', 'Softmax', 'LayerNormalization',
-  'SimplifiedLayerNormalization', 'SkipLayerNormalization', 'SkipSimplifiedLayerNormalization', 'RMSNormalization']);
+const SAME_LAST = new Set([
+  'Cast',
+  'Identity',
+  'RotaryEmbedding',
+  'Relu',
+  'Neg',
+  'Sigmoid',
+  'Tanh',
+  'Softmax',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'SkipLayerNormalization',
+  'SkipSimplifiedLayerNormalization',
+  'RMSNormalization',
+]);
 
 /**
  * The last dimension of a tensor when the graph fixes it: declared, or read off the ops that make it

@@ -9,7 +9,12 @@ import { decodeModel, elemTypes } from '../onnxGraph';
 import { attrInt, info } from './sliceGraph';
 import type { KernelPlan } from './types';
 
-export function exposeKernelProbabilities(bytes: Uint8Array, kernels: ReadonlyMap<string, KernelPlan>, label: string, why: string): { bytes: Uint8Array; model: onnx.ModelProto } {
+export function exposeKernelProbabilities(
+  bytes: Uint8Array,
+  kernels: ReadonlyMap<string, KernelPlan>,
+  label: string,
+  why: string,
+): { bytes: Uint8Array; model: onnx.ModelProto } {
   const model = decodeModel(bytes, label);
   const nodes = model.graph!.node!;
   for (const [source, k] of kernels) {
@@ -18,7 +23,9 @@ export function exposeKernelProbabilities(bytes: Uint8Array, kernels: ReadonlyMa
     if (at < 0) throw new EngineError('inference-failed', `${label}: ${k.label} is no longer in the graph.`);
     const outputs = [...(n.output ?? [])];
     while (outputs.length < 4) outputs.push('');
-    const setAttr = (a: onnx.AttributeProto) => { n.attribute = [...(n.attribute ?? []).filter((x) => x.name !== a.name), a]; };
+    const setAttr = (a: onnx.AttributeProto) => {
+      n.attribute = [...(n.attribute ?? []).filter((x) => x.name !== a.name), a];
+    };
     if (k.op === 'gqa') {
       setAttr(attrInt('qk_output', 2));
       outputs[3] = source;
@@ -30,9 +37,17 @@ export function exposeKernelProbabilities(bytes: Uint8Array, kernels: ReadonlyMa
       // onnxruntime cannot infer the type of this optional output: declare it (the query's type).
       const [t] = elemTypes(model, [n.input?.[0] ?? '']);
       (model.graph!.valueInfo ??= []).push(info(outputs[3], t ?? onnx.TensorProto.DataType.FLOAT));
-      nodes.splice(at + 1, 0, onnx.NodeProto.create({ opType: 'Softmax', name: `${source}.softmax`, input: [outputs[3]], output: [source], attribute: [attrInt('axis', -1)] }));
+      nodes.splice(
+        at + 1,
+        0,
+        onnx.NodeProto.create({ opType: 'Softmax', name: `${source}.softmax`, input: [outputs[3]], output: [source], attribute: [attrInt('axis', -1)] }),
+      );
     } else {
-      throw new EngineError('fused-attention', `${label}: ${k.label} outputs no attention probabilities, so Headlight recomputes them head by head${why ? `, and that failed: ${why}` : ''}.`, { op: 'Attention' });
+      throw new EngineError(
+        'fused-attention',
+        `${label}: ${k.label} outputs no attention probabilities, so Headlight recomputes them head by head${why ? `, and that failed: ${why}` : ''}.`,
+        { op: 'Attention' },
+      );
     }
     n.output = outputs;
   }

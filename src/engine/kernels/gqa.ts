@@ -10,18 +10,54 @@ import { halfToFloat32 } from '../../core/half';
 import { inlined, isRunTensor, staticWidth, graphInputBehind, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {
-  addAux, attrInt, attrKey, attrsOf, trimOptional, auxOf, dimsOf, int64Init, intAttr, like, node, ONNX_TYPE, sliceKey, sliceModel, toFloat, withAttrs, zerosLike, zeroScalar, attrTensor, type Aux,
+  addAux,
+  attrInt,
+  attrKey,
+  attrsOf,
+  trimOptional,
+  auxOf,
+  dimsOf,
+  int64Init,
+  intAttr,
+  like,
+  node,
+  ONNX_TYPE,
+  sliceKey,
+  sliceModel,
+  toFloat,
+  withAttrs,
+  zerosLike,
+  zeroScalar,
+  attrTensor,
+  type Aux,
 } from './sliceGraph';
 import type { KernelPlanResult, SliceRun, TensorLookup } from './types';
 
-export const GQA_ATTRIBUTES = ['num_heads', 'kv_num_heads', 'scale', 'softcap', 'local_window_size', 'do_rotary', 'rotary_interleaved', 'smooth_softmax', 'qk_output'];
+export const GQA_ATTRIBUTES = [
+  'num_heads',
+  'kv_num_heads',
+  'scale',
+  'softcap',
+  'local_window_size',
+  'do_rotary',
+  'rotary_interleaved',
+  'smooth_softmax',
+  'qk_output',
+];
 
 export function planGqa(n: onnx.INodeProto, ctx: KernelContext, source: string, label: string): KernelPlanResult {
   const spec = gqaSpec(n, ctx, label);
   if ('refused' in spec) return spec;
   return {
-    op: 'gqa', label, source, output: n.output?.[0] ?? '', outputLayout: 'bsd', captures: spec.captures, headSize: spec.headSize,
-    pastInputs: spec.pastInputs, positionRows: spec.positionRows,
+    op: 'gqa',
+    label,
+    source,
+    output: n.output?.[0] ?? '',
+    outputLayout: 'bsd',
+    captures: spec.captures,
+    headSize: spec.headSize,
+    pastInputs: spec.pastInputs,
+    positionRows: spec.positionRows,
     counts: () => ({ H: spec.N, Hkv: spec.K }),
     run: (get, h0, count, kv0, kv) => gqaRun(n, spec, get, h0, count, kv0, kv),
     values: async (get) => gqaValues(spec, get),
@@ -52,8 +88,10 @@ interface GqaSpec {
 
 function gqaSpec(n: onnx.INodeProto, ctx: KernelContext, label: string): GqaSpec | { refused: string } {
   const a = attrsOf(n);
-  const N = intAttr(a, 'num_heads', 0), K = intAttr(a, 'kv_num_heads', 0);
-  if (N <= 0 || K <= 0 || N % K !== 0) return { refused: `${label} has num_heads ${N} and kv_num_heads ${K}: query heads must be a positive multiple of key/value heads` };
+  const N = intAttr(a, 'num_heads', 0),
+    K = intAttr(a, 'kv_num_heads', 0);
+  if (N <= 0 || K <= 0 || N % K !== 0)
+    return { refused: `${label} has num_heads ${N} and kv_num_heads ${K}: query heads must be a positive multiple of key/value heads` };
   const [query, key, value, pastKey, pastValue, seqlens, total, cos, sin, positionIds, attnBias, headSink] = n.input ?? [];
   if (!query || !seqlens || !total) return { refused: `${label} lacks query, seqlens_k or total_sequence_length` };
   const packed = !key;
@@ -62,17 +100,33 @@ function gqaSpec(n: onnx.INodeProto, ctx: KernelContext, label: string): GqaSpec
   if (doRotary && (!cos || !sin)) return { refused: `${label} asks for rotary (do_rotary = 1) without cos_cache and sin_cache` };
   const width = staticWidth(ctx, query);
   const groups = packed ? N + 2 * K : N;
-  if (width !== undefined && width % groups !== 0) return { refused: `${label}: the query's width ${width} is not ${packed ? `(num_heads + 2 · kv_num_heads) = ${groups}` : `num_heads = ${N}`} heads of one size` };
+  if (width !== undefined && width % groups !== 0)
+    return {
+      refused: `${label}: the query's width ${width} is not ${packed ? `(num_heads + 2 · kv_num_heads) = ${groups}` : `num_heads = ${N}`} heads of one size`,
+    };
   const inl = inlined(ctx);
   const aux = {
-    cos: auxOf(cos, ctx.constants, inl, 'cos'), sin: auxOf(sin, ctx.constants, inl, 'sin'),
-    positionIds: auxOf(positionIds, ctx.constants, inl, 'position_ids'), bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias'),
+    cos: auxOf(cos, ctx.constants, inl, 'cos'),
+    sin: auxOf(sin, ctx.constants, inl, 'sin'),
+    positionIds: auxOf(positionIds, ctx.constants, inl, 'position_ids'),
+    bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias'),
     sink: auxOf(headSink, ctx.constants, inl, 'head_sink'),
   };
   const captures = [query, key, value, seqlens, total, cos, sin, positionIds, attnBias, headSink].filter((x): x is string => isRunTensor(ctx, x));
   const cacheRows = cos ? ctx.constants.get(cos)?.dims?.[0] : undefined;
   return {
-    N, K, packed, groups, query, key, value, seqlens, total, aux, opsets: ctx.opsets, captures,
+    N,
+    K,
+    packed,
+    groups,
+    query,
+    key,
+    value,
+    seqlens,
+    total,
+    aux,
+    opsets: ctx.opsets,
+    captures,
     pastInputs: [pastKey, pastValue].map((x) => graphInputBehind(ctx, x)).filter((x): x is string => !!x),
     headSize: width !== undefined ? width / groups : undefined,
     positionRows: doRotary && cacheRows !== undefined ? Number(cacheRows) : undefined,
@@ -93,13 +147,16 @@ function gqaRun(n: onnx.INodeProto, spec: GqaSpec, get: TensorLookup, h0: number
   const feeds: Record<string, ort.Tensor> = {
     query: like(q, takeHeads(q.data as TypedData, S, spec.groups, d, h0, count), [1, S, count * d]),
     key: like(k, takeHeads(k.data as TypedData, S, kGroups, d, kFirst + kv0, kv), [1, S, kv * d]),
-    seqlens_k: get(spec.seqlens), total_sequence_length: get(spec.total),
+    seqlens_k: get(spec.seqlens),
+    total_sequence_length: get(spec.total),
   };
   const inits: onnx.TensorProto[] = [];
   const heads = { H: spec.N, h0, count, take: (t: ort.Tensor, axis: number) => takeAxis(t, axis, h0, count) };
   const extra = [
-    addAux(aux.cos, 'cos', get, feeds, inits), addAux(aux.sin, 'sin', get, feeds, inits),
-    addAux(aux.positionIds, 'position_ids', get, feeds, inits), addAux(aux.bias, 'attention_bias', get, feeds, inits, heads),
+    addAux(aux.cos, 'cos', get, feeds, inits),
+    addAux(aux.sin, 'sin', get, feeds, inits),
+    addAux(aux.positionIds, 'position_ids', get, feeds, inits),
+    addAux(aux.bias, 'attention_bias', get, feeds, inits, heads),
     addAux(aux.sink, 'head_sink', get, feeds, inits, heads),
   ];
   const type = ONNX_TYPE[q.type];
@@ -118,8 +175,13 @@ function gqaRun(n: onnx.INodeProto, spec: GqaSpec, get: TensorLookup, h0: number
       const nodes = [
         ...zerosLike('key', 'value', type),
         node('ConstantOfShape', ['past.shape'], ['past'], [attrTensor('value', zeroScalar(type))]),
-        node('GroupQueryAttention', trimOptional(['query', 'key', 'value', 'past', 'past', 'seqlens_k', 'total_sequence_length', ...extra]), ['y', 'present_key', 'present_value', 'probs'],
-          withAttrs(n, [], [attrInt('num_heads', count), attrInt('kv_num_heads', kv), attrInt('qk_output', 2)]), 'com.microsoft'),
+        node(
+          'GroupQueryAttention',
+          trimOptional(['query', 'key', 'value', 'past', 'past', 'seqlens_k', 'total_sequence_length', ...extra]),
+          ['y', 'present_key', 'present_value', 'probs'],
+          withAttrs(n, [], [attrInt('num_heads', count), attrInt('kv_num_heads', kv), attrInt('qk_output', 2)]),
+          'com.microsoft',
+        ),
         ...toFloat('probs', type),
       ];
       return sliceModel(spec.opsets, nodes, feeds, inits);

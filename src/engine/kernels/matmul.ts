@@ -8,17 +8,32 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 let session: Promise<ort.InferenceSession> | undefined;
 
 function graph(): Uint8Array {
-  const info = (name: string, dims: string[]) => onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({
-    elemType: FLOAT, shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create({ dimParam: d })) }),
-  }) }) });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8, producerName: 'headlight', opsetImport: [{ domain: '', version: 13 }],
-    graph: onnx.GraphProto.create({
-      name: 'matmul-add',
-      node: [onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'w'], output: ['xw'] }), onnx.NodeProto.create({ opType: 'Add', input: ['xw', 'b'], output: ['y'] })],
-      input: [info('x', ['rows', 'in']), info('w', ['in', 'cols']), info('b', ['cols'])], output: [info('y', ['rows', 'cols'])],
+  const info = (name: string, dims: string[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: onnx.TypeProto.create({
+        tensorType: onnx.TypeProto.Tensor.create({
+          elemType: FLOAT,
+          shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create({ dimParam: d })) }),
+        }),
+      }),
+    });
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'headlight',
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: onnx.GraphProto.create({
+        name: 'matmul-add',
+        node: [
+          onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'w'], output: ['xw'] }),
+          onnx.NodeProto.create({ opType: 'Add', input: ['xw', 'b'], output: ['y'] }),
+        ],
+        input: [info('x', ['rows', 'in']), info('w', ['in', 'cols']), info('b', ['cols'])],
+        output: [info('y', ['rows', 'cols'])],
+      }),
     }),
-  })).finish();
+  ).finish();
 }
 
 /** x [rows × inDim] · w [inDim × cols] + b (zeros when absent), float32, row-major. */

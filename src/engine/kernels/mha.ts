@@ -9,7 +9,23 @@ import { floatToHalf, halfToFloat32 } from '../../core/half';
 import { floatConst, graphInputBehind, inlined, isRunTensor, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {
-  addAux, attrInt, attrKey, attrsOf, auxOf, type Aux, dimsOf, intAttr, like, node, ONNX_TYPE, sliceKey, sliceModel, toFloat, trimOptional, withAttrs, zerosLike,
+  addAux,
+  attrInt,
+  attrKey,
+  attrsOf,
+  auxOf,
+  type Aux,
+  dimsOf,
+  intAttr,
+  like,
+  node,
+  ONNX_TYPE,
+  sliceKey,
+  sliceModel,
+  toFloat,
+  trimOptional,
+  withAttrs,
+  zerosLike,
 } from './sliceGraph';
 import type { KernelPlanResult, SliceRun, TensorLookup } from './types';
 
@@ -21,7 +37,13 @@ export function planMha(n: onnx.INodeProto, ctx: KernelContext, source: string, 
   const spec = mhaSpec(n, ctx, label);
   if ('refused' in spec) return spec;
   return {
-    op: 'mha', label, source, output: n.output?.[0] ?? '', outputLayout: 'bsd', captures: spec.captures, pastInputs: spec.pastInputs,
+    op: 'mha',
+    label,
+    source,
+    output: n.output?.[0] ?? '',
+    outputLayout: 'bsd',
+    captures: spec.captures,
+    pastInputs: spec.pastInputs,
     counts: () => ({ H: spec.N, Hkv: spec.N }),
     run: (get, h0, count) => mhaRun(n, spec, get, h0, count),
     values: async (get) => mhaValues(spec, get),
@@ -48,12 +70,22 @@ function mhaSpec(n: onnx.INodeProto, ctx: KernelContext, label: string): MhaSpec
   if (N <= 0) return { refused: `${label} has no positive num_heads` };
   const [query, key, value, bias, kpm, attnBias, pastKey, pastValue, pastSeqLen, cacheIndirection] = n.input ?? [];
   if (!query) return { refused: `${label} lacks a query` };
-  if (pastSeqLen || cacheIndirection) return { refused: `${label} reads past_sequence_length / cache_indirection: it is a decoding step over a shared or beam-search cache, not a pass over a text` };
+  if (pastSeqLen || cacheIndirection)
+    return {
+      refused: `${label} reads past_sequence_length / cache_indirection: it is a decoding step over a shared or beam-search cache, not a pass over a text`,
+    };
   const inl = inlined(ctx);
   const aux = { kpm: auxOf(kpm, ctx.constants, inl, 'key_padding_mask'), bias: auxOf(attnBias, ctx.constants, inl, 'attention_bias') };
   const biasConst = bias ? floatConst(ctx, bias) : undefined;
   return {
-    N, query, key, value, bias, biasConst, aux, opsets: ctx.opsets,
+    N,
+    query,
+    key,
+    value,
+    bias,
+    biasConst,
+    aux,
+    opsets: ctx.opsets,
     captures: [query, key, value, kpm, attnBias, ...(biasConst ? [] : [bias])].filter((x): x is string => isRunTensor(ctx, x)),
     pastInputs: [pastKey, pastValue].map((x) => graphInputBehind(ctx, x)).filter((x): x is string => !!x),
   };
@@ -91,19 +123,38 @@ function mhaRun(n: onnx.INodeProto, spec: MhaSpec, get: TensorLookup, h0: number
   return {
     key: sliceKey(['mha', layout, count, attrKey(n), kpmIn, abIn], feeds),
     feeds,
-    build: () => sliceModel(spec.opsets, [
-      ...(hasValue ? zerosLike('key', 'value', type) : []),
-      node('MultiHeadAttention', trimOptional(['query', feeds.key ? 'key' : '', hasValue ? 'value' : '', feeds.bias ? 'bias' : '', kpmIn, abIn]), ['y', '', '', 'qk'],
-        withAttrs(n, ['num_heads'], [attrInt('num_heads', count)]), 'com.microsoft'),
-      // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
-      ...toFloat('qk', type, 'qk.f32'),
-      node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
-    ], feeds, inits, { qk: type }),
+    build: () =>
+      sliceModel(
+        spec.opsets,
+        [
+          ...(hasValue ? zerosLike('key', 'value', type) : []),
+          node(
+            'MultiHeadAttention',
+            trimOptional(['query', feeds.key ? 'key' : '', hasValue ? 'value' : '', feeds.bias ? 'bias' : '', kpmIn, abIn]),
+            ['y', '', '', 'qk'],
+            withAttrs(n, ['num_heads'], [attrInt('num_heads', count)]),
+            'com.microsoft',
+          ),
+          // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
+          ...toFloat('qk', type, 'qk.f32'),
+          node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
+        ],
+        feeds,
+        inits,
+        { qk: type },
+      ),
   };
 }
 
 /** Heads [h0, h0 + count) of the query (and key), in the kernel's layout; the query and key head sizes. */
-function headFeeds(N: number, layout: Layout, q: ort.Tensor, k: ort.Tensor | undefined, h0: number, count: number): { feeds: Record<string, ort.Tensor>; Hq: number; Hk: number } {
+function headFeeds(
+  N: number,
+  layout: Layout,
+  q: ort.Tensor,
+  k: ort.Tensor | undefined,
+  h0: number,
+  count: number,
+): { feeds: Record<string, ort.Tensor>; Hq: number; Hk: number } {
   const qd = dimsOf(q);
   const feeds: Record<string, ort.Tensor> = {};
   if (layout === 'packed-qkv') {
@@ -130,7 +181,8 @@ function headFeeds(N: number, layout: Layout, q: ort.Tensor, k: ort.Tensor | und
 
 /** [q part, k part, v part] of these heads' bias, in the query's type; the slice's value is zeros of the key's width. */
 function biasFeed(full: Float32Array, N: number, Hq: number, Hk: number, layout: Layout, h0: number, count: number, qType: ort.Tensor['type']): ort.Tensor {
-  const Dq = N * Hq, Dk = N * Hk;
+  const Dq = N * Hq,
+    Dk = N * Hk;
   const b = new Float32Array(count * (Hq + 2 * Hk));
   b.set(full.subarray(h0 * Hq, (h0 + count) * Hq), 0);
   b.set(full.subarray(Dq + h0 * Hk, Dq + (h0 + count) * Hk), count * Hq);
@@ -156,7 +208,13 @@ function mhaValues(spec: MhaSpec, get: TensorLookup): { data: Float32Array; dims
 }
 
 /** The value vectors head-major as float32 [N, L, Hv] (a copy), out of whichever input holds them. */
-function valueHeads(N: number, layout: Layout, q: ort.Tensor, k: ort.Tensor | undefined, v: ort.Tensor | undefined): { data: Float32Array; dims: number[] } | undefined {
+function valueHeads(
+  N: number,
+  layout: Layout,
+  q: ort.Tensor,
+  k: ort.Tensor | undefined,
+  v: ort.Tensor | undefined,
+): { data: Float32Array; dims: number[] } | undefined {
   const f32 = (t: ort.Tensor, d: TypedData) => (t.type === 'float16' ? halfToFloat32(d as Uint16Array) : Float32Array.from(d as Float32Array));
   if (layout === 'packed-qkv' || layout === 'packed-kv') {
     // V is entry 2 of [S, N, 3, H] (or 1 of [L, N, 2, H]).
@@ -165,7 +223,8 @@ function valueHeads(N: number, layout: Layout, q: ort.Tensor, k: ort.Tensor | un
     const [L, parts, H] = [d[1], d[3], d[4]];
     const src = f32(t, t.data as TypedData);
     const data = new Float32Array(N * L * H);
-    for (let h = 0; h < N; h++) for (let s = 0; s < L; s++) data.set(src.subarray(((s * N + h) * parts + parts - 1) * H, ((s * N + h) * parts + parts) * H), (h * L + s) * H);
+    for (let h = 0; h < N; h++)
+      for (let s = 0; s < L; s++) data.set(src.subarray(((s * N + h) * parts + parts - 1) * H, ((s * N + h) * parts + parts) * H), (h * L + s) * H);
     return { data, dims: [N, L, H] };
   }
   if (!v) return undefined;

@@ -11,11 +11,35 @@ import { floatConst, graphInputBehind, inlined, isRunTensor, type KernelContext 
 import { headMajor, takeAxis, type TypedData } from './heads';
 import { matmulRows } from './matmul';
 import {
-  addAux, attrInt, attrKey, attrsOf, auxOf, dimsOf, intAttr, node, ONNX_TYPE, sliceKey, sliceModel, toFloat, trimOptional, withAttrs, zerosLike, type Aux,
+  addAux,
+  attrInt,
+  attrKey,
+  attrsOf,
+  auxOf,
+  dimsOf,
+  intAttr,
+  node,
+  ONNX_TYPE,
+  sliceKey,
+  sliceModel,
+  toFloat,
+  trimOptional,
+  withAttrs,
+  zerosLike,
+  type Aux,
 } from './sliceGraph';
 import type { KernelPlanResult, SliceRun, TensorLookup } from './types';
 
-export const MS_ATTENTION_ATTRIBUTES = ['num_heads', 'qkv_hidden_sizes', 'unidirectional', 'mask_filter_value', 'scale', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer'];
+export const MS_ATTENTION_ATTRIBUTES = [
+  'num_heads',
+  'qkv_hidden_sizes',
+  'unidirectional',
+  'mask_filter_value',
+  'scale',
+  'do_rotary',
+  'rotary_embedding_dim',
+  'past_present_share_buffer',
+];
 
 /** Columns [c0, c0 + w) of a row-major [rows, cols] matrix. */
 function columns(m: Float32Array, rows: number, cols: number, c0: number, w: number): Float32Array {
@@ -28,7 +52,13 @@ export function planMsAttention(n: onnx.INodeProto, ctx: KernelContext, source: 
   const spec = msAttentionSpec(n, ctx, label);
   if ('refused' in spec) return spec;
   return {
-    op: 'ms-attention', label, source, output: n.output?.[0] ?? '', outputLayout: 'bsd', captures: spec.captures, headSize: spec.Hk,
+    op: 'ms-attention',
+    label,
+    source,
+    output: n.output?.[0] ?? '',
+    outputLayout: 'bsd',
+    captures: spec.captures,
+    headSize: spec.Hk,
     pastInputs: spec.pastInputs,
     counts: () => ({ H: spec.N, Hkv: spec.N }),
     run: (get, h0, count) => msAttentionRun(n, spec, get, h0, count),
@@ -64,8 +94,12 @@ function msAttentionSpec(n: onnx.INodeProto, ctx: KernelContext, label: string):
   const a = attrsOf(n);
   const N = intAttr(a, 'num_heads', 0);
   if (N <= 0) return { refused: `${label} has no positive num_heads` };
-  if (intAttr(a, 'do_rotary', 0) === 1) return { refused: `${label} applies rotary inside com.microsoft Attention (do_rotary = 1), which Headlight cannot reproduce head by head; export with GroupQueryAttention or without the transformer optimizer` };
-  if (intAttr(a, 'past_present_share_buffer', 0) === 1) return { refused: `${label} shares one buffer between past and present (a decoding step), not a pass over a text` };
+  if (intAttr(a, 'do_rotary', 0) === 1)
+    return {
+      refused: `${label} applies rotary inside com.microsoft Attention (do_rotary = 1), which Headlight cannot reproduce head by head; export with GroupQueryAttention or without the transformer optimizer`,
+    };
+  if (intAttr(a, 'past_present_share_buffer', 0) === 1)
+    return { refused: `${label} shares one buffer between past and present (a decoding step), not a pass over a text` };
   const [input, weights, bias, maskIndex, past, attnBias, pastSeqLen] = n.input ?? [];
   if (pastSeqLen) return { refused: `${label} reads past_sequence_length: it is a decoding step over a shared cache` };
   const W = floatConst(ctx, weights);
@@ -73,12 +107,25 @@ function msAttentionSpec(n: onnx.INodeProto, ctx: KernelContext, label: string):
   const [inDim, cols] = W.dims;
   const sizes = a.get('qkv_hidden_sizes')?.ints?.map((v) => Number(v)) ?? [cols / 3, cols / 3, cols / 3];
   const [Dq, Dk, Dv] = sizes;
-  if (sizes.length !== 3 || Dq + Dk + Dv !== cols) return { refused: `${label}: qkv_hidden_sizes ${JSON.stringify(sizes)} do not add up to the weights' ${cols} columns` };
+  if (sizes.length !== 3 || Dq + Dk + Dv !== cols)
+    return { refused: `${label}: qkv_hidden_sizes ${JSON.stringify(sizes)} do not add up to the weights' ${cols} columns` };
   if (Dq % N !== 0 || Dk % N !== 0 || Dv % N !== 0) return { refused: `${label}: num_heads ${N} does not divide the hidden sizes ${Dq}/${Dk}/${Dv}` };
   const B = bias ? floatConst(ctx, bias) : undefined;
   if (bias && (!B || B.data.length !== cols)) return { refused: `${label}: its bias is not a constant of ${cols} values` };
   return {
-    N, input, maskIndex, W, B, inDim, cols, Dq, Dk, Dv, Hq: Dq / N, Hk: Dk / N, Hv: Dv / N,
+    N,
+    input,
+    maskIndex,
+    W,
+    B,
+    inDim,
+    cols,
+    Dq,
+    Dk,
+    Dv,
+    Hq: Dq / N,
+    Hk: Dk / N,
+    Hv: Dv / N,
     mfv: a.has('mask_filter_value') ? Number(a.get('mask_filter_value')!.f ?? -10000) : -10000,
     aux: { bias: auxOf(attnBias, ctx.constants, inlined(ctx), 'attention_bias') },
     opsets: ctx.opsets,
@@ -96,8 +143,15 @@ function maskFeeds({ maskIndex, mfv }: MsAttentionSpec, get: TensorLookup, S: nu
   const T = S;
   if (d.length === 1) {
     // [B] = end positions, [2B] = end then start positions (batch 1).
-    const end = v[0], start = d[0] >= 2 ? v[1] : 0;
-    return { key_padding_mask: new ort.Tensor('int32', Int32Array.from({ length: T }, (_, j) => (j >= start && j < end ? 1 : 0)), [1, T]) };
+    const end = v[0],
+      start = d[0] >= 2 ? v[1] : 0;
+    return {
+      key_padding_mask: new ort.Tensor(
+        'int32',
+        Int32Array.from({ length: T }, (_, j) => (j >= start && j < end ? 1 : 0)),
+        [1, T],
+      ),
+    };
   }
   if (d.length === 2) return { key_padding_mask: new ort.Tensor('int32', v, [1, d[1]]) };
   // 3D [B, S, T] or 4D [B, 1, M, M] (cropped to S × T): 0 where masked becomes mask_filter_value.
@@ -107,7 +161,8 @@ function maskFeeds({ maskIndex, mfv }: MsAttentionSpec, get: TensorLookup, S: nu
   return { attention_bias: type === 'float16' ? new ort.Tensor('float16', floatToHalf(f), [1, 1, S, T]) : new ort.Tensor('float32', f, [1, 1, S, T]) };
 }
 
-const weightFeed = (type: string, data: Float32Array, dims: number[]) => (type === 'float16' ? new ort.Tensor('float16', floatToHalf(data), dims) : new ort.Tensor('float32', data, dims));
+const weightFeed = (type: string, data: Float32Array, dims: number[]) =>
+  type === 'float16' ? new ort.Tensor('float16', floatToHalf(data), dims) : new ort.Tensor('float32', data, dims);
 
 /** Heads [h0, h0 + count): their Q and K projected from the kept input, scored by MultiHeadAttention, then a Softmax. */
 function msAttentionRun(n: onnx.INodeProto, spec: MsAttentionSpec, get: TensorLookup, h0: number, count: number): SliceRun {
@@ -126,25 +181,45 @@ function msAttentionRun(n: onnx.INodeProto, spec: MsAttentionSpec, get: TensorLo
   const m = maskFeeds(spec, get, S, x.type);
   Object.assign(feeds, m);
   const inits: onnx.TensorProto[] = [];
-  const abIn = m.attention_bias ? '' : addAux(spec.aux.bias, 'attention_bias', get, feeds, inits, { H: spec.N, h0, count, take: (t, axis) => takeAxis(t, axis, h0, count) });
+  const abIn = m.attention_bias
+    ? ''
+    : addAux(spec.aux.bias, 'attention_bias', get, feeds, inits, { H: spec.N, h0, count, take: (t, axis) => takeAxis(t, axis, h0, count) });
   const type = ONNX_TYPE[x.type];
-  const proj = (w: string, b: string, out: string) => (B ? [node('MatMul', ['x', w], [`${out}.mm`]), node('Add', [`${out}.mm`, b], [out])] : [node('MatMul', ['x', w], [out])]);
+  const proj = (w: string, b: string, out: string) =>
+    B ? [node('MatMul', ['x', w], [`${out}.mm`]), node('Add', [`${out}.mm`, b], [out])] : [node('MatMul', ['x', w], [out])];
   return {
     key: sliceKey(['ms-attention', count, attrKey(n), abIn], feeds),
     feeds,
-    build: () => sliceModel(spec.opsets, [
-      ...proj('wq', 'bq', 'q'), ...proj('wk', 'bk', 'k'), ...zerosLike('k', 'v', type),
-      node('MultiHeadAttention', trimOptional(['q', 'k', 'v', '', m.key_padding_mask ? 'key_padding_mask' : '', m.attention_bias ? 'attention_bias' : abIn]), ['y', '', '', 'qk'],
-        withAttrs(n, ['num_heads', 'qkv_hidden_sizes', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer'], [attrInt('num_heads', count)]), 'com.microsoft'),
-      // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
-      ...toFloat('qk', type, 'qk.f32'),
-      node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
-    ], feeds, inits, { qk: type }),
+    build: () =>
+      sliceModel(
+        spec.opsets,
+        [
+          ...proj('wq', 'bq', 'q'),
+          ...proj('wk', 'bk', 'k'),
+          ...zerosLike('k', 'v', type),
+          node(
+            'MultiHeadAttention',
+            trimOptional(['q', 'k', 'v', '', m.key_padding_mask ? 'key_padding_mask' : '', m.attention_bias ? 'attention_bias' : abIn]),
+            ['y', '', '', 'qk'],
+            withAttrs(n, ['num_heads', 'qkv_hidden_sizes', 'do_rotary', 'rotary_embedding_dim', 'past_present_share_buffer'], [attrInt('num_heads', count)]),
+            'com.microsoft',
+          ),
+          // The scores in float32 before the Softmax, as onnxruntime's CPU kernels compute it for float16 too.
+          ...toFloat('qk', type, 'qk.f32'),
+          node('Softmax', ['qk.f32'], ['out'], [attrInt('axis', -1)]),
+        ],
+        feeds,
+        inits,
+        { qk: type },
+      ),
   };
 }
 
 /** Every head's value vectors, float32 [N, S, Hv]: the kept input through the value columns of the packed weights. */
-async function msAttentionValues({ N, W, B, inDim, cols, Dq, Dk, Dv, Hv, input }: MsAttentionSpec, get: TensorLookup): Promise<{ data: Float32Array; dims: number[] }> {
+async function msAttentionValues(
+  { N, W, B, inDim, cols, Dq, Dk, Dv, Hv, input }: MsAttentionSpec,
+  get: TensorLookup,
+): Promise<{ data: Float32Array; dims: number[] }> {
   const x = get(input);
   const [, S] = dimsOf(x);
   const xf = x.type === 'float16' ? halfToFloat32(x.data as Uint16Array) : (x.data as Float32Array).slice(); // a copy: the kept run may be released meanwhile

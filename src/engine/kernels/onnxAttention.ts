@@ -9,7 +9,24 @@ import { halfToFloat32 } from '../../core/half';
 import { graphInputBehind, inlined, isRunTensor, staticWidth, type KernelContext } from './context';
 import { headMajor, takeAxis, takeHeads, type TypedData } from './heads';
 import {
-  addAux, attrInt, attrKey, attrsOf, auxOf, dimsOf, int64Init, intAttr, like, node, ONNX_TYPE, sliceKey, sliceModel, toFloat, trimOptional, withAttrs, attrTensor, zeroScalar,
+  addAux,
+  attrInt,
+  attrKey,
+  attrsOf,
+  auxOf,
+  dimsOf,
+  int64Init,
+  intAttr,
+  like,
+  node,
+  ONNX_TYPE,
+  sliceKey,
+  sliceModel,
+  toFloat,
+  trimOptional,
+  withAttrs,
+  attrTensor,
+  zeroScalar,
 } from './sliceGraph';
 import type { KernelPlanResult, TensorLookup } from './types';
 
@@ -17,12 +34,15 @@ export const ONNX_ATTENTION_ATTRIBUTES = ['is_causal', 'kv_num_heads', 'q_num_he
 
 export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source: string, label: string): KernelPlanResult {
   const a = attrsOf(n);
-  const qHeads = intAttr(a, 'q_num_heads', 0), kvHeads = intAttr(a, 'kv_num_heads', 0);
+  const qHeads = intAttr(a, 'q_num_heads', 0),
+    kvHeads = intAttr(a, 'kv_num_heads', 0);
   const [Q, K, V, mask, pastKey, pastValue, nonpad] = n.input ?? [];
   if (!Q || !K || !V) return { refused: `${label} lacks Q, K or V` };
-  if ((qHeads > 0) !== (kvHeads > 0) || (qHeads > 0 && qHeads % kvHeads !== 0)) return { refused: `${label} has q_num_heads ${qHeads} and kv_num_heads ${kvHeads}: query heads must be a positive multiple of key/value heads` };
+  if (qHeads > 0 !== kvHeads > 0 || (qHeads > 0 && qHeads % kvHeads !== 0))
+    return { refused: `${label} has q_num_heads ${qHeads} and kv_num_heads ${kvHeads}: query heads must be a positive multiple of key/value heads` };
   const kWidth = staticWidth(ctx, K);
-  if (qHeads > 0 && kWidth !== undefined && kWidth % kvHeads !== 0) return { refused: `${label}: K's width ${kWidth} is not kv_num_heads = ${kvHeads} heads of one size` };
+  if (qHeads > 0 && kWidth !== undefined && kWidth % kvHeads !== 0)
+    return { refused: `${label}: K's width ${kWidth} is not kv_num_heads = ${kvHeads} heads of one size` };
   const inl = inlined(ctx);
   // Closures below never hold `ctx`: its constants pin the whole model's bytes.
   const opsets = ctx.opsets;
@@ -42,7 +62,12 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
   const counts = (get: TensorLookup) => ({ H: shape(get(Q), qHeads).heads, Hkv: shape(get(K), kvHeads).heads });
 
   return {
-    op: 'onnx-attention', label, source, output: n.output?.[0] ?? '', outputLayout: dimsRankHint(ctx, Q, qHeads) === 3 ? 'bsd' : 'bhsd', captures,
+    op: 'onnx-attention',
+    label,
+    source,
+    output: n.output?.[0] ?? '',
+    outputLayout: dimsRankHint(ctx, Q, qHeads) === 3 ? 'bsd' : 'bhsd',
+    captures,
     headSize: qHeads > 0 && kWidth !== undefined ? kWidth / kvHeads : kWidth,
     pastInputs: [pastKey, pastValue].map((x) => graphInputBehind(ctx, x)).filter((x): x is string => !!x),
     counts,
@@ -67,7 +92,12 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
             node('Shape', ['K'], ['k.lead'], [attrInt('start', 0), attrInt('end', -1)]),
             node('Concat', ['k.lead', 'v.last'], ['v.shape'], [attrInt('axis', 0)]),
             node('ConstantOfShape', ['v.shape'], ['V'], [attrTensor('value', zeroScalar(type))]),
-            node('Attention', trimOptional(['Q', 'K', 'V', maskIn, '', '', nonpadIn]), ['y', '', '', 'probs'], withAttrs(n, ['q_num_heads', 'kv_num_heads', 'qk_matmul_output_mode'], set)),
+            node(
+              'Attention',
+              trimOptional(['Q', 'K', 'V', maskIn, '', '', nonpadIn]),
+              ['y', '', '', 'probs'],
+              withAttrs(n, ['q_num_heads', 'kv_num_heads', 'qk_matmul_output_mode'], set),
+            ),
             ...toFloat('probs', type),
           ];
           return sliceModel(opsets, nodes, feeds, inits);

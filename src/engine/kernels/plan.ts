@@ -26,7 +26,8 @@ const READ: { op: string; onnxDomain: boolean; attributes: string[]; plan: Plann
 const REFUSED: Record<string, string> = {
   PackedAttention: 'onnxruntime has no CPU kernel for it (it runs on CUDA over sequences packed without padding)',
   PackedMultiHeadAttention: 'onnxruntime has no CPU kernel for it (it runs on CUDA over sequences packed without padding)',
-  DecoderMaskedMultiHeadAttention: 'it attends from one new token at a time over a key/value cache (a decoding step), so no pass over the whole text exists to read',
+  DecoderMaskedMultiHeadAttention:
+    'it attends from one new token at a time over a key/value cache (a decoding step), so no pass over the whole text exists to read',
   DecoderMaskedSelfAttention: 'it attends from one new token at a time over a key/value cache (a decoding step), so no pass over the whole text exists to read',
   PagedAttention: 'it reads a paged key/value cache in float16/bfloat16 only and has no float32 CPU path',
   DecoderAttention: 'it is the decoder half of an encoder–decoder model (self- and cross-attention over a beam cache), which Headlight does not read',
@@ -58,13 +59,20 @@ export function findKernels(model: onnx.ModelProto, ctx: KernelContext): FoundKe
     const label = nodeLabel(n);
     const why = n.domain === MS ? REFUSED[op] : undefined;
     if (why) {
-      throw new EngineError('fused-attention', `${ctx.label} computes attention in a fused ${label}, which Headlight cannot read: ${why}. ${EXPORT_ADVICE}`, { op, node: n.name ?? '' });
+      throw new EngineError('fused-attention', `${ctx.label} computes attention in a fused ${label}, which Headlight cannot read: ${why}. ${EXPORT_ADVICE}`, {
+        op,
+        node: n.name ?? '',
+      });
     }
     const reader = READ.find((r) => r.op === op && (r.onnxDomain ? isOnnx(n) : n.domain === MS));
     if (!reader) return;
     const unknown = (n.attribute ?? []).map((a) => a.name ?? '').filter((a) => !reader.attributes.includes(a));
     if (unknown.length) {
-      throw new EngineError('fused-attention', `${ctx.label}: ${label} has attribute(s) ${unknown.join(', ')} that Headlight does not know, so it cannot promise to reproduce that kernel's probabilities. ${EXPORT_ADVICE}`, { op, node: n.name ?? '' });
+      throw new EngineError(
+        'fused-attention',
+        `${ctx.label}: ${label} has attribute(s) ${unknown.join(', ')} that Headlight does not know, so it cannot promise to reproduce that kernel's probabilities. ${EXPORT_ADVICE}`,
+        { op, node: n.name ?? '' },
+      );
     }
     const plan = reader.plan(n, ctx, kernelSourceName(found.length), label);
     if ('refused' in plan) throw new EngineError('fused-attention', `${ctx.label}: ${plan.refused}. ${EXPORT_ADVICE}`, { op, node: n.name ?? '' });

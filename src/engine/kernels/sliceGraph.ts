@@ -10,15 +10,25 @@ export const num = (v: number | Long | null | undefined): number => (v == null ?
 const DT = onnx.TensorProto.DataType;
 /** onnxruntime tensor type → ONNX TensorProto.DataType. */
 export const ONNX_TYPE: Record<string, number> = {
-  float32: DT.FLOAT, float16: DT.FLOAT16, float64: DT.DOUBLE, int32: DT.INT32, int64: DT.INT64, int8: DT.INT8, uint8: DT.UINT8, bool: DT.BOOL, bfloat16: DT.BFLOAT16,
+  float32: DT.FLOAT,
+  float16: DT.FLOAT16,
+  float64: DT.DOUBLE,
+  int32: DT.INT32,
+  int64: DT.INT64,
+  int8: DT.INT8,
+  uint8: DT.UINT8,
+  bool: DT.BOOL,
+  bfloat16: DT.BFLOAT16,
 };
 
 export const info = (name: string, elemType: number): onnx.ValueInfoProto =>
   onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
 
 export const attrInt = (name: string, i: number): onnx.AttributeProto => onnx.AttributeProto.create({ name, i, type: onnx.AttributeProto.AttributeType.INT });
-export const attrInts = (name: string, ints: number[]): onnx.AttributeProto => onnx.AttributeProto.create({ name, ints, type: onnx.AttributeProto.AttributeType.INTS });
-export const attrTensor = (name: string, t: onnx.ITensorProto): onnx.AttributeProto => onnx.AttributeProto.create({ name, t: t, type: onnx.AttributeProto.AttributeType.TENSOR });
+export const attrInts = (name: string, ints: number[]): onnx.AttributeProto =>
+  onnx.AttributeProto.create({ name, ints, type: onnx.AttributeProto.AttributeType.INTS });
+export const attrTensor = (name: string, t: onnx.ITensorProto): onnx.AttributeProto =>
+  onnx.AttributeProto.create({ name, t: t, type: onnx.AttributeProto.AttributeType.TENSOR });
 
 export const node = (opType: string, input: string[], output: string[], attribute: onnx.AttributeProto[] = [], domain = ''): onnx.NodeProto =>
   onnx.NodeProto.create({ opType, input, output, attribute, domain, name: output.find(Boolean) ?? opType });
@@ -32,12 +42,19 @@ export const intAttr = (a: Map<string, onnx.IAttributeProto>, name: string, dflt
 /** The node's attributes except `drop`, with `set` replacing or adding some. */
 export function withAttrs(n: onnx.INodeProto, drop: string[], set: onnx.AttributeProto[]): onnx.AttributeProto[] {
   const replaced = new Set([...drop, ...set.map((a) => a.name)]);
-  return [...(n.attribute ?? []).filter((a) => !replaced.has(a.name ?? '')) as onnx.AttributeProto[], ...set];
+  return [...((n.attribute ?? []).filter((a) => !replaced.has(a.name ?? '')) as onnx.AttributeProto[]), ...set];
 }
 
 /** A one-element tensor of `elemType` holding 0 (ConstantOfShape's value). */
 export function zeroScalar(elemType: number): onnx.TensorProto {
-  const bytes = elemType === DT.FLOAT16 || elemType === DT.BFLOAT16 ? 2 : elemType === DT.DOUBLE || elemType === DT.INT64 ? 8 : elemType === DT.BOOL || elemType === DT.UINT8 || elemType === DT.INT8 ? 1 : 4;
+  const bytes =
+    elemType === DT.FLOAT16 || elemType === DT.BFLOAT16
+      ? 2
+      : elemType === DT.DOUBLE || elemType === DT.INT64
+        ? 8
+        : elemType === DT.BOOL || elemType === DT.UINT8 || elemType === DT.INT8
+          ? 1
+          : 4;
   return onnx.TensorProto.create({ dataType: elemType, dims: [1], rawData: new Uint8Array(bytes) });
 }
 
@@ -61,15 +78,29 @@ export function toFloat(p: string, elemType: number, to = 'out'): onnx.NodeProto
  * A slice model: the kernel's opsets, inputs typed like their feeds, one float32 output `out`. `typed` declares
  * intermediate types onnxruntime cannot infer (MultiHeadAttention's optional `qk` output).
  */
-export function sliceModel(opsets: onnx.IOperatorSetIdProto[], nodes: onnx.NodeProto[], feeds: Record<string, ort.Tensor>, initializers: onnx.TensorProto[] = [], typed: Record<string, number> = {}): Uint8Array {
+export function sliceModel(
+  opsets: onnx.IOperatorSetIdProto[],
+  nodes: onnx.NodeProto[],
+  feeds: Record<string, ort.Tensor>,
+  initializers: onnx.TensorProto[] = [],
+  typed: Record<string, number> = {},
+): Uint8Array {
   const inputs = Object.entries(feeds).map(([name, t]) => info(name, ONNX_TYPE[t.type] ?? DT.FLOAT));
-  return onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 10, producerName: 'headlight', opsetImport: opsets,
-    graph: onnx.GraphProto.create({
-      name: 'headlight.kernel-slice', node: nodes, initializer: initializers, input: inputs, output: [info('out', DT.FLOAT)],
-      valueInfo: Object.entries(typed).map(([name, t]) => info(name, t)),
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 10,
+      producerName: 'headlight',
+      opsetImport: opsets,
+      graph: onnx.GraphProto.create({
+        name: 'headlight.kernel-slice',
+        node: nodes,
+        initializer: initializers,
+        input: inputs,
+        output: [info('out', DT.FLOAT)],
+        valueInfo: Object.entries(typed).map(([name, t]) => info(name, t)),
+      }),
     }),
-  })).finish();
+  ).finish();
 }
 
 /** A tensor of the same type over other data and dims. */
@@ -91,7 +122,12 @@ export function sliceKey(parts: (string | number)[], feeds: Record<string, ort.T
  */
 export type Aux = { kind: 'none' } | { kind: 'const'; tensor: onnx.TensorProto } | { kind: 'run'; name: string };
 
-export function auxOf(name: string | undefined, constants: Map<string, onnx.ITensorProto>, inlined: (t: onnx.ITensorProto, as: string) => onnx.TensorProto, as: string): Aux {
+export function auxOf(
+  name: string | undefined,
+  constants: Map<string, onnx.ITensorProto>,
+  inlined: (t: onnx.ITensorProto, as: string) => onnx.TensorProto,
+  as: string,
+): Aux {
   if (!name) return { kind: 'none' };
   const c = constants.get(name);
   if (c) return { kind: 'const', tensor: inlined(c, as) };
@@ -99,7 +135,14 @@ export function auxOf(name: string | undefined, constants: Map<string, onnx.ITen
 }
 
 /** The aux as a slice input called `as`: its feed (heads taken along `headAxis` when it has one per head) or its initializer. */
-export function addAux(aux: Aux, as: string, get: TensorLookup, feeds: Record<string, ort.Tensor>, inits: onnx.TensorProto[], heads?: { H: number; h0: number; count: number; take: (t: ort.Tensor, axis: number) => ort.Tensor }): string {
+export function addAux(
+  aux: Aux,
+  as: string,
+  get: TensorLookup,
+  feeds: Record<string, ort.Tensor>,
+  inits: onnx.TensorProto[],
+  heads?: { H: number; h0: number; count: number; take: (t: ort.Tensor, axis: number) => ort.Tensor },
+): string {
   if (aux.kind === 'none') return '';
   if (aux.kind === 'const') {
     if (heads) {
@@ -135,14 +178,24 @@ export function perHeadAxis(dims: number[], H: number): number | undefined {
 export function constTensor(t: onnx.TensorProto): ort.Tensor {
   const dims = (t.dims ?? []).map(num);
   const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
-  const copy = (Ctor: { new (b: ArrayBuffer): unknown }) => { const u = new Uint8Array(raw!.byteLength); u.set(raw!); return new Ctor(u.buffer); };
+  const copy = (Ctor: { new (b: ArrayBuffer): unknown }) => {
+    const u = new Uint8Array(raw!.byteLength);
+    u.set(raw!);
+    return new Ctor(u.buffer);
+  };
   switch (t.dataType) {
-    case DT.FLOAT: return new ort.Tensor('float32', raw ? copy(Float32Array) as Float32Array : Float32Array.from(t.floatData ?? []), dims);
-    case DT.FLOAT16: return new ort.Tensor('float16', raw ? copy(Uint16Array) as Uint16Array : Uint16Array.from(t.int32Data ?? []), dims);
-    case DT.INT32: return new ort.Tensor('int32', raw ? copy(Int32Array) as Int32Array : Int32Array.from(t.int32Data ?? []), dims);
-    case DT.INT64: return new ort.Tensor('int64', raw ? copy(BigInt64Array) as BigInt64Array : BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(num(v)))), dims);
-    case DT.BOOL: return new ort.Tensor('bool', raw ? copy(Uint8Array) as Uint8Array : Uint8Array.from(t.int32Data ?? []), dims);
-    default: throw new Error(`unsupported constant type ${t.dataType}`);
+    case DT.FLOAT:
+      return new ort.Tensor('float32', raw ? (copy(Float32Array) as Float32Array) : Float32Array.from(t.floatData ?? []), dims);
+    case DT.FLOAT16:
+      return new ort.Tensor('float16', raw ? (copy(Uint16Array) as Uint16Array) : Uint16Array.from(t.int32Data ?? []), dims);
+    case DT.INT32:
+      return new ort.Tensor('int32', raw ? (copy(Int32Array) as Int32Array) : Int32Array.from(t.int32Data ?? []), dims);
+    case DT.INT64:
+      return new ort.Tensor('int64', raw ? (copy(BigInt64Array) as BigInt64Array) : BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(num(v)))), dims);
+    case DT.BOOL:
+      return new ort.Tensor('bool', raw ? (copy(Uint8Array) as Uint8Array) : Uint8Array.from(t.int32Data ?? []), dims);
+    default:
+      throw new Error(`unsupported constant type ${t.dataType}`);
   }
 }
 

@@ -67,7 +67,8 @@ describe('analysis: answer-key models (trained byte GPTs, roles from a PyTorch k
       const reports = async (): Promise<Map<string, HeadReport>> => new Map((await built).reports.map((r) => [r.id, r]));
 
       before(() => {
-        for (const f of ['model.onnx', 'tokenizer.json', 'card.json']) assert.ok(existsSync(path.join(dir, f)), `missing test/fixtures/answer-key/${name}/${f}`);
+        for (const f of ['model.onnx', 'tokenizer.json', 'card.json'])
+          assert.ok(existsSync(path.join(dir, f)), `missing test/fixtures/answer-key/${name}/${f}`);
         card = JSON.parse(readFileSync(path.join(dir, 'card.json'), 'utf8')) as Card;
         const sel = card.answerKey.selections[0];
         // The ~30-token selection the key also scored; the whole explain, probe included, as the panel runs it.
@@ -80,7 +81,10 @@ describe('analysis: answer-key models (trained byte GPTs, roles from a PyTorch k
         assert.ok(card.maxPositions <= 128);
         assert.equal(card.answerKey.T, Math.min(64, Math.floor((card.maxPositions - 1) / 2)));
         assert.equal(card.answerKey.heads.length, card.layers * card.headsPerLayer);
-        assert.ok(card.answerKey.roles.induction.length + card.answerKey.roles['previous-token'].length > 0, 'the key names no head: the fixture tests nothing');
+        assert.ok(
+          card.answerKey.roles.induction.length + card.answerKey.roles['previous-token'].length > 0,
+          'the key names no head: the fixture tests nothing',
+        );
       });
 
       it('explains the ~30-token selection with every head reported', async () => {
@@ -95,7 +99,10 @@ describe('analysis: answer-key models (trained byte GPTs, roles from a PyTorch k
           for (const id of card.answerKey.roles[role]) {
             const r = got.get(id);
             assert.ok(r, `no report for ${id}`);
-            assert.ok(r.roles.some((x) => x.name === role), `key: ${id} is ${role}; Headlight: ${why(r)}`);
+            assert.ok(
+              r.roles.some((x) => x.name === role),
+              `key: ${id} is ${role}; Headlight: ${why(r)}`,
+            );
           }
         }
       });
@@ -115,7 +122,10 @@ describe('analysis: answer-key models (trained byte GPTs, roles from a PyTorch k
         for (const k of card.answerKey.heads) {
           const v = got.get(k.id)!.metrics.probeInduction;
           assert.ok(Number.isFinite(v), `${k.id}: probeInduction not measured (${got.get(k.id)!.notes.probeInduction ?? ''})`);
-          assert.ok(Math.abs(v - k.probe.induction) <= tolerance(k), `${k.id}: Headlight ${v.toFixed(3)}, key ${k.probe.induction} ± ${tolerance(k).toFixed(3)}`);
+          assert.ok(
+            Math.abs(v - k.probe.induction) <= tolerance(k),
+            `${k.id}: Headlight ${v.toFixed(3)}, key ${k.probe.induction} ± ${tolerance(k).toFixed(3)}`,
+          );
         }
       });
     });

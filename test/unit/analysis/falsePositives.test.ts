@@ -13,7 +13,11 @@ describe('analysis: no roles on random heads', () => {
       for (const n of [8, 16, 33, 64, 128, 200]) {
         const tokens = roleText(mulberry32(n), n);
         const [r] = analyzeHeads(attentionSet([[uniformHead(n, causal)]], n, causal), tokens);
-        assert.deepEqual(r.roles.map((x) => x.name), ['broad'], `n=${n} causal=${causal}`);
+        assert.deepEqual(
+          r.roles.map((x) => x.name),
+          ['broad'],
+          `n=${n} causal=${causal}`,
+        );
         for (const c of r.candidates) if (c.name !== 'broad') assert.ok(c.score < 1e-5, `${c.name} ${c.score}`);
       }
     }
@@ -21,7 +25,8 @@ describe('analysis: no roles on random heads', () => {
 
   it('1,200 random Dirichlet heads get no role but (high-entropy) broad', () => {
     const rng = mulberry32(2024);
-    let heads = 0, broad = 0;
+    let heads = 0,
+      broad = 0;
     const counts: Record<string, number> = {};
     for (const causal of [true, false]) {
       for (const n of [16, 32, 64, 96]) {

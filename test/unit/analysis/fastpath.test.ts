@@ -15,7 +15,13 @@ function close(got: number, want: number, what: string): void {
   assert.ok(Math.abs(got - want) <= 1e-6 * Math.max(1e-3, Math.abs(want)), `${what}: ${got}, want ${want}`);
 }
 
-interface RefStat { corrected: number; observed: number; baseline: number; rows: number; argHits: number }
+interface RefStat {
+  corrected: number;
+  observed: number;
+  baseline: number;
+  rows: number;
+  argHits: number;
+}
 const stat = (): RefStat => ({ corrected: 0, observed: 0, baseline: 0, rows: 0, argHits: 0 });
 function add(s: RefStat, o: number, b: number, hit: boolean): void {
   s.corrected += (o - b) / (1 - b);
@@ -30,10 +36,39 @@ const row = (T: TargetLists, i: number): number[] => Array.from(T.idx.subarray(T
 function reference(A: Float32Array, ctx: TextContext, topK: number) {
   const { n, causal } = ctx;
   const at = (i: number, j: number): number => A[i * n + j];
-  let ent = 0, entRows = 0, dist = 0, chr = 0, chrRows = 0, punct = 0, mx = 0, tk = 0, sumA = 0;
-  let sink = 0, self = 0, prev = 0, dupM = 0, dupRows = 0, indM = 0, indRows = 0, tlD = 0, tlI = 0;
-  const s = { previous: stat(), sink: stat(), self: stat(), local: stat(), punct: stat(), dup: stat(), ind: stat(), bracket: stat(), sinkOnDup: stat(), sinkOnInd: stat(), sinkOnBracket: stat() };
-  const argmax: number[] = [], clear: number[] = [];
+  let ent = 0,
+    entRows = 0,
+    dist = 0,
+    chr = 0,
+    chrRows = 0,
+    punct = 0,
+    mx = 0,
+    tk = 0,
+    sumA = 0;
+  let sink = 0,
+    self = 0,
+    prev = 0,
+    dupM = 0,
+    dupRows = 0,
+    indM = 0,
+    indRows = 0,
+    tlD = 0,
+    tlI = 0;
+  const s = {
+    previous: stat(),
+    sink: stat(),
+    self: stat(),
+    local: stat(),
+    punct: stat(),
+    dup: stat(),
+    ind: stat(),
+    bracket: stat(),
+    sinkOnDup: stat(),
+    sinkOnInd: stat(),
+    sinkOnBracket: stat(),
+  };
+  const argmax: number[] = [],
+    clear: number[] = [];
   const hist = new Map<number, number>();
   const offsetMass = new Array<number>(2 * LOCAL_WINDOW + 1).fill(0);
   const targetMass = (T: TargetLists, i: number, m: number, am: number, st: RefStat): number => {
@@ -48,12 +83,24 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
     const m = causal ? i + 1 : n;
     const w = Array.from({ length: m }, (_, j) => at(i, j));
     sumA += w.reduce((a, b) => a + b, 0);
-    if (m >= 2) { ent += -w.reduce((acc, a) => acc + (a > 0 ? a * Math.log(a) : 0), 0) / Math.log(m); entRows++; }
+    if (m >= 2) {
+      ent += -w.reduce((acc, a) => acc + (a > 0 ? a * Math.log(a) : 0), 0) / Math.log(m);
+      entRows++;
+    }
     dist += w.reduce((acc, a, j) => acc + a * Math.abs(i - j), 0);
     if (ctx.nonSpecial[i] === 1) {
-      let num = 0, den = 0;
-      w.forEach((a, j) => { if (ctx.nonSpecial[j] === 1) { num += a * Math.abs(ctx.starts[i] - ctx.starts[j]); den += a; } });
-      if (den > 0) { chr += num / den; chrRows++; }
+      let num = 0,
+        den = 0;
+      w.forEach((a, j) => {
+        if (ctx.nonSpecial[j] === 1) {
+          num += a * Math.abs(ctx.starts[i] - ctx.starts[j]);
+          den += a;
+        }
+      });
+      if (den > 0) {
+        chr += num / den;
+        chrRows++;
+      }
     }
     const pm = w.reduce((acc, a, j) => acc + (ctx.punct[j] === 1 ? a : 0), 0);
     punct += pm;
@@ -61,7 +108,10 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
     argmax.push(am);
     const sorted = [...w].sort((a, b) => b - a);
     mx += sorted[0];
-    tk += sorted.slice(0, topK).filter((a) => a > 0).reduce((a, b) => a + b, 0);
+    tk += sorted
+      .slice(0, topK)
+      .filter((a) => a > 0)
+      .reduce((a, b) => a + b, 0);
     const isClear = sorted[0] > CLEAR_ARGMAX_RATIO * Math.max(0, sorted[1] ?? -1) ? 1 : 0;
     clear.push(isClear);
     sink += at(i, 0);
@@ -77,26 +127,48 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
       add(s.sink, at(i, 0), b1, am === 0);
     }
     add(s.self, at(i, i), b1, am === i);
-    const lo = Math.max(0, i - LOCAL_WINDOW), hi = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
+    const lo = Math.max(0, i - LOCAL_WINDOW),
+      hi = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
     if (hi - lo + 1 < m) {
       let lw = 0;
-      for (let j = lo; j <= hi; j++) { lw += at(i, j); offsetMass[j - i + LOCAL_WINDOW] += at(i, j); }
+      for (let j = lo; j <= hi; j++) {
+        lw += at(i, j);
+        offsetMass[j - i + LOCAL_WINDOW] += at(i, j);
+      }
       add(s.local, lw, (hi - lo + 1) / m, am >= lo && am <= hi);
     }
     let pc = 0;
     for (let j = 0; j < m; j++) pc += ctx.punct[j];
     if (pc > 0 && pc < m) add(s.punct, pm, pc / m, ctx.punct[am] === 1);
     const od = targetMass(ctx.dup, i, m, am, s.dup);
-    if (od >= 0) { dupM += od; dupRows++; if (i >= 1) add(s.sinkOnDup, at(i, 0), b1, am === 0); }
+    if (od >= 0) {
+      dupM += od;
+      dupRows++;
+      if (i >= 1) add(s.sinkOnDup, at(i, 0), b1, am === 0);
+    }
     const oi = targetMass(ctx.ind, i, m, am, s.ind);
-    if (oi >= 0) { indM += oi; indRows++; if (i >= 1) add(s.sinkOnInd, at(i, 0), b1, am === 0); }
+    if (oi >= 0) {
+      indM += oi;
+      indRows++;
+      if (i >= 1) add(s.sinkOnInd, at(i, 0), b1, am === 0);
+    }
     if (targetMass(ctx.brackets, i, m, am, s.bracket) >= 0 && i >= 1) add(s.sinkOnBracket, at(i, 0), b1, am === 0);
   }
   const metrics = {
-    entropy: entRows > 0 ? ent / entRows : NaN, distance: dist / n, charDistance: chrRows > 0 ? chr / chrRows : NaN,
-    sink: sink / n, self: self / n, previous: prev / n, punctuation: punct / n,
-    duplicate: dupRows > 0 ? dupM / dupRows : NaN, induction: indRows > 0 ? indM / indRows : NaN,
-    maxWeight: mx / n, topK: tk / n, tlPrevious: prev / sumA, tlDuplicate: tlD / sumA, tlInduction: tlI / sumA,
+    entropy: entRows > 0 ? ent / entRows : NaN,
+    distance: dist / n,
+    charDistance: chrRows > 0 ? chr / chrRows : NaN,
+    sink: sink / n,
+    self: self / n,
+    previous: prev / n,
+    punctuation: punct / n,
+    duplicate: dupRows > 0 ? dupM / dupRows : NaN,
+    induction: indRows > 0 ? indM / indRows : NaN,
+    maxWeight: mx / n,
+    topK: tk / n,
+    tlPrevious: prev / sumA,
+    tlDuplicate: tlD / sumA,
+    tlInduction: tlI / sumA,
   };
   return { metrics, stats: s, argmax, clear, hist, offsetMass };
 }
@@ -141,9 +213,12 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
       assert.equal(ctx.startsMonotone, !c.shuffleStarts);
       const scratch = new Scratch(c.n, c.topK);
       for (let h = 0; h < 3; h++) {
-        const A = c.alpha > 0
-          ? dirichletHead(rng, c.n, c.causal, c.alpha)
-          : buildHead(c.n, c.causal, (_i, m, w) => { for (let j = 0; j < m; j++) w[j] = 1 + Math.floor(rng() * 3); });
+        const A =
+          c.alpha > 0
+            ? dirichletHead(rng, c.n, c.causal, c.alpha)
+            : buildHead(c.n, c.causal, (_i, m, w) => {
+                for (let j = 0; j < m; j++) w[j] = 1 + Math.floor(rng() * 3);
+              });
         const got = measureHead(A, ctx, scratch, c.topK);
         const want = reference(A, ctx, c.topK);
         for (const [k, v] of Object.entries(want.metrics)) close(got.metrics[k as keyof typeof want.metrics], v, `head ${h} ${k}`);
@@ -167,7 +242,12 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
 describe('repeatTargets = the definition, key by key', () => {
   it('duplicate (earlier copies) and induction (the token after each) lists on random ids, specials skipped as queries', () => {
     const rng = mulberry32(5);
-    for (const [n, vocab] of [[1, 3], [40, 3], [300, 15], [200, 400]]) {
+    for (const [n, vocab] of [
+      [1, 3],
+      [40, 3],
+      [300, 15],
+      [200, 400],
+    ]) {
       const ids = Array.from({ length: n }, () => Math.floor(rng() * vocab));
       const special = ids.map((_, i) => i % 13 === 7);
       for (const sp of [special, undefined]) {
@@ -175,7 +255,11 @@ describe('repeatTargets = the definition, key by key', () => {
         for (let i = 0; i < n; i++) {
           const want = sp?.[i] ? [] : ids.slice(0, i).flatMap((id, j) => (id === ids[i] ? [j] : []));
           assert.deepEqual(row(dup, i), want, `n=${n} dup row ${i}`);
-          assert.deepEqual(row(ind, i), want.map((j) => j + 1), `n=${n} ind row ${i}`);
+          assert.deepEqual(
+            row(ind, i),
+            want.map((j) => j + 1),
+            `n=${n} ind row ${i}`,
+          );
         }
       }
     }

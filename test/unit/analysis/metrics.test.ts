@@ -4,18 +4,14 @@ import { analyzeHeads, METRICS } from '../../../src/analysis';
 import type { Token } from '../../../src/engine/types';
 
 const close = (a: number, b: number, eps = 1e-6): void => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);
-const tok = (id: number, text: string, start: number, special = false): Token => (special ? { id, text, start: -1, end: -1, special } : { id, text, start, end: start + text.length, special });
+const tok = (id: number, text: string, start: number, special = false): Token =>
+  special ? { id, text, start: -1, end: -1, special } : { id, text, start, end: start + text.length, special };
 
 describe('analysis metrics: hand-computed values', () => {
   it('4×4 causal head: [BOS] x , x', () => {
     // Text "x,x": t1 "x" [0,1), t2 "," [1,2), t3 "x" [2,3) (same id as t1).
     const tokens = [tok(0, '<bos>', -1, true), tok(5, 'x', 0), tok(6, ',', 1), tok(5, 'x', 2)];
-    const A = Float32Array.from([
-      1, 0, 0, 0,
-      0.5, 0.5, 0, 0,
-      0.2, 0.6, 0.2, 0,
-      0.1, 0.2, 0.3, 0.4,
-    ]);
+    const A = Float32Array.from([1, 0, 0, 0, 0.5, 0.5, 0, 0, 0.2, 0.6, 0.2, 0, 0.1, 0.2, 0.3, 0.4]);
     const [r] = analyzeHeads({ layers: 1, headsPerLayer: 1, seq: 4, causal: true, data: [A] }, tokens);
     const m = r.metrics;
     assert.equal(r.id, 'L0H0');
@@ -48,11 +44,7 @@ describe('analysis metrics: hand-computed values', () => {
 
   it('3×3 bidirectional head: a bb c', () => {
     const tokens = [tok(1, 'a', 0), tok(2, 'bb', 1), tok(3, 'c', 3)];
-    const A = Float32Array.from([
-      0.6, 0.3, 0.1,
-      0.25, 0.5, 0.25,
-      0.1, 0.2, 0.7,
-    ]);
+    const A = Float32Array.from([0.6, 0.3, 0.1, 0.25, 0.5, 0.25, 0.1, 0.2, 0.7]);
     const [r] = analyzeHeads({ layers: 1, headsPerLayer: 1, seq: 3, causal: false, data: [A] }, tokens);
     const m = r.metrics;
     // entropy rows /ln3: 0.8979457/1.0986123 = 0.8173454; 1.0397208/1.0986123 = 0.9463946;
@@ -73,7 +65,13 @@ describe('analysis metrics: hand-computed values', () => {
   it('METRICS defines every metric key once, with a definition', () => {
     const keys = METRICS.map((d) => d.key);
     assert.equal(new Set(keys).size, keys.length);
-    assert.deepEqual([...keys].sort(), Object.keys(analyzeHeads({ layers: 1, headsPerLayer: 1, seq: 2, causal: true, data: [Float32Array.from([1, 0, 0.5, 0.5])] }, [tok(1, 'a', 0), tok(2, 'b', 1)])[0].metrics).sort());
+    assert.deepEqual(
+      [...keys].sort(),
+      Object.keys(
+        analyzeHeads({ layers: 1, headsPerLayer: 1, seq: 2, causal: true, data: [Float32Array.from([1, 0, 0.5, 0.5])] }, [tok(1, 'a', 0), tok(2, 'b', 1)])[0]
+          .metrics,
+      ).sort(),
+    );
     for (const d of METRICS) assert.ok(d.definition.length > 20, d.key);
   });
 });

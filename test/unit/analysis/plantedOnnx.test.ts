@@ -13,7 +13,11 @@ const dir = path.resolve(__dirname, '../../../media/models/planted');
 const modelFile = path.join(dir, 'model.onnx');
 const samples = path.resolve(__dirname, '../../../samples');
 
-interface Card { vocabSize: number; maxPositions: number; heads: { layer: number; head: number; roles: string[] }[] }
+interface Card {
+  vocabSize: number;
+  maxPositions: number;
+  heads: { layer: number; head: number; roles: string[] }[];
+}
 
 describe('analysis: planted ONNX model (ground truth in card.json)', function () {
   this.timeout(120000);
@@ -42,7 +46,11 @@ describe('analysis: planted ONNX model (ground truth in card.json)', function ()
     for (const truth of card.heads) {
       const r = reports.find((x) => x.layer === truth.layer && x.head === truth.head);
       assert.ok(r);
-      assert.deepEqual(r.roles.map((x) => x.name).sort(), [...truth.roles].sort(), `${r.id}: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`);
+      assert.deepEqual(
+        r.roles.map((x) => x.name).sort(),
+        [...truth.roles].sort(),
+        `${r.id}: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`,
+      );
     }
   };
 
@@ -56,22 +64,34 @@ describe('analysis: planted ONNX model (ground truth in card.json)', function ()
   });
 
   it('every head on the repeat probe: 100% recall, 0 false positives', () => {
-    const tokens: Token[] = probeIds.map((id, i) => (i === 0 ? { id, text: '<|bos|>', start: -1, end: -1, special: true } : { id, text: `#${id}`, start: (i - 1) * 4, end: (i - 1) * 4 + 4, special: false }));
+    const tokens: Token[] = probeIds.map((id, i) =>
+      i === 0 ? { id, text: '<|bos|>', start: -1, end: -1, special: true } : { id, text: `#${id}`, start: (i - 1) * 4, end: (i - 1) * 4 + 4, special: false },
+    );
     check(analyzeHeads(probeAtt, tokens, { probe: probeScores }));
   });
 
   for (const file of ['repeats.txt', 'prose.txt', 'code.py']) {
     it(`every head on samples/${file}: 100% recall, 0 false positives`, async () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the native tokenizer binding, loaded only when this test runs
-      const { Tokenizer } = require('tokenizers') as { Tokenizer: { fromFile(p: string): { encode(t: string): Promise<{ getIds(): number[]; getOffsets(): [number, number][]; getSpecialTokensMask(): number[] }> } } };
+      const { Tokenizer } = require('tokenizers') as {
+        Tokenizer: {
+          fromFile(p: string): { encode(t: string): Promise<{ getIds(): number[]; getOffsets(): [number, number][]; getSpecialTokensMask(): number[] }> };
+        };
+      };
       const text = readFileSync(path.join(samples, file), 'utf8');
       const enc = await Tokenizer.fromFile(path.join(dir, 'tokenizer.json')).encode(text);
       // The model has 256 positions: explain the first 256 tokens (prose.txt and code.py are longer).
       const max = card.maxPositions;
-      const ids = enc.getIds().slice(0, max), offs = enc.getOffsets().slice(0, max), special = enc.getSpecialTokensMask().slice(0, max);
+      const ids = enc.getIds().slice(0, max),
+        offs = enc.getOffsets().slice(0, max),
+        special = enc.getSpecialTokensMask().slice(0, max);
       // Offsets are code points (design notes); these texts are ASCII, so they are UTF-16 units too.
       assert.ok(/^\p{ASCII}*$/u.test(text));
-      const tokens: Token[] = ids.map((id, i) => (special[i] ? { id, text: '<|bos|>', start: -1, end: -1, special: true } : { id, text: text.slice(offs[i][0], offs[i][1]), start: offs[i][0], end: offs[i][1], special: false }));
+      const tokens: Token[] = ids.map((id, i) =>
+        special[i]
+          ? { id, text: '<|bos|>', start: -1, end: -1, special: true }
+          : { id, text: text.slice(offs[i][0], offs[i][1]), start: offs[i][0], end: offs[i][1], special: false },
+      );
       const att = await runAttention(s, ids, true);
       check(analyzeHeads(att, tokens, { probe: probeScores }));
     });

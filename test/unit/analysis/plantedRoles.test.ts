@@ -6,7 +6,6 @@ import { attentionSet, mulberry32, plantedHead, uniformHead } from './support/sy
 import { roleText } from './support/texts';
 import { bracketRows, rolePlants, type Plant } from './support/plants';
 
-
 describe('analysis: planted roles are found, and nothing else', () => {
   for (const causal of [true, false]) {
     for (const n of [24, 64, 160]) {
@@ -30,7 +29,11 @@ describe('analysis: planted roles are found, and nothing else', () => {
           expected.splice(expected.indexOf('bracket-matching'), 1);
         }
         reports.forEach((r, k) => {
-          assert.deepEqual(r.roles.map((x) => x.name), [expected[k]], `${expected[k]} head got [${r.roles.map((x) => x.name).join(',')}]: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`);
+          assert.deepEqual(
+            r.roles.map((x) => x.name),
+            [expected[k]],
+            `${expected[k]} head got [${r.roles.map((x) => x.name).join(',')}]: ${JSON.stringify(r.candidates.map((c) => [c.name, +c.score.toFixed(2), c.reason ?? '']))}`,
+          );
           const role = r.roles[0];
           assert.ok(role.score >= role.threshold && role.score <= 1);
           if (role.name !== 'broad') {

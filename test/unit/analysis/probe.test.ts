@@ -17,12 +17,18 @@ describe('analysis: repeat probe', () => {
   });
 
   it('scores a planted induction head and a planted duplicate head by hand-checkable means', () => {
-    const T = 12, n = 2 * T + 1, rng = mulberry32(9);
+    const T = 12,
+      n = 2 * T + 1,
+      rng = mulberry32(9);
     const ind = plantedHead(rng, n, true, (i) => (i > T ? [i - T + 1] : [0]), 0.8);
     const dup = plantedHead(rng, n, true, (i) => (i > T ? [i - T] : [0]), 0.8);
     const ids = makeRepeatProbe({ size: 50, specialIds: [], bosId: 49 }, T, 1);
     const [si, sd] = scoreRepeatProbe(attentionSet([[ind, dup]], n, true), ids, T);
-    const mean = (A: Float32Array, off: number): number => { let s = 0; for (let i = T + 1; i < n; i++) s += A[i * n + i - off]; return s / T; };
+    const mean = (A: Float32Array, off: number): number => {
+      let s = 0;
+      for (let i = T + 1; i < n; i++) s += A[i * n + i - off];
+      return s / T;
+    };
     assert.ok(Math.abs(si.induction - mean(ind, T - 1)) < 1e-9 && Math.abs(sd.duplicate - mean(dup, T)) < 1e-9);
     assert.ok(si.induction > 0.8 && si.inductionCorrected > 0.75 && si.duplicateCorrected < 0.1);
     assert.ok(sd.duplicate > 0.8 && sd.inductionCorrected < 0.1);

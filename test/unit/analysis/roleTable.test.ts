@@ -15,16 +15,27 @@ describe('analysis: the role table', () => {
     assert.equal(new Set(names).size, names.length, `a role decided twice: ${names.join(', ')}`);
   });
 
-  it('decides every role the panel lists: the table\'s rows, and the syntax roles on a Python module and an English paragraph', async () => {
+  it("decides every role the panel lists: the table's rows, and the syntax roles on a Python module and an English paragraph", async () => {
     const decided = new Set<string>(DETECTORS.map((d) => d.name));
-    for (const [language, text] of [['python', CODE], ['plaintext', PROSE]] as const) {
+    for (const [language, text] of [
+      ['python', CODE],
+      ['plaintext', PROSE],
+    ] as const) {
       const tokens = tokenize(text);
       const syntax = await buildSyntax(tokens, { language, text });
       const an = headAnalyzer({ layers: 1, headsPerLayer: 1, seq: tokens.length, causal: true }, tokens, { syntax });
       for (const c of an.analyze(0, 0, uniformHead(tokens.length, true)).candidates) decided.add(c.name);
     }
-    assert.deepEqual(ROLE_NAMES.filter((name) => !decided.has(name)), [], 'role names no detector decides');
-    assert.deepEqual([...decided].filter((name) => !(ROLE_NAMES as readonly string[]).includes(name)), [], 'roles decided that the panel does not list');
+    assert.deepEqual(
+      ROLE_NAMES.filter((name) => !decided.has(name)),
+      [],
+      'role names no detector decides',
+    );
+    assert.deepEqual(
+      [...decided].filter((name) => !(ROLE_NAMES as readonly string[]).includes(name)),
+      [],
+      'roles decided that the panel does not list',
+    );
   });
 
   it('gives each head one candidate per row, in table order, causal and bidirectional', () => {
@@ -33,7 +44,10 @@ describe('analysis: the role table', () => {
       const n = 30;
       const tokens = roleText(rng, n);
       const [head] = analyzeHeads(attentionSet([[dirichletHead(rng, n, causal, 1)]], n, causal), tokens);
-      assert.deepEqual(head.candidates.map((c) => c.name), DETECTORS.map((d) => d.name));
+      assert.deepEqual(
+        head.candidates.map((c) => c.name),
+        DETECTORS.map((d) => d.name),
+      );
     }
   });
 });

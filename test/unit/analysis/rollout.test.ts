@@ -15,8 +15,10 @@ describe('analysis: rollout and pathway', () => {
     const l1 = Float32Array.from([1, 0, 0.6, 0.4, /* head 1 */ 1, 0, 0.2, 0.8]);
     const att = { layers: 2, headsPerLayer: 2, seq: 2, causal: true, data: [l0, l1] };
     const p = attentionPathway(att, 1);
-    close(p.perLayer[1][0], 0.2, 1e-6); close(p.perLayer[1][1], 0.8, 1e-6);
-    close(p.perLayer[0][0], 0.4, 1e-6); close(p.perLayer[0][1], 0.6, 1e-6);
+    close(p.perLayer[1][0], 0.2, 1e-6);
+    close(p.perLayer[1][1], 0.8, 1e-6);
+    close(p.perLayer[0][0], 0.4, 1e-6);
+    close(p.perLayer[0][1], 0.6, 1e-6);
     const R = rolloutMatrix(att);
     [1, 0, 0.4, 0.6].forEach((x, k) => close(R[k], x, 1e-6)); // float32 inputs: 0.6 is 0.60000002
   });
@@ -24,14 +26,23 @@ describe('analysis: rollout and pathway', () => {
   it('rows sum to 1 and the pathway equals the rollout row (random 3-layer, bidirectional)', () => {
     const rng = mulberry32(3);
     const n = 9;
-    const att = attentionSet([0, 1, 2].map(() => [0.5, 2].map((a) => dirichletHead(rng, n, false, a))), n, false);
+    const att = attentionSet(
+      [0, 1, 2].map(() => [0.5, 2].map((a) => dirichletHead(rng, n, false, a))),
+      n,
+      false,
+    );
     const R = rolloutMatrix(att);
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let j = 0; j < n; j++) s += R[i * n + j];
       close(s, 1, 1e-6);
       const p = attentionPathway(att, i);
-      for (const v of p.perLayer) close(v.reduce((a, b) => a + b, 0), 1, 1e-6);
+      for (const v of p.perLayer)
+        close(
+          v.reduce((a, b) => a + b, 0),
+          1,
+          1e-6,
+        );
       for (let j = 0; j < n; j++) close(p.perLayer[0][j], R[i * n + j], 1e-12);
     }
   });
@@ -40,7 +51,11 @@ describe('analysis: rollout and pathway', () => {
     const rng = mulberry32(11);
     const n = 13;
     for (const causal of [true, false]) {
-      const att = attentionSet([0, 1, 2, 3].map(() => [0.3, 1, 4].map((a) => dirichletHead(rng, n, causal, a))), n, causal);
+      const att = attentionSet(
+        [0, 1, 2, 3].map(() => [0.3, 1, 4].map((a) => dirichletHead(rng, n, causal, a))),
+        n,
+        causal,
+      );
       const sums = Array.from({ length: att.layers }, (_, l) => {
         const s = new LayerSums(l, n, causal, att.headsPerLayer);
         for (let h = 0; h < att.headsPerLayer; h++) s.add(headView(att, l, h));

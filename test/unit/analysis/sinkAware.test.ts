@@ -6,18 +6,13 @@ import { measureRest, restScore } from '../../../src/analysis/sinkAware';
 import type { Token } from '../../../src/engine/types';
 
 const close = (a: number, b: number, eps = 1e-6): void => assert.ok(Math.abs(a - b) < eps, `${a} ≠ ${b}`);
-const tok = (id: number, text: string, start: number, special = false): Token => (special ? { id, text, start: -1, end: -1, special } : { id, text, start, end: start + text.length, special });
+const tok = (id: number, text: string, start: number, special = false): Token =>
+  special ? { id, text, start: -1, end: -1, special } : { id, text, start, end: start + text.length, special };
 
 describe('analysis: sink-aware scores, hand-computed', () => {
   it('5×5 causal head over [BOS] a b c d: previous-token and self on the rest of each row', () => {
     const tokens = [tok(0, '<bos>', -1, true), tok(1, 'a', 0), tok(2, 'b', 1), tok(3, 'c', 2), tok(4, 'd', 3)];
-    const A = Float32Array.from([
-      1, 0, 0, 0, 0,
-      0.8, 0.2, 0, 0, 0,
-      0.6, 0.3, 0.1, 0, 0,
-      0.5, 0.1, 0.3, 0.1, 0,
-      0.7, 0, 0, 0.25, 0.05,
-    ]);
+    const A = Float32Array.from([1, 0, 0, 0, 0, 0.8, 0.2, 0, 0, 0, 0.6, 0.3, 0.1, 0, 0, 0.5, 0.1, 0.3, 0.1, 0, 0.7, 0, 0, 0.25, 0.05]);
     const ctx = buildContext(tokens, true);
     const scratch = new Scratch(5, 3);
     measureHead(A, ctx, scratch);
@@ -38,12 +33,17 @@ describe('analysis: sink-aware scores, hand-computed', () => {
     assert.deepEqual(Array.from(r.argmax), [-1, -1, 1, 2, 3]);
   });
 
-  it('the probe\'s sink-aware induction: first column set aside, rows renormalised, weighted by what they keep', () => {
+  it("the probe's sink-aware induction: first column set aside, rows renormalised, weighted by what they keep", () => {
     // [BOS] r1 r2 r1 r2, T = 2; a head with .6 on BOS and .4 on the token after the earlier copy.
-    const n = 5, T = 2;
+    const n = 5,
+      T = 2;
     const A = new Float32Array(n * n);
-    const set = (i: number, w: Record<number, number>) => { for (const [j, v] of Object.entries(w)) A[i * n + Number(j)] = v; };
-    set(0, { 0: 1 }); set(1, { 0: 1 }); set(2, { 0: 0.5, 2: 0.5 });
+    const set = (i: number, w: Record<number, number>) => {
+      for (const [j, v] of Object.entries(w)) A[i * n + Number(j)] = v;
+    };
+    set(0, { 0: 1 });
+    set(1, { 0: 1 });
+    set(2, { 0: 0.5, 2: 0.5 });
     set(3, { 0: 0.6, 2: 0.4 }); // query r1 (2nd copy): target i − T + 1 = 2 (r2 after the first r1)
     set(4, { 0: 0.6, 3: 0.4 }); // query r2: target 3
     const [s] = scoreRepeatProbe({ layers: 1, headsPerLayer: 1, seq: n, causal: true, data: [A] }, [9, 1, 2, 1, 2], T);

@@ -15,7 +15,11 @@ import { joinedSamples } from '../../fixtures/samples';
 const ROOT = path.resolve(__dirname, '../../..');
 const DIR = path.join(ROOT, 'media/models/headlight-small');
 
-interface LayerStat { distance: number; entropy: number; sink: number }
+interface LayerStat {
+  distance: number;
+  entropy: number;
+  sink: number;
+}
 interface Card {
   heads: { layer: number; head: number; roles: string[]; scores: Record<string, number> }[];
   layerStats: { text: string; inputIds: number[]; layers: LayerStat[] };
@@ -37,7 +41,10 @@ describe('analysis: headlight-small against its PyTorch card', function () {
   after(() => pipeline.dispose());
 
   it('tokenizes the card text to the ids PyTorch saw', async () => {
-    assert.deepEqual((await built).result.tokens.map((t) => t.id), card.layerStats.inputIds);
+    assert.deepEqual(
+      (await built).result.tokens.map((t) => t.id),
+      card.layerStats.inputIds,
+    );
   });
 
   it('per layer: mean distance, entropy and first-token mass equal PyTorch (relative 1e-3)', async () => {
@@ -58,7 +65,8 @@ describe('analysis: headlight-small against its PyTorch card', function () {
     for (const h of card.heads) {
       const r = got.get(`L${h.layer}H${h.head}`)!;
       const has = r.roles.some((x) => x.name === 'induction');
-      if (h.roles.includes('induction')) assert.ok(has, `card: L${h.layer}H${h.head} induction ${h.scores.induction}; Headlight: ${r.roles.map((x) => x.name).join(', ')}`);
+      if (h.roles.includes('induction'))
+        assert.ok(has, `card: L${h.layer}H${h.head} induction ${h.scores.induction}; Headlight: ${r.roles.map((x) => x.name).join(', ')}`);
       if (h.scores.induction < 0.1) assert.ok(!has, `card: L${h.layer}H${h.head} induction ${h.scores.induction}, Headlight names it induction`);
     }
   });

@@ -19,8 +19,13 @@ const indPattern = (ids: number[]): Pattern => {
 };
 // process_head_attention_pattern_score (mul): (A * P).sum() / A.sum()
 function detect(A: Float32Array, n: number, P: Pattern): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { num += A[i * n + j] * P[i][j]; den += A[i * n + j]; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      num += A[i * n + j] * P[i][j];
+      den += A[i * n + j];
+    }
   return num / den;
 }
 

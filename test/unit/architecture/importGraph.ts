@@ -80,7 +80,10 @@ export function buildGraph(files: string[], read: (f: string) => string): Graph 
   const unresolved: string[] = [];
   for (const from of files) {
     for (const r of importsOf(from, read(from))) {
-      if (!r.spec.startsWith('.')) { packages.push({ from, ...r }); continue; }
+      if (!r.spec.startsWith('.')) {
+        packages.push({ from, ...r });
+        continue;
+      }
       const to = resolve(from, r.spec, known);
       if (to) edges.push({ from, to, typeOnly: r.typeOnly, line: r.line });
       // A relative import of a non-source asset (CSS, JSON, a .wasm path) is no arrow between rooms.
@@ -99,14 +102,19 @@ export function cycles(nodes: string[], arrows: { from: string; to: string }[]):
   const next = new Map<string, string[]>(nodes.map((n) => [n, []]));
   for (const a of arrows) next.get(a.from)?.push(a.to);
   // Tarjan, iterative so a long import chain cannot overflow the stack.
-  const index = new Map<string, number>(), low = new Map<string, number>(), on = new Set<string>();
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    on = new Set<string>();
   const stack: string[] = [];
   const out: string[][] = [];
   let counter = 0;
   for (const start of nodes) {
     if (index.has(start)) continue;
     const work: [string, number][] = [[start, 0]];
-    index.set(start, counter); low.set(start, counter++); stack.push(start); on.add(start);
+    index.set(start, counter);
+    low.set(start, counter++);
+    stack.push(start);
+    on.add(start);
     while (work.length) {
       const top = work[work.length - 1];
       const [v, i] = top;
@@ -115,17 +123,27 @@ export function cycles(nodes: string[], arrows: { from: string; to: string }[]):
         top[1]++;
         const w = succ[i];
         if (!index.has(w)) {
-          index.set(w, counter); low.set(w, counter++); stack.push(w); on.add(w);
+          index.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          on.add(w);
           work.push([w, 0]);
         } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
         continue;
       }
       work.pop();
-      if (work.length) { const u = work[work.length - 1][0]; low.set(u, Math.min(low.get(u)!, low.get(v)!)); }
+      if (work.length) {
+        const u = work[work.length - 1][0];
+        low.set(u, Math.min(low.get(u)!, low.get(v)!));
+      }
       if (low.get(v) === index.get(v)) {
         const comp: string[] = [];
         let w: string;
-        do { w = stack.pop()!; on.delete(w); comp.push(w); } while (w !== v);
+        do {
+          w = stack.pop()!;
+          on.delete(w);
+          comp.push(w);
+        } while (w !== v);
         if (comp.length > 1 || succ.includes(v)) out.push(comp.sort());
       }
     }
@@ -173,7 +191,11 @@ export function loopThrough(comp: string[], arrows: { from: string; to: string }
         for (let u = v; u !== start; u = prev.get(u)!) loop.splice(1, 0, u);
         return [...loop, start];
       }
-      if (!seen.has(a.to)) { seen.add(a.to); prev.set(a.to, v); queue.push(a.to); }
+      if (!seen.has(a.to)) {
+        seen.add(a.to);
+        prev.set(a.to, v);
+        queue.push(a.to);
+      }
     }
   }
   return comp;
@@ -190,7 +212,8 @@ export const folderOf = (f: string) => (path.posix.dirname(f) === 'src' ? f : pa
 export function folderGraph(g: Graph) {
   const pairs = new Map<string, { from: string; to: string }>();
   for (const e of g.edges) {
-    const from = folderOf(e.from), to = folderOf(e.to);
+    const from = folderOf(e.from),
+      to = folderOf(e.to);
     if (from !== to) pairs.set(`${from}\0${to}`, { from, to });
   }
   const arrows = [...pairs.values()];
@@ -200,7 +223,13 @@ export function folderGraph(g: Graph) {
 
 // ---- the room table -------------------------------------------------------------------------------------
 
-const cells = (row: string) => row.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+const cells = (row: string) =>
+  row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split('|')
+    .map((c) => c.trim());
 const ticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
 
 /**
@@ -285,10 +314,12 @@ export function check(rooms: Room[], g: Graph): Verdict {
   const forbidden: string[] = [];
   for (const p of g.packages) {
     const a = roomOf(rooms, p.from);
-    if (a && GUARDED_PACKAGES.includes(p.spec) && !a.mayImport.includes(p.spec)) forbidden.push(`${p.from}:${p.line} → ${p.spec} (${a.name} may not import ${p.spec})`);
+    if (a && GUARDED_PACKAGES.includes(p.spec) && !a.mayImport.includes(p.spec))
+      forbidden.push(`${p.from}:${p.line} → ${p.spec} (${a.name} may not import ${p.spec})`);
   }
   for (const e of g.edges) {
-    const a = roomOf(rooms, e.from), b = roomOf(rooms, e.to);
+    const a = roomOf(rooms, e.from),
+      b = roomOf(rooms, e.to);
     if (!a || !b || a === b) continue;
     const allowed = a.mayImport.includes(b.name) && (e.typeOnly || !a.typesOnly.includes(b.name));
     if (!allowed) forbidden.push(`${e.from}:${e.line} → ${e.to} (${a.name} may not import ${b.name}${a.typesOnly.includes(b.name) ? ' except as types' : ''})`);

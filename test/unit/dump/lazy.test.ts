@@ -11,7 +11,9 @@ import { headView, type AttentionSet } from '../../../src/engine/types';
 import { attentionSet, dirichletHead, mulberry32 } from '../analysis/support/synth';
 import { charTokens, writeDumpFolder } from './support/writeDump';
 
-const L = 4, H = 4, N = 512;
+const L = 4,
+  H = 4,
+  N = 512;
 const HEAD_BYTES = N * N * 4;
 
 let tmp: string;
@@ -21,7 +23,11 @@ before(function () {
   this.timeout(120000);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-dump-large-'));
   const rng = mulberry32(512);
-  att = attentionSet(Array.from({ length: L }, () => Array.from({ length: H }, () => dirichletHead(rng, N, true, 0.3))), N, true);
+  att = attentionSet(
+    Array.from({ length: L }, () => Array.from({ length: H }, () => dirichletHead(rng, N, true, 0.3))),
+    N,
+    true,
+  );
   const text = 'x'.repeat(N - 1);
   dir = writeDumpFolder(path.join(tmp, 'large'), att, text, charTokens(text));
 });
@@ -68,7 +74,10 @@ describe('dump: large dumps are read lazily', () => {
   it('the LRU holds at most cacheHeads heads', () => {
     const d = AttentionDump.open(dir, { cacheHeads: 2 });
     try {
-      d.head(0, 0); d.head(0, 1); d.head(0, 0); d.head(0, 2); // evicts (0,1), the least recently used
+      d.head(0, 0);
+      d.head(0, 1);
+      d.head(0, 0);
+      d.head(0, 2); // evicts (0,1), the least recently used
       assert.equal(d.headReads, 3);
       d.head(0, 0);
       assert.equal(d.headReads, 3);
@@ -96,7 +105,9 @@ describe('dump: large dumps are read lazily', () => {
     // (RSS is no measure here: evicted heads wait for the GC. The reads say what was touched.)
     const d = AttentionDump.open(dir, { cacheHeads: 2 });
     try {
-      const { reads } = spyReads(() => { for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) d.head(l, h); });
+      const { reads } = spyReads(() => {
+        for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) d.head(l, h);
+      });
       assert.equal(reads.length, L * H);
       assert.ok(reads.every((r) => r.length === HEAD_BYTES));
       assert.equal(new Set(reads.map((r) => r.position)).size, L * H);

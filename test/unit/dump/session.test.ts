@@ -13,7 +13,9 @@ import { roleText } from '../analysis/support/texts';
 import { writeDumpFolder } from './support/writeDump';
 
 let tmp: string;
-before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-dump-session-')); });
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-dump-session-'));
+});
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Two layers of planted heads (previous-token, sink, self, induction) plus random and uniform ones. */
@@ -23,7 +25,11 @@ function planted(n: number, causal: boolean): { att: AttentionSet; tokens: Token
   const text = tokens.map((t) => t.text).join('');
   const fixed = tokens.map((t) => ({ ...t, special: false, id: t.id }));
   let pos = 0;
-  for (const t of fixed) { t.start = pos; pos += t.text.length; t.end = pos; }
+  for (const t of fixed) {
+    t.start = pos;
+    pos += t.text.length;
+    t.end = pos;
+  }
   const layer0 = [plantedHead(rng, n, causal, (i) => [i - 1]), plantedHead(rng, n, causal, () => [0]), dirichletHead(rng, n, causal, 0.5)];
   const layer1 = [plantedHead(rng, n, causal, (i) => [i]), uniformHead(n, causal), dirichletHead(rng, n, causal, 0.1)];
   return { att: attentionSet([layer0, layer1], n, causal), tokens: fixed, text };
@@ -51,7 +57,8 @@ describe('dump: reader path = AttentionSet path', () => {
     const rng = mulberry32(3);
     const ind = plantedHead(rng, n, true, (i) => (i > T ? [i - T + 1] : []));
     const att = attentionSet([[ind, uniformHead(n, true)]], n, true);
-    const a = scoreRepeatProbe(readerOf(att), ids, T), b = scoreRepeatProbe(att, ids, T);
+    const a = scoreRepeatProbe(readerOf(att), ids, T),
+      b = scoreRepeatProbe(att, ids, T);
     assert.deepEqual(a, b);
     assert.ok(a[0].induction > 0.8 && a[1].induction < 0.1);
   });
@@ -69,7 +76,13 @@ describe('dump: reader path = AttentionSet path', () => {
         assert.equal(roles[3], 'L1H0:self');
         assert.equal(roles[4], 'L1H1:broad');
         const expected = toSessionData({
-          id: 7, title: 'T', text, model: { name: 'generated', kind: 'causal', layers: 2, headsPerLayer: 3 }, tokens, attention: att, reports,
+          id: 7,
+          title: 'T',
+          text,
+          model: { name: 'generated', kind: 'causal', layers: 2, headsPerLayer: 3 },
+          tokens,
+          attention: att,
+          reports,
         });
         assert.deepEqual(built.session, expected);
         // The panel's later requests, answered from the still-open dump.
@@ -92,7 +105,10 @@ describe('dump: reader path = AttentionSet path', () => {
     assert.deepEqual(built.session, sync.session);
     assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
     const ac = new AbortController();
-    await assert.rejects(buildDumpSessionAsync(dir, { id: 1, sliceMs: 0, signal: ac.signal, onProgress: () => ac.abort() }), (e: Error & { code?: string }) => e.code === 'cancelled');
+    await assert.rejects(
+      buildDumpSessionAsync(dir, { id: 1, sliceMs: 0, signal: ac.signal, onProgress: () => ac.abort() }),
+      (e: Error & { code?: string }) => e.code === 'cancelled',
+    );
   });
 
   it('the committed torch dump: L0H0 (hand-set previous-token bias) is found, in F32, F16 and BF16 alike', () => {

@@ -10,14 +10,17 @@ import { cutState, measureHeadEffects } from '../../../src/engine/ablationCut';
 import { measureEffects } from '../../../src/engine/effects';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const all = (m: LoadedModel): [number, number][] => Array.from({ length: m.layers * m.headsPerLayer }, (_, k) => [Math.floor(k / m.headsPerLayer), k % m.headsPerLayer]);
+const all = (m: LoadedModel): [number, number][] =>
+  Array.from({ length: m.layers * m.headsPerLayer }, (_, k) => [Math.floor(k / m.headsPerLayer), k % m.headsPerLayer]);
 
 describe('engine: exact ablation on a cut copy of the graph', function () {
   this.timeout(120_000);
 
   for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
     it(`${name}: every head's Δ loss per token equals PyTorch's zero-ablation`, async () => {
-      const ref = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/dla', name, 'reference.json'), 'utf8')) as { runs: { ids: number[]; ablation: (number | null)[][][] }[] };
+      const ref = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/dla', name, 'reference.json'), 'utf8')) as {
+        runs: { ids: number[]; ablation: (number | null)[][][] }[];
+      };
       const m = await loadModel(path.join(ROOT, 'test/fixtures/dla', name, 'model.onnx'), name);
       try {
         const st = await cutState(m);
@@ -28,7 +31,8 @@ describe('engine: exact ablation on a cut copy of the graph', function () {
           const r = await measureHeadEffects(m, run.ids, heads);
           assert.equal(r.cut, undefined, 'the cut copy was used');
           heads.forEach(([l, h], k) => {
-            for (let i = 0; i + 1 < run.ids.length; i++) assert.ok(Math.abs(r.deltas[k][i] - run.ablation[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${r.deltas[k][i]} vs PyTorch ${run.ablation[l][h][i]}`);
+            for (let i = 0; i + 1 < run.ids.length; i++)
+              assert.ok(Math.abs(r.deltas[k][i] - run.ablation[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${r.deltas[k][i]} vs PyTorch ${run.ablation[l][h][i]}`);
             assert.ok(Number.isNaN(r.deltas[k][run.ids.length - 1]));
           });
         }
@@ -49,9 +53,14 @@ describe('engine: exact ablation on a cut copy of the graph', function () {
         assert.equal(cut.cut, undefined, `fell back: ${cut.cut}`);
         const gated = await measureEffects(m, ids, heads);
         let worst = 0;
-        heads.forEach((_, k) => { for (let i = 0; i + 1 < ids.length; i++) worst = Math.max(worst, Math.abs(cut.deltas[k][i] - gated.deltas[k][i])); });
+        heads.forEach((_, k) => {
+          for (let i = 0; i + 1 < ids.length; i++) worst = Math.max(worst, Math.abs(cut.deltas[k][i] - gated.deltas[k][i]));
+        });
         assert.ok(worst < 1e-4, `largest difference ${worst}`);
-        assert.ok(heads.some((_, k) => cut.deltas[k].some((v) => Math.abs(v) > 1e-3)), 'some head matters');
+        assert.ok(
+          heads.some((_, k) => cut.deltas[k].some((v) => Math.abs(v) > 1e-3)),
+          'some head matters',
+        );
       } finally {
         await m.session.release();
       }

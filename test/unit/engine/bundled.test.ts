@@ -16,7 +16,9 @@ describe('engine: bundled models', function () {
   after(() => client.dispose());
 
   const expected: Record<string, { kind: 'causal' | 'bidirectional' }> = {
-    planted: { kind: 'causal' }, 'headlight-mini': { kind: 'causal' }, 'tiny-bert': { kind: 'bidirectional' },
+    planted: { kind: 'causal' },
+    'headlight-mini': { kind: 'causal' },
+    'tiny-bert': { kind: 'bidirectional' },
   };
   for (const [name, exp] of Object.entries(expected)) {
     it(`${name}: kind, shape and spans agree with its card`, async function () {
@@ -58,9 +60,15 @@ describe('engine: bundled models', function () {
     const n = ref.inputIds.length;
     assert.equal(r.attention.layers, ref.attention.length);
     let worst = 0;
-    ref.attention.forEach((layer, l) => layer.forEach((head, h) => head.forEach((row, i) => row.forEach((v, j) => {
-      worst = Math.max(worst, Math.abs(headView(r.attention, l, h)[i * n + j] - v));
-    }))));
+    ref.attention.forEach((layer, l) =>
+      layer.forEach((head, h) =>
+        head.forEach((row, i) =>
+          row.forEach((v, j) => {
+            worst = Math.max(worst, Math.abs(headView(r.attention, l, h)[i * n + j] - v));
+          }),
+        ),
+      ),
+    );
     assert.ok(worst < 1e-4, `max difference ${worst}`); // reference.json is rounded
   });
 
@@ -69,7 +77,10 @@ describe('engine: bundled models', function () {
     assert.ok(m, 'bundled model headlight-small is missing from media/models');
     assert.ok(m.checkpoints.length > 0, 'headlight-small ships its checkpoints');
     const steps = m.checkpoints.map((c) => c.step);
-    assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
+    assert.deepEqual(
+      steps,
+      [...steps].sort((a, b) => a - b),
+    );
     const r = await client.runIds([1, 2, 3, 1, 2, 3], m.checkpoints[0]);
     assert.equal(r.attention.layers, (m.card as { layers: number }).layers);
   });

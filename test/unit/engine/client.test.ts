@@ -36,7 +36,10 @@ function nextRun(w: Worker): { started: Promise<void>; after: string[] } {
   const started = new Promise<void>((resolve) => {
     w.on('message', (m: { type: string }) => {
       if (seen) after.push(m.type);
-      else if (m.type === 'started') { seen = true; resolve(); }
+      else if (m.type === 'started') {
+        seen = true;
+        resolve();
+      }
     });
   });
   return { started, after };
@@ -117,9 +120,17 @@ describe('engine: client and worker', function () {
     const m = model('bert', { kind: 'bert', vocab: 120 }, wpTok);
     const r = await client.explain('hello world the cafe', m.ref);
     assert.equal(r.model.kind, 'bidirectional');
-    assert.deepEqual(r.tokens.map((t) => t.text), ['[CLS]', 'hello', 'world', 'the', 'cafe', '[SEP]']);
+    assert.deepEqual(
+      r.tokens.map((t) => t.text),
+      ['[CLS]', 'hello', 'world', 'the', 'cafe', '[SEP]'],
+    );
     const ids = r.tokens.map((t) => t.id);
-    const ref = referenceAttention(m.weights, ids, 'bert', ids.map(() => 1));
+    const ref = referenceAttention(
+      m.weights,
+      ids,
+      'bert',
+      ids.map(() => 1),
+    );
     for (let l = 0; l < 2; l++) assert.ok(maxDiff(r.attention.data[l], ref[l]) <= TOL);
     assert.ok(r.attention.data[0][1] > 0, 'bidirectional: above-diagonal weight present');
     // Padded keys get (numerically) zero weight and the rest matches the masked reference.
@@ -140,7 +151,10 @@ describe('engine: client and worker', function () {
     const r = await client.runIds(ids, m.ref);
     const ref = referenceAttention(m.weights, ids, 'gpt2');
     assert.ok(maxDiff(r.attention.data[0], ref[0]) <= TOL);
-    assert.deepEqual(r.tokens.map((t) => t.id), ids);
+    assert.deepEqual(
+      r.tokens.map((t) => t.id),
+      ids,
+    );
     await rejectsWith(client.runIds([1, 300], m.ref), 'bad-request', /\[0, 300\)/);
   });
 
@@ -157,7 +171,11 @@ describe('engine: client and worker', function () {
     fs.utimesSync(m.ref.modelPath, future, future);
     const c = await client.explain('the hat', m.ref);
     assert.equal(c.stats.sessionCached, false);
-    const ref = referenceAttention(other.weights, c.tokens.map((t) => t.id), 'gpt2');
+    const ref = referenceAttention(
+      other.weights,
+      c.tokens.map((t) => t.id),
+      'gpt2',
+    );
     assert.ok(maxDiff(c.attention.data[1], ref[1]) <= TOL);
     fs.rmSync(m.ref.modelPath);
     await rejectsWith(client.explain('the hat', m.ref), 'file-not-found', /model\.onnx/);

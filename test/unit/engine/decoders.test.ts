@@ -18,12 +18,34 @@ const TOL = 1e-5;
 const ROOT = path.join(__dirname, '..', '..', 'fixtures', 'decoders');
 const TOKENIZER = path.join(ROOT, 'tokenizer.json');
 
-interface Run { ids: number[]; attentionMask?: number[]; positionIds: number[] | null; attention: number[][][][] }
-interface Reference { arch: string; interface: 'plain' | 'kv'; opset: number; layers: number; queryHeads: number; kvHeads: number; inputs: string[]; runs: Run[] }
+interface Run {
+  ids: number[];
+  attentionMask?: number[];
+  positionIds: number[] | null;
+  attention: number[][][][];
+}
+interface Reference {
+  arch: string;
+  interface: 'plain' | 'kv';
+  opset: number;
+  layers: number;
+  queryHeads: number;
+  kvHeads: number;
+  inputs: string[];
+  runs: Run[];
+}
 
-const fixtures = fs.readdirSync(ROOT).filter((n) => fs.existsSync(path.join(ROOT, n, 'model.onnx'))).sort();
+const fixtures = fs
+  .readdirSync(ROOT)
+  .filter((n) => fs.existsSync(path.join(ROOT, n, 'model.onnx')))
+  .sort();
 const ref = (name: string): Reference => JSON.parse(fs.readFileSync(path.join(ROOT, name, 'reference.json'), 'utf8')) as Reference;
-const modelRef = (name: string, executionProviders?: string[]): ModelRef => ({ modelPath: path.join(ROOT, name, 'model.onnx'), tokenizerPath: TOKENIZER, name, executionProviders });
+const modelRef = (name: string, executionProviders?: string[]): ModelRef => ({
+  modelPath: path.join(ROOT, name, 'model.onnx'),
+  tokenizerPath: TOKENIZER,
+  name,
+  executionProviders,
+});
 const graphOf = (name: string) => decodeModel(readModelBytes(path.join(ROOT, name, 'model.onnx')), name).graph!;
 
 /**
@@ -32,13 +54,17 @@ const graphOf = (name: string) => decodeModel(readModelBytes(path.join(ROOT, nam
  * an NVIDIA device is present.
  */
 function cudaHere(): { listed: boolean; runs: boolean; why: string } {
-  if (!listProviders().some((p) => p.name === 'cuda')) return { listed: false, runs: false, why: `onnxruntime-node does not list cuda on ${process.platform}-${process.arch}` };
+  if (!listProviders().some((p) => p.name === 'cuda'))
+    return { listed: false, runs: false, why: `onnxruntime-node does not list cuda on ${process.platform}-${process.arch}` };
   const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
   const napi = fs.readdirSync(bin).find((d) => /^napi-v\d+$/.test(d)) ?? '';
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  if (!fs.existsSync(path.join(bin, napi, process.platform, process.arch, lib))) return { listed: true, runs: false, why: `listed, but ${lib} is not installed` };
+  if (!fs.existsSync(path.join(bin, napi, process.platform, process.arch, lib)))
+    return { listed: true, runs: false, why: `listed, but ${lib} is not installed` };
   const device = process.platform === 'win32' || fs.existsSync('/dev/nvidiactl');
-  return device ? { listed: true, runs: true, why: `${lib} installed, NVIDIA device present` } : { listed: true, runs: false, why: `${lib} installed, no NVIDIA device` };
+  return device
+    ? { listed: true, runs: true, why: `${lib} installed, NVIDIA device present` }
+    : { listed: true, runs: false, why: `${lib} installed, no NVIDIA device` };
 }
 
 /** Largest |a - b| between a [q][k] reference and an engine head view. */
@@ -74,8 +100,14 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
       return out[m.attention[0]].dims.map(Number);
     };
     for (const o of [14, 17]) {
-      assert.ok(['Trilu', 'Expand'].every((op) => ops(`llama-plain-op${o}`).has(op)), 'llama: Trilu causal mask, Expand+Reshape GQA');
-      assert.ok(['Tile', 'Where', 'LessOrEqual', 'Range', 'CumSum'].every((op) => ops(`qwen-plain-op${o}`).has(op)), 'qwen: Tile GQA, Where mask from Range/LessOrEqual, CumSum positions');
+      assert.ok(
+        ['Trilu', 'Expand'].every((op) => ops(`llama-plain-op${o}`).has(op)),
+        'llama: Trilu causal mask, Expand+Reshape GQA',
+      );
+      assert.ok(
+        ['Tile', 'Where', 'LessOrEqual', 'Range', 'CumSum'].every((op) => ops(`qwen-plain-op${o}`).has(op)),
+        'qwen: Tile GQA, Where mask from Range/LessOrEqual, CumSum positions',
+      );
       assert.deepEqual(await softmaxDims(`phi-plain-op${o}`), [1, 2, 2, 3, 3], 'phi: Softmax over [batch, kv_heads, groups, q, k]');
       assert.deepEqual(await softmaxDims(`llama-plain-op${o}`), [1, 8, 3, 3], 'llama: Softmax after K/V repeated to 8 heads');
       const g = graphOf(`gemma-plain-op${o}`);
@@ -83,7 +115,12 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
       const castIn = g.node!.find((n) => n.output!.includes(sm.input![0]))!;
       assert.equal(castIn.opType, 'Cast');
       assert.equal(Number(castIn.attribute!.find((a) => a.name === 'to')!.i), onnx.TensorProto.DataType.DOUBLE, 'gemma: softmax in double between Casts');
-      assert.deepEqual(graphOf(`llama-kv-op${o}`).input!.map((i) => i.name).slice(0, 4), ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']);
+      assert.deepEqual(
+        graphOf(`llama-kv-op${o}`)
+          .input!.map((i) => i.name)
+          .slice(0, 4),
+        ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key'],
+      );
     }
   });
 
@@ -142,36 +179,68 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
     let dir: string;
     const F16 = onnx.TensorProto.DataType.FLOAT16;
     const half = (h: number) => {
-      const e = (h >> 10) & 0x1f, f = h & 0x3ff, sign = h & 0x8000 ? -1 : 1;
+      const e = (h >> 10) & 0x1f,
+        f = h & 0x3ff,
+        sign = h & 0x8000 ? -1 : 1;
       return sign * (e === 0 ? f * 2 ** -24 : e === 31 ? (f ? NaN : Infinity) : (1 + f / 1024) * 2 ** (e - 15));
     };
     const t16 = (name: string, dims: number[], seed: number) => {
       const n = dims.reduce((a, b) => a * b, 1);
       // fp16 bit patterns of values in about ±0.9: sign, exponent 13-14, varied mantissa.
-      const bits = Uint16Array.from({ length: n }, (_, i) => (((i * 2654435761 + seed) >>> 7) & 1 ? 0x8000 : 0) | ((13 + (i % 2)) << 10) | (((i + seed) * 97) % 1024));
+      const bits = Uint16Array.from(
+        { length: n },
+        (_, i) => (((i * 2654435761 + seed) >>> 7) & 1 ? 0x8000 : 0) | ((13 + (i % 2)) << 10) | (((i + seed) * 97) % 1024),
+      );
       return onnx.TensorProto.create({ name, dims, dataType: F16, rawData: new Uint8Array(bits.buffer) });
     };
     type Variant = 'fp16-softmax' | 'fp32-softmax' | 'castlike-softmax';
     function build(variant: Variant, exposeProbs: boolean): Uint8Array {
       const d = 8;
-      const soft = variant === 'fp16-softmax'
-        ? [node('Softmax', ['s4'], ['p'], { axis: -1 })]
-        : variant === 'castlike-softmax'
-          ? [node('Cast', ['s4'], ['s32'], { to: onnx.TensorProto.DataType.FLOAT }), node('CastLike', ['s32', 'like16'], ['sl']), node('Softmax', ['sl'], ['p'], { axis: -1 })]
-          : [node('Cast', ['s4'], ['s32'], { to: onnx.TensorProto.DataType.FLOAT }), node('Softmax', ['s32'], ['p32'], { axis: -1 }), node('Cast', ['p32'], ['p'], { to: F16 })];
+      const soft =
+        variant === 'fp16-softmax'
+          ? [node('Softmax', ['s4'], ['p'], { axis: -1 })]
+          : variant === 'castlike-softmax'
+            ? [
+                node('Cast', ['s4'], ['s32'], { to: onnx.TensorProto.DataType.FLOAT }),
+                node('CastLike', ['s32', 'like16'], ['sl']),
+                node('Softmax', ['sl'], ['p'], { axis: -1 }),
+              ]
+            : [
+                node('Cast', ['s4'], ['s32'], { to: onnx.TensorProto.DataType.FLOAT }),
+                node('Softmax', ['s32'], ['p32'], { axis: -1 }),
+                node('Cast', ['p32'], ['p'], { to: F16 }),
+              ];
       const model = onnx.ModelProto.create({
-        irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
         graph: onnx.GraphProto.create({
           name: variant,
           node: [
-            node('Gather', ['wte', 'input_ids'], ['x']), node('MatMul', ['x', 'wq'], ['q']), node('MatMul', ['x', 'wk'], ['k']),
-            node('Transpose', ['k'], ['kt'], { perm: [0, 2, 1] }), node('MatMul', ['q', 'kt'], ['s']), node('Unsqueeze', ['s', 'axis1'], ['s4']),
+            node('Gather', ['wte', 'input_ids'], ['x']),
+            node('MatMul', ['x', 'wq'], ['q']),
+            node('MatMul', ['x', 'wk'], ['k']),
+            node('Transpose', ['k'], ['kt'], { perm: [0, 2, 1] }),
+            node('MatMul', ['q', 'kt'], ['s']),
+            node('Unsqueeze', ['s', 'axis1'], ['s4']),
             ...soft,
-            node('Unsqueeze', ['x', 'axis1'], ['x4']), node('MatMul', ['p', 'x4'], ['y']),
+            node('Unsqueeze', ['x', 'axis1'], ['x4']),
+            node('MatMul', ['p', 'x4'], ['y']),
           ],
           initializer: [t16('wte', [260, d], 1), t16('wq', [d, d], 2), t16('wk', [d, d], 3), t16('like16', [1], 4), intTensor('axis1', [1], [1])],
           input: [valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence'])],
-          output: [valueInfo('y', F16, ['batch', 1, 'sequence', d]), ...(exposeProbs ? [valueInfo(variant === 'fp32-softmax' ? 'p32' : 'p', variant === 'fp32-softmax' ? onnx.TensorProto.DataType.FLOAT : F16, [1, 1, 'sequence', 'sequence'])] : [])],
+          output: [
+            valueInfo('y', F16, ['batch', 1, 'sequence', d]),
+            ...(exposeProbs
+              ? [
+                  valueInfo(variant === 'fp32-softmax' ? 'p32' : 'p', variant === 'fp32-softmax' ? onnx.TensorProto.DataType.FLOAT : F16, [
+                    1,
+                    1,
+                    'sequence',
+                    'sequence',
+                  ]),
+                ]
+              : []),
+          ],
         }),
       });
       return onnx.ModelProto.encode(model).finish();
@@ -199,7 +268,10 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
         const want = raw instanceof Float32Array ? Array.from(raw) : Array.from(raw as Uint16Array, half);
         const got = Array.from(res.attention.data[0]);
         if (variant === 'fp32-softmax') {
-          assert.deepEqual(got, want.map((v) => Math.fround(v)));
+          assert.deepEqual(
+            got,
+            want.map((v) => Math.fround(v)),
+          );
         } else {
           // ORT's CPU kernels run this fp16 Softmax in fp32 (its inserted Casts), and with our Cast
           // appended the fp32→fp16→fp32 pair is dropped: the engine gets the fp32 values, ORT's own
@@ -223,29 +295,56 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
       // What onnxruntime.transformers.optimizer leaves for a Llama layer: com.microsoft RotaryEmbedding on q/k,
       // then one GroupQueryAttention with num_heads 8 / kv_num_heads 2 and a KV cache; seqlens_k and
       // total_sequence_length from the ids' shape. Random weights, so the heads differ.
-      const d = 32, hd = 16, r = rng(11);
+      const d = 32,
+        hd = 16,
+        r = rng(11);
       const w = (n: number, s = 0.5) => Float32Array.from({ length: n }, () => r() * s);
-      const cos = new Float32Array(64 * hd / 2), sin = new Float32Array(64 * hd / 2);
-      for (let p = 0; p < 64; p++) for (let i = 0; i < hd / 2; i++) { const t = p * 10000 ** (-2 * i / hd); cos[p * hd / 2 + i] = Math.cos(t); sin[p * hd / 2 + i] = Math.sin(t); }
+      const cos = new Float32Array((64 * hd) / 2),
+        sin = new Float32Array((64 * hd) / 2);
+      for (let p = 0; p < 64; p++)
+        for (let i = 0; i < hd / 2; i++) {
+          const t = p * 10000 ** ((-2 * i) / hd);
+          cos[(p * hd) / 2 + i] = Math.cos(t);
+          sin[(p * hd) / 2 + i] = Math.sin(t);
+        }
       const model = onnx.ModelProto.create({
-        irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+        irVersion: 8,
+        opsetImport: [
+          { domain: '', version: 17 },
+          { domain: 'com.microsoft', version: 1 },
+        ],
         graph: onnx.GraphProto.create({
           name: 'gqa-fused',
           node: [
             node('Gather', ['embed', 'input_ids'], ['x']),
-            node('MatMul', ['x', 'wq'], ['q0']), node('MatMul', ['x', 'wk'], ['k0']), node('MatMul', ['x', 'wv'], ['v']),
+            node('MatMul', ['x', 'wq'], ['q0']),
+            node('MatMul', ['x', 'wk'], ['k0']),
+            node('MatMul', ['x', 'wv'], ['v']),
             node('RotaryEmbedding', ['q0', 'position_ids', 'cos', 'sin'], ['q'], { num_heads: 8 }, 'com.microsoft'),
             node('RotaryEmbedding', ['k0', 'position_ids', 'cos', 'sin'], ['k'], { num_heads: 2 }, 'com.microsoft'),
-            node('Shape', ['input_ids'], ['shape']), node('Gather', ['shape', 'one'], ['len'], { axis: 0 }),
+            node('Shape', ['input_ids'], ['shape']),
+            node('Gather', ['shape', 'one'], ['len'], { axis: 0 }),
             node('Cast', ['len'], ['total_seq'], { to: onnx.TensorProto.DataType.INT32 }),
-            node('Sub', ['len', 'one'], ['last']), node('Cast', ['last'], ['seqlens_k'], { to: onnx.TensorProto.DataType.INT32 }),
-            node('GroupQueryAttention', ['q', 'k', 'v', 'past_key_values.0.key', 'past_key_values.0.value', 'seqlens_k', 'total_seq'], ['attn', 'present.0.key', 'present.0.value'], { num_heads: 8, kv_num_heads: 2 }, 'com.microsoft'),
+            node('Sub', ['len', 'one'], ['last']),
+            node('Cast', ['last'], ['seqlens_k'], { to: onnx.TensorProto.DataType.INT32 }),
+            node(
+              'GroupQueryAttention',
+              ['q', 'k', 'v', 'past_key_values.0.key', 'past_key_values.0.value', 'seqlens_k', 'total_seq'],
+              ['attn', 'present.0.key', 'present.0.value'],
+              { num_heads: 8, kv_num_heads: 2 },
+              'com.microsoft',
+            ),
             node('MatMul', ['attn', 'wo'], ['logits']),
           ],
           initializer: [
-            floatTensor('embed', [260, d], w(260 * d, 2)), floatTensor('wq', [d, 8 * hd], w(d * 8 * hd)), floatTensor('wk', [d, 2 * hd], w(d * 2 * hd)),
-            floatTensor('wv', [d, 2 * hd], w(d * 2 * hd)), floatTensor('wo', [8 * hd, d], w(8 * hd * d)), floatTensor('cos', [64, hd / 2], cos),
-            floatTensor('sin', [64, hd / 2], sin), intTensor('one', [1], [1]),
+            floatTensor('embed', [260, d], w(260 * d, 2)),
+            floatTensor('wq', [d, 8 * hd], w(d * 8 * hd)),
+            floatTensor('wk', [d, 2 * hd], w(d * 2 * hd)),
+            floatTensor('wv', [d, 2 * hd], w(d * 2 * hd)),
+            floatTensor('wo', [8 * hd, d], w(8 * hd * d)),
+            floatTensor('cos', [64, hd / 2], cos),
+            floatTensor('sin', [64, hd / 2], sin),
+            intTensor('one', [1], [1]),
           ],
           input: [
             valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
@@ -266,7 +365,7 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
       assert.equal(plan.kernels.get('headlight.kernel.0')?.op, 'gqa');
       assert.equal(plan.positionRows, 64);
     });
-    it('the worker explains it: 8 query heads over 2 KV heads, equal to the kernel\'s own softmax (output_qk)', async () => {
+    it("the worker explains it: 8 query heads over 2 KV heads, equal to the kernel's own softmax (output_qk)", async () => {
       const ids = Array.from({ length: 29 }, (_, i) => (i * 31 + 7) % 260);
       const got = await client.runIds(ids, { modelPath: file, tokenizerPath: TOKENIZER });
       assert.equal(got.attention.headsPerLayer, 8);
@@ -305,12 +404,23 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
 
     it('an unknown provider is a provider-unavailable error naming what is available, and no crash', async () => {
       const before = client.workersStarted;
-      const e = await rejectsWith(client.runIds([1, 2], modelRef('phi-kv-op17', ['coreml-bogus'])), 'provider-unavailable', /"coreml-bogus" is not available.*Available here: cpu/s);
+      const e = await rejectsWith(
+        client.runIds([1, 2], modelRef('phi-kv-op17', ['coreml-bogus'])),
+        'provider-unavailable',
+        /"coreml-bogus" is not available.*Available here: cpu/s,
+      );
       assert.equal(e.details?.requested, 'coreml-bogus');
       assert.match(String(e.details?.available), /(^|,)cpu(,|$)/);
-      assert.throws(() => resolveProviders(['cpu', 7 as unknown as string]), (x: unknown) => x instanceof EngineError && x.code === 'bad-request');
+      assert.throws(
+        () => resolveProviders(['cpu', 7 as unknown as string]),
+        (x: unknown) => x instanceof EngineError && x.code === 'bad-request',
+      );
       // A setting of the wrong shape (a string, not a list) crosses the worker as a bad-request.
-      await rejectsWith(client.runIds([1, 2], { ...modelRef('phi-kv-op17'), executionProviders: 'cuda' as unknown as string[] }), 'bad-request', /list of names/);
+      await rejectsWith(
+        client.runIds([1, 2], { ...modelRef('phi-kv-op17'), executionProviders: 'cuda' as unknown as string[] }),
+        'bad-request',
+        /list of names/,
+      );
       const ok = await client.runIds([1, 2], modelRef('phi-kv-op17', ['cpu']));
       assert.equal(ok.attention.headsPerLayer, 4);
       assert.equal(client.workersStarted, before, 'the worker survived');
@@ -330,9 +440,13 @@ describe('engine: modern decoder exports (torch.onnx.export fixtures)', function
         // GPU kernels differ slightly from the CPU's.
         assert.ok(headDiff(ref('llama-plain-op14').runs[0].attention[0][0], headView(res.attention, 0, 0)) < 1e-4);
       } else {
-        const e = await rejectsWith(request, 'provider-unavailable', cuda.listed
-          ? /could not start the execution providers cuda, cpu.*Available on .*cpu.*headlight\.executionProviders/s
-          : /"cuda" is not available.*Available here: cpu/s);
+        const e = await rejectsWith(
+          request,
+          'provider-unavailable',
+          cuda.listed
+            ? /could not start the execution providers cuda, cpu.*Available on .*cpu.*headlight\.executionProviders/s
+            : /"cuda" is not available.*Available here: cpu/s,
+        );
         assert.equal(e.details?.requested, 'cuda,cpu');
         assert.match(String(e.details?.available), /(^|,)cpu(,|$)/);
       }

@@ -13,8 +13,23 @@ import { EngineClient } from '../../../src/engine';
 
 const DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'dla');
 
-interface Run { text?: string; ids: number[]; targets: number[]; alt: number[]; logits: (number | null)[]; dla: (number | null)[][][]; diff: (number | null)[][][]; components: { label: string; values: (number | null)[] }[] }
-interface Reference { name: string; kind: string; layers: number; heads: number; runs: Run[] }
+interface Run {
+  text?: string;
+  ids: number[];
+  targets: number[];
+  alt: number[];
+  logits: (number | null)[];
+  dla: (number | null)[][][];
+  diff: (number | null)[][][];
+  components: { label: string; values: (number | null)[] }[];
+}
+interface Reference {
+  name: string;
+  kind: string;
+  layers: number;
+  heads: number;
+  runs: Run[];
+}
 
 for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
   describe(`DLA on ${name} (PyTorch answer key)`, function () {
@@ -28,7 +43,9 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
       assert.ok(m.dla && !('refused' in m.dla), `no DLA plan: ${m.dla && 'refused' in m.dla ? m.dla.refused : 'none'}`);
       plan = m.dla;
     });
-    after(async () => { await m?.session.release(); });
+    after(async () => {
+      await m?.session.release();
+    });
 
     it('finds the final norm the way the export wrote it', () => {
       const label = plan.residual.norm.label;
@@ -39,18 +56,29 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
       assert.equal(plan.layers.length, ref.layers);
     });
 
-    it('an explain carries every head\'s DLA (the worker\'s path: tokenizer, run, predictions), equal to PyTorch\'s', async () => {
+    it("an explain carries every head's DLA (the worker's path: tokenizer, run, predictions), equal to PyTorch's", async () => {
       const run = ref.runs.find((x) => x.text)!;
       const client = new EngineClient();
       try {
-        const res = await client.explain(run.text!, { modelPath: path.join(DIR, name, 'model.onnx'), tokenizerPath: path.join(DIR, '..', 'decoders', 'tokenizer.json') }, { keep: true });
-        assert.deepEqual(res.tokens.map((t) => t.id), run.ids, 'the tokenizer gives the ids the reference ran');
+        const res = await client.explain(
+          run.text!,
+          { modelPath: path.join(DIR, name, 'model.onnx'), tokenizerPath: path.join(DIR, '..', 'decoders', 'tokenizer.json') },
+          { keep: true },
+        );
+        assert.deepEqual(
+          res.tokens.map((t) => t.id),
+          run.ids,
+          'the tokenizer gives the ids the reference ran',
+        );
         assert.ok(res.dla, res.dlaNote);
-        const n = run.ids.length, H = ref.heads;
-        for (let l = 0; l < ref.layers; l++) for (let h = 0; h < H; h++) for (let i = 0; i + 1 < n; i++) {
-          const v = res.dla.actual[(l * H + h) * n + i];
-          assert.ok(Math.abs(v - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${v} vs ${run.dla[l][h][i]}`);
-        }
+        const n = run.ids.length,
+          H = ref.heads;
+        for (let l = 0; l < ref.layers; l++)
+          for (let h = 0; h < H; h++)
+            for (let i = 0; i + 1 < n; i++) {
+              const v = res.dla.actual[(l * H + h) * n + i];
+              assert.ok(Math.abs(v - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${v} vs ${run.dla[l][h][i]}`);
+            }
         // The alternative is the model's best other token, read off its own predictions.
         const p = res.predictions!;
         for (let i = 0; i + 1 < n; i++) {
@@ -68,12 +96,19 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
         const { fetched, logits, vocab } = await fetchAll(m, decompositionFetches(plan), run.ids);
         const n = run.ids.length;
         // The answer key is PyTorch's own forward: first check it is the same model as the export.
-        for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(logits[i * vocab + run.targets[i]] - run.logits[i]!) < 1e-4, `position ${i}: ONNX ${logits[i * vocab + run.targets[i]]} vs PyTorch ${run.logits[i]}`);
+        for (let i = 0; i + 1 < n; i++)
+          assert.ok(
+            Math.abs(logits[i * vocab + run.targets[i]] - run.logits[i]!) < 1e-4,
+            `position ${i}: ONNX ${logits[i * vocab + run.targets[i]]} vs PyTorch ${run.logits[i]}`,
+          );
         const comps = decompose(plan, fetched, Int32Array.from(run.targets), ref.heads);
         assert.equal(comps.filter((c) => c.kind === 'head').length, ref.layers * ref.heads);
         for (let i = 0; i + 1 < n; i++) {
           const sum = comps.reduce((a, c) => a + c.values[i], 0);
-          assert.ok(Math.abs(sum - logits[i * vocab + run.targets[i]]) < 1e-4, `position ${i}: terms sum to ${sum}, logit ${logits[i * vocab + run.targets[i]]}`);
+          assert.ok(
+            Math.abs(sum - logits[i * vocab + run.targets[i]]) < 1e-4,
+            `position ${i}: terms sum to ${sum}, logit ${logits[i * vocab + run.targets[i]]}`,
+          );
         }
         // Any other token's logit decomposes too (the alternatives: not the tokens the model saw next).
         const alt = decompose(plan, fetched, Int32Array.from(run.alt), ref.heads);
@@ -83,29 +118,39 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
         }
         // Term by term against PyTorch: heads, embeddings, MLPs, biases.
         for (const c of comps.filter((x) => x.kind === 'head')) {
-          for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(c.values[i] - run.dla[c.layer][c.head!][i]!) < 1e-4, `${c.label} at ${i}: ${c.values[i]} vs ${run.dla[c.layer][c.head!][i]}`);
+          for (let i = 0; i + 1 < n; i++)
+            assert.ok(Math.abs(c.values[i] - run.dla[c.layer][c.head!][i]!) < 1e-4, `${c.label} at ${i}: ${c.values[i]} vs ${run.dla[c.layer][c.head!][i]}`);
         }
         const byKind = (kind: string, layer?: number) => comps.filter((c) => c.kind === kind && (layer === undefined || c.layer === layer));
         const sumOf = (cs: typeof comps, i: number) => cs.reduce((a, c) => a + c.values[i], 0);
         for (const rc of run.components) {
-          const ours = rc.label === 'embedding' ? byKind('embedding')
-            : rc.label.startsWith('MLP L') ? [...byKind('mlp', Number(rc.label.slice(5))), ...comps.filter((c) => c.label === `MLP bias L${rc.label.slice(5)}`)]
-              : rc.label.startsWith('attention bias L') ? byKind('attention bias', Number(rc.label.slice(16)))
-                : byKind('norm bias');
+          const ours =
+            rc.label === 'embedding'
+              ? byKind('embedding')
+              : rc.label.startsWith('MLP L')
+                ? [...byKind('mlp', Number(rc.label.slice(5))), ...comps.filter((c) => c.label === `MLP bias L${rc.label.slice(5)}`)]
+                : rc.label.startsWith('attention bias L')
+                  ? byKind('attention bias', Number(rc.label.slice(16)))
+                  : byKind('norm bias');
           assert.ok(ours.length > 0, `no term for ${rc.label}`);
-          for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(sumOf(ours, i) - rc.values[i]!) < 1e-4, `${rc.label} at ${i}: ${sumOf(ours, i)} vs ${rc.values[i]}`);
+          for (let i = 0; i + 1 < n; i++)
+            assert.ok(Math.abs(sumOf(ours, i) - rc.values[i]!) < 1e-4, `${rc.label} at ${i}: ${sumOf(ours, i)} vs ${rc.values[i]}`);
         }
       });
 
       it(`run ${r}: computeDla (the explain's path, on ONNX Runtime) equals PyTorch's per-head DLA and logit differences`, async () => {
         const { fetched } = await fetchAll(m, plan.fetches, run.ids);
-        const n = run.ids.length, H = ref.heads;
+        const n = run.ids.length,
+          H = ref.heads;
         const res = await computeDla(plan, fetched, run.ids, Int32Array.from(run.alt), H);
         for (let l = 0; l < ref.layers; l++) {
           for (let h = 0; h < H; h++) {
             for (let i = 0; i < n; i++) {
               const k = (l * H + h) * n + i;
-              if (i + 1 === n) { assert.ok(Number.isNaN(res.actual[k]), 'no next token at the end'); continue; }
+              if (i + 1 === n) {
+                assert.ok(Number.isNaN(res.actual[k]), 'no next token at the end');
+                continue;
+              }
               assert.ok(Math.abs(res.actual[k] - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${res.actual[k]} vs ${run.dla[l][h][i]}`);
               assert.ok(Math.abs(res.diff[k] - run.diff[l][h][i]!) < 1e-4, `L${l}H${h} diff at ${i}: ${res.diff[k]} vs ${run.diff[l][h][i]}`);
             }
@@ -119,10 +164,17 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
 describe('DLA: where the graph has no such path, the status says why', function () {
   this.timeout(60_000);
   const ROOT = path.resolve(__dirname, '..', '..', '..');
-  const bundled = (n: string) => ({ modelPath: path.join(ROOT, 'media/models', n, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', n, 'tokenizer.json') });
+  const bundled = (n: string) => ({
+    modelPath: path.join(ROOT, 'media/models', n, 'model.onnx'),
+    tokenizerPath: path.join(ROOT, 'media/models', n, 'tokenizer.json'),
+  });
   let client: EngineClient;
-  before(() => { client = new EngineClient(); });
-  after(async () => { await client.dispose(); });
+  before(() => {
+    client = new EngineClient();
+  });
+  after(async () => {
+    await client.dispose();
+  });
 
   it('planted: its logits read a slice of the stream, not a norm or the stream itself', async () => {
     const r = await client.explain('abc abc', bundled('planted'));

@@ -15,11 +15,13 @@ import { decompose, decompositionFetches, type Fetched } from '../../../src/engi
 import { addCaptureOutputs } from '../../../src/engine/recomputeGraph';
 import { decodeModel, elemTypes } from '../../../src/engine/onnxGraph';
 
-type Norm = 'LayerNormalization' | 'SimplifiedLayerNormalization' | 'RMSNormalization' | 'SkipLayerNormalization' | 'SkipSimplifiedLayerNormalization' | 'decomposed-rms';
+type Norm =
+  'LayerNormalization' | 'SimplifiedLayerNormalization' | 'RMSNormalization' | 'SkipLayerNormalization' | 'SkipSimplifiedLayerNormalization' | 'decomposed-rms';
 
 /** buildTiny's stack with `norm` before the head; `head`: tied through Transpose(wte), or untied [d, V] with a bias. */
 function withNorm(norm: Norm, head: 'tied-transpose' | 'untied-bias'): Uint8Array {
-  const d = 16, vocab = 300;
+  const d = 16,
+    vocab = 300;
   const { bytes } = buildTiny({ kind: 'gpt2', layers: 2, heads: 2, d, vocab, lmHead: true, seed: 5 });
   const m = onnx.ModelProto.decode(bytes);
   const g = m.graph!;
@@ -36,14 +38,32 @@ function withNorm(norm: Norm, head: 'tied-transpose' | 'untied-bias'): Uint8Arra
   else if (norm === 'RMSNormalization') added.push(node('RMSNormalization', ['last_hidden_state', 'g'], ['normed'], { axis: -1 }));
   else if (norm === 'decomposed-rms') {
     g.initializer!.push(floatTensor('two', [], new Float32Array([2])), floatTensor('eps', [], new Float32Array([1e-6])));
-    added.push(node('Pow', ['last_hidden_state', 'two'], ['sq']), onnx.NodeProto.create({ ...node('ReduceMean', ['sq'], ['ms'], { keepdims: 1 }), attribute: [onnx.AttributeProto.create({ name: 'axes', ints: [-1], type: onnx.AttributeProto.AttributeType.INTS }), onnx.AttributeProto.create({ name: 'keepdims', i: 1, type: onnx.AttributeProto.AttributeType.INT })] }),
-      node('Add', ['ms', 'eps'], ['mse']), node('Sqrt', ['mse'], ['rms']), node('Div', ['last_hidden_state', 'rms'], ['xn']), node('Mul', ['xn', 'g'], ['normed']));
+    added.push(
+      node('Pow', ['last_hidden_state', 'two'], ['sq']),
+      onnx.NodeProto.create({
+        ...node('ReduceMean', ['sq'], ['ms'], { keepdims: 1 }),
+        attribute: [
+          onnx.AttributeProto.create({ name: 'axes', ints: [-1], type: onnx.AttributeProto.AttributeType.INTS }),
+          onnx.AttributeProto.create({ name: 'keepdims', i: 1, type: onnx.AttributeProto.AttributeType.INT }),
+        ],
+      }),
+      node('Add', ['ms', 'eps'], ['mse']),
+      node('Sqrt', ['mse'], ['rms']),
+      node('Div', ['last_hidden_state', 'rms'], ['xn']),
+      node('Mul', ['xn', 'g'], ['normed']),
+    );
   } else {
     // Skip*: the last residual Add (x + proj) becomes the norm's input + skip.
     const add = nodes.find((n) => n.opType === 'Add' && n.output?.[0] === 'l1_out')!;
     const [x, proj] = add.input;
     const simplified = norm === 'SkipSimplifiedLayerNormalization';
-    added.push(onnx.NodeProto.create({ ...node(norm, simplified ? [x, proj, 'g'] : [x, proj, 'g', 'b'], ['normed']), domain: 'com.microsoft', attribute: [onnx.AttributeProto.create({ name: 'epsilon', f: 1e-5, type: onnx.AttributeProto.AttributeType.FLOAT })] }));
+    added.push(
+      onnx.NodeProto.create({
+        ...node(norm, simplified ? [x, proj, 'g'] : [x, proj, 'g', 'b'], ['normed']),
+        domain: 'com.microsoft',
+        attribute: [onnx.AttributeProto.create({ name: 'epsilon', f: 1e-5, type: onnx.AttributeProto.AttributeType.FLOAT })],
+      }),
+    );
   }
   const lmNode = nodes[lm];
   if (head === 'tied-transpose') {
@@ -51,7 +71,14 @@ function withNorm(norm: Norm, head: 'tied-transpose' | 'untied-bias'): Uint8Arra
     lmNode.input = [h, 'wte_T'];
   } else {
     const w = Float32Array.from({ length: d * vocab }, () => r());
-    g.initializer!.push(floatTensor('w_u', [d, vocab], w), floatTensor('b_u', [vocab], Float32Array.from({ length: vocab }, () => r())));
+    g.initializer!.push(
+      floatTensor('w_u', [d, vocab], w),
+      floatTensor(
+        'b_u',
+        [vocab],
+        Float32Array.from({ length: vocab }, () => r()),
+      ),
+    );
     lmNode.input = [h, 'w_u'];
     lmNode.output = ['logits_pre'];
     added.push(node('Add', ['logits_pre', 'b_u'], ['logits']));
@@ -62,7 +89,10 @@ function withNorm(norm: Norm, head: 'tied-transpose' | 'untied-bias'): Uint8Arra
   if (head === 'untied-bias') nodes.push(added.find((n) => n.output?.[0] === 'logits')!);
   // Skip*: nothing reads the removed residual Add's output any more but the Identity; keep it (it stays valid).
   const opset = norm === 'RMSNormalization' ? 23 : 17;
-  m.opsetImport = [{ domain: '', version: opset }, { domain: 'com.microsoft', version: 1 }];
+  m.opsetImport = [
+    { domain: '', version: opset },
+    { domain: 'com.microsoft', version: 1 },
+  ];
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -71,9 +101,12 @@ describe('DLA: final norms and unembeddings as exports write them (the logits fr
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-dla-norms-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const cases: [Norm, 'tied-transpose' | 'untied-bias', string][] = [
-    ['LayerNormalization', 'tied-transpose', 'LayerNormalization'], ['LayerNormalization', 'untied-bias', 'LayerNormalization'],
-    ['SimplifiedLayerNormalization', 'untied-bias', 'SimplifiedLayerNormalization'], ['RMSNormalization', 'tied-transpose', 'RMSNormalization'],
-    ['SkipLayerNormalization', 'untied-bias', 'SkipLayerNormalization'], ['SkipSimplifiedLayerNormalization', 'tied-transpose', 'SkipSimplifiedLayerNormalization'],
+    ['LayerNormalization', 'tied-transpose', 'LayerNormalization'],
+    ['LayerNormalization', 'untied-bias', 'LayerNormalization'],
+    ['SimplifiedLayerNormalization', 'untied-bias', 'SimplifiedLayerNormalization'],
+    ['RMSNormalization', 'tied-transpose', 'RMSNormalization'],
+    ['SkipLayerNormalization', 'untied-bias', 'SkipLayerNormalization'],
+    ['SkipSimplifiedLayerNormalization', 'tied-transpose', 'SkipSimplifiedLayerNormalization'],
     ['decomposed-rms', 'untied-bias', 'decomposed RMSNorm'],
   ];
   for (const [norm, head, label] of cases) {
@@ -90,10 +123,13 @@ describe('DLA: final norms and unembeddings as exports write them (the logits fr
         const ids = [3, 17, 99, 5, 17, 99, 42, 7];
         const bytes = fs.readFileSync(file);
         const names = decompositionFetches(plan);
-        const s = await ort.InferenceSession.create(addCaptureOutputs(bytes, names, elemTypes(decodeModel(bytes, 'x'), names) as number[], m.originalOutputs), { logSeverityLevel: 3 });
+        const s = await ort.InferenceSession.create(addCaptureOutputs(bytes, names, elemTypes(decodeModel(bytes, 'x'), names) as number[], m.originalOutputs), {
+          logSeverityLevel: 3,
+        });
         const out = await s.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) });
         const fetched: Fetched = Object.fromEntries(names.map((nm) => [nm, { data: out[nm].data as Float32Array, dims: out[nm].dims }]));
-        const logits = out.logits.data as Float32Array, V = 300;
+        const logits = out.logits.data as Float32Array,
+          V = 300;
         for (const targets of [Int32Array.from(ids, (_, i) => (i + 1 < ids.length ? ids[i + 1] : -1)), Int32Array.from(ids, (_, i) => (i * 37) % V)]) {
           const comps = decompose(plan, fetched, targets, 2);
           assert.equal(comps.filter((c) => c.kind === 'head').length, 4);

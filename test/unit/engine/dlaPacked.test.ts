@@ -46,9 +46,13 @@ describe('DLA through a packed (MatMulNBits) unembedding', function () {
       assert.ok(packed.dla, packed.dlaNote);
       assert.ok(float.dla, float.dlaNote);
       let m2 = 0;
-      for (let k = 0; k < float.dla.actual.length; k++) if (Number.isFinite(float.dla.actual[k])) m2 = Math.max(m2, Math.abs(packed.dla.actual[k] - float.dla.actual[k]));
+      for (let k = 0; k < float.dla.actual.length; k++)
+        if (Number.isFinite(float.dla.actual[k])) m2 = Math.max(m2, Math.abs(packed.dla.actual[k] - float.dla.actual[k]));
       assert.ok(m2 < 1e-4, `per-head DLA differs by ${m2}`);
-      assert.ok(float.dla.actual.some((v) => Math.abs(v) > 1e-3), 'some head writes onto the logits, so the comparison means something');
+      assert.ok(
+        float.dla.actual.some((v) => Math.abs(v) > 1e-3),
+        'some head writes onto the logits, so the comparison means something',
+      );
     });
   }
 });

@@ -10,8 +10,14 @@ import { buildTiny, makeWeights, referenceRun, type TinyOptions } from '../../fi
 import { byteLevelTokenizer, writeJson } from '../../fixtures/tokenizers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const bundled = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
-const decoder = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json') });
+const bundled = (name: string): ModelRef => ({
+  modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+});
+const decoder = (name: string): ModelRef => ({
+  modelPath: path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'),
+});
 
 /** −log p(ids[i+1]) per position from float64 logits rows. */
 function refLoss(logits: number[][], ids: number[]): number[] {
@@ -35,15 +41,19 @@ describe('engine: predictions and head effects', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('predictionsFrom: top-k, the actual next token\'s probability and loss, hand-computed', () => {
+  it("predictionsFrom: top-k, the actual next token's probability and loss, hand-computed", () => {
     // Three positions over a 4-token vocabulary; ids [2, 1, 3].
     const logits = [Math.log(1), Math.log(2), Math.log(3), Math.log(4), 0, 0, 0, 0, 0, 0, 0, 5];
     const p = predictionsFrom(logits, 3, 4, [2, 1, 3], 3);
     assert.deepEqual(Array.from(p.topIds.subarray(0, 6)), [3, 2, 1, 0, 1, 2]); // ties keep the lower id first
     const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} ≠ ${b}`);
-    close(p.topP[0], 0.4); close(p.topP[1], 0.3); close(p.topP[2], 0.2);
-    close(p.actualP[0], 0.2); close(p.loss[0], -Math.log(0.2)); // position 0 predicts id 1: 2/10
-    close(p.actualP[1], 0.25); close(p.loss[1], Math.log(4)); // position 1 predicts id 3: uniform
+    close(p.topP[0], 0.4);
+    close(p.topP[1], 0.3);
+    close(p.topP[2], 0.2);
+    close(p.actualP[0], 0.2);
+    close(p.loss[0], -Math.log(0.2)); // position 0 predicts id 1: 2/10
+    close(p.actualP[1], 0.25);
+    close(p.loss[1], Math.log(4)); // position 1 predicts id 3: uniform
     assert.ok(Number.isNaN(p.actualP[2]) && Number.isNaN(p.loss[2]), 'nothing follows the last token');
     assert.equal(p.topIds[6], 3);
     const lp = logProbs(logits, 2, 4, [1, -1]);
@@ -66,7 +76,8 @@ describe('engine: predictions and head effects', function () {
       const ids = r.tokens.map((t) => t.id);
       assert.ok(r.predictions, r.predictionsNote);
       const want = refLoss(referenceRun(w, ids, 'gpt2').logits, ids);
-      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(r.predictions.loss[i] - want[i]) < 1e-4, `position ${i}: ${r.predictions.loss[i]} vs ${want[i]}`);
+      for (let i = 0; i < want.length; i++)
+        assert.ok(Math.abs(r.predictions.loss[i] - want[i]) < 1e-4, `position ${i}: ${r.predictions.loss[i]} vs ${want[i]}`);
       assert.ok(Number.isNaN(r.predictions.loss[ids.length - 1]));
       assert.equal(r.predictions.topText.length, ids.length * 5);
     });
@@ -74,59 +85,88 @@ describe('engine: predictions and head effects', function () {
     it('value norms: ‖v_j W_O^h‖ per layer, head and key equals the reference (Kobayashi et al. 2020)', async () => {
       const r = await client.explain(text, ref);
       const ids = r.tokens.map((t) => t.id);
-      const n = ids.length, H = 2, d = 16, dh = 8;
+      const n = ids.length,
+        H = 2,
+        d = 16,
+        dh = 8;
       assert.ok(r.valueNorms, r.valueNormsNote);
       assert.equal(r.valueNorms.weighting, 'value·W_O');
       const { values } = referenceRun(w, ids, 'gpt2');
-      for (let l = 0; l < 2; l++) for (let h = 0; h < H; h++) for (let j = 0; j < n; j++) {
-        // v_j^h · W_O rows h·dh … (h+1)·dh, then its length: the hand-computed edge norm divided by α.
-        let s = 0;
-        for (let c = 0; c < d; c++) {
-          let t = 0;
-          for (let a = 0; a < dh; a++) t += values[l][j][h * dh + a] * w.w[l].o[(h * dh + a) * d + c];
-          s += t * t;
-        }
-        const got = r.valueNorms.data[(l * H + h) * n + j];
-        assert.ok(Math.abs(got - Math.sqrt(s)) < 1e-4 * Math.max(1, Math.sqrt(s)), `L${l}H${h} key ${j}: ${got} vs ${Math.sqrt(s)}`);
-      }
+      for (let l = 0; l < 2; l++)
+        for (let h = 0; h < H; h++)
+          for (let j = 0; j < n; j++) {
+            // v_j^h · W_O rows h·dh … (h+1)·dh, then its length: the hand-computed edge norm divided by α.
+            let s = 0;
+            for (let c = 0; c < d; c++) {
+              let t = 0;
+              for (let a = 0; a < dh; a++) t += values[l][j][h * dh + a] * w.w[l].o[(h * dh + a) * d + c];
+              s += t * t;
+            }
+            const got = r.valueNorms.data[(l * H + h) * n + j];
+            assert.ok(Math.abs(got - Math.sqrt(s)) < 1e-4 * Math.max(1, Math.sqrt(s)), `L${l}H${h} key ${j}: ${got} vs ${Math.sqrt(s)}`);
+          }
     });
 
     it('gates at 1 reproduce the unmodified model; one head and a whole layer ablated equal the reference', async () => {
       const r = await client.explain(text, ref);
       const ids = r.tokens.map((t) => t.id);
       const n = ids.length;
-      const run = await client.effects(ref, ids, [[0, 0], [1, 1], [0, -1], [1, -1]]);
+      const run = await client.effects(ref, ids, [
+        [0, 0],
+        [1, 1],
+        [0, -1],
+        [1, -1],
+      ]);
       assert.equal(run.method, 'zero-ablation: Δ loss of the next token (nats)');
       // Gates open = the model as exported, to 1e-5 (×1 is exact; the log-softmax is the graph's own).
       for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(-run.base![i] - r.predictions!.loss[i]) < 1e-5, `base ${i}`);
       const base = refLoss(referenceRun(w, ids, 'gpt2').logits, ids);
       const gates = (l: number, h: number) => [0, 1].map((ll) => [0, 1].map((hh) => (ll === l && (h === -1 || hh === h) ? 0 : 1)));
-      [[0, 0], [1, 1], [0, -1], [1, -1]].forEach(([l, h], k) => {
+      [
+        [0, 0],
+        [1, 1],
+        [0, -1],
+        [1, -1],
+      ].forEach(([l, h], k) => {
         const abl = refLoss(referenceRun(w, ids, 'gpt2', undefined, gates(l, h)).logits, ids);
         for (let i = 0; i + 1 < n; i++) {
           const want = abl[i] - base[i];
           assert.ok(Math.abs(run.deltas[k][i] - want) < 1e-4, `L${l}H${h} position ${i}: ${run.deltas[k][i]} vs ${want}`);
         }
       });
-      assert.ok(run.deltas.some((d) => d.some((v) => Math.abs(v) > 1e-3)), 'the ablations change something');
+      assert.ok(
+        run.deltas.some((d) => d.some((v) => Math.abs(v) > 1e-3)),
+        'the ablations change something',
+      );
     });
   });
 
-  it('the planted model: each head\'s effect equals PyTorch\'s; removing the induction head costs the second copy, the broad head nothing', async () => {
-    const key = JSON.parse(fs.readFileSync(path.join(ROOT, 'media/models/planted/effects.json'), 'utf8')) as { ids: number[]; T: number; baseLoss: number[]; heads: { layer: number; head: number; delta: number[] }[]; layers: { layer: number; delta: number[] }[] };
+  it("the planted model: each head's effect equals PyTorch's; removing the induction head costs the second copy, the broad head nothing", async () => {
+    const key = JSON.parse(fs.readFileSync(path.join(ROOT, 'media/models/planted/effects.json'), 'utf8')) as {
+      ids: number[];
+      T: number;
+      baseLoss: number[];
+      heads: { layer: number; head: number; delta: number[] }[];
+      layers: { layer: number; delta: number[] }[];
+    };
     const heads = key.heads.map((h) => [h.layer, h.head] as [number, number]);
     const run = await client.effects(bundled('planted'), key.ids, [...heads, [0, -1], [1, -1]]);
     const n = key.ids.length;
     for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(-run.base![i] - key.baseLoss[i]) < 1e-3, `base loss ${i}`);
     key.heads.forEach((h, k) => {
-      for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(run.deltas[k][i] - h.delta[i]) < 1e-3, `L${h.layer}H${h.head} position ${i}: ${run.deltas[k][i]} vs ${h.delta[i]}`);
+      for (let i = 0; i + 1 < n; i++)
+        assert.ok(Math.abs(run.deltas[k][i] - h.delta[i]) < 1e-3, `L${h.layer}H${h.head} position ${i}: ${run.deltas[k][i]} vs ${h.delta[i]}`);
     });
     key.layers.forEach((l, k) => {
       for (let i = 0; i + 1 < n; i++) assert.ok(Math.abs(run.deltas[heads.length + k][i] - l.delta[i]) < 1e-3, `layer ${l.layer} position ${i}`);
     });
     // Positions T+1 … 2T−1 predict the second copy from the first: the induction head carries them.
     const T = key.T;
-    const mean = (d: Float32Array, a: number, b: number) => { let s = 0; for (let i = a; i < b; i++) s += d[i]; return s / (b - a); };
+    const mean = (d: Float32Array, a: number, b: number) => {
+      let s = 0;
+      for (let i = a; i < b; i++) s += d[i];
+      return s / (b - a);
+    };
     const induction = run.deltas[8];
     assert.ok(mean(induction, T + 1, 2 * T) > 3, `second copy Δ ${mean(induction, T + 1, 2 * T)}`);
     const broad = run.deltas[5]; // L0H5: zero query/key weights, writes nothing
@@ -141,14 +181,21 @@ describe('engine: predictions and head effects', function () {
       const heads: [number, number][] = [];
       for (let l = 0; l < r.model.layers; l++) for (let h = 0; h < r.model.headsPerLayer; h++) heads.push([l, h]);
       const run = await client.effects(decoder(name), ids, heads);
-      for (let i = 0; i + 1 < ids.length; i++) assert.ok(Math.abs(-run.base![i] - r.predictions.loss[i]) < 1e-5, `${name} base ${i}: ${-run.base![i]} vs ${r.predictions.loss[i]}`);
+      for (let i = 0; i + 1 < ids.length; i++)
+        assert.ok(Math.abs(-run.base![i] - r.predictions.loss[i]) < 1e-5, `${name} base ${i}: ${-run.base![i]} vs ${r.predictions.loss[i]}`);
       assert.equal(run.deltas.length, heads.length);
       assert.ok(run.deltas.every((d) => d.length === ids.length && Number.isNaN(d[ids.length - 1])));
     });
   }
 
   it('value norms on every bundled model and a decoder family: found W_O where the graph has one', async () => {
-    for (const [ref, weighting] of [[bundled('headlight-mini'), 'value·W_O'], [bundled('headlight-small'), 'value·W_O'], [bundled('tiny-bert'), 'value·W_O'], [decoder('llama-plain-op17'), 'value·W_O'], [decoder('qwen-kv-op14'), 'value·W_O']] as const) {
+    for (const [ref, weighting] of [
+      [bundled('headlight-mini'), 'value·W_O'],
+      [bundled('headlight-small'), 'value·W_O'],
+      [bundled('tiny-bert'), 'value·W_O'],
+      [decoder('llama-plain-op17'), 'value·W_O'],
+      [decoder('qwen-kv-op14'), 'value·W_O'],
+    ] as const) {
       const r = await client.explain('the cat sat on the mat', ref);
       assert.ok(r.valueNorms, `${ref.modelPath}: ${r.valueNormsNote}`);
       assert.equal(r.valueNorms.weighting, weighting, ref.modelPath);
@@ -161,10 +208,20 @@ describe('engine: predictions and head effects', function () {
     const r = await client.explain('the cat sat on the mat', bundled('tiny-bert'));
     assert.equal(r.predictions, undefined);
     assert.match(r.predictionsNote ?? '', /bidirectional model sees every token at once/);
-    const run = await client.effects(bundled('tiny-bert'), r.tokens.map((t) => t.id), [[0, 0], [1, -1]]);
+    const run = await client.effects(
+      bundled('tiny-bert'),
+      r.tokens.map((t) => t.id),
+      [
+        [0, 0],
+        [1, -1],
+      ],
+    );
     assert.equal(run.method, 'zero-ablation: 1 − cosine of the output per token');
     assert.equal(run.base, undefined);
     assert.ok(run.deltas.every((d) => d.every((v) => v >= -1e-6 && v <= 2)));
-    assert.ok(run.deltas[1].some((v) => v > 1e-4), 'removing a whole layer changes the output');
+    assert.ok(
+      run.deltas[1].some((v) => v > 1e-4),
+      'removing a whole layer changes the output',
+    );
   });
 });

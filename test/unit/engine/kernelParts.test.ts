@@ -25,7 +25,12 @@ describe('engine: fused-kernel parts', () => {
 
   it('takes heads out of [S, heads, d] (a copy) and [1, H, S, d] (a view), and transposes to head-major', () => {
     // S = 2 positions, 3 heads, d = 2: value = 100·s + 10·h + c.
-    const x = Float32Array.from({ length: 12 }, (_, i) => { const s = Math.floor(i / 6), h = Math.floor((i % 6) / 2), c = i % 2; return 100 * s + 10 * h + c; });
+    const x = Float32Array.from({ length: 12 }, (_, i) => {
+      const s = Math.floor(i / 6),
+        h = Math.floor((i % 6) / 2),
+        c = i % 2;
+      return 100 * s + 10 * h + c;
+    });
     assert.deepEqual([...takeHeads(x, 2, 3, 2, 1, 2)], [10, 11, 20, 21, 110, 111, 120, 121]);
     const view = takeHeads(x, 1, 3, 4, 1, 1);
     assert.equal(view.buffer, x.buffer, 'outer 1 is a view');
@@ -43,17 +48,25 @@ describe('engine: fused-kernel parts', () => {
   it('MatMulNBits weights: the runtime reads hand-packed 4-bit blocks as (q − zero point) · scale', async () => {
     // K = 32 inputs (one block), N = 2 outputs. Column n, row k: q = (k + 3n) mod 16, scale 0.5 / 0.25,
     // zero point 8 by default; two q per byte, the lower k in the low nibble.
-    const K = 32, N = 2, scales = [0.5, 0.25];
-    const B = new Uint8Array(N * K / 2);
+    const K = 32,
+      N = 2,
+      scales = [0.5, 0.25];
+    const B = new Uint8Array((N * K) / 2);
     const q = (k: number, n: number) => (k + 3 * n) % 16;
-    for (let n = 0; n < N; n++) for (let k = 0; k < K; k += 2) B[n * K / 2 + k / 2] = q(k, n) | (q(k + 1, n) << 4);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k += 2) B[(n * K) / 2 + k / 2] = q(k, n) | (q(k + 1, n) << 4);
     const t = (name: string, dataType: number, dims: number[], raw: Uint8Array) => onnx.TensorProto.create({ name, dataType, dims, rawData: raw });
     const constants = new Map<string, onnx.ITensorProto>([
       ['B', t('B', onnx.TensorProto.DataType.UINT8, [N, 1, K / 2], B)],
       ['scales', t('scales', onnx.TensorProto.DataType.FLOAT, [N], new Uint8Array(Float32Array.from(scales).buffer))],
     ]);
     const attr = (name: string, i: number) => onnx.AttributeProto.create({ name, i, type: onnx.AttributeProto.AttributeType.INT });
-    const n = onnx.NodeProto.create({ opType: 'MatMulNBits', domain: 'com.microsoft', input: ['x', 'B', 'scales'], output: ['y'], attribute: [attr('K', K), attr('N', N), attr('bits', 4), attr('block_size', 32)] });
+    const n = onnx.NodeProto.create({
+      opType: 'MatMulNBits',
+      domain: 'com.microsoft',
+      input: ['x', 'B', 'scales'],
+      output: ['y'],
+      attribute: [attr('K', K), attr('N', N), attr('bits', 4), attr('block_size', 32)],
+    });
     const w = await nbitsWeight(n, constants);
     assert.ok(w);
     assert.equal(w.rows, K);

@@ -87,7 +87,10 @@ describe('engine: fused attention kernels, on twins of trusted models', function
         assert.equal(rec.layers, twin.layers);
         assert.equal(rec.headsPerLayer, twin.heads);
         assert.equal(rec.causal, twin.causal);
-        assert.ok(rec.recompute.slices.every((s) => s.kind === 'kernel' || spec.kernel === 'plain'), 'every layer is read through its kernel');
+        assert.ok(
+          rec.recompute.slices.every((s) => s.kind === 'kernel' || spec.kernel === 'plain'),
+          'every layer is read through its kernel',
+        );
         const vocab = rec.plan.vocabRows ?? 100;
         for (const n of [23, 70]) {
           const x = ids(vocab, n);
@@ -99,7 +102,11 @@ describe('engine: fused attention kernels, on twins of trusted models', function
           let logits: Float32Array | undefined;
           const cap = await captureRun(rec, x, undefined, [twin.outputs[0]], (t) => (logits = floats(t[twin.outputs[0]])));
           try {
-            for (const [l, h] of [[0, 0], [twin.layers - 1, twin.heads - 1], [0, twin.heads >> 1]]) {
+            for (const [l, h] of [
+              [0, 0],
+              [twin.layers - 1, twin.heads - 1],
+              [0, twin.heads >> 1],
+            ]) {
               const [one] = await recomputeHeads(rec, cap, [[l, h]]);
               const d = maxDiff(one, want[l].subarray(h * n * n, (h + 1) * n * n));
               assert.ok(d <= TOL, `L${l}H${h}: ${d}`);
@@ -108,7 +115,12 @@ describe('engine: fused attention kernels, on twins of trusted models', function
             // once for every layer is kept once, like the unfused path's causal mask).
             for (const [name, t] of Object.entries(cap.tensors)) {
               const d = t.dims.map(Number);
-              if (d.length >= 2 && d.at(-1) === n && d.at(-2) === n) assert.equal(d.reduce((a, b) => a * b, 1), n * n, `${name} [${d.join(', ')}] holds more than one n × n matrix`);
+              if (d.length >= 2 && d.at(-1) === n && d.at(-2) === n)
+                assert.equal(
+                  d.reduce((a, b) => a * b, 1),
+                  n * n,
+                  `${name} [${d.join(', ')}] holds more than one n × n matrix`,
+                );
             }
           } finally {
             disposeCaptured(cap);
@@ -119,16 +131,19 @@ describe('engine: fused attention kernels, on twins of trusted models', function
         }
         // Right padding: the mask reaches every kernel (an all-ones mask could not tell), and masked keys get 0.
         if (twin.inputs.includes('attention_mask')) {
-          const n = 23, keys = 17;
+          const n = 23,
+            keys = 17;
           const x = ids(rec.plan.vocabRows ?? 100, n);
           const mask = x.map((_, i) => (i < keys ? 1 : 0));
           const want = await oracle(twin, x, mask);
           const got = await runAttention(rec, x, mask);
           for (let l = 0; l < twin.layers; l++) {
             // Valid queries over valid keys: a padded query's row reads what the kernels leave at padded positions.
-            const rows = got.data[l].filter((_, i) => Math.floor(i / n) % n < keys), ref = want[l].filter((_, i) => Math.floor(i / n) % n < keys);
+            const rows = got.data[l].filter((_, i) => Math.floor(i / n) % n < keys),
+              ref = want[l].filter((_, i) => Math.floor(i / n) % n < keys);
             assert.ok(maxDiff(rows, ref, { n, keys }) <= TOL, `padded, layer ${l}: ${maxDiff(rows, ref, { n, keys })}`);
-            for (let r = 0; r < twin.heads * n; r++) for (let j = keys; j < n; j++) assert.ok(Math.abs(got.data[l][r * n + j]) <= TOL, `padded key ${j} of row ${r} gets ${got.data[l][r * n + j]}`);
+            for (let r = 0; r < twin.heads * n; r++)
+              for (let j = keys; j < n; j++) assert.ok(Math.abs(got.data[l][r * n + j]) <= TOL, `padded key ${j} of row ${r} gets ${got.data[l][r * n + j]}`);
           }
         }
       } finally {

@@ -23,8 +23,11 @@ function logitsModel(V: number, opset: number, half: boolean, ties: boolean, wid
   const nodes = [node('Gather', ['table', 'input_ids'], [half ? 'logits32' : 'logits'], { axis: 0 })];
   if (half) nodes.push(node('Cast', ['logits32'], ['logits'], { to: T.FLOAT16 }));
   const graph = onnx.GraphProto.create({
-    name: 'logits', node: nodes, initializer: [floatTensor('table', [V, width], table)],
-    input: [valueInfo('input_ids', T.INT64, [1, 'n'])], output: [valueInfo('logits', half ? T.FLOAT16 : T.FLOAT, [1, 'n', width])],
+    name: 'logits',
+    node: nodes,
+    initializer: [floatTensor('table', [V, width], table)],
+    input: [valueInfo('input_ids', T.INT64, [1, 'n'])],
+    output: [valueInfo('logits', half ? T.FLOAT16 : T.FLOAT, [1, 'n', width])],
   });
   return { bytes: onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: opset }], graph })).finish(), table };
 }
@@ -33,9 +36,13 @@ function assertSame(got: ReturnType<typeof predictionsFrom>, want: ReturnType<ty
   assert.deepEqual(Array.from(got.topIds), Array.from(want.topIds), `${what}: top ids (ties keep the lower id first)`);
   // log Σ exp over the vocabulary is a float32 in the graph: a few ulps of a number near 10, so p is good to
   // ~1e-6 relative (the loss, to 1e-5 nats — the bound effects.test holds the ablation baseline to).
-  for (let t = 0; t < want.topP.length; t++) assert.ok(Math.abs(got.topP[t] - want.topP[t]) <= 1e-5 * want.topP[t], `${what} topP[${t}]: ${got.topP[t]} vs ${want.topP[t]}`);
+  for (let t = 0; t < want.topP.length; t++)
+    assert.ok(Math.abs(got.topP[t] - want.topP[t]) <= 1e-5 * want.topP[t], `${what} topP[${t}]: ${got.topP[t]} vs ${want.topP[t]}`);
   for (let i = 0; i < want.n; i++) {
-    if (Number.isNaN(want.loss[i])) { assert.ok(Number.isNaN(got.loss[i]) && Number.isNaN(got.actualP[i]), `${what}: nothing follows position ${i}`); continue; }
+    if (Number.isNaN(want.loss[i])) {
+      assert.ok(Number.isNaN(got.loss[i]) && Number.isNaN(got.actualP[i]), `${what}: nothing follows position ${i}`);
+      continue;
+    }
     assert.ok(Math.abs(got.loss[i] - want.loss[i]) < 1e-5, `${what} loss[${i}]: ${got.loss[i]} vs ${want.loss[i]}`);
     assert.ok(Math.abs(got.actualP[i] - want.actualP[i]) <= 1e-5 * want.actualP[i], `${what} actualP[${i}]`);
   }
@@ -56,7 +63,10 @@ describe('engine: next-token predictions reduced in the graph', function () {
         try {
           const ids = [5, 0, 96, 40, 40, 7, 3, 88, 12];
           const n = ids.length;
-          const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]) }, ['logits', ...nextTokenFetches(next.outputs)]);
+          const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]) }, [
+            'logits',
+            ...nextTokenFetches(next.outputs),
+          ]);
           assert.deepEqual(out[next.outputs.topLogP].dims, [1, n, TOP_K]);
           assert.deepEqual(out[next.outputs.nextLogP].dims, [1, n, 1]);
           const raw = out.logits.data as Float32Array | Uint16Array;
@@ -78,7 +88,10 @@ describe('engine: next-token predictions reduced in the graph', function () {
     const session = await ort.InferenceSession.create(Buffer.concat([m.bytes, next.addition]));
     try {
       const ids = [5, 1, 96, 2, 40, 0];
-      const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }, ['logits', ...nextTokenFetches(next.outputs)]);
+      const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }, [
+        'logits',
+        ...nextTokenFetches(next.outputs),
+      ]);
       const want = predictionsFrom(out.logits.data as Float32Array, ids.length, 3, ids);
       const got = predictionsFromOutputs(out, next.outputs, ids);
       assert.equal(got.k, 3);
@@ -97,7 +110,11 @@ describe('engine: next-token predictions reduced in the graph', function () {
     assert.equal(planNextToken({ inputs: ids, logitsOutput: 'logits', opset: 10 } as unknown as GraphPlan, T.FLOAT), undefined);
   });
 
-  for (const [name, dir] of [['headlight-small', 'media/models/headlight-small'], ['qwen-kv-op14', 'test/fixtures/decoders/qwen-kv-op14'], ['llama-plain-op17', 'test/fixtures/decoders/llama-plain-op17']] as const) {
+  for (const [name, dir] of [
+    ['headlight-small', 'media/models/headlight-small'],
+    ['qwen-kv-op14', 'test/fixtures/decoders/qwen-kv-op14'],
+    ['llama-plain-op17', 'test/fixtures/decoders/llama-plain-op17'],
+  ] as const) {
     it(`${name}: the engine's loaded session reduces its own logits to the same predictions`, async () => {
       const file = path.join(ROOT, dir, 'model.onnx');
       const st = fs.statSync(file);
@@ -119,7 +136,9 @@ describe('engine: next-token predictions reduced in the graph', function () {
 
 /** IEEE half bits → number (the test's own decoder, independent of the engine's half.ts). */
 function halfBits(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    f = h & 0x3ff;
   if (e === 0) return s * 2 ** -14 * (f / 1024);
   if (e === 31) return f ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);

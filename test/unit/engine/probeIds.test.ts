@@ -20,7 +20,9 @@ const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1
 
 describe('engine: the repeat probe draws ordinary tokens only', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-probeids-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-probeids-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('the rule on decoded text: printable, and the text encodes back to exactly that id', () => {
@@ -48,7 +50,7 @@ describe('engine: the repeat probe draws ordinary tokens only', () => {
     assert.deepEqual(names.slice(94), ['Ġt', 'he', 'Ġthe', 'Ġa', 'in', 'Ġin']);
     assert.ok(!names.includes('<|endoftext|>') && !names.includes('Ġ') && !names.includes('Ċ'));
     const enc = await tok.tokenizer.encode('the cat');
-    assert.equal(enc.getSpecialTokensMask()[0], 0, 'GPT-2\'s template adds no BOS');
+    assert.equal(enc.getSpecialTokensMask()[0], 0, "GPT-2's template adds no BOS");
     assert.deepEqual(await probeBos(tok), { id: 262, text: '<|endoftext|>', from: 'convention' });
   });
 
@@ -79,14 +81,19 @@ describe('engine: the repeat probe draws ordinary tokens only', () => {
 
   it('draws are seeded, distinct, and never reach padded embedding rows past the tokenizer', async () => {
     const tok = loadTokenizer(path.join(ROOT, 'media/models/headlight-mini/tokenizer.json'));
-    const a = await planProbe(tok, 2300, undefined, 7), b = await planProbe(tok, 2300, undefined, 7), c = await planProbe(tok, 2300, undefined, 8);
+    const a = await planProbe(tok, 2300, undefined, 7),
+      b = await planProbe(tok, 2300, undefined, 7),
+      c = await planProbe(tok, 2300, undefined, 8);
     assert.deepEqual(a.ids, b.ids);
     assert.notDeepEqual(a.ids, c.ids);
     assert.equal(a.T, 64);
     const r = a.ids.slice(1, 65);
     assert.equal(new Set(r).size, 64);
     assert.deepEqual(a.ids.slice(65), r);
-    assert.ok(r.every((id) => id < 2047), 'only ids the tokenizer has (2,047 + <|endoftext|>), never rows 2,048–2,299');
+    assert.ok(
+      r.every((id) => id < 2047),
+      'only ids the tokenizer has (2,047 + <|endoftext|>), never rows 2,048–2,299',
+    );
     assert.equal(a.bos?.text, '<|endoftext|>');
     assert.equal(a.draw.checked, 64 + a.draw.rejected['not-printable'] + a.draw.rejected['not-produced'] + a.draw.rejected.special);
   });

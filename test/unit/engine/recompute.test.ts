@@ -16,7 +16,9 @@ const ROOT = path.join(__dirname, '..', '..', '..');
 const TOL = 1e-5;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'headlight-recompute-'));
 
-const decoders = fs.readdirSync(path.join(ROOT, 'test/fixtures/decoders')).filter((f) => fs.existsSync(path.join(ROOT, 'test/fixtures/decoders', f, 'model.onnx')));
+const decoders = fs
+  .readdirSync(path.join(ROOT, 'test/fixtures/decoders'))
+  .filter((f) => fs.existsSync(path.join(ROOT, 'test/fixtures/decoders', f, 'model.onnx')));
 const built: [string, Parameters<typeof buildTiny>[0]][] = [
   ['gpt2-where', { kind: 'gpt2', layers: 3, heads: 4, d: 32, mask: 'where' }],
   ['gpt2-add-op13', { kind: 'gpt2', layers: 2, heads: 2, mask: 'add', opset: 13 }],
@@ -99,11 +101,17 @@ describe('engine: attention recomputed from captured score inputs', function () 
     }
   });
 
-  it('recomputes few heads per run while they fit the allocator\'s reused buffers, up to the cap beyond', () => {
+  it("recomputes few heads per run while they fit the allocator's reused buffers, up to the cap beyond", () => {
     // 512 and 1,024 tokens: 1 and 4 MB per head, so 8 and 2 heads per run stay within RECYCLED_RUN_BYTES.
-    assert.deepEqual([512, 1024].map((n) => headsPerRun(n * n)), [8, 2]);
+    assert.deepEqual(
+      [512, 1024].map((n) => headsPerRun(n * n)),
+      [8, 2],
+    );
     // 2,048 and 4,096 tokens: 16 and 64 MB per head, never reused, so runs take up to RECOMPUTE_RUN_BYTES.
-    assert.deepEqual([2048, 4096].map((n) => headsPerRun(n * n)), [8, 2]);
+    assert.deepEqual(
+      [2048, 4096].map((n) => headsPerRun(n * n)),
+      [8, 2],
+    );
     assert.equal(headsPerRun(8192 * 8192), 1, 'a head over the cap still runs, alone');
     for (const n of [16, 512, 1024, 1448, 2048, 4096]) {
       const bytes = headsPerRun(n * n) * n * n * 4;

@@ -13,12 +13,15 @@ function plan(file: string) {
   return planGraph(decodeModel(readModelBytes(file), path.basename(file)), path.dirname(file), path.basename(file));
 }
 function refuses(file: string, code: EngineErrorCode, mustMention: RegExp): void {
-  assert.throws(() => plan(file), (e: unknown) => {
-    assert.ok(e instanceof EngineError, `not an EngineError: ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, mustMention);
-    return true;
-  });
+  assert.throws(
+    () => plan(file),
+    (e: unknown) => {
+      assert.ok(e instanceof EngineError, `not an EngineError: ${String(e)}`);
+      assert.equal(e.code, code, e.message);
+      assert.match(e.message, mustMention);
+      return true;
+    },
+  );
 }
 
 describe('engine: refusing bad model files', () => {
@@ -44,9 +47,19 @@ describe('engine: refusing bad model files', () => {
       const bytes = Uint8Array.from({ length: 64 + seed * 37 }, () => Math.floor((r() + 0.5) * 256));
       if (bytes[0] === 0x08) bytes[0] = 0x09; // a leading 0x08 would look like ONNX's first field
       const f = put(`rand${seed}.onnx`, bytes);
-      assert.throws(() => plan(f), (e: unknown) => e instanceof EngineError && ['not-onnx', 'corrupt-model'].includes(e.code));
+      assert.throws(
+        () => plan(f),
+        (e: unknown) => e instanceof EngineError && ['not-onnx', 'corrupt-model'].includes(e.code),
+      );
     }
-    refuses(put('rand.onnx', Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24 | 1)), 'not-onnx', /not an ONNX model/);
+    refuses(
+      put(
+        'rand.onnx',
+        Uint8Array.from({ length: 4096 }, (_, i) => ((i * 2654435761) >>> 24) | 1),
+      ),
+      'not-onnx',
+      /not an ONNX model/,
+    );
   });
   it('not ONNX at all (text, JSON, zip) → not-onnx with a hint', () => {
     refuses(put('readme.onnx', 'hello, I am a text file\n'), 'not-onnx', /not an ONNX model/);
@@ -54,7 +67,11 @@ describe('engine: refusing bad model files', () => {
     refuses(put('ckpt.onnx', Buffer.from('PK\x03\x04 pytorch zip')), 'not-onnx', /torch\.onnx\.export/);
   });
   it('a fused kernel with no CPU path → fused-attention naming the node, the op, why, and the exports that work', () => {
-    refuses(put('fused.onnx', buildFused()), 'fused-attention', /com\.microsoft\.PackedAttention node "PackedAttention_y".*no CPU kernel.*Any of these opens.*GroupQueryAttention/s);
+    refuses(
+      put('fused.onnx', buildFused()),
+      'fused-attention',
+      /com\.microsoft\.PackedAttention node "PackedAttention_y".*no CPU kernel.*Any of these opens.*GroupQueryAttention/s,
+    );
     refuses(put('dmmha.onnx', buildFused('DecoderMaskedMultiHeadAttention')), 'fused-attention', /DecoderMaskedMultiHeadAttention.*one new token at a time/s);
     refuses(put('paged.onnx', buildFused('PagedAttention')), 'fused-attention', /PagedAttention.*float16\/bfloat16 only/s);
   });
@@ -99,13 +116,24 @@ describe('engine: refusing bad model files', () => {
     const g = m.graph!;
     const wpeGather = g.node!.findIndex((x) => x.opType === 'Gather' && x.input?.[0] === 'wpe');
     g.node!.splice(wpeGather, 1, node('Mul', ['tok_emb', 'c0f'], ['pos_emb']));
-    g.initializer!.push(floatTensor('c0f', [], new Float32Array([0])), floatTensor('rel_bias', [32, 2], new Float32Array(64)),
-      floatTensor('chunk_emb', [16, 16], new Float32Array(256)), intTensor('c31', [], [31]), intTensor('c64', [], [64]), intTensor('ax0b', [1], [0]), intTensor('ax1b', [1], [1]));
+    g.initializer!.push(
+      floatTensor('c0f', [], new Float32Array([0])),
+      floatTensor('rel_bias', [32, 2], new Float32Array(64)),
+      floatTensor('chunk_emb', [16, 16], new Float32Array(256)),
+      intTensor('c31', [], [31]),
+      intTensor('c64', [], [64]),
+      intTensor('ax0b', [1], [0]),
+      intTensor('ax1b', [1], [1]),
+    );
     g.node!.push(
-      node('Unsqueeze', ['pos', 'ax0b'], ['pos_row']), node('Unsqueeze', ['pos', 'ax1b'], ['pos_col']),
-      node('Sub', ['pos_row', 'pos_col'], ['rel']), node('Abs', ['rel'], ['rel_abs']), node('Min', ['rel_abs', 'c31'], ['bucket']),
+      node('Unsqueeze', ['pos', 'ax0b'], ['pos_row']),
+      node('Unsqueeze', ['pos', 'ax1b'], ['pos_col']),
+      node('Sub', ['pos_row', 'pos_col'], ['rel']),
+      node('Abs', ['rel'], ['rel_abs']),
+      node('Min', ['rel_abs', 'c31'], ['bucket']),
       node('Gather', ['rel_bias', 'bucket'], ['rel_out']),
-      node('Div', ['pos', 'c64'], ['chunk']), node('Gather', ['chunk_emb', 'chunk'], ['chunk_out']),
+      node('Div', ['pos', 'c64'], ['chunk']),
+      node('Gather', ['chunk_emb', 'chunk'], ['chunk_out']),
     );
     const p = plan(put('t5ish.onnx', onnx.ModelProto.encode(m).finish()));
     assert.equal(p.positionRows, undefined);
@@ -123,8 +151,18 @@ describe('engine: refusing bad model files', () => {
   });
   it('classifies BERT and past_key_values inputs', () => {
     const b = plan(put('bert.onnx', buildTiny({ kind: 'bert' }).bytes));
-    assert.deepEqual(b.inputs.map((i) => [i.name, i.role]), [['input_ids', 'ids'], ['attention_mask', 'mask'], ['token_type_ids', 'token-type']]);
+    assert.deepEqual(
+      b.inputs.map((i) => [i.name, i.role]),
+      [
+        ['input_ids', 'ids'],
+        ['attention_mask', 'mask'],
+        ['token_type_ids', 'token-type'],
+      ],
+    );
     const k = plan(put('past.onnx', buildTiny({ kind: 'gpt2', past: true, layers: 1 }).bytes));
-    assert.deepEqual(k.inputs.map((i) => i.role), ['ids', 'past', 'past']);
+    assert.deepEqual(
+      k.inputs.map((i) => i.role),
+      ['ids', 'past', 'past'],
+    );
   });
 });

@@ -83,8 +83,21 @@ describe('engine: token spans', () => {
   it('a multi-byte character split into byte tokens belongs to the first piece; later pieces are empty at its end', async () => {
     const text = 'a👩b'; // 👩 is 4 UTF-8 bytes -> 4 byte tokens, 2 UTF-16 units
     const tokens = await encodeText(bpe, text);
-    assert.deepEqual(tokens.map((t) => [t.start, t.end]), [[0, 1], [1, 3], [3, 3], [3, 3], [3, 3], [3, 4]]);
-    assert.deepEqual(tokens.map((t) => t.id), [97, 240, 159, 145, 169, 98]);
+    assert.deepEqual(
+      tokens.map((t) => [t.start, t.end]),
+      [
+        [0, 1],
+        [1, 3],
+        [3, 3],
+        [3, 3],
+        [3, 3],
+        [3, 4],
+      ],
+    );
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      [97, 240, 159, 145, 169, 98],
+    );
   });
 
   it('converts code-point offsets to UTF-16 after astral characters', async () => {
@@ -98,18 +111,39 @@ describe('engine: token spans', () => {
   it('WordPiece lowercases and strips accents, but spans index the original text', async () => {
     const text = 'Café HELLO';
     const tokens = await encodeText(wp, text);
-    assert.deepEqual(tokens.map((t) => [t.text, t.start, t.end, t.special]), [
-      ['[CLS]', -1, -1, true], ['Café', 0, 4, false], ['HELLO', 5, 10, false], ['[SEP]', -1, -1, true],
-    ]);
-    assert.deepEqual(tokens.map((t) => t.id), [2, 6, 7, 3]);
+    assert.deepEqual(
+      tokens.map((t) => [t.text, t.start, t.end, t.special]),
+      [
+        ['[CLS]', -1, -1, true],
+        ['Café', 0, 4, false],
+        ['HELLO', 5, 10, false],
+        ['[SEP]', -1, -1, true],
+      ],
+    );
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      [2, 6, 7, 3],
+    );
   });
 
   it('refuses malformed tokenizer files with tokenizer-invalid', () => {
-    const cases: [string, string][] = [['broken.json', '{"model": {'], ['notok.json', '{"vocab": {"a": 1}}'], ['weird.json', '{"model": {"type": "Nope", "vocab": {"a": 0}}}'], ['empty.json', '']];
+    const cases: [string, string][] = [
+      ['broken.json', '{"model": {'],
+      ['notok.json', '{"vocab": {"a": 1}}'],
+      ['weird.json', '{"model": {"type": "Nope", "vocab": {"a": 0}}}'],
+      ['empty.json', ''],
+    ];
     for (const [name, body] of cases) {
       fs.writeFileSync(path.join(dir, name), body);
-      assert.throws(() => loadTokenizer(path.join(dir, name)), (e: unknown) => e instanceof EngineError && e.code === 'tokenizer-invalid' && e.message.includes(name), name);
+      assert.throws(
+        () => loadTokenizer(path.join(dir, name)),
+        (e: unknown) => e instanceof EngineError && e.code === 'tokenizer-invalid' && e.message.includes(name),
+        name,
+      );
     }
-    assert.throws(() => loadTokenizer(path.join(dir, 'missing.json')), (e: unknown) => e instanceof EngineError && e.code === 'file-not-found');
+    assert.throws(
+      () => loadTokenizer(path.join(dir, 'missing.json')),
+      (e: unknown) => e instanceof EngineError && e.code === 'file-not-found',
+    );
   });
 });

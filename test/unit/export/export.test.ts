@@ -8,30 +8,59 @@ import { defaultPanelState, type SessionData } from '../../../src/protocol';
 const ROOT = path.resolve(__dirname, '../../..');
 const TEXT = 'say "hi", then\nleave';
 const session = (): SessionData => ({
-  id: 3, title: 'Attention: a.txt:1', text: TEXT,
+  id: 3,
+  title: 'Attention: a.txt:1',
+  text: TEXT,
   model: { name: 'planted', kind: 'causal', layers: 1, headsPerLayer: 2 },
-  tokens: [{ text: '<bos>', start: -1, end: -1, special: true }, { text: 'say', start: 0, end: 3, special: false }, { text: ' "hi",', start: 3, end: 9, special: false }],
+  tokens: [
+    { text: '<bos>', start: -1, end: -1, special: true },
+    { text: 'say', start: 0, end: 3, special: false },
+    { text: ' "hi",', start: 3, end: 9, special: false },
+  ],
   heads: [
-    { layer: 0, head: 0, id: 'L0H0', metrics: { entropy: 0.25, distance: NaN }, notes: { distance: 'needs 2+ tokens' },
-      roles: [{ name: 'previous-token', score: 0.8125, threshold: 0.5, evidence: 'e.g. ` "hi",` → `say`, then\nmore', source: 'text' }] },
+    {
+      layer: 0,
+      head: 0,
+      id: 'L0H0',
+      metrics: { entropy: 0.25, distance: NaN },
+      notes: { distance: 'needs 2+ tokens' },
+      roles: [{ name: 'previous-token', score: 0.8125, threshold: 0.5, evidence: 'e.g. ` "hi",` → `say`, then\nmore', source: 'text' }],
+    },
     { layer: 0, head: 1, id: 'L0H1', metrics: { entropy: 1, distance: 2.5 }, notes: {}, roles: [] },
   ],
-  metrics: [{ key: 'entropy', label: 'Entropy', definition: 'd' }, { key: 'distance', label: 'Distance', definition: 'd' }],
-  thumbSize: 2, thumbnails: [new Uint8Array([0, 255, 7, 9]), new Uint8Array([1, 2, 3, 4])],
+  metrics: [
+    { key: 'entropy', label: 'Entropy', definition: 'd' },
+    { key: 'distance', label: 'Distance', definition: 'd' },
+  ],
+  thumbSize: 2,
+  thumbnails: [new Uint8Array([0, 255, 7, 9]), new Uint8Array([1, 2, 3, 4])],
 });
 
 /** A small RFC 4180 reader, independent of the writer. */
 function parseCsv(s: string): string[][] {
   const rows: string[][] = [];
-  let row: string[] = [], field = '', q = false;
+  let row: string[] = [],
+    field = '',
+    q = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (q) {
-      if (c === '"' && s[i + 1] === '"') { field += '"'; i++; } else if (c === '"') q = false; else field += c;
+      if (c === '"' && s[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') q = false;
+      else field += c;
     } else if (c === '"') q = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\r' && s[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; }
-    else field += c;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && s[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
   }
   return rows;
 }
@@ -79,7 +108,10 @@ describe('export: standalone HTML report', () => {
   const html = buildReport({ session: s, state, matrices: mats, flows }, { js, css }, 'TESTNONCE123');
 
   it('carries the panel CSP and puts the nonce on every script and style', () => {
-    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-TESTNONCE123'; style-src 'nonce-TESTNONCE123'; img-src data: blob:">/);
+    assert.match(
+      html,
+      /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-TESTNONCE123'; style-src 'nonce-TESTNONCE123'; img-src data: blob:">/,
+    );
     const tags = html.match(/<(script|style)\b[^>]*>/g) ?? [];
     assert.equal(tags.length, 7); // 2 styles, bootstrap + data JSON, stub, bundle, charts bundle
     for (const t of tags) assert.match(t, /nonce="TESTNONCE123"/, t);
@@ -116,9 +148,18 @@ describe('export: standalone HTML report', () => {
 
   it('embeds every head for short texts, only role heads and the current head for long ones', () => {
     const short = session();
-    assert.deepEqual(reportHeads(short, state).map((x) => `${x.layer}:${x.head}`), ['0:0', '0:1']);
+    assert.deepEqual(
+      reportHeads(short, state).map((x) => `${x.layer}:${x.head}`),
+      ['0:0', '0:1'],
+    );
     const long = { ...session(), tokens: Array.from({ length: SHORT_TEXT_TOKENS + 1 }, (_, i) => ({ text: 'a', start: i, end: i + 1, special: false })) };
-    assert.deepEqual(reportHeads(long, { ...state, layer: 0, head: 1 }).map((x) => `${x.layer}:${x.head}`), ['0:0', '0:1']);
-    assert.deepEqual(reportHeads(long, { ...state, layer: 0, head: 0 }).map((x) => `${x.layer}:${x.head}`), ['0:0']);
+    assert.deepEqual(
+      reportHeads(long, { ...state, layer: 0, head: 1 }).map((x) => `${x.layer}:${x.head}`),
+      ['0:0', '0:1'],
+    );
+    assert.deepEqual(
+      reportHeads(long, { ...state, layer: 0, head: 0 }).map((x) => `${x.layer}:${x.head}`),
+      ['0:0'],
+    );
   });
 });

@@ -34,7 +34,7 @@ describe('package.json contributions', () => {
     for (const k of pkg.contributes.keybindings as { key: string }[]) assert.ok(!/ctrl\+alt|alt\+ctrl/.test(k.key), k.key);
   });
 
-  it('shows Find Head and Export in the palette only with a panel, and puts actions on the panel\'s title bar', () => {
+  it("shows Find Head and Export in the palette only with a panel, and puts actions on the panel's title bar", () => {
     const palette = pkg.contributes.menus.commandPalette as { command: string; when: string }[];
     for (const c of ['headlight.findHead', 'headlight.exportView']) assert.equal(palette.find((p) => p.command === c)?.when, 'headlight.panelOpen');
     const title = pkg.contributes.menus['editor/title'] as { command: string; when: string }[];
@@ -47,7 +47,10 @@ describe('package.json contributions', () => {
 
   it('offers exactly the bundled models as the headlight.model enum, each described', () => {
     const p = pkg.contributes.configuration.properties['headlight.model'];
-    assert.deepEqual(p.enum, listBundledChoices(ROOT).map((c) => c.name));
+    assert.deepEqual(
+      p.enum,
+      listBundledChoices(ROOT).map((c) => c.name),
+    );
     assert.equal(p.enumDescriptions.length, p.enum.length);
     assert.ok(p.enum.includes(p.default));
     assert.equal(findBundledChoice(ROOT, 'headlight-small@step-02500')?.name, 'headlight-small@step-2500', 'zero-padded steps still resolve');
@@ -59,7 +62,11 @@ describe('package.json contributions', () => {
     const p = pkg.contributes.configuration.properties['headlight.maxTokens'];
     assert.equal(p.type, 'integer');
     assert.ok(p.minimum >= 1 && p.maximum >= p.default && p.default >= p.minimum);
-    assert.deepEqual([...pkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), ['headlight.executionProviders', 'headlight.modelPath', 'headlight.tokenizerPath']);
+    assert.deepEqual([...pkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), [
+      'headlight.executionProviders',
+      'headlight.modelPath',
+      'headlight.tokenizerPath',
+    ]);
     assert.equal(pkg.capabilities.virtualWorkspaces.supported, 'limited');
     assert.ok(text(pkg.capabilities.virtualWorkspaces.description).length > 40);
   });
@@ -77,8 +84,14 @@ describe('package.json contributions', () => {
   });
 
   it('has a getting-started walkthrough whose steps show an image and complete on their command', () => {
-    const [w] = pkg.contributes.walkthroughs as { id: string; steps: { id: string; title: string; description: string; media: { image: string; altText: string }; completionEvents: string[] }[] }[];
-    assert.deepEqual(w.steps.map((st) => st.id), ['openSample', 'explain', 'findHead', 'compare']);
+    const [w] = pkg.contributes.walkthroughs as {
+      id: string;
+      steps: { id: string; title: string; description: string; media: { image: string; altText: string }; completionEvents: string[] }[];
+    }[];
+    assert.deepEqual(
+      w.steps.map((st) => st.id),
+      ['openSample', 'explain', 'findHead', 'compare'],
+    );
     const commands = new Set((pkg.contributes.commands as { command: string }[]).map((c) => c.command));
     for (const st of w.steps) {
       const png = fs.readFileSync(path.join(ROOT, st.media.image));

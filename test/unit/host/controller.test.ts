@@ -17,14 +17,25 @@ import { defaultPanelState, type RequestMap, type RequestMethod, type SessionDat
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+}
 function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
   return { promise, resolve, reject };
 }
 
-type EffectsCall = { sessionId: number; token: vscode.CancellationToken; opts?: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void } } & Deferred<WireEffects>;
+type EffectsCall = {
+  sessionId: number;
+  token: vscode.CancellationToken;
+  opts?: { scope?: EffectScope; onPartial?: (sofar: WireEffects) => void };
+} & Deferred<WireEffects>;
 type Pair = { a: SessionData; b: SessionData };
 
 /** A session source whose builds, comparisons and measurements wait until the test settles them. */
@@ -37,8 +48,12 @@ class FakeSource implements SessionSource {
   estimate: number | undefined;
   private readonly changed = new EventEmitter<void>();
 
-  build(req: BuildRequest): Promise<SessionData> { return this.add(this.builds, { ...req, ...deferred<SessionData>() }); }
-  compare(req: CompareRequest): Promise<Pair> { return this.add(this.compares, { ...req, ...deferred<Pair>() }); }
+  build(req: BuildRequest): Promise<SessionData> {
+    return this.add(this.builds, { ...req, ...deferred<SessionData>() });
+  }
+  compare(req: CompareRequest): Promise<Pair> {
+    return this.add(this.compares, { ...req, ...deferred<Pair>() });
+  }
   measureEffects(sessionId: number, token: vscode.CancellationToken, _onProgress: unknown, opts?: EffectsCall['opts']): Promise<WireEffects> {
     return this.add(this.measured, { sessionId, token, opts, ...deferred<WireEffects>() });
   }
@@ -46,14 +61,23 @@ class FakeSource implements SessionSource {
     this.requests.push({ method, sessionId: params.sessionId });
     return Promise.resolve('from the engine' as never);
   }
-  effectsEstimateMs(): number | undefined { return this.estimate; }
-  dispose(): void { /* nothing held */ }
+  effectsEstimateMs(): number | undefined {
+    return this.estimate;
+  }
+  dispose(): void {
+    /* nothing held */
+  }
 
   /** The n-th (1-based) call of a kind, once it has been made. */
   nth<T>(list: T[], n: number): Promise<T> {
     if (list.length >= n) return Promise.resolve(list[n - 1]);
     return new Promise((resolve) => {
-      const sub = this.changed.event(() => { if (list.length >= n) { sub.dispose(); resolve(list[n - 1]); } });
+      const sub = this.changed.event(() => {
+        if (list.length >= n) {
+          sub.dispose();
+          resolve(list[n - 1]);
+        }
+      });
     });
   }
 
@@ -72,18 +96,33 @@ class FakeDump implements ExternalSource {
     this.requests.push(method);
     return Promise.resolve('from the dump' as never);
   }
-  dispose(): void { this.disposed = true; }
+  dispose(): void {
+    this.disposed = true;
+  }
 }
 
 function session(id: number, text: string, model = 'fake-lm', extra: Partial<SessionData> = {}): SessionData {
   const tokens = [...text.matchAll(/\S+/g)].map((m) => ({ text: m[0], start: m.index, end: m.index + m[0].length, special: false }));
-  return { id, title: `session ${id}`, text, model: { name: model, kind: 'causal', layers: 2, headsPerLayer: 2 }, tokens, heads: [], metrics: [], thumbSize: 0, thumbnails: [], ...extra };
+  return {
+    id,
+    title: `session ${id}`,
+    text,
+    model: { name: model, kind: 'causal', layers: 2, headsPerLayer: 2 },
+    tokens,
+    heads: [],
+    metrics: [],
+    thumbSize: 0,
+    thumbnails: [],
+    ...extra,
+  };
 }
 
 const effects = (measured: number): WireEffects => ({ method: 'zero-ablation', meanDelta: new Float32Array(4), perToken: [], sentences: [], ms: 1, measured });
 
-const target = (doc: FakeDocument, l0: number, c0: number, l1: number, c1: number): ExplainTarget =>
-  ({ document: doc as unknown as vscode.TextDocument, range: new Range(l0, c0, l1, c1) as unknown as vscode.Range });
+const target = (doc: FakeDocument, l0: number, c0: number, l1: number, c1: number): ExplainTarget => ({
+  document: doc as unknown as vscode.TextDocument,
+  range: new Range(l0, c0, l1, c1) as unknown as vscode.Range,
+});
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- posted messages are read field by field, each checked by the assertion
 type Msg = Record<string, any>;
@@ -93,7 +132,10 @@ describe('host: the controller', () => {
   let controller: Controller;
   let doc: FakeDocument;
   /** The page of the one panel (every test expects the panel to be reused, never a second one). */
-  const page = (): FakeWebview => { assert.equal(fake.panels.length, 1, 'one panel'); return fake.panels[0].webview; };
+  const page = (): FakeWebview => {
+    assert.equal(fake.panels.length, 1, 'one panel');
+    return fake.panels[0].webview;
+  };
   const next = (type: string, match: (m: Msg) => boolean = () => true): Promise<Msg> => page().next<Msg>((m) => m.type === type && match(m));
 
   beforeEach(() => {
@@ -132,7 +174,7 @@ describe('host: the controller', () => {
     assert.match(fake.messages[0]?.message ?? '', /select some text/);
   });
 
-  it('a second explain while one runs cancels it; the first one\'s late session is never shown', async () => {
+  it("a second explain while one runs cancels it; the first one's late session is never shown", async () => {
     const first = controller.explain(target(doc, 0, 0, 0, 16));
     const a = await source.nth(source.builds, 1);
     const second = controller.explain(target(doc, 1, 0, 1, 13));
@@ -144,7 +186,12 @@ describe('host: the controller', () => {
     a.resolve(session(a.id, a.text));
     await first;
     assert.equal(fake.panels[0].title, 'Attention: notes.txt:2', 'the one panel, retitled');
-    assert.deepEqual(page().of('session/data').map((m: Msg) => m.session.id), [b.id]);
+    assert.deepEqual(
+      page()
+        .of('session/data')
+        .map((m: Msg) => m.session.id),
+      [b.id],
+    );
     assert.equal(controller.session?.id, b.id);
     assert.deepEqual(fake.messages, []);
   });
@@ -173,7 +220,7 @@ describe('host: the controller', () => {
     const heads = await next('session/heads');
     assert.equal(heads.sessionId, b.id);
     assert.equal(page().of('session/data').length, 1);
-    assert.equal(controller.session?.analysing, undefined, 'the panel\'s copy has the analysis');
+    assert.equal(controller.session?.analysing, undefined, "the panel's copy has the analysis");
   });
 
   it('Export or Find Head asked between first paint and analysis waits for it, and a cancel gives up waiting', async () => {
@@ -182,8 +229,13 @@ describe('host: the controller', () => {
     b.onPreview!(session(b.id, b.text, 'fake-lm', { analysing: true }));
     await next('session/data');
     let answered = false;
-    const waiting = untilAnalysed(controller, 'exporting once analysed').finally(() => { answered = true; });
-    assert.deepEqual(fake.progress.map((p) => p.options.cancellable), [true]);
+    const waiting = untilAnalysed(controller, 'exporting once analysed').finally(() => {
+      answered = true;
+    });
+    assert.deepEqual(
+      fake.progress.map((p) => p.options.cancellable),
+      [true],
+    );
     await new Promise<void>((resolve) => setImmediate(resolve)); // every pending callback has run: still waiting
     assert.equal(answered, false, 'waits for the analysis');
     b.resolve(session(b.id, b.text));
@@ -319,7 +371,12 @@ describe('host: the controller', () => {
 
   it('Compare Models asks the session source for both models and shows the pair; a failure is reported, a cancel is not', async () => {
     const compare = compareModels(controller, ROOT);
-    const arg = { a: '/nowhere/alpha/model.onnx', b: '/nowhere/beta/model.onnx', uri: doc.uri.toString(), range: [0, 0, 0, 16] as [number, number, number, number] };
+    const arg = {
+      a: '/nowhere/alpha/model.onnx',
+      b: '/nowhere/beta/model.onnx',
+      uri: doc.uri.toString(),
+      range: [0, 0, 0, 16] as [number, number, number, number],
+    };
     const run = compare(arg);
     const c = await source.nth(source.compares, 1);
     assert.deepEqual([c.text, c.title, c.a.name, c.b.name], ['alpha beta gamma', 'Compare: notes.txt:1', 'alpha', 'beta']);
@@ -359,7 +416,10 @@ describe('host: the controller', () => {
     const lost = controller.renderInPanel('png');
     const ask3 = await asked((m) => m.id > ask2.id);
     page().send({ type: 'reply', id: String(ask3.id), ok: false, error: 'the canvas was lost' });
-    assert.ok(fake.logged.some((l) => l.level === 'warn' && l.text.includes('Dropped a malformed message')), 'the panel logs what it drops');
+    assert.ok(
+      fake.logged.some((l) => l.level === 'warn' && l.text.includes('Dropped a malformed message')),
+      'the panel logs what it drops',
+    );
     page().send({ type: 'reply', id: ask3.id, ok: false, error: 'the canvas was lost' });
     await assert.rejects(lost, /the canvas was lost/);
 
@@ -389,13 +449,20 @@ describe('host: the controller', () => {
 // The sequencing Compare Models hands to the source, on two small bundled models through the real engine.
 describe('host: the engine source compares two models', function () {
   this.timeout(120_000);
-  const model = (name: string) => ({ name, modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
+  const model = (name: string) => ({
+    name,
+    modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+    tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+  });
   const text = 'The cat sat on the mat. The cat sat on the mat.';
   let engine: EngineSessionSource;
-  beforeEach(() => { fake.reset(); engine = new EngineSessionSource(ROOT); });
+  beforeEach(() => {
+    fake.reset();
+    engine = new EngineSessionSource(ROOT);
+  });
   afterEach(() => engine.dispose());
 
-  it('returns A\'s and B\'s sessions from one cancellable notification, each with its head effects (cheap here)', async () => {
+  it("returns A's and B's sessions from one cancellable notification, each with its head effects (cheap here)", async () => {
     const { a, b } = await engine.compare({ text, title: 'Compare: t', a: model('headlight-mini'), b: model('planted') });
     assert.deepEqual([a.model.headsPerLayer, b.model.headsPerLayer], [4, 8], 'A is headlight-mini, B planted');
     assert.equal(a.text, text);

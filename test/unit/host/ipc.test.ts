@@ -40,7 +40,12 @@ describe('PendingRequests', () => {
   it('rejects with what the sender throws, and keeps nothing waiting for it', async () => {
     const settled: number[] = [];
     const p = new PendingRequests<number>((id) => settled.push(id));
-    await assert.rejects(p.open(undefined, () => { throw new Error('no worker script'); }), /no worker script/);
+    await assert.rejects(
+      p.open(undefined, () => {
+        throw new Error('no worker script');
+      }),
+      /no worker script/,
+    );
     assert.equal(p.size, 0);
     assert.equal(settled.length, 1);
   });
@@ -74,7 +79,10 @@ describe('PendingRequests', () => {
 
   it('rejects with the timeout error when no reply comes, and a reply in time clears the timer', async () => {
     const p = new PendingRequests<string>();
-    await assert.rejects(p.open(undefined, () => undefined, { timeoutMs: 1, timeoutError: () => new Error('too slow') }), /too slow/);
+    await assert.rejects(
+      p.open(undefined, () => undefined, { timeoutMs: 1, timeoutError: () => new Error('too slow') }),
+      /too slow/,
+    );
     let id = 0;
     const r = p.open(undefined, (i) => (id = i), { timeoutMs: 60_000 });
     p.resolve(id, 'ok');
@@ -86,16 +94,28 @@ describe('answer', () => {
   it('sends one reply with the id: the result, or the error message of a rejection or a throw', async () => {
     const replies: ReplyEnvelope[] = [];
     const done = new Promise<void>((resolve) => {
-      const send = (r: ReplyEnvelope) => { replies.push(r); if (replies.length === 3) resolve(); };
+      const send = (r: ReplyEnvelope) => {
+        replies.push(r);
+        if (replies.length === 3) resolve();
+      };
       answer(1, () => Promise.resolve(42), send);
       answer(2, () => Promise.reject(new Error('no')), send);
-      answer(3, () => { throw new Error('thrown'); }, send);
+      answer(
+        3,
+        () => {
+          throw new Error('thrown');
+        },
+        send,
+      );
     });
     await done;
-    assert.deepEqual(replies.sort((a, b) => a.id - b.id), [
-      { type: 'reply', id: 1, ok: true, result: 42 },
-      { type: 'reply', id: 2, ok: false, error: 'no' },
-      { type: 'reply', id: 3, ok: false, error: 'thrown' },
-    ]);
+    assert.deepEqual(
+      replies.sort((a, b) => a.id - b.id),
+      [
+        { type: 'reply', id: 1, ok: true, result: 42 },
+        { type: 'reply', id: 2, ok: false, error: 'no' },
+        { type: 'reply', id: 3, ok: false, error: 'thrown' },
+      ],
+    );
   });
 });

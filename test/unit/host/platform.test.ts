@@ -26,12 +26,27 @@ describe('platform support message at activation', () => {
 describe('execution providers a platform package leaves out', () => {
   const win = 'ort-bin';
   it('dml on Windows without DirectML.dll beside onnxruntime.dll is named, with the file', () => {
-    assert.deepEqual(unpackagedProviders(['dml', 'cpu'], 'win32', win, () => false), [{ name: 'dml', file: 'DirectML.dll', size: '18 MB' }]);
+    assert.deepEqual(
+      unpackagedProviders(['dml', 'cpu'], 'win32', win, () => false),
+      [{ name: 'dml', file: 'DirectML.dll', size: '18 MB' }],
+    );
   });
   it('dml with DirectML.dll present (a source checkout), cpu anywhere, and other platforms pass', () => {
-    assert.deepEqual(unpackagedProviders(['dml', 'cpu'], 'win32', win, () => true), []);
-    assert.deepEqual(unpackagedProviders(['cpu'], 'win32', win, () => false), []);
-    assert.deepEqual(unpackagedProviders(['dml'], 'linux', win, () => false), []);
-    assert.deepEqual(unpackagedProviders(['dml'], 'win32', undefined, () => false), []);
+    assert.deepEqual(
+      unpackagedProviders(['dml', 'cpu'], 'win32', win, () => true),
+      [],
+    );
+    assert.deepEqual(
+      unpackagedProviders(['cpu'], 'win32', win, () => false),
+      [],
+    );
+    assert.deepEqual(
+      unpackagedProviders(['dml'], 'linux', win, () => false),
+      [],
+    );
+    assert.deepEqual(
+      unpackagedProviders(['dml'], 'win32', undefined, () => false),
+      [],
+    );
   });
 });

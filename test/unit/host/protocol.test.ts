@@ -2,9 +2,21 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  defaultPanelState, isPanelState, parseHostMessage, parseWebviewMessage,
-  HOST_MESSAGE_TYPES, HOST_REQUEST_METHODS, HOST_REQUEST_PARAM_GUARDS, HOST_REQUEST_RESULT_GUARDS, REQUEST_METHODS, REQUEST_PARAM_GUARDS, WEBVIEW_MESSAGE_TYPES,
-  type HostRequestMap, type HostToWebview, type RequestMap, type WebviewToHost,
+  defaultPanelState,
+  isPanelState,
+  parseHostMessage,
+  parseWebviewMessage,
+  HOST_MESSAGE_TYPES,
+  HOST_REQUEST_METHODS,
+  HOST_REQUEST_PARAM_GUARDS,
+  HOST_REQUEST_RESULT_GUARDS,
+  REQUEST_METHODS,
+  REQUEST_PARAM_GUARDS,
+  WEBVIEW_MESSAGE_TYPES,
+  type HostRequestMap,
+  type HostToWebview,
+  type RequestMap,
+  type WebviewToHost,
 } from '../../../src/protocol/panel';
 import { PROTOCOL_VERSION } from '../../../src/protocol/wire';
 import { ROLE_NAMES } from '../../../src/protocol/wire';
@@ -32,7 +44,12 @@ describe('protocol guards', () => {
 
   it('drops malformed, unknown and hostile webview messages', () => {
     const bad: unknown[] = [
-      null, 42, 'webview/ready', [], {}, { type: 'eval', code: 'alert(1)' },
+      null,
+      42,
+      'webview/ready',
+      [],
+      {},
+      { type: 'eval', code: 'alert(1)' },
       { type: 'webview/ready' },
       { type: 'token/hover', index: -1, keys: [] },
       { type: 'token/hover', index: 1.5, keys: [] },
@@ -84,19 +101,39 @@ describe('protocol guards', () => {
 
 describe('protocol guards: compare and export', () => {
   const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
-  const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
-  const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
+  const session = {
+    id: 1,
+    title: 't',
+    text: 'ab',
+    model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 },
+    tokens: [],
+    heads: [],
+    metrics: [],
+    thumbSize: 1,
+    thumbnails: [],
+  };
+  const diff = {
+    labels: { a: 'a', b: 'b' },
+    changes: [],
+    kept: [],
+    sameShape: true,
+    alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' },
+    layers: [],
+  };
 
-  it('accepts export messages and the webview\'s replies to export/render, and drops malformed ones', () => {
+  it("accepts export messages and the webview's replies to export/render, and drops malformed ones", () => {
     const good = [
-      { type: 'export/start', format: 'html' }, { type: 'export/start', format: 'csv' },
+      { type: 'export/start', format: 'html' },
+      { type: 'export/start', format: 'csv' },
       { type: 'reply', id: 1, ok: true, result: { data: new Uint8Array([137, 80]), width: 10, height: 5 } },
       { type: 'reply', id: 3, ok: false, error: 'hidden' },
     ];
     for (const m of good) assert.deepEqual(parseWebviewMessage(m), m);
     const bad: unknown[] = [
       { type: 'export/start', format: 'exe' },
-      { type: 'reply', id: '1', ok: true, result: {} }, { type: 'reply', id: 1, ok: false, error: 3 }, { type: 'reply', id: 1, ok: 'yes' },
+      { type: 'reply', id: '1', ok: true, result: {} },
+      { type: 'reply', id: 1, ok: false, error: 3 },
+      { type: 'reply', id: 1, ok: 'yes' },
       // The old notification is no message any more: the answer is a reply.
       { type: 'export/rendered', id: 1, format: 'svg', ok: true, data: '<svg/>', width: 10, height: 5 },
     ];
@@ -109,8 +146,15 @@ describe('protocol guards: compare and export', () => {
     const svg = { data: '<svg/>', width: 10, height: 5 };
     assert.equal(check(png, { format: 'png' }), true);
     assert.equal(check(svg, { format: 'svg' }), true);
-    for (const [r, format] of [[{ ...png, data: 'iVBOR' }, 'png'], [{ ...svg, data: new Uint8Array(1) }, 'svg'], [{ ...png, width: 0 }, 'png'],
-      [{ ...svg, height: 1.5 }, 'svg'], [png, 'svg'], [null, 'png'], ['<svg/>', 'svg']] as const) {
+    for (const [r, format] of [
+      [{ ...png, data: 'iVBOR' }, 'png'],
+      [{ ...svg, data: new Uint8Array(1) }, 'svg'],
+      [{ ...png, width: 0 }, 'png'],
+      [{ ...svg, height: 1.5 }, 'svg'],
+      [png, 'svg'],
+      [null, 'png'],
+      ['<svg/>', 'svg'],
+    ] as const) {
       assert.equal(check(r, { format: format }), false, JSON.stringify(r));
     }
   });
@@ -128,15 +172,33 @@ describe('protocol guards: compare and export', () => {
       { type: 'request', id: 4, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
       { type: 'request', id: 4, method: 'constructor', params: {} },
       { type: 'export/render', id: 4, format: 'svg' },
-    ]) assert.equal(parseHostMessage(bad), undefined, JSON.stringify(bad));
+    ])
+      assert.equal(parseHostMessage(bad), undefined, JSON.stringify(bad));
     assert.equal(parseWebviewMessage({ type: 'request', id: 4, method: 'export/render', params: { format: 'svg' } }), undefined);
   });
 });
 
 describe('protocol: one description, no drift', () => {
   const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
-  const session = { id: 1, title: 't', text: 'ab', model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 }, tokens: [], heads: [], metrics: [], thumbSize: 1, thumbnails: [] };
-  const diff = { labels: { a: 'a', b: 'b' }, changes: [], kept: [], sameShape: true, alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' }, layers: [] };
+  const session = {
+    id: 1,
+    title: 't',
+    text: 'ab',
+    model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 },
+    tokens: [],
+    heads: [],
+    metrics: [],
+    thumbSize: 1,
+    thumbnails: [],
+  };
+  const diff = {
+    labels: { a: 'a', b: 'b' },
+    changes: [],
+    kept: [],
+    sameShape: true,
+    alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' },
+    layers: [],
+  };
   // One well-formed message per type. `satisfies` makes a new message type fail to build until it has a
   // sample here, and the guard tables in src/protocol/panel.ts fail to build until it has a guard.
   const webviewSamples = {
@@ -145,11 +207,11 @@ describe('protocol: one description, no drift', () => {
     'token/hover': { type: 'token/hover', index: 1, keys: [] },
     'token/reveal': { type: 'token/reveal', index: 1 },
     'command/run': { type: 'command/run', command: 'selectModel' },
-    'log': { type: 'log', level: 'info', message: 'm' },
+    log: { type: 'log', level: 'info', message: 'm' },
     'export/start': { type: 'export/start', format: 'png' },
     'effects/measure': { type: 'effects/measure', sessionId: 1 },
-    'request': { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
-    'reply': { type: 'reply', id: 1, ok: true, result: { data: '<svg/>', width: 1, height: 1 } },
+    request: { type: 'request', id: 1, method: 'head/matrix', params: { sessionId: 1, layer: 0, head: 0 } },
+    reply: { type: 'reply', id: 1, ok: true, result: { data: '<svg/>', width: 1, height: 1 } },
   } satisfies { [K in WebviewToHost['type']]: Extract<WebviewToHost, { type: K }> };
   const hostSamples = {
     'session/loading': { type: 'session/loading', title: 't', message: 'm' },
@@ -158,10 +220,15 @@ describe('protocol: one description, no drift', () => {
     'session/error': { type: 'session/error', message: 'm' },
     'editor/cursorToken': { type: 'editor/cursorToken', index: null },
     'head/focus': { type: 'head/focus', layer: 0, head: 0 },
-    'reply': { type: 'reply', id: 1, ok: true, result: null },
+    reply: { type: 'reply', id: 1, ok: true, result: null },
     'compare/data': { type: 'compare/data', a: session as never, b: session as never, diff, state },
-    'request': { type: 'request', id: 1, method: 'export/render', params: { format: 'png' } },
-    'session/effects': { type: 'session/effects', sessionId: 1, status: 'done', effects: { method: 'm', meanDelta: new Float32Array(1), perToken: [new Float32Array(2)], sentences: ['s'], ms: 1 } },
+    request: { type: 'request', id: 1, method: 'export/render', params: { format: 'png' } },
+    'session/effects': {
+      type: 'session/effects',
+      sessionId: 1,
+      status: 'done',
+      effects: { method: 'm', meanDelta: new Float32Array(1), perToken: [new Float32Array(2)], sentences: ['s'], ms: 1 },
+    },
   } satisfies { [K in HostToWebview['type']]: Extract<HostToWebview, { type: K }> };
 
   it('has a guard for every message type and a message type for every guard, each accepting its sample', () => {
@@ -221,9 +288,10 @@ describe('protocol: one description, no drift', () => {
     const coloured = ROLE_NAMES.map((r) => ROLE_COLOUR_VAR[r]).filter((c) => c !== 'muted');
     assert.equal(coloured.length, ROLE_NAMES.length - 1, 'only broad is drawn muted');
     assert.equal(new Set(coloured.map((c) => c.variable)).size, coloured.length, 'one theme variable per role');
-    for (let i = 0; i < coloured.length; i++) for (let j = i + 1; j < coloured.length; j++) {
-      const [a, b] = [coloured[i].fallback, coloured[j].fallback];
-      assert.ok(Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]) > 35, `${coloured[i].variable} vs ${coloured[j].variable}`);
-    }
+    for (let i = 0; i < coloured.length; i++)
+      for (let j = i + 1; j < coloured.length; j++) {
+        const [a, b] = [coloured[i].fallback, coloured[j].fallback];
+        assert.ok(Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]) > 35, `${coloured[i].variable} vs ${coloured[j].variable}`);
+      }
   });
 });

@@ -4,8 +4,13 @@
 // protocol.test.ts.
 import type { IpcRequest, NotificationGuards, ParamGuards, RequestHandlers, ResultGuards } from '../../../src/protocol/ipc';
 import {
-  HOST_REQUEST_PARAM_GUARDS, HOST_REQUEST_RESULT_GUARDS, REQUEST_PARAM_GUARDS,
-  type HostRequestMap, type HostToWebview, type RequestMap, type WebviewToHost,
+  HOST_REQUEST_PARAM_GUARDS,
+  HOST_REQUEST_RESULT_GUARDS,
+  REQUEST_PARAM_GUARDS,
+  type HostRequestMap,
+  type HostToWebview,
+  type RequestMap,
+  type WebviewToHost,
 } from '../../../src/protocol/panel';
 
 // The real tables hold a guard for every method of their map (whatever their annotation says).

@@ -9,12 +9,24 @@ import { attentionOf, inlineBytes, readOutput } from '../../../src/notebook/anal
 import { headOf, log8Table, OutputError, parseOutput, type NotebookOutput } from '../../../src/notebook/format';
 import { DEBIAN_PYTHON, pythonSkipReason, ROOT } from '../../fixtures/notebook';
 
-const f16 = (x: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(x); return b; };
+const f16 = (x: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(x);
+  return b;
+};
 /** A 1-layer, 1-head, 2-token causal output whose stored bytes (lower triangle: w00, w10, w11) are `raw`. */
 function tiny(raw: Buffer, patch: Record<string, unknown> = {}, att: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    version: 1, text: 'ab', tokens: [{ start: 0, end: 1 }, { start: 1, end: 2 }], shape: [1, 1, 2], causal: true,
-    attention: { dtype: 'float16', layout: 'lower', compression: 'none', data: raw.toString('base64'), ...att }, ...patch,
+    version: 1,
+    text: 'ab',
+    tokens: [
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+    ],
+    shape: [1, 1, 2],
+    causal: true,
+    attention: { dtype: 'float16', layout: 'lower', compression: 'none', data: raw.toString('base64'), ...att },
+    ...patch,
   });
 }
 // float16 bit patterns: 1.0 = 0x3c00, 0.5 = 0x3800, 0.25 = 0x3400, NaN = 0x7e00, −0.5 = 0xb800.
@@ -25,7 +37,11 @@ function decode(text: string): Float32Array[] {
   return attentionOf(o, o.attention!, inlineBytes(o, o.attention!)).data;
 }
 function refuses(text: string, re: RegExp): void {
-  assert.throws(() => decode(text), (e: unknown) => e instanceof OutputError && re.test(e.message), `expected ${re}`);
+  assert.throws(
+    () => decode(text),
+    (e: unknown) => e instanceof OutputError && re.test(e.message),
+    `expected ${re}`,
+  );
 }
 
 describe('notebook output format', () => {
@@ -40,7 +56,13 @@ describe('notebook output format', () => {
     assert.deepEqual([t[0], t[255], t[239], t[143], t[139], t[75]], [0, 1, 0.5, 2 ** -7, 2 ** -8, 2 ** -24]);
     // A uniform row over 3 keys: 1/3 = 2^-1.585 → code round(255 − 25.4) = 230 → 2^(−25/16) = 0.3385 each, sum 1.0156:
     // the decoder renormalises the row.
-    const o = parseOutput({ text: 'abc', tokens: [0, 1, 2].map((i) => ({ start: i, end: i + 1 })), shape: [1, 1, 3], causal: false, attention: { dtype: 'log8', layout: 'full', compression: 'none', data: '' } });
+    const o = parseOutput({
+      text: 'abc',
+      tokens: [0, 1, 2].map((i) => ({ start: i, end: i + 1 })),
+      shape: [1, 1, 3],
+      causal: false,
+      attention: { dtype: 'log8', layout: 'full', compression: 'none', data: '' },
+    });
     const A = headOf(new Uint8Array(9).fill(230), o, o.attention!, 0, 0);
     for (const w of A) assert.ok(Math.abs(w - 1 / 3) < 1e-7, String(w));
   });
@@ -48,7 +70,10 @@ describe('notebook output format', () => {
   it('refuses malformed outputs, each with a message that names the problem', () => {
     refuses(tiny(Buffer.concat([f16(0x3c00), f16(0x7e00), f16(0x3800)])), /L0H0, row 1 \(token "b"\): weight 0 is NaN/);
     refuses(tiny(Buffer.concat([f16(0x3c00), f16(0xb800), f16(0x3c00)])), /L0H0, row 1 \(token "b"\): weight 0 is -0\.5, outside \[0, 1\]/);
-    refuses(tiny(Buffer.concat([f16(0x3c00), f16(0x3400), f16(0x3400)])), /row 1 \(token "b"\): the weights sum to 0\.5000; each query's attention must sum to 1/);
+    refuses(
+      tiny(Buffer.concat([f16(0x3c00), f16(0x3400), f16(0x3400)])),
+      /row 1 \(token "b"\): the weights sum to 0\.5000; each query's attention must sum to 1/,
+    );
     refuses(tiny(GOOD.subarray(0, 4)), /holds 4 bytes; 1 layers × 1 heads × 2 tokens in float16 \(lower\) is 6 bytes/);
     refuses(tiny(GOOD, { shape: [1, 1, 3] }), /covers 3 tokens but the output lists 2/);
     refuses(tiny(GOOD, { shape: [1, 1] }), /"shape" must be \[layers, heads, tokens\]/);
@@ -59,7 +84,15 @@ describe('notebook output format', () => {
     refuses(tiny(GOOD, { causal: false }), /"layout": "lower" stores only keys up to each query/);
     refuses(tiny(GOOD, { version: 7 }), /format 7 by a newer headlight helper; this Headlight reads format 1/);
     refuses(tiny(GOOD, { dump: { path: 'x' } }), /either "attention" \(inline\) or "dump"/);
-    refuses(tiny(GOOD, { tokens: [{ start: 0, end: 1 }, { start: 1, end: 9 }] }), /token 1 span \[1, 9\) is out of range/);
+    refuses(
+      tiny(GOOD, {
+        tokens: [
+          { start: 0, end: 1 },
+          { start: 1, end: 9 },
+        ],
+      }),
+      /token 1 span \[1, 9\) is out of range/,
+    );
     refuses(tiny(GOOD, { layers: [0, 0] }), /"layers" must list 1 distinct model layer numbers/);
     refuses('{"text": "a", ', /not valid JSON/);
     refuses('[1, 2]', /a JSON object with "text", "tokens"/);
@@ -76,7 +109,10 @@ describe('notebook output format', () => {
   });
 
   it('a 100 MB output is refused by its size, before it is parsed', () => {
-    refuses(tiny(GOOD, { text: 'x'.repeat(100 * 1000 * 1000) }), /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file/);
+    refuses(
+      tiny(GOOD, { text: 'x'.repeat(100 * 1000 * 1000) }),
+      /This Headlight output is 100\.0 MB; outputs up to 64\.0 MB are read inline\. Write larger attention to a dump file/,
+    );
     // Not JSON at all: the size is what it is refused for, so nothing parsed it.
     refuses('{'.repeat(100 * 1000 * 1000), /This Headlight output is 100\.0 MB/);
   });
@@ -85,7 +121,10 @@ describe('notebook output format', () => {
     this.timeout(60_000);
     before(async function () {
       const why = await pythonSkipReason();
-      if (why) { console.log(`      skipped: ${why}`); this.skip(); }
+      if (why) {
+        console.log(`      skipped: ${why}`);
+        this.skip();
+      }
     });
 
     it('decode to what the helper decodes them to, in every dtype, layout and compression', () => {

@@ -10,8 +10,14 @@ import { chunkHeads, type KeptSource, STREAM_CHUNK_BYTES } from '../../../src/se
 import { streamOrder } from '../../../src/session/analysisProtocol';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-const bundled = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json') });
-const decoder = (name: string): ModelRef => ({ modelPath: path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx'), tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json') });
+const bundled = (name: string): ModelRef => ({
+  modelPath: path.join(ROOT, 'media/models', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models', name, 'tokenizer.json'),
+});
+const decoder = (name: string): ModelRef => ({
+  modelPath: path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx'),
+  tokenizerPath: path.join(ROOT, 'test/fixtures/decoders/tokenizer.json'),
+});
 
 describe('session: kept (bounded-memory) runs', function () {
   this.timeout(120_000);
@@ -20,14 +26,28 @@ describe('session: kept (bounded-memory) runs', function () {
   after(() => pipeline.dispose());
 
   const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8').slice(0, 600);
-  const cases: [string, ModelRef][] = [['planted', bundled('planted')], ['tiny-bert', bundled('tiny-bert')], ['qwen-kv-op17', decoder('qwen-kv-op17')], ['phi-plain-op14', decoder('phi-plain-op14')]];
+  const cases: [string, ModelRef][] = [
+    ['planted', bundled('planted')],
+    ['tiny-bert', bundled('tiny-bert')],
+    ['qwen-kv-op17', decoder('qwen-kv-op17')],
+    ['phi-plain-op14', decoder('phi-plain-op14')],
+  ];
 
   for (const [name, model] of cases) {
     it(`${name}: streamed analysis, head matrices and pathways equal the in-memory session`, async () => {
       let kept: BuiltSession | undefined, full: BuiltSession | undefined;
       try {
         const progress: [number, number][] = [];
-        kept = await pipeline.build({ id: 1, title: name, text, model, keep: true, maxTokens: 512, truncate: true, onProgress: (d, t) => progress.push([d, t]) });
+        kept = await pipeline.build({
+          id: 1,
+          title: name,
+          text,
+          model,
+          keep: true,
+          maxTokens: 512,
+          truncate: true,
+          onProgress: (d, t) => progress.push([d, t]),
+        });
         assert.deepEqual(progress[0], [0, kept.result.attention.layers * kept.result.attention.headsPerLayer], 'progress counts heads from 0 of all');
         full = await pipeline.build({ id: 2, title: name, text, model, keep: false, maxTokens: 512, truncate: true });
         assert.ok(kept.result.kept, 'the model runs in bounded-memory mode');
@@ -39,7 +59,11 @@ describe('session: kept (bounded-memory) runs', function () {
         assert.deepEqual(kept.reports, full.reports);
         assert.deepEqual(kept.session.thumbnails, full.session.thumbnails);
         assert.deepEqual(kept.session.heads, full.session.heads);
-        for (const [l, h] of [[0, 0], [layers - 1, headsPerLayer - 1], [layers - 1, 0]]) {
+        for (const [l, h] of [
+          [0, 0],
+          [layers - 1, headsPerLayer - 1],
+          [layers - 1, 0],
+        ]) {
           const a: unknown = await kept.source.request('head/matrix', { sessionId: 1, layer: l, head: h });
           const b: unknown = await full.source.request('head/matrix', { sessionId: 2, layer: l, head: h });
           assert.deepEqual(a, b, `L${l}H${h}`);
@@ -70,7 +94,13 @@ describe('session: kept (bounded-memory) runs', function () {
     const long = 'abcdefghij '.repeat(80); // byte-level: ~880 tokens
     const seen: { session: import('../../../src/protocol').SessionData; matrix: unknown }[] = [];
     const b = await pipeline.build({
-      id: 30, title: 'long', text: long, model: decoder('qwen-plain-op17'), keep: true, maxTokens: 700, truncate: true,
+      id: 30,
+      title: 'long',
+      text: long,
+      model: decoder('qwen-plain-op17'),
+      keep: true,
+      maxTokens: 700,
+      truncate: true,
       onPreview: (session, source) => {
         // Ask for a head while the analysis streams: answered from the same kept run.
         seen.push({ session, matrix: source.request('head/matrix', { sessionId: 30, layer: 1, head: 3 }) });
@@ -97,11 +127,20 @@ describe('session: kept (bounded-memory) runs', function () {
       // ...except the first on a model, whose eight probe runs come after the first paint.
       const fresh = new SessionPipeline(pipeline.engine);
       try {
-        const firstOnModel = await fresh.build({ id: 32, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ });
+        const firstOnModel = await fresh.build({
+          id: 32,
+          title: 's',
+          text: 'short text',
+          model: decoder('qwen-plain-op17'),
+          keep: true,
+          onPreview: () => previews++,
+        });
         assert.equal(previews, 1);
         assert.ok(firstOnModel.probe?.status === 'measured', firstOnModel.probe?.note);
         firstOnModel.source.dispose();
-        (await fresh.build({ id: 33, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ })).source.dispose();
+        (
+          await fresh.build({ id: 33, title: 's', text: 'short text', model: decoder('qwen-plain-op17'), keep: true, onPreview: () => previews++ })
+        ).source.dispose();
         assert.equal(previews, 1, 'the probe is measured: the next short run paints once');
       } finally {
         await fresh.analysis.dispose();
@@ -114,7 +153,9 @@ describe('session: kept (bounded-memory) runs', function () {
   it('value norms that cannot be measured after the first paint leave a note, never a failed explain', async () => {
     // The real engine asked for the norms of a run it does not hold: its own 'expired' error.
     class Misaddressed extends EngineClient {
-      override valueNorms(handle: number) { return super.valueNorms(handle + 1000); }
+      override valueNorms(handle: number) {
+        return super.valueNorms(handle + 1000);
+      }
     }
     const p = new SessionPipeline(new Misaddressed());
     try {
@@ -153,8 +194,16 @@ describe('session: kept (bounded-memory) runs', function () {
 
   it('chunks heads by bytes: whole models when short, one head at a time when long', () => {
     const order = streamOrder({ layers: 12, headsPerLayer: 12, seq: 4096, causal: true }, 'analyze');
-    assert.deepEqual(order.slice(0, 2), [[0, 0], [0, 1]]);
-    assert.deepEqual(streamOrder({ layers: 2, headsPerLayer: 2, seq: 9, causal: true }, 'flow'), [[1, 0], [1, 1], [0, 0], [0, 1]]);
+    assert.deepEqual(order.slice(0, 2), [
+      [0, 0],
+      [0, 1],
+    ]);
+    assert.deepEqual(streamOrder({ layers: 2, headsPerLayer: 2, seq: 9, causal: true }, 'flow'), [
+      [1, 0],
+      [1, 1],
+      [0, 0],
+      [0, 1],
+    ]);
     assert.equal(chunkHeads(order, 4096).length, 72, '64 MB per head at 4,096 tokens: two per message');
     assert.equal(chunkHeads(order, 1024).length, Math.ceil(144 / (STREAM_CHUNK_BYTES / (1024 * 1024 * 4))));
     assert.equal(chunkHeads(order, 100).length, 1);

@@ -25,7 +25,16 @@ const cases: { spec: TwinSpec; effects?: boolean }[] = [
   { spec: { base: 'tiny-bert', kernel: 'ms-attention', mask: 'keys', neighbours: 'erf' } },
 ];
 
-const roleNames = (b: BuiltSession) => b.reports.map((h) => `${h.id}: ${h.roles.map((r) => r.name).sort().join(',') || '—'}`);
+const roleNames = (b: BuiltSession) =>
+  b.reports.map(
+    (h) =>
+      `${h.id}: ${
+        h.roles
+          .map((r) => r.name)
+          .sort()
+          .join(',') || '—'
+      }`,
+  );
 
 describe('session: everything downstream through fused kernels (twins of the trained models)', function () {
   this.timeout(180_000);
@@ -42,13 +51,17 @@ describe('session: everything downstream through fused kernels (twins of the tra
       const plain = await pipeline.build({ ...opts, id: 2, model: modelOf(twin, twin.plainPath) });
       try {
         assert.deepEqual(roleNames(fused), roleNames(plain));
-        assert.ok(fused.reports.some((h) => h.roles.length), 'the trained weights give roles, so the comparison means something');
+        assert.ok(
+          fused.reports.some((h) => h.roles.length),
+          'the trained weights give roles, so the comparison means something',
+        );
         if (spec.base === 'headlight-small') {
           assert.equal(fused.probe?.status, plain.probe?.status);
           assert.ok(fused.reports.filter((h) => h.layer === 2 && h.roles.some((r) => r.name === 'induction')).length >= 2, 'layer 2 keeps its induction heads');
         }
         // Value weighting: ‖v_j W_O^h‖ from the kernel's kept inputs equals the unfused twin's from its value tensor.
-        const a = fused.session.valueNorms, b = plain.session.valueNorms;
+        const a = fused.session.valueNorms,
+          b = plain.session.valueNorms;
         assert.ok(a, fused.session.valueNormsNote);
         assert.ok(b);
         assert.equal(a.weighting, 'value·W_O');
@@ -57,7 +70,8 @@ describe('session: everything downstream through fused kernels (twins of the tra
         for (let i = 0; i < b.data.length; i++) rel = Math.max(rel, Math.abs(a.data[i] - b.data[i]) / Math.max(1e-6, Math.abs(b.data[i])));
         assert.ok(rel <= 1e-4, `value norms differ by ${rel} (relative)`);
         if (fused.result.predictions) {
-          const p = fused.result.predictions, q = plain.result.predictions!;
+          const p = fused.result.predictions,
+            q = plain.result.predictions!;
           assert.deepEqual(Array.from(p.topIds), Array.from(q.topIds));
           for (let i = 0; i + 1 < p.loss.length; i++) assert.ok(Math.abs(p.loss[i] - q.loss[i]) <= 1e-4, `loss at ${i}`);
         }
@@ -67,7 +81,10 @@ describe('session: everything downstream through fused kernels (twins of the tra
           assert.equal(ea.method, eb.method);
           assert.equal(ea.heads.length, eb.heads.length);
           ea.heads.forEach((h, k) => assert.ok(Math.abs(h.meanDelta - eb.heads[k].meanDelta) <= 1e-4, `head ${k}: ${h.meanDelta} vs ${eb.heads[k].meanDelta}`));
-          assert.ok(ea.heads.some((h) => Math.abs(h.meanDelta) > 1e-3), 'some head matters, so the comparison means something');
+          assert.ok(
+            ea.heads.some((h) => Math.abs(h.meanDelta) > 1e-3),
+            'some head matters, so the comparison means something',
+          );
         }
       } finally {
         fused.source.dispose();

@@ -44,7 +44,10 @@ describe('session: the repeat probe fits the model and never blocks an explain',
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const [positions, T] of [[64, 31], [128, 63]]) {
+  for (const [positions, T] of [
+    [64, 31],
+    [128, 63],
+  ]) {
     for (const keep of [false, true]) {
       it(`a ${positions}-position causal model explains a ~30-token selection (${keep ? 'bounded memory' : 'in memory'}); the probe is [<|endoftext|>] + 2·${T}`, async () => {
         const built = await pipeline.build({ id: 1, title: 't', text: TEXT, model: model(`p${positions}`, positions), keep });
@@ -55,7 +58,12 @@ describe('session: the repeat probe fits the model and never blocks an explain',
         assert.equal(p.plan?.ids.length, 1 + 2 * T);
         assert.ok(p.plan.ids.length <= positions);
         assert.deepEqual(p.plan?.bos, { id: 262, text: '<|endoftext|>', from: 'convention' });
-        assert.match(p.note, new RegExp(`8 random ${T}-token sequences of ordinary tokens \\(the first: ids \\d+, \\d+, \\d+, \\d+, \\d+, \\d+, …\\), each repeated twice after \`<\\|endoftext\\|>\` \\(prepended by the family's convention; the tokenizer's template adds none\\), averaged`));
+        assert.match(
+          p.note,
+          new RegExp(
+            `8 random ${T}-token sequences of ordinary tokens \\(the first: ids \\d+, \\d+, \\d+, \\d+, \\d+, \\d+, …\\), each repeated twice after \`<\\|endoftext\\|>\` \\(prepended by the family's convention; the tokenizer's template adds none\\), averaged`,
+          ),
+        );
         // Every head was scored on the probe: the induction and duplicate candidates come from it.
         for (const r of built.reports) {
           assert.equal(r.candidates.find((c) => c.name === 'induction')?.source, 'probe');
@@ -69,7 +77,10 @@ describe('session: the repeat probe fits the model and never blocks an explain',
   it('a model too small for a probe (16 positions) still explains, and says the model-level roles are not measurable and why', async () => {
     const built = await pipeline.build({ id: 2, title: 't', text: 'the cat sat in the hat', model: model('p16', 16) });
     assert.equal(built.probe?.status, 'not-measurable');
-    assert.match(built.session.probeNote ?? '', /not measurable on this model: the model has 16 positions: room for a 7-token repeat, and induction needs at least 8/);
+    assert.match(
+      built.session.probeNote ?? '',
+      /not measurable on this model: the model has 16 positions: room for a 7-token repeat, and induction needs at least 8/,
+    );
     for (const r of built.reports) assert.equal(r.candidates.find((c) => c.name === 'induction')?.source, 'text');
   });
 
@@ -80,7 +91,10 @@ describe('session: the repeat probe fits the model and never blocks an explain',
       const m = model('p64fail', 64);
       const first = await p.build({ id: 3, title: 't', text: TEXT, model: m });
       assert.equal(first.probe?.status, 'failed');
-      assert.match(first.session.probeNote ?? '', /repeat probe failed \(The engine worker stopped \(out of memory\)\.\); roles come from the text alone, and the probe is tried again/);
+      assert.match(
+        first.session.probeNote ?? '',
+        /repeat probe failed \(The engine worker stopped \(out of memory\)\.\); roles come from the text alone, and the probe is tried again/,
+      );
       assert.ok(first.reports.length === 4 && first.reports.every((r) => r.candidates.find((c) => c.name === 'induction')?.source === 'text'));
       const second = await p.build({ id: 4, title: 't', text: TEXT, model: m });
       assert.equal(engine.planCalls, 1 + PROBE_DRAWS, 'tried again: every draw of a new probe');
@@ -94,10 +108,17 @@ describe('session: the repeat probe fits the model and never blocks an explain',
     }
   });
 
-  it('truncation keeps the template\'s special tokens: a cut BERT input still ends in [SEP]', async () => {
+  it("truncation keeps the template's special tokens: a cut BERT input still ends in [SEP]", async () => {
     const wp = writeJson(dir, 'wp.json', wordPieceTokenizer().json);
     const m = model('bert', 64, 'bert', wp);
-    const built = await pipeline.build({ id: 6, title: 't', text: 'hello world the cafe hello world the cafe hello world', model: m, maxTokens: 8, truncate: true });
+    const built = await pipeline.build({
+      id: 6,
+      title: 't',
+      text: 'hello world the cafe hello world the cafe hello world',
+      model: m,
+      maxTokens: 8,
+      truncate: true,
+    });
     const t = built.session.tokens;
     assert.equal(t.length, 8);
     assert.equal(built.session.truncatedFrom, 12);

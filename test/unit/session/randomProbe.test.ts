@@ -27,15 +27,23 @@ describe('session: random-weight models get no role from the repeat probe', func
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const families = fs.readdirSync(DECODERS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const families = fs
+    .readdirSync(DECODERS, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   it('the fixture set covers every decoder family, plain and with a KV cache', () => {
     assert.equal(families.length, 16);
-    for (const f of ['llama', 'qwen', 'phi', 'gemma']) for (const v of ['plain', 'kv']) assert.ok(families.includes(`${f}-${v}-op14`) && families.includes(`${f}-${v}-op17`), `${f}-${v}`);
+    for (const f of ['llama', 'qwen', 'phi', 'gemma'])
+      for (const v of ['plain', 'kv']) assert.ok(families.includes(`${f}-${v}-op14`) && families.includes(`${f}-${v}-op17`), `${f}-${v}`);
   });
 
   it('16 decoder exports and 3 GPT-2 graphs: the probe ran, and no head holds a probe role', async () => {
     const tok = writeJson(dir, 'gpt2.json', byteLevelTokenizer().json);
-    const models: [string, ModelRef][] = families.map((f) => [f, { modelPath: path.join(DECODERS, f, 'model.onnx'), tokenizerPath: path.join(DECODERS, 'tokenizer.json'), name: f }]);
+    const models: [string, ModelRef][] = families.map((f) => [
+      f,
+      { modelPath: path.join(DECODERS, f, 'model.onnx'), tokenizerPath: path.join(DECODERS, 'tokenizer.json'), name: f },
+    ]);
     for (const seed of [1, 2, 3]) {
       const p = path.join(dir, `gpt2-${seed}.onnx`);
       fs.writeFileSync(p, buildTiny({ kind: 'gpt2', seed, layers: 2, heads: 4, d: 32, positions: 256 }).bytes);
@@ -48,7 +56,11 @@ describe('session: random-weight models get no role from the repeat probe', func
       for (const r of built.reports) {
         heads++;
         const fromProbe = r.roles.filter((x) => x.source === 'probe');
-        assert.deepEqual(fromProbe.map((x) => x.name), [], `${name} ${r.id}: ${fromProbe.map((x) => x.evidence.sentence).join(' | ')}`);
+        assert.deepEqual(
+          fromProbe.map((x) => x.name),
+          [],
+          `${name} ${r.id}: ${fromProbe.map((x) => x.evidence.sentence).join(' | ')}`,
+        );
       }
     }
     assert.ok(heads >= 19 * 4, String(heads));

@@ -7,7 +7,10 @@ import { EngineClient, type ModelRef } from '../../../src/engine';
 import { SessionPipeline } from '../../../src/session/pipeline';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-const model: ModelRef = { modelPath: path.join(ROOT, 'media/models/planted/model.onnx'), tokenizerPath: path.join(ROOT, 'media/models/planted/tokenizer.json') };
+const model: ModelRef = {
+  modelPath: path.join(ROOT, 'media/models/planted/model.onnx'),
+  tokenizerPath: path.join(ROOT, 'media/models/planted/tokenizer.json'),
+};
 
 describe('session: one engine worker for the panel and Compare', function () {
   this.timeout(120_000);
@@ -24,14 +27,14 @@ describe('session: one engine worker for the panel and Compare', function () {
       const again = await pipeline.build({ id: 2, title: 'panel', text, model, channel: 'panel', keep: true, maxTokens: 512, truncate: true });
       again.source.dispose();
       assert.equal(panel.result.stats.sessionCached, false, 'the first build loads it');
-      assert.equal(compare.result.stats.sessionCached, true, 'Compare reuses the panel\'s session');
+      assert.equal(compare.result.stats.sessionCached, true, "Compare reuses the panel's session");
       assert.equal(again.result.stats.sessionCached, true);
     } finally {
       await pipeline.dispose();
     }
   });
 
-  it('is how the extension wires them: Compare runs through the panel\'s session source and its one pipeline', () => {
+  it("is how the extension wires them: Compare runs through the panel's session source and its one pipeline", () => {
     const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, 'src', ...p), 'utf8');
     const source = read('host', 'engineSource.ts');
     assert.equal(source.match(/new SessionPipeline\(/g)?.length, 1, 'one pipeline per engine source');

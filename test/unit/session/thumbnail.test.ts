@@ -4,12 +4,7 @@ import { thumbnailOf } from '../../../src/session/wire';
 describe('thumbnailOf (block means, scaled to the head maximum, square-root lifted)', () => {
   it('shrinks a 4×4 causal head to 2×2 by block means', () => {
     // rows sum to 1; blocks: TL = rows 0–1 × cols 0–1, TR, BL, BR
-    const A = Float32Array.from([
-      1, 0, 0, 0,
-      0.5, 0.5, 0, 0,
-      0.2, 0.2, 0.6, 0,
-      0.1, 0.1, 0.2, 0.6,
-    ]);
+    const A = Float32Array.from([1, 0, 0, 0, 0.5, 0.5, 0, 0, 0.2, 0.2, 0.6, 0, 0.1, 0.1, 0.2, 0.6]);
     const t = thumbnailOf(A, 4, 2);
     // means: TL (1+0+0.5+0.5)/4 = 0.5, TR 0, BL (0.2+0.2+0.1+0.1)/4 = 0.15, BR (0.6+0+0.2+0.6)/4 = 0.35
     const expect = [0.5, 0, 0.15, 0.35].map((m) => Math.round(Math.sqrt(m / 0.5) * 255));
@@ -22,7 +17,7 @@ describe('thumbnailOf (block means, scaled to the head maximum, square-root lift
     for (let i = 0; i < n; i++) A[i * n + i] = 1; // identity
     const t = thumbnailOf(A, n, 2);
     // blocks [0,3) and [3,5): diagonal blocks hold 3 of 9 and 2 of 4 ones → means 1/3 and 1/2
-    assert.deepEqual([...t], [Math.round(Math.sqrt((1 / 3) / 0.5) * 255), 0, 0, 255]);
+    assert.deepEqual([...t], [Math.round(Math.sqrt(1 / 3 / 0.5) * 255), 0, 0, 255]);
     const small = thumbnailOf(Float32Array.from([1, 0, 0.5, 0.5]), 2, 4);
     assert.equal(small.length, 16);
     assert.deepEqual([...small.slice(0, 2)], [255, 0]);
@@ -30,7 +25,7 @@ describe('thumbnailOf (block means, scaled to the head maximum, square-root lift
     assert.ok(small.slice(2, 4).every((x) => x === 0) && small.slice(8).every((x) => x === 0));
   });
 
-  it('causal: reads each row only up to the diagonal — the same thumbnail over the mask\'s zeros, value-weighted too', () => {
+  it("causal: reads each row only up to the diagonal — the same thumbnail over the mask's zeros, value-weighted too", () => {
     const n = 7;
     const A = new Float32Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) A[i * n + j] = (1 + ((i * 3 + j * 5) % 4)) / (2.5 * (i + 1)); // uneven rows, zero above the diagonal

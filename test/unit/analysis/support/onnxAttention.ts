@@ -16,7 +16,10 @@ export async function openWithSoftmaxOutputs(modelPath: string): Promise<Softmax
   const model = onnx.ModelProto.decode(readFileSync(modelPath));
   const graph = model.graph;
   if (!graph) throw new Error(`${modelPath}: no graph`);
-  const softmaxOutputs = (graph.node ?? []).filter((nd) => nd.opType === 'Softmax').map((nd) => (nd.output ?? [])[0]).filter((x): x is string => !!x);
+  const softmaxOutputs = (graph.node ?? [])
+    .filter((nd) => nd.opType === 'Softmax')
+    .map((nd) => (nd.output ?? [])[0])
+    .filter((x): x is string => !!x);
   const existing = new Set((graph.output ?? []).map((o) => o.name));
   for (const name of softmaxOutputs) if (!existing.has(name)) (graph.output ??= []).push(onnx.ValueInfoProto.create({ name }));
   const buffer = onnx.ModelProto.encode(model).finish();

@@ -2,7 +2,10 @@
 // keys a head with that role attends to (from the text's own repeat, punctuation and bracket lists).
 import { LOCAL_WINDOW, type TextContext } from '../../../../src/analysis';
 
-export interface Plant { role: string; targets: (i: number, m: number) => number[] }
+export interface Plant {
+  role: string;
+  targets: (i: number, m: number) => number[];
+}
 
 const list = (T: { start: Int32Array; idx: Int32Array }, i: number): number[] => Array.from(T.idx.subarray(T.start[i], T.start[i + 1]));
 

@@ -64,7 +64,10 @@ export const dirichletHead = (rng: Rng, n: number, causal: boolean, alpha: numbe
 export function plantedHead(rng: Rng, n: number, causal: boolean, targets: (i: number, m: number) => number[], soft = 0.8): Float32Array {
   return buildHead(n, causal, (i, m, row) => {
     let noise = 0;
-    for (let j = 0; j < m; j++) { row[j] = gamma(rng, 1); noise += row[j]; }
+    for (let j = 0; j < m; j++) {
+      row[j] = gamma(rng, 1);
+      noise += row[j];
+    }
     const t = targets(i, m).filter((j) => j >= 0 && j < m);
     if (t.length === 0) return;
     for (let j = 0; j < m; j++) row[j] *= (1 - soft) / noise;

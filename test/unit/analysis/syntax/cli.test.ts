@@ -32,7 +32,10 @@ describe('syntax roles from the command line', function () {
     const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Json;
     assert.deepEqual(j.syntax, { mode: 'code', language: 'python', partial: false });
     assert.equal(j.syntaxNote, undefined, 'no caveat, no note');
-    assert.ok(j.tokens.some((t) => t.syntax === 'identifier'), JSON.stringify(j.tokens.map((t) => t.syntax)));
+    assert.ok(
+      j.tokens.some((t) => t.syntax === 'identifier'),
+      JSON.stringify(j.tokens.map((t) => t.syntax)),
+    );
     const txt = path.join(tmp, 'note.txt');
     fs.writeFileSync(txt, 'The old man saw a dog.');
     const r2 = run(['explain', txt, '--json', out]);
@@ -42,7 +45,7 @@ describe('syntax roles from the command line', function () {
     assert.ok(k.tokens.some((t) => t.syntax === 'NOUN'));
   });
 
-  it('explain --dump: a head planted on each token\'s AST parent is named ast-parent with accuracy 1, in the JSON and the report', async () => {
+  it("explain --dump: a head planted on each token's AST parent is named ast-parent with accuracy 1, in the JSON and the report", async () => {
     const tokens = tokenize(CODE);
     const n = tokens.length;
     const info = await buildSyntax(tokens, { language: 'python', text: CODE });
@@ -55,7 +58,8 @@ describe('syntax roles from the command line', function () {
     });
     const dir = writeDumpFolder(path.join(tmp, 'dump'), attentionSet([[parentHead, uniformHead(n, true)]], n, true), CODE, tokens);
     writeTokens(path.join(dir, 'tokens.json'), CODE, tokens, { causal: true, model: 'generated', language: 'python' });
-    const out = path.join(tmp, 'dump.json'), html = path.join(tmp, 'dump.html');
+    const out = path.join(tmp, 'dump.json'),
+      html = path.join(tmp, 'dump.html');
     const r = run(['explain', '--dump', dir, '--json', out, '--report', html]);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(fs.readFileSync(out, 'utf8')) as Json;
@@ -63,10 +67,16 @@ describe('syntax roles from the command line', function () {
     assert.ok(role, JSON.stringify(j.heads[0].roles));
     assert.equal(role.relation?.accuracy, 1);
     assert.ok(role.relation.baseline < 0.5);
-    assert.deepEqual(j.heads[1].roles.filter((x) => x.name === 'ast-parent'), []);
+    assert.deepEqual(
+      j.heads[1].roles.filter((x) => x.name === 'ast-parent'),
+      [],
+    );
     assert.ok(j.tokens.filter((t) => t.syntax).length > n / 2);
     // The gold edges it was scored against travel too, exactly the parse's.
-    assert.deepEqual(j.relations!.find((r) => r.name === 'ast-parent')!.edges, [...gold].flatMap((g, d) => (g >= 0 ? [[d, g]] : [])));
+    assert.deepEqual(
+      j.relations!.find((r) => r.name === 'ast-parent')!.edges,
+      [...gold].flatMap((g, d) => (g >= 0 ? [[d, g]] : [])),
+    );
     const report = fs.readFileSync(html, 'utf8');
     assert.ok(report.includes('ast-parent'), 'the report carries the role');
     // Without "language" the dump is read as prose, and says so.

@@ -45,7 +45,16 @@ describe('syntax: code relations (tree-sitter)', function () {
     assert.equal(info.mode, 'code');
     assert.equal(info.partial, false);
     assert.deepEqual(edges(tokens, rel(info, 'ast-parent')), [
-      'f@2→def@1', '(@3→def@1', 'x@4→(@3', ')@5→(@3', ':@6→def@1', 'y@7→def@1', '=@8→y@7', 'x@9→y@7', 'return@10→y@7', 'y@11→return@10',
+      'f@2→def@1',
+      '(@3→def@1',
+      'x@4→(@3',
+      ')@5→(@3',
+      ':@6→def@1',
+      'y@7→def@1',
+      '=@8→y@7',
+      'x@9→y@7',
+      'return@10→y@7',
+      'y@11→return@10',
     ]);
     assert.deepEqual(edges(tokens, rel(info, 'bracket-pair')), [')@5→(@3']);
     assert.deepEqual(edges(tokens, rel(info, 'def-use')), ['x@9→x@4', 'y@11→y@7']);
@@ -72,9 +81,18 @@ describe('syntax: code relations (tree-sitter)', function () {
       const tokens = tokenize(text);
       const info = await buildSyntax(tokens, { language, text });
       const op = edges(tokens, rel(info, 'block-opener'));
-      assert.ok(op.some((e) => /^return@\d+→if@/.test(e)), `${language}: ${op.join(' ')}`);
-      assert.ok(op.some((e) => /^if@\d+→function@1$/.test(e)), `${language}: ${op.join(' ')}`);
-      assert.ok(op.some((e) => /^0@\d+→function@1$/.test(e)), 'a literal inside `return 0;` begins its leaf: it maps too');
+      assert.ok(
+        op.some((e) => /^return@\d+→if@/.test(e)),
+        `${language}: ${op.join(' ')}`,
+      );
+      assert.ok(
+        op.some((e) => /^if@\d+→function@1$/.test(e)),
+        `${language}: ${op.join(' ')}`,
+      );
+      assert.ok(
+        op.some((e) => /^0@\d+→function@1$/.test(e)),
+        'a literal inside `return 0;` begins its leaf: it maps too',
+      );
       const br = edges(tokens, rel(info, 'bracket-pair'));
       const closes = tokens.filter((t) => t.text.trim() === '}' || t.text.trim() === ')').length;
       assert.equal(br.length, closes, `${language}: every ) and } is paired: ${br.join(' ')}`);
@@ -117,11 +135,12 @@ describe('syntax: code relations (tree-sitter)', function () {
     assert.deepEqual(edges(tokens, rel(info, 'bracket-pair')), ['"@6→"@3']);
     assert.deepEqual(edges(tokens, rel(info, 'def-use')), ['s@10→s@1']);
     assert.equal(rel(info, 'ast-parent')[5], -1, 'the second piece of the emoji is no dependent');
-    assert.equal(rel(info, 'ast-parent')[4], 3, 'the emoji (string content) → the string\'s opening quote');
+    assert.equal(rel(info, 'ast-parent')[4], 3, "the emoji (string content) → the string's opening quote");
   });
 
   it('a selection that cuts a function in half is parsed with its document: the same edges as the whole file where both ends are inside', async () => {
-    const doc = 'import os\n\ndef walk(root, depth):\n    for name in os.listdir(root):\n        if depth > 0:\n            walk(name, depth - 1)\n    return root\n';
+    const doc =
+      'import os\n\ndef walk(root, depth):\n    for name in os.listdir(root):\n        if depth > 0:\n            walk(name, depth - 1)\n    return root\n';
     const whole = tokenize(doc, false);
     const cut = doc.indexOf('\n    for');
     const sel = doc.slice(cut);
@@ -191,7 +210,10 @@ describe('syntax: code relations (tree-sitter)', function () {
         b++;
         // A token holding several closers (`])`) keeps the last one's pair: the outermost.
         const closers = [...tokens[d].text].filter((c) => c in pairs);
-        assert.ok(tokens[g].text.includes(pairs[closers[closers.length - 1]]), `${model}: ${JSON.stringify(tokens[d].text)} → ${JSON.stringify(tokens[g].text)}`);
+        assert.ok(
+          tokens[g].text.includes(pairs[closers[closers.length - 1]]),
+          `${model}: ${JSON.stringify(tokens[d].text)} → ${JSON.stringify(tokens[g].text)}`,
+        );
       });
       assert.ok(b >= 3, `${model}: ${b} bracket pairs`);
       const op = rel(info, 'block-opener');
@@ -214,7 +236,7 @@ describe('bracket-matching reads the parse where there is one', function () {
     assert.deepEqual(list(matchBrackets(tokens), closer), [stringOpen], 'the text heuristic is fooled by the string');
     const info = await buildSyntax(tokens, { language: 'python', text: src });
     const an = headAnalyzer({ layers: 1, headsPerLayer: 1, seq: tokens.length, causal: true }, tokens, { syntax: info });
-    assert.deepEqual(list(an.ctx.brackets, closer), [callOpen], 'with a parse, bracket-matching targets the parse\'s pair');
+    assert.deepEqual(list(an.ctx.brackets, closer), [callOpen], "with a parse, bracket-matching targets the parse's pair");
     // Prose keeps the heuristic.
     const prose = headAnalyzer({ layers: 1, headsPerLayer: 1, seq: tokens.length, causal: true }, tokens, {});
     assert.deepEqual(list(prose.ctx.brackets, closer), [stringOpen]);

@@ -8,7 +8,17 @@ import type { HeadReport, RoleName } from '../../../../src/analysis/types';
 import { buildHead, dirichletHead, mulberry32 } from '../support/synth';
 import { CODE, PROSE, tokenize } from './support';
 
-const SYNTAX_ROLES: RoleName[] = ['ast-parent', 'bracket-pair', 'def-use', 'block-opener', 'determiner-noun', 'adjective-noun', 'keyword', 'sentiment', 'rare-token'];
+const SYNTAX_ROLES: RoleName[] = [
+  'ast-parent',
+  'bracket-pair',
+  'def-use',
+  'block-opener',
+  'determiner-noun',
+  'adjective-noun',
+  'keyword',
+  'sentiment',
+  'rare-token',
+];
 
 /** A head that puts `sink` of each row on the BOS and the rest on `key(i)` (uniform over the other keys where there is none). */
 function plantedFrom(n: number, causal: boolean, key: (i: number) => number, sink = 0.4): Float32Array {
@@ -32,8 +42,13 @@ function baselineOf(gold: Int32Array, causal: boolean, reversible: boolean): { b
   const q2k = new Map<number, number>();
   gold.forEach((g, d) => {
     if (g < 0 || d === 0 || g === 0) return;
-    let q = d, k = g;
-    if (causal && g > d) { if (!reversible) return; q = g; k = d; }
+    let q = d,
+      k = g;
+    if (causal && g > d) {
+      if (!reversible) return;
+      q = g;
+      k = d;
+    }
     if (causal && q < 2) return;
     const had = q2k.get(q);
     if (had === undefined || Math.abs(k - q) < Math.abs(had - q)) q2k.set(q, k);
@@ -78,7 +93,12 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
     const tokens = tokenize(CODE);
     const info = await buildSyntax(tokens, { language: 'python', text: CODE });
     const gold = info.relations.find((r) => r.name === 'ast-parent')!.gold;
-    const [mostly, all] = analyze(tokens, info, true, [0.8, 0.95].map((sink) => plantedFrom(tokens.length, true, (i) => gold[i], sink)));
+    const [mostly, all] = analyze(
+      tokens,
+      info,
+      true,
+      [0.8, 0.95].map((sink) => plantedFrom(tokens.length, true, (i) => gold[i], sink)),
+    );
     assert.equal(mostly.roles.find((x) => x.name === 'ast-parent')?.relation?.accuracy, 1);
     const c = all.candidates.find((x) => x.name === 'ast-parent')!;
     assert.equal(c.measurable, false);
@@ -89,12 +109,19 @@ describe('syntax roles: planted heads are named, with accuracy 1 and the right b
     const text = 'The old man saw a dog in the tall grass.';
     const tokens = tokenize(text);
     const info = await buildSyntax(tokens, { language: 'plaintext', text });
-    const pairs = (name: string) => { const g = info.relations.find((r) => r.name === name)!.gold; return [...g].flatMap((k, d) => (k >= 0 ? [`${tokens[d].text.trim()}→${tokens[k].text.trim()}`] : [])); };
+    const pairs = (name: string) => {
+      const g = info.relations.find((r) => r.name === name)!.gold;
+      return [...g].flatMap((k, d) => (k >= 0 ? [`${tokens[d].text.trim()}→${tokens[k].text.trim()}`] : []));
+    };
     assert.deepEqual(pairs('determiner-noun'), ['The→man', 'a→dog', 'the→grass']);
     assert.deepEqual(pairs('adjective-noun'), ['old→man', 'tall→grass']);
     assert.equal(info.tokenSyntax[3], 'NOUN');
     const sentiment = info.masses.find((m) => m.name === 'sentiment')!;
-    assert.equal(sentiment.target.reduce((a, b) => a + b, 0), 0, 'no AFINN word here');
+    assert.equal(
+      sentiment.target.reduce((a, b) => a + b, 0),
+      0,
+      'no AFINN word here',
+    );
   });
 
   for (const causal of [true, false]) {
@@ -169,7 +196,10 @@ describe('syntax roles: none on random or positional heads', function () {
   it('≥ 1,000 random Dirichlet heads (code and prose, causal and bidirectional) get none of the syntax roles', async () => {
     const rng = mulberry32(20);
     let heads = 0;
-    for (const [text, language] of [[CODE, 'python'], [PROSE, 'plaintext']] as const) {
+    for (const [text, language] of [
+      [CODE, 'python'],
+      [PROSE, 'plaintext'],
+    ] as const) {
       const tokens = tokenize(text);
       const n = tokens.length;
       const info = await buildSyntax(tokens, { language, text });
@@ -179,7 +209,11 @@ describe('syntax roles: none on random or positional heads', function () {
           for (const r of analyze(tokens, info, causal, layer)) {
             heads++;
             const got = r.roles.filter((x) => SYNTAX_ROLES.includes(x.name));
-            assert.deepEqual(got.map((x) => x.name), [], `${language} α=${alpha} causal=${causal}: ${got.map((x) => x.evidence.sentence).join(' | ')}`);
+            assert.deepEqual(
+              got.map((x) => x.name),
+              [],
+              `${language} α=${alpha} causal=${causal}: ${got.map((x) => x.evidence.sentence).join(' | ')}`,
+            );
           }
         }
       }
@@ -188,7 +222,10 @@ describe('syntax roles: none on random or positional heads', function () {
   });
 
   it('previous-token, offset −2 and self heads (with and without a sink) get none of them, though parents are often adjacent', async () => {
-    for (const [text, language] of [[CODE, 'python'], [PROSE, 'plaintext']] as const) {
+    for (const [text, language] of [
+      [CODE, 'python'],
+      [PROSE, 'plaintext'],
+    ] as const) {
       const tokens = tokenize(text);
       const n = tokens.length;
       const info = await buildSyntax(tokens, { language, text });
@@ -197,7 +234,11 @@ describe('syntax roles: none on random or positional heads', function () {
           const heads = [-1, -2, 0].map((d) => plantedFrom(n, causal, (i) => i + d, sink));
           for (const [k, r] of analyze(tokens, info, causal, heads).entries()) {
             const got = r.roles.filter((x) => SYNTAX_ROLES.includes(x.name));
-            assert.deepEqual(got.map((x) => x.name), [], `${language} offset ${[-1, -2, 0][k]} sink=${sink} causal=${causal}: ${got.map((x) => x.evidence.sentence).join(' | ')}`);
+            assert.deepEqual(
+              got.map((x) => x.name),
+              [],
+              `${language} offset ${[-1, -2, 0][k]} sink=${sink} causal=${causal}: ${got.map((x) => x.evidence.sentence).join(' | ')}`,
+            );
           }
         }
       }

@@ -29,7 +29,9 @@ export function tokenize(text: string, bos = true): Token[] {
 /** Edges of a gold array as `dependent → gold` token texts (trimmed). */
 export function edges(tokens: Token[], gold: Int32Array): string[] {
   const out: string[] = [];
-  gold.forEach((g, d) => { if (g >= 0) out.push(`${tokens[d].text.trim()}@${d}→${tokens[g].text.trim()}@${g}`); });
+  gold.forEach((g, d) => {
+    if (g >= 0) out.push(`${tokens[d].text.trim()}@${d}→${tokens[g].text.trim()}@${g}`);
+  });
   return out;
 }
 
@@ -55,6 +57,6 @@ def count(root):
     return total
 `;
 
-export const PROSE = 'The old man walked to the river with a small dog. The dog saw a bright bird in the tall grass, and the man laughed. ' +
+export const PROSE =
+  'The old man walked to the river with a small dog. The dog saw a bright bird in the tall grass, and the man laughed. ' +
   'It was a wonderful morning after a terrible storm; the village felt happy and safe again, though the bridge was broken and the road was a mess.';
-

@@ -30,7 +30,10 @@ export const f32 = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.b
 
 /** A character-level token list with a BOS, as tokens.json. */
 export function charTokens(text: string): Token[] {
-  return [{ id: 0, text: '<bos>', start: -1, end: -1, special: true }, ...[...text].map((_, i) => ({ id: text.charCodeAt(i) % 256, text: text[i], start: i, end: i + 1, special: false }))];
+  return [
+    { id: 0, text: '<bos>', start: -1, end: -1, special: true },
+    ...[...text].map((_, i) => ({ id: text.charCodeAt(i) % 256, text: text[i], start: i, end: i + 1, special: false })),
+  ];
 }
 
 export function writeTokens(file: string, text: string, tokens: Token[], extra: Record<string, unknown> = {}): void {
@@ -44,9 +47,15 @@ export function writeTokens(file: string, text: string, tokens: Token[], extra: 
 export function writeDumpFolder(dir: string, att: AttentionSet, text: string, tokens: Token[], layout: 'stacked' | 'per-layer' = 'stacked'): string {
   fs.mkdirSync(dir, { recursive: true });
   const layerBytes = att.headsPerLayer * att.seq * att.seq * 4;
-  const header: Record<string, unknown> = layout === 'stacked'
-    ? { attention: { dtype: 'F32', shape: [att.layers, att.headsPerLayer, att.seq, att.seq], data_offsets: [0, att.layers * layerBytes] } }
-    : Object.fromEntries(att.data.map((_, l) => [`layer.${l}`, { dtype: 'F32', shape: [att.headsPerLayer, att.seq, att.seq], data_offsets: [l * layerBytes, (l + 1) * layerBytes] }]));
+  const header: Record<string, unknown> =
+    layout === 'stacked'
+      ? { attention: { dtype: 'F32', shape: [att.layers, att.headsPerLayer, att.seq, att.seq], data_offsets: [0, att.layers * layerBytes] } }
+      : Object.fromEntries(
+          att.data.map((_, l) => [
+            `layer.${l}`,
+            { dtype: 'F32', shape: [att.headsPerLayer, att.seq, att.seq], data_offsets: [l * layerBytes, (l + 1) * layerBytes] },
+          ]),
+        );
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const len = Buffer.alloc(8);

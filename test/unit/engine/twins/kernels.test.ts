@@ -11,13 +11,15 @@ describe('twins: each fused kernel equals its plain twin', function () {
   this.timeout(60000);
   for (const spec of TWINS) it(specName(spec), () => assertTwin(spec, FP32));
 
-  it('the check can fail: a kernel whose scale differs from the plain twin\'s is caught', async function () {
+  it("the check can fail: a kernel whose scale differs from the plain twin's is caught", async function () {
     // plain twin at 1/√32, kernel at 0.125: the probabilities must differ far beyond the tolerance
     const good = await TwinSessions.open(buildTwin({ base: 'headlight-small', kernel: 'attention' }));
     const wrong = await TwinSessions.open(buildTwin({ base: 'headlight-small', kernel: 'attention', scale: 0.125 }));
     const ids = await sampleIds(good.twin.tokenizerPath, 33);
-    const a = (await good.plainRun(ids)).probs, b = (await wrong.kernelProbs(ids))!;
+    const a = (await good.plainRun(ids)).probs,
+      b = (await wrong.kernelProbs(ids))!;
     assert.ok(Math.max(...a.map((p, l) => maxAbsDiff(p, b[l]))) > 100 * FP32.probs);
-    await good.release(); await wrong.release();
+    await good.release();
+    await wrong.release();
   });
 });

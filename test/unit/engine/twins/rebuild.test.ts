@@ -26,7 +26,8 @@ describe('twins: plain rebuilds of the bundled models', function () {
         const d = maxAbsDiff(a, b);
         assert.ok(d <= 1e-5, `${base} n=${n}: max |Δlogit| ${d}`);
       }
-      await rebuilt.release(); await bundled.release();
+      await rebuilt.release();
+      await bundled.release();
     });
   }
 });

@@ -42,11 +42,12 @@ describe('twins: llama-gqa kernels against a plain-JS reference of rotary + grou
           const A = ref[1];
           let peak = 0;
           let mean = 0;
-          for (let h = 0; h < base.heads; h++) for (let i = 1; i < n; i++) {
-            const row = A.subarray((h * n + i) * n, (h * n + i + 1) * n);
-            peak = Math.max(...row);
-            mean += peak / (base.heads * (n - 1));
-          }
+          for (let h = 0; h < base.heads; h++)
+            for (let i = 1; i < n; i++) {
+              const row = A.subarray((h * n + i) * n, (h * n + i + 1) * n);
+              peak = Math.max(...row);
+              mean += peak / (base.heads * (n - 1));
+            }
           // rows past the first: the mean of the row maxima lies strictly between uniform and one-hot
           assert.ok(mean < 0.95 && mean > 2 / n, `mean row peak ${mean}`);
           assert.ok(maxAbsDiff(A.subarray(0, n * n), A.subarray(n * n, 2 * n * n)) > 1e-2, 'heads 0 and 1 (one KV head) differ');

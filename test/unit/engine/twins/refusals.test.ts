@@ -10,8 +10,19 @@ import { CPU_UNSUPPORTED, HOSTILE, REFUSALS, refusalFeeds, type Refusal } from '
 
 async function failure(bytes: Uint8Array | string, feeds: () => Record<string, ort.Tensor>): Promise<{ stage: 'load' | 'run' | 'none'; message: string }> {
   let s: ort.InferenceSession;
-  try { s = await ort.InferenceSession.create(bytes as Uint8Array, { logSeverityLevel: 4 }); } catch (e) { return { stage: 'load', message: String(e) }; }
-  try { await s.run(feeds()); return { stage: 'none', message: '' }; } catch (e) { return { stage: 'run', message: String(e) }; } finally { await s.release(); }
+  try {
+    s = await ort.InferenceSession.create(bytes as Uint8Array, { logSeverityLevel: 4 });
+  } catch (e) {
+    return { stage: 'load', message: String(e) };
+  }
+  try {
+    await s.run(feeds());
+    return { stage: 'none', message: '' };
+  } catch (e) {
+    return { stage: 'run', message: String(e) };
+  } finally {
+    await s.release();
+  }
 }
 
 function check(r: Refusal) {

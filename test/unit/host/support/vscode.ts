@@ -17,14 +17,25 @@ export class EventEmitter<T> {
   private listeners = new Set<Listener<T>>();
   readonly event = (listener: Listener<T>): { dispose(): void } => {
     this.listeners.add(listener);
-    return { dispose: () => { this.listeners.delete(listener); } };
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+      },
+    };
   };
-  fire(e: T): void { for (const l of [...this.listeners]) l(e); }
-  dispose(): void { this.listeners.clear(); }
+  fire(e: T): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+  dispose(): void {
+    this.listeners.clear();
+  }
 }
 
 export class CancellationError extends Error {
-  constructor() { super('Canceled'); this.name = 'Canceled'; }
+  constructor() {
+    super('Canceled');
+    this.name = 'Canceled';
+  }
 }
 
 export class CancellationTokenSource {
@@ -35,65 +46,123 @@ export class CancellationTokenSource {
     this.token.isCancellationRequested = true;
     this.cancelled.fire();
   }
-  dispose(): void { /* listeners stay: a disposed source is never cancelled again */ }
+  dispose(): void {
+    /* listeners stay: a disposed source is never cancelled again */
+  }
 }
 
 export class Position {
-  constructor(readonly line: number, readonly character: number) {}
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
 }
 
 export class Range {
   readonly start: Position;
   readonly end: Position;
   constructor(a: number | Position, b: number | Position, c?: number, d?: number) {
-    if (typeof a === 'number') { this.start = new Position(a, b as number); this.end = new Position(c!, d!); }
-    else { this.start = a; this.end = b as Position; }
+    if (typeof a === 'number') {
+      this.start = new Position(a, b as number);
+      this.end = new Position(c!, d!);
+    } else {
+      this.start = a;
+      this.end = b as Position;
+    }
   }
-  get isEmpty(): boolean { return this.start.line === this.end.line && this.start.character === this.end.character; }
+  get isEmpty(): boolean {
+    return this.start.line === this.end.line && this.start.character === this.end.character;
+  }
 }
 
 export class Uri {
-  private constructor(readonly scheme: string, readonly path: string) {}
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
   static parse(s: string): Uri {
     const m = /^([a-z][\w+.-]*):(.*)$/i.exec(s);
     return m ? new Uri(m[1], m[2].replace(/^\/\//, '')) : new Uri('file', s);
   }
-  static file(p: string): Uri { return new Uri('file', p); }
-  static joinPath(base: Uri, ...parts: string[]): Uri { return new Uri(base.scheme, [base.path, ...parts].join('/')); }
-  get fsPath(): string { return this.path; }
-  toString(): string { return `${this.scheme}:${this.scheme === 'file' ? '//' : ''}${this.path}`; }
+  static file(p: string): Uri {
+    return new Uri('file', p);
+  }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path, ...parts].join('/'));
+  }
+  get fsPath(): string {
+    return this.path;
+  }
+  toString(): string {
+    return `${this.scheme}:${this.scheme === 'file' ? '//' : ''}${this.path}`;
+  }
 }
 
 export class ThemeColor {
   constructor(readonly id: string) {}
 }
 
-export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
-export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
-export enum TextEditorRevealType { Default = 0, InCenter = 1, InCenterIfOutsideViewport = 2, AtTop = 3 }
-export enum QuickPickItemKind { Separator = -1, Default = 0 }
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+export enum TextEditorRevealType {
+  Default = 0,
+  InCenter = 1,
+  InCenterIfOutsideViewport = 2,
+  AtTop = 3,
+}
+export enum QuickPickItemKind {
+  Separator = -1,
+  Default = 0,
+}
 
 export const l10n = {
-  t: (message: string, ...args: unknown[]): string => message.replace(/\{(\d+)\}/g, (all, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : all)),
+  t: (message: string, ...args: unknown[]): string =>
+    message.replace(/\{(\d+)\}/g, (all, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : all)),
 };
 
 /** A text document: offsets and positions over `text` split at '\n'. */
 export class FakeDocument {
   readonly uri: Uri;
   version = 1;
-  constructor(uri: string, private readonly text: string, readonly languageId = 'plaintext') { this.uri = Uri.parse(uri); }
-  private get lines(): string[] { return this.text.split('\n'); }
+  constructor(
+    uri: string,
+    private readonly text: string,
+    readonly languageId = 'plaintext',
+  ) {
+    this.uri = Uri.parse(uri);
+  }
+  private get lines(): string[] {
+    return this.text.split('\n');
+  }
   offsetAt(p: Position): number {
     return this.lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
   }
   positionAt(offset: number): Position {
     let line = 0;
-    for (const l of this.lines) { if (offset <= l.length) break; offset -= l.length + 1; line++; }
+    for (const l of this.lines) {
+      if (offset <= l.length) break;
+      offset -= l.length + 1;
+      line++;
+    }
     return new Position(line, offset);
   }
-  getText(r?: Range): string { return r ? this.text.slice(this.offsetAt(r.start), this.offsetAt(r.end)) : this.text; }
-  validateRange(r: Range): Range { return r; }
-  lineAt(line: number): { range: Range } { return { range: new Range(line, 0, line, this.lines[line]?.length ?? 0) }; }
+  getText(r?: Range): string {
+    return r ? this.text.slice(this.offsetAt(r.start), this.offsetAt(r.end)) : this.text;
+  }
+  validateRange(r: Range): Range {
+    return r;
+  }
+  lineAt(line: number): { range: Range } {
+    return { range: new Range(line, 0, line, this.lines[line]?.length ?? 0) };
+  }
 }
 
 /** The page side of a webview: what the host posted (checked against the protocol) and a way to answer. */
@@ -105,13 +174,17 @@ export class FakeWebview {
   private readonly fromPage = new EventEmitter<unknown>();
   readonly onDidReceiveMessage = this.fromPage.event;
   private page = '';
-  get html(): string { return this.page; }
+  get html(): string {
+    return this.page;
+  }
   /** A new page announces itself once its script runs, as the real page does. */
   set html(v: string) {
     this.page = v;
     queueMicrotask(() => this.send({ type: 'webview/ready', protocol: PROTOCOL_VERSION }));
   }
-  asWebviewUri(u: Uri): Uri { return u; }
+  asWebviewUri(u: Uri): Uri {
+    return u;
+  }
   postMessage(msg: unknown): Promise<boolean> {
     if (!parseHostMessage(msg)) throw new Error(`the host posted a message the page would drop: ${JSON.stringify(msg)?.slice(0, 200)}`);
     this.posted.push(msg);
@@ -119,16 +192,25 @@ export class FakeWebview {
     return Promise.resolve(true);
   }
   /** The page sends a message to the host. */
-  send(msg: unknown): void { this.fromPage.fire(msg); }
+  send(msg: unknown): void {
+    this.fromPage.fire(msg);
+  }
   /** The first message posted (already or later) that `match` accepts. */
   next<T = Record<string, unknown>>(match: (m: Record<string, unknown>) => boolean): Promise<T> {
     const found = this.posted.find((m) => match(m as Record<string, unknown>));
     if (found) return Promise.resolve(found as T);
     return new Promise((resolve) => {
-      const sub = this.postedEvent.event((m) => { if (match(m as Record<string, unknown>)) { sub.dispose(); resolve(m as T); } });
+      const sub = this.postedEvent.event((m) => {
+        if (match(m as Record<string, unknown>)) {
+          sub.dispose();
+          resolve(m as T);
+        }
+      });
     });
   }
-  of(type: string): Record<string, unknown>[] { return this.posted.filter((m) => (m as { type: string }).type === type) as Record<string, unknown>[]; }
+  of(type: string): Record<string, unknown>[] {
+    return this.posted.filter((m) => (m as { type: string }).type === type) as Record<string, unknown>[];
+  }
 }
 
 export class FakeWebviewPanel {
@@ -142,7 +224,9 @@ export class FakeWebviewPanel {
   readonly onDidDispose = this.disposeEvent.event;
   readonly onDidChangeViewState = this.viewState.event;
   constructor(public title: string) {}
-  reveal(): void { this.reveals++; }
+  reveal(): void {
+    this.reveals++;
+  }
   /** The user brings the panel's tab to the front. */
   show(): void {
     this.visible = true;
@@ -180,26 +264,63 @@ export const fake = {
   },
 };
 
-const show = (level: Shown['level']) => (message: string): Promise<undefined> => {
-  fake.messages.push({ level, message });
-  return Promise.resolve(undefined); // the user dismisses every message
-};
+const show =
+  (level: Shown['level']) =>
+  (message: string): Promise<undefined> => {
+    fake.messages.push({ level, message });
+    return Promise.resolve(undefined); // the user dismisses every message
+  };
 
-const channel = Object.fromEntries(['trace', 'debug', 'info', 'warn', 'error'].map((level) => [level, (...a: unknown[]) => { fake.logged.push({ level, text: a.map(String).join(' ') }); }]));
+const channel = Object.fromEntries(
+  ['trace', 'debug', 'info', 'warn', 'error'].map((level) => [
+    level,
+    (...a: unknown[]) => {
+      fake.logged.push({ level, text: a.map(String).join(' ') });
+    },
+  ]),
+);
 
 export const window = {
   onDidChangeTextEditorSelection: fake.selection.event,
   visibleTextEditors: [] as unknown[],
-  createTextEditorDecorationType: () => ({ dispose() { /* nothing drawn */ } }),
-  createOutputChannel: () => ({ ...channel, append() { /* unused */ }, appendLine() { /* unused */ }, show() { /* unused */ }, dispose() { /* unused */ } }),
+  createTextEditorDecorationType: () => ({
+    dispose() {
+      /* nothing drawn */
+    },
+  }),
+  createOutputChannel: () => ({
+    ...channel,
+    append() {
+      /* unused */
+    },
+    appendLine() {
+      /* unused */
+    },
+    show() {
+      /* unused */
+    },
+    dispose() {
+      /* unused */
+    },
+  }),
   showInformationMessage: show('info'),
   showWarningMessage: show('warning'),
   showErrorMessage: show('error'),
   showQuickPick: (): Promise<undefined> => Promise.resolve(undefined),
-  withProgress<R>(options: { location: ProgressLocation; title?: string; cancellable?: boolean }, task: (p: { report(v: unknown): void }, token: CancellationTokenSource['token']) => Promise<R>): Promise<R> {
+  withProgress<R>(
+    options: { location: ProgressLocation; title?: string; cancellable?: boolean },
+    task: (p: { report(v: unknown): void }, token: CancellationTokenSource['token']) => Promise<R>,
+  ): Promise<R> {
     const cts = new CancellationTokenSource();
     fake.progress.push({ options, cts });
-    return task({ report() { /* not read */ } }, cts.token);
+    return task(
+      {
+        report() {
+          /* not read */
+        },
+      },
+      cts.token,
+    );
   },
   createWebviewPanel(_viewType: string, title: string): FakeWebviewPanel {
     const p = new FakeWebviewPanel(title);
