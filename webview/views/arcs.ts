@@ -5,17 +5,15 @@ import type { HeadMatrix, PanelState, SessionData, WireEffects } from '../../src
 import { h } from '../dom';
 import { notify } from '../channel';
 import { describeSelection, hoverKeys, selectArcs } from '../arcmath';
-import { checkbox, radios, select, setOptions, type Select } from '../controls';
 import type { MatrixCache } from '../matrices';
 import { rgba, type Theme } from '../theme';
+import { ArcsControls } from './arcsControls';
 import { arc, drawHoverArcs, drawParseEdges, hoverBox, type HeadArcs } from './arcsDraw';
 import { dlaLine, parseLine, predictionLine, tokenName } from './arcsDetail';
 import { TokenStrip, type TokenLayout } from './tokens';
 import { arcsSvg, type SvgArc, type SvgToken } from '../exporter';
 import { t } from '../strings';
 
-const TOPK_CHOICES = [1, 2, 3, 5, 10, 20, 50];
-const THRESHOLD_CHOICES = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 const BUCKETS = 8;
 
 export interface ArcsContext {
@@ -28,28 +26,13 @@ export class ArcsView {
   private session: SessionData | undefined;
   private cache: MatrixCache | undefined;
   private heads: HeadArcs[] = [];
-  private readonly hiddenHeads = new Set<number>();
   private readonly strip: TokenStrip;
+  private readonly bar: ArcsControls;
   private readonly base = h('canvas', { class: 'hl-arcs-canvas', 'aria-hidden': 'true' });
   private readonly over = h('canvas', { class: 'hl-arcs-canvas hl-arcs-hover', 'aria-hidden': 'true' });
   private readonly stage = h('div', { class: 'hl-stage' });
   private readonly status = h('div', { class: 'hl-status', role: 'status', 'aria-live': 'polite' });
   private readonly detail = h('div', { class: 'hl-detail', 'aria-live': 'polite' });
-  private readonly controls = h('div', { class: 'hl-controls' });
-  private readonly headBox = h('div', { class: 'hl-head-toggles' });
-  private layerSel!: Select;
-  private headSel!: Select;
-  private topSel!: Select;
-  private thrSel!: Select;
-  private modeSet!: (v: string) => void;
-  private weightSet!: (v: string) => void;
-  private weightEl!: HTMLElement;
-  private incoming!: HTMLElement & { checked: boolean };
-  private shadeBox!: HTMLElement & { checked: boolean; disabled: boolean };
-  /** "Parse edges": a syntax relation whose gold edges are drawn (dashed) beside the head's arcs, or 'none'. */
-  private relSel!: Select;
-  private relField!: HTMLElement;
-  private relation = 'none';
   private shade = false;
   private readonly shadeLegend = h('div', { class: 'hl-shade-legend', hidden: true });
   private effects: WireEffects | undefined;
@@ -74,74 +57,23 @@ export class ArcsView {
       },
       onLayout: () => this.paintAll(),
     });
-    this.buildControls();
+    this.bar = new ArcsControls(ctx.state(), {
+      update: (patch) => this.ctx.update(patch),
+      shade: (on) => {
+        this.shade = on;
+        this.paintShade();
+      },
+      relation: () => {
+        if (this.hover !== null) this.paintHover();
+      },
+      heads: () => void this.refresh(),
+    });
     this.stage.append(this.base, this.over, this.strip.el);
-    parent.append(this.controls, this.shadeLegend, this.status, this.stage, this.detail);
+    parent.append(this.bar.el, this.shadeLegend, this.status, this.stage, this.detail);
   }
 
   get tokens(): TokenStrip {
     return this.strip;
-  }
-
-  private buildControls(): void {
-    const s = this.ctx.state();
-    const layer = select(t('arcs.layer'), [], '0', (v) => this.ctx.update({ layer: Number(v) }));
-    const head = select(t('arcs.head'), [], '0', (v) => this.ctx.update({ head: Number(v) }));
-    const mode = radios(
-      'hl-mode',
-      t('arcs.mode'),
-      [
-        { value: 'head', label: t('arcs.mode.head') },
-        { value: 'layer', label: t('arcs.mode.layer') },
-      ],
-      s.mode,
-      (v) => this.ctx.update({ mode: v as PanelState['mode'] }),
-    );
-    const top = select(
-      t('arcs.topk'),
-      TOPK_CHOICES.map((k) => ({ value: String(k), label: t('arcs.topk.option', k) })),
-      String(s.topK),
-      (v) => this.ctx.update({ topK: Number(v) }),
-    );
-    const thr = select(
-      t('arcs.threshold'),
-      THRESHOLD_CHOICES.map((w) => ({ value: String(w), label: w === 0 ? t('arcs.threshold.any') : `≥ ${w}` })),
-      String(s.threshold),
-      (v) => this.ctx.update({ threshold: Number(v) }),
-    );
-    const inc = checkbox(t('arcs.incoming'), s.showIncoming, (v) => this.ctx.update({ showIncoming: v }));
-    this.layerSel = layer.control;
-    this.headSel = head.control;
-    this.topSel = top.control;
-    this.thrSel = thr.control;
-    this.modeSet = mode.set;
-    this.incoming = inc;
-    // Surprisal: each token shaded by how unexpected it was to the model (−ln p given the tokens before it).
-    this.shadeBox = checkbox(t('arcs.shade'), false, (v) => {
-      this.shade = v;
-      this.paintShade();
-    });
-    const weight = radios(
-      'hl-weighting',
-      t('arcs.weights'),
-      [
-        { value: 'attention', label: t('arcs.weights.attention') },
-        { value: 'value', label: t('arcs.weights.value') },
-      ],
-      s.weighting ?? 'attention',
-      (v) => this.ctx.update({ weighting: v as PanelState['weighting'] }),
-    );
-    this.weightSet = weight.set;
-    this.weightEl = weight.el;
-    // Where the parse points, where the head looks: a relation's gold edges for the hovered token, dashed.
-    const rel = select(t('arcs.parse'), [{ value: 'none', label: t('arcs.parse.none') }], 'none', (v) => {
-      this.relation = v;
-      if (this.hover !== null) this.paintHover();
-    });
-    this.relSel = rel.control;
-    this.relField = rel.el;
-    this.relField.hidden = true;
-    this.controls.append(layer.el, mode.el, head.el, this.headBox, top.el, thr.el, inc, this.shadeBox, weight.el, rel.el);
   }
 
   /** Head effects arrived (or were cleared): the hover line adds what removing the shown head does at the token. */
@@ -185,32 +117,14 @@ export class ArcsView {
     this.cache = cache;
     this.heads = [];
     this.hover = null;
-    this.hiddenHeads.clear();
     this.firstPaintMs = NaN;
     const t0 = performance.now();
-    const L = session.model.layers,
-      H = session.model.headsPerLayer;
-    const s = this.ctx.state();
-    setOptions(
-      this.layerSel,
-      Array.from({ length: L }, (_, l) => ({ value: String(l), label: t('arcs.layer.option', l) })),
-      String(s.layer),
-    );
-    setOptions(
-      this.headSel,
-      Array.from({ length: H }, (_, hh) => ({ value: String(hh), label: t('arcs.head.option', hh, `L${s.layer}H${hh}`) })),
-      String(s.head),
-    );
-    const rels = session.relations ?? [];
-    if (!rels.some((r) => r.name === this.relation)) this.relation = 'none';
-    setOptions(this.relSel, [{ value: 'none', label: 'none' }, ...rels.map((r) => ({ value: r.name, label: `${r.name} (${r.edges.length})` }))], this.relation);
-    this.relField.hidden = rels.length === 0;
+    this.bar.setSession(session, this.ctx.state());
     performance.mark('hl:render-start');
     this.strip.render(session);
     performance.measure('hl:tokens-render', 'hl:render-start');
     this.effects = undefined;
-    this.shadeBox.disabled = !session.predictions;
-    this.shadeBox.title = session.predictions ? t('arcs.shade.title') : t('arcs.noPredictions', session.predictionsNote ?? t('arcs.noPredictions.none'));
+    this.bar.offerShade(session);
     this.paintShade();
     this.fetchMs = NaN;
     void this.refresh().then(() => {
@@ -226,57 +140,35 @@ export class ArcsView {
     const s = this.ctx.state();
     const theme = this.ctx.theme();
     const H = session.model.headsPerLayer;
-    this.layerSel.value = String(s.layer);
-    this.headSel.value = String(s.head);
-    if (!TOPK_CHOICES.includes(s.topK))
-      setOptions(
-        this.topSel,
-        [...new Set([...TOPK_CHOICES, s.topK])].sort((a, b) => a - b).map((k) => ({ value: String(k), label: `top ${k}` })),
-        String(s.topK),
-      );
-    this.topSel.value = String(s.topK);
-    this.thrSel.value = String(s.threshold);
-    this.modeSet(s.mode);
-    this.incoming.checked = s.showIncoming;
-    const value = s.weighting === 'value' && Boolean(session.valueNorms);
-    this.weightSet(value ? 'value' : 'attention');
-    this.weightEl.title = session.valueNorms
-      ? t(
-          'arcs.value.title',
-          session.valueNorms.weighting === 'value' ? '' : ' W_O^h',
-          session.valueNorms.weighting === 'value' ? t('arcs.value.title.noWo') : '',
-        )
-      : t('arcs.value.unavailable', session.valueNormsNote ?? t('arcs.value.unavailable.none'));
-    this.weightEl.toggleAttribute('data-disabled', !session.valueNorms);
-    this.headSel.parentElement!.hidden = s.mode !== 'head';
-    this.headBox.hidden = s.mode !== 'layer';
-    this.headBox.replaceChildren(
-      ...Array.from({ length: H }, (_, hh) =>
-        checkbox(
-          `H${hh}`,
-          !this.hiddenHeads.has(hh),
-          (on) => {
-            if (on) this.hiddenHeads.delete(hh);
-            else this.hiddenHeads.add(hh);
-            void this.refresh();
-          },
-          rgba(theme.palette[hh % theme.palette.length], 1),
-        ),
-      ),
-    );
+    this.bar.sync(session, s, theme);
 
-    const wanted = s.mode === 'head' ? [s.head] : Array.from({ length: H }, (_, hh) => hh).filter((hh) => !this.hiddenHeads.has(hh));
+    const wanted = this.bar.shownHeads(s, H);
     const gen = ++this.gen;
-    let mats: HeadMatrix[];
+    const mats = await this.fetchHeads(cache, s.layer, wanted);
+    if (!mats) return;
+    if (gen !== this.gen || session !== this.session) return; // a newer refresh superseded this one
+    const norms = this.selectHeads(session, s, theme, mats);
+    this.writeStatus(s, H, norms);
+    this.paintAll();
+    if (this.hover !== null) this.setHover(this.hover, !this.fromCursor);
+  }
+
+  /** The heads' matrices from the cache (the first wait timed as fetchMs); a failure is said in the status line. */
+  private async fetchHeads(cache: MatrixCache, layer: number, wanted: number[]): Promise<HeadMatrix[] | undefined> {
     try {
       const tf = performance.now();
-      mats = await Promise.all(wanted.map((hh) => cache.get(s.layer, hh)));
+      const mats = await Promise.all(wanted.map((hh) => cache.get(layer, hh)));
       if (Number.isNaN(this.fetchMs)) this.fetchMs = performance.now() - tf;
+      return mats;
     } catch (e) {
       this.status.textContent = t('arcs.loadFailed', (e as Error).message);
-      return;
+      return undefined;
     }
-    if (gen !== this.gen || session !== this.session) return; // a newer refresh superseded this one
+  }
+
+  /** Each head's arcs by top-k and threshold (value-weighted first when asked and available); returns the norms used. */
+  private selectHeads(session: SessionData, s: PanelState, theme: Theme, mats: HeadMatrix[]): SessionData['valueNorms'] {
+    const H = session.model.headsPerLayer;
     const causal = session.model.kind === 'causal';
     performance.mark('hl:select-start');
     const norms = s.weighting === 'value' ? session.valueNorms : undefined;
@@ -285,6 +177,11 @@ export class ArcsView {
       return { head: mat.head, mat, colour: theme.palette[mat.head % theme.palette.length], sel: selectArcs(mat.data, mat.seq, causal, s.topK, s.threshold) };
     });
     performance.measure('hl:arcs-select', 'hl:select-start');
+    return norms;
+  }
+
+  /** The status line: what is shown (head or layer, weighting) and how many arcs top-k and threshold left out. */
+  private writeStatus(s: PanelState, H: number, norms: SessionData['valueNorms']): void {
     const sum = this.heads.reduce(
       (a, x) => ({
         total: a.total + x.sel.total,
@@ -299,8 +196,6 @@ export class ArcsView {
       (norms ? ` (value-weighted: α·‖v${norms.weighting === 'value' ? '' : ' W_O'}‖)` : '');
     this.status.textContent = `${what}: ${describeSelection(sum, s.topK, s.threshold)}`;
     this.stage.dataset.shown = String(sum.shown);
-    this.paintAll();
-    if (this.hover !== null) this.setHover(this.hover, !this.fromCursor);
   }
 
   /** The editor cursor moved into token i (host): shown like a hover, but not echoed back to the host. */
@@ -391,7 +286,7 @@ export class ArcsView {
     g.lineCap = 'round';
     const lines = drawHoverArcs(g, l, this.heads, i, incoming, box.grow, this.session);
     // The chosen relation's gold edges at this token, dashed.
-    const gold = this.session?.relations?.find((r) => r.name === this.relation);
+    const gold = this.session?.relations?.find((r) => r.name === this.bar.relation);
     const parse = gold ? drawParseEdges(g, l, gold.edges, i, incoming, this.ctx.theme().fg, box.grow) : [];
     g.strokeStyle = rgba(this.ctx.theme().fg, 0.8);
     g.lineWidth = 1.5;
