@@ -200,6 +200,7 @@ function targetMass(A: Float32Array, base: number, T: TargetLists, i: number, m:
  * abs: d = i·Σa − Σa·j and cd = s_i·Σa·ns − Σa·ns·s on the left, mirrored on the right. Writes the
  * row's sums to `out` (ROW_*) and its 3 largest weights, descending, to `top`.
  */
+// Stays whole: one pass over a row with every accumulator in registers; split, it would cost a call per element.
 function scanRowFast(
   A: Float32Array,
   bits: Int32Array,

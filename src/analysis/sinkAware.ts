@@ -115,16 +115,9 @@ function scanNonSink(A: Float32Array, base: number, end: number, sink: Uint8Arra
   return [am, t0, t1];
 }
 
-/**
- * One head's sink-aware statistics. Reads what measureHead's main pass left in `scratch` (row sums,
- * the three largest weights and the two largest keys per row) plus the targeted entries: O(targets) per row.
- */
-export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch): RestMeasure {
-  const n = ctx.n;
-  const causal = ctx.causal;
-  const { sink, sinkIdx } = ctx;
-  const { argmax, argmax2, second, third, rowSum, rowPunct } = scratch;
-  const out: RestMeasure = {
+/** An empty measure for a text of n tokens: no rows yet, no argmax (−1) anywhere. */
+function newRestMeasure(n: number): RestMeasure {
+  return {
     rows: 0,
     restMass: 0,
     sinkMass: 0,
@@ -139,6 +132,70 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
     argmax: new Int32Array(n).fill(-1),
     clear: new Uint8Array(n),
   };
+}
+
+/**
+ * Row i's largest non-sink key and whether it clearly wins, into out.argmax[i] / out.clear[i] (written there,
+ * not returned, so the per-row call allocates nothing): the row's argmax, else its runner-up, else a scan
+ * (two sinks on top). `m`: the keys row i sees.
+ */
+function restArgmaxRow(A: Float32Array, base: number, i: number, m: number, sink: Uint8Array, scratch: Scratch, out: RestMeasure): void {
+  const { argmax, argmax2, second, third } = scratch;
+  let am = argmax[i],
+    clear: number;
+  if (sink[am] === 0) {
+    clear = second[i] <= 0 || A[base + am] > CLEAR_ARGMAX_RATIO * second[i] ? 1 : 0;
+  } else if (argmax2[i] >= 0 && sink[argmax2[i]] === 0) {
+    am = argmax2[i];
+    // The next non-sink weight is at most the third largest overall: a conservative test.
+    clear = second[i] > CLEAR_ARGMAX_RATIO * Math.max(0, third[i]) ? 1 : 0;
+  } else {
+    const [k, t0, t1] = scanNonSink(A, base, m, sink);
+    am = k;
+    clear = t0 > CLEAR_ARGMAX_RATIO * Math.max(0, t1) ? 1 : 0;
+  }
+  out.argmax[i] = am;
+  out.clear[i] = clear;
+}
+
+/** Row i's mass on its non-sink neighbours within LOCAL_WINDOW (per offset too), against the rest of the row `r`. */
+function addLocalRow(
+  A: Float32Array,
+  base: number,
+  i: number,
+  n: number,
+  causal: boolean,
+  sink: Uint8Array,
+  mRest: number,
+  r: number,
+  am: number,
+  out: RestMeasure,
+): void {
+  const lo = Math.max(0, i - LOCAL_WINDOW);
+  const hi = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
+  let w = 0,
+    cnt = 0;
+  for (let j = lo; j <= hi; j++) {
+    if (sink[j] === 1) continue;
+    w += A[base + j];
+    cnt++;
+  }
+  if (cnt > 0 && cnt < mRest) {
+    for (let j = lo; j <= hi; j++) if (sink[j] === 0) out.offsetMass[j - i + LOCAL_WINDOW] += A[base + j];
+    addRest(out.local, w, r, cnt / mRest, am >= lo && am <= hi);
+  }
+}
+
+/**
+ * One head's sink-aware statistics. Reads what measureHead's main pass left in `scratch` (row sums,
+ * the three largest weights and the two largest keys per row) plus the targeted entries: O(targets) per row.
+ */
+export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch): RestMeasure {
+  const n = ctx.n;
+  const causal = ctx.causal;
+  const { sink, sinkIdx } = ctx;
+  const { rowSum, rowPunct } = scratch;
+  const out = newRestMeasure(n);
   let restSum = 0,
     sinkSum = 0;
   for (let i = 0; i < n; i++) {
@@ -160,40 +217,14 @@ export function measureRest(A: Float32Array, ctx: TextContext, scratch: Scratch)
     restSum += r;
     sinkSum += s;
 
-    // The largest non-sink key: the row's argmax, else its runner-up, else a scan (two sinks on top).
-    let am = argmax[i],
-      clear: number;
-    if (sink[am] === 0) {
-      clear = second[i] <= 0 || A[base + am] > CLEAR_ARGMAX_RATIO * second[i] ? 1 : 0;
-    } else if (argmax2[i] >= 0 && sink[argmax2[i]] === 0) {
-      am = argmax2[i];
-      // The next non-sink weight is at most the third largest overall: a conservative test.
-      clear = second[i] > CLEAR_ARGMAX_RATIO * Math.max(0, third[i]) ? 1 : 0;
-    } else {
-      const [k, t0, t1] = scanNonSink(A, base, m, sink);
-      am = k;
-      clear = t0 > CLEAR_ARGMAX_RATIO * Math.max(0, t1) ? 1 : 0;
-    }
-    out.argmax[i] = am;
-    out.clear[i] = clear;
+    restArgmaxRow(A, base, i, m, sink, scratch, out);
+    const am = out.argmax[i];
 
     const b1 = 1 / mRest;
     if (i >= 1 && sink[i - 1] === 0) addRest(out.previous, A[base + i - 1], r, b1, am === i - 1);
     addRest(out.self, A[base + i], r, b1, am === i);
 
-    const lo = Math.max(0, i - LOCAL_WINDOW);
-    const hi = causal ? i : Math.min(n - 1, i + LOCAL_WINDOW);
-    let w = 0,
-      cnt = 0;
-    for (let j = lo; j <= hi; j++) {
-      if (sink[j] === 1) continue;
-      w += A[base + j];
-      cnt++;
-    }
-    if (cnt > 0 && cnt < mRest) {
-      for (let j = lo; j <= hi; j++) if (sink[j] === 0) out.offsetMass[j - i + LOCAL_WINDOW] += A[base + j];
-      addRest(out.local, w, r, cnt / mRest, am >= lo && am <= hi);
-    }
+    addLocalRow(A, base, i, n, causal, sink, mRest, r, am, out);
 
     // Punctuation is never a sink (isPunctuationToken), so the row's punctuation mass is all off the sinks.
     const pc = causal ? ctx.punctBefore[i + 1] : ctx.punctBefore[n];

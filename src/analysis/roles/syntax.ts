@@ -57,101 +57,118 @@ function restKeys(ctx: TextContext, i: number): number {
   return end - k;
 }
 
+/** A relation's eligible dependents (each query's nearest gold key, reversed where the model is causal) and its best fixed offset. */
+function prepareRelation(rel: SyntaxInfo['relations'][number], ctx: TextContext): PreparedRelation {
+  const n = ctx.n;
+  const byQuery = new Map<number, number>();
+  let reversed = false;
+  for (let d = 0; d < n; d++) {
+    const g = rel.gold[d];
+    if (g < 0 || g === d) continue;
+    let q = d,
+      k = g;
+    if (ctx.causal && g > d) {
+      if (!rel.reversible) continue;
+      q = g;
+      k = d;
+      reversed = true;
+    }
+    if (ctx.sink[q] === 1 || ctx.sink[k] === 1 || restKeys(ctx, q) < 2) continue;
+    const had = byQuery.get(q);
+    if (had === undefined || Math.abs(k - q) < Math.abs(had - q)) byQuery.set(q, k);
+  }
+  const queries = Int32Array.from([...byQuery.keys()].sort((a, b) => a - b));
+  const gold = Int32Array.from(queries, (q) => byQuery.get(q)!);
+  const offsets = new Map<number, number>();
+  let best = 0,
+    bestOff = 0;
+  queries.forEach((q, p) => {
+    const o = gold[p] - q;
+    const c = (offsets.get(o) ?? 0) + 1;
+    offsets.set(o, c);
+    if (c > best || (c === best && Math.abs(o) < Math.abs(bestOff))) {
+      best = c;
+      bestOff = o;
+    }
+  });
+  return {
+    name: rel.name,
+    what: reversed && rel.whatBack ? rel.whatBack : rel.what,
+    queries,
+    gold,
+    baseline: queries.length ? best / queries.length : 0,
+    baselineOffset: bestOff,
+    reversed,
+    partial: !!rel.partial,
+  };
+}
+
+/** A target set's non-sink members, and their running count (count[e]: members among keys 0 … e − 1). */
+function prepareMass(m: SyntaxInfo['masses'][number], ctx: TextContext): PreparedMass {
+  const n = ctx.n;
+  const list: number[] = [];
+  for (let j = 0; j < n; j++) if (m.target[j] === 1 && ctx.sink[j] === 0) list.push(j);
+  const count = new Int32Array(n + 1);
+  for (let j = 0; j < n; j++) count[j + 1] = count[j] + (m.target[j] === 1 && ctx.sink[j] === 0 ? 1 : 0);
+  return { name: m.name, what: m.what, idx: Int32Array.from(list), count };
+}
+
+/** Per row: the rarity of the rarest visible non-sink key (NaN where the row is not eligible). */
+function rarestPerRow(r: Float64Array, ctx: TextContext): Float64Array {
+  const n = ctx.n;
+  const rarest = new Float64Array(n).fill(NaN);
+  if (ctx.causal) {
+    let mx = NaN;
+    for (let i = 0; i < n; i++) {
+      if (ctx.sink[i] === 0 && Number.isFinite(r[i]) && !(r[i] <= mx)) mx = r[i];
+      if (ctx.sink[i] === 0 && restKeys(ctx, i) >= 2) rarest[i] = mx;
+    }
+  } else {
+    let mx = NaN;
+    for (let j = 0; j < n; j++) if (ctx.sink[j] === 0 && Number.isFinite(r[j]) && !(r[j] <= mx)) mx = r[j];
+    for (let i = 0; i < n; i++) if (ctx.sink[i] === 0 && restKeys(ctx, i) >= 2) rarest[i] = mx;
+  }
+  return rarest;
+}
+
+/**
+ * Per row: the chance a uniform argmax over the visible non-sink keys lands on one of the rarest rank. Clears
+ * `rarest[i]` (to NaN) where every visible key is of that rank.
+ */
+function rareChancePerRow(rarest: Float64Array, r: Float64Array, ctx: TextContext): Float64Array {
+  const n = ctx.n;
+  const rareChance = new Float64Array(n);
+  const tiedBy = new Map<number, number>();
+  let mRest = 0;
+  const all = !ctx.causal;
+  if (all)
+    for (let j = 0; j < n; j++)
+      if (ctx.sink[j] === 0) {
+        mRest++;
+        tiedBy.set(r[j], (tiedBy.get(r[j]) ?? 0) + 1);
+      }
+  for (let i = 0; i < n; i++) {
+    if (!all && ctx.sink[i] === 0) {
+      mRest++;
+      tiedBy.set(r[i], (tiedBy.get(r[i]) ?? 0) + 1);
+    }
+    if (!Number.isFinite(rarest[i])) continue;
+    const tied = tiedBy.get(rarest[i]) ?? 0;
+    // Every visible key is of the rarest rank (one repeated token): nothing to choose against.
+    if (tied >= mRest) rarest[i] = NaN;
+    else rareChance[i] = tied / mRest;
+  }
+  return rareChance;
+}
+
 /** Per text, once: each relation's eligible dependents and baseline, each target set's index list. */
 export function prepareSyntax(info: SyntaxInfo, ctx: TextContext): PreparedSyntax {
   const n = ctx.n;
   if (info.tokenSyntax.length !== n) throw new RangeError(`syntax covers ${info.tokenSyntax.length} tokens, the text has ${n}`);
-  const relations = info.relations.map((rel): PreparedRelation => {
-    const byQuery = new Map<number, number>();
-    let reversed = false;
-    for (let d = 0; d < n; d++) {
-      const g = rel.gold[d];
-      if (g < 0 || g === d) continue;
-      let q = d,
-        k = g;
-      if (ctx.causal && g > d) {
-        if (!rel.reversible) continue;
-        q = g;
-        k = d;
-        reversed = true;
-      }
-      if (ctx.sink[q] === 1 || ctx.sink[k] === 1 || restKeys(ctx, q) < 2) continue;
-      const had = byQuery.get(q);
-      if (had === undefined || Math.abs(k - q) < Math.abs(had - q)) byQuery.set(q, k);
-    }
-    const queries = Int32Array.from([...byQuery.keys()].sort((a, b) => a - b));
-    const gold = Int32Array.from(queries, (q) => byQuery.get(q)!);
-    const offsets = new Map<number, number>();
-    let best = 0,
-      bestOff = 0;
-    queries.forEach((q, p) => {
-      const o = gold[p] - q;
-      const c = (offsets.get(o) ?? 0) + 1;
-      offsets.set(o, c);
-      if (c > best || (c === best && Math.abs(o) < Math.abs(bestOff))) {
-        best = c;
-        bestOff = o;
-      }
-    });
-    return {
-      name: rel.name,
-      what: reversed && rel.whatBack ? rel.whatBack : rel.what,
-      queries,
-      gold,
-      baseline: queries.length ? best / queries.length : 0,
-      baselineOffset: bestOff,
-      reversed,
-      partial: !!rel.partial,
-    };
-  });
-  const masses = info.masses.map((m): PreparedMass => {
-    const list: number[] = [];
-    for (let j = 0; j < n; j++) if (m.target[j] === 1 && ctx.sink[j] === 0) list.push(j);
-    const count = new Int32Array(n + 1);
-    for (let j = 0; j < n; j++) count[j + 1] = count[j] + (m.target[j] === 1 && ctx.sink[j] === 0 ? 1 : 0);
-    return { name: m.name, what: m.what, idx: Int32Array.from(list), count };
-  });
-  let rarest: Float64Array | undefined;
-  if (info.rarity) {
-    const r = info.rarity;
-    rarest = new Float64Array(n).fill(NaN);
-    if (ctx.causal) {
-      let mx = NaN;
-      for (let i = 0; i < n; i++) {
-        if (ctx.sink[i] === 0 && Number.isFinite(r[i]) && !(r[i] <= mx)) mx = r[i];
-        if (ctx.sink[i] === 0 && restKeys(ctx, i) >= 2) rarest[i] = mx;
-      }
-    } else {
-      let mx = NaN;
-      for (let j = 0; j < n; j++) if (ctx.sink[j] === 0 && Number.isFinite(r[j]) && !(r[j] <= mx)) mx = r[j];
-      for (let i = 0; i < n; i++) if (ctx.sink[i] === 0 && restKeys(ctx, i) >= 2) rarest[i] = mx;
-    }
-  }
-  let rareChance: Float64Array | undefined;
-  if (rarest && info.rarity) {
-    const r = info.rarity;
-    rareChance = new Float64Array(n);
-    const tiedBy = new Map<number, number>();
-    let mRest = 0;
-    const all = !ctx.causal;
-    if (all)
-      for (let j = 0; j < n; j++)
-        if (ctx.sink[j] === 0) {
-          mRest++;
-          tiedBy.set(r[j], (tiedBy.get(r[j]) ?? 0) + 1);
-        }
-    for (let i = 0; i < n; i++) {
-      if (!all && ctx.sink[i] === 0) {
-        mRest++;
-        tiedBy.set(r[i], (tiedBy.get(r[i]) ?? 0) + 1);
-      }
-      if (!Number.isFinite(rarest[i])) continue;
-      const tied = tiedBy.get(rarest[i]) ?? 0;
-      // Every visible key is of the rarest rank (one repeated token): nothing to choose against.
-      if (tied >= mRest) rarest[i] = NaN;
-      else rareChance[i] = tied / mRest;
-    }
-  }
+  const relations = info.relations.map((rel) => prepareRelation(rel, ctx));
+  const masses = info.masses.map((m) => prepareMass(m, ctx));
+  const rarest = info.rarity ? rarestPerRow(info.rarity, ctx) : undefined;
+  const rareChance = rarest && info.rarity ? rareChancePerRow(rarest, info.rarity, ctx) : undefined;
   return { info, relations, masses, rarest, rareChance };
 }
 
@@ -206,7 +223,23 @@ function relationDecision(p: PreparedRelation, A: Float32Array, ctx: TextContext
   return { candidate, role };
 }
 
-function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: RestMeasure, rowSum: Float64Array): Decision {
+/** One target set's sums over a head's rows: whole rows, and the rest of each row off the sinks (with the argmax example). */
+interface MassTally {
+  rows: number;
+  corrected: number;
+  observed: number;
+  baseline: number;
+  argHits: number;
+  rRows: number;
+  rNum: number;
+  rWeight: number;
+  rObs: number;
+  rBase: number;
+  exQ: number;
+  exK: number;
+}
+
+function massTally(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: RestMeasure, rowSum: Float64Array): MassTally {
   const n = ctx.n;
   let rows = 0,
     corrected = 0,
@@ -259,6 +292,12 @@ function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: 
       }
     }
   }
+  return { rows, corrected, observed, baseline, argHits, rRows, rNum, rWeight, rObs, rBase, exQ, exK };
+}
+
+function massDecision(m: PreparedMass, A: Float32Array, ctx: TextContext, rest: RestMeasure, rowSum: Float64Array): Decision {
+  const n = ctx.n;
+  const { rows, corrected, observed, baseline, argHits, rRows, rNum, rWeight, rObs, rBase, exQ, exK } = massTally(m, A, ctx, rest, rowSum);
   const measurable = rows >= MIN_ROWS;
   const whole = measurable ? clamp01(corrected / rows) : 0;
   const candidate: RoleCandidate = { name: m.name, score: whole, threshold: MASS_THRESHOLD, measurable, source: 'text' };
