@@ -1,5 +1,6 @@
 // The README's Speed table, regenerated from a bench run (bench/results/latest.json) — never edited by hand.
-//   npx tsx bench/speedTable.ts [results.json]   rewrites the table between the speed-table markers in README.md
+//   npx tsx bench/speedTable.ts [results.json ...]   rewrites the table between the speed-table markers in README.md (rows of
+//   several runs merged, later files winning per model, each run's load said)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineRow } from './engine';
@@ -26,6 +27,23 @@ interface Results {
   load: number[];
   quick: boolean;
   engine: EngineRow[];
+  /** Set by mergeResults: the runs the rows come from (the Qwen rows take a quarter of an hour on their own). */
+  parts?: { models: string[]; load: number[] }[];
+}
+
+/** Several runs' rows as one result, later runs winning per model: `npx tsx bench/speedTable.ts all.json qwen.json`. */
+export function mergeResults(list: Results[]): Results {
+  const engine = new Map<string, EngineRow>();
+  for (const r of list) for (const row of r.engine) engine.set(`${row.model}@${row.tokens}`, row);
+  const models = (r: Results) =>
+    [...new Set(r.engine.map((row) => row.model))].filter((m) => [...engine.values()].some((row) => row.model === m && r.engine.includes(row)));
+  const last = list[list.length - 1];
+  return {
+    ...last,
+    quick: list.some((r) => r.quick),
+    engine: [...engine.values()],
+    parts: list.map((r) => ({ models: models(r), load: r.load })).filter((p) => p.models.length > 0),
+  };
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -39,8 +57,11 @@ export function speedTable(r: Results): string {
     if (!e) throw new Error(`latest.json has no ${want.model} row at ${want.tokens} tokens`);
     return `| ${want.label} | ${s(e.floorMs)} | ${s(e.firstPaintMs)} (${x(e.firstPaintMs, e.floorMs)}) | ${s(e.explainMs)} (${x(e.explainMs, e.floorMs)}) | ${gb(e.peakRssMb)} (${gb(e.floorPeakRssMb)}, ${x(e.peakRssMb, e.floorPeakRssMb)}) |`;
   });
+  const load = (l: number[]) => `load average ${l.map((v) => v.toFixed(1)).join(' ')} at the end`;
+  const runs =
+    r.parts && r.parts.length > 1 ? `${r.parts.length} runs — ${r.parts.map((p) => `${p.models.join(', ')}: ${load(p.load)}`).join('; ')}` : load(r.load);
   return [
-    `Measured ${r.date.slice(0, 10)} (${r.cores} vCPUs, load average ${r.load.map((l) => l.toFixed(1)).join(' ')} at the end; \`npm run bench\`, medians):`,
+    `Measured ${r.date.slice(0, 10)} (${r.cores} vCPUs, ${runs}; \`npm run bench\`, medians):`,
     '',
     '| | floor | first paint | whole explain | peak RSS (floor) |',
     '|---|---|---|---|---|',
@@ -57,9 +78,9 @@ export function withSpeedTable(readme: string, table: string): string {
 }
 
 if (require.main === module) {
-  const file = path.resolve(process.argv[2] ?? path.join(ROOT, 'bench', 'results', 'latest.json'));
+  const files = process.argv.length > 2 ? process.argv.slice(2) : [path.join(ROOT, 'bench', 'results', 'latest.json')];
   const readmePath = path.join(ROOT, 'README.md');
-  const table = speedTable(JSON.parse(fs.readFileSync(file, 'utf8')) as Results);
+  const table = speedTable(mergeResults(files.map((f) => JSON.parse(fs.readFileSync(path.resolve(f), 'utf8')) as Results)));
   fs.writeFileSync(readmePath, withSpeedTable(fs.readFileSync(readmePath, 'utf8'), table));
   console.log(table);
 }

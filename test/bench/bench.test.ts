@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { perDoubling } from '../../bench/run';
-import { speedTable, withSpeedTable } from '../../bench/speedTable';
+import { mergeResults, speedTable, withSpeedTable } from '../../bench/speedTable';
 
 // The benchmark script must keep working; its numbers are never asserted (speed lives in `npm run bench`).
 // Its own stage of `npm test` (after package): it generates a GPT-2-sized model with Debian's python3-torch.
@@ -59,6 +59,19 @@ describe('npm run bench', function () {
     assert.match(table, /\| GPT-2-small shape, 1,024 tokens \| 2\.00 s \| 2\.10 s \(1\.05×\) \| 2\.50 s \(1\.25×\) \| 2\.00 GB \(1\.50 GB, 1\.33×\) \|/);
     assert.match(table, /\| Qwen2\.5-0\.5B shape \(GQA, 4-bit\), 4,096 tokens \| 90\.00 s \| 95\.00 s \(1\.06×\) \| 150\.00 s \(1\.67×\) \|/);
     assert.throws(() => speedTable({ ...r, quick: true } as unknown as Parameters<typeof speedTable>[0]), /--quick/);
+    // Rows of two runs (the Qwen rows measured on their own): the later run's rows win, and the header names both loads.
+    const qwenRun = {
+      ...r,
+      load: [3.5, 3, 2],
+      engine: [row('qwen2.5-0.5b-shape-int4', 1024, 10000, 11000, 16000), row('qwen2.5-0.5b-shape-int4', 4096, 40000, 80000, 170000)],
+    };
+    const merged = speedTable(mergeResults([r, qwenRun] as unknown as Parameters<typeof mergeResults>[0]));
+    assert.match(
+      merged,
+      /2 runs — gpt2-small-shape, long-context-8x8: load average 1\.3 1\.0 1\.0 at the end; qwen2\.5-0\.5b-shape-int4: load average 3\.5 3\.0 2\.0 at the end/,
+    );
+    assert.match(merged, /\| Qwen2\.5-0\.5B shape \(GQA, 4-bit\), 4,096 tokens \| 40\.00 s \| 80\.00 s \(2\.00×\) \| 170\.00 s \(4\.25×\) \|/);
+    assert.match(merged, /\| GPT-2-small shape, 1,024 tokens \| 2\.00 s \|/);
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const out = withSpeedTable(readme, table);
     assert.ok(out.includes(table) && out.includes('<!-- speed-table') && out.includes('<!-- /speed-table -->'));
