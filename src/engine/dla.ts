@@ -335,24 +335,43 @@ export function decompose(plan: DlaPlan, fetched: Fetched, targets: ArrayLike<nu
       });
       continue;
     }
-    // Heads: z_h W_O^h from the merged input; what the projection holds beyond them is its own bias (Gemm's C).
-    const { merged, wo, rows } = plan.layers[lf.layer];
-    const z = fetched[merged];
-    const dh = rows / H;
-    for (let h = 0; h < H; h++) {
-      const o = new Float64Array(n * d);
-      for (let i = 0; i < n; i++) {
-        for (let k = h * dh; k < (h + 1) * dh; k++) {
-          const zk = z.data[i * rows + k];
-          if (zk === 0) continue;
-          for (let c = 0; c < d; c++) o[i * d + c] += zk * wo[k * d + c];
-        }
-      }
-      out.push({ kind: 'head', label: `L${lf.layer}H${h}`, layer: lf.layer, head: h, values: dot((i, c) => o[i * d + c]) });
-    }
-    const inner = r.layers[lf.layer]?.innerBias;
-    if (inner) out.push({ kind: 'attention bias', label: `attention bias L${lf.layer} (in the projection)`, layer: lf.layer, values: dot((_, c) => inner[c]) });
+    out.push(...headComponents(plan, fetched, lf.layer, n, H, dot));
   }
+  out.push(...outputBiases(r, targets));
+  return out;
+}
+
+/** A term's contribution to each position's target logit, from its value at (position, feature). */
+type Dot = (get: (i: number, c: number) => number) => Float64Array;
+
+/** An attention leaf's terms: each head's z_h W_O^h from the merged input, then what the projection holds beyond them (its own bias, Gemm's C). */
+function headComponents(plan: DlaPlan, fetched: Fetched, layer: number, n: number, H: number, dot: Dot): Component[] {
+  const d = plan.residual.d;
+  const out: Component[] = [];
+  const { merged, wo, rows } = plan.layers[layer];
+  const z = fetched[merged];
+  const dh = rows / H;
+  for (let h = 0; h < H; h++) {
+    const o = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = h * dh; k < (h + 1) * dh; k++) {
+        const zk = z.data[i * rows + k];
+        if (zk === 0) continue;
+        for (let c = 0; c < d; c++) o[i * d + c] += zk * wo[k * d + c];
+      }
+    }
+    out.push({ kind: 'head', label: `L${layer}H${h}`, layer, head: h, values: dot((i, c) => o[i * d + c]) });
+  }
+  const inner = plan.residual.layers[layer]?.innerBias;
+  if (inner) out.push({ kind: 'attention bias', label: `attention bias L${layer} (in the projection)`, layer, values: dot((_, c) => inner[c]) });
+  return out;
+}
+
+/** The terms added after the stream: the final norm's β (through each target's unembedding column) and the unembedding's bias. */
+function outputBiases(r: ResidualPlan, targets: ArrayLike<number>): Component[] {
+  const d = r.d,
+    n = targets.length;
+  const out: Component[] = [];
   const beta = r.norm.beta,
     ub = r.unembed.bias;
   const w = new Float64Array(d);

@@ -60,11 +60,26 @@ export function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { ref
   const p = g.producer.get(h)?.node;
   if (!p) return { refused: 'nothing computes the unembedding input' };
   const op = p.opType ?? '';
-  const vec = (name: string | undefined) => {
+  const vec: Vec = (name) => {
     if (!name) return undefined;
     const w = weightOf(g, name);
     return w && w.data.length === d ? w.data : undefined;
   };
+  const norm = fusedNorm(g, p, vec) ?? decomposedNorm(g, h, vec);
+  if (norm) return norm;
+  // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
+  if (op === 'Add' && !p.domain && !isConst(g, p.input?.[0] ?? '') && !isConst(g, p.input?.[1] ?? '')) {
+    return { kind: 'none', label: 'no final norm', inputs: [h], reads: readsOf(g, [h]), epsilon: 0 };
+  }
+  return { refused: `the unembedding reads a ${op} of the residual stream, neither a norm nor the stream itself` };
+}
+
+/** A constant vector of the hidden size by name, or undefined. */
+type Vec = (name: string | undefined) => Float32Array | undefined;
+
+/** The final norm as one op (LayerNormalization and its variants, Skip*LayerNormalization), or undefined when `p` is none. */
+function fusedNorm(g: GraphIndex, p: onnx.INodeProto, vec: Vec): FinalNorm | { refused: string } | undefined {
+  const op = p.opType ?? '';
   if (op === 'LayerNormalization' || op === 'SimplifiedLayerNormalization' || op === 'RMSNormalization') {
     const axis = attrF(p, 'axis', -1);
     if (axis !== -1) return { refused: `the final ${op} normalises over axis ${axis}, not the hidden size` };
@@ -99,6 +114,11 @@ export function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { ref
       epsilon: attrF(p, 'epsilon', 1e-12),
     };
   }
+  return undefined;
+}
+
+/** The final norm as arithmetic ending at `h`, or undefined when `h` is neither a norm nor scaled by a constant. */
+function decomposedNorm(g: GraphIndex, h: string, vec: Vec): FinalNorm | { refused: string } | undefined {
   // Decomposed: [Add β] ← Mul γ ← normalised, where normalised is built from ReduceMean over x (or x²).
   let t = h,
     beta: Float32Array | undefined,
@@ -138,11 +158,7 @@ export function findNorm(g: GraphIndex, h: string, d: number): FinalNorm | { ref
     };
   }
   if (beta || gamma) return { refused: 'the unembedding reads a scaled tensor that is not a recognisable norm' };
-  // No norm at all: the stream itself enters the unembedding (then it must be a sum: the stream's last Add).
-  if (op === 'Add' && !p.domain && !isConst(g, p.input?.[0] ?? '') && !isConst(g, p.input?.[1] ?? '')) {
-    return { kind: 'none', label: 'no final norm', inputs: [h], reads: readsOf(g, [h]), epsilon: 0 };
-  }
-  return { refused: `the unembedding reads a ${op} of the residual stream, neither a norm nor the stream itself` };
+  return undefined;
 }
 
 /**

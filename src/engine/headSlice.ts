@@ -28,54 +28,11 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
   const start = g.producer.get(probs)?.index ?? -1;
   const end = g.producer.get(branch)?.index ?? -1;
   if (start < 0 || end < start) return { refused: 'the attention output does not follow its probabilities' };
-  const desc = new Set([probs]);
-  const onPath: number[] = [];
-  for (let k = start + 1; k <= end; k++) {
-    const n = g.nodes[k];
-    if ((n.input ?? []).some((x) => desc.has(x))) {
-      for (const o of n.output ?? []) desc.add(o);
-      onPath.push(k);
-    }
-  }
-  // Keep the nodes that reach the branch.
-  const need = new Set([branch]);
-  const core: number[] = [];
-  for (let q = onPath.length - 1; q >= 0; q--) {
-    const n = g.nodes[onPath[q]];
-    if (!(n.output ?? []).some((o) => need.has(o))) continue;
-    core.unshift(onPath[q]);
-    for (const x of n.input ?? []) if (x) need.add(x);
-  }
+  const core = sliceCore(g, probs, branch, start, end);
   if (core.length > 60) return { refused: `${core.length} nodes between a layer's probabilities and its output` };
-  const produced = new Set(core.flatMap((k) => g.nodes[k].output ?? []));
-  const realInit = new Set((g.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
-  const captures: string[] = [],
-    feeds: string[] = [],
-    inits: onnx.TensorProto[] = [],
-    constants: onnx.NodeProto[] = [];
-  for (const k of core) {
-    for (const x of g.nodes[k].input ?? []) {
-      if (
-        !x ||
-        x === probs ||
-        produced.has(x) ||
-        captures.includes(x) ||
-        feeds.includes(x) ||
-        inits.some((t) => t.name === x) ||
-        constants.some((c) => c.output?.[0] === x)
-      )
-        continue;
-      const p = g.producer.get(x)?.node;
-      if (realInit.has(x)) {
-        const t = g.inits.get(x)!;
-        const bytes = Number((t.dims ?? []).reduce((a: number, b) => a * Number(b), 1)) * 4;
-        if (bytes > SMALL_INIT_BYTES) return { refused: `a ${(bytes / 2 ** 20).toFixed(0)} MB constant inside the attention output` };
-        inits.push(t as onnx.TensorProto);
-      } else if (p?.opType === 'Constant') constants.push(p as onnx.NodeProto);
-      else if (g.graphInputs.has(x)) feeds.push(x);
-      else captures.push(x);
-    }
-  }
+  const reads = sliceReads(g, probs, core);
+  if ('refused' in reads) return reads;
+  const { captures, feeds, inits, constants } = reads;
   const types = elemTypes(g.model, [probs, ...captures, ...feeds, branch]);
   if (types.some((t) => t === undefined)) return { refused: 'an element type inside the attention output is unknown' };
   const info = (name: string, t: number) =>
@@ -107,6 +64,67 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
     }),
   });
   return { probs, captures, feeds, bytes: onnx.ModelProto.encode(model).finish() };
+}
+
+/** The nodes between `probs` (at node `start`) and `branch` (at `end`) that lie on a path from one to the other, in graph order. */
+function sliceCore(g: GraphIndex, probs: string, branch: string, start: number, end: number): number[] {
+  const desc = new Set([probs]);
+  const onPath: number[] = [];
+  for (let k = start + 1; k <= end; k++) {
+    const n = g.nodes[k];
+    if ((n.input ?? []).some((x) => desc.has(x))) {
+      for (const o of n.output ?? []) desc.add(o);
+      onPath.push(k);
+    }
+  }
+  // Keep the nodes that reach the branch.
+  const need = new Set([branch]);
+  const core: number[] = [];
+  for (let q = onPath.length - 1; q >= 0; q--) {
+    const n = g.nodes[onPath[q]];
+    if (!(n.output ?? []).some((o) => need.has(o))) continue;
+    core.unshift(onPath[q]);
+    for (const x of n.input ?? []) if (x) need.add(x);
+  }
+  return core;
+}
+
+/** What the core reads besides `probs`: tensors captured from the run, graph inputs fed, small constants copied in. */
+function sliceReads(
+  g: GraphIndex,
+  probs: string,
+  core: number[],
+): { captures: string[]; feeds: string[]; inits: onnx.TensorProto[]; constants: onnx.NodeProto[] } | { refused: string } {
+  const produced = new Set(core.flatMap((k) => g.nodes[k].output ?? []));
+  const realInit = new Set((g.model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+  const captures: string[] = [],
+    feeds: string[] = [],
+    inits: onnx.TensorProto[] = [],
+    constants: onnx.NodeProto[] = [];
+  for (const k of core) {
+    for (const x of g.nodes[k].input ?? []) {
+      if (
+        !x ||
+        x === probs ||
+        produced.has(x) ||
+        captures.includes(x) ||
+        feeds.includes(x) ||
+        inits.some((t) => t.name === x) ||
+        constants.some((c) => c.output?.[0] === x)
+      )
+        continue;
+      const p = g.producer.get(x)?.node;
+      if (realInit.has(x)) {
+        const t = g.inits.get(x)!;
+        const bytes = Number((t.dims ?? []).reduce((a: number, b) => a * Number(b), 1)) * 4;
+        if (bytes > SMALL_INIT_BYTES) return { refused: `a ${(bytes / 2 ** 20).toFixed(0)} MB constant inside the attention output` };
+        inits.push(t as onnx.TensorProto);
+      } else if (p?.opType === 'Constant') constants.push(p as onnx.NodeProto);
+      else if (g.graphInputs.has(x)) feeds.push(x);
+      else captures.push(x);
+    }
+  }
+  return { captures, feeds, inits, constants };
 }
 
 const sessions = new WeakMap<HeadSlice, Promise<ort.InferenceSession>>();

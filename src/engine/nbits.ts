@@ -47,6 +47,20 @@ export async function nbitsWeight(
   }
   while (inputs.length && inputs[inputs.length - 1] === '') inputs.pop();
   const scaleType = constants.get(weights[1] ?? '')?.dataType ?? FLOAT;
+  const { bytes, y } = dequantModel(node, inputs, inits, scaleType);
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+  try {
+    const eye = new Float32Array(K * K);
+    for (let k = 0; k < K; k++) eye[k * K + k] = 1;
+    const out = await session.run({ x: new ort.Tensor('float32', eye, [K, K]) });
+    return { data: out[y].data as Float32Array, rows: K, cols: N };
+  } finally {
+    await session.release();
+  }
+}
+
+/** The model that runs `node` (its constant inputs `inputs` = `inits`) on a float32 input x, with float32 output `y`. */
+function dequantModel(node: onnx.INodeProto, inputs: string[], inits: onnx.TensorProto[], scaleType: number): { bytes: Uint8Array; y: string } {
   const info = (name: string, elemType: number) =>
     onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
   const nodes: onnx.NodeProto[] = [];
@@ -93,15 +107,7 @@ export async function nbitsWeight(
     ],
     graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [info('x', FLOAT)], output: [info(y, FLOAT)] }),
   });
-  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), { logSeverityLevel: 3 });
-  try {
-    const eye = new Float32Array(K * K);
-    for (let k = 0; k < K; k++) eye[k * K + k] = 1;
-    const out = await session.run({ x: new ort.Tensor('float32', eye, [K, K]) });
-    return { data: out[y].data as Float32Array, rows: K, cols: N };
-  } finally {
-    await session.release();
-  }
+  return { bytes: onnx.ModelProto.encode(model).finish(), y };
 }
 
 /**

@@ -127,19 +127,44 @@ export function planRecompute(
   return { layers, kernels, captures, captureTypes: types as number[] };
 }
 
+type Produced = { node: onnx.INodeProto; index: number };
+
 function sliceOne(
   model: onnx.ModelProto,
   source: string,
-  producer: Map<string, { node: onnx.INodeProto; index: number }>,
+  producer: Map<string, Produced>,
   inits: Map<string, onnx.ITensorProto>,
   graphInputs: Set<string>,
   shared: Set<string>,
 ): (LayerSlice & { coreInputs: string[] }) | { refused: string } {
   const softmax = producer.get(source);
   if (!softmax || softmax.node.opType !== 'Softmax') return { refused: 'not a Softmax output' };
+  const matmul = findScoreMatMul(softmax, producer);
+  if (!matmul) return { refused: 'no MatMul feeds the Softmax through elementwise ops' };
+  const [q, k] = matmul.node.input ?? [];
+  if (!q || !k || inits.has(q) || inits.has(k)) return { refused: 'the score MatMul multiplies by a constant' };
+  const path = findCore(model, source, matmul, softmax);
+  if ('refused' in path) return path;
+  const gathered = gatherSliceInputs(model, path.core, path.downstream, q, k, producer, inits, graphInputs, shared);
+  if ('refused' in gathered) return gathered;
+  const built = buildSliceModel(model, source, gathered, inits);
+  if ('refused' in built) return built;
+  return {
+    source,
+    q,
+    k,
+    captures: built.captureList,
+    inputs: built.inputs,
+    output: 'out',
+    nodes: built.nodes,
+    coreInputs: gathered.coreInputs,
+    bytes: built.bytes,
+  };
+}
 
-  // 1. The score MatMul: the nearest MatMul behind the Softmax's input, through light ops only.
-  let matmul: { node: onnx.INodeProto; index: number } | undefined;
+/** Step 1 of a slice — the score MatMul: the nearest MatMul behind the Softmax's input, through light ops only. */
+function findScoreMatMul(softmax: Produced, producer: Map<string, Produced>): Produced | undefined {
+  let matmul: Produced | undefined;
   let frontier = [softmax.node.input?.[0] ?? ''];
   for (let depth = 0; depth < MAX_SCORE_DEPTH && !matmul && frontier.length; depth++) {
     const next: string[] = [];
@@ -155,11 +180,19 @@ function sliceOne(
     }
     frontier = next;
   }
-  if (!matmul) return { refused: 'no MatMul feeds the Softmax through elementwise ops' };
-  const [q, k] = matmul.node.input ?? [];
-  if (!q || !k || inits.has(q) || inits.has(k)) return { refused: 'the score MatMul multiplies by a constant' };
+  return matmul;
+}
 
-  // 2. The core: nodes that lie on a path from the MatMul's output to the Softmax's output.
+/**
+ * Step 2 — the core: node indices that lie on a path from the MatMul's output to the Softmax's output,
+ * and every tensor downstream of the MatMul up to the Softmax.
+ */
+function findCore(
+  model: onnx.ModelProto,
+  source: string,
+  matmul: Produced,
+  softmax: Produced,
+): { core: Set<number>; downstream: Set<string> } | { refused: string } {
   const downstream = new Set<string>(matmul.node.output ?? []);
   const onPath: number[] = [];
   for (let i = matmul.index + 1; i <= softmax.index; i++) {
@@ -184,9 +217,33 @@ function sliceOne(
     const op = (model.graph!.node ?? [])[i].opType ?? '';
     if (i !== matmul.index && i !== softmax.index && (HEAVY.has(op) || CONTROL.has(op))) return { refused: `a ${op} sits between the scores and the Softmax` };
   }
+  return { core, downstream };
+}
 
-  // 3. Everything else the core reads: light producers are pulled in (masks built from shapes, scale
-  //    constants), heavy results and large constants are captured from the main run.
+/** What a slice holds and reads: its node indices, the captured tensors, graph inputs fed through, small constants copied in. */
+interface SliceInputs {
+  inSlice: Set<number>;
+  captures: Set<string>;
+  feeds: Set<string>;
+  copiedInits: Set<string>;
+  coreInputs: string[];
+}
+
+/**
+ * Step 3 — everything else the core reads: light producers are pulled in (masks built from shapes, scale
+ * constants), heavy results and large constants are captured from the main run.
+ */
+function gatherSliceInputs(
+  model: onnx.ModelProto,
+  core: Set<number>,
+  downstream: Set<string>,
+  q: string,
+  k: string,
+  producer: Map<string, Produced>,
+  inits: Map<string, onnx.ITensorProto>,
+  graphInputs: Set<string>,
+  shared: Set<string>,
+): SliceInputs | { refused: string } {
   const inSlice = new Set<number>(core);
   const produced = (): Set<string> => new Set([...inSlice].flatMap((i) => (model.graph!.node ?? [])[i].output ?? []));
   const captures = new Set<string>([q, k]);
@@ -218,13 +275,7 @@ function sliceOne(
     }
     const p = producer.get(t);
     if (!p) return { refused: `no producer for ${t}` };
-    const op = p.node.opType ?? '';
-    const readsLargeInit = (p.node.input ?? []).some((x) => {
-      const c = inits.get(x);
-      return c !== undefined && tensorBytes(c) > SMALL_INIT_BYTES;
-    });
-    const readsActivations = op === 'Shape' || op === 'Size';
-    if (HEAVY.has(op) || CONTROL.has(op) || p.node.domain || readsLargeInit || (readsActivations && !graphInputs.has(p.node.input?.[0] ?? ''))) {
+    if (capturedFromMainRun(p.node, inits, graphInputs)) {
       captures.add(t); // computed in the main run; the slice reads the result
       continue;
     }
@@ -233,8 +284,27 @@ function sliceOne(
     outSet = produced();
     for (const x of p.node.input ?? []) if (x) stack.push(x);
   }
+  return { inSlice, captures, feeds, copiedInits, coreInputs };
+}
 
-  // 4. The slice model: the user's own nodes, in their graph order (so still topologically sorted).
+/** Whether a slice reads this node's output from the main run rather than recomputing it (heavy work, large constants, activations' shapes). */
+function capturedFromMainRun(node: onnx.INodeProto, inits: Map<string, onnx.ITensorProto>, graphInputs: Set<string>): boolean {
+  const op = node.opType ?? '';
+  const readsLargeInit = (node.input ?? []).some((x) => {
+    const c = inits.get(x);
+    return c !== undefined && tensorBytes(c) > SMALL_INIT_BYTES;
+  });
+  const readsActivations = op === 'Shape' || op === 'Size';
+  return HEAVY.has(op) || CONTROL.has(op) || !!node.domain || readsLargeInit || (readsActivations && !graphInputs.has(node.input?.[0] ?? ''));
+}
+
+/** Step 4 — the slice model: the user's own nodes, in their graph order (so still topologically sorted). */
+function buildSliceModel(
+  model: onnx.ModelProto,
+  source: string,
+  { inSlice, captures, feeds, copiedInits }: SliceInputs,
+  inits: Map<string, onnx.ITensorProto>,
+): { captureList: string[]; inputs: string[]; nodes: number; bytes: Uint8Array } | { refused: string } {
   const types = elemTypes(model, [...captures, ...feeds, source]);
   const typeOf = new Map([...captures, ...feeds, source].map((nm, i) => [nm, types[i]]));
   const captureList = [...captures];
@@ -292,17 +362,7 @@ function sliceOne(
     producerName: 'headlight',
     graph: sliceGraph,
   });
-  return {
-    source,
-    q,
-    k,
-    captures: captureList,
-    inputs,
-    output: 'out',
-    nodes: sliceNodes.length,
-    coreInputs,
-    bytes: onnx.ModelProto.encode(sliceModel).finish(),
-  };
+  return { captureList, inputs, nodes: sliceNodes.length, bytes: onnx.ModelProto.encode(sliceModel).finish() };
 }
 
 /**

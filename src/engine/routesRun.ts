@@ -185,58 +185,7 @@ export async function traceRoutes(
     H = m.headsPerLayer,
     L = m.layers;
   if (!Number.isInteger(token) || token < 0 || token >= n) throw new EngineError('bad-request', `No token ${token} in a ${n}-token explanation.`);
-  let layerCache: { layer: number; heads: Float32Array[] } | undefined;
-  const attentionOf = async (l: number) => {
-    if (layerCache?.layer !== l) {
-      const heads =
-        from.kind === 'kept'
-          ? await recomputeHeads(
-              m,
-              from.cap,
-              Array.from({ length: H }, (_, h) => [l, h] as const),
-            )
-          : Array.from({ length: H }, (_, h) => from.attention[l].subarray(h * n * n, (h + 1) * n * n));
-      layerCache = { layer: l, heads };
-    }
-    return layerCache.heads;
-  };
-  /** Per head, key and row: ⟨y_row, u_hj⟩ [H, n, m] and ‖u_hj‖ [H, n], through W_O or the head slice. */
-  const termsOf = async (l: number, Y: Float32Array, m_: number): Promise<{ dot: Float32Array; norms: Float32Array }> => {
-    const ly = stash.layers[l];
-    if (ly.kind === 'wo') {
-      const dh = ly.rows / H;
-      const out = await (
-        await dots()
-      ).run({
-        v: new ort.Tensor('float32', stash.values[l]!, [H, n, dh]),
-        w: new ort.Tensor('float32', ly.wo, [H, dh, d]),
-        y: new ort.Tensor('float32', Y, [m_, d]),
-      });
-      return { dot: out.out.data as Float32Array, norms: stash.norms[l]! };
-    }
-    let u = stash.outputs[l];
-    if (!u) {
-      const feeds: Record<string, ort.Tensor> = { ...stash.captures };
-      for (const spec of m.plan.inputs) if (ly.slice.feeds.includes(spec.name)) feeds[spec.name] = feedTensor(spec, n, ids);
-      const r = await headOutputs(ly.slice, [1, ...(m.headAxes ?? [H]), n, n], H, n, feeds);
-      if (r.d !== d) throw new EngineError('inference-failed', `routes: layer ${l}'s head outputs have ${r.d} features, the stream ${d}`);
-      stash.outputs[l] = u = r.data;
-    }
-    const dot = new Float32Array(H * n * m_),
-      norms = new Float32Array(H * n);
-    for (let h = 0; h < H; h++) {
-      for (let j = 0; j < n; j++) {
-        const o = (h * n + j) * d;
-        norms[h * n + j] = Math.sqrt(norm2(u, o, d));
-        for (let r = 0; r < m_; r++) {
-          let s = 0;
-          for (let c = 0; c < d; c++) s += u[o + c] * Y[r * d + c];
-          dot[(h * n + j) * m_ + r] = s;
-        }
-      }
-    }
-    return { dot, norms };
-  };
+  const attentionOf = layerAttention(m, from, n);
   const steps: RouteSteps = {
     layers: L,
     heads: H,
@@ -250,50 +199,125 @@ export async function traceRoutes(
       if (!rows.length) return [];
       const A = await attentionOf(l);
       const m_ = rows.length,
-        y = stash.mids[l],
-        x = stash.inputs[l];
-      const ly = stash.layers[l];
-      const b = ly.kind === 'wo' ? ly.bias : undefined;
+        y = stash.mids[l];
       const Y = new Float32Array(m_ * d);
       rows.forEach((i, r) => Y.set(y.subarray(i * d, (i + 1) * d), r * d));
-      const { dot, norms } = await termsOf(l, Y, m_);
-      return rows.map((i, r): AttentionRow => {
-        const yy = norm2(y, i * d, d);
-        const terms = new Float64Array(H * n),
-          termNorms = new Float64Array(H * n);
-        for (let h = 0; h < H; h++) {
-          const a = A[h];
-          for (let j = 0; j < n; j++) {
-            const al = a[i * n + j];
-            const u = norms[h * n + j];
-            termNorms[h * n + j] = al * u;
-            terms[h * n + j] = al === 0 ? Math.sqrt(yy) : Math.sqrt(Math.max(0, yy - 2 * al * dot[(h * n + j) * m_ + r] + al * al * u * u));
-          }
-        }
-        let bias = NaN,
-          biasNorm = NaN;
-        if (b) {
-          let s = 0;
-          for (let c = 0; c < d; c++) {
-            const z = y[i * d + c] - b[c];
-            s += z * z;
-          }
-          bias = Math.sqrt(s);
-          biasNorm = Math.sqrt(norm2(b, 0, d));
-        }
-        return {
-          y: Math.sqrt(yy),
-          residual: Math.sqrt(norm2(y, i * d, d, x, i * d)),
-          bias,
-          terms,
-          keys: n,
-          residualNorm: Math.sqrt(norm2(x, i * d, d)),
-          biasNorm,
-          termNorms,
-        };
-      });
+      const { dot, norms } = await headTerms(m, stash, ids, l, Y, m_);
+      return attentionRows(stash, H, l, rows, A, dot, norms);
     },
   };
   const g = await trace(token, steps, threshold);
   return { ...g, via: stash.layers.every((ly) => ly.kind === 'wo') ? 'value·W_O' : 'head outputs read off a slice of the graph', ms: performance.now() - t0 };
+}
+
+/** A layer's per-head attention weights, the last layer's kept: the trace asks for rows of one layer at a time. */
+function layerAttention(m: LoadedModel, from: AttentionFrom, n: number): (l: number) => Promise<Float32Array[]> {
+  const H = m.headsPerLayer;
+  let layerCache: { layer: number; heads: Float32Array[] } | undefined;
+  return async (l: number) => {
+    if (layerCache?.layer !== l) {
+      const heads =
+        from.kind === 'kept'
+          ? await recomputeHeads(
+              m,
+              from.cap,
+              Array.from({ length: H }, (_, h) => [l, h] as const),
+            )
+          : Array.from({ length: H }, (_, h) => from.attention[l].subarray(h * n * n, (h + 1) * n * n));
+      layerCache = { layer: l, heads };
+    }
+    return layerCache.heads;
+  };
+}
+
+/** Per head, key and row: ⟨y_row, u_hj⟩ [H, n, m] and ‖u_hj‖ [H, n], through W_O or the head slice. */
+async function headTerms(
+  m: LoadedModel,
+  stash: RouteStash,
+  ids: number[],
+  l: number,
+  Y: Float32Array,
+  m_: number,
+): Promise<{ dot: Float32Array; norms: Float32Array }> {
+  const { n, d } = stash,
+    H = m.headsPerLayer;
+  const ly = stash.layers[l];
+  if (ly.kind === 'wo') {
+    const dh = ly.rows / H;
+    const out = await (
+      await dots()
+    ).run({
+      v: new ort.Tensor('float32', stash.values[l]!, [H, n, dh]),
+      w: new ort.Tensor('float32', ly.wo, [H, dh, d]),
+      y: new ort.Tensor('float32', Y, [m_, d]),
+    });
+    return { dot: out.out.data as Float32Array, norms: stash.norms[l]! };
+  }
+  let u = stash.outputs[l];
+  if (!u) {
+    const feeds: Record<string, ort.Tensor> = { ...stash.captures };
+    for (const spec of m.plan.inputs) if (ly.slice.feeds.includes(spec.name)) feeds[spec.name] = feedTensor(spec, n, ids);
+    const r = await headOutputs(ly.slice, [1, ...(m.headAxes ?? [H]), n, n], H, n, feeds);
+    if (r.d !== d) throw new EngineError('inference-failed', `routes: layer ${l}'s head outputs have ${r.d} features, the stream ${d}`);
+    stash.outputs[l] = u = r.data;
+  }
+  const dot = new Float32Array(H * n * m_),
+    norms = new Float32Array(H * n);
+  for (let h = 0; h < H; h++) {
+    for (let j = 0; j < n; j++) {
+      const o = (h * n + j) * d;
+      norms[h * n + j] = Math.sqrt(norm2(u, o, d));
+      for (let r = 0; r < m_; r++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += u[o + c] * Y[r * d + c];
+        dot[(h * n + j) * m_ + r] = s;
+      }
+    }
+  }
+  return { dot, norms };
+}
+
+/** Layer `l`'s attention rows for the trace: the stream's norm without each head-key term, the residual and the bias. */
+function attentionRows(stash: RouteStash, H: number, l: number, rows: number[], A: Float32Array[], dot: Float32Array, norms: Float32Array): AttentionRow[] {
+  const { n, d } = stash;
+  const m_ = rows.length,
+    y = stash.mids[l],
+    x = stash.inputs[l];
+  const ly = stash.layers[l];
+  const b = ly.kind === 'wo' ? ly.bias : undefined;
+  return rows.map((i, r): AttentionRow => {
+    const yy = norm2(y, i * d, d);
+    const terms = new Float64Array(H * n),
+      termNorms = new Float64Array(H * n);
+    for (let h = 0; h < H; h++) {
+      const a = A[h];
+      for (let j = 0; j < n; j++) {
+        const al = a[i * n + j];
+        const u = norms[h * n + j];
+        termNorms[h * n + j] = al * u;
+        terms[h * n + j] = al === 0 ? Math.sqrt(yy) : Math.sqrt(Math.max(0, yy - 2 * al * dot[(h * n + j) * m_ + r] + al * al * u * u));
+      }
+    }
+    let bias = NaN,
+      biasNorm = NaN;
+    if (b) {
+      let s = 0;
+      for (let c = 0; c < d; c++) {
+        const z = y[i * d + c] - b[c];
+        s += z * z;
+      }
+      bias = Math.sqrt(s);
+      biasNorm = Math.sqrt(norm2(b, 0, d));
+    }
+    return {
+      y: Math.sqrt(yy),
+      residual: Math.sqrt(norm2(y, i * d, d, x, i * d)),
+      bias,
+      terms,
+      keys: n,
+      residualNorm: Math.sqrt(norm2(x, i * d, d)),
+      biasNorm,
+      termNorms,
+    };
+  });
 }

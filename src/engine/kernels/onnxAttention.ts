@@ -49,17 +49,7 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
   const aux = { mask: auxOf(mask, ctx.constants, inl, 'attn_mask'), nonpad: auxOf(nonpad, ctx.constants, inl, 'nonpad_kv_seqlen') };
   const captures = [Q, K, V, mask, nonpad].filter((x): x is string => isRunTensor(ctx, x));
 
-  // Heads and head size of a kept Q or K: 4D carries them, 3D needs the attribute.
-  const shape = (t: ort.Tensor, heads3d: number) => {
-    const d = dimsOf(t);
-    return d.length === 4 ? { rank: 4, heads: d[1], S: d[2], d: d[3] } : { rank: 3, heads: heads3d, S: d[1], d: d[2] / heads3d };
-  };
-  const take = (t: ort.Tensor, heads3d: number, h0: number, count: number): ort.Tensor => {
-    const s = shape(t, heads3d);
-    if (s.rank === 4) return takeAxis(t, 1, h0, count);
-    return like(t, takeHeads(t.data as TypedData, s.S, s.heads, s.d, h0, count), [1, s.S, count * s.d]);
-  };
-  const counts = (get: TensorLookup) => ({ H: shape(get(Q), qHeads).heads, Hkv: shape(get(K), kvHeads).heads });
+  const counts = (get: TensorLookup) => ({ H: qkShape(get(Q), qHeads).heads, Hkv: qkShape(get(K), kvHeads).heads });
 
   return {
     op: 'onnx-attention',
@@ -75,7 +65,7 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
       const q = get(Q);
       const rank = dimsOf(q).length;
       const { H } = counts(get);
-      const feeds: Record<string, ort.Tensor> = { Q: take(q, qHeads, h0, count), K: take(get(K), kvHeads, kv0, kv) };
+      const feeds: Record<string, ort.Tensor> = { Q: takeQkHeads(q, qHeads, h0, count), K: takeQkHeads(get(K), kvHeads, kv0, kv) };
       const inits: onnx.TensorProto[] = [];
       const heads = { H, h0, count, take: (t: ort.Tensor, axis: number) => takeAxis(t, axis, h0, count) };
       const maskIn = addAux(aux.mask, 'attn_mask', get, feeds, inits, heads);
@@ -104,21 +94,7 @@ export function planOnnxAttention(n: onnx.INodeProto, ctx: KernelContext, source
         },
       };
     },
-    async values(get) {
-      const v = get(V);
-      const d = dimsOf(v);
-      let data: TypedData, dims: number[];
-      if (d.length === 4) {
-        data = v.data as TypedData;
-        dims = [d[1], d[2], d[3]];
-      } else {
-        const { Hkv } = counts(get);
-        const dv = d[2] / Hkv;
-        data = headMajor(v.data as TypedData, d[1], Hkv, dv, 0, Hkv);
-        dims = [Hkv, d[1], dv];
-      }
-      return { data: v.type === 'float16' ? halfToFloat32(data as Uint16Array) : Float32Array.from(data as Float32Array), dims };
-    },
+    values: async (get) => attentionValues(get(V), counts, get),
   };
 }
 
@@ -127,4 +103,33 @@ function dimsRankHint(ctx: KernelContext, Q: string, qHeads: number): 3 | 4 {
   const d = ctx.declared.get(Q);
   if (d) return d.length === 3 ? 3 : 4;
   return qHeads > 0 ? 3 : 4;
+}
+
+/** Heads and head size of a kept Q or K: 4D carries them, 3D needs the attribute. */
+function qkShape(t: ort.Tensor, heads3d: number) {
+  const d = dimsOf(t);
+  return d.length === 4 ? { rank: 4, heads: d[1], S: d[2], d: d[3] } : { rank: 3, heads: heads3d, S: d[1], d: d[2] / heads3d };
+}
+
+/** Heads h0 … h0 + count − 1 of a kept Q or K, in its own layout. */
+function takeQkHeads(t: ort.Tensor, heads3d: number, h0: number, count: number): ort.Tensor {
+  const s = qkShape(t, heads3d);
+  if (s.rank === 4) return takeAxis(t, 1, h0, count);
+  return like(t, takeHeads(t.data as TypedData, s.S, s.heads, s.d, h0, count), [1, s.S, count * s.d]);
+}
+
+/** The values V as float32 [Hkv, T, dv], from 4D [1, Hkv, T, dv] or 3D [1, T, Hkv·dv]. */
+function attentionValues(v: ort.Tensor, counts: (get: TensorLookup) => { Hkv: number }, get: TensorLookup): { data: Float32Array; dims: number[] } {
+  const d = dimsOf(v);
+  let data: TypedData, dims: number[];
+  if (d.length === 4) {
+    data = v.data as TypedData;
+    dims = [d[1], d[2], d[3]];
+  } else {
+    const { Hkv } = counts(get);
+    const dv = d[2] / Hkv;
+    data = headMajor(v.data as TypedData, d[1], Hkv, dv, 0, Hkv);
+    dims = [Hkv, d[1], dv];
+  }
+  return { data: v.type === 'float16' ? halfToFloat32(data as Uint16Array) : Float32Array.from(data as Float32Array), dims };
 }
