@@ -35,8 +35,8 @@ interface Results {
 export function mergeResults(list: Results[]): Results {
   const engine = new Map<string, EngineRow>();
   for (const r of list) for (const row of r.engine) engine.set(`${row.model}@${row.tokens}`, row);
-  const models = (r: Results) =>
-    [...new Set(r.engine.map((row) => row.model))].filter((m) => [...engine.values()].some((row) => row.model === m && r.engine.includes(row)));
+  // The models whose rows in the table come from this run.
+  const models = (r: Results) => [...new Set(r.engine.filter((row) => engine.get(`${row.model}@${row.tokens}`) === row).map((row) => row.model))];
   const last = list[list.length - 1];
   return {
     ...last,
