@@ -24,7 +24,7 @@ export function memorySource(att: AttentionSet | HeadReader, valueNorms?: Float3
  * busy together instead of one waiting for the other's first and last chunk), fewer when a layer would
  * exceed STREAM_CHUNK_BYTES — two heads at a time at 4,096 tokens.
  */
-export const STREAM_CHUNK_BYTES = 128 * 2 ** 20; // = the engine's RECOMPUTE_RUN_BYTES: one slice run per message
+export const STREAM_CHUNK_BYTES = 128 * 2 ** 20; // up to four of the engine's slice runs (RECOMPUTE_RUN_BYTES) per message
 export function chunkHeads(order: [number, number][], seq: number, headsPerLayer = Infinity): [number, number][][] {
   const per = Math.max(1, Math.min(headsPerLayer, Math.floor(STREAM_CHUNK_BYTES / (seq * seq * 4))));
   const out: [number, number][][] = [];
