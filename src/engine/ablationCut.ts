@@ -15,7 +15,8 @@ import { EngineError } from '../core/errors';
 import { feedTensor } from './feeds';
 import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
 import { decodeModel, readModelBytes } from './onnxGraph';
-import { CUT_START, CUT_X, FLOAT, info, planCut, type CutGraph } from './cutGraph';
+import { CUT_START, CUT_X, FLOAT, planCut, type CutGraph } from './cutGraph';
+import { valueInfo } from './valueInfo';
 import { attentionSourceIndex, type LoadedModel } from './loadedModel';
 
 export interface CutState {
@@ -110,8 +111,8 @@ async function headOutput(z: Float32Array, rows: number, wo: Float32Array, d: nu
         graph: onnx.GraphProto.create({
           name: 'head-output',
           node: [onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['z', 'w'], output: ['o'] })],
-          input: [info('z', FLOAT, ['n', 'k']), info('w', FLOAT, ['k', 'd'])],
-          output: [info('o', FLOAT, ['n', 'd'])],
+          input: [valueInfo('z', FLOAT, ['n', 'k']), valueInfo('w', FLOAT, ['k', 'd'])],
+          output: [valueInfo('o', FLOAT, ['n', 'd'])],
         }),
       }),
     ).finish(),

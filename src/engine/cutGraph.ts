@@ -5,6 +5,7 @@
 // so one session holds every layer's cut with the weights once. Tensors the segments read besides the stream
 // (masks, rotary tables, shapes) are rebuilt from the graph inputs by the graph's own nodes; a graph where
 // something else crosses from one layer to the next is refused.
+import { valueInfo } from './valueInfo';
 import { onnx } from 'onnx-proto';
 import { elemTypes, type GraphPlan } from './onnxGraph';
 import { indexGraph, type GraphIndex } from './weights';
@@ -31,16 +32,6 @@ export interface CutGraph {
 /** Ops that read only an activation's shape, never its values. */
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
-export const info = (name: string, elemType: number, dims?: (number | string)[]): onnx.ValueInfoProto =>
-  onnx.ValueInfoProto.create({
-    name,
-    type: onnx.TypeProto.create({
-      tensorType: onnx.TypeProto.Tensor.create({
-        elemType,
-        ...(dims ? { shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }) } : {}),
-      }),
-    }),
-  });
 const intAttr = (name: string, v: number) => onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
 
 /**
@@ -69,18 +60,18 @@ export function planCut(model: onnx.ModelProto, plan: GraphPlan, cuts: string[],
   const graph = model.graph!;
   const inputs = [
     ...((graph.input ?? []).filter((i) => g.graphInputs.has(i.name ?? '')) as onnx.ValueInfoProto[]),
-    info(CUT_X, FLOAT, ['headlight_sets', 'headlight_seq', 'headlight_d']),
-    info(CUT_START, INT64, []),
+    valueInfo(CUT_X, FLOAT, ['headlight_sets', 'headlight_seq', 'headlight_d']),
+    valueInfo(CUT_START, INT64, []),
   ];
   const outputs: onnx.ValueInfoProto[] = [];
   const result: CutGraph = { bytes: new Uint8Array(), cuts, nodes: body.nodes.length + body.inBranches };
   if (plan.logitsOutput && causal) {
     appendLogp(body, out, types[L] !== FLOAT);
-    inputs.push(info(CUT_TARGETS, INT64, ['headlight_sets', 'headlight_seq']));
-    outputs.push(info(CUT_LOGP, FLOAT, ['headlight_sets', 'headlight_seq']));
+    inputs.push(valueInfo(CUT_TARGETS, INT64, ['headlight_sets', 'headlight_seq']));
+    outputs.push(valueInfo(CUT_LOGP, FLOAT, ['headlight_sets', 'headlight_seq']));
     result.logp = { targets: CUT_TARGETS, output: CUT_LOGP };
   } else {
-    outputs.push(info(out, types[L] ?? FLOAT));
+    outputs.push(valueInfo(out, types[L] ?? FLOAT));
     result.output = out;
   }
   const cutModel = onnx.ModelProto.create({
@@ -251,12 +242,12 @@ function layerBranches(g: GraphIndex, cuts: string[], segments: number[][], oute
     const thenG = onnx.GraphProto.create({
       name: `headlight.cut.layer${l}`,
       node: segments[l].map((k) => copyNode(g.nodes[k], rename)),
-      output: [info(cuts[l + 1], FLOAT)],
+      output: [valueInfo(cuts[l + 1], FLOAT)],
     });
     const elseG = onnx.GraphProto.create({
       name: `headlight.cut.skip${l}`,
       node: [onnx.NodeProto.create({ opType: 'Identity', name: `headlight.cut.keep.${l}`, input: [y], output: [`headlight.cut.kept.${l}`] })],
-      output: [info(`headlight.cut.kept.${l}`, FLOAT)],
+      output: [valueInfo(`headlight.cut.kept.${l}`, FLOAT)],
     });
     inBranches += segments[l].length;
     nodes.push(

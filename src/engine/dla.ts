@@ -6,6 +6,7 @@
 // w_t = W_U[:, t], s_i = 1 / σ_i. A head's term is z_h(i) W_O^h, its merged output slice through its rows of
 // W_O, so DLA_h(i) = s_i ⟨z_h(i) W_O^h, ĝ_{t_i}⟩ — O(n·d) captured per layer, no attention matrix needed.
 // The logit difference to the model's top alternative (the best other token) uses w_t − w_alt.
+import { symbolicDims, valueInfo } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ResidualPlan } from './residual';
@@ -152,18 +153,6 @@ const INT64 = onnx.TensorProto.DataType.INT64;
  * one output projection's worth, on ONNX Runtime's threads.
  */
 function dlaGraph(): Uint8Array {
-  const info = (name: string, rank: number) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({
-            dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })),
-          }),
-        }),
-      }),
-    });
   const attr = (name: string, v: number | number[]) =>
     Array.isArray(v)
       ? onnx.AttributeProto.create({ name, ints: v, type: onnx.AttributeProto.AttributeType.INTS })
@@ -186,8 +175,13 @@ function dlaGraph(): Uint8Array {
           node('ReduceSum', ['ob', 'axis'], 'yb', [attr('keepdims', 0)]),
         ],
         initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-        input: [info('z', 3), info('w', 3), info('a', 2), info('b', 2)],
-        output: [info('ya', 2), info('yb', 2)],
+        input: [
+          valueInfo('z', FLOAT, symbolicDims('z', 3)),
+          valueInfo('w', FLOAT, symbolicDims('w', 3)),
+          valueInfo('a', FLOAT, symbolicDims('a', 2)),
+          valueInfo('b', FLOAT, symbolicDims('b', 2)),
+        ],
+        output: [valueInfo('ya', FLOAT, symbolicDims('ya', 2)), valueInfo('yb', FLOAT, symbolicDims('yb', 2))],
       }),
     }),
   ).finish();

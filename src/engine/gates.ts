@@ -4,6 +4,7 @@
 // output projection is 0). The batch axis carries gate sets: one run ablates a different head per row.
 // For causal LMs the graph also computes log p(actual next token) per position, so only [batch, seq]
 // numbers leave the runtime instead of [batch, seq, vocab] logits.
+import { valueInfo } from './valueInfo';
 import { onnx } from 'onnx-proto';
 import { decodeModel, elemTypes, type GraphPlan } from './onnxGraph';
 
@@ -24,20 +25,6 @@ export interface GatedGraph {
   output?: string;
 }
 
-const tensorInfo = (name: string, elemType: number, dims: (number | string)[]): onnx.ValueInfoProto =>
-  onnx.ValueInfoProto.create({
-    name,
-    type: onnx.TypeProto.create({
-      tensorType: onnx.TypeProto.Tensor.create({
-        elemType,
-        shape: onnx.TensorShapeProto.create({
-          dim: dims.map((d) =>
-            typeof d === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: d }) : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
-          ),
-        }),
-      }),
-    }),
-  });
 const int = (name: string, v: number): onnx.AttributeProto => onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
 
 /**
@@ -81,7 +68,7 @@ function gateLayer(
   heads: number,
 ): string {
   const gate = gateInputName(l);
-  graph.input!.push(tensorInfo(gate, FLOAT, ['headlight_sets', ...Array.from({ length: rank - 3 }, (_, k) => `headlight_h${k}`), 1, 1]));
+  graph.input!.push(valueInfo(gate, FLOAT, ['headlight_sets', ...Array.from({ length: rank - 3 }, (_, k) => `headlight_h${k}`), 1, 1]));
   const kernel = plan.kernels.get(probs);
   const src = kernel ? kernel.output : probs;
   const gated = `${src}.headlight.gated`;
@@ -132,7 +119,7 @@ function addLogp(model: onnx.ModelProto, nodes: onnx.INodeProto[], logits: strin
     );
     x = 'headlight.logits.f32';
   }
-  graph.input!.push(tensorInfo(TARGETS_INPUT, INT64, ['headlight_sets', 'headlight_seq']));
+  graph.input!.push(valueInfo(TARGETS_INPUT, INT64, ['headlight_sets', 'headlight_seq']));
   (graph.initializer ??= []).push(onnx.TensorProto.create({ name: 'headlight.axis2', dataType: INT64, dims: [1], int64Data: [2] }));
   nodes.push(
     onnx.NodeProto.create({ opType: 'LogSoftmax', name: 'headlight.logsoftmax', input: [x], output: ['headlight.logprobs'], attribute: [int('axis', -1)] }),
@@ -146,5 +133,5 @@ function addLogp(model: onnx.ModelProto, nodes: onnx.INodeProto[], logits: strin
     }),
     onnx.NodeProto.create({ opType: 'Squeeze', name: 'headlight.logp.sq', input: ['headlight.logp3', 'headlight.axis2'], output: [LOGP_OUTPUT] }),
   );
-  graph.output!.push(tensorInfo(LOGP_OUTPUT, FLOAT, ['headlight_sets', 'headlight_seq']));
+  graph.output!.push(valueInfo(LOGP_OUTPUT, FLOAT, ['headlight_sets', 'headlight_seq']));
 }

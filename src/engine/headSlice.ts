@@ -5,6 +5,7 @@
 // output at P = 0 (biases). The slice is the user's own nodes between P and the join with the residual
 // stream; every other tensor they read is captured from the explain's run. One run per head per layer, each
 // as costly as the layer's own mixing: meant for the small graphs that need it.
+import { valueInfo } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { elemTypes } from './onnxGraph';
@@ -35,8 +36,6 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
   const { captures, feeds, inits, constants } = reads;
   const types = elemTypes(g.model, [probs, ...captures, ...feeds, branch]);
   if (types.some((t) => t === undefined)) return { refused: 'an element type inside the attention output is unknown' };
-  const info = (name: string, t: number) =>
-    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: t }) }) });
   const nodes = [...constants, ...core.map((k) => g.nodes[k] as onnx.NodeProto)];
   let out = branch;
   if (types[types.length - 1] !== FLOAT) {
@@ -59,8 +58,8 @@ export function planHeadSlice(g: GraphIndex, probs: string, branch: string): Hea
       name: 'headlight.head-output',
       node: nodes,
       initializer: inits,
-      input: [probs, ...captures, ...feeds].map((nm, i) => info(nm, types[i]!)),
-      output: [info(out, FLOAT)],
+      input: [probs, ...captures, ...feeds].map((nm, i) => valueInfo(nm, types[i]!)),
+      output: [valueInfo(out, FLOAT)],
     }),
   });
   return { probs, captures, feeds, bytes: onnx.ModelProto.encode(model).finish() };

@@ -2,6 +2,7 @@
 // [K, N] matrix, the W of y = x·W. The runtime itself dequantises: the node is run on the K × K identity, so
 // row k of its output is W's row k exactly as onnxruntime reads the packed blocks (layout, zero-point
 // defaults, g_idx) — no second reading of the format to drift from the kernel.
+import { valueInfo } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { inlineConstant } from './initializers';
@@ -61,8 +62,6 @@ export async function nbitsWeight(
 
 /** The model that runs `node` (its constant inputs `inputs` = `inits`) on a float32 input x, with float32 output `y`. */
 function dequantModel(node: onnx.INodeProto, inputs: string[], inits: onnx.TensorProto[], scaleType: number): { bytes: Uint8Array; y: string } {
-  const info = (name: string, elemType: number) =>
-    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
   const nodes: onnx.NodeProto[] = [];
   let x = 'x';
   if (scaleType !== FLOAT) {
@@ -105,7 +104,7 @@ function dequantModel(node: onnx.INodeProto, inputs: string[], inits: onnx.Tenso
       { domain: '', version: 17 },
       { domain: 'com.microsoft', version: 1 },
     ],
-    graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [info('x', FLOAT)], output: [info(y, FLOAT)] }),
+    graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [valueInfo('x', FLOAT)], output: [valueInfo(y, FLOAT)] }),
   });
   return { bytes: onnx.ModelProto.encode(model).finish(), y };
 }

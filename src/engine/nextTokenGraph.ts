@@ -8,6 +8,7 @@
 // ModelProto whose graph holds only the additions: protobuf concatenation appends repeated fields;
 // appendMessage writes it into the room left after the model), so the user's graph is otherwise untouched. Ops whose signature changed across opsets are written for the
 // model's own opset (ReduceMax / ReduceLogSumExp take their axes as an input from opset 18).
+import { valueInfo } from './valueInfo';
 import { onnx } from 'onnx-proto';
 import type { GraphPlan } from './onnxGraph';
 import { predictionsFromReduced, TOP_K, type PredictionArrays } from './predictions';
@@ -84,14 +85,17 @@ export function planNextToken(plan: GraphPlan, logitsType: number | undefined, k
     onnx.TensorProto.create({ name: `${P}pad`, dataType: T.INT64, dims: [1, 1], int64Data: [0] }),
     ...(plan.opset >= 18 ? [int64('axisLast', [-1])] : []),
   ];
-  const info = (name: string, elemType: number) =>
-    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
   const extra = onnx.ModelProto.encode(
     onnx.ModelProto.create({
       graph: onnx.GraphProto.create({
         node: nodes,
         initializer,
-        output: [info(outputs.topLogP, T.FLOAT), info(outputs.topIds, T.INT64), info(outputs.nextLogP, T.FLOAT), info(outputs.vocab, T.INT64)],
+        output: [
+          valueInfo(outputs.topLogP, T.FLOAT),
+          valueInfo(outputs.topIds, T.INT64),
+          valueInfo(outputs.nextLogP, T.FLOAT),
+          valueInfo(outputs.vocab, T.INT64),
+        ],
       }),
     }),
   ).finish();

@@ -1,6 +1,7 @@
 // Reads an ONNX file defensively (modelBytes.ts), finds where attention probabilities live, and (when the
 // model does not already output them) makes them graph outputs in memory. Nothing here touches onnxruntime,
 // so it runs on hostile bytes without native code involved; every refusal is an EngineError.
+import { valueInfo } from './valueInfo';
 import { onnx } from 'onnx-proto';
 import { EngineError, EXPORT_ADVICE } from '../core/errors';
 import { kernelContext } from './kernels/context';
@@ -386,12 +387,7 @@ export function addGraphOutputs(
               ]
             : [],
         ),
-        output: declare.map((name) =>
-          onnx.ValueInfoProto.create({
-            name,
-            type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: FLOAT }) }),
-          }),
-        ),
+        output: declare.map((name) => valueInfo(name, FLOAT)),
       }),
     }),
   ).finish();

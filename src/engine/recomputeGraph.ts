@@ -4,6 +4,7 @@
 // model cut out of the user's own graph. The slice holds the graph's own nodes between that MatMul and
 // the Softmax, so masking, scaling and normalising are exactly what the model does — no pattern of
 // "how attention is usually written" is assumed beyond "a MatMul feeds the Softmax's input".
+import { valueInfo } from './valueInfo';
 import { onnx } from 'onnx-proto';
 import { appendMessage, elemTypes } from './onnxGraph';
 import type { KernelPlan } from './kernels/types';
@@ -309,8 +310,6 @@ function buildSliceModel(
   const typeOf = new Map([...captures, ...feeds, source].map((nm, i) => [nm, types[i]]));
   const captureList = [...captures];
   const feedList = [...feeds];
-  const valueInfo = (name: string, elemType: number) =>
-    onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
   for (const nm of [...captureList, ...feedList]) if (typeOf.get(nm) === undefined) return { refused: `element type of ${nm} is unknown` };
   const srcType = typeOf.get(source);
   const FLOAT = onnx.TensorProto.DataType.FLOAT;

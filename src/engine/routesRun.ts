@@ -2,6 +2,7 @@
 // (every layer's residual stream before and after its attention output joins, the final stream, the values
 // and their ‖v_j W_O^h‖), and each step's distances for the tracer — attention weights recomputed from the
 // kept run, ⟨W_O^h y, v_j⟩ for every head and key on ONNX Runtime.
+import { symbolicDims, valueInfo } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { traceRoutes as trace, type AttentionRow, type MlpRow, type RouteSteps } from '../analysis/routes';
@@ -121,18 +122,6 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 let dotSession: Promise<ort.InferenceSession> | undefined;
 /** ⟨W_O^h y_r, v_j^h⟩ for every head h, key j and row r: v [H, n, dh], w [H, dh, d], y [m, d] → [H, n, m]. */
 function dots(): Promise<ort.InferenceSession> {
-  const info = (name: string, rank: number) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({
-            dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `${name}${k}` })),
-          }),
-        }),
-      }),
-    });
   const node = (opType: string, input: string[], output: string, perm?: number[]) =>
     onnx.NodeProto.create({
       opType,
@@ -150,8 +139,8 @@ function dots(): Promise<ort.InferenceSession> {
         graph: onnx.GraphProto.create({
           name: 'route-dots',
           node: [node('Transpose', ['y'], 'yt', [1, 0]), node('MatMul', ['w', 'yt'], 'u'), node('MatMul', ['v', 'u'], 'out')],
-          input: [info('v', 3), info('w', 3), info('y', 2)],
-          output: [info('out', 3)],
+          input: [valueInfo('v', FLOAT, symbolicDims('v', 3)), valueInfo('w', FLOAT, symbolicDims('w', 3)), valueInfo('y', FLOAT, symbolicDims('y', 2))],
+          output: [valueInfo('out', FLOAT, symbolicDims('out', 3))],
         }),
       }),
     ).finish(),

@@ -5,6 +5,7 @@
 // identified, the output projection W_O (the first MatMul with a constant [heads·d_head, d] weight after the
 // heads are merged); the run fetches the values and ‖v_j W_O^h‖ is computed per head and key — or ‖v_j‖
 // where W_O cannot be found, and the result says which.
+import { symbolicDims, valueInfo } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { KernelPlan } from './kernels/types';
@@ -103,16 +104,6 @@ const INT64 = onnx.TensorProto.DataType.INT64;
  * key instead of dh·d. Output [H, n]. Symbolic dims, so one session serves every layer and length.
  */
 function normGraph(withWo: boolean): Uint8Array {
-  const info = (name: string, rank: number) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({ dim: Array.from({ length: rank }, (_, k) => onnx.TensorShapeProto.Dimension.create({ dimParam: `d${k}` })) }),
-        }),
-      }),
-    });
   const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) =>
     onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
   const nodes = withWo
@@ -137,8 +128,8 @@ function normGraph(withWo: boolean): Uint8Array {
         name: 'value-norms',
         node: nodes,
         initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-        input: [info('v', 3), ...(withWo ? [info('w', 3)] : [])],
-        output: [info('out', 2)],
+        input: [valueInfo('v', FLOAT, symbolicDims('d', 3)), ...(withWo ? [valueInfo('w', FLOAT, symbolicDims('d', 3))] : [])],
+        output: [valueInfo('out', FLOAT, symbolicDims('d', 2))],
       }),
     }),
   ).finish();

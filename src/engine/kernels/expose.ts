@@ -6,7 +6,8 @@
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../../core/errors';
 import { decodeModel, elemTypes } from '../onnxGraph';
-import { attrInt, info } from './sliceGraph';
+import { attrInt } from './sliceGraph';
+import { valueInfo } from '../valueInfo';
 import type { KernelPlan } from './types';
 
 export function exposeKernelProbabilities(
@@ -36,7 +37,7 @@ export function exposeKernelProbabilities(
       outputs[3] = `${source}.scores`;
       // onnxruntime cannot infer the type of this optional output: declare it (the query's type).
       const [t] = elemTypes(model, [n.input?.[0] ?? '']);
-      (model.graph!.valueInfo ??= []).push(info(outputs[3], t ?? onnx.TensorProto.DataType.FLOAT));
+      (model.graph!.valueInfo ??= []).push(valueInfo(outputs[3], t ?? onnx.TensorProto.DataType.FLOAT));
       nodes.splice(
         at + 1,
         0,

@@ -1,6 +1,7 @@
 // x · W (+ b) on onnxruntime's threads, for value vectors a kernel computes internally (com.microsoft
 // Attention's V): a plain JS loop over 1,024 × 768 × 768 would take about a second. One session with symbolic
 // dims serves every layer and length.
+import { valueInfo } from '../valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 
@@ -8,16 +9,6 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 let session: Promise<ort.InferenceSession> | undefined;
 
 function graph(): Uint8Array {
-  const info = (name: string, dims: string[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create({ dimParam: d })) }),
-        }),
-      }),
-    });
   return onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 8,
@@ -29,8 +20,8 @@ function graph(): Uint8Array {
           onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'w'], output: ['xw'] }),
           onnx.NodeProto.create({ opType: 'Add', input: ['xw', 'b'], output: ['y'] }),
         ],
-        input: [info('x', ['rows', 'in']), info('w', ['in', 'cols']), info('b', ['cols'])],
-        output: [info('y', ['rows', 'cols'])],
+        input: [valueInfo('x', FLOAT, ['rows', 'in']), valueInfo('w', FLOAT, ['in', 'cols']), valueInfo('b', FLOAT, ['cols'])],
+        output: [valueInfo('y', FLOAT, ['rows', 'cols'])],
       }),
     }),
   ).finish();

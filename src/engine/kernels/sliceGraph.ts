@@ -1,5 +1,6 @@
 // Small pieces for building a kernel's slice: a one-kernel ONNX model whose single float32 output `out` is the
 // probabilities of a few heads. Shared by the four kernel plans.
+import { valueInfo } from '../valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { TensorLookup } from './types';
@@ -20,9 +21,6 @@ export const ONNX_TYPE: Record<string, number> = {
   bool: DT.BOOL,
   bfloat16: DT.BFLOAT16,
 };
-
-export const info = (name: string, elemType: number): onnx.ValueInfoProto =>
-  onnx.ValueInfoProto.create({ name, type: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType }) }) });
 
 export const attrInt = (name: string, i: number): onnx.AttributeProto => onnx.AttributeProto.create({ name, i, type: onnx.AttributeProto.AttributeType.INT });
 export const attrInts = (name: string, ints: number[]): onnx.AttributeProto =>
@@ -85,7 +83,7 @@ export function sliceModel(
   initializers: onnx.TensorProto[] = [],
   typed: Record<string, number> = {},
 ): Uint8Array {
-  const inputs = Object.entries(feeds).map(([name, t]) => info(name, ONNX_TYPE[t.type] ?? DT.FLOAT));
+  const inputs = Object.entries(feeds).map(([name, t]) => valueInfo(name, ONNX_TYPE[t.type] ?? DT.FLOAT));
   return onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 10,
@@ -96,8 +94,8 @@ export function sliceModel(
         node: nodes,
         initializer: initializers,
         input: inputs,
-        output: [info('out', DT.FLOAT)],
-        valueInfo: Object.entries(typed).map(([name, t]) => info(name, t)),
+        output: [valueInfo('out', DT.FLOAT)],
+        valueInfo: Object.entries(typed).map(([name, t]) => valueInfo(name, t)),
       }),
     }),
   ).finish();
