@@ -99,28 +99,29 @@ describe('protocol guards', () => {
   });
 });
 
-describe('protocol guards: compare and export', () => {
-  const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
-  const session = {
-    id: 1,
-    title: 't',
-    text: 'ab',
-    model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 },
-    tokens: [],
-    heads: [],
-    metrics: [],
-    thumbSize: 1,
-    thumbnails: [],
-  };
-  const diff = {
-    labels: { a: 'a', b: 'b' },
-    changes: [],
-    kept: [],
-    sameShape: true,
-    alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' },
-    layers: [],
-  };
+// A minimal panel state, session and comparison, the samples both describe blocks below send through the guards.
+const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
+const session = {
+  id: 1,
+  title: 't',
+  text: 'ab',
+  model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 },
+  tokens: [],
+  heads: [],
+  metrics: [],
+  thumbSize: 1,
+  thumbnails: [],
+};
+const diff = {
+  labels: { a: 'a', b: 'b' },
+  changes: [],
+  kept: [],
+  sameShape: true,
+  alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' },
+  layers: [],
+};
 
+describe('protocol guards: compare and export', () => {
   it("accepts export messages and the webview's replies to export/render, and drops malformed ones", () => {
     const good = [
       { type: 'export/start', format: 'html' },
@@ -179,26 +180,6 @@ describe('protocol guards: compare and export', () => {
 });
 
 describe('protocol: one description, no drift', () => {
-  const state = defaultPanelState('file:///a.txt', [0, 0, 2, 5], 'planted');
-  const session = {
-    id: 1,
-    title: 't',
-    text: 'ab',
-    model: { name: 'm', kind: 'causal', layers: 1, headsPerLayer: 1 },
-    tokens: [],
-    heads: [],
-    metrics: [],
-    thumbSize: 1,
-    thumbnails: [],
-  };
-  const diff = {
-    labels: { a: 'a', b: 'b' },
-    changes: [],
-    kept: [],
-    sameShape: true,
-    alignment: { identical: true, spans: [], specialA: [], specialB: [], note: '' },
-    layers: [],
-  };
   // One well-formed message per type. `satisfies` makes a new message type fail to build until it has a
   // sample here, and the guard tables in src/protocol/panel.ts fail to build until it has a guard.
   const webviewSamples = {
