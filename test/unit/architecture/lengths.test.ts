@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { sourceFiles } from './importGraph';
 
 // Files and functions small enough to read (issue 28): no file in src/ or webview/ over 400 lines but the documented
 // hot loop, and no function over 80 lines unless a comment right above it says why it stays whole. Lengths are of the
@@ -12,14 +13,6 @@ const MAX_FUNCTION = 80;
 /** The per-element passes over every head's rows, kept in one file on purpose (docs/ARCHITECTURE.md, the data path). */
 const LONG_FILES = new Set(['src/analysis/measure.ts']);
 const WHY_WHOLE = /stays? whole/i;
-
-function sources(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return sources(rel);
-    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
-  });
-}
 
 type FunctionLike =
   ts.FunctionDeclaration | ts.MethodDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.ConstructorDeclaration | ts.AccessorDeclaration;
@@ -59,7 +52,7 @@ export function longFunctions(file: string, text: string, max = MAX_FUNCTION): s
 }
 
 describe('lengths: files and functions in src/ and webview/', () => {
-  const files = [...sources('src'), ...sources('webview')];
+  const files = sourceFiles(ROOT).filter((f) => !f.endsWith('.d.ts'));
 
   it(`no file over ${MAX_FILE} lines but the documented hot loop`, () => {
     assert.ok(files.length > 100, `only ${files.length} files found`);
