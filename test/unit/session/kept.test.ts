@@ -204,12 +204,12 @@ describe('session: kept (bounded-memory) runs', function () {
       [0, 0],
       [0, 1],
     ]);
-    assert.equal(chunkHeads(order, 4096).length, 72, '64 MB per head at 4,096 tokens: two per message');
+    assert.equal(chunkHeads(order, 4096).length, 144, '64 MB per head at 4,096 tokens: one per message');
     assert.equal(chunkHeads(order, 1024).length, Math.ceil(144 / (STREAM_CHUNK_BYTES / (1024 * 1024 * 4))));
     assert.equal(chunkHeads(order, 100).length, 1);
     // With the layer size given: a layer per message, so the engine and the analysis overlap.
     assert.equal(chunkHeads(order, 1024, 12).length, 12);
     assert.deepEqual(chunkHeads(order, 1024, 12)[1][0], [1, 0]);
-    assert.equal(chunkHeads(order, 4096, 12).length, 72);
+    assert.equal(chunkHeads(order, 4096, 12).length, 144);
   });
 });
