@@ -50,6 +50,8 @@ export type EngineResult = ExplainResult & {
   stats: RunStats;
   /** A kept explain's value norms come from `valueNorms(handle)`, after the first paint. */
   valueNormsPending?: boolean;
+  /** A kept explain's direct logit attribution comes from `dla(handle)`, after the first paint. */
+  dlaPending?: boolean;
   /** A kept run (see KeepOptions.keep): `attention.data` is empty, heads come from `heads(handle, …)`. */
   kept?: { handle: number; bytes: number };
 };
@@ -127,6 +129,15 @@ export class EngineClient {
     return { ...(m.valueNorms ? { valueNorms: m.valueNorms } : {}), ...(m.valueNormsNote ? { valueNormsNote: m.valueNormsNote } : {}) };
   }
 
+  /** A kept explain's direct logit attribution (when its result says `dlaPending`), or why there is none. */
+  async dla(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'dla' | 'dlaNote'>> {
+    const k = this.kept.get(handle);
+    if (!k || k.worker !== this.worker)
+      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+    const m = (await this.send({ type: 'dla', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'dla' }>;
+    return { ...(m.dla ? { dla: m.dla } : {}), ...(m.dlaNote ? { dlaNote: m.dlaNote } : {}) };
+  }
+
   /** Free a kept run's captures in the worker (a no-op for unknown or expired handles). */
   async release(handle: number): Promise<void> {
     const k = this.kept.get(handle);
@@ -146,6 +157,7 @@ export class EngineClient {
     if (r.routes !== undefined && this.worker) out.routes = r.routes;
     if (r.routesNote) out.routesNote = r.routesNote;
     if (r.valueNormsPending) out.valueNormsPending = true;
+    if (r.dlaPending) out.dlaPending = true;
     if (r.kept && this.worker) {
       const handle = this.nextKept++;
       this.kept.set(handle, { worker: this.worker, handle: r.kept.handle });

@@ -28,6 +28,8 @@ export type WorkerRequest =
   | { id: number; type: 'routes'; routes: number; token: number; threshold: number }
   /** A kept explain's value norms (WorkerResult.valueNormsPending), measured after the first paint from the values its run kept. */
   | { id: number; type: 'value-norms'; handle: number }
+  /** A kept explain's direct logit attribution (WorkerResult.dlaPending), computed after the first paint from the tensors its run fetched. */
+  | { id: number; type: 'dla'; handle: number }
   | { id: number; type: 'info'; model: ModelRef }
   /** The model-level repeat probe's ids: ordinary tokens, a length that fits the model, BOS as its family runs it. */
   | { id: number; type: 'probe-plan'; model: ModelRef; seed: number }
@@ -70,6 +72,8 @@ export interface WorkerResult {
   routesNote?: string;
   /** A kept explain leaves its value norms to a `value-norms` request: they are no part of the first paint. */
   valueNormsPending?: boolean;
+  /** A kept explain leaves its DLA to a `dla` request, for the same reason. */
+  dlaPending?: boolean;
   stats: RunStats;
   /**
    * Set when the request asked to `keep` and the model runs in bounded-memory mode: the worker keeps
@@ -89,4 +93,5 @@ export type WorkerResponse =
   | { id: number; type: 'routes'; graph: import('../protocol/wire').RouteGraph }
   | { id: number; type: 'released' }
   | { id: number; type: 'value-norms'; valueNorms?: WorkerResult['valueNorms']; valueNormsNote?: string }
+  | { id: number; type: 'dla'; dla?: WorkerResult['dla']; dlaNote?: string }
   | { id: number; type: 'error'; error: EngineErrorShape };

@@ -46,15 +46,18 @@ export async function pumpHeads(
   shape: StreamShape,
   kind: StreamJob['kind'],
   stream: number,
-  opts: RunOptions & { onProgress?: (done: number, total: number) => void } = {},
+  /** onEngineDone: the engine has recomputed the last chunk (the analysis has it still to measure) — free for other work. */
+  opts: RunOptions & { onProgress?: (done: number, total: number) => void; onEngineDone?: () => void } = {},
 ): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();
   const total = shape.layers * shape.headsPerLayer;
   let done = 0;
   try {
-    for (const chunk of chunkHeads(streamOrder(shape, kind), shape.seq, shape.headsPerLayer)) {
+    const chunks = chunkHeads(streamOrder(shape, kind), shape.seq, shape.headsPerLayer);
+    for (const [c, chunk] of chunks.entries()) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       const data = await engine.heads(handle, chunk, { signal: opts.signal });
+      if (c === chunks.length - 1) opts.onEngineDone?.();
       await feeding;
       opts.onProgress?.(done, total);
       done += chunk.length;

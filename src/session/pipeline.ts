@@ -172,7 +172,15 @@ export class SessionPipeline {
       const t2 = performance.now();
       if (o.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       const { syntax, syntaxFailed } = await this.readSyntax(result, o.syntax);
-      const analysed = await this.analyseHeads(o, result, outcome?.scores, syntax);
+      // A kept run's DLA is asked for once the engine has streamed every head: it then overlaps the last heads' analysis.
+      let lateDla: Promise<Partial<EngineResult>> | undefined;
+      const analysed = await this.analyseHeads(o, result, outcome?.scores, syntax, () => {
+        lateDla = this.lateDla(result, o.signal);
+      });
+      if (lateDla) {
+        Object.assign(result, await lateDla);
+        delete result.dlaPending;
+      }
       if (lateNorms) {
         Object.assign(result, await lateNorms);
         delete result.valueNormsPending;
@@ -243,6 +251,18 @@ export class SessionPipeline {
     return lateNorms;
   }
 
+  /** After the heads: a kept run's direct logit attribution (never a reason to fail the explain: the panel says why there is none). */
+  private lateDla(result: EngineResult, signal: AbortSignal | undefined): Promise<Partial<EngineResult>> | undefined {
+    const kept = result.kept;
+    if (!kept || !result.dlaPending) return undefined;
+    const p = this.engine.dla(kept.handle, { signal }).catch((e: unknown) => {
+      if (e instanceof EngineError && e.code === 'cancelled') throw e;
+      return { dlaNote: `Direct logit attribution failed: ${e instanceof Error ? e.message : String(e)}.` };
+    });
+    p.catch(() => undefined); // awaited by the build; a build that fails first must not leave it unhandled
+    return p;
+  }
+
   /** The syntax roles' gold edges: parsed once per build, in the analysis worker (grammars load there on first use). */
   private async readSyntax(result: EngineResult, context: SyntaxContext | undefined): Promise<{ syntax?: SyntaxInfo; syntaxFailed?: string }> {
     if (!context) return {};
@@ -259,6 +279,7 @@ export class SessionPipeline {
     result: EngineResult,
     probe: ProbeHeadScore[] | undefined,
     syntax: SyntaxInfo | undefined,
+    onEngineDone?: () => void,
   ): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[] }> {
     const kept = result.kept;
     if (!kept) {
@@ -278,7 +299,7 @@ export class SessionPipeline {
       ...(syntax ? { syntax } : {}),
     });
     try {
-      await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress });
+      await pumpHeads(this.engine, this.analysis, kept.handle, shape, 'analyze', stream, { signal: o.signal, onProgress: o.onProgress, onEngineDone });
     } catch (e) {
       await this.analysis.streamAnalyzed(stream).catch(() => undefined); // frees the half-fed stream
       throw e;

@@ -56,7 +56,7 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
       assert.equal(plan.layers.length, ref.layers);
     });
 
-    it("an explain carries every head's DLA (the worker's path: tokenizer, run, predictions), equal to PyTorch's", async () => {
+    it("a kept explain's DLA comes after its first paint (the worker's path: tokenizer, run, predictions), equal to PyTorch's", async () => {
       const run = ref.runs.find((x) => x.text)!;
       const client = new EngineClient();
       try {
@@ -70,22 +70,29 @@ for (const name of ['gpt2-op14', 'gpt2-op17', 'llama-op17']) {
           run.ids,
           'the tokenizer gives the ids the reference ran',
         );
-        assert.ok(res.dla, res.dlaNote);
+        // Kept (the extension's path): the reply that paints carries no DLA, a `dla` request brings it.
+        assert.equal(res.dla, undefined);
+        assert.ok(res.dlaPending && res.kept, 'a kept explain leaves its DLA to a later request');
+        const late = await client.dla(res.kept.handle);
+        assert.ok(late.dla, late.dlaNote);
+        assert.strictEqual((await client.dla(res.kept.handle)).dla?.actual.length, late.dla.actual.length, 'asked twice, computed once and answered again');
+        const dla = late.dla;
         const n = run.ids.length,
           H = ref.heads;
         for (let l = 0; l < ref.layers; l++)
           for (let h = 0; h < H; h++)
             for (let i = 0; i + 1 < n; i++) {
-              const v = res.dla.actual[(l * H + h) * n + i];
+              const v = dla.actual[(l * H + h) * n + i];
               assert.ok(Math.abs(v - run.dla[l][h][i]!) < 1e-4, `L${l}H${h} at ${i}: ${v} vs ${run.dla[l][h][i]}`);
             }
         // The alternative is the model's best other token, read off its own predictions.
         const p = res.predictions!;
         for (let i = 0; i + 1 < n; i++) {
           const top = p.topIds[i * p.k];
-          assert.equal(res.dla.alternatives[i], top === run.ids[i + 1] ? p.topIds[i * p.k + 1] : top);
+          assert.equal(dla.alternatives[i], top === run.ids[i + 1] ? p.topIds[i * p.k + 1] : top);
         }
-        if (res.kept) await client.release(res.kept.handle);
+        await client.release(res.kept.handle);
+        await assert.rejects(client.dla(res.kept.handle), /no longer loaded/, 'a released run has no DLA to give');
       } finally {
         await client.dispose();
       }

@@ -115,6 +115,10 @@ describe('session: kept (bounded-memory) runs', function () {
       assert.equal(first.valueNorms, undefined);
       assert.ok(b.session.valueNorms, b.session.valueNormsNote);
       assert.equal(b.session.valueNorms.data.length, 2 * 8 * b.session.tokens.length);
+      // So is direct logit attribution: asked for once the engine has streamed the heads.
+      assert.equal(first.dla, undefined);
+      assert.ok(b.session.dla, b.session.dlaNote);
+      assert.equal(b.session.dla.mean.length, 2 * 8);
       assert.deepEqual(first.tokens, b.session.tokens);
       assert.equal(b.session.analysing, undefined);
       assert.equal(b.session.heads.length, 2 * 8);
