@@ -97,28 +97,15 @@ export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weigh
   const edge = new Int32Array(s + 1);
   for (let c = 0; c <= s; c++) edge[c] = Math.min(n, Math.ceil((c * n) / s));
   for (let r = 0; r < s; r++) {
-    for (let i = edge[r]; i < edge[r + 1]; i++) {
-      const row = i * n;
-      const out = r * s;
-      const end = causal ? i + 1 : n;
-      if (weights) {
-        let rs = 0;
-        for (let j = 0; j < end; j++) rs += A[row + j] * weights[j];
-        if (rs <= 0) continue;
-        const inv = 1 / rs;
-        for (let c = 0; c < s && edge[c] < end; c++) {
-          let sum = 0;
-          for (let j = edge[c], e = Math.min(edge[c + 1], end); j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
-          acc[out + c] += sum;
-        }
-        continue;
-      }
-      for (let c = 0; c < s && edge[c] < end; c++) {
-        let sum = 0;
-        for (let j = row + edge[c], e = row + Math.min(edge[c + 1], end); j < e; j++) sum += A[j];
-        acc[out + c] += sum;
-      }
+    // Four rows at a time: four independent add chains where one row alone is one chain, whose latency
+    // bound the pass. Each row's sums keep their order and reach acc in row order: the same floats.
+    let i = edge[r];
+    if (weights) {
+      for (; i < edge[r + 1]; i++) weightedRow(A, n, i, weights, causal, edge, s, acc, r * s);
+      continue;
     }
+    for (; i + 4 <= edge[r + 1]; i += 4) blockRows4(A, n, i, causal, edge, s, acc, r * s);
+    for (; i < edge[r + 1]; i++) blockRow(A, n, i, causal, edge, s, acc, r * s);
   }
   let max = 0;
   for (let r = 0; r < s; r++) {
@@ -132,6 +119,80 @@ export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weigh
   if (max <= 0) return out;
   for (let r = 0; r < s; r++) for (let c = 0; c < s; c++) out[r * size + c] = Math.round(Math.sqrt(acc[r * s + c] / max) * 255);
   return out;
+}
+
+/** Row i of the value-weighted matrix (each product scaled to the row's sum, as float32), its block sums added to acc[out + c]. */
+function weightedRow(
+  A: Float32Array,
+  n: number,
+  i: number,
+  weights: ArrayLike<number>,
+  causal: boolean,
+  edge: Int32Array,
+  s: number,
+  acc: Float64Array,
+  out: number,
+): void {
+  const row = i * n;
+  const end = causal ? i + 1 : n;
+  let rs = 0;
+  for (let j = 0; j < end; j++) rs += A[row + j] * weights[j];
+  if (rs <= 0) return;
+  const inv = 1 / rs;
+  for (let c = 0; c < s && edge[c] < end; c++) {
+    let sum = 0;
+    for (let j = edge[c], e = Math.min(edge[c + 1], end); j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
+    acc[out + c] += sum;
+  }
+}
+
+/** Row i's block sums added to acc[out + c] (the rows of a block left over by blockRows4). */
+function blockRow(A: Float32Array, n: number, i: number, causal: boolean, edge: Int32Array, s: number, acc: Float64Array, out: number): void {
+  const row = i * n;
+  const end = causal ? i + 1 : n;
+  for (let c = 0; c < s && edge[c] < end; c++) {
+    let sum = 0;
+    for (let j = row + edge[c], e = row + Math.min(edge[c + 1], end); j < e; j++) sum += A[j];
+    acc[out + c] += sum;
+  }
+}
+
+/**
+ * Rows i..i+3's block sums added to acc[out + c], row by row: what blockRow does four times, the four
+ * chains side by side. Causal rows see i+1..i+4 keys: the block on the diagonal has a tail of up to three
+ * keys that only the later rows read; a row adds 0 to the blocks past its end (acc is unchanged by it).
+ */
+function blockRows4(A: Float32Array, n: number, i: number, causal: boolean, edge: Int32Array, s: number, acc: Float64Array, out: number): void {
+  const r0 = i * n,
+    r1 = r0 + n,
+    r2 = r1 + n,
+    r3 = r2 + n;
+  const e0 = causal ? i + 1 : n,
+    e3 = causal ? i + 4 : n;
+  for (let c = 0; c < s && edge[c] < e3; c++) {
+    const j1 = edge[c + 1];
+    const jc = Math.min(j1, e0);
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      j = edge[c];
+    for (; j < jc; j++) {
+      s0 += A[r0 + j];
+      s1 += A[r1 + j];
+      s2 += A[r2 + j];
+      s3 += A[r3 + j];
+    }
+    if (j1 > e0) {
+      for (let k = j, e = Math.min(j1, e0 + 1); k < e; k++) s1 += A[r1 + k];
+      for (let k = j, e = Math.min(j1, e0 + 2); k < e; k++) s2 += A[r2 + k];
+      for (let k = j, e = Math.min(j1, e0 + 3); k < e; k++) s3 += A[r3 + k];
+    }
+    acc[out + c] += s0;
+    acc[out + c] += s1;
+    acc[out + c] += s2;
+    acc[out + c] += s3;
+  }
 }
 
 export function flowData(att: AttentionSet | HeadReader, token: number): FlowData {
