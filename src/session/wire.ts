@@ -101,6 +101,7 @@ export function thumbnailOf(A: Float32Array, n: number, size = THUMB_SIZE, weigh
     // bound the pass. Each row's sums keep their order and reach acc in row order: the same floats.
     let i = edge[r];
     if (weights) {
+      for (; i + 4 <= edge[r + 1]; i += 4) weightedRows4(A, n, i, weights, causal, edge, s, acc, r * s);
       for (; i < edge[r + 1]; i++) weightedRow(A, n, i, weights, causal, edge, s, acc, r * s);
       continue;
     }
@@ -143,6 +144,72 @@ function weightedRow(
     let sum = 0;
     for (let j = edge[c], e = Math.min(edge[c + 1], end); j < e; j++) sum += Math.fround(A[row + j] * weights[j] * inv);
     acc[out + c] += sum;
+  }
+}
+
+/** Rows i..i+3 of the value-weighted matrix: what weightedRow does four times, side by side (see blockRows4). */
+function weightedRows4(
+  A: Float32Array,
+  n: number,
+  i: number,
+  w: ArrayLike<number>,
+  causal: boolean,
+  edge: Int32Array,
+  s: number,
+  acc: Float64Array,
+  out: number,
+): void {
+  const r0 = i * n,
+    r1 = r0 + n,
+    r2 = r1 + n,
+    r3 = r2 + n;
+  const e0 = causal ? i + 1 : n,
+    e3 = causal ? i + 4 : n;
+  let q0 = 0,
+    q1 = 0,
+    q2 = 0,
+    q3 = 0;
+  for (let j = 0; j < e0; j++) {
+    const wj = w[j];
+    q0 += A[r0 + j] * wj;
+    q1 += A[r1 + j] * wj;
+    q2 += A[r2 + j] * wj;
+    q3 += A[r3 + j] * wj;
+  }
+  for (let j = e0; j < e3; j++) {
+    if (j < e0 + 1) q1 += A[r1 + j] * w[j];
+    if (j < e0 + 2) q2 += A[r2 + j] * w[j];
+    q3 += A[r3 + j] * w[j];
+  }
+  // A row whose sum is not positive adds nothing (as weightedRow returns early); its sums are still formed.
+  const v0 = 1 / q0,
+    v1 = 1 / q1,
+    v2 = 1 / q2,
+    v3 = 1 / q3;
+  for (let c = 0; c < s && edge[c] < e3; c++) {
+    const j1 = edge[c + 1];
+    const jc = Math.min(j1, e0);
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      j = edge[c];
+    for (; j < jc; j++) {
+      const wj = w[j];
+      s0 += Math.fround(A[r0 + j] * wj * v0);
+      s1 += Math.fround(A[r1 + j] * wj * v1);
+      s2 += Math.fround(A[r2 + j] * wj * v2);
+      s3 += Math.fround(A[r3 + j] * wj * v3);
+    }
+    if (j1 > e0) {
+      for (let k = j, e = Math.min(j1, e0 + 1); k < e; k++) s1 += Math.fround(A[r1 + k] * w[k] * v1);
+      for (let k = j, e = Math.min(j1, e0 + 2); k < e; k++) s2 += Math.fround(A[r2 + k] * w[k] * v2);
+      for (let k = j, e = Math.min(j1, e0 + 3); k < e; k++) s3 += Math.fround(A[r3 + k] * w[k] * v3);
+    }
+    if (!(q0 <= 0)) acc[out + c] += s0;
+    if (!(q1 <= 0)) acc[out + c] += s1;
+    if (!(q2 <= 0)) acc[out + c] += s2;
+    if (!(q3 <= 0)) acc[out + c] += s3;
   }
 }
 
