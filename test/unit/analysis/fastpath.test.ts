@@ -1,4 +1,4 @@
-// measureHead's optimised passes (abs-free distance halves, table log, top-3 in locals, punctuation
+// measureHead's optimised passes (abs-free distance halves, table log, top-3 inserted out of the loop, punctuation
 // gathered with four partial sums, TransformerLens sums riding on the role reads) against a
 // straightforward reference written from the definitions: every metric and every per-row statistic
 // the roles use, on random Dirichlet heads with repeated tokens, specials, punctuation and brackets.
@@ -69,6 +69,11 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
   };
   const argmax: number[] = [],
     clear: number[] = [];
+  // The runner-up's key and the 2nd/3rd largest weights, ties in key order; a row with fewer keys has −1
+  // weights there, and a one-key row's runner-up key is that key (0), as the scan leaves it.
+  const argmax2: number[] = [],
+    second: number[] = [],
+    third: number[] = [];
   const hist = new Map<number, number>();
   const offsetMass = new Array<number>(2 * LOCAL_WINDOW + 1).fill(0);
   const targetMass = (T: TargetLists, i: number, m: number, am: number, st: RefStat): number => {
@@ -106,6 +111,10 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
     punct += pm;
     const am = w.indexOf(Math.max(...w));
     argmax.push(am);
+    const byWeight = w.map((_a, j) => j).sort((x, y) => w[y] - w[x] || x - y);
+    argmax2.push(byWeight.length > 1 ? byWeight[1] : 0);
+    second.push(byWeight.length > 1 ? w[byWeight[1]] : -1);
+    third.push(byWeight.length > 2 ? w[byWeight[2]] : -1);
     const sorted = [...w].sort((a, b) => b - a);
     mx += sorted[0];
     tk += sorted
@@ -170,7 +179,7 @@ function reference(A: Float32Array, ctx: TextContext, topK: number) {
     tlDuplicate: tlD / sumA,
     tlInduction: tlI / sumA,
   };
-  return { metrics, stats: s, argmax, clear, hist, offsetMass };
+  return { metrics, stats: s, argmax, clear, hist, offsetMass, argmax2, second, third };
 }
 
 /** n tokens from a small vocabulary (so words repeat), with brackets, quotes, punctuation and specials. */
@@ -232,6 +241,10 @@ describe('measureHead fast path = straightforward reference (random Dirichlet he
         }
         assert.deepEqual(Array.from(got.argmax), want.argmax, `head ${h} argmax`);
         assert.deepEqual(Array.from(got.clear), want.clear, `head ${h} clear`);
+        // What the sink-aware pass reads from the scratch (sinkAware.ts): exact, not within a tolerance.
+        assert.deepEqual(Array.from(scratch.argmax2), want.argmax2, `head ${h} runner-up keys`);
+        assert.deepEqual(Array.from(scratch.second), want.second, `head ${h} second largest`);
+        assert.deepEqual(Array.from(scratch.third), want.third, `head ${h} third largest`);
         for (let d = -(c.n - 1); d <= c.n - 1; d++) assert.equal(got.offsetHist[d + c.n - 1], want.hist.get(d) ?? 0, `head ${h} offsetHist[${d}]`);
         want.offsetMass.forEach((v, k) => close(got.offsetMass[k], v, `head ${h} offsetMass[${k}]`));
       }
