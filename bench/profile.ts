@@ -13,6 +13,7 @@ import { encodeText, loadTokenizer } from '../src/engine/tokenize';
 import { predictionsFrom } from '../src/engine/predictions';
 import { nextTokenFetches, predictionsFromOutputs } from '../src/engine/nextTokenGraph';
 import { allValueNorms } from '../src/engine/values';
+import { dlaFetches, runDla } from '../src/engine/dlaRun';
 import { attentionSourceIndex } from '../src/engine/loadedModel';
 import { headAnalyzer, LayerSums, PathwayBuilder } from '../src/analysis';
 import { measureHead, Scratch } from '../src/analysis/measure';
@@ -72,8 +73,8 @@ async function main(): Promise<void> {
     for (const v of Object.values(plain)) v.dispose?.();
     const bare = await time(label('capture run, captures only'), () => captureRun(m, ids));
     disposeCaptured(bare);
-    // What the worker fetches with an explain: the graph's next-token reduction (else the logits) and the values.
-    const next = m.nextToken ? nextTokenFetches(m.nextToken) : logitsName ? [logitsName] : [];
+    // What the worker fetches with an explain: the graph's next-token reduction (else the logits), the values, DLA's tensors.
+    const next = [...(m.nextToken ? nextTokenFetches(m.nextToken) : logitsName ? [logitsName] : []), ...dlaFetches(m)];
     let got: Record<string, ort.Tensor> = {};
     const values: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
     const cap = await time(label('explain run: captures + predictions + values'), () =>
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
     );
     if (m.nextToken) {
       const r = m.nextToken;
-      await time(label('predictions: from the reduced outputs'), () => predictionsFromOutputs(got, r, ids));
+      const p = await time(label('predictions: from the reduced outputs'), () => predictionsFromOutputs(got, r, ids));
+      await time(label('DLA (after the heads: beside the last analysis)'), () => runDla(m, got, ids, { ...p, topText: [] }));
     } else if (logitsName) {
       const logits = got[logitsName];
       await time(label('predictions: JS top-k + log-softmax over logits'), () => predictionsFrom(logits.data as Float32Array, n, Number(logits.dims[2]), ids));
