@@ -103,13 +103,17 @@ export class EngineClient {
   private readonly kept = new Map<number, { worker: Worker; handle: number }>();
   private nextKept = 1;
 
+  /** A kept run's place in the current worker, or 'expired' (the worker restarted since, or the handle is unknown). */
+  private keptHere(handle: number, forget = false): { worker: Worker; handle: number } {
+    const k = this.kept.get(handle);
+    if (k && k.worker === this.worker) return k;
+    if (forget) this.kept.delete(handle);
+    throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
+  }
+
   /** Heads of a kept run, recomputed in the worker: one n×n Float32Array per [layer, head], in order. */
   async heads(handle: number, list: [number, number][], opts: RunOptions = {}): Promise<Float32Array[]> {
-    const k = this.kept.get(handle);
-    if (!k || k.worker !== this.worker) {
-      this.kept.delete(handle);
-      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
-    }
+    const k = this.keptHere(handle, true);
     const m = await this.send({ type: 'heads', handle: k.handle, heads: list }, opts);
     return (m as Extract<WorkerResponse, { type: 'heads' }>).data;
   }
@@ -122,19 +126,13 @@ export class EngineClient {
 
   /** A kept explain's value norms (when its result says `valueNormsPending`), or why there are none. */
   async valueNorms(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'valueNorms' | 'valueNormsNote'>> {
-    const k = this.kept.get(handle);
-    if (!k || k.worker !== this.worker)
-      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
-    const m = (await this.send({ type: 'value-norms', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'value-norms' }>;
+    const m = (await this.send({ type: 'value-norms', handle: this.keptHere(handle).handle }, opts)) as Extract<WorkerResponse, { type: 'value-norms' }>;
     return { ...(m.valueNorms ? { valueNorms: m.valueNorms } : {}), ...(m.valueNormsNote ? { valueNormsNote: m.valueNormsNote } : {}) };
   }
 
   /** A kept explain's direct logit attribution (when its result says `dlaPending`), or why there is none. */
   async dla(handle: number, opts: RunOptions = {}): Promise<Pick<EngineResult, 'dla' | 'dlaNote'>> {
-    const k = this.kept.get(handle);
-    if (!k || k.worker !== this.worker)
-      throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
-    const m = (await this.send({ type: 'dla', handle: k.handle }, opts)) as Extract<WorkerResponse, { type: 'dla' }>;
+    const m = (await this.send({ type: 'dla', handle: this.keptHere(handle).handle }, opts)) as Extract<WorkerResponse, { type: 'dla' }>;
     return { ...(m.dla ? { dla: m.dla } : {}), ...(m.dlaNote ? { dlaNote: m.dlaNote } : {}) };
   }
 
