@@ -16,7 +16,7 @@ import { feedTensor } from './feeds';
 import { cosineGap, effectBatch, measureEffects, type EffectMethod, type EffectRun } from './effects';
 import { decodeModel, readModelBytes } from './onnxGraph';
 import { CUT_START, CUT_X, FLOAT, planCut, type CutGraph } from './cutGraph';
-import { valueInfo } from './valueInfo';
+import { valueInfo, ownModel } from './valueInfo';
 import { attentionSourceIndex, type LoadedModel } from './loadedModel';
 
 export interface CutState {
@@ -103,19 +103,12 @@ function graphFeeds(model: LoadedModel, ids: number[], sets: number): Record<str
 let matmul: Promise<ort.InferenceSession> | undefined;
 async function headOutput(z: Float32Array, rows: number, wo: Float32Array, d: number, n: number, h: number, dh: number): Promise<Float32Array> {
   matmul ??= ort.InferenceSession.create(
-    onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        producerName: 'headlight',
-        opsetImport: [{ domain: '', version: 13 }],
-        graph: onnx.GraphProto.create({
-          name: 'head-output',
-          node: [onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['z', 'w'], output: ['o'] })],
-          input: [valueInfo('z', FLOAT, ['n', 'k']), valueInfo('w', FLOAT, ['k', 'd'])],
-          output: [valueInfo('o', FLOAT, ['n', 'd'])],
-        }),
-      }),
-    ).finish(),
+    ownModel({
+      name: 'head-output',
+      node: [onnx.NodeProto.create({ opType: 'MatMul', name: 'mm', input: ['z', 'w'], output: ['o'] })],
+      input: [valueInfo('z', FLOAT, ['n', 'k']), valueInfo('w', FLOAT, ['k', 'd'])],
+      output: [valueInfo('o', FLOAT, ['n', 'd'])],
+    }),
     { logSeverityLevel: 3 },
   );
   const zh = new Float32Array(n * dh);

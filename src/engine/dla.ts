@@ -6,7 +6,7 @@
 // w_t = W_U[:, t], s_i = 1 / σ_i. A head's term is z_h(i) W_O^h, its merged output slice through its rows of
 // W_O, so DLA_h(i) = s_i ⟨z_h(i) W_O^h, ĝ_{t_i}⟩ — O(n·d) captured per layer, no attention matrix needed.
 // The logit difference to the model's top alternative (the best other token) uses w_t − w_alt.
-import { symbolicDims, valueInfo } from './valueInfo';
+import { symbolicDims, valueInfo, ownModel } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ResidualPlan } from './residual';
@@ -159,32 +159,25 @@ function dlaGraph(): Uint8Array {
       : onnx.AttributeProto.create({ name, i: v, type: onnx.AttributeProto.AttributeType.INT });
   const node = (opType: string, input: string[], output: string, attribute: onnx.AttributeProto[] = []) =>
     onnx.NodeProto.create({ opType, input, output: [output], attribute, name: output });
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'headlight',
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: onnx.GraphProto.create({
-        name: 'dla',
-        node: [
-          node('Transpose', ['z'], 'zt', [attr('perm', [1, 0, 2])]),
-          node('MatMul', ['zt', 'w'], 'o'),
-          node('Mul', ['o', 'a'], 'oa'),
-          node('ReduceSum', ['oa', 'axis'], 'ya', [attr('keepdims', 0)]),
-          node('Mul', ['o', 'b'], 'ob'),
-          node('ReduceSum', ['ob', 'axis'], 'yb', [attr('keepdims', 0)]),
-        ],
-        initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-        input: [
-          valueInfo('z', FLOAT, symbolicDims('z', 3)),
-          valueInfo('w', FLOAT, symbolicDims('w', 3)),
-          valueInfo('a', FLOAT, symbolicDims('a', 2)),
-          valueInfo('b', FLOAT, symbolicDims('b', 2)),
-        ],
-        output: [valueInfo('ya', FLOAT, symbolicDims('ya', 2)), valueInfo('yb', FLOAT, symbolicDims('yb', 2))],
-      }),
-    }),
-  ).finish();
+  return ownModel({
+    name: 'dla',
+    node: [
+      node('Transpose', ['z'], 'zt', [attr('perm', [1, 0, 2])]),
+      node('MatMul', ['zt', 'w'], 'o'),
+      node('Mul', ['o', 'a'], 'oa'),
+      node('ReduceSum', ['oa', 'axis'], 'ya', [attr('keepdims', 0)]),
+      node('Mul', ['o', 'b'], 'ob'),
+      node('ReduceSum', ['ob', 'axis'], 'yb', [attr('keepdims', 0)]),
+    ],
+    initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
+    input: [
+      valueInfo('z', FLOAT, symbolicDims('z', 3)),
+      valueInfo('w', FLOAT, symbolicDims('w', 3)),
+      valueInfo('a', FLOAT, symbolicDims('a', 2)),
+      valueInfo('b', FLOAT, symbolicDims('b', 2)),
+    ],
+    output: [valueInfo('ya', FLOAT, symbolicDims('ya', 2)), valueInfo('yb', FLOAT, symbolicDims('yb', 2))],
+  });
 }
 
 let session: Promise<ort.InferenceSession> | undefined;

@@ -2,7 +2,7 @@
 // [K, N] matrix, the W of y = x·W. The runtime itself dequantises: the node is run on the K × K identity, so
 // row k of its output is W's row k exactly as onnxruntime reads the packed blocks (layout, zero-point
 // defaults, g_idx) — no second reading of the format to drift from the kernel.
-import { valueInfo } from './valueInfo';
+import { valueInfo, ownModel } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { inlineConstant } from './initializers';
@@ -97,16 +97,11 @@ function dequantModel(node: onnx.INodeProto, inputs: string[], inits: onnx.Tenso
     );
     y = 'yf';
   }
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'headlight',
-    opsetImport: [
-      { domain: '', version: 17 },
-      { domain: 'com.microsoft', version: 1 },
-    ],
-    graph: onnx.GraphProto.create({ name: 'nbits-weight', node: nodes, initializer: inits, input: [valueInfo('x', FLOAT)], output: [valueInfo(y, FLOAT)] }),
-  });
-  return { bytes: onnx.ModelProto.encode(model).finish(), y };
+  const bytes = ownModel({ name: 'nbits-weight', node: nodes, initializer: inits, input: [valueInfo('x', FLOAT)], output: [valueInfo(y, FLOAT)] }, [
+    { domain: '', version: 17 },
+    { domain: 'com.microsoft', version: 1 },
+  ]);
+  return { bytes, y };
 }
 
 /**

@@ -2,7 +2,7 @@
 // (every layer's residual stream before and after its attention output joins, the final stream, the values
 // and their ‖v_j W_O^h‖), and each step's distances for the tracer — attention weights recomputed from the
 // kept run, ⟨W_O^h y, v_j⟩ for every head and key on ONNX Runtime.
-import { symbolicDims, valueInfo } from './valueInfo';
+import { symbolicDims, valueInfo, ownModel } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { traceRoutes as trace, type AttentionRow, type MlpRow, type RouteSteps } from '../analysis/routes';
@@ -131,19 +131,12 @@ function dots(): Promise<ort.InferenceSession> {
       attribute: perm ? [onnx.AttributeProto.create({ name: 'perm', ints: perm, type: onnx.AttributeProto.AttributeType.INTS })] : [],
     });
   return (dotSession ??= ort.InferenceSession.create(
-    onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        producerName: 'headlight',
-        opsetImport: [{ domain: '', version: 13 }],
-        graph: onnx.GraphProto.create({
-          name: 'route-dots',
-          node: [node('Transpose', ['y'], 'yt', [1, 0]), node('MatMul', ['w', 'yt'], 'u'), node('MatMul', ['v', 'u'], 'out')],
-          input: [valueInfo('v', FLOAT, symbolicDims('v', 3)), valueInfo('w', FLOAT, symbolicDims('w', 3)), valueInfo('y', FLOAT, symbolicDims('y', 2))],
-          output: [valueInfo('out', FLOAT, symbolicDims('out', 3))],
-        }),
-      }),
-    ).finish(),
+    ownModel({
+      name: 'route-dots',
+      node: [node('Transpose', ['y'], 'yt', [1, 0]), node('MatMul', ['w', 'yt'], 'u'), node('MatMul', ['v', 'u'], 'out')],
+      input: [valueInfo('v', FLOAT, symbolicDims('v', 3)), valueInfo('w', FLOAT, symbolicDims('w', 3)), valueInfo('y', FLOAT, symbolicDims('y', 2))],
+      output: [valueInfo('out', FLOAT, symbolicDims('out', 3))],
+    }),
     { logSeverityLevel: 3 },
   ));
 }

@@ -5,7 +5,7 @@
 // identified, the output projection W_O (the first MatMul with a constant [heads·d_head, d] weight after the
 // heads are merged); the run fetches the values and ‖v_j W_O^h‖ is computed per head and key — or ‖v_j‖
 // where W_O cannot be found, and the result says which.
-import { symbolicDims, valueInfo } from './valueInfo';
+import { symbolicDims, valueInfo, ownModel } from './valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { KernelPlan } from './kernels/types';
@@ -119,20 +119,13 @@ function normGraph(withWo: boolean): Uint8Array {
     node('Relu', ['s'], 's0'), // float rounding can leave a tiny negative vᵀGv
     node('Sqrt', ['s0'], 'out'),
   );
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'headlight',
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: onnx.GraphProto.create({
-        name: 'value-norms',
-        node: nodes,
-        initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
-        input: [valueInfo('v', FLOAT, symbolicDims('d', 3)), ...(withWo ? [valueInfo('w', FLOAT, symbolicDims('d', 3))] : [])],
-        output: [valueInfo('out', FLOAT, symbolicDims('d', 2))],
-      }),
-    }),
-  ).finish();
+  return ownModel({
+    name: 'value-norms',
+    node: nodes,
+    initializer: [onnx.TensorProto.create({ name: 'axis', dataType: INT64, dims: [1], int64Data: [2] })],
+    input: [valueInfo('v', FLOAT, symbolicDims('d', 3)), ...(withWo ? [valueInfo('w', FLOAT, symbolicDims('d', 3))] : [])],
+    output: [valueInfo('out', FLOAT, symbolicDims('d', 2))],
+  });
 }
 
 const sessions = new Map<boolean, Promise<ort.InferenceSession>>();

@@ -1,7 +1,7 @@
 // x · W (+ b) on onnxruntime's threads, for value vectors a kernel computes internally (com.microsoft
 // Attention's V): a plain JS loop over 1,024 × 768 × 768 would take about a second. One session with symbolic
 // dims serves every layer and length.
-import { valueInfo } from '../valueInfo';
+import { valueInfo, ownModel } from '../valueInfo';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 
@@ -9,22 +9,15 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 let session: Promise<ort.InferenceSession> | undefined;
 
 function graph(): Uint8Array {
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'headlight',
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: onnx.GraphProto.create({
-        name: 'matmul-add',
-        node: [
-          onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'w'], output: ['xw'] }),
-          onnx.NodeProto.create({ opType: 'Add', input: ['xw', 'b'], output: ['y'] }),
-        ],
-        input: [valueInfo('x', FLOAT, ['rows', 'in']), valueInfo('w', FLOAT, ['in', 'cols']), valueInfo('b', FLOAT, ['cols'])],
-        output: [valueInfo('y', FLOAT, ['rows', 'cols'])],
-      }),
-    }),
-  ).finish();
+  return ownModel({
+    name: 'matmul-add',
+    node: [
+      onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'w'], output: ['xw'] }),
+      onnx.NodeProto.create({ opType: 'Add', input: ['xw', 'b'], output: ['y'] }),
+    ],
+    input: [valueInfo('x', FLOAT, ['rows', 'in']), valueInfo('w', FLOAT, ['in', 'cols']), valueInfo('b', FLOAT, ['cols'])],
+    output: [valueInfo('y', FLOAT, ['rows', 'cols'])],
+  });
 }
 
 /** x [rows × inDim] · w [inDim × cols] + b (zeros when absent), float32, row-major. */
