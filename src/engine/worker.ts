@@ -83,6 +83,8 @@ interface KeptValues {
 type KeptDla = () => Promise<{ dla?: DlaResult; dlaNote?: string }>;
 const kept = new Map<number, { model: LoadedModel; cap: Captured; values?: KeptValues; dla?: KeptDla }>();
 let nextHandle = 1;
+const expired = (): EngineError =>
+  new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
 const NO_VALUES = "the value tensor each layer's probabilities multiply could not be read off this graph";
 
 function keep(model: LoadedModel, cap: Captured, values?: KeptValues): number {
@@ -103,8 +105,7 @@ const lateRouteNorms = (handle: number) => async (): Promise<Float32Array | unde
 /** A kept explain's value norms, measured on the first ask (its `value-norms` request, or routes) from the values it kept. */
 function keptNorms(handle: number): Promise<ValueNorms | undefined> {
   const k = keptRun(handle);
-  if (!k)
-    throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+  if (!k) throw expired();
   const v = k.values;
   if (v && !v.norms) {
     v.norms = v.ready.then(() => allValueNorms(k.model.values!, v.layerSources, k.model.headsPerLayer, k.cap.n, v.fetched)); // a fused kernel's values are read off the kept inputs
@@ -126,7 +127,7 @@ async function heads(handle: number, list: [number, number][]): Promise<Float32A
   const current = k && (await getModel(k.model.modelPath, { executionProviders: k.model.executionProviders }).catch(() => undefined));
   if (!k || current?.model !== k.model) {
     if (k) release(handle);
-    throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+    throw expired();
   }
   for (const [layer, head] of list) {
     if (!Number.isInteger(layer) || layer < 0 || layer >= k.model.layers || !Number.isInteger(head) || head < 0 || head >= k.model.headsPerLayer) {
@@ -154,8 +155,7 @@ const handlers: { [T in Queued['type']]: (req: Extract<Queued, { type: T }>) => 
   },
   dla: async (req) => {
     const k = keptRun(req.handle);
-    if (!k?.dla)
-      throw new EngineError('expired', 'That explanation is no longer loaded (a newer one replaced it, or the model changed). Explain the selection again.');
+    if (!k?.dla) throw expired();
     return { msg: { id: req.id, type: 'dla', ...(await k.dla()) }, transfer: [] };
   },
   'value-norms': async (req) => {

@@ -77,6 +77,19 @@ export interface BuiltSession {
   syntax?: SyntaxInfo;
 }
 
+/**
+ * A request the build makes after the first paint, awaited later: a failure becomes the note `noteOf` makes of it
+ * (cancellation still rejects), and a build that fails before awaiting it leaves no unhandled rejection behind.
+ */
+function late(request: Promise<Partial<EngineResult>>, noteOf: (why: string) => Partial<EngineResult>): Promise<Partial<EngineResult>> {
+  const p = request.catch((e: unknown) => {
+    if (e instanceof EngineError && e.code === 'cancelled') throw e;
+    return noteOf(e instanceof Error ? e.message : String(e));
+  });
+  p.catch(() => undefined);
+  return p;
+}
+
 /** The finished session on the wire, with the explain's DLA attached. */
 function finalSession(
   o: BuildOptions,
@@ -240,27 +253,15 @@ export class SessionPipeline {
    */
   private lateValueNorms(result: EngineResult, signal: AbortSignal | undefined): Promise<Partial<EngineResult>> | undefined {
     const kept = result.kept;
-    const lateNorms =
-      kept && result.valueNormsPending
-        ? this.engine.valueNorms(kept.handle, { signal }).catch((e: unknown) => {
-            if (e instanceof EngineError && e.code === 'cancelled') throw e;
-            return { valueNormsNote: `measuring them failed (${e instanceof Error ? e.message : String(e)})` };
-          })
-        : undefined;
-    lateNorms?.catch(() => undefined); // awaited by the build; a build that fails first must not leave it unhandled
-    return lateNorms;
+    if (!kept || !result.valueNormsPending) return undefined;
+    return late(this.engine.valueNorms(kept.handle, { signal }), (why) => ({ valueNormsNote: `measuring them failed (${why})` }));
   }
 
   /** After the heads: a kept run's direct logit attribution (never a reason to fail the explain: the panel says why there is none). */
   private lateDla(result: EngineResult, signal: AbortSignal | undefined): Promise<Partial<EngineResult>> | undefined {
     const kept = result.kept;
     if (!kept || !result.dlaPending) return undefined;
-    const p = this.engine.dla(kept.handle, { signal }).catch((e: unknown) => {
-      if (e instanceof EngineError && e.code === 'cancelled') throw e;
-      return { dlaNote: `Direct logit attribution failed: ${e instanceof Error ? e.message : String(e)}.` };
-    });
-    p.catch(() => undefined); // awaited by the build; a build that fails first must not leave it unhandled
-    return p;
+    return late(this.engine.dla(kept.handle, { signal }), (why) => ({ dlaNote: `Direct logit attribution failed: ${why}.` }));
   }
 
   /** The syntax roles' gold edges: parsed once per build, in the analysis worker (grammars load there on first use). */
