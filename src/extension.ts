@@ -29,7 +29,7 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
     controller,
     vscode.commands.registerCommand('headlight.explainAttention', explainAttention(controller)),
     vscode.commands.registerCommand('headlight.findHead', findHead(controller)),
-    vscode.commands.registerCommand('headlight.selectModel', selectModel(context)),
+    vscode.commands.registerCommand('headlight.selectModel', selectModel(context, controller)),
     vscode.commands.registerCommand('headlight.exportView', exportView(controller)),
     vscode.commands.registerCommand('headlight.openDump', openDump(controller)),
     vscode.commands.registerCommand('headlight.openSample', openSample(context.extensionPath)),

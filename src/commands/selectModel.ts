@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { pickModel, type PickedModel } from '../host/modelPicker';
+import type { Controller } from '../host/controller';
 
 type Key = 'model' | 'modelPath' | 'tokenizerPath';
 
@@ -11,9 +12,9 @@ interface ScopeItem extends vscode.QuickPickItem {
  * `headlight.selectModel` — pick a model (the same picker as Compare Models…), ask where to save it
  * (this workspace or all workspaces), then clear every value that would override the choice, so the
  * pick always takes effect. Nothing is written into a folder's .vscode/settings.json unless the user
- * chose "This workspace" or was told the workspace value is removed.
+ * chose "This workspace" or was told the workspace value is removed. The panel explains once, after the last write.
  */
-export function selectModel(context: vscode.ExtensionContext) {
+export function selectModel(context: vscode.ExtensionContext, controller: Pick<Controller, 'writeSettings'>) {
   return async (): Promise<string | undefined> => {
     const cfg = vscode.workspace.getConfiguration('headlight');
     const current = cfg.get<string>('modelPath') || cfg.get<string>('model');
@@ -21,7 +22,7 @@ export function selectModel(context: vscode.ExtensionContext) {
     if (!pick) return undefined;
     const target = await chooseTarget(pick);
     if (target === undefined) return undefined;
-    await save(pick, target);
+    await controller.writeSettings(() => save(pick, target));
     return pick.bundled ?? pick.modelPath;
   };
 }

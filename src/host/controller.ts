@@ -12,6 +12,7 @@ import {
 import { AttentionPanel, type PanelHandlers } from '../panel/attentionPanel';
 import { TokenHighlighter, type ExplainedRange } from '../editor/tokenHighlighter';
 import { log } from './log';
+import { ExplainSettingsWatch } from './settingsWatch';
 import { isEngineError } from '../core/errors';
 import { AUTO_EFFECTS_MS, type SessionSource } from './sessionSource';
 import type { EffectScope } from '../session/effectsOrder';
@@ -52,7 +53,12 @@ export class Controller implements vscode.Disposable, PanelHandlers {
   private explaining: Promise<void> | undefined;
   private readonly disposables: vscode.Disposable[] = [this.highlighter];
   private readonly effects: EffectsRunner;
-  private settingsTimer: NodeJS.Timeout | undefined;
+  private readonly settings = new ExplainSettingsWatch(
+    () => {
+      if (this.panel?.state && this.content.value.kind !== 'dump') void this.explainState(this.panel.state);
+    },
+    (why) => log().debug(why),
+  );
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -62,23 +68,13 @@ export class Controller implements vscode.Disposable, PanelHandlers {
     this.disposables.push(
       vscode.window.onDidChangeTextEditorSelection((e) => this.onEditorSelection(e)),
       // A new model choice re-explains what the panel shows, so the user sees the effect at once.
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (
-          this.panel?.state &&
-          this.content.value.kind !== 'dump' &&
-          ['headlight.model', 'headlight.modelPath', 'headlight.tokenizerPath', 'headlight.maxTokens', 'headlight.executionProviders'].some((k) =>
-            e.affectsConfiguration(k),
-          )
-        ) {
-          // Select Model writes up to four keys one after another: explain once, after the last of them.
-          clearTimeout(this.settingsTimer);
-          this.settingsTimer = setTimeout(() => {
-            if (this.panel?.state && this.content.value.kind !== 'dump') void this.explainState(this.panel.state);
-          }, 150);
-        }
-      }),
-      { dispose: () => clearTimeout(this.settingsTimer) },
+      this.settings,
     );
+  }
+
+  /** Settings written one after another (Select Model's save): the panel explains once, after the last. */
+  writeSettings<T>(write: () => Promise<T>): Promise<T> {
+    return this.settings.batch(write);
   }
 
   get extensionUri(): vscode.Uri {
@@ -128,6 +124,7 @@ export class Controller implements vscode.Disposable, PanelHandlers {
       return;
     }
     const title = Controller.title(doc, range);
+    this.settings.explaining();
     const rangeTuple: PanelState['source']['range'] = [range.start.line, range.start.character, range.end.line, range.end.character];
     const state: PanelState = {
       ...(previous ?? this.panel?.state ?? defaultPanelState('', rangeTuple)),

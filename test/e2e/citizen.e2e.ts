@@ -32,6 +32,18 @@ function userModels(workspace: string): { a: string; b: string } {
   return out as { a: string; b: string };
 }
 
+/** The models of the explains Headlight's log records, in order (every window's extension host). */
+function explainsLogged(runDir: string): string[] {
+  const logs = path.join(runDir, 'user-data', 'logs');
+  const lines: string[] = [];
+  for (const session of fs.existsSync(logs) ? fs.readdirSync(logs).sort() : [])
+    for (const host of fs.readdirSync(path.join(logs, session)).filter((d) => d.startsWith('exthost'))) {
+      const file = path.join(logs, session, host, 'headlight.headlight', 'Headlight.log');
+      if (fs.existsSync(file)) lines.push(...fs.readFileSync(file, 'utf8').split('\n'));
+    }
+  return lines.sort().flatMap((l) => /\[info\] ([\w-]+): \d+ tokens; engine/.exec(l)?.[1] ?? []);
+}
+
 function readJson(file: string): Record<string, unknown> {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
@@ -188,6 +200,7 @@ describe('Headlight as a VS Code citizen', function () {
 
   it('saves Select Model in this workspace or in all workspaces, and each pick takes effect', async () => {
     const { page } = ed;
+    const explainedBefore = explainsLogged(ed.runDir).length;
     // A user-level model path (what Browse… used to write) must not beat a bundled pick for this workspace.
     await runCommand(page, 'Headlight: Select Model…');
     await pick(page, 'Browse', /Browse…/);
@@ -228,6 +241,10 @@ describe('Headlight as a VS Code citizen', function () {
     });
     await frame.locator('.hl-header', { hasText: 'planted' }).waitFor({ timeout: 60_000 });
     await explained(page);
+    // One explain per pick: none for the intermediate states of a pick's writes (explaining one of those
+    // revealed the panel over the next picker and closed it).
+    await until('the planted explain in the log', () => explainsLogged(ed.runDir).at(-1) === 'planted');
+    assert.deepEqual(explainsLogged(ed.runDir).slice(explainedBefore), ['early', 'tiny-bert', 'planted']);
     await screenshot(page, 'citizen-select-model');
   });
 

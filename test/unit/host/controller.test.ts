@@ -429,6 +429,36 @@ describe('host: the controller', () => {
     await assert.rejects(closing, /closed/);
   });
 
+  it("Select Model's writes explain once, after the last; the same values announced again (a reloaded settings file) do not", async () => {
+    const changed = (...keys: string[]) => fake.configuration.fire({ affectsConfiguration: (k: string) => keys.includes(k) });
+    const first = controller.explain(target(doc, 0, 0, 0, 16));
+    const b1 = await source.nth(source.builds, 1);
+    b1.resolve(session(b1.id, b1.text));
+    await first;
+    // Two writes, each announced, the first settling before the second is written (a remote round trip).
+    await controller.writeSettings(async () => {
+      fake.settings['headlight.model'] = 'tiny-bert';
+      changed('headlight.model');
+      await fake.logLine(/being written/);
+      fake.settings['headlight.modelPath'] = '';
+      changed('headlight.modelPath');
+    });
+    const b2 = await source.nth(source.builds, 2);
+    assert.equal(b2.text, 'alpha beta gamma', "the panel's range again");
+    b2.resolve(session(b2.id, b2.text, 'tiny-bert'));
+    await next('session/data', (m) => m.session.id === b2.id);
+    // The settings file read back: the same values, announced again.
+    const from = fake.logged.length;
+    changed('headlight.model', 'headlight.modelPath');
+    await fake.logLine(/not explaining again/, from);
+    assert.equal(source.builds.length, 2, 'no explain in between and none after');
+    // A value that did change still explains.
+    fake.settings['headlight.maxTokens'] = 256;
+    changed('headlight.maxTokens');
+    const b3 = await source.nth(source.builds, 3);
+    b3.resolve(session(b3.id, b3.text));
+  });
+
   it('a restored panel in a background tab explains its range again once shown', async () => {
     const state = defaultPanelState(doc.uri.toString(), [0, 0, 0, 16]);
     const hidden = window.createWebviewPanel('headlight.attention', 'Attention: notes.txt:1');

@@ -251,11 +251,29 @@ export const fake = {
   documents: new Map<string, FakeDocument>(),
   selection: new EventEmitter<unknown>(),
   configuration: new EventEmitter<unknown>(),
+  /** What getConfiguration(section).get(key) answers, by 'section.key'. */
+  settings: {} as Record<string, unknown>,
+  /** Fires for every line written to an output channel. */
+  logging: new EventEmitter<{ level: string; text: string }>(),
+  /** Resolves with the first line after `from` (an index into `logged`) that matches `re`. */
+  logLine(re: RegExp, from = 0): Promise<string> {
+    const hit = fake.logged.slice(from).find((l) => re.test(l.text));
+    if (hit) return Promise.resolve(hit.text);
+    return new Promise((resolve) => {
+      const sub = fake.logging.event((l) => {
+        if (!re.test(l.text)) return;
+        sub.dispose();
+        resolve(l.text);
+      });
+    });
+  },
   reset(): void {
+    fake.settings = {};
     for (const k of ['commands', 'messages', 'logged', 'progress', 'panels'] as const) fake[k].length = 0;
     fake.documents.clear();
     fake.selection.dispose();
     fake.configuration.dispose();
+    fake.logging.dispose();
   },
   document(uri: string, text: string, languageId?: string): FakeDocument {
     const d = new FakeDocument(uri, text, languageId);
@@ -275,7 +293,9 @@ const channel = Object.fromEntries(
   ['trace', 'debug', 'info', 'warn', 'error'].map((level) => [
     level,
     (...a: unknown[]) => {
-      fake.logged.push({ level, text: a.map(String).join(' ') });
+      const line = { level, text: a.map(String).join(' ') };
+      fake.logged.push(line);
+      fake.logging.fire(line);
     },
   ]),
 );
@@ -339,7 +359,7 @@ export const commands = {
 export const workspace = {
   onDidChangeConfiguration: fake.configuration.event,
   workspaceFolders: undefined,
-  getConfiguration: () => ({ get: () => undefined }),
+  getConfiguration: (section?: string) => ({ get: (key: string): unknown => fake.settings[section ? `${section}.${key}` : key] }),
   openTextDocument(uri: Uri): Promise<FakeDocument> {
     const d = fake.documents.get(uri.toString());
     return d ? Promise.resolve(d) : Promise.reject(new Error(`no such document: ${uri.toString()}`));
