@@ -111,10 +111,13 @@ export class EngineClient {
     throw new EngineError('expired', 'That explanation is no longer loaded (the engine restarted or a newer run replaced it). Explain the selection again.');
   }
 
-  /** Heads of a kept run, recomputed in the worker: one n×n Float32Array per [layer, head], in order. */
-  async heads(handle: number, list: [number, number][], opts: RunOptions = {}): Promise<Float32Array[]> {
+  /**
+   * Heads of a kept run, recomputed in the worker: one n×n Float32Array per [layer, head], in order. `into`: a
+   * shared buffer (≥ heads × n × n floats) the caller reuses once it is done with the views it got back in it.
+   */
+  async heads(handle: number, list: [number, number][], opts: RunOptions & { into?: SharedArrayBuffer } = {}): Promise<Float32Array[]> {
     const k = this.keptHere(handle, true);
-    const m = await this.send({ type: 'heads', handle: k.handle, heads: list }, opts);
+    const m = await this.send({ type: 'heads', handle: k.handle, heads: list, ...(opts.into ? { into: opts.into } : {}) }, opts);
     return (m as Extract<WorkerResponse, { type: 'heads' }>).data;
   }
 

@@ -16,6 +16,7 @@ export {
   captureRun,
   disposeCaptured,
   recomputeHeads,
+  recomputeHeadsInto,
   recomputeLayer,
   runAttention,
   runSlice,

@@ -8,6 +8,7 @@ import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loadedModel';
 import type { KernelPlan, TensorLookup } from './kernels/types';
 import type { WorkerAttention } from './workerProtocol';
+import { rowwise, sliceRowsInto } from './rowBlocks';
 
 /**
  * Slice sessions keep ORT's memory arena: without it every run maps fresh pages for its n×n buffers
@@ -275,6 +276,45 @@ export async function recomputeHeads(model: LoadedModel, cap: Captured, list: re
       out.push(wholeLayer.data.slice(h0 * nn, (h0 + 1) * nn));
       i += 1;
     }
+  }
+  return out;
+}
+
+/**
+ * Heads of a captured run, in `list` order, written into `dest` ([count][n][n], a view of a SharedArrayBuffer the
+ * pipeline reuses) where that saves memory traffic: heads over RECYCLED_RUN_BYTES of a row-wise slice are computed
+ * a block of rows at a time straight into it (rowBlocks.ts: no fresh, page-faulted buffer per head). The others are
+ * recomputed as usual into buffers of their own (a copy into `dest` would cost more than it saves).
+ */
+export async function recomputeHeadsInto(
+  model: LoadedModel,
+  cap: Captured,
+  list: readonly (readonly [number, number])[],
+  dest: Float32Array,
+): Promise<Float32Array[]> {
+  const nn = cap.n * cap.n;
+  if (dest.length < list.length * nn)
+    throw new EngineError('bad-request', `${list.length} heads of ${cap.n} tokens do not fit the ${dest.byteLength}-byte buffer.`);
+  const out: Float32Array[] = [];
+  for (let i = 0; i < list.length;) {
+    const [layer, head] = list[i];
+    const view = dest.subarray(i * nn, (i + 1) * nn);
+    const entry = model.recompute?.slices[layer];
+    if (
+      model.recompute?.perHead &&
+      entry?.kind === 'cut' &&
+      nn * 4 > RECYCLED_RUN_BYTES &&
+      rowwise(entry.slice) &&
+      (await sliceRowsInto(entry.session, entry.slice, cap, head, view))
+    ) {
+      out.push(view);
+      i++;
+      continue;
+    }
+    let count = 1;
+    while (i + count < list.length && list[i + count][0] === layer) count++;
+    out.push(...(await recomputeHeads(model, cap, list.slice(i, i + count))));
+    i += count;
   }
   return out;
 }

@@ -5,7 +5,17 @@ import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from '../core/errors';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './workerProtocol';
-import { captureRun, disposeCaptured, getModel, recomputeHeads, runAttention, type Captured, type LoadedModel, type OnExtra } from './modelCache';
+import {
+  captureRun,
+  disposeCaptured,
+  getModel,
+  recomputeHeads,
+  recomputeHeadsInto,
+  runAttention,
+  type Captured,
+  type LoadedModel,
+  type OnExtra,
+} from './modelCache';
 import { loadTokenizer, type LoadedTokenizer } from './tokenize';
 import { explainInput, idsInput } from './runInput';
 import { planProbe } from './probeIds';
@@ -121,7 +131,7 @@ function release(handle: number): void {
   if (k) disposeCaptured(k.cap);
 }
 
-async function heads(handle: number, list: [number, number][]): Promise<Float32Array[]> {
+async function heads(handle: number, list: [number, number][], into?: SharedArrayBuffer): Promise<Float32Array[]> {
   const k = kept.get(handle);
   // A replaced model file gets a new session: captures of the old one must not meet the new slices.
   const current = k && (await getModel(k.model.modelPath, { executionProviders: k.model.executionProviders }).catch(() => undefined));
@@ -134,7 +144,7 @@ async function heads(handle: number, list: [number, number][]): Promise<Float32A
       throw new EngineError('bad-request', `No head L${layer}H${head} in a ${k.model.layers}×${k.model.headsPerLayer} model.`);
     }
   }
-  return recomputeHeads(k.model, k.cap, list);
+  return into ? recomputeHeadsInto(k.model, k.cap, list, new Float32Array(into)) : recomputeHeads(k.model, k.cap, list);
 }
 
 type Reply = { msg: WorkerResponse; transfer: ArrayBuffer[] };
@@ -145,8 +155,9 @@ type RunRequest = Extract<WorkerRequest, { type: 'explain' | 'run-ids' }>;
 /** One handler per queued request type: a request type without one does not compile. */
 const handlers: { [T in Queued['type']]: (req: Extract<Queued, { type: T }>) => Promise<Reply> } = {
   heads: async (req) => {
-    const data = await heads(req.handle, req.heads);
-    return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.map((d) => d.buffer as ArrayBuffer))] };
+    const data = await heads(req.handle, req.heads, req.into);
+    // Views into the shared buffer are shared, not moved.
+    return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.flatMap((d) => (d.buffer instanceof ArrayBuffer ? [d.buffer] : [])))] };
   },
   routes: async (req) => ({ msg: { id: req.id, type: 'routes', graph: await traceRoutesFor(req.routes, req.token, req.threshold, keptRun) }, transfer: [] }),
   release: async (req) => {

@@ -21,8 +21,11 @@ export interface ModelRef {
 export type WorkerRequest =
   | { id: number; type: 'explain'; model: ModelRef; text: string; maxTokens: number; truncate: boolean; keep?: boolean }
   | { id: number; type: 'run-ids'; model: ModelRef; ids: number[]; attentionMask?: number[]; keep?: boolean }
-  /** Recompute heads of a kept run (see WorkerResult.kept), one Float32Array (n×n) per [layer, head]. */
-  | { id: number; type: 'heads'; handle: number; heads: [number, number][] }
+  /**
+   * Recompute heads of a kept run (see WorkerResult.kept), one Float32Array (n×n) per [layer, head]. `into`: a
+   * shared buffer of at least heads × n × n floats the caller reuses; large heads come back as views into it.
+   */
+  | { id: number; type: 'heads'; handle: number; heads: [number, number][]; into?: SharedArrayBuffer }
   | { id: number; type: 'release'; handle: number }
   /** The information-flow route behind token `token`'s prediction in the explain whose result carried `routes` (routesKept.ts). */
   | { id: number; type: 'routes'; routes: number; token: number; threshold: number }

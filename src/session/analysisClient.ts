@@ -51,10 +51,15 @@ export class AnalysisClient {
     return stream;
   }
 
-  /** Move heads into the stream (the buffers are transferred: the caller must not use them again). */
+  /**
+   * Move heads into the stream (their buffers are transferred: the caller must not use them again; views into a
+   * SharedArrayBuffer are shared, and read only until this resolves).
+   */
   async streamHeads(stream: number, heads: [number, number][], data: Float32Array[]): Promise<void> {
     // Heads recomputed together are views into one buffer: each buffer goes in the transfer list once.
-    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [...new Set(data.map((d) => d.buffer as ArrayBuffer))]);
+    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [
+      ...new Set(data.flatMap((d) => (d.buffer instanceof ArrayBuffer ? [d.buffer] : []))),
+    ]);
   }
 
   async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {

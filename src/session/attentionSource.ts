@@ -35,6 +35,21 @@ export function chunkHeads(order: [number, number][], seq: number, headsPerLayer
 }
 
 /**
+ * Heads larger than this (over 1,448 tokens) come back in one of two SharedArrayBuffer slots that pumpHeads
+ * reuses, chunk after chunk: the engine writes them there a block of rows at a time (engine/rowBlocks.ts) where
+ * a fresh buffer per head cost 16,400 page faults at 4,096 tokens. The engine's own threshold is the same 8 MB.
+ */
+export const SHARED_SLOT_FROM_BYTES = 8 * 2 ** 20;
+
+/** The last finished pump's slots, for the next one of the same size (fresh ones are faulted in once more). */
+let spareSlots: SharedArrayBuffer[] | undefined;
+function takeSlots(bytes: number): SharedArrayBuffer[] {
+  const s = spareSlots?.[0].byteLength === bytes ? spareSlots : undefined;
+  spareSlots = undefined; // a pump running beside this one gets slots of its own
+  return s ?? [new SharedArrayBuffer(bytes), new SharedArrayBuffer(bytes)];
+}
+
+/**
  * Move a kept run's heads from the engine into an analysis stream, in the order the job reads them.
  * The engine recomputes chunk k+1 while the analysis worker measures chunk k; at most two chunks are
  * alive at once, so memory stays at ~2 × STREAM_CHUNK_BYTES (plus the engine's arena) whatever the length.
@@ -50,13 +65,18 @@ export async function pumpHeads(
   opts: RunOptions & { onProgress?: (done: number, total: number) => void; onEngineDone?: () => void } = {},
 ): Promise<void> {
   let feeding: Promise<void> = Promise.resolve();
+  let slots: SharedArrayBuffer[] | undefined;
   const total = shape.layers * shape.headsPerLayer;
   let done = 0;
   try {
     const chunks = chunkHeads(streamOrder(shape, kind), shape.seq, shape.headsPerLayer);
+    // Chunk c is written into slot c % 2 while the analysis reads chunk c - 1 from the other; chunk c - 2's
+    // analysis, the slot's last reader, has finished (awaited below) before chunk c is asked for.
+    const headBytes = shape.seq * shape.seq * 4;
+    slots = headBytes > SHARED_SLOT_FROM_BYTES && chunks.length > 1 ? takeSlots(Math.max(...chunks.map((ch) => ch.length)) * headBytes) : undefined;
     for (const [c, chunk] of chunks.entries()) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
-      const data = await engine.heads(handle, chunk, { signal: opts.signal });
+      const data = await engine.heads(handle, chunk, { signal: opts.signal, ...(slots ? { into: slots[c % 2] } : {}) });
       if (c === chunks.length - 1) opts.onEngineDone?.();
       await feeding;
       opts.onProgress?.(done, total);
@@ -64,9 +84,10 @@ export async function pumpHeads(
       feeding = analysis.streamHeads(stream, chunk, data);
     }
     await feeding;
+    if (slots) spareSlots = slots; // nothing reads them any more
   } catch (e) {
     await feeding.catch(() => undefined);
-    throw e;
+    throw e; // the slots are dropped: a cancelled engine request may still be writing into one
   }
 }
 

@@ -25,15 +25,19 @@ describe('session: kept (bounded-memory) runs', function () {
   before(() => (pipeline = new SessionPipeline(new EngineClient())));
   after(() => pipeline.dispose());
 
-  const text = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8').slice(0, 600);
-  const cases: [string, ModelRef][] = [
-    ['planted', bundled('planted')],
-    ['tiny-bert', bundled('tiny-bert')],
-    ['qwen-kv-op17', decoder('qwen-kv-op17')],
-    ['phi-plain-op14', decoder('phi-plain-op14')],
+  const sample = fs.readFileSync(path.join(ROOT, 'samples/repeats.txt'), 'utf8');
+  // [name, model, tokens]: 1,536 tokens make 9.4 MB heads, which come back in the stream's two shared slots,
+  // written a block of rows at a time (gemma's slice is row-wise; the slots are reused chunk after chunk).
+  const cases: [string, ModelRef, number][] = [
+    ['planted', bundled('planted'), 512],
+    ['tiny-bert', bundled('tiny-bert'), 512],
+    ['qwen-kv-op17', decoder('qwen-kv-op17'), 512],
+    ['phi-plain-op14', decoder('phi-plain-op14'), 512],
+    ['gemma-plain-op17 at 1,536 tokens', decoder('gemma-plain-op17'), 1536],
   ];
 
-  for (const [name, model] of cases) {
+  for (const [name, model, maxTokens] of cases) {
+    const text = maxTokens > 512 ? sample.repeat(Math.ceil((maxTokens * 2) / sample.length)) : sample.slice(0, 600);
     it(`${name}: streamed analysis, head matrices and pathways equal the in-memory session`, async () => {
       let kept: BuiltSession | undefined, full: BuiltSession | undefined;
       try {
@@ -44,18 +48,19 @@ describe('session: kept (bounded-memory) runs', function () {
           text,
           model,
           keep: true,
-          maxTokens: 512,
+          maxTokens,
           truncate: true,
           onProgress: (d, t) => progress.push([d, t]),
         });
         assert.deepEqual(progress[0], [0, kept.result.attention.layers * kept.result.attention.headsPerLayer], 'progress counts heads from 0 of all');
-        full = await pipeline.build({ id: 2, title: name, text, model, keep: false, maxTokens: 512, truncate: true });
+        full = await pipeline.build({ id: 2, title: name, text, model, keep: false, maxTokens, truncate: true });
         assert.ok(kept.result.kept, 'the model runs in bounded-memory mode');
         assert.equal(kept.result.attention.data.length, 0, 'no attention travels with a kept result');
         assert.ok(kept.result.kept.bytes > 0);
         assert.equal(full.result.kept, undefined);
         const { layers, headsPerLayer, seq } = full.result.attention;
         assert.ok(seq > 20);
+        if (maxTokens > 512) assert.equal(seq, maxTokens, 'the long case is long');
         assert.deepEqual(kept.reports, full.reports);
         assert.deepEqual(kept.session.thumbnails, full.session.thumbnails);
         assert.deepEqual(kept.session.heads, full.session.heads);
