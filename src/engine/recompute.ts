@@ -143,12 +143,20 @@ export function kernelChunk(H: number, Hkv: number, h0: number, want: number): {
   return { count: groups * G, kv0: h0 / G, kv: groups };
 }
 
-/** Heads [h0, h0 + count) of a fused kernel's layer, [count][n][n] in one buffer, a slice run per chunk. */
-async function runKernelHeads(model: LoadedModel, cap: Captured, kernel: KernelPlan, layer: number, h0: number, count: number): Promise<Float32Array> {
+/** Heads [h0, h0 + count) of a fused kernel's layer, [count][n][n] in one buffer (`into` where given), a slice run per chunk. */
+async function runKernelHeads(
+  model: LoadedModel,
+  cap: Captured,
+  kernel: KernelPlan,
+  layer: number,
+  h0: number,
+  count: number,
+  into?: Float32Array,
+): Promise<Float32Array> {
   const get = lookup(cap);
   const { H, Hkv } = kernel.counts(get);
   const nn = cap.n * cap.n;
-  const out = new Float32Array(count * nn);
+  const out = into ?? new Float32Array(count * nn);
   for (let done = 0; done < count;) {
     const c = kernelChunk(H, Hkv, h0 + done, count - done);
     const run = kernel.run(get, h0 + done, c.count, c.kv0, c.kv);
@@ -283,8 +291,9 @@ export async function recomputeHeads(model: LoadedModel, cap: Captured, list: re
 /**
  * Heads of a captured run, in `list` order, written into `dest` ([count][n][n], a view of a SharedArrayBuffer the
  * pipeline reuses) where that saves memory traffic: heads over RECYCLED_RUN_BYTES of a row-wise slice are computed
- * a block of rows at a time straight into it (rowBlocks.ts: no fresh, page-faulted buffer per head). The others are
- * recomputed as usual into buffers of their own (a copy into `dest` would cost more than it saves).
+ * a block of rows at a time straight into it (rowBlocks.ts: no fresh, page-faulted buffer per head); a fused
+ * kernel's large heads are copied into it from their runs. The others are recomputed as usual into buffers of
+ * their own (GPT-2-style slices: a copy into `dest` would cost more than it saves).
  */
 export async function recomputeHeadsInto(
   model: LoadedModel,
@@ -312,8 +321,14 @@ export async function recomputeHeadsInto(
       continue;
     }
     let count = 1;
-    while (i + count < list.length && list[i + count][0] === layer) count++;
-    out.push(...(await recomputeHeads(model, cap, list.slice(i, i + count))));
+    while (i + count < list.length && list[i + count][0] === layer && list[i + count][1] === head + count) count++;
+    if (entry?.kind === 'kernel' && nn * 4 > RECYCLED_RUN_BYTES) {
+      // A fused kernel's heads: its runs still allocate their own output, but the copy lands in the reused slot
+      // instead of a second fresh buffer (half the page faults).
+      const block = dest.subarray(i * nn, (i + count) * nn);
+      await runKernelHeads(model, cap, entry.kernel, layer, head, count, block);
+      for (let c = 0; c < count; c++) out.push(block.subarray(c * nn, (c + 1) * nn));
+    } else out.push(...(await recomputeHeads(model, cap, list.slice(i, i + count))));
     i += count;
   }
   return out;

@@ -6,6 +6,7 @@ import { captureRun, disposeCaptured, loadModel, recomputeHeads, recomputeHeadsI
 import { rowwise, ROW_BLOCK_BYTES } from '../../../src/engine/rowBlocks';
 import type { LayerSlice } from '../../../src/engine/recomputeGraph';
 import { onnx } from 'onnx-proto';
+import { buildTwin } from '../../fixtures/twins';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const decoder = (name: string) => path.join(ROOT, 'test/fixtures/decoders', name, 'model.onnx');
@@ -78,6 +79,35 @@ describe('engine: heads written a block of rows at a time into a shared buffer',
         assert.equal(A[q * N + q + 1] ?? 0, 0, 'causal');
       }
       await assert.rejects(recomputeHeadsInto(m, cap, list, new Float32Array(N * N)), /do not fit/);
+    } finally {
+      disposeCaptured(cap);
+    }
+  });
+
+  it("copies a fused kernel's large heads into the shared buffer, equal to its own buffers", async () => {
+    // A Llama-shaped GroupQueryAttention twin (rotary inside the kernel): its slices are built around the kernel.
+    const twin = buildTwin({ base: 'llama-gqa', kernel: 'gqa' });
+    const m = await loadModel(twin.modelPath, 'gqa-twin');
+    loaded.push(m);
+    assert.ok(m.recompute?.slices.every((s) => s.kind === 'kernel'));
+    const n = 1500;
+    const cap = await captureRun(
+      m,
+      ids.slice(0, n).map((x) => x % (m.plan.vocabRows ?? 100)),
+    );
+    try {
+      const list: [number, number][] = [
+        [0, 0],
+        [0, 1],
+        [m.layers - 1, m.headsPerLayer - 1],
+      ];
+      const sab = new SharedArrayBuffer(list.length * n * n * 4);
+      const got = await recomputeHeadsInto(m, cap, list, new Float32Array(sab));
+      const want = await recomputeHeads(m, cap, list);
+      got.forEach((g, i) => {
+        assert.equal(g.buffer, sab, `head ${i} is a view into the shared buffer`);
+        assert.deepEqual(g, want[i], `L${list[i][0]}H${list[i][1]}`);
+      });
     } finally {
       disposeCaptured(cap);
     }
