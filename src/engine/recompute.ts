@@ -7,7 +7,7 @@ import { EngineError } from '../core/errors';
 import { feedTensor, runSession } from './feeds';
 import { checkLayer, type LoadedModel } from './loadedModel';
 import type { KernelPlan, TensorLookup } from './kernels/types';
-import type { WorkerAttention } from './workerProtocol';
+import { SHARED_HEADS_FROM_BYTES, type WorkerAttention } from './workerProtocol';
 import { rowwise, sliceRowsInto } from './rowBlocks';
 
 /**
@@ -260,7 +260,7 @@ export function headsPerRun(nn: number): number {
  * Heads of a captured run, one n×n Float32Array per [layer, head] in `list` order. Consecutive heads of
  * a layer are recomputed together (headsPerRun: 2 heads at 1,024 and at 4,096 tokens, 8 at 512 and at
  * 2,048 — several heads per run is ~2× faster per head than one at a time). The arrays of one
- * run are views into one buffer: transfer `new Set(arrays.map((a) => a.buffer))`.
+ * run are views into one buffer: transfer `transferList(arrays)` (core/transfer.ts).
  */
 export async function recomputeHeads(model: LoadedModel, cap: Captured, list: readonly (readonly [number, number])[]): Promise<Float32Array[]> {
   const n = cap.n;
@@ -290,7 +290,7 @@ export async function recomputeHeads(model: LoadedModel, cap: Captured, list: re
 
 /**
  * Heads of a captured run, in `list` order, written into `dest` ([count][n][n], a view of a SharedArrayBuffer the
- * pipeline reuses) where that saves memory traffic: heads over RECYCLED_RUN_BYTES of a row-wise slice are computed
+ * pipeline reuses) where that saves memory traffic: heads over SHARED_HEADS_FROM_BYTES of a row-wise slice are computed
  * a block of rows at a time straight into it (rowBlocks.ts: no fresh, page-faulted buffer per head); a fused
  * kernel's large heads are copied into it from their runs. The others are recomputed as usual into buffers of
  * their own (GPT-2-style slices: a copy into `dest` would cost more than it saves).
@@ -312,7 +312,7 @@ export async function recomputeHeadsInto(
     if (
       model.recompute?.perHead &&
       entry?.kind === 'cut' &&
-      nn * 4 > RECYCLED_RUN_BYTES &&
+      nn * 4 > SHARED_HEADS_FROM_BYTES &&
       rowwise(entry.slice) &&
       (await sliceRowsInto(entry.session, entry.slice, cap, head, view))
     ) {
@@ -322,7 +322,7 @@ export async function recomputeHeadsInto(
     }
     let count = 1;
     while (i + count < list.length && list[i + count][0] === layer && list[i + count][1] === head + count) count++;
-    if (entry?.kind === 'kernel' && nn * 4 > RECYCLED_RUN_BYTES) {
+    if (entry?.kind === 'kernel' && nn * 4 > SHARED_HEADS_FROM_BYTES) {
       // A fused kernel's heads: its runs still allocate their own output, but the copy lands in the reused slot
       // instead of a second fresh buffer (half the page faults).
       const block = dest.subarray(i * nn, (i + count) * nn);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from '../core/errors';
+import { transferList } from '../core/transfer';
 import type { ModelRef, WorkerRequest, WorkerResponse, RunStats } from './workerProtocol';
 import {
   captureRun,
@@ -156,8 +157,7 @@ type RunRequest = Extract<WorkerRequest, { type: 'explain' | 'run-ids' }>;
 const handlers: { [T in Queued['type']]: (req: Extract<Queued, { type: T }>) => Promise<Reply> } = {
   heads: async (req) => {
     const data = await heads(req.handle, req.heads, req.into);
-    // Views into the shared buffer are shared, not moved.
-    return { msg: { id: req.id, type: 'heads', data }, transfer: [...new Set(data.flatMap((d) => (d.buffer instanceof ArrayBuffer ? [d.buffer] : [])))] };
+    return { msg: { id: req.id, type: 'heads', data }, transfer: transferList(data) };
   },
   routes: async (req) => ({ msg: { id: req.id, type: 'routes', graph: await traceRoutesFor(req.routes, req.token, req.threshold, keptRun) }, transfer: [] }),
   release: async (req) => {

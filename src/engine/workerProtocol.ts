@@ -18,6 +18,12 @@ export interface ModelRef {
   executionProviders?: string[];
 }
 
+/**
+ * Heads larger than this (over 1,448 tokens) are what a `heads` request's `into` buffer is for: the worker writes
+ * them there (recomputeHeadsInto), and the pipeline hands one out only above it (pumpHeads' two slots).
+ */
+export const SHARED_HEADS_FROM_BYTES = 8 * 2 ** 20;
+
 export type WorkerRequest =
   | { id: number; type: 'explain'; model: ModelRef; text: string; maxTokens: number; truncate: boolean; keep?: boolean }
   | { id: number; type: 'run-ids'; model: ModelRef; ids: number[]; attentionMask?: number[]; keep?: boolean }

@@ -8,6 +8,7 @@ import type { HeadReport, ProbeHeadScore } from '../analysis';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
 import { PendingRequests } from '../protocol/ipc';
 import { buffersOf, type AnalysisRequest, type AnalysisResponse, type StreamJob, type StreamShape } from './analysisProtocol';
+import { transferList } from '../core/transfer';
 
 export class AnalysisClient {
   private worker?: Worker;
@@ -56,10 +57,7 @@ export class AnalysisClient {
    * SharedArrayBuffer are shared, and read only until this resolves).
    */
   async streamHeads(stream: number, heads: [number, number][], data: Float32Array[]): Promise<void> {
-    // Heads recomputed together are views into one buffer: each buffer goes in the transfer list once.
-    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, [
-      ...new Set(data.flatMap((d) => (d.buffer instanceof ArrayBuffer ? [d.buffer] : []))),
-    ]);
+    await this.send({ id: 0, type: 'stream-heads', stream, heads, data }, transferList(data));
   }
 
   async streamAnalyzed(stream: number): Promise<{ reports: HeadReport[]; thumbnails: Uint8Array[]; ms: number }> {

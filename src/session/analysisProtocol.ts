@@ -4,6 +4,7 @@ import type { AttentionSet, Token } from '../engine/types';
 import type { HeadReport, ProbeHeadScore } from '../analysis';
 import { LayerSums } from '../analysis/rollout';
 import type { SyntaxContext, SyntaxInfo } from '../analysis/syntax/types';
+import { transferList } from '../core/transfer';
 
 /** Shape of the attention a stream will deliver (heads arrive one message at a time). */
 export interface StreamShape {
@@ -61,7 +62,7 @@ export function flowCacheFits(shape: StreamShape): boolean {
 }
 
 export function buffersOf(a: AttentionSet): ArrayBuffer[] {
-  return a.data.map((d) => d.buffer as ArrayBuffer);
+  return transferList(a.data);
 }
 
 /** The order a stream job reads heads in: layer-major from L0H0, the pathway from the last layer down. */

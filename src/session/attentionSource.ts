@@ -4,6 +4,7 @@
 import type { EngineClient, RunOptions } from '../engine';
 import { EngineError } from '../core/errors';
 import type { AttentionSet } from '../engine/types';
+import { SHARED_HEADS_FROM_BYTES } from '../engine/workerProtocol';
 import { checkHead, type HeadReader } from '../analysis';
 import type { RequestMap, RequestMethod } from '../protocol';
 import type { AnalysisClient } from './analysisClient';
@@ -35,13 +36,10 @@ export function chunkHeads(order: [number, number][], seq: number, headsPerLayer
 }
 
 /**
- * Heads larger than this (over 1,448 tokens) come back in one of two SharedArrayBuffer slots that pumpHeads
- * reuses, chunk after chunk: the engine writes them there a block of rows at a time (engine/rowBlocks.ts) where
- * a fresh buffer per head cost 16,400 page faults at 4,096 tokens. The engine's own threshold is the same 8 MB.
+ * Heads over SHARED_HEADS_FROM_BYTES come back in one of two SharedArrayBuffer slots that pumpHeads reuses, chunk
+ * after chunk, where a fresh buffer per head cost 16,400 page faults at 4,096 tokens (engine/rowBlocks.ts). These
+ * are the last finished pump's slots, for the next one of the same size (fresh ones are faulted in once more).
  */
-export const SHARED_SLOT_FROM_BYTES = 8 * 2 ** 20;
-
-/** The last finished pump's slots, for the next one of the same size (fresh ones are faulted in once more). */
 let spareSlots: SharedArrayBuffer[] | undefined;
 function takeSlots(bytes: number): SharedArrayBuffer[] {
   const s = spareSlots?.[0].byteLength === bytes ? spareSlots : undefined;
@@ -73,7 +71,7 @@ export async function pumpHeads(
     // Chunk c is written into slot c % 2 while the analysis reads chunk c - 1 from the other; chunk c - 2's
     // analysis, the slot's last reader, has finished (awaited below) before chunk c is asked for.
     const headBytes = shape.seq * shape.seq * 4;
-    slots = headBytes > SHARED_SLOT_FROM_BYTES && chunks.length > 1 ? takeSlots(Math.max(...chunks.map((ch) => ch.length)) * headBytes) : undefined;
+    slots = headBytes > SHARED_HEADS_FROM_BYTES && chunks.length > 1 ? takeSlots(Math.max(...chunks.map((ch) => ch.length)) * headBytes) : undefined;
     for (const [c, chunk] of chunks.entries()) {
       if (opts.signal?.aborted) throw new EngineError('cancelled', 'The request was cancelled.');
       const data = await engine.heads(handle, chunk, { signal: opts.signal, ...(slots ? { into: slots[c % 2] } : {}) });
